@@ -1,0 +1,78 @@
+// One script builds every bundle: the extension host, the gateway CLI and wrapper, the
+// plugin worker, and (once they exist) the webviews. `--production` minifies and drops
+// source maps; `--watch` rebuilds on change. Type checking is separate: `npm run typecheck`.
+import * as esbuild from 'esbuild';
+import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+const root = path.dirname(new URL(import.meta.url).pathname);
+const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
+
+const nodeBundle = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  minify: production,
+  sourcemap: production ? false : 'linked',
+  sourcesContent: false,
+  logLevel: 'warning',
+  absWorkingDir: root,
+};
+
+const shebang = { js: '#!/usr/bin/env node' };
+
+/** @type {esbuild.BuildOptions[]} */
+const builds = [
+  { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { extension: 'src/extension/extension.ts' }, outdir: 'dist', external: ['vscode'] },
+  { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { conduit: 'src/conduit/cli/main.ts' }, outdir: 'dist', banner: shebang },
+  { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { 'conduit-claude': 'src/conduit/wrapper/main.ts' }, outdir: 'dist', banner: shebang },
+  { ...nodeBundle, entryPoints: { 'plugin-worker': 'src/conduit/plugins/worker.ts' }, outdir: 'dist' },
+];
+
+// Webview bundles: every folder in webview-ui/src with an index.ts is one browser bundle.
+const webviewRoot = path.join(root, 'webview-ui/src');
+if (existsSync(webviewRoot)) {
+  for (const entry of readdirSync(webviewRoot, { withFileTypes: true })) {
+    const index = path.join('webview-ui/src', entry.name, 'index.ts');
+    if (entry.isDirectory() && existsSync(path.join(root, index))) {
+      builds.push({
+        bundle: true, platform: 'browser', format: 'esm', target: 'es2022', minify: production,
+        sourcemap: production ? false : 'linked', logLevel: 'warning', absWorkingDir: root,
+        entryPoints: { [entry.name]: index }, outdir: 'dist/webview',
+      });
+    }
+  }
+}
+
+/** Prints errors in the "file:line:col: error" shape that VS Code's problem matchers read. */
+const problemMatcher = {
+  name: 'problem-matcher',
+  setup(build) {
+    build.onStart(() => console.log('[watch] build started'));
+    build.onEnd((result) => {
+      for (const { text, location } of result.errors) {
+        console.error(`✘ [ERROR] ${text}`);
+        if (location) console.error(`    ${location.file}:${location.line}:${location.column}:`);
+      }
+      console.log('[watch] build finished');
+    });
+  },
+};
+
+function makeBinsExecutable() {
+  for (const bin of ['dist/conduit.js', 'dist/conduit-claude.js']) {
+    const file = path.join(root, bin);
+    if (existsSync(file)) chmodSync(file, 0o755);
+  }
+}
+
+if (watch) {
+  const contexts = await Promise.all(builds.map((b) => esbuild.context({ ...b, plugins: [problemMatcher] })));
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  makeBinsExecutable();
+}

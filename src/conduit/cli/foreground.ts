@@ -1,0 +1,50 @@
+/** `conduit start --foreground`: runs the gateway in this process until a signal stops it. */
+import { createLogger } from '../core/log';
+import type { ConduitPaths } from '../core/paths';
+import { PortInUseError, startGateway } from '../gateway';
+import { findRunningGateway } from '../client/gatewayClient';
+import { clearStaleState, removeState, writeState } from './daemon';
+
+export async function runForeground(paths: ConduitPaths, port: number | undefined, notifyParent: boolean): Promise<number> {
+  const notify = (m: object) => { if (notifyParent && process.send) process.send(m); };
+  const existing = await findRunningGateway(paths);
+  if (existing) {
+    const message = `Conduit is already running on http://127.0.0.1:${existing.port} (pid ${existing.pid})`;
+    console.log(message);
+    notify({ error: message });
+    return 0;
+  }
+  clearStaleState(paths);
+  const log = createLogger();
+  let gateway;
+  try {
+    gateway = await startGateway({ home: paths.home, port, log });
+  } catch (err) {
+    const message = err instanceof PortInUseError ? err.message : `could not start: ${(err as Error).message}`;
+    console.error(`conduit: ${message}`);
+    notify({ error: message });
+    return 1;
+  }
+  writeState(paths, gateway.port);
+  notify({ ready: true, port: gateway.port });
+  if (notifyParent && process.channel) process.channel.unref();
+
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: stopping`);
+      gateway.close().finally(() => {
+        removeState(paths);
+        resolve(0);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    if (process.platform !== 'win32') process.on('SIGHUP', () => gateway.reloadConfig());
+    // The gateway must outlive a bad request: log what escaped, keep serving.
+    process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
+    process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * `conduit`: the gateway's command line.
+ *   conduit start [--foreground] [--port N]    start (in the background unless --foreground)
+ *   conduit stop | restart [--port N]
+ *   conduit status [--json]                    exit 0 when running, 3 when not
+ *   conduit logs [-n N] [--follow]
+ *   conduit install-wrapper                    puts conduit-claude in CONDUIT_HOME/bin
+ *   conduit statusline                         a Claude Code statusLine command
+ */
+import { conduitPaths, conduitHome } from '../core/paths';
+import { VERSION } from '../version';
+import { runForeground } from './foreground';
+import { clearStaleState, startInBackground, stopGateway } from './daemon';
+import { findRunningGateway } from '../client/gatewayClient';
+import { installWrapper } from './installWrapper';
+import { printLogs } from './logs';
+import { statusLine } from './statusline';
+
+const USAGE = `usage: conduit <command>
+  start [--foreground] [--port N]   start the gateway (port 0 picks a free one)
+  stop                              stop it
+  restart [--port N]                stop, then start
+  status [--json]                   is it running, where, since when
+  logs [-n N] [--follow]            the gateway's log
+  install-wrapper                   install conduit-claude in CONDUIT_HOME/bin
+  statusline                        print the session's routed model and cost (Claude Code statusLine)
+  version
+State lives in CONDUIT_HOME (now ${conduitHome()}).`;
+
+class UsageError extends Error {}
+
+function parsePort(args: string[]): number | undefined {
+  const i = args.indexOf('--port');
+  if (i < 0) return undefined;
+  const v = Number(args[i + 1]);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`--port takes a number from 0 to 65535, got ${JSON.stringify(args[i + 1] ?? '')}`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  const paths = conduitPaths();
+  const entry = process.argv[1];
+  switch (command) {
+    case 'start': {
+      const port = parsePort(args);
+      if (args.includes('--foreground')) return runForeground(paths, port, args.includes('--notify-parent'));
+      const r = await startInBackground(paths, entry, port);
+      if (r.kind === 'failed') { console.error(`conduit: ${r.message}`); return 1; }
+      console.log(r.kind === 'already-running'
+        ? `Conduit is already running on http://127.0.0.1:${r.port} (pid ${r.pid})`
+        : `Conduit started on http://127.0.0.1:${r.port} (pid ${r.pid})`);
+      return 0;
+    }
+    case 'stop': {
+      const r = await stopGateway(paths);
+      if (r.kind === 'failed') { console.error(`conduit: ${r.message}`); return 1; }
+      console.log(r.kind === 'stopped' ? `Conduit stopped (pid ${r.pid})` : 'Conduit is not running');
+      return 0;
+    }
+    case 'restart': {
+      const port = parsePort(args);
+      const stopped = await stopGateway(paths);
+      if (stopped.kind === 'failed') { console.error(`conduit: ${stopped.message}`); return 1; }
+      const r = await startInBackground(paths, entry, port);
+      if (r.kind === 'failed') { console.error(`conduit: ${r.message}`); return 1; }
+      console.log(`Conduit restarted on http://127.0.0.1:${r.port} (pid ${r.pid})`);
+      return 0;
+    }
+    case 'status': {
+      const running = await findRunningGateway(paths);
+      if (!running) clearStaleState(paths);
+      const status = running
+        ? { running: true, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version, uptimeSeconds: running.health.uptimeSeconds, home: paths.home }
+        : { running: false, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home };
+      if (args.includes('--json')) console.log(JSON.stringify(status));
+      else if (running) console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
+      else console.log(`Conduit is not running (home ${paths.home})`);
+      return running ? 0 : 3;
+    }
+    case 'logs':
+      return printLogs(paths, args);
+    case 'install-wrapper':
+      return installWrapper(paths, entry);
+    case 'statusline':
+      return statusLine(paths);
+    case 'version':
+    case '--version':
+      console.log(VERSION);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      console.log(USAGE);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+function formatUptime(s: number): string {
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err) => {
+    if (err instanceof UsageError) console.error(`conduit: ${err.message}\n\n${USAGE}`);
+    else console.error(`conduit: ${(err as Error).message}`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

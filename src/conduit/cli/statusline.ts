@@ -1,0 +1,52 @@
+/**
+ * `conduit statusline`: Claude Code runs it with the session as JSON on stdin and shows
+ * its first line under the prompt. Configure in ~/.claude/settings.json:
+ *   "statusLine": { "type": "command", "command": "conduit statusline" }
+ */
+import type { ConduitPaths } from '../core/paths';
+import { findRunningGateway, request } from '../client/gatewayClient';
+import type { SessionSummary } from '../usage/eventHub';
+
+function readStdin(timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    if (process.stdin.isTTY) return resolve('');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => resolve(Buffer.concat(chunks).toString('utf8')), timeoutMs);
+    process.stdin.on('data', (c: Buffer) => chunks.push(c));
+    process.stdin.once('end', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('utf8')); });
+  });
+}
+
+export function shortModel(model: string): string {
+  return model.replace(/^claude-/, '').replace(/-\d{8}$/, '');
+}
+
+export function formatCost(usd: number): string {
+  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+}
+
+export async function statusLine(paths: ConduitPaths): Promise<number> {
+  const input = await readStdin(500);
+  let sessionId: string | undefined;
+  try {
+    sessionId = (JSON.parse(input) as { session_id?: string }).session_id;
+  } catch { /* run by hand: no session */ }
+  const gw = await findRunningGateway(paths);
+  if (!gw) {
+    console.log('Conduit: not running');
+    return 0;
+  }
+  if (!sessionId) {
+    console.log(`Conduit: running on :${gw.port}`);
+    return 0;
+  }
+  const r = await request(gw.port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(sessionId)}`, { token: gw.token, timeoutMs: 500 }).catch(() => null);
+  if (!r || r.status !== 200) {
+    console.log('Conduit: no requests yet');
+    return 0;
+  }
+  const s = JSON.parse(r.body) as SessionSummary;
+  const cost = `${formatCost(s.cost)}${s.costIncomplete ? '+?' : ''}`;
+  console.log(`⇄ ${s.lastModel ? shortModel(s.lastModel) : '?'} · ${s.lastSource ?? ''} · ${cost} · ${s.requests} req`);
+  return 0;
+}

@@ -1,0 +1,83 @@
+/**
+ * Finds the local gateway (CONDUIT_HOME's pid and port files) and talks to it. Used by
+ * the CLI, the wrapper and the status line; the extension has its own copy of the idea
+ * over the same files.
+ */
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import type { ConduitPaths } from '../core/paths';
+import { readAccessToken } from '../core/secretFile';
+import { TOKEN_HEADER } from '../../protocol/sessionContext';
+
+export interface GatewayLocation {
+  pid: number;
+  port: number;
+}
+
+export function readLocation(paths: ConduitPaths): GatewayLocation | null {
+  try {
+    const pid = Number(readFileSync(paths.pidFile, 'utf8').trim());
+    const port = Number(readFileSync(paths.portFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port) || port <= 0) return null;
+    return { pid, port };
+  } catch {
+    return null;
+  }
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface HttpResult { status: number; body: string }
+
+export function request(
+  port: number, method: string, path: string, options: { token?: string | null; body?: string; timeoutMs?: number } = {},
+): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { host: `127.0.0.1:${port}` };
+    if (options.token) headers[TOKEN_HEADER] = options.token;
+    if (options.body !== undefined) {
+      headers['content-type'] = 'application/json';
+      headers['content-length'] = Buffer.byteLength(options.body);
+    }
+    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.setTimeout(options.timeoutMs ?? 2_000, () => req.destroy(new Error(`no answer from 127.0.0.1:${port} within ${options.timeoutMs ?? 2_000} ms`)));
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+export interface HealthInfo { status: string; service: string; version: string; pid: number; uptimeSeconds: number }
+
+/** The gateway's /health on a port, or null when nothing (or something else) answers there. */
+export async function probeHealth(port: number, timeoutMs = 1_000): Promise<HealthInfo | null> {
+  try {
+    const r = await request(port, 'GET', '/health', { timeoutMs });
+    const h = JSON.parse(r.body) as HealthInfo;
+    return r.status === 200 && h.service === 'conduit' ? h : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The running gateway of a CONDUIT_HOME, checked by its pid and its health endpoint. */
+export async function findRunningGateway(paths: ConduitPaths): Promise<(GatewayLocation & { health: HealthInfo; token: string | null }) | null> {
+  const loc = readLocation(paths);
+  if (!loc || !processAlive(loc.pid)) return null;
+  const health = await probeHealth(loc.port);
+  // A pid file can outlive its process and the pid be reused: trust only a matching answer.
+  if (!health || health.pid !== loc.pid) return null;
+  return { ...loc, health, token: readAccessToken(paths.token) };
+}

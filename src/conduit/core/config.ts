@@ -1,0 +1,136 @@
+/**
+ * The gateway's configuration: CONDUIT_HOME/config.json, validated, with defaults.
+ * Every field is optional; a file that does not parse or validate is a clear error that
+ * names the field, never a silent default.
+ *
+ * {
+ *   "port": 3460,                       // where the gateway listens (127.0.0.1 only)
+ *   "maxBodyBytes": 33554432,           // requests above are refused with 413
+ *   "routing": { ...RoutingRulesConfig, "defaultModel": null },
+ *   "providers": { "anthropic": { "baseUrl": "https://api.anthropic.com", "apiKeyEnv": "ANTHROPIC_API_KEY" },
+ *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "..." } },
+ *   "prices": { "<model id>": { "input": 3, "output": 15, ... } },   // USD per million tokens
+ *   "plugins": { "timeoutMs": 250 }
+ * }
+ */
+import { readFileSync } from 'node:fs';
+import { parseRoutingRules } from '../../protocol/modelConfig';
+import {
+  ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
+} from '../../protocol/validate';
+import { parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
+import { DEFAULT_RULES, mergeRules, type RoutingRules } from '../routing/rules';
+
+export const DEFAULT_PORT = 3460;
+export const DEFAULT_ANTHROPIC_URL = 'https://api.anthropic.com';
+
+export interface ProviderConfig {
+  baseUrl: string;
+  /** A key written in config.json (the file is mode 0600); prefer apiKeyEnv. */
+  apiKey?: string;
+  /** Name of an environment variable holding the key. */
+  apiKeyEnv?: string;
+}
+
+export interface GatewayConfig {
+  port: number;
+  maxBodyBytes: number;
+  rules: RoutingRules;
+  providers: Record<string, ProviderConfig>;
+  prices: Record<string, ModelPrice>;
+  pluginTimeoutMs: number;
+  /** How long to wait for the provider's response headers. */
+  upstreamTimeoutMs: number;
+}
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  return {
+    port: DEFAULT_PORT,
+    maxBodyBytes: 32 * 1024 * 1024,
+    rules: { ...DEFAULT_RULES },
+    providers: { anthropic: { baseUrl: env.CONDUIT_ANTHROPIC_URL || DEFAULT_ANTHROPIC_URL, apiKeyEnv: 'ANTHROPIC_API_KEY' } },
+    prices: {},
+    pluginTimeoutMs: 250,
+    upstreamTimeoutMs: 10 * 60 * 1000,
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultConfig(env);
+    throw new ConfigError(file, (err as Error).message);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  try {
+    return parseConfig(value, env);
+  } catch (err) {
+    if (err instanceof ValidationError || err instanceof Error) throw new ConfigError(file, err.message);
+    throw err;
+  }
+}
+
+export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const config = defaultConfig(env);
+  const o = expectObject(value, 'config');
+  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs'], 'config');
+  config.port = optionalNumber(o, 'port', 'config', { min: 0, max: 65535, integer: true }) ?? config.port;
+  config.maxBodyBytes = optionalNumber(o, 'maxBodyBytes', 'config', { min: 1024, integer: true }) ?? config.maxBodyBytes;
+  config.upstreamTimeoutMs = optionalNumber(o, 'upstreamTimeoutMs', 'config', { min: 1000, integer: true }) ?? config.upstreamTimeoutMs;
+
+  if (o.routing !== undefined) {
+    const r = expectObject(o.routing, 'config.routing');
+    const { defaultModel, ...rest } = r;
+    const defaultRef = optionalNullableString({ defaultModel }, 'defaultModel', 'config.routing');
+    config.rules = mergeRules(config.rules, parseRoutingRules(rest, 'config.routing'));
+    if (defaultRef !== undefined) config.rules.defaultModel = defaultRef;
+  }
+
+  if (o.providers !== undefined) {
+    const providers = expectObject(o.providers, 'config.providers');
+    for (const [name, p] of Object.entries(providers)) {
+      const path = `config.providers.${name}`;
+      if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name)) throw new ValidationError(path, 'a provider name is lower-case letters, digits, - or _');
+      const po = expectObject(p, path);
+      rejectUnknownKeys(po, ['baseUrl', 'apiKey', 'apiKeyEnv'], path);
+      const baseUrl = optionalString(po, 'baseUrl', path) ?? (name === 'anthropic' ? config.providers.anthropic.baseUrl : undefined);
+      if (!baseUrl) throw new ValidationError(`${path}.baseUrl`, 'required');
+      // The test and development override wins over the file for the default provider.
+      const effectiveUrl = name === 'anthropic' && env.CONDUIT_ANTHROPIC_URL ? env.CONDUIT_ANTHROPIC_URL : baseUrl;
+      try {
+        const u = new URL(effectiveUrl);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+      } catch {
+        throw new ValidationError(`${path}.baseUrl`, `not an http(s) URL: ${JSON.stringify(effectiveUrl)}`);
+      }
+      const provider: ProviderConfig = { baseUrl: effectiveUrl };
+      const apiKey = optionalString(po, 'apiKey', path);
+      const apiKeyEnv = optionalString(po, 'apiKeyEnv', path) ?? (name === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
+      if (apiKey) provider.apiKey = apiKey;
+      if (apiKeyEnv) provider.apiKeyEnv = apiKeyEnv;
+      config.providers[name] = provider;
+    }
+  }
+
+  config.prices = parsePriceOverrides(o.prices, 'config.prices');
+  if (o.plugins !== undefined) {
+    const p = expectObject(o.plugins, 'config.plugins');
+    rejectUnknownKeys(p, ['timeoutMs'], 'config.plugins');
+    config.pluginTimeoutMs = optionalNumber(p, 'timeoutMs', 'config.plugins', { min: 10, max: 10_000, integer: true }) ?? config.pluginTimeoutMs;
+  }
+  return config;
+}

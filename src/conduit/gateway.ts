@@ -1,0 +1,145 @@
+/**
+ * Assembles a running gateway: configuration, access token, providers, prices, plugins,
+ * journal, event hub and the HTTP server on 127.0.0.1.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import os from 'node:os';
+import type { AddressInfo } from 'node:net';
+import { loadConfig, type GatewayConfig } from './core/config';
+import { createLogger, type Logger } from './core/log';
+import { conduitPaths, type ConduitPaths } from './core/paths';
+import { ensureAccessToken } from './core/secretFile';
+import { createGatewayServer } from './http/server';
+import { ProviderRegistry } from './http/providers';
+import { PluginRouter } from './plugins/pluginRouter';
+import { PriceTable } from './pricing/priceTable';
+import { EventHub } from './usage/eventHub';
+import { Journal } from './usage/journal';
+import { VERSION } from './version';
+
+export interface GatewayOptions {
+  home: string;
+  /** Overrides config.json's port; 0 picks a free one. */
+  port?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+export interface RunningGateway {
+  port: number;
+  url: string;
+  token: string;
+  paths: ConduitPaths;
+  hub: EventHub;
+  /** Re-reads config.json (also done when the file changes). */
+  reloadConfig(): void;
+  close(): Promise<void>;
+}
+
+export class PortInUseError extends Error {
+  constructor(readonly port: number) {
+    super(`port ${port} on 127.0.0.1 is already in use (choose another with --port N or "port" in config.json)`);
+    this.name = 'PortInUseError';
+  }
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? createLogger();
+  const paths = conduitPaths(options.home);
+  let config: GatewayConfig = loadConfig(paths.config, env);
+  const token = ensureAccessToken(paths.token);
+  let providers = new ProviderRegistry(config.providers, env);
+  let prices = new PriceTable(config.prices);
+  const hub = new EventHub();
+  const journal = new Journal(paths.journalDir);
+  const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log);
+  await plugins.start();
+  const startedAt = Date.now();
+  let port = 0;
+
+  const deps = {
+    token,
+    log,
+    hub,
+    journal,
+    plugins,
+    device: os.hostname(),
+    get providers() { return providers; },
+    get prices() { return prices; },
+    get upstreamTimeoutMs() { return config.upstreamTimeoutMs; },
+    rules: () => config.rules,
+    maxBodyBytes: () => config.maxBodyBytes,
+    health: () => ({ status: 'ok', service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+    status: () => ({
+      running: true, pid: process.pid, port, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+      home: paths.home,
+      providers: providers.names().map((name) => {
+        const p = providers.resolve(`${name}/x`).provider;
+        return { name, baseUrl: p.origin.href.replace(/\/$/, '') + p.basePath, hasKey: p.apiKey !== null };
+      }),
+      rules: config.rules,
+      plugins: plugins.plugins,
+      prices: { source: prices.source, version: prices.version },
+      subscribers: hub.subscriberCount,
+    }),
+  };
+  const server = createGatewayServer(deps);
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) => {
+      reject(err.code === 'EADDRINUSE' ? new PortInUseError(options.port ?? config.port) : err);
+    });
+    server.listen(options.port ?? config.port, '127.0.0.1', () => resolve());
+  });
+  port = (server.address() as AddressInfo).port;
+  log.info(`conduit ${VERSION} listening on http://127.0.0.1:${port} (home ${paths.home})`);
+
+  const reloadConfig = () => {
+    try {
+      const next = loadConfig(paths.config, env);
+      const old = providers;
+      config = next;
+      providers = new ProviderRegistry(next.providers, env);
+      prices = new PriceTable(next.prices);
+      setTimeout(() => old.close(), 30_000).unref(); // let requests in flight finish on the old agents
+      log.info('configuration reloaded');
+    } catch (err) {
+      log.error(`configuration not reloaded: ${(err as Error).message}`);
+    }
+  };
+  let watcher: FSWatcher | null = null;
+  try {
+    let debounce: NodeJS.Timeout | undefined;
+    watcher = watch(paths.home, (_event, file) => {
+      if (file !== 'config.json') return;
+      clearTimeout(debounce);
+      debounce = setTimeout(reloadConfig, 50);
+    });
+    watcher.unref();
+  } catch { /* no file watching on this file system: SIGHUP still reloads */ }
+
+  return {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    token,
+    paths,
+    hub,
+    reloadConfig,
+    async close() {
+      watcher?.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        // Streams in flight get a moment to finish, then their sockets are closed.
+        setTimeout(() => { for (const s of sockets) s.destroy(); }, 2_000).unref();
+      });
+      plugins.stop();
+      providers.close();
+      await journal.close();
+      log.info('conduit stopped');
+    },
+  };
+}

@@ -1,0 +1,136 @@
+/**
+ * The gateway's HTTP server: loopback only, token-guarded, Anthropic-shaped errors.
+ *
+ *   HEAD /, GET /health                  open: liveness only, nothing secret
+ *   POST /v1/messages                    routed and forwarded (streamed or not)
+ *   POST /v1/messages/count_tokens       forwarded with the routed model; a local estimate if the provider has none
+ *   GET  /v1/conduit/status              the gateway's state
+ *   GET  /v1/conduit/events              decisions and usage (SSE)
+ *   GET  /v1/conduit/sessions/:id        a session's records and totals (Conduit's or Claude Code's session id)
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Logger } from '../core/log';
+import type { EventHub } from '../usage/eventHub';
+import { authenticate, isLoopbackHost } from './auth';
+import { readBody } from './body';
+import { GatewayError, sendError } from './errors';
+import { handleEvents } from './eventsRoute';
+import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
+import { downstreamHeaders, sendUpstream, upstreamHeaders } from './forward';
+import { withModel } from '../routing/requestFacts';
+
+export interface ServerDeps extends MessagesDeps {
+  token: string;
+  maxBodyBytes: () => number;
+  hub: EventHub;
+  log: Logger;
+  status: () => Record<string, unknown>;
+  health: () => Record<string, unknown>;
+}
+
+export function createGatewayServer(deps: ServerDeps): http.Server {
+  const server = http.createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    handle(req, res, deps).catch((err) => {
+      const e = err instanceof GatewayError ? err : null;
+      if (!e) deps.log.error(`unhandled error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
+      sendError(res, e?.type ?? 'api_error', e?.message ?? 'internal gateway error (see the gateway log)', e?.status);
+      if (e?.type === 'request_too_large') res.once('finish', () => req.socket.destroy());
+    });
+  });
+  // Malformed HTTP (bad request line, oversized headers): answer and close, never throw.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+  });
+  return server;
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+  if (!isLoopbackHost(req.headers.host)) {
+    sendError(res, 'permission_error', 'the Host header must name the loopback interface (127.0.0.1 or localhost)');
+    return;
+  }
+  const rawUrl = req.url ?? '/';
+  const q = rawUrl.indexOf('?');
+  const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
+  const method = req.method ?? 'GET';
+
+  if (path === '/' && (method === 'HEAD' || method === 'GET')) {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.end(method === 'HEAD' ? undefined : 'conduit\n');
+    return;
+  }
+  if (path === '/health' && (method === 'GET' || method === 'HEAD')) {
+    sendJson(res, 200, deps.health());
+    return;
+  }
+
+  const auth = authenticate(req.headers, deps.token);
+  if (!auth.ok) {
+    sendError(res, 'authentication_error', 'missing or wrong Conduit access token (send it in x-conduit-token; it is in CONDUIT_HOME/token)');
+    if (method === 'POST') res.once('finish', () => req.socket.destroy());
+    return;
+  }
+
+  if (path === '/v1/messages') {
+    if (method !== 'POST') return sendError(res, 'invalid_request_error', `${method} is not allowed on /v1/messages; use POST`, 405);
+    const body = await readBody(req, deps.maxBodyBytes());
+    await handleMessages(req, res, body, auth, deps);
+    return;
+  }
+  if (path === '/v1/messages/count_tokens') {
+    if (method !== 'POST') return sendError(res, 'invalid_request_error', `${method} is not allowed here; use POST`, 405);
+    const body = await readBody(req, deps.maxBodyBytes());
+    await handleCountTokens(req, res, body, deps, auth);
+    return;
+  }
+  if (method === 'GET' && path === '/v1/conduit/status') {
+    sendJson(res, 200, deps.status());
+    return;
+  }
+  if (method === 'GET' && path === '/v1/conduit/events') {
+    handleEvents(req, res, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps.hub);
+    return;
+  }
+  const session = /^\/v1\/conduit\/sessions\/([A-Za-z0-9._-]{1,200})$/.exec(path);
+  if (method === 'GET' && session) {
+    const s = deps.hub.session(session[1]);
+    if (!s) return sendError(res, 'not_found_error', `no requests recorded for session ${session[1]} since the gateway started`);
+    sendJson(res, 200, s);
+    return;
+  }
+  sendError(res, 'not_found_error', `no route ${method} ${path}`);
+}
+
+async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body: Buffer, deps: ServerDeps, auth: ReturnType<typeof authenticate>): Promise<void> {
+  const parsed = parseRouted(req, res, body);
+  if (!parsed) return;
+  const { facts } = parsed;
+  const ctx = sessionContextOf(req);
+  const { choice } = await chooseRoute(facts, ctx, {}, deps);
+  const estimate = () => sendJson(res, 200, { input_tokens: facts.tokenCount, conduit_estimate: true });
+  let target;
+  try {
+    target = deps.providers.resolve(choice.modelRef);
+  } catch {
+    return estimate();
+  }
+  const headers = upstreamHeaders(req.headers, target.provider, auth, 0);
+  if ('missingKey' in headers) return estimate();
+  const payload = withModel(body, facts, target.model);
+  headers['content-length'] = payload.length;
+  const result = await sendUpstream(target.provider, req.url ?? '/v1/messages/count_tokens', headers, payload, deps.upstreamTimeoutMs);
+  if (result.kind === 'failed' || result.response.statusCode === 404) {
+    if (result.kind === 'response') result.response.resume();
+    return estimate();
+  }
+  res.writeHead(result.response.statusCode ?? 502, downstreamHeaders(result.response.headers, { 'x-conduit-model': target.model }));
+  result.response.pipe(res);
+}

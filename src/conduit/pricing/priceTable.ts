@@ -1,0 +1,117 @@
+/**
+ * Cost of a reply from its token usage. Prices come from anthropic-prices.json (generated
+ * from a maintained price library; it names its source and date) with config.json's
+ * prices on top. A model without a known price costs null, flagged "unknown", never 0.
+ */
+import type { CostBreakdown, TokenUsage } from '../../protocol/usage';
+import bundled from './anthropic-prices.json';
+
+/** USD per million tokens. */
+export interface ModelPrice {
+  input: number;
+  output: number;
+  cacheWrite5m: number;
+  cacheWrite1h: number;
+  cacheRead: number;
+  /** Prices when the prompt (input + cache writes + cache reads) exceeds 200k tokens. */
+  above200k?: Partial<Omit<ModelPrice, 'above200k'>>;
+}
+
+type MatchRule =
+  | { equals: string } | { starts_with: string } | { contains: string } | { regex: string } | { or: MatchRule[] };
+
+interface PriceData {
+  source: string;
+  version: string;
+  models: { id: string; match: MatchRule; price: ModelPrice }[];
+}
+
+const LONG_CONTEXT_TOKENS = 200_000;
+
+interface Resolved { price: ModelPrice; costSource: string; priceVersion: string | null }
+
+export class PriceTable {
+  private readonly cache = new Map<string, Resolved | null>();
+
+  constructor(
+    private readonly overrides: Record<string, ModelPrice> = {},
+    private readonly data: PriceData = bundled as PriceData,
+  ) {}
+
+  get source(): string { return this.data.source; }
+  get version(): string { return this.data.version; }
+
+  /** The price of a model id, or null when unknown. */
+  lookup(model: string): Resolved | null {
+    let hit = this.cache.get(model);
+    if (hit === undefined) {
+      hit = this.resolve(model);
+      if (this.cache.size > 1000) this.cache.clear(); // model ids come from clients: bound the cache
+      this.cache.set(model, hit);
+    }
+    return hit;
+  }
+
+  cost(model: string, usage: TokenUsage): CostBreakdown {
+    const hit = this.lookup(model);
+    if (!hit) return { cost: null, costSource: 'unknown', priceVersion: null };
+    return { cost: costOf(hit.price, usage), costSource: hit.costSource, priceVersion: hit.priceVersion };
+  }
+
+  private resolve(model: string): Resolved | null {
+    const override = this.overrides[model];
+    if (override) return { price: override, costSource: 'config', priceVersion: null };
+    // Dated ids ("claude-haiku-4-5-20251001") match their family's rules too.
+    const entry = this.data.models.find((m) => matches(m.match, model));
+    return entry ? { price: entry.price, costSource: `table:${entry.id}`, priceVersion: this.data.version } : null;
+  }
+}
+
+export function costOf(price: ModelPrice, u: TokenUsage): number {
+  const prompt = u.inputTokens + u.cacheCreationTokens + u.cacheReadTokens;
+  const p = prompt > LONG_CONTEXT_TOKENS && price.above200k ? { ...price, ...price.above200k } : price;
+  // Providers that do not split cache writes by duration report only the total: count the
+  // rest as 5-minute writes, the default duration.
+  const unsplit = Math.max(0, u.cacheCreationTokens - u.cacheCreation5mTokens - u.cacheCreation1hTokens);
+  const usd = (
+    u.inputTokens * p.input
+    + u.outputTokens * p.output
+    + (u.cacheCreation5mTokens + unsplit) * p.cacheWrite5m
+    + u.cacheCreation1hTokens * p.cacheWrite1h
+    + u.cacheReadTokens * p.cacheRead
+  ) / 1e6;
+  return Math.round(usd * 1e10) / 1e10;
+}
+
+function matches(rule: MatchRule, model: string): boolean {
+  if ('or' in rule) return rule.or.some((r) => matches(r, model));
+  if ('equals' in rule) return model === rule.equals;
+  if ('starts_with' in rule) return model.startsWith(rule.starts_with);
+  if ('contains' in rule) return model.includes(rule.contains);
+  if ('regex' in rule) return new RegExp(rule.regex).test(model);
+  return false;
+}
+
+/** Validates prices given in config.json. */
+export function parsePriceOverrides(value: unknown, path = 'prices'): Record<string, ModelPrice> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object of model id → prices`);
+  const out: Record<string, ModelPrice> = {};
+  for (const [model, p] of Object.entries(value as Record<string, unknown>)) {
+    const o = p as Record<string, unknown>;
+    const num = (k: string, fallback?: number): number => {
+      const v = o?.[k] ?? fallback;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${path}.${model}.${k}: expected a price in USD per million tokens (a number ≥ 0)`);
+      return v;
+    };
+    const input = num('input');
+    out[model] = {
+      input,
+      output: num('output'),
+      cacheWrite5m: num('cacheWrite5m', input * 1.25),
+      cacheWrite1h: num('cacheWrite1h', input * 2),
+      cacheRead: num('cacheRead', input * 0.1),
+    };
+  }
+  return out;
+}

@@ -1,0 +1,114 @@
+/**
+ * The facts about a request that routing needs, read from one scan of its bytes. Only
+ * small fields are parsed; the last message is parsed lazily, when a rule asks for it.
+ */
+import { RequestBodyError, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
+
+export interface RequestFacts {
+  requestedModel: string;
+  stream: boolean;
+  /** Estimated prompt tokens: system, tools, messages, thinking and tool blocks. */
+  tokenCount: number;
+  /** thinking.type ("enabled", "adaptive", ...) or null when absent or disabled. */
+  thinkingType: string | null;
+  /** thinking.budget_tokens, when given. */
+  thinkingBudget: number | null;
+  /** output_config.effort ("low", "medium", "high", "max"), when given. */
+  effort: string | null;
+  /** A server-side web search tool (type web_search_*) is offered. */
+  hasWebSearchTool: boolean;
+  /** Text the user typed in the last message (text blocks only), parsed on first use. */
+  lastUserText(): string;
+  /** Where things are in the original bytes, for splicing a new model in. */
+  scan: ScannedRequest;
+}
+
+export class InvalidRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidRequestError';
+  }
+}
+
+const WEB_SEARCH_TYPE = Buffer.from('"web_search_');
+
+export function readRequestFacts(body: Buffer): RequestFacts {
+  let scan: ScannedRequest;
+  try {
+    scan = scanRequestBody(body);
+  } catch (err) {
+    if (err instanceof RequestBodyError) throw new InvalidRequestError(`request body is not valid JSON: ${err.message}`);
+    throw err;
+  }
+  const { fields } = scan;
+  const model = parseField(body, fields.get('model'));
+  if (typeof model !== 'string' || model.length === 0) throw new InvalidRequestError('model: field required (a non-empty string)');
+  const messagesRange = fields.get('messages');
+  if (!messagesRange || body[messagesRange[0]] !== 0x5b) throw new InvalidRequestError('messages: field required (an array)');
+  const maxTokens = parseField(body, fields.get('max_tokens'));
+  if (maxTokens !== undefined && (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 1)) {
+    throw new InvalidRequestError('max_tokens: must be a positive integer');
+  }
+  const stream = parseField(body, fields.get('stream'));
+  if (stream !== undefined && typeof stream !== 'boolean') throw new InvalidRequestError('stream: must be a boolean');
+
+  const thinking = parseField(body, fields.get('thinking'));
+  let thinkingType: string | null = null;
+  let thinkingBudget: number | null = null;
+  if (thinking && typeof thinking === 'object' && !Array.isArray(thinking)) {
+    const t = thinking as { type?: unknown; budget_tokens?: unknown };
+    if (typeof t.type === 'string' && t.type !== 'disabled') thinkingType = t.type;
+    if (typeof t.budget_tokens === 'number') thinkingBudget = t.budget_tokens;
+  }
+
+  const outputConfig = parseField(body, fields.get('output_config')) as { effort?: unknown } | undefined;
+  const effort = outputConfig && typeof outputConfig === 'object' && typeof outputConfig.effort === 'string' ? outputConfig.effort : null;
+
+  const tools = fields.get('tools');
+  const hasWebSearchTool = tools ? indexWithin(body, WEB_SEARCH_TYPE, tools) >= 0 : false;
+
+  let lastUserText: string | undefined;
+  return {
+    requestedModel: model,
+    stream: stream === true,
+    tokenCount: scan.tokenEstimate,
+    thinkingType,
+    thinkingBudget,
+    effort,
+    hasWebSearchTool,
+    scan,
+    lastUserText: () => (lastUserText ??= readLastUserText(body, scan.lastMessage)),
+  };
+}
+
+function parseField(body: Buffer, range: ByteRange | undefined): unknown {
+  if (!range) return undefined;
+  return JSON.parse(body.toString('utf8', range[0], range[1]));
+}
+
+function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): number {
+  const at = body.indexOf(needle, start);
+  return at >= 0 && at + needle.length <= end ? at : -1;
+}
+
+function readLastUserText(body: Buffer, range: ByteRange | null): string {
+  if (!range) return '';
+  const message = parseField(body, range) as { role?: unknown; content?: unknown } | null;
+  if (!message || message.role !== 'user') return '';
+  if (typeof message.content === 'string') return message.content;
+  if (!Array.isArray(message.content)) return '';
+  return message.content
+    .filter((b): b is { type: 'text'; text: string } => b?.type === 'text' && typeof b.text === 'string')
+    // Claude Code adds <system-reminder> blocks; they are not what the user asked.
+    .filter((b) => !b.text.startsWith('<system-reminder>'))
+    .map((b) => b.text)
+    .join('\n');
+}
+
+/** The body with its top-level "model" replaced, everything else byte for byte the same. */
+export function withModel(body: Buffer, facts: RequestFacts, model: string): Buffer {
+  if (model === facts.requestedModel) return body;
+  const range = facts.scan.fields.get('model');
+  if (!range) throw new Error('withModel: the request has no model field');
+  return Buffer.concat([body.subarray(0, range[0]), Buffer.from(JSON.stringify(model)), body.subarray(range[1])]);
+}

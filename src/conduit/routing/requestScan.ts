@@ -1,0 +1,289 @@
+/**
+ * One pass over a request body that validates it as JSON, finds where each top-level
+ * field's value lies, and estimates its tokens, without building a JS object.
+ *
+ * Why: the gateway sits on every request of every agent and Claude Code's bodies are
+ * 115 KB bare and reach megabytes in long sessions. JSON.parse + JSON.stringify of such a
+ * body costs milliseconds and garbage; this scan reads the bytes once, and the gateway
+ * then parses only the few small fields it needs and splices a new model into the
+ * original bytes (see bodyEdit.ts).
+ */
+
+export class RequestBodyError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(`${message} at byte ${offset}`);
+    this.name = 'RequestBodyError';
+  }
+}
+
+/** Byte range [start, end) of a value inside the body. */
+export type ByteRange = readonly [number, number];
+
+export interface ScannedRequest {
+  /** Top-level keys of the body object and where their values lie. */
+  fields: Map<string, ByteRange>;
+  /** The last element of the top-level "messages" array, if any. */
+  lastMessage: ByteRange | null;
+  /** Estimated prompt tokens over every string in the body (system, tools, messages...). */
+  tokenEstimate: number;
+}
+
+const MAX_DEPTH = 256;
+
+// Character classes for the token estimate of string contents.
+const CLS_OTHER = 0, CLS_LETTER = 1, CLS_DIGIT = 2, CLS_SPACE = 3, CLS_NEWLINE = 4;
+const ASCII_CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  ASCII_CLASS[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) ? CLS_LETTER
+    : c >= 0x30 && c <= 0x39 ? CLS_DIGIT
+    : c === 0x20 ? CLS_SPACE
+    : CLS_OTHER;
+}
+
+// Container kinds on the stack.
+const IN_OBJECT = 1, IN_ARRAY = 2;
+
+/**
+ * Scans `body`, which must be one JSON object. Throws RequestBodyError on anything that is
+ * not valid JSON, with the byte offset of the problem.
+ */
+export function scanRequestBody(body: Uint8Array): ScannedRequest {
+  const len = body.length;
+  const kinds = new Uint8Array(MAX_DEPTH + 1);   // container kind per depth
+  const starts = new Int32Array(MAX_DEPTH + 1);  // where each open container began
+  let depth = 0;
+  let i = skipWhitespace(body, 0);
+  if (i >= len) throw new RequestBodyError('empty body, expected a JSON object', i);
+  if (body[i] !== 0x7b) throw new RequestBodyError('expected a JSON object', i);
+
+  const fields = new Map<string, ByteRange>();
+  let lastMessage: ByteRange | null = null;
+  let tokens = 0;
+  let topKey: string | null = null; // the top-level key whose value is being read
+  let keyIsData = false;             // the last key was "data": base64 of an image or document
+
+  // What may come next: a key (in an object), a value, or ',' / a closer after a value.
+  const KEY = 0, VALUE = 1, AFTER = 2;
+  let expect = VALUE;
+  let justOpened = false; // the container was opened by the previous token (so may close empty)
+
+  while (true) {
+    i = skipWhitespace(body, i);
+    if (i >= len) throw new RequestBodyError('unexpected end of body', i);
+    const b = body[i];
+
+    if (justOpened && ((b === 0x7d && kinds[depth] === IN_OBJECT) || (b === 0x5d && kinds[depth] === IN_ARRAY))) {
+      expect = AFTER; // empty container: handled as a closer below
+    }
+    justOpened = false;
+
+    if (expect === KEY) {
+      if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
+      const keyStart = i + 1;
+      const r = scanString(body, i);
+      tokens += r.tokens;
+      i = r.end;
+      if (depth === 1) topKey = decodeKey(body, keyStart, i - 1);
+      keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
+        && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
+      i = skipWhitespace(body, i);
+      if (body[i] !== 0x3a) throw new RequestBodyError("expected ':' after a key", i);
+      i++;
+      expect = VALUE;
+      continue;
+    }
+
+    if (expect === VALUE) {
+      if (b === 0x7b || b === 0x5b) {
+        if (depth >= MAX_DEPTH) throw new RequestBodyError('nesting too deep', i);
+        depth++;
+        kinds[depth] = b === 0x7b ? IN_OBJECT : IN_ARRAY;
+        starts[depth] = i;
+        i++;
+        expect = b === 0x7b ? KEY : VALUE;
+        justOpened = true;
+        continue;
+      }
+      const valueStart = i;
+      if (b === 0x22 && keyIsData && depth > 1) {
+        // Base64 of an image or a document: its tokens depend on pixels or pages, not on
+        // its characters. Count a full-size image (about 1,600 tokens), more for a large
+        // document (about one token per 100 bytes decoded).
+        i = skipString(body, i);
+        tokens += Math.max(1600, Math.ceil((i - valueStart) * 0.75 / 100));
+      } else if (b === 0x22) {
+        const r = scanString(body, i);
+        tokens += r.tokens;
+        i = r.end;
+      } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
+        i = scanNumber(body, i);
+        tokens += 1;
+      } else if (b === 0x74) i = expectLiteral(body, i, 'true');
+      else if (b === 0x66) i = expectLiteral(body, i, 'false');
+      else if (b === 0x6e) i = expectLiteral(body, i, 'null');
+      else throw new RequestBodyError('expected a value', i);
+      valueEnded(valueStart, i);
+      expect = AFTER;
+      continue;
+    }
+
+    // After a value: ',' or the closer of the current container.
+    if (b === 0x2c) {
+      i++;
+      expect = kinds[depth] === IN_OBJECT ? KEY : VALUE;
+      continue;
+    }
+    if ((b === 0x7d && kinds[depth] === IN_OBJECT) || (b === 0x5d && kinds[depth] === IN_ARRAY)) {
+      const start = starts[depth];
+      i++;
+      depth--;
+      if (depth === 0) break;
+      valueEnded(start, i); // the closed container is a value of its parent
+      expect = AFTER;
+      continue;
+    }
+    throw new RequestBodyError(`expected ',' or '${kinds[depth] === IN_OBJECT ? '}' : ']'}'`, i);
+  }
+
+  i = skipWhitespace(body, i);
+  if (i !== len) throw new RequestBodyError('unexpected data after the JSON object', i);
+  return { fields, lastMessage, tokenEstimate: tokens };
+
+  /** A value [start, end) just ended inside the container at `depth`. */
+  function valueEnded(start: number, end: number): void {
+    if (depth === 1) {
+      if (topKey !== null) fields.set(topKey, [start, end]);
+      topKey = null;
+    } else if (depth === 2 && topKey === 'messages' && kinds[2] === IN_ARRAY) {
+      lastMessage = [start, end];
+    }
+  }
+}
+
+function skipWhitespace(body: Uint8Array, i: number): number {
+  const len = body.length;
+  while (i < len) {
+    const b = body[i];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
+    i++;
+  }
+  return i;
+}
+
+/** Skips a string whose contents need no estimate; returns the index after its closing quote. */
+function skipString(body: Uint8Array, at: number): number {
+  let i = at + 1;
+  const len = body.length;
+  while (i < len) {
+    const q = indexOfByte(body, 0x22, i);
+    if (q < 0) break;
+    let slashes = 0;
+    for (let k = q - 1; k > at && body[k] === 0x5c; k--) slashes++;
+    if (slashes % 2 === 0) return q + 1;
+    i = q + 1;
+  }
+  throw new RequestBodyError('unterminated string', at);
+}
+
+function indexOfByte(body: Uint8Array, byte: number, from: number): number {
+  return body.indexOf(byte, from);
+}
+
+function decodeKey(body: Uint8Array, start: number, end: number): string {
+  // Keys we look up are plain ASCII; an escaped key cannot match one of them anyway.
+  let s = '';
+  for (let k = start; k < end; k++) s += String.fromCharCode(body[k]);
+  return s;
+}
+
+/**
+ * Reads a string starting at the opening quote `at`. Returns the index after the closing
+ * quote and the estimated tokens of its contents.
+ *
+ * The estimate approximates a BPE tokenizer: a word of letters is one token plus one per
+ * six further letters, digits go three to a token, each punctuation mark and each
+ * non-ASCII character is a token, a run of spaces past the first is a token per four
+ * spaces (indentation), and a run of newlines is one token.
+ */
+function scanString(body: Uint8Array, at: number): { end: number; tokens: number } {
+  const len = body.length;
+  let i = at + 1;
+  let tokens = 0;
+  let prev = CLS_OTHER;
+  let run = 0;
+  while (i < len) {
+    const b = body[i];
+    if (b === 0x22) return { end: i + 1, tokens };
+    let cls: number;
+    if (b < 0x80) {
+      if (b === 0x5c) {
+        const e = body[i + 1];
+        if (e === 0x75) {
+          for (let k = 2; k < 6; k++) {
+            const h = body[i + k];
+            if (!((h >= 0x30 && h <= 0x39) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46))) {
+              throw new RequestBodyError('invalid \\u escape in string', i);
+            }
+          }
+          i += 6;
+          tokens++;
+          prev = CLS_OTHER;
+          continue;
+        }
+        if (e === 0x6e || e === 0x72) cls = CLS_NEWLINE;
+        else if (e === 0x74) cls = CLS_SPACE;
+        else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66) cls = CLS_OTHER;
+        else throw new RequestBodyError('invalid escape in string', i);
+        i += 2;
+      } else {
+        if (b < 0x20) throw new RequestBodyError('control character in string', i);
+        cls = ASCII_CLASS[b];
+        i++;
+      }
+    } else {
+      i++;
+      if (b < 0xc0) continue; // UTF-8 continuation byte: part of the character counted at its lead byte
+      tokens++;
+      prev = CLS_OTHER;
+      continue;
+    }
+    if (cls === prev && cls !== CLS_OTHER) {
+      run++;
+      if (cls === CLS_LETTER ? run % 6 === 0 : cls === CLS_DIGIT ? run % 3 === 0 : cls === CLS_SPACE ? run % 4 === 0 : false) tokens++;
+    } else {
+      run = 0;
+      if (cls !== CLS_SPACE) tokens++;
+      prev = cls;
+    }
+  }
+  throw new RequestBodyError('unterminated string', at);
+}
+
+function scanNumber(body: Uint8Array, at: number): number {
+  let i = at;
+  if (body[i] === 0x2d) i++;
+  const digitsStart = i;
+  while (body[i] >= 0x30 && body[i] <= 0x39) i++;
+  if (i === digitsStart) throw new RequestBodyError('invalid number', at);
+  if (body[i] === 0x2e) {
+    i++;
+    const f = i;
+    while (body[i] >= 0x30 && body[i] <= 0x39) i++;
+    if (i === f) throw new RequestBodyError('invalid number', at);
+  }
+  if (body[i] === 0x65 || body[i] === 0x45) {
+    i++;
+    if (body[i] === 0x2b || body[i] === 0x2d) i++;
+    const e = i;
+    while (body[i] >= 0x30 && body[i] <= 0x39) i++;
+    if (i === e) throw new RequestBodyError('invalid number', at);
+  }
+  return i;
+}
+
+function expectLiteral(body: Uint8Array, at: number, word: string): number {
+  for (let k = 0; k < word.length; k++) {
+    if (body[at + k] !== word.charCodeAt(k)) throw new RequestBodyError('invalid literal', at);
+  }
+  return at + word.length;
+}

@@ -1,0 +1,68 @@
+/** The session context conduit-claude reads from the SYNAPSE_* environment. */
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
+import type { SessionContext } from '../../protocol/sessionContext';
+import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
+
+export function sessionContextFromEnv(env: NodeJS.ProcessEnv): SessionContext {
+  const ctx: SessionContext = { sessionId: env.CONDUIT_SESSION_ID || randomUUID() };
+  if (env.SYNAPSE_PROJECT_ID) ctx.projectId = env.SYNAPSE_PROJECT_ID;
+  if (env.SYNAPSE_AGENT_ID) ctx.agentId = env.SYNAPSE_AGENT_ID;
+  if (env.SYNAPSE_AGENT_TYPE) ctx.agentType = env.SYNAPSE_AGENT_TYPE;
+  if (env.SYNAPSE_PROJECT_MODEL_CONFIG) {
+    ctx.projectModelConfig = parseJsonVariable('SYNAPSE_PROJECT_MODEL_CONFIG', env.SYNAPSE_PROJECT_MODEL_CONFIG, parseProjectModelConfig);
+  }
+  if (env.SYNAPSE_AGENT_MODEL_CONFIG) {
+    ctx.agentModelConfig = parseJsonVariable('SYNAPSE_AGENT_MODEL_CONFIG', env.SYNAPSE_AGENT_MODEL_CONFIG, parseAgentModelConfig);
+  }
+  return ctx;
+}
+
+/** The real claude: CONDUIT_CLAUDE_PATH, else the first `claude` on PATH. */
+export function findClaude(env: NodeJS.ProcessEnv): string | null {
+  if (env.CONDUIT_CLAUDE_PATH) return existsSync(env.CONDUIT_CLAUDE_PATH) ? env.CONDUIT_CLAUDE_PATH : null;
+  const names = process.platform === 'win32' ? ['claude.exe', 'claude.cmd', 'claude'] : ['claude'];
+  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    for (const name of names) {
+      const candidate = path.join(dir, name);
+      try {
+        if (statSync(candidate).isFile()) return candidate;
+      } catch { /* not here */ }
+    }
+  }
+  return null;
+}
+
+export function wantsStreamJson(args: string[]): boolean {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--output-format' && args[i + 1] === 'stream-json') return true;
+    if (args[i] === '--output-format=stream-json') return true;
+  }
+  return false;
+}
+
+export function metadataLine(r: UsageRecord): ConduitMetadataLine {
+  const line: ConduitMetadataLine = {
+    type: 'conduit_metadata',
+    data: {
+      requestId: r.id,
+      routingDecision: {
+        model: r.decision.model, source: r.decision.source, tokenCount: r.decision.tokenCount, timestamp: r.decision.timestamp,
+        rule: r.decision.rule, requestedModel: r.decision.requestedModel,
+      },
+    },
+  };
+  if (r.context.projectId) {
+    line.data.projectContext = r.context.agentId ? { projectId: r.context.projectId, agentId: r.context.agentId } : { projectId: r.context.projectId };
+  }
+  if (r.usage) {
+    line.data.usage = {
+      inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens,
+      cacheCreationTokens: r.usage.cacheCreationTokens, cacheReadTokens: r.usage.cacheReadTokens, cost: r.cost.cost,
+    };
+  }
+  return line;
+}

@@ -1,0 +1,123 @@
+/**
+ * `conduit-claude`: runs the real claude through the gateway.
+ *  - every argument goes to claude unchanged; its exit code and signals come back;
+ *  - the gateway is started if it is not running;
+ *  - claude is pointed at it (ANTHROPIC_BASE_URL) with the access token and the session
+ *    context (SYNAPSE_*) in custom headers;
+ *  - with --output-format stream-json, a conduit_metadata line is added for every API
+ *    request of the session; otherwise stdout is claude's alone.
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { encodeSessionContext, CONTEXT_HEADER, TOKEN_HEADER } from '../../protocol/sessionContext';
+import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
+import { ValidationError } from '../../protocol/validate';
+import { conduitPaths } from '../core/paths';
+import { findRunningGateway, request } from '../client/gatewayClient';
+import { connectSse, type SseConnection } from '../client/sseClient';
+import { startInBackground } from '../cli/daemon';
+import type { SessionSummary } from '../usage/eventHub';
+import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
+import { LineMerger } from './lineMerger';
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`conduit-claude: ${message}\n`);
+  process.exit(code);
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const env = process.env;
+  let ctx;
+  try {
+    ctx = sessionContextFromEnv(env);
+  } catch (err) {
+    if (err instanceof ValidationError) fail(err.message, 2);
+    throw err;
+  }
+  const claude = findClaude(env);
+  if (!claude) fail(env.CONDUIT_CLAUDE_PATH ? `CONDUIT_CLAUDE_PATH points at ${env.CONDUIT_CLAUDE_PATH}, which does not exist` : 'claude is not on PATH (install it: npm install -g @anthropic-ai/claude-code, or set CONDUIT_CLAUDE_PATH)', 127);
+
+  const paths = conduitPaths();
+  let gw = await findRunningGateway(paths);
+  if (!gw) {
+    const started = await startInBackground(paths, path.join(__dirname, 'conduit.js'), undefined, env);
+    if (started.kind === 'failed') fail(`could not start the gateway: ${started.message}`, 1);
+    gw = await findRunningGateway(paths);
+    if (!gw) fail('the gateway started but does not answer', 1);
+  }
+  if (!gw.token) fail(`no access token at ${paths.token}`, 1);
+  const { port, token } = gw as { port: number; token: string };
+
+  const childEnv: NodeJS.ProcessEnv = { ...env, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` };
+  const headers = [env.ANTHROPIC_CUSTOM_HEADERS, `${TOKEN_HEADER}: ${token}`, `${CONTEXT_HEADER}: ${encodeSessionContext(ctx)}`].filter(Boolean);
+  childEnv.ANTHROPIC_CUSTOM_HEADERS = headers.join('\n');
+  // Without credentials of its own, claude uses the access token and the gateway its key;
+  // with them (a key, or a Claude subscription), the gateway forwards them instead.
+  if (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_AUTH_TOKEN && (await gatewayHasKey(port, token))) childEnv.ANTHROPIC_AUTH_TOKEN = token;
+
+  const streamJson = wantsStreamJson(args);
+  const merger = new LineMerger((t) => process.stdout.write(t));
+  const emitted = new Set<string>();
+  const emit = (r: UsageRecord) => {
+    if (emitted.has(r.id)) return;
+    emitted.add(r.id);
+    merger.pushExtra(JSON.stringify(metadataLine(r)));
+  };
+
+  let events: SseConnection | null = null;
+  if (streamJson) {
+    events = connectSse(port, `/v1/conduit/events?session=${encodeURIComponent(ctx.sessionId!)}`, token, (e) => {
+      if (e.event !== 'usage') return;
+      try {
+        emit((JSON.parse(e.data) as Extract<GatewayEvent, { type: 'usage' }>).record);
+      } catch { /* a malformed event is dropped; the final flush catches up */ }
+    });
+    // Subscribed before claude starts, so no request of the session is missed.
+    await events.ready.catch(() => undefined);
+  }
+
+  const child = spawn(claude, args, {
+    env: childEnv,
+    stdio: ['inherit', streamJson ? 'pipe' : 'inherit', 'inherit'],
+    // A .cmd shim needs a shell on Windows; everywhere else none is used.
+    shell: process.platform === 'win32' && /\.cmd$/i.test(claude),
+  });
+  if (streamJson) child.stdout!.on('data', (c: Buffer) => merger.pushChild(c));
+
+  const forward = (signal: NodeJS.Signals) => () => {
+    // In a terminal, Ctrl-C already reached claude (same process group): don't send it twice.
+    if (signal === 'SIGINT' && process.stdin.isTTY) return;
+    child.kill(signal);
+  };
+  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward(s));
+
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+    child.once('error', (err) => fail(`could not run ${claude}: ${err.message}`, 127));
+    child.once('close', (c, s) => resolve([c, s]));
+  });
+
+  if (streamJson) {
+    // Records whose events were still on the way when claude exited.
+    const r = await request(port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(ctx.sessionId!)}`, { token, timeoutMs: 2_000 }).catch(() => null);
+    if (r?.status === 200) for (const rec of (JSON.parse(r.body) as SessionSummary).records) emit(rec);
+    merger.end();
+    events?.close();
+  }
+  await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', resolve) : resolve()));
+  if (signal) {
+    process.removeAllListeners(signal);
+    process.kill(process.pid, signal);
+    return;
+  }
+  process.exit(code ?? 1);
+}
+
+async function gatewayHasKey(port: number, token: string): Promise<boolean> {
+  const r = await request(port, 'GET', '/v1/conduit/status', { token }).catch(() => null);
+  if (!r || r.status !== 200) return false;
+  const status = JSON.parse(r.body) as { providers?: { name: string; hasKey: boolean }[] };
+  return status.providers?.some((p) => p.name === 'anthropic' && p.hasKey) ?? false;
+}
+
+main().catch((err) => fail((err as Error).message, 1));

@@ -1,0 +1,51 @@
+/**
+ * The context of an agent session, carried on every request from the wrapper to the
+ * gateway in one header, so the gateway stays stateless across restarts.
+ */
+import { parseAgentModelConfig, parseProjectModelConfig, type AgentModelConfig, type ProjectModelConfig } from './modelConfig';
+import { ValidationError, expectObject, optionalString, rejectUnknownKeys } from './validate';
+
+export const CONTEXT_HEADER = 'x-conduit-context';
+export const TOKEN_HEADER = 'x-conduit-token';
+
+export interface SessionContext {
+  /** Conduit's id for one wrapper run; the event stream can be filtered by it. */
+  sessionId?: string;
+  projectId?: string;
+  agentId?: string;
+  agentType?: string;
+  projectModelConfig?: ProjectModelConfig;
+  agentModelConfig?: AgentModelConfig;
+}
+
+const KEYS = ['sessionId', 'projectId', 'agentId', 'agentType', 'projectModelConfig', 'agentModelConfig'] as const;
+
+export function parseSessionContext(value: unknown, path = 'context'): SessionContext {
+  const o = expectObject(value, path);
+  rejectUnknownKeys(o, KEYS, path);
+  const ctx: SessionContext = {};
+  for (const k of ['sessionId', 'projectId', 'agentId', 'agentType'] as const) {
+    const v = optionalString(o, k, path);
+    if (v !== undefined) {
+      if (v.length > 200) throw new ValidationError(`${path}.${k}`, 'longer than 200 characters');
+      ctx[k] = v;
+    }
+  }
+  if (o.projectModelConfig !== undefined) ctx.projectModelConfig = parseProjectModelConfig(o.projectModelConfig, `${path}.projectModelConfig`);
+  if (o.agentModelConfig !== undefined) ctx.agentModelConfig = parseAgentModelConfig(o.agentModelConfig, `${path}.agentModelConfig`);
+  return ctx;
+}
+
+export function encodeSessionContext(ctx: SessionContext): string {
+  return Buffer.from(JSON.stringify(ctx), 'utf8').toString('base64url');
+}
+
+export function decodeSessionContext(header: string): SessionContext {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError(CONTEXT_HEADER, 'is not base64url-encoded JSON');
+  }
+  return parseSessionContext(value, CONTEXT_HEADER);
+}

@@ -1,0 +1,79 @@
+import type { RoutingDecision } from './routing';
+
+/** Token usage of one reply, as the provider reported it (message_start + message_delta). */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  /** Cache writes, all durations. */
+  cacheCreationTokens: number;
+  cacheCreation5mTokens: number;
+  cacheCreation1hTokens: number;
+  cacheReadTokens: number;
+}
+
+export interface CostBreakdown {
+  /** USD, or null when the model has no known price (never 0 for "unknown"). */
+  cost: number | null;
+  /** Where the price came from: "table:<version>", "config", or "unknown". */
+  costSource: string;
+  priceVersion: string | null;
+}
+
+/** The session context a request carries (from the wrapper's SYNAPSE_* environment). */
+export interface RequestContext {
+  /** Conduit's id for the wrapper session (one conduit-claude run). */
+  sessionId?: string;
+  /** Claude Code's own session id (x-claude-code-session-id). */
+  claudeSessionId?: string;
+  projectId?: string;
+  agentId?: string;
+  agentType?: string;
+}
+
+/**
+ * One request's record, appended to the journal as its reply ends and published on the
+ * event stream. The ledger ingests these; `id` makes ingestion idempotent.
+ */
+export interface UsageRecord {
+  id: string;
+  context: RequestContext;
+  decision: RoutingDecision;
+  /** Null when the request failed before any usage was reported. */
+  usage: TokenUsage | null;
+  cost: CostBreakdown;
+  /** HTTP status the client received. */
+  status: number;
+  /** Error type when the request failed ("overloaded_error", "stream_cut", ...). */
+  error?: string;
+  stream: boolean;
+  /** Milliseconds from request received to reply end. */
+  durationMs: number;
+  /** Milliseconds from request received to first byte sent to the client. */
+  firstByteMs: number | null;
+  startedAt: string;
+  endedAt: string;
+  /** Host name of the machine (for multi-device sync). */
+  device: string;
+}
+
+/** The line conduit-claude adds to claude's NDJSON output for every API request. */
+export interface ConduitMetadataLine {
+  type: 'conduit_metadata';
+  data: {
+    requestId: string;
+    routingDecision: Pick<RoutingDecision, 'model' | 'source' | 'tokenCount' | 'timestamp'> & { rule: string; requestedModel: string };
+    projectContext?: { projectId: string; agentId?: string };
+    usage?: {
+      inputTokens: number;
+      outputTokens: number;
+      cacheCreationTokens: number;
+      cacheReadTokens: number;
+      cost: number | null;
+    };
+  };
+}
+
+/** Events on GET /v1/conduit/events. */
+export type GatewayEvent =
+  | { type: 'decision'; requestId: string; context: RequestContext; decision: RoutingDecision }
+  | { type: 'usage'; record: UsageRecord };
