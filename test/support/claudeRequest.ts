@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
+const FIXTURES = path.resolve(__dirname, '../fixtures');
 export const fixturePath = (name: string): string => path.join(process.env.CONDUIT_FIXTURES ?? FIXTURES, name);
 
 const PROSE = 'The agent reads the repository, plans the change, edits files with care and runs the tests before it reports back. ';

@@ -1,0 +1,154 @@
+// Gateway benchmark: in one run, a stand-in upstream, a bare pass-through proxy (the
+// floor of any Node gateway here), the Conduit gateway (the built dist/conduit.js, as
+// users run it) and a load generator. Rounds alternate between the three targets so that
+// the machine's noise falls on all of them alike; figures are medians over rounds.
+//   npm run bench:gateway            (ROUNDS=5 by default; BENCH_QUICK=1 for a short run)
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { createRequire } from 'node:module';
+// Loaded as CommonJS through tsx (npm run bench:gateway), like the tests load it.
+const { grownRequest, claudeCodeRequest } = createRequire(import.meta.url)('../test/support/claudeRequest.ts');
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const quick = process.env.BENCH_QUICK === '1';
+const ROUNDS = Number(process.env.ROUNDS ?? (quick ? 2 : 5));
+const N_LATENCY = quick ? 150 : 400;   // requests per round at 1 client
+const THROUGHPUT_MS = quick ? 800 : 2000; // per round at 16 clients
+const N_LARGE = quick ? 20 : 60;       // requests per round at 4 clients, 400 KB
+
+if (!existsSync(path.join(root, 'dist/conduit.js'))) {
+  console.error('bench: build first (node esbuild.mjs)');
+  process.exit(1);
+}
+
+const children = [];
+async function startChild(args, env = {}) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const [line] = await once(child.stdout, 'data');
+  return { child, port: Number(String(line).trim().split('\n')[0]) };
+}
+function cleanup() { for (const c of children) c.kill('SIGTERM'); }
+process.on('exit', cleanup);
+
+const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
+const bare = await startChild([path.join(root, 'bench/bareProxy.mjs'), String(upstream.port)]);
+const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
+const gw = spawn(process.execPath, [path.join(root, 'dist/conduit.js'), 'start', '--foreground', '--port', '0'], {
+  env: { ...process.env, CONDUIT_HOME: home, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'bench-key', LOG: '' },
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
+children.push(gw);
+// The gateway logs "listening on http://127.0.0.1:PORT" when ready.
+const gatewayPort = await new Promise((resolve, reject) => {
+  let text = '';
+  gw.stderr.on('data', (c) => {
+    text += c;
+    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+    if (m) resolve(Number(m[1]));
+  });
+  gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${text}`)));
+});
+const token = readFileSync(path.join(home, 'token'), 'utf8').trim();
+
+const targets = {
+  direct: { port: upstream.port, headers: { 'x-api-key': 'bench-key' } },
+  bare: { port: bare.port, headers: { 'x-api-key': 'bench-key' } },
+  gateway: { port: gatewayPort, headers: { 'x-conduit-token': token } },
+};
+
+const { headers: claudeHeaders } = claudeCodeRequest();
+const baseHeaders = { ...claudeHeaders, 'content-type': 'application/json' };
+delete baseHeaders.authorization;
+
+// A 4 KB streamed request (a short Claude Code turn without the tool schemas), and a
+// 400 KB one (a long session).
+const small = { model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, thinking: { type: 'enabled', budget_tokens: 31999 },
+  system: [{ type: 'text', text: 'x'.repeat(2000) }], messages: [{ role: 'user', content: [{ type: 'text', text: 'y'.repeat(1800) }] }] };
+const smallBody = Buffer.from(JSON.stringify(small));
+const largeBody = Buffer.from(JSON.stringify(grownRequest(400_000)));
+
+function send(target, agent, body) {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const req = http.request({ host: '127.0.0.1', port: target.port, method: 'POST', path: '/v1/messages?beta=true', agent,
+      headers: { ...baseHeaders, ...target.headers, host: `127.0.0.1:${target.port}`, 'content-length': body.length } }, (res) => {
+      let n = 0;
+      res.on('data', (c) => { n += c.length; });
+      res.on('end', () => {
+        if (res.statusCode !== 200 || n === 0) reject(new Error(`status ${res.statusCode}`));
+        else resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function latency(target, clients, count, body) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const times = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (next++ < count) times.push(await send(target, agent, body));
+  }));
+  agent.destroy();
+  return times.sort((a, b) => a - b);
+}
+
+async function throughput(target, clients, ms, body) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const end = Date.now() + ms;
+  let done = 0;
+  await Promise.all(Array.from({ length: clients }, async () => {
+    while (Date.now() < end) { await send(target, agent, body); done++; }
+  }));
+  agent.destroy();
+  return (done * 1000) / ms;
+}
+
+const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Warm-up: JIT, keep-alive sockets, the gateway's caches.
+for (const t of Object.values(targets)) { await latency(t, 1, 100, smallBody); await latency(t, 4, 8, largeBody); }
+
+const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], large: [] }]));
+for (let r = 0; r < ROUNDS; r++) {
+  for (const [name, t] of Object.entries(targets)) {
+    const lat = await latency(t, 1, N_LATENCY, smallBody);
+    results[name].p50.push(pct(lat, 50));
+    results[name].p99.push(pct(lat, 99));
+  }
+  for (const [name, t] of Object.entries(targets)) results[name].rps.push(await throughput(t, 16, THROUGHPUT_MS, smallBody));
+  for (const [name, t] of Object.entries(targets)) results[name].large.push(pct(await latency(t, 4, N_LARGE, largeBody), 50));
+}
+
+function rssKb(pid) {
+  try {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
+  } catch { return null; }
+}
+
+const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, { p50: median(v.p50), p99: median(v.p99), rps: median(v.rps), large: median(v.large) }]));
+const f = (x) => x.toFixed(2);
+console.log(`\nConduit gateway benchmark (${ROUNDS} rounds, medians; 4 KB body ${smallBody.length} B, large body ${largeBody.length} B)`);
+console.log('target    p50 ms (1 client)  p99 ms (1 client)  req/s (16 clients)  p50 ms 400 KB (4 clients)');
+for (const [k, v] of Object.entries(m)) console.log(`${k.padEnd(9)} ${f(v.p50).padStart(17)}  ${f(v.p99).padStart(17)}  ${v.rps.toFixed(0).padStart(18)}  ${f(v.large).padStart(25)}`);
+const addedBare = m.bare.p50 - m.direct.p50;
+const addedGw = m.gateway.p50 - m.direct.p50;
+const ratio = addedGw / addedBare;
+const rpsShare = m.gateway.rps / m.bare.rps;
+const largeExtra = m.gateway.large - m.bare.large;
+const rss = rssKb(gw.pid);
+console.log(`\nadded latency at 1 client: gateway ${f(addedGw)} ms vs bare ${f(addedBare)} ms = ${f(ratio)}x (goal ≤ 1.25x) ${ratio <= 1.25 ? 'PASS' : 'MISS'}`);
+console.log(`requests/s at 16 clients: gateway ${(rpsShare * 100).toFixed(1)} % of bare (goal ≥ 90 %) ${rpsShare >= 0.9 ? 'PASS' : 'MISS'}`);
+console.log(`400 KB p50 at 4 clients: gateway ${f(largeExtra)} ms over bare (goal ≤ 5 ms) ${largeExtra <= 5 ? 'PASS' : 'MISS'}`);
+console.log(`gateway RSS: ${rss === null ? 'n/a' : `${(rss / 1024).toFixed(1)} MB`}`);
+cleanup();
+rmSync(home, { recursive: true, force: true });
+process.exit(0);
