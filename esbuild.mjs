@@ -2,7 +2,7 @@
 // plugin worker, and (once they exist) the webviews. `--production` minifies and drops
 // source maps; `--watch` rebuilds on change. Type checking is separate: `npm run typecheck`.
 import * as esbuild from 'esbuild';
-import { chmodSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
 const production = process.argv.includes('--production');
@@ -69,10 +69,25 @@ function makeBinsExecutable() {
   }
 }
 
+// The ledger's SQL ships next to the bundles, in dist/supabase/{migrations,local}, where
+// src/conduit/ledger/migrations.ts (defaultMigrationsDir) finds it at run time.
+function copySqlAssets() {
+  const target = path.join(root, 'dist/supabase');
+  rmSync(target, { recursive: true, force: true }); // no stale migration survives a rename
+  for (const folder of ['migrations', 'local']) {
+    const source = path.join(root, 'supabase', folder);
+    if (existsSync(source)) {
+      cpSync(source, path.join(target, folder), { recursive: true, filter: (f) => !path.extname(f) || f.endsWith('.sql') });
+    }
+  }
+}
+
 if (watch) {
+  copySqlAssets(); // once: an edited migration needs a restart of the watch
   const contexts = await Promise.all(builds.map((b) => esbuild.context({ ...b, plugins: [problemMatcher] })));
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   makeBinsExecutable();
+  copySqlAssets();
 }

@@ -27,6 +27,7 @@ const mocha = spawnSync(
   process.execPath,
   ['--import', 'tsx', path.join(root, 'node_modules/mocha/bin/mocha.js'),
     '--reporter', path.join(root, 'test/support/summaryReporter.cjs'),
+    '--require', path.join(root, 'test/support/rootHooks.ts'),
     '--timeout', '60000', '--exit', ...globs],
   { stdio: 'inherit', cwd: root, env: { ...process.env, CONDUIT_TEST_ROOT: root } },
 );
