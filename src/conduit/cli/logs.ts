@@ -3,15 +3,16 @@ import { createReadStream, existsSync, readFileSync, statSync, watchFile } from 
 import type { ConduitPaths } from '../core/paths';
 
 export async function printLogs(paths: ConduitPaths, args: string[]): Promise<number> {
-  if (!existsSync(paths.logFile)) {
-    console.error(`conduit: no log yet at ${paths.logFile}`);
-    return 1;
-  }
+  // Usage first: a bad -n is exit 2 whether or not there is a log yet.
   const i = args.indexOf('-n');
   const n = i >= 0 ? Number(args[i + 1]) : 100;
   if (!Number.isInteger(n) || n < 1) {
     console.error('conduit: -n takes a positive whole number');
     return 2;
+  }
+  if (!existsSync(paths.logFile)) {
+    console.error(`conduit: no log yet at ${paths.logFile}`);
+    return 1;
   }
   const lines = readFileSync(paths.logFile, 'utf8').split('\n');
   if (lines[lines.length - 1] === '') lines.pop();

@@ -28,10 +28,25 @@ export function readLocation(paths: ConduitPaths): GatewayLocation | null {
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+    return !isZombie(pid);
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * A process that has exited but was not yet reaped by its parent (a detached gateway's
+ * parent is init, which in containers may reap late or never) still answers signal 0:
+ * on Linux, /proc tells. Elsewhere signal 0 is all there is.
+ */
+function isZombie(pid: number): boolean {
+  if (process.platform !== 'linux') return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
