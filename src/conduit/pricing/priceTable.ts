@@ -59,7 +59,8 @@ export class PriceTable {
   }
 
   private resolve(model: string): Resolved | null {
-    const override = this.overrides[model];
+    // Own keys only: a model id like "constructor" must not find Object.prototype's.
+    const override = Object.hasOwn(this.overrides, model) ? this.overrides[model] : undefined;
     if (override) return { price: override, costSource: 'config', priceVersion: null };
     // Dated ids ("claude-haiku-4-5-20251001") match their family's rules too.
     const entry = this.data.models.find((m) => matches(m.match, model));

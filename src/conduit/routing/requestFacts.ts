@@ -65,7 +65,9 @@ export function readRequestFacts(body: Buffer): RequestFacts {
   const effort = outputConfig && typeof outputConfig === 'object' && typeof outputConfig.effort === 'string' ? outputConfig.effort : null;
 
   const tools = fields.get('tools');
-  const hasWebSearchTool = tools ? indexWithin(body, WEB_SEARCH_TYPE, tools) >= 0 : false;
+  // The bytes are a cheap first look; only a tool whose type is web_search_* counts (not a
+  // custom tool named "web_search_..." or a description that quotes one).
+  const hasWebSearchTool = tools ? indexWithin(body, WEB_SEARCH_TYPE, tools) >= 0 && offersWebSearch(parseField(body, tools)) : false;
 
   let lastUserText: string | undefined;
   return {
@@ -84,6 +86,10 @@ export function readRequestFacts(body: Buffer): RequestFacts {
 function parseField(body: Buffer, range: ByteRange | undefined): unknown {
   if (!range) return undefined;
   return JSON.parse(body.toString('utf8', range[0], range[1]));
+}
+
+function offersWebSearch(tools: unknown): boolean {
+  return Array.isArray(tools) && tools.some((t) => typeof t?.type === 'string' && t.type.startsWith('web_search_'));
 }
 
 function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): number {

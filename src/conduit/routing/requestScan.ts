@@ -83,7 +83,10 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
       const r = scanString(body, i);
       tokens += r.tokens;
       i = r.end;
-      if (depth === 1) topKey = decodeKey(body, keyStart, i - 1);
+      if (depth === 1) {
+        topKey = decodeKey(body, keyStart, i - 1);
+        if (topKey === 'messages') lastMessage = null; // a repeated key: the last one counts, as in JSON.parse
+      }
       keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
         && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
       i = skipWhitespace(body, i);
@@ -94,6 +97,8 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
     }
 
     if (expect === VALUE) {
+      const isData = keyIsData;
+      keyIsData = false; // only the value right after a "data" key is base64
       if (b === 0x7b || b === 0x5b) {
         if (depth >= MAX_DEPTH) throw new RequestBodyError('nesting too deep', i);
         depth++;
@@ -105,7 +110,7 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
         continue;
       }
       const valueStart = i;
-      if (b === 0x22 && keyIsData && depth > 1) {
+      if (b === 0x22 && isData && depth > 1) {
         // Base64 of an image or a document: its tokens depend on pixels or pages, not on
         // its characters. Count a full-size image (about 1,600 tokens), more for a large
         // document (about one token per 100 bytes decoded).
@@ -170,29 +175,51 @@ function skipWhitespace(body: Uint8Array, i: number): number {
   return i;
 }
 
-/** Skips a string whose contents need no estimate; returns the index after its closing quote. */
+/**
+ * Skips a string whose contents need no estimate; returns the index after its closing
+ * quote. It is still validated (control characters, escapes) like any other string.
+ */
 function skipString(body: Uint8Array, at: number): number {
   let i = at + 1;
   const len = body.length;
   while (i < len) {
-    const q = indexOfByte(body, 0x22, i);
-    if (q < 0) break;
-    let slashes = 0;
-    for (let k = q - 1; k > at && body[k] === 0x5c; k--) slashes++;
-    if (slashes % 2 === 0) return q + 1;
-    i = q + 1;
+    const b = body[i];
+    if (b === 0x22) return i + 1;
+    if (b === 0x5c) {
+      i = checkEscape(body, i);
+      continue;
+    }
+    if (b < 0x20) throw new RequestBodyError('control character in string', i);
+    i++;
   }
   throw new RequestBodyError('unterminated string', at);
 }
 
-function indexOfByte(body: Uint8Array, byte: number, from: number): number {
-  return body.indexOf(byte, from);
+/** Validates the escape at `i` (a backslash); returns the index after it. */
+function checkEscape(body: Uint8Array, i: number): number {
+  const e = body[i + 1];
+  if (e === 0x75) {
+    for (let k = 2; k < 6; k++) {
+      const h = body[i + k];
+      if (!((h >= 0x30 && h <= 0x39) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46))) {
+        throw new RequestBodyError('invalid \\u escape in string', i);
+      }
+    }
+    return i + 6;
+  }
+  if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) return i + 2;
+  throw new RequestBodyError('invalid escape in string', i);
 }
 
 function decodeKey(body: Uint8Array, start: number, end: number): string {
-  // Keys we look up are plain ASCII; an escaped key cannot match one of them anyway.
+  // Keys are plain ASCII in practice; an escaped ("mod\u0065l") or non-ASCII key is
+  // decoded as JSON.parse would, so that the fields are the ones the provider will see.
   let s = '';
-  for (let k = start; k < end; k++) s += String.fromCharCode(body[k]);
+  for (let k = start; k < end; k++) {
+    const b = body[k];
+    if (b === 0x5c || b >= 0x80) return JSON.parse(Buffer.from(body.buffer, body.byteOffset + start - 1, end - start + 2).toString('utf8')) as string;
+    s += String.fromCharCode(b);
+  }
   return s;
 }
 
@@ -265,6 +292,7 @@ function scanNumber(body: Uint8Array, at: number): number {
   const digitsStart = i;
   while (body[i] >= 0x30 && body[i] <= 0x39) i++;
   if (i === digitsStart) throw new RequestBodyError('invalid number', at);
+  if (body[digitsStart] === 0x30 && i - digitsStart > 1) throw new RequestBodyError('invalid number (leading zero)', at);
   if (body[i] === 0x2e) {
     i++;
     const f = i;

@@ -5,12 +5,23 @@ import path from 'node:path';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
+import { ValidationError } from '../../protocol/validate';
 
 export function sessionContextFromEnv(env: NodeJS.ProcessEnv): SessionContext {
-  const ctx: SessionContext = { sessionId: env.CONDUIT_SESSION_ID || randomUUID() };
-  if (env.SYNAPSE_PROJECT_ID) ctx.projectId = env.SYNAPSE_PROJECT_ID;
-  if (env.SYNAPSE_AGENT_ID) ctx.agentId = env.SYNAPSE_AGENT_ID;
-  if (env.SYNAPSE_AGENT_TYPE) ctx.agentType = env.SYNAPSE_AGENT_TYPE;
+  // The gateway refuses a context with an id over 200 characters (parseSessionContext):
+  // say so now, naming the variable, rather than on every request of the session.
+  const id = (name: string): string | undefined => {
+    const v = env[name];
+    if (v && v.length > 200) throw new ValidationError(name, 'longer than 200 characters');
+    return v || undefined;
+  };
+  const ctx: SessionContext = { sessionId: id('CONDUIT_SESSION_ID') ?? randomUUID() };
+  const projectId = id('SYNAPSE_PROJECT_ID');
+  const agentId = id('SYNAPSE_AGENT_ID');
+  const agentType = id('SYNAPSE_AGENT_TYPE');
+  if (projectId) ctx.projectId = projectId;
+  if (agentId) ctx.agentId = agentId;
+  if (agentType) ctx.agentType = agentType;
   if (env.SYNAPSE_PROJECT_MODEL_CONFIG) {
     ctx.projectModelConfig = parseJsonVariable('SYNAPSE_PROJECT_MODEL_CONFIG', env.SYNAPSE_PROJECT_MODEL_CONFIG, parseProjectModelConfig);
   }
