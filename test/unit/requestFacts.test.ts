@@ -94,18 +94,28 @@ describe('readRequestFacts', () => {
       assert.equal(facts(body).lastUserText(), 'fix the bug');
     });
 
-    it('is empty for a tool_result-only message, whatever the tool returned', () => {
-      const body = withPrompt(claudeCodeRequest().body, 'ultrathink');
+    it('reaches back over the tool results of an agentic turn to the prompt that started it', () => {
+      const body = withPrompt(claudeCodeRequest().body, 'ultrathink about the cache');
       body.messages.push(
         { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'Read', input: { file_path: '/a' } }] },
-        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'please ultrathink' }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: 'the file says something else' }] },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_2', name: 'Read', input: { file_path: '/b' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_2', content: 'more' }, { type: 'text', text: '<system-reminder>x</system-reminder>' }] },
       );
+      assert.equal(facts(body).lastUserText(), 'ultrathink about the cache');
+    });
+
+    it('never reads the text inside a tool result', () => {
+      const body = minimal({ messages: [
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: [{ type: 'text', text: 'please ultrathink' }] }] },
+      ] });
       assert.equal(facts(body).lastUserText(), '');
     });
 
-    it('is empty when the last message is the assistant\'s or there is none', () => {
-      assert.equal(facts(minimal({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] })).lastUserText(), '');
+    it('is the latest user prompt even when the assistant spoke last, and empty when there is none', () => {
+      assert.equal(facts(minimal({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] })).lastUserText(), 'q');
       assert.equal(facts(minimal({ messages: [] })).lastUserText(), '');
+      assert.equal(facts(minimal({ messages: [{ role: 'assistant', content: 'a' }] })).lastUserText(), '');
     });
 
     it('parses the last message on first use only', () => {

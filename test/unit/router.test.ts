@@ -73,7 +73,7 @@ describe('routing rules', () => {
       assert.deepEqual([choice.source, choice.modelRef], ['reasoning', MODEL_CATEGORIES.powerful]);
     });
 
-    it('does not fire for the keyword in a system reminder, an earlier message, or a tool result', () => {
+    it('does not fire for the keyword in a system reminder, an earlier prompt, or a tool result', () => {
       const reminder = capturedBody();
       reminder.messages.push({ role: 'user', content: [{ type: 'text', text: '<system-reminder>the user may ultrathink</system-reminder>' }, { type: 'text', text: 'go on' }] });
       const earlier = withPrompt(capturedBody(), 'ultrathink');
@@ -84,6 +84,15 @@ describe('routing rules', () => {
         { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'ultrathink.md' }] },
       );
       for (const body of [reminder, earlier, toolResult]) assert.equal(routeByRules(factsOf(body), ALL).source, 'default');
+    });
+
+    it('keeps the reasoning model through the tool calls of a turn its prompt started', () => {
+      const body = withPrompt(capturedBody(), 'ultrathink: why is the cache cold?');
+      body.messages.push(
+        { role: 'assistant', content: [{ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'ls' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 't1', content: 'cache.ts' }] },
+      );
+      assert.equal(routeByRules(factsOf(body), ALL).source, 'reasoning');
     });
 
     it('does not look for keywords when none are configured', () => {

@@ -17,7 +17,7 @@ export interface RequestFacts {
   effort: string | null;
   /** A server-side web search tool (type web_search_*) is offered. */
   hasWebSearchTool: boolean;
-  /** Text the user typed in the last message (text blocks only), parsed on first use. */
+  /** Text of the person's latest prompt (see readLatestPrompt), parsed on first use. */
   lastUserText(): string;
   /** Where things are in the original bytes, for splicing a new model in. */
   scan: ScannedRequest;
@@ -79,7 +79,7 @@ export function readRequestFacts(body: Buffer): RequestFacts {
     effort,
     hasWebSearchTool,
     scan,
-    lastUserText: () => (lastUserText ??= readLastUserText(body, scan.lastMessage)),
+    lastUserText: () => (lastUserText ??= readLatestPrompt(body, scan.messages)),
   };
 }
 
@@ -97,18 +97,26 @@ function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): num
   return at >= 0 && at + needle.length <= end ? at : -1;
 }
 
-function readLastUserText(body: Buffer, range: ByteRange | null): string {
-  if (!range) return '';
-  const message = parseField(body, range) as { role?: unknown; content?: unknown } | null;
-  if (!message || message.role !== 'user') return '';
-  if (typeof message.content === 'string') return message.content;
-  if (!Array.isArray(message.content)) return '';
-  return message.content
-    .filter((b): b is { type: 'text'; text: string } => b?.type === 'text' && typeof b.text === 'string')
-    // Claude Code adds <system-reminder> blocks; they are not what the user asked.
-    .filter((b) => !b.text.startsWith('<system-reminder>'))
-    .map((b) => b.text)
-    .join('\n');
+/**
+ * What the person last typed: the text of the latest user message that has any, skipping
+ * the tool results of an agentic turn (so a turn started with "ultrathink" keeps its
+ * reasoning model through its tool calls) and Claude Code's <system-reminder> blocks.
+ * Parsed from the end, message by message, only as far back as needed.
+ */
+function readLatestPrompt(body: Buffer, messages: readonly ByteRange[]): string {
+  for (let k = messages.length - 1; k >= 0; k--) {
+    const message = parseField(body, messages[k]) as { role?: unknown; content?: unknown } | null;
+    if (!message || message.role !== 'user') continue;
+    if (typeof message.content === 'string') return message.content;
+    if (!Array.isArray(message.content)) continue;
+    const text = message.content
+      .filter((b): b is { type: 'text'; text: string } => b?.type === 'text' && typeof b.text === 'string')
+      .filter((b) => !b.text.startsWith('<system-reminder>'))
+      .map((b) => b.text)
+      .join('\n');
+    if (text) return text;
+  }
+  return '';
 }
 
 /** The body with its top-level "model" replaced, everything else byte for byte the same. */

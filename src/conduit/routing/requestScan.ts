@@ -24,6 +24,8 @@ export interface ScannedRequest {
   fields: Map<string, ByteRange>;
   /** The last element of the top-level "messages" array, if any. */
   lastMessage: ByteRange | null;
+  /** Every element of the top-level "messages" array, in order. */
+  messages: ByteRange[];
   /** Estimated prompt tokens over every string in the body (system, tools, messages...). */
   tokenEstimate: number;
 }
@@ -58,6 +60,7 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
 
   const fields = new Map<string, ByteRange>();
   let lastMessage: ByteRange | null = null;
+  let messages: ByteRange[] = [];
   let tokens = 0;
   let topKey: string | null = null; // the top-level key whose value is being read
   let keyIsData = false;             // the last key was "data": base64 of an image or document
@@ -85,7 +88,7 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
       i = r.end;
       if (depth === 1) {
         topKey = decodeKey(body, keyStart, i - 1);
-        if (topKey === 'messages') lastMessage = null; // a repeated key: the last one counts, as in JSON.parse
+        if (topKey === 'messages') { lastMessage = null; messages = []; } // a repeated key: the last one counts, as in JSON.parse
       }
       keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
         && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
@@ -152,7 +155,7 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
 
   i = skipWhitespace(body, i);
   if (i !== len) throw new RequestBodyError('unexpected data after the JSON object', i);
-  return { fields, lastMessage, tokenEstimate: tokens };
+  return { fields, lastMessage, messages, tokenEstimate: tokens };
 
   /** A value [start, end) just ended inside the container at `depth`. */
   function valueEnded(start: number, end: number): void {
@@ -161,6 +164,7 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
       topKey = null;
     } else if (depth === 2 && topKey === 'messages' && kinds[2] === IN_ARRAY) {
       lastMessage = [start, end];
+      messages.push(lastMessage);
     }
   }
 }
