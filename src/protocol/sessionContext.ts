@@ -41,6 +41,8 @@ export function encodeSessionContext(ctx: SessionContext): string {
 }
 
 export function decodeSessionContext(header: string): SessionContext {
+  // Node's decoder skips characters outside the alphabet: check them first, so junk is refused.
+  if (!/^[A-Za-z0-9_-]*$/.test(header)) throw new ValidationError(CONTEXT_HEADER, 'is not base64url-encoded JSON');
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));

@@ -87,7 +87,8 @@ describe('session context header', () => {
   });
 
   it('refuses a header that is not base64url JSON, naming the header', () => {
-    for (const bad of ['!!!', Buffer.from('{"a":').toString('base64url'), Buffer.from('not json').toString('base64url')]) {
+    const valid = encodeSessionContext({ sessionId: 's' });
+    for (const bad of ['!!!', Buffer.from('{"a":').toString('base64url'), Buffer.from('not json').toString('base64url'), `${valid}$$$`, `${valid}=`, ` ${valid}`]) {
       failsAt(() => decodeSessionContext(bad), CONTEXT_HEADER);
     }
   });

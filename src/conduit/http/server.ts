@@ -29,9 +29,16 @@ export interface ServerDeps extends MessagesDeps {
 }
 
 export function createGatewayServer(deps: ServerDeps): http.Server {
+  // The request being answered on each connection (see clientError below).
+  const responding = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>();
   const server = http.createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
+    responding.set(req.socket, { req, res });
     handle(req, res, deps).catch((err) => {
-      const e = err instanceof GatewayError ? err : null;
+      // A SyntaxError comes from parsing a field of the client's JSON that the body scan
+      // let through (a number with a leading zero, say): the client's error, not ours.
+      const e = err instanceof GatewayError ? err
+        : err instanceof SyntaxError ? new GatewayError('invalid_request_error', `request body is not valid JSON: ${err.message}`)
+        : null;
       if (!e) deps.log.error(`unhandled error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
       sendError(res, e?.type ?? 'api_error', e?.message ?? 'internal gateway error (see the gateway log)', e?.status);
       if (e?.type === 'request_too_large') res.once('finish', () => req.socket.destroy());
@@ -40,6 +47,15 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
   // Malformed HTTP (bad request line, oversized headers): answer and close, never throw.
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return socket.destroy();
+    // Bytes past a whole request (beyond its content-length, or a garbage request pipelined
+    // after it) fail to parse while that request is still being answered. A bare 400
+    // written now would reach the client first, as the answer to the request the gateway
+    // is still serving (and may have forwarded). Let that answer finish, then close.
+    const pending = responding.get(socket);
+    if (pending && pending.req.complete && !pending.res.writableFinished) {
+      pending.res.once('close', () => socket.end());
+      return;
+    }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });

@@ -15,9 +15,15 @@ import { RUNNING_SLOT, type FromWorker, type PluginContext, type ToWorker } from
 
 export interface PluginInfo { name: string; version: string | null; file: string }
 
-function workerFile(): string {
-  // Bundled: dist/plugin-worker.js beside dist/conduit.js. From source (tests): worker.ts.
-  return __filename.endsWith('.ts') ? path.join(__dirname, 'worker.ts') : path.join(__dirname, 'plugin-worker.js');
+function workerFile(): string | URL {
+  // Bundled: dist/plugin-worker.js beside dist/conduit.js.
+  if (!__filename.endsWith('.ts')) return path.join(__dirname, 'plugin-worker.js');
+  // From source (tests under tsx): Node 20 does not apply the loader inherited through
+  // execArgv (--import tsx) to a worker's .ts entry ("Unknown file extension"), but it
+  // does to what the entry requires; so a one-line JavaScript entry requires worker.ts.
+  const file = path.join(__dirname, 'worker.ts');
+  const bootstrap = `import { createRequire } from 'node:module'; createRequire(${JSON.stringify(file)})(${JSON.stringify(file)});`;
+  return new URL(`data:text/javascript,${encodeURIComponent(bootstrap)}`);
 }
 
 export class PluginRouter {
