@@ -1,12 +1,13 @@
 /**
  * One pass over a request body that validates it as JSON, finds where each top-level
  * field's value lies, and estimates its tokens, without building a JS object.
+ * (bench: about 0.5 ms for a 400 KB Claude Code request; see README "Token estimate".)
  *
  * Why: the gateway sits on every request of every agent and Claude Code's bodies are
  * 115 KB bare and reach megabytes in long sessions. JSON.parse + JSON.stringify of such a
  * body costs milliseconds and garbage; this scan reads the bytes once, and the gateway
  * then parses only the few small fields it needs and splices a new model into the
- * original bytes (see bodyEdit.ts).
+ * original bytes (see requestFacts.ts withModel).
  */
 
 export class RequestBodyError extends Error {
@@ -83,9 +84,8 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
     if (expect === KEY) {
       if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
       const keyStart = i + 1;
-      const r = scanString(body, i);
-      tokens += r.tokens;
-      i = r.end;
+      i = scanString(body, i);
+      tokens += stringTokens;
       if (depth === 1) {
         topKey = decodeKey(body, keyStart, i - 1);
         if (topKey === 'messages') { lastMessage = null; messages = []; } // a repeated key: the last one counts, as in JSON.parse
@@ -120,9 +120,8 @@ export function scanRequestBody(body: Uint8Array): ScannedRequest {
         i = skipString(body, i);
         tokens += Math.max(1600, Math.ceil((i - valueStart) * 0.75 / 100));
       } else if (b === 0x22) {
-        const r = scanString(body, i);
-        tokens += r.tokens;
-        i = r.end;
+        i = scanString(body, i);
+        tokens += stringTokens;
       } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
         i = scanNumber(body, i);
         tokens += 1;
@@ -228,46 +227,80 @@ function decodeKey(body: Uint8Array, start: number, end: number): string {
 }
 
 /**
- * Reads a string starting at the opening quote `at`. Returns the index after the closing
- * quote and the estimated tokens of its contents.
+ * Reads and validates a string starting at the opening quote `at`; returns the index
+ * after the closing quote and leaves the estimated tokens of its contents in
+ * `stringTokens` (no object per string: a long session has tens of thousands).
  *
- * The estimate approximates a BPE tokenizer: a word of letters is one token plus one per
- * six further letters, digits go three to a token, each punctuation mark and each
- * non-ASCII character is a token, a run of spaces past the first is a token per four
- * spaces (indentation), and a run of newlines is one token.
+ * Every byte is checked (a tight loop: control characters, escapes, the closing quote);
+ * only a sample of a long string is classified for the estimate (see estimateTokens).
  */
-function scanString(body: Uint8Array, at: number): { end: number; tokens: number } {
+let stringTokens = 0;
+function scanString(body: Uint8Array, at: number): number {
   const len = body.length;
   let i = at + 1;
+  for (;;) {
+    if (i >= len) throw new RequestBodyError('unterminated string', at);
+    const b = body[i];
+    if (b === 0x22) break;
+    if (b === 0x5c) {
+      i = checkEscape(body, i);
+      continue;
+    }
+    if (b < 0x20) throw new RequestBodyError('control character in string', i);
+    i++;
+  }
+  stringTokens = estimateTokens(body, at + 1, i);
+  return i + 1;
+}
+
+// Long strings are estimated from windows of 64 bytes every 512 (an eighth of them):
+// prompts, tool schemas and tool results are text whose token density is even enough
+// that the sample's density, times the length, is within a few percent, at an eighth
+// of the cost.
+const SAMPLE_WINDOW = 64;
+const SAMPLE_STRIDE = 512;
+const CLASSIFY_WHOLE = 1024;
+
+function estimateTokens(body: Uint8Array, start: number, end: number): number {
+  const n = end - start;
+  if (n <= CLASSIFY_WHOLE) return classify(body, start, end);
+  let tokens = 0;
+  let sampled = 0;
+  for (let w = start; w < end; w += SAMPLE_STRIDE) {
+    const e = w + SAMPLE_WINDOW < end ? w + SAMPLE_WINDOW : end;
+    tokens += classify(body, w, e);
+    sampled += e - w;
+  }
+  return Math.round((tokens * n) / sampled);
+}
+
+/**
+ * Tokens of the (already validated) string bytes [start, end), approximating a BPE
+ * tokenizer: a word of letters is one token plus one per six further letters, digits go
+ * three to a token, each punctuation mark and each non-ASCII character is a token, a run
+ * of spaces past the first is a token per four spaces (indentation), and a run of
+ * newlines is one token.
+ */
+function classify(body: Uint8Array, start: number, end: number): number {
   let tokens = 0;
   let prev = CLS_OTHER;
   let run = 0;
-  while (i < len) {
+  let i = start;
+  while (i < end) {
     const b = body[i];
-    if (b === 0x22) return { end: i + 1, tokens };
     let cls: number;
     if (b < 0x80) {
       if (b === 0x5c) {
         const e = body[i + 1];
         if (e === 0x75) {
-          for (let k = 2; k < 6; k++) {
-            const h = body[i + k];
-            if (!((h >= 0x30 && h <= 0x39) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46))) {
-              throw new RequestBodyError('invalid \\u escape in string', i);
-            }
-          }
           i += 6;
           tokens++;
           prev = CLS_OTHER;
           continue;
         }
-        if (e === 0x6e || e === 0x72) cls = CLS_NEWLINE;
-        else if (e === 0x74) cls = CLS_SPACE;
-        else if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66) cls = CLS_OTHER;
-        else throw new RequestBodyError('invalid escape in string', i);
+        cls = e === 0x6e || e === 0x72 ? CLS_NEWLINE : e === 0x74 ? CLS_SPACE : CLS_OTHER;
         i += 2;
       } else {
-        if (b < 0x20) throw new RequestBodyError('control character in string', i);
         cls = ASCII_CLASS[b];
         i++;
       }
@@ -287,7 +320,7 @@ function scanString(body: Uint8Array, at: number): { end: number; tokens: number
       prev = cls;
     }
   }
-  throw new RequestBodyError('unterminated string', at);
+  return tokens;
 }
 
 function scanNumber(body: Uint8Array, at: number): number {

@@ -1,41 +1,58 @@
 /**
  * The durable journal: every request's record, appended as its reply ends, one JSON line
  * each, in CONDUIT_HOME/journal/YYYY-MM-DD.ndjson (UTC day). A record counts as written
- * when its line is on disk (fdatasync); lines that arrive while a write is in flight are
- * written together with the next one (group commit), so one disk sync serves many
- * requests and nothing waits on the request path.
+ * when its line is on disk (fdatasync). Lines that arrive while a write is in flight go
+ * to disk together with the next one (group commit): one write and one disk sync serve
+ * every request of a batch, and all of them share one promise, so the request path pays
+ * for a string and an array push, nothing more.
  */
-import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { close, fdatasync, mkdirSync, open, write } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { UsageRecord } from '../../protocol/usage';
 
-interface Pending { line: string; day: string; done: (err?: Error) => void }
+const openAsync = promisify(open);
+const writeAsync = promisify(write);
+const syncAsync = promisify(fdatasync);
+const closeAsync = promisify(close);
+
+interface Batch {
+  lines: { day: string; line: string }[];
+  done: Promise<void>;
+  settle: (err?: Error) => void;
+}
+
+function newBatch(): Batch {
+  let settle!: (err?: Error) => void;
+  const done = new Promise<void>((resolve, reject) => { settle = (err) => (err ? reject(err) : resolve()); });
+  done.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
+  return { lines: [], done, settle };
+}
 
 export class Journal {
-  private queue: Pending[] = [];
+  private next: Batch = newBatch();
   private writing: Promise<void> | null = null;
-  private file: { day: string; handle: FileHandle } | null = null;
+  private file: { day: string; fd: number } | null = null;
   private closed = false;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Resolves once the record is on disk. */
+  /** Queues the record; the promise (shared by its batch) resolves once it is on disk. */
   append(record: UsageRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal is closed'));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ line: `${JSON.stringify(record)}\n`, day: record.endedAt.slice(0, 10), done: (err) => (err ? reject(err) : resolve()) });
-      this.writing ??= this.drain();
-    });
+    const batch = this.next;
+    batch.lines.push({ day: record.endedAt.slice(0, 10), line: `${JSON.stringify(record)}\n` });
+    this.writing ??= this.drain();
+    return batch.done;
   }
 
   /** Waits for everything appended so far to be on disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
     await this.writing;
-    await this.file?.handle.close();
+    if (this.file) await closeAsync(this.file.fd);
     this.file = null;
   }
 
@@ -44,22 +61,28 @@ export class Journal {
   }
 
   private async drain(): Promise<void> {
+    // Let the appends of this turn of the event loop join the batch.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      while (this.queue.length) {
-        const batch = this.queue;
-        this.queue = [];
-        // Lines of one batch can straddle midnight: write each day's lines to its file.
-        const byDay = new Map<string, Pending[]>();
-        for (const p of batch) byDay.set(p.day, [...(byDay.get(p.day) ?? []), p]);
-        for (const [day, items] of byDay) {
-          try {
-            const handle = await this.handleFor(day);
-            await handle.appendFile(items.map((p) => p.line).join(''));
-            await handle.datasync();
-            for (const p of items) p.done();
-          } catch (err) {
-            for (const p of items) p.done(err as Error);
+      while (this.next.lines.length) {
+        const batch = this.next;
+        this.next = newBatch();
+        try {
+          // Lines of one batch can straddle midnight: each day's lines go to its file.
+          let start = 0;
+          while (start < batch.lines.length) {
+            const day = batch.lines[start].day;
+            let end = start;
+            let text = '';
+            while (end < batch.lines.length && batch.lines[end].day === day) text += batch.lines[end++].line;
+            const fd = await this.fdFor(day);
+            await writeAll(fd, text);
+            await syncAsync(fd);
+            start = end;
           }
+          batch.settle();
+        } catch (err) {
+          batch.settle(err as Error);
         }
       }
     } finally {
@@ -67,11 +90,21 @@ export class Journal {
     }
   }
 
-  private async handleFor(day: string): Promise<FileHandle> {
-    if (this.file?.day === day) return this.file.handle;
-    await this.file?.handle.close();
-    const handle = await open(this.fileFor(day), 'a', 0o600);
-    this.file = { day, handle };
-    return handle;
+  private async fdFor(day: string): Promise<number> {
+    if (this.file?.day === day) return this.file.fd;
+    if (this.file) await closeAsync(this.file.fd);
+    this.file = null;
+    const fd = await openAsync(this.fileFor(day), 'a', 0o600);
+    this.file = { day, fd };
+    return fd;
+  }
+}
+
+/** fs.write may write less than asked: write the rest until all of it is out. */
+async function writeAll(fd: number, text: string): Promise<void> {
+  let buf = Buffer.from(text, 'utf8');
+  while (buf.length) {
+    const { bytesWritten } = await writeAsync(fd, buf);
+    buf = buf.subarray(bytesWritten);
   }
 }

@@ -72,12 +72,17 @@ export class SseUsageTap {
   }
 
   private readEvent(buf: Buffer, start: number, end: number): void {
-    // "event: <name>\ndata: <json>" — look at the name before parsing anything.
+    // "event: <name>\ndata: <json>". Most events are content_block_* deltas and pings:
+    // tell them apart by one byte before converting anything to a string.
+    if (buf[start] !== 0x65 /* e */) return;
+    const nameAt = buf[start + 6] === 0x20 ? start + 7 : start + 6;
+    const first = buf[nameAt];
+    if (first !== 0x6d /* m(essage_*) */ && first !== 0x65 /* e(rror) */) return;
     let lineEnd = buf.indexOf(0x0a, start);
     if (lineEnd < 0 || lineEnd > end) lineEnd = end;
-    const first = buf.toString('latin1', start, Math.min(lineEnd, start + 40)).replace(/\r$/, '');
-    if (!first.startsWith('event:')) return;
-    const name = first.slice(6).trim();
+    const line = buf.toString('latin1', start, lineEnd);
+    if (!line.startsWith('event:')) return;
+    const name = line.slice(6).trim();
     if (name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop' && name !== 'error') return;
     if (name === 'message_stop') {
       this.complete = true;
