@@ -54,7 +54,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const hub = new EventHub();
   const journal = new Journal(paths.journalDir);
   const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log);
-  await plugins.start();
+  // An untrusted VS Code workspace starts the gateway without plugins (they run code).
+  if (env.CONDUIT_PLUGINS_DISABLED !== '1') await plugins.start();
   const startedAt = Date.now();
   let port = 0;
 

@@ -1,41 +1,68 @@
 /**
- * Synapse: the VS Code side of Conduit. This minimal entry activates and shows the
- * gateway's status; the supervisor, tasks, status bar and views come with their issue.
+ * Synapse: the VS Code side of Conduit. Activation only wires things together and
+ * returns; the gateway starts in the background. One ConduitExtension owns every
+ * disposable and is itself pushed into context.subscriptions.
  */
 import * as vscode from 'vscode';
-import { readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import http from 'node:http';
+import { registerCommands } from './commands';
+import { GatewayApi } from './gateway/gatewayApi';
+import { GatewaySupervisor } from './gateway/supervisor';
+import { Projects } from './projects';
+import { Secrets } from './secrets';
+import { RESTART_KEYS, Settings } from './settings';
+import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
+import { StatusBar } from './ui/statusBar';
 
-function conduitHome(): string {
-  return process.env.CONDUIT_HOME || path.join(os.homedir(), '.conduit');
+export class ConduitExtension implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  readonly log = vscode.window.createOutputChannel('Conduit', { log: true });
+  readonly settings = new Settings((m) => { this.log.warn(m); void vscode.window.showWarningMessage(m); });
+  readonly secrets: Secrets;
+  readonly supervisor: GatewaySupervisor;
+  readonly api: GatewayApi;
+  readonly statusBar: StatusBar;
+  readonly projects: Projects;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.secrets = new Secrets(context.secrets);
+    this.supervisor = new GatewaySupervisor(this.settings, context.extensionPath, this.log, async () => ({
+      ...(await this.secrets.gatewayEnvironment()),
+      // Custom router plugins run code: only in a trusted workspace.
+      ...(vscode.workspace.isTrusted ? {} : { CONDUIT_PLUGINS_DISABLED: '1' }),
+    }));
+    this.api = new GatewayApi(this.supervisor, this.settings, this.log);
+    this.statusBar = new StatusBar(this.settings);
+    this.projects = new Projects(context.workspaceState, this.api);
+    const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, () => { /* the event stream drives the status bar */ });
+
+    this.disposables.push(
+      this.log, this.supervisor, this.api, this.statusBar,
+      this.supervisor.onDidChange((s) => this.statusBar.setState(s)),
+      this.api.onEvent((e) => this.statusBar.onEvent(e)),
+      vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
+      ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, log: this.log }),
+      vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
+      vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.supervisor.state.owned) void this.supervisor.restart(); }),
+    );
+    this.statusBar.setState(this.supervisor.state);
+    if (this.settings.autoStart) void this.supervisor.start();
+  }
+
+  private async onConfigurationChanged(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (!RESTART_KEYS.some((k) => e.affectsConfiguration(k)) || !this.supervisor.state.owned) return;
+    const choice = await vscode.window.showInformationMessage('Conduit settings changed. Restart the gateway to apply them?', 'Restart');
+    if (choice === 'Restart') await this.supervisor.restart();
+  }
+
+  dispose(): void {
+    for (const d of this.disposables.reverse()) d.dispose();
+  }
 }
 
-function health(port: number): Promise<{ version: string; pid: number; uptimeSeconds: number } | null> {
-  return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/health', timeout: 1000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => { try { resolve(JSON.parse(body)); } catch { resolve(null); } });
-    });
-    req.on('timeout', () => req.destroy());
-    req.on('error', () => resolve(null));
-  });
-}
-
-export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(vscode.commands.registerCommand('conduit.showStatus', async () => {
-    let port: number | null = null;
-    try {
-      port = Number(readFileSync(path.join(conduitHome(), 'gateway.port'), 'utf8').trim());
-    } catch { /* not started */ }
-    const h = port ? await health(port) : null;
-    void vscode.window.showInformationMessage(h
-      ? `Conduit ${h.version} is running on 127.0.0.1:${port} (pid ${h.pid}, up ${h.uptimeSeconds}s)`
-      : 'Conduit is not running. Start it with `conduit start`.');
-  }));
+export function activate(context: vscode.ExtensionContext): ConduitExtension {
+  const extension = new ConduitExtension(context);
+  context.subscriptions.push(extension);
+  return extension;
 }
 
 export function deactivate(): void {}

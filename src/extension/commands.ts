@@ -1,0 +1,140 @@
+/**
+ * Every action of the extension, in the command palette under "Conduit". Commands that
+ * need a running gateway say so clearly when it is not running.
+ */
+import * as vscode from 'vscode';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import type { GatewaySupervisor } from './gateway/supervisor';
+import type { Projects } from './projects';
+import type { Settings } from './settings';
+import type { Secrets } from './secrets';
+import type { ConduitTaskProvider } from './tasks/taskProvider';
+import { TASK_TYPE } from './tasks/taskProvider';
+import { wrapperCommand } from './tasks/agentSession';
+
+export interface CommandDeps {
+  context: vscode.ExtensionContext;
+  supervisor: GatewaySupervisor;
+  settings: Settings;
+  projects: Projects;
+  secrets: Secrets;
+  tasks: ConduitTaskProvider;
+  log: vscode.LogOutputChannel;
+}
+
+export function registerCommands(d: CommandDeps): vscode.Disposable[] {
+  const { supervisor, log } = d;
+  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args) => {
+    try {
+      await fn(...args);
+    } catch (err) {
+      log.error(`${id}: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`);
+    }
+  });
+
+  return [
+    reg('conduit.startGateway', async () => {
+      await supervisor.start();
+      report(supervisor);
+    }),
+    reg('conduit.stopGateway', async () => {
+      await supervisor.stop();
+      void vscode.window.showInformationMessage('Conduit gateway stopped.');
+    }),
+    reg('conduit.restartGateway', async () => {
+      await supervisor.restart();
+      report(supervisor);
+    }),
+    reg('conduit.showStatus', () => report(supervisor)),
+    reg('conduit.showLogs', () => log.show()),
+    reg('conduit.showActions', async () => {
+      const running = supervisor.state.health === 'running';
+      const items: (vscode.QuickPickItem & { command: string })[] = [
+        { label: '$(run) Run Agent Session', command: 'conduit.runAgentSession' },
+        { label: '$(terminal) Open Claude in Terminal', command: 'conduit.openClaudeTerminal' },
+        running
+          ? { label: '$(debug-restart) Restart Gateway', command: 'conduit.restartGateway' }
+          : { label: '$(play) Start Gateway', command: 'conduit.startGateway' },
+        ...(running ? [{ label: '$(debug-stop) Stop Gateway', command: 'conduit.stopGateway' }] : []),
+        { label: '$(output) Show Logs', command: 'conduit.showLogs' },
+        { label: '$(key) Set Provider API Key', command: 'conduit.setApiKey' },
+      ];
+      const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Conduit' });
+      if (pick) await vscode.commands.executeCommand(pick.command);
+    }),
+    reg('conduit.runAgentSession', async () => {
+      const project = await d.projects.pick('Run an agent session in which project?');
+      if (!project) return;
+      let agentName: string | undefined;
+      try {
+        const agents = await d.projects.agents(project);
+        if (agents.length) {
+          const pick = await vscode.window.showQuickPick(
+            [{ label: 'Project defaults', agent: undefined as string | undefined }, ...agents.map((a) => ({ label: a.name, description: a.personaType, agent: a.name }))],
+            { placeHolder: 'Which agent?' },
+          );
+          if (!pick) return;
+          agentName = pick.agent;
+        }
+      } catch { /* no agents without the gateway: the project's settings apply */ }
+      const prompt = await vscode.window.showInputBox({ prompt: 'What should the agent do?', ignoreFocusOut: true });
+      if (!prompt) return;
+      const task = d.tasks.build({ type: TASK_TYPE, prompt, ...(agentName ? { agent: agentName } : {}) }, project.folder, agentName ? `Run ${agentName}` : 'Run agent session');
+      await vscode.tasks.executeTask(task);
+    }),
+    reg('conduit.openClaudeTerminal', async () => {
+      const project = await d.projects.pick('Open Claude for which project?');
+      if (!project) return;
+      if (supervisor.state.health !== 'running') await supervisor.start();
+      const wrapper = wrapperCommand(d.context.extensionPath);
+      const terminal = vscode.window.createTerminal({
+        name: `Claude · ${project.folder.name}`,
+        cwd: project.folder.uri,
+        shellPath: wrapper.command,
+        shellArgs: wrapper.args,
+        env: {
+          ...wrapper.env,
+          ...(await d.projects.sessionEnvironment(project)),
+          CONDUIT_HOME: d.settings.home,
+          ...(d.settings.claudePath ? { CONDUIT_CLAUDE_PATH: d.settings.claudePath } : {}),
+        } as Record<string, string>,
+        iconPath: new vscode.ThemeIcon('arrow-swap'),
+      });
+      terminal.show();
+    }),
+    reg('conduit.installWrapper', () => {
+      const cli = path.join(d.context.extensionPath, 'dist', 'conduit.js');
+      const r = spawnSync(process.execPath, [cli, 'install-wrapper'], {
+        env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', CONDUIT_HOME: d.settings.home }, encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(r.stderr.trim() || `install-wrapper exited with ${r.status}`);
+      log.info(r.stdout.trim());
+      void vscode.window.showInformationMessage(r.stdout.trim().split('\n').join(' — '));
+    }),
+    reg('conduit.setApiKey', async () => {
+      const key = await vscode.window.showInputBox({
+        prompt: 'Anthropic API key for the gateway (kept in VS Code\'s secret storage)', password: true, ignoreFocusOut: true,
+        validateInput: (v) => (v.trim().length < 10 ? 'That does not look like an API key' : undefined),
+      });
+      if (!key) return;
+      await d.secrets.setApiKey('anthropic', key.trim());
+      const choice = await vscode.window.showInformationMessage('API key saved. Restart the gateway to use it?', 'Restart');
+      if (choice === 'Restart') await supervisor.restart();
+    }),
+    reg('conduit.clearApiKey', async () => {
+      await d.secrets.deleteApiKey('anthropic');
+      void vscode.window.showInformationMessage('API key removed from secret storage.');
+    }),
+  ];
+}
+
+function report(supervisor: GatewaySupervisor): void {
+  const s = supervisor.state;
+  if (s.health === 'running') {
+    void vscode.window.showInformationMessage(`Conduit ${s.version ?? ''} is running on 127.0.0.1:${s.port} (pid ${s.pid}${s.owned ? '' : ', started outside this window'})`.replace('Conduit  is', 'Conduit is'));
+  } else {
+    void vscode.window.showWarningMessage(`Conduit is not running${s.message ? `: ${s.message}` : ''}. Start it with "Conduit: Start Gateway".`);
+  }
+}

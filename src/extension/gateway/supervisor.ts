@@ -1,0 +1,250 @@
+/**
+ * Starts, watches and restarts the Conduit gateway. It runs the bundled gateway on VS
+ * Code's own Node (process.execPath with ELECTRON_RUN_AS_NODE=1), or an external command
+ * from the settings; attaches to a gateway that is already running (another window, a
+ * terminal); checks its health; restarts it with exponential backoff after a crash and,
+ * after repeated failures, asks the person once ("Show Logs", "Retry"). On dispose it
+ * stops what it started, and only that.
+ */
+import * as vscode from 'vscode';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { conduitPaths } from '../../conduit/core/paths';
+import { findRunningGateway, probeHealth } from '../../conduit/client/gatewayClient';
+import { stopGateway } from '../../conduit/cli/daemon';
+import type { Settings } from '../settings';
+
+export type Health = 'stopped' | 'starting' | 'running' | 'error';
+
+export interface GatewayState {
+  health: Health;
+  port: number | null;
+  pid: number | null;
+  version: string | null;
+  /** True when this window started the gateway (and so stops it on exit). */
+  owned: boolean;
+  /** Why it is stopped or failing, in words. */
+  message: string | null;
+}
+
+const HEALTH_INTERVAL_MS = 10_000;
+const MAX_FAILURES = 5;
+const STABLE_AFTER_MS = 60_000;
+
+export class GatewaySupervisor implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<GatewayState>();
+  readonly onDidChange = this.changed.event;
+  private current: GatewayState = { health: 'stopped', port: null, pid: null, version: null, owned: false, message: null };
+  private child: ChildProcess | null = null;
+  private wanted = false;           // the person wants it running
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private healthTimer: NodeJS.Timeout | undefined;
+  private stableTimer: NodeJS.Timeout | undefined;
+  private starting: Promise<void> | null = null;
+  private disposed = false;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly extensionPath: string,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly environment: () => Promise<NodeJS.ProcessEnv>,
+  ) {}
+
+  get state(): GatewayState { return this.current; }
+
+  /** Starts (or attaches to) the gateway; resolves when it runs or has failed to start. */
+  start(): Promise<void> {
+    this.wanted = true;
+    this.failures = 0;
+    clearTimeout(this.retryTimer);
+    this.starting ??= this.launch().finally(() => { this.starting = null; });
+    return this.starting;
+  }
+
+  async stop(): Promise<void> {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.stopHealthChecks();
+    if (this.child) {
+      await this.stopChild();
+    } else if (this.current.health === 'running') {
+      // Attached to a gateway another process started: the person asked to stop it.
+      const r = await stopGateway(conduitPaths(this.settings.home));
+      if (r.kind === 'failed') this.log.error(`stop: ${r.message}`);
+    }
+    this.set({ health: 'stopped', port: null, pid: null, version: null, owned: false, message: 'stopped' });
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.stableTimer);
+    this.stopHealthChecks();
+    if (this.child) void this.stopChild();
+    this.changed.dispose();
+  }
+
+  private set(patch: Partial<GatewayState>): void {
+    this.current = { ...this.current, ...patch };
+    if (!this.disposed) this.changed.fire(this.current);
+  }
+
+  private async launch(): Promise<void> {
+    this.set({ health: 'starting', message: null });
+    const paths = conduitPaths(this.settings.home);
+    const running = await findRunningGateway(paths);
+    if (running) {
+      this.log.info(`attached to the gateway on 127.0.0.1:${running.port} (pid ${running.pid})`);
+      this.set({ health: 'running', port: running.port, pid: running.pid, version: running.health.version, owned: false, message: null });
+      this.startHealthChecks();
+      return;
+    }
+    try {
+      await this.spawnGateway();
+    } catch (err) {
+      this.log.error(`the gateway did not start: ${(err as Error).message}`);
+      this.onFailure((err as Error).message);
+    }
+  }
+
+  private async spawnGateway(): Promise<void> {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(await this.environment()), CONDUIT_HOME: this.settings.home };
+    const port = this.settings.port;
+    const args = ['start', '--foreground', ...(port === null ? [] : ['--port', String(port)])];
+    let command: string;
+    let commandArgs: string[];
+    const external = this.settings.gatewayCommand;
+    if (external) {
+      [command, ...commandArgs] = splitCommand(external);
+      commandArgs.push(...args);
+    } else {
+      command = process.execPath;
+      commandArgs = [path.join(this.extensionPath, 'dist', 'conduit.js'), ...args];
+      env.ELECTRON_RUN_AS_NODE = '1';
+    }
+    if (this.settings.debugLog) env.LOG = 'true';
+    this.log.info(`starting the gateway: ${external || 'bundled'} ${args.join(' ')}`);
+    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    this.child = child;
+
+    await new Promise<void>((resolve, reject) => {
+      let ready = false;
+      let out = '';
+      const onLine = (line: string) => {
+        if (!line.trim()) return;
+        this.log.info(line.replace(/^\S+Z (INFO |WARN |ERROR|DEBUG) ?/, ''));
+        const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+        if (listening && !ready) {
+          ready = true;
+          this.set({ health: 'running', port: Number(listening[1]), pid: child.pid ?? null, version: null, owned: true, message: null });
+          void probeHealth(Number(listening[1])).then((h) => h && this.set({ version: h.version }));
+          this.startHealthChecks();
+          this.markStableLater();
+          resolve();
+        }
+        if (/already running/.test(line) && !ready) {
+          ready = true;
+          // Another window won the race: attach to its gateway.
+          this.child = null;
+          void this.launch().then(resolve, reject);
+        }
+      };
+      const reader = (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = out.indexOf('\n')) >= 0) {
+          onLine(out.slice(0, nl));
+          out = out.slice(nl + 1);
+        }
+      };
+      child.stdout!.on('data', reader);
+      child.stderr!.on('data', reader);
+      child.once('error', (err) => { if (!ready) reject(err); });
+      child.once('exit', (code, signal) => {
+        if (out.trim()) onLine(out);
+        if (this.child === child) this.child = null;
+        if (!ready) {
+          reject(new Error(`the gateway exited (${signal ?? `code ${code}`}) before it was ready; see the Conduit log`));
+          return;
+        }
+        if (this.wanted && !this.disposed && this.current.owned) {
+          this.log.warn(`the gateway exited unexpectedly (${signal ?? `code ${code}`})`);
+          this.onFailure(`the gateway exited (${signal ?? `code ${code}`})`);
+        }
+      });
+    });
+  }
+
+  private onFailure(message: string): void {
+    this.stopHealthChecks();
+    clearTimeout(this.stableTimer);
+    this.failures++;
+    if (!this.wanted || this.disposed) return;
+    if (this.failures >= MAX_FAILURES) {
+      this.set({ health: 'error', port: null, pid: null, owned: false, message });
+      void vscode.window.showErrorMessage(`Conduit's gateway keeps failing: ${message}`, 'Show Logs', 'Retry').then((choice) => {
+        if (choice === 'Show Logs') this.log.show();
+        if (choice === 'Retry') void this.start();
+      });
+      return;
+    }
+    const delay = Math.min(30_000, 1_000 * 2 ** (this.failures - 1));
+    this.log.info(`restarting the gateway in ${delay / 1000} s (attempt ${this.failures + 1})`);
+    this.set({ health: 'starting', port: null, pid: null, owned: false, message });
+    this.retryTimer = setTimeout(() => {
+      this.starting ??= this.launch().finally(() => { this.starting = null; });
+    }, delay);
+  }
+
+  private markStableLater(): void {
+    clearTimeout(this.stableTimer);
+    this.stableTimer = setTimeout(() => { this.failures = 0; }, STABLE_AFTER_MS);
+  }
+
+  private startHealthChecks(): void {
+    this.stopHealthChecks();
+    let misses = 0;
+    this.healthTimer = setInterval(async () => {
+      const port = this.current.port;
+      if (port === null) return;
+      const h = await probeHealth(port);
+      if (h) { misses = 0; return; }
+      if (++misses < 2) return;
+      this.log.warn(`the gateway on port ${port} does not answer its health check`);
+      if (this.child) {
+        this.child.kill('SIGKILL'); // its exit handler restarts it
+      } else {
+        this.onFailure('the gateway stopped answering');
+      }
+    }, HEALTH_INTERVAL_MS);
+  }
+
+  private stopHealthChecks(): void {
+    clearInterval(this.healthTimer);
+    this.healthTimer = undefined;
+  }
+
+  private stopChild(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const killer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      child.once('exit', () => { clearTimeout(killer); resolve(); });
+      child.kill('SIGTERM');
+    });
+  }
+}
+
+/** Splits a command line on spaces, honouring double quotes (no shell is involved). */
+export function splitCommand(line: string): string[] {
+  const parts = line.match(/"[^"]*"|\S+/g) ?? [];
+  return parts.map((p) => (p.startsWith('"') && p.endsWith('"') ? p.slice(1, -1) : p));
+}
