@@ -6,8 +6,8 @@
  * a fresh user-data dir, extensions dir and workspace folder, one code-server on a free
  * loopback port and one headless Chromium page on it.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -75,12 +75,31 @@ export interface ProductInBrowser {
    * line ("ExtensionService#_doActivateExtension <id>, startup: ..., activationEvent: '...'").
    */
   activation(extensionId?: string, timeoutMs?: number): Promise<string>;
-  /** F1, the command's title, Enter. */
+  /** F1, the command's title, Enter; resolves once the palette has closed or moved on to the command's own input. */
   runCommand(title: string): Promise<void>;
+  /**
+   * Answers the input box or quick pick that shows `prompt` (as its message or placeholder):
+   * types `value` when given, then clicks the item labelled `pick`, or presses Enter.
+   */
+  answerInput(prompt: string, answer?: { value?: string; pick?: string; timeoutMs?: number }): Promise<void>;
   /** The notification toast that contains `text`, once visible and done moving in. */
   notification(text: string | RegExp, timeoutMs?: number): Promise<Locator>;
   /** Clears every notification and waits until no toast is left. */
   clearNotifications(): Promise<void>;
+  /**
+   * The status bar item whose aria-label starts with `ariaLabelPrefix`, as its text was set:
+   * icons back in their `$(name)` / `$(name~spin)` form, e.g. "$(arrow-swap) Conduit · $0.0000".
+   * Null when there is no such item.
+   */
+  statusBarItem(ariaLabelPrefix: string): Promise<StatusBarItemState | null>;
+  /** Waits (on every animation frame) until that item's aria-label and text match; returns it. */
+  waitForStatusBarItem(ariaLabelPrefix: string, match: { ariaLabel?: RegExp; text?: RegExp }, timeoutMs?: number): Promise<StatusBarItemState>;
+  /** Every state that item has shown since the page loaded, oldest first (recorded in the page by a MutationObserver). */
+  statusBarHistory(ariaLabelPrefix: string): Promise<StatusBarItemState[]>;
+  /** The text of the visible terminal(s) (xterm.js DOM renderer: set terminal.integrated.gpuAcceleration "off"). */
+  terminalText(): Promise<string>;
+  /** Waits (on every animation frame) until the visible terminal's text matches; returns that text. */
+  waitForTerminalText(match: RegExp, timeoutMs?: number): Promise<string>;
   /** Saves .test-output/host/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
   /** code-server's output so far, for failure messages. */
@@ -88,12 +107,93 @@ export interface ProductInBrowser {
   close(): Promise<void>;
 }
 
+export interface StatusBarItemState {
+  ariaLabel: string;
+  /** The text with its icons as `$(name)`, as the extension set it. */
+  text: string;
+}
+
 export interface ProductOptions {
   /** Extra environment of code-server and so of the extension host (CONDUIT_HOME, ...). */
   env?: NodeJS.ProcessEnv;
   /** Extra User settings. */
   settings?: Record<string, unknown>;
+  /** Files to put in the workspace folder before it opens (relative path → content), e.g. ".vscode/tasks.json". */
+  workspaceFiles?: Record<string, string>;
 }
+
+/**
+ * Runs in the page before the workbench loads (page.addInitScript) and sets window.__hostTest:
+ * find() reads a status bar item back into `$(icon) text` form; history holds every state of
+ * every status bar item, recorded by a MutationObserver, so a test can see states that lasted
+ * a moment (the spinner while the gateway starts); terminalText() reads the terminals on screen.
+ */
+function statusBarRecorder(): void {
+  if (window.top !== window) return; // not in webview iframes
+  type Entry = { ariaLabel: string; text: string };
+  const label = (item: Element): string => {
+    const root = item.querySelector('.statusbar-item-label') ?? item;
+    let out = '';
+    const walk = (node: Node) => {
+      if (node.nodeType === Node.TEXT_NODE) { out += node.textContent ?? ''; return; }
+      if (!(node instanceof Element)) return;
+      if (node.classList.contains('codicon')) {
+        const name = [...node.classList].find((c) => c.startsWith('codicon-') && !c.startsWith('codicon-modifier-'))?.slice('codicon-'.length) ?? '?';
+        const modifier = [...node.classList].find((c) => c.startsWith('codicon-modifier-'))?.slice('codicon-modifier-'.length);
+        out += `$(${name}${modifier ? `~${modifier}` : ''})`;
+        return;
+      }
+      node.childNodes.forEach(walk);
+    };
+    root.childNodes.forEach(walk);
+    return out.replace(/\u00a0/g, ' ').trim();
+  };
+  const history: Entry[] = [];
+  const last = new WeakMap<Element, string>();
+  const record = () => {
+    document.querySelectorAll('.statusbar-item[aria-label]').forEach((item) => {
+      const entry = { ariaLabel: item.getAttribute('aria-label') ?? '', text: label(item) };
+      const key = `${entry.ariaLabel}\n${entry.text}`;
+      if (last.get(item) === key) return;
+      last.set(item, key);
+      history.push(entry);
+    });
+  };
+  (window as unknown as { __hostTest: unknown }).__hostTest = {
+    history,
+    /**
+     * The text of the terminals on screen: xterm.js's DOM renderer keeps one div per row in
+     * .xterm-rows (only the rows in view).
+     */
+    terminalText(): string {
+      return [...document.querySelectorAll<HTMLElement>('.xterm-rows')]
+        .filter((rows) => rows.offsetParent !== null)
+        .map((rows) => [...rows.children].map((row) => (row.textContent ?? '').replace(/\u00a0/g, ' ').trimEnd()).join('\n').replace(/\n+$/, ''))
+        .join('\n\n');
+    },
+    find(prefix: string): Entry | null {
+      const item = [...document.querySelectorAll('.statusbar-item[aria-label]')].find((e) => (e.getAttribute('aria-label') ?? '').startsWith(prefix));
+      return item ? { ariaLabel: item.getAttribute('aria-label') ?? '', text: label(item) } : null;
+    },
+  };
+  const statusBarObserver = new MutationObserver(record);
+  const watchStatusBar = () => {
+    const bar = document.getElementById('workbench.parts.statusbar');
+    if (!bar) return false;
+    statusBarObserver.observe(bar, { subtree: true, childList: true, characterData: true, attributes: true, attributeFilter: ['aria-label', 'class'] });
+    record();
+    return true;
+  };
+  const start = () => {
+    if (watchStatusBar()) return;
+    const untilStatusBar = new MutationObserver(() => { if (watchStatusBar()) untilStatusBar.disconnect(); });
+    untilStatusBar.observe(document.documentElement, { subtree: true, childList: true });
+  };
+  if (document.documentElement) start();
+  else document.addEventListener('DOMContentLoaded', start, { once: true });
+}
+
+type HostTestWindow = Window & { __hostTest: { history: StatusBarItemState[]; find(prefix: string): StatusBarItemState | null; terminalText(): string } };
 
 /** Installs the packaged extension into a fresh profile, starts code-server, opens the workbench in Chromium. */
 export async function openProductInBrowser(options: ProductOptions = {}): Promise<ProductInBrowser> {
@@ -109,6 +209,10 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
   let server: CodeServerHelpers.RunningCodeServer;
   try {
     mkdirSync(workspace);
+    for (const [file, content] of Object.entries(options.workspaceFiles ?? {})) {
+      mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
+      writeFileSync(path.join(workspace, file), content);
+    }
     h.installVsix({ vsix: vsixFile, userDataDir, extensionsDir, env: serverEnv });
     extensionDir = h.installedExtensionDir(extensionsDir, EXTENSION_ID);
     if (!extensionDir) throw new Error(`${EXTENSION_ID} is not in ${extensionsDir} after installing ${vsixFile}`);
@@ -127,10 +231,19 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
   try {
     browser = await chromium.launch({ executablePath: h.chromiumPath, args: CHROMIUM_ARGS });
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    // tsx compiles this file with esbuild's keepNames, which wraps named functions in
+    // __name(...): functions sent to the page need that helper there too.
+    await page.addInitScript('globalThis.__name ??= (fn) => fn;');
+    await page.addInitScript(statusBarRecorder);
     await page.goto(server.url);
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('#workbench\\.parts\\.statusbar').waitFor({ timeout: 60_000 });
     mkdirSync(screenshotDir, { recursive: true });
+
+    /** The quick input row whose label is exactly `label`. */
+    const listRow = (label: string) => page.locator('.quick-input-list .monaco-list-row')
+      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
+      .first();
 
     const product: ProductInBrowser = {
       page,
@@ -142,18 +255,45 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
         // The palette lists the commands registered when it opened: wait for the extension to
         // be active first (activation()), else the command may not be listed yet.
         const input = page.locator('.quick-input-widget input.input');
-        const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
         await page.keyboard.press('F1');
         await input.waitFor();
         await input.fill(`>${title}`);
+        // The row of exactly this command (fuzzy matching lists others too, maybe first).
+        const row = listRow(title);
         try {
           await row.waitFor({ timeout: 10_000 });
         } catch (err) {
           await page.keyboard.press('Escape');
           throw new Error(`"${title}" is not in the command palette: ${(err as Error).message}`);
         }
-        await input.press('Enter');
-        await input.waitFor({ state: 'hidden' });
+        await row.click();
+        // Closed, or already reused by the command for its own input box or quick pick.
+        await page.waitForFunction((typed) => {
+          const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+          const box = widget?.querySelector<HTMLInputElement>('input.input');
+          return !widget || widget.style.display === 'none' || !widget.offsetParent || box?.value !== typed;
+        }, `>${title}`);
+      },
+      async answerInput(prompt, { value, pick, timeoutMs = 30_000 } = {}) {
+        // The prompt is the input box's message (text) or the quick pick's placeholder.
+        const widget = page.locator('.quick-input-widget', { hasText: prompt })
+          .or(page.locator('.quick-input-widget', { has: page.locator(`input.input[placeholder*=${JSON.stringify(prompt)}]`) }));
+        await widget.waitFor({ state: 'visible', timeout: timeoutMs });
+        const input = widget.locator('input.input');
+        if (value !== undefined) await input.fill(value);
+        if (pick !== undefined) {
+          const row = listRow(pick);
+          await row.waitFor({ timeout: timeoutMs });
+          await row.click();
+        } else {
+          await input.press('Enter');
+        }
+        await page.waitForFunction((p) => {
+          const w = document.querySelector<HTMLElement>('.quick-input-widget');
+          if (!w || w.style.display === 'none' || !w.offsetParent) return true;
+          const box = w.querySelector<HTMLInputElement>('input.input');
+          return !(w.textContent ?? '').includes(p) && !(box?.placeholder ?? '').includes(p); // closed, or moved on to the next question
+        }, prompt, { timeout: timeoutMs });
       },
       async notification(text, timeoutMs = 30_000) {
         const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
@@ -164,6 +304,40 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
       async clearNotifications() {
         await product.runCommand('Notifications: Clear All Notifications');
         await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached' });
+      },
+      statusBarItem: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.find(p), prefix),
+      async waitForStatusBarItem(prefix, match, timeoutMs = 30_000) {
+        try {
+          const handle = await page.waitForFunction(({ p, aria, text }) => {
+            const item = (window as unknown as HostTestWindow).__hostTest.find(p);
+            if (!item) return false;
+            if (aria && !new RegExp(aria[0], aria[1]).test(item.ariaLabel)) return false;
+            if (text && !new RegExp(text[0], text[1]).test(item.text)) return false;
+            return item;
+          }, {
+            p: prefix,
+            aria: match.ariaLabel ? [match.ariaLabel.source, match.ariaLabel.flags] : null,
+            text: match.text ? [match.text.source, match.text.flags] : null,
+          }, { timeout: timeoutMs });
+          return await handle.jsonValue() as StatusBarItemState;
+        } catch (err) {
+          const now = await product.statusBarItem(prefix).catch(() => null);
+          throw new Error(`the status bar item "${prefix}…" did not become ${JSON.stringify({ ariaLabel: match.ariaLabel?.toString(), text: match.text?.toString() })} within ${timeoutMs} ms; it is ${JSON.stringify(now)} (${(err as Error).message.split('\n')[0]})`);
+        }
+      },
+      statusBarHistory: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.history.filter((e) => e.ariaLabel.startsWith(p)), prefix),
+      terminalText: () => page.evaluate(() => (window as unknown as HostTestWindow).__hostTest.terminalText()),
+      async waitForTerminalText(match, timeoutMs = 60_000) {
+        try {
+          const handle = await page.waitForFunction(({ source, flags }) => {
+            const text = (window as unknown as HostTestWindow).__hostTest.terminalText();
+            return new RegExp(source, flags).test(text) ? text : false;
+          }, { source: match.source, flags: match.flags }, { timeout: timeoutMs });
+          return await handle.jsonValue() as string;
+        } catch (err) {
+          const now = await product.terminalText().catch(() => '');
+          throw new Error(`the terminal did not show ${match} within ${timeoutMs} ms; it shows:\n${now}\n(${(err as Error).message.split('\n')[0]})`);
+        }
       },
       async screenshot(name) {
         const file = path.join(screenshotDir, `${name}.png`);
@@ -209,10 +383,22 @@ async function activationLogLine(userDataDir: string, extensionId: string, timeo
   }
 }
 
-/** Runs the packaged gateway CLI (dist/conduit.js of the installed extension) with `env`. */
-export function runConduit(extensionDir: string, args: string[], env: NodeJS.ProcessEnv): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [path.join(extensionDir, 'dist/conduit.js'), ...args], {
-    env: { ...process.env, ...env }, encoding: 'utf8', timeout: 60_000,
+/**
+ * Runs the packaged gateway CLI (dist/conduit.js of the installed extension) with `env`,
+ * asynchronously: servers of the test process (the Anthropic stand-in) keep answering meanwhile.
+ */
+export function runConduit(extensionDir: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 60_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(extensionDir, 'dist/conduit.js'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => { stdout += t; });
+    child.stderr.setEncoding('utf8').on('data', (t: string) => { stderr += t; });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`conduit ${args.join(' ')} did not finish within ${timeoutMs} ms: ${stdout}${stderr}`));
+    }, timeoutMs);
+    child.once('error', (err) => { clearTimeout(timer); reject(err); });
+    child.once('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

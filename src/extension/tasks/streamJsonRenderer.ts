@@ -14,10 +14,15 @@ export interface RenderResult {
 
 const DIM = '\x1b[2m', BOLD = '\x1b[1m', CYAN = '\x1b[36m', GREEN = '\x1b[32m', RED = '\x1b[31m', RESET = '\x1b[0m';
 
-/** Removes terminal control sequences from text that came from outside. */
+/**
+ * Removes terminal control sequences from text that came from outside: string sequences
+ * (OSC, DCS, SOS, PM, APC) with their payload, CSI sequences, other escapes, and every C0
+ * and C1 control character but tab and newline. The 8-bit forms count: xterm.js acts on
+ * U+009B as CSI and on U+009D as OSC.
+ */
 export function sanitize(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-_]|[\x00-\x08\x0b-\x1f\x7f]/g, '');
+  return text.replace(/(?:\x1b[\]P^_X]|[\x9d\x90\x9e\x9f\x98])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)|(?:\x1b\[|\x9b)[0-9;?:<=>]*[ -/]*[@-~]|\x1b[ -~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, '');
 }
 
 function firstLine(text: string, max = 160): string {
@@ -49,7 +54,8 @@ export function renderLine(raw: string): RenderResult {
       const r = d?.routingDecision;
       if (!r || typeof r.model !== 'string') return { lines: [sanitize(text)] };
       const cost = d?.usage ? (d.usage.cost === null ? ' · cost unknown' : ` · $${Number(d.usage.cost).toFixed(4)}`) : '';
-      const tokens = d?.usage ? ` · ${d.usage.inputTokens + d.usage.cacheReadTokens + d.usage.cacheCreationTokens} in / ${d.usage.outputTokens} out` : '';
+      const u = d?.usage;
+      const tokens = u ? ` · ${Number(u.inputTokens) + Number(u.cacheReadTokens) + Number(u.cacheCreationTokens)} in / ${Number(u.outputTokens)} out` : '';
       return { lines: [`${DIM}⇄ ${sanitize(r.model)} (${sanitize(String(r.source))}${r.rule ? `: ${sanitize(String(r.rule))}` : ''})${tokens}${cost}${RESET}`], metadata: d };
     }
     case 'system':

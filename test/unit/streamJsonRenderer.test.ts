@@ -1,0 +1,267 @@
+// The agent-session terminal's renderer (src/extension/tasks/streamJsonRenderer.ts): claude's
+// stream-json lines and conduit_metadata lines become readable terminal lines; anything else
+// is shown as it is, without the terminal control sequences that came with it.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { renderLine, sanitize } from '../../src/extension/tasks/streamJsonRenderer';
+import type { ConduitMetadataLine } from '../../src/protocol/usage';
+import { rng, type Rng } from './prng';
+
+const FIXTURE = path.join(__dirname, '../fixtures/claude-code-stream-json.ndjson');
+
+/** The renderer's own styling: SGR sequences only (ESC [ digits/; m). */
+const SGR = /\x1b\[[0-9;]*m/g;
+/** What a terminal would act on: any C0/C1 control but tab and newline (the session terminal prints \n as a line break), and DEL. */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
+
+/** The lines as a person reads them: the renderer's colours removed. */
+function plain(lines: string[]): string[] {
+  return lines.map((l) => l.replace(SGR, ''));
+}
+
+/** Fails when a line holds a control character other than the renderer's own SGR colours. */
+function assertNoForeignControls(lines: string[], input: string): void {
+  for (const line of lines) {
+    const rest = line.replace(SGR, '');
+    assert.ok(!CONTROL.test(rest), `a control character reached the terminal: ${JSON.stringify(rest)} (input ${JSON.stringify(input).slice(0, 300)})`);
+  }
+}
+
+/** A conduit_metadata line (data may be ill-typed on purpose). */
+function metadataLine(data: Record<string, unknown>): string {
+  return JSON.stringify({ type: 'conduit_metadata', data });
+}
+
+const DECISION: ConduitMetadataLine['data']['routingDecision'] = {
+  model: 'claude-sonnet-5-5', source: 'default', rule: 'default model', requestedModel: 'claude-sonnet-4-5',
+  tokenCount: 28_754, timestamp: '2026-11-27T10:00:00.000Z',
+};
+
+describe('streamJsonRenderer.renderLine', () => {
+  describe('a real stream-json output (test/fixtures/claude-code-stream-json.ndjson)', () => {
+    const lines = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l);
+    const [init, assistant, result] = lines.map((l) => renderLine(l));
+
+    it('has the three lines of a "say hi" run', () => {
+      assert.deepEqual(lines.map((l) => (JSON.parse(l) as { type: string }).type), ['system', 'assistant', 'result']);
+    });
+
+    it('system/init: one dim line with the session id, the model and the folder', () => {
+      assert.deepEqual(plain(init.lines), ['● session c120386e-56b1-4b31-b81e-93ceaad00c01 · claude-sonnet-4-5 · /tmp/probe/fake']);
+      assert.ok(init.lines[0].startsWith('\x1b[2m'), 'dim');
+      assert.equal(init.metadata, undefined);
+    });
+
+    it("assistant: the assistant's text as it is", () => {
+      assert.deepEqual(assistant.lines, ['hello']);
+      assert.equal(assistant.metadata, undefined);
+    });
+
+    it('result: a blank line, then "✓ done" with the duration, turns and cost', () => {
+      assert.deepEqual(plain(result.lines), ['', '✓ done in 0.4 s · 1 turn · $0.0005']);
+      assert.match(result.lines[1], /^\x1b\[32m\x1b\[1m✓ done/, 'green and bold');
+    });
+
+    it('the same with Windows line endings', () => {
+      for (const l of lines) assert.deepEqual(renderLine(`${l}\r`), renderLine(l));
+    });
+  });
+
+  describe('conduit_metadata lines', () => {
+    it('become a routing line and hand their data back', () => {
+      const data = {
+        requestId: 'req-1', routingDecision: DECISION, projectContext: { projectId: 'p-1' },
+        usage: { inputTokens: 1_000, outputTokens: 20, cacheCreationTokens: 100, cacheReadTokens: 300, cost: 0.00512 },
+      };
+      const r = renderLine(metadataLine(data));
+      assert.deepEqual(plain(r.lines), ['⇄ claude-sonnet-5-5 (default: default model) · 1400 in / 20 out · $0.0051']);
+      assert.deepEqual(r.metadata, data);
+    });
+
+    it('say "cost unknown" for a model without a price', () => {
+      const r = renderLine(metadataLine({ requestId: 'req-2', routingDecision: DECISION, usage: { inputTokens: 5, outputTokens: 1, cacheCreationTokens: 0, cacheReadTokens: 0, cost: null } }));
+      assert.deepEqual(plain(r.lines), ['⇄ claude-sonnet-5-5 (default: default model) · 5 in / 1 out · cost unknown']);
+    });
+
+    it('without usage (a request that failed first): the decision alone', () => {
+      const r = renderLine(metadataLine({ requestId: 'req-3', routingDecision: { ...DECISION, rule: '' } }));
+      assert.deepEqual(plain(r.lines), ['⇄ claude-sonnet-5-5 (default)']);
+      assert.equal(r.metadata?.requestId, 'req-3');
+    });
+
+    it('without a routing decision: shown as it is, and no metadata', () => {
+      for (const line of [
+        '{"type":"conduit_metadata"}',
+        '{"type":"conduit_metadata","data":null}',
+        '{"type":"conduit_metadata","data":{"routingDecision":{"model":7}}}',
+        '{"type":"conduit_metadata","data":"x"}',
+      ]) {
+        const r = renderLine(line);
+        assert.deepEqual(r.lines, [line]);
+        assert.equal(r.metadata, undefined, line);
+      }
+    });
+  });
+
+  describe('tool calls and results', () => {
+    it('a tool call shows its name and main argument; its result the first line of output', () => {
+      const call = renderLine(JSON.stringify({ type: 'assistant', message: { content: [
+        { type: 'thinking', thinking: '...' },
+        { type: 'text', text: 'Let me look.\nFirst the tests.' },
+        { type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'npm test\nnpm run lint', description: 'Run the tests' } },
+      ] } }));
+      assert.deepEqual(plain(call.lines), ['✻ thinking…', 'Let me look.', 'First the tests.', '⏺ Bash(npm test)']);
+      const result = renderLine(JSON.stringify({ type: 'user', message: { content: [
+        { type: 'tool_result', tool_use_id: 't1', content: '\n\n  12 passing\n  0 failing' },
+        { type: 'tool_result', tool_use_id: 't2', content: [{ type: 'text', text: 'boom' }], is_error: true },
+        { type: 'tool_result', tool_use_id: 't3', content: '' },
+        { type: 'text', text: 'not a tool result' },
+      ] } }));
+      assert.deepEqual(plain(result.lines), ['  ⎿   12 passing', '  ⎿ boom', '  ⎿ (no output)']);
+      assert.ok(result.lines[1].includes('\x1b[31m'), 'an error result is red');
+    });
+
+    it('a long result line is cut at 160 characters', () => {
+      const r = renderLine(JSON.stringify({ type: 'user', message: { content: [{ type: 'tool_result', content: 'x'.repeat(500) }] } }));
+      assert.equal(plain(r.lines)[0], `  ⎿ ${'x'.repeat(159)}…`);
+    });
+
+    it('a failed result says so in red', () => {
+      const r = renderLine(JSON.stringify({ type: 'result', subtype: 'error_max_turns', is_error: true, num_turns: 3 }));
+      assert.deepEqual(plain(r.lines), ['', '✗ failed · 3 turns']);
+      assert.ok(r.lines[1].startsWith('\x1b[31m'));
+    });
+
+    it('types it does not show (stream events, other system lines) print nothing', () => {
+      assert.deepEqual(renderLine('{"type":"stream_event","event":{}}'), { lines: [] });
+      assert.deepEqual(renderLine('{"type":"system","subtype":"compact_boundary"}'), { lines: [] });
+      assert.deepEqual(renderLine(''), { lines: [] });
+      assert.deepEqual(renderLine('   \r'), { lines: [] });
+    });
+  });
+
+  describe('malformed lines are shown as they are', () => {
+    for (const line of [
+      'conduit-claude: could not start the gateway',
+      '{"type":"assistant","message":',
+      '{not json}',
+      '[1,2,3]',
+      'null',
+      '42',
+      '"a string"',
+      '{"no":"type"}',
+      '{"type":7}',
+    ]) {
+      it(JSON.stringify(line), () => {
+        assert.deepEqual(renderLine(line), { lines: [line] });
+      });
+    }
+
+    it('shapes it knows with the wrong insides print what they can and never throw', () => {
+      for (const line of [
+        '{"type":"assistant"}',
+        '{"type":"assistant","message":{"content":"text, not blocks"}}',
+        '{"type":"assistant","message":{"content":[null,1,"x",{"type":"text","text":5},{"type":"tool_use"}]}}',
+        '{"type":"user","message":{"content":[{"type":"tool_result","content":[null,{"text":3}]}]}}',
+        '{"type":"result","total_cost_usd":"lots","duration_ms":null}',
+        '{"type":"system","subtype":"init"}',
+      ]) {
+        const r = renderLine(line);
+        assert.ok(Array.isArray(r.lines), line);
+        for (const l of r.lines) assert.equal(typeof l, 'string', line);
+      }
+      assert.deepEqual(plain(renderLine('{"type":"assistant","message":{"content":[{"type":"tool_use"}]}}').lines), ['⏺ undefined()']);
+    });
+  });
+
+  describe('terminal control sequences in outside text are removed', () => {
+    // What the terminal (xterm.js) would act on: CSI (7-bit and 8-bit), OSC (title, hyperlinks,
+    // clipboard), other escapes, bare control characters.
+    const HOSTILE = [
+      '\x1b[2J\x1b[H', '\x1b[31m', '\x1b[?1049h', '\x1b]0;pwned\x07', '\x1b]52;c;ZXZpbA==\x07',
+      '\x1b]8;;https://evil.example\x1b\\', '\x1bc', '\x1bP1$r\x1b\\', '\u009b2J', '\u009d0;pwned\u009c', '\u0090x\u009c',
+      '\r', '\b', '\x07', '\x00', '\x7f',
+    ];
+
+    it('from a line that is not JSON', () => {
+      for (const seq of HOSTILE) {
+        const line = `before${seq}after`;
+        const r = renderLine(line);
+        assertNoForeignControls(r.lines, line);
+        assert.match(r.lines[0], /^before.*after$/);
+      }
+    });
+
+    it("from every field the renderer shows: assistant text, tool names and input, results, ids, models, rules, token counts", () => {
+      for (const seq of HOSTILE) {
+        const s = `x${seq}y`;
+        const lines = [
+          { type: 'system', subtype: 'init', session_id: s, model: s, cwd: s },
+          { type: 'assistant', message: { content: [{ type: 'text', text: s }, { type: 'tool_use', name: s, input: { command: s } }, { type: 'tool_use', name: 'T', input: { other: s } }] } },
+          { type: 'user', message: { content: [{ type: 'tool_result', content: s }, { type: 'tool_result', content: [{ type: 'text', text: s }] }] } },
+          { type: 'result', subtype: s, total_cost_usd: 1, num_turns: 1 },
+          { type: 'conduit_metadata', data: { requestId: s, routingDecision: { ...DECISION, model: s, source: s, rule: s } } },
+          { type: 'conduit_metadata', data: { requestId: 'r', routingDecision: DECISION, usage: { inputTokens: s, outputTokens: s, cacheCreationTokens: s, cacheReadTokens: s, cost: s } } },
+        ].map((o) => JSON.stringify(o));
+        for (const line of lines) assertNoForeignControls(renderLine(line).lines, line);
+      }
+    });
+
+    it('sanitize keeps the text around them, tabs and ordinary Unicode', () => {
+      assert.equal(sanitize('a\x1b[1;31mb\x1b[0mc'), 'abc');
+      assert.equal(sanitize('tab\there ✓ ⇄ é 漢字 🙂'), 'tab\there ✓ ⇄ é 漢字 🙂');
+      assert.equal(sanitize('x\u009b2Jy'), 'xy');
+      assert.equal(sanitize('a\x1b]0;pwned\x07b\x1b]8;;https://evil.example\x1b\\c'), 'abc', 'a string sequence goes with its payload');
+      assert.equal(sanitize('a\x1b]0;no end'), 'a0;no end', 'an unterminated one loses only its introducer, not the rest of the line');
+    });
+  });
+
+  describe('never throws', () => {
+    function randomString(r: Rng): string {
+      const alphabet = ['{', '}', '[', ']', '"', ':', ',', '\\', 'type', 'assistant', 'user', 'result', 'system', 'conduit_metadata', 'message', 'content', 'text',
+        'tool_use', 'tool_result', 'data', 'routingDecision', 'model', 'usage', 'null', 'true', '0', '-1e999', '\x1b[', '\u009b', '\r', '\n', '\x00', '\ud800', ' ', 'é'];
+      let s = '';
+      for (let i = r.int(40); i > 0; i--) s += r.chance(0.8) ? r.pick(alphabet) : String.fromCharCode(r.int(0x10000));
+      return s;
+    }
+
+    function randomValue(r: Rng, depth: number): unknown {
+      const kinds = depth > 4 ? 5 : 8;
+      switch (r.int(kinds)) {
+        case 0: return null;
+        case 1: return r.chance(0.5);
+        case 2: return r.pick([0, -1, 1.5, 1e308, -1e308, Number.MAX_SAFE_INTEGER]);
+        case 3: return randomString(r);
+        case 4: return r.pick(['assistant', 'user', 'result', 'system', 'init', 'success', 'text', 'tool_use', 'tool_result', 'thinking', 'conduit_metadata']);
+        case 5: return Array.from({ length: r.int(4) }, () => randomValue(r, depth + 1));
+        default: {
+          const keys = ['type', 'subtype', 'message', 'content', 'text', 'name', 'input', 'command', 'is_error', 'data', 'routingDecision', 'model', 'source', 'rule',
+            'usage', 'inputTokens', 'outputTokens', 'cost', 'total_cost_usd', 'duration_ms', 'num_turns', 'session_id', '__proto__', 'constructor'];
+          const o: Record<string, unknown> = {};
+          for (let i = r.int(6); i > 0; i--) Object.defineProperty(o, r.pick(keys), { value: randomValue(r, depth + 1), enumerable: true, configurable: true, writable: true });
+          return o;
+        }
+      }
+    }
+
+    it('on 5,000 random strings and 5,000 random JSON values shaped like its input', () => {
+      for (let seed = 1; seed <= 5_000; seed++) {
+        const r = rng(seed);
+        const inputs = [randomString(r), JSON.stringify({ type: r.pick(['assistant', 'user', 'result', 'system', 'conduit_metadata']), ...(randomValue(r, 0) as object) })];
+        for (const input of inputs) {
+          let out;
+          try {
+            out = renderLine(input);
+          } catch (err) {
+            assert.fail(`seed ${seed}: renderLine threw ${(err as Error).message} on ${JSON.stringify(input).slice(0, 500)}`);
+          }
+          assert.ok(Array.isArray(out.lines), `seed ${seed}`);
+          for (const l of out.lines) assert.equal(typeof l, 'string', `seed ${seed}`);
+          assertNoForeignControls(out.lines, input);
+        }
+      }
+    });
+  });
+});
