@@ -31,8 +31,10 @@ export function handleEvents(req: IncomingMessage, res: ServerResponse, query: U
   });
   const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
+  const unregister = hub.onShutdown(() => res.end());
   res.once('close', () => {
     clearInterval(heartbeat);
     unsubscribe();
+    unregister();
   });
 }

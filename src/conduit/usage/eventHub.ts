@@ -42,6 +42,20 @@ export class EventHub {
   // Map keeps insertion order: the oldest session is evicted first.
   private readonly sessions = new Map<string, SessionSummary>();
 
+  private readonly closers = new Set<() => void>();
+
+  /** Registers what ends a subscriber's stream when the gateway shuts down. */
+  onShutdown(close: () => void): () => void {
+    this.closers.add(close);
+    return () => this.closers.delete(close);
+  }
+
+  /** Ends every event stream now: they never end by themselves, and would hold up close. */
+  shutdown(): void {
+    for (const c of [...this.closers]) c();
+    this.closers.clear();
+  }
+
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -143,11 +143,14 @@ export class GatewaySupervisor implements vscode.Disposable {
         const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
         if (listening && !ready) {
           ready = true;
-          this.set({ health: 'running', port: Number(listening[1]), pid: child.pid ?? null, version: null, owned: true, message: null });
-          void probeHealth(Number(listening[1])).then((h) => h && this.set({ version: h.version }));
-          this.startHealthChecks();
-          this.markStableLater();
-          resolve();
+          const port = Number(listening[1]);
+          // The version comes from the gateway itself (an external command may differ).
+          void probeHealth(port).then((h) => {
+            this.set({ health: 'running', port, pid: child.pid ?? null, version: h?.version ?? null, owned: true, message: null });
+            this.startHealthChecks();
+            this.markStableLater();
+            resolve();
+          });
         }
         if (/already running/.test(line) && !ready) {
           ready = true;
