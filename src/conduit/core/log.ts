@@ -29,7 +29,18 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.LOG === 'true' || env.LOG === '1' || env.CONDUIT_LOG === 'debug';
 }
 
-export function createLogger(write: (line: string) => void = (l) => process.stderr.write(l), debug = debugEnabled()): Logger {
+/**
+ * Writes to stderr, ignoring failures: when whoever read the gateway's stderr goes away
+ * (a closed pipe), a failed log line must not become an error that is logged again.
+ */
+function writeStderr(line: string): void {
+  try {
+    if (process.stderr.writable) process.stderr.write(line);
+  } catch { /* nowhere left to say it */ }
+}
+process.stderr.on?.('error', () => { /* EPIPE and the like: see writeStderr */ });
+
+export function createLogger(write: (line: string) => void = writeStderr, debug = debugEnabled()): Logger {
   const line = (level: LogLevel, msg: string) => write(`${new Date().toISOString()} ${level.toUpperCase().padEnd(5)} ${redact(msg)}\n`);
   return {
     debug: debug ? (m) => line('debug', m) : () => {},
