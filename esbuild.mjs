@@ -30,6 +30,13 @@ const builds = [
   { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { conduit: 'src/conduit/cli/main.ts' }, outdir: 'dist', banner: shebang },
   { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { 'conduit-claude': 'src/conduit/wrapper/main.ts' }, outdir: 'dist', banner: shebang },
   { ...nodeBundle, entryPoints: { 'plugin-worker': 'src/conduit/plugins/worker.ts' }, outdir: 'dist' },
+  // The usage ledger's worker thread: owns the embedded store (PGlite, bundled in). PGlite's
+  // ES module finds its .wasm/.data files through import.meta.url: point it at this bundle.
+  {
+    ...nodeBundle, entryPoints: { 'ledger-worker': 'src/conduit/ledger/ledgerWorker.ts' }, outdir: 'dist',
+    define: { 'import.meta.url': '__conduitBundleUrl' },
+    banner: { js: `const __conduitBundleUrl = require('node:url').pathToFileURL(__filename).href;` },
+  },
 ];
 
 // Webview bundles: every folder in webview-ui/src with an index.ts is one browser bundle.
@@ -82,12 +89,23 @@ function copySqlAssets() {
   }
 }
 
+// PGlite's WebAssembly and file-system image: the bundled PGlite (dist/ledger-worker.js)
+// loads them from the folder of the bundle (new URL('./pglite.wasm', __filename)).
+function copyPgliteAssets() {
+  const source = path.join(root, 'node_modules/@electric-sql/pglite/dist');
+  for (const file of ['pglite.wasm', 'pglite.data', 'initdb.wasm']) {
+    cpSync(path.join(source, file), path.join(root, 'dist', file));
+  }
+}
+
 if (watch) {
   copySqlAssets(); // once: an edited migration needs a restart of the watch
+  copyPgliteAssets();
   const contexts = await Promise.all(builds.map((b) => esbuild.context({ ...b, plugins: [problemMatcher] })));
   await Promise.all(contexts.map((c) => c.watch()));
 } else {
   await Promise.all(builds.map((b) => esbuild.build(b)));
   makeBinsExecutable();
   copySqlAssets();
+  copyPgliteAssets();
 }

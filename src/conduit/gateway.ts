@@ -1,9 +1,10 @@
 /**
  * Assembles a running gateway: configuration, access token, providers, prices, plugins,
- * journal, event hub and the HTTP server on 127.0.0.1.
+ * journal, event hub, the usage ledger (in a worker thread) and the HTTP server on 127.0.0.1.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type GatewayConfig } from './core/config';
 import { createLogger, type Logger } from './core/log';
@@ -15,6 +16,8 @@ import { PluginRouter } from './plugins/pluginRouter';
 import { PriceTable } from './pricing/priceTable';
 import { EventHub } from './usage/eventHub';
 import { Journal } from './usage/journal';
+import type { LedgerService } from './ledger/service';
+import { WorkerLedger } from './ledger/workerLedger';
 import { VERSION } from './version';
 
 export interface GatewayOptions {
@@ -23,6 +26,12 @@ export interface GatewayOptions {
   port?: number;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
+  /**
+   * The usage store: on by default (PGlite in CONDUIT_HOME/data/pglite, opened in a worker
+   * thread after the server listens); false, or CONDUIT_LEDGER=off, runs without it; a
+   * LedgerService is used as given (tests).
+   */
+  ledger?: boolean | LedgerService;
 }
 
 export interface RunningGateway {
@@ -58,6 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (env.CONDUIT_PLUGINS_DISABLED !== '1') await plugins.start();
   const startedAt = Date.now();
   let port = 0;
+  let ledger: LedgerService | null = null;
 
   const deps = {
     token,
@@ -65,6 +75,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     hub,
     journal,
     plugins,
+    get ledger() { return ledger; },
     device: os.hostname(),
     get providers() { return providers; },
     get prices() { return prices; },
@@ -83,6 +94,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       plugins: plugins.plugins,
       prices: { source: prices.source, version: prices.version },
       subscribers: hub.subscriberCount,
+      ledger: ledger ? { state: ledger.state, error: ledger.error } : { state: 'off', error: null },
     }),
   };
   const server = createGatewayServer(deps);
@@ -97,6 +109,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   });
   port = (server.address() as AddressInfo).port;
   log.info(`conduit ${VERSION} listening on http://127.0.0.1:${port} (home ${paths.home})`);
+
+  // The store opens in the background; the journal holds what arrives meanwhile.
+  const ledgerOption = options.ledger ?? (env.CONDUIT_LEDGER ?? process.env.CONDUIT_LEDGER) !== 'off';
+  if (typeof ledgerOption === 'object') ledger = ledgerOption;
+  else if (ledgerOption) ledger = new WorkerLedger({ dataDir: path.join(paths.dataDir, 'pglite'), journalDir: paths.journalDir, log });
+  const unsubscribeLedger = hub.subscribe((e) => { if (e.type === 'usage') ledger?.announce([e.record.id]); });
 
   const reloadConfig = () => {
     try {
@@ -133,6 +151,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       watcher?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
+        hub.shutdown(); // event streams never end by themselves
         server.closeIdleConnections();
         // Streams in flight get a moment to finish, then their sockets are closed.
         setTimeout(() => { for (const s of sockets) s.destroy(); }, 2_000).unref();
@@ -140,6 +159,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       plugins.stop();
       providers.close();
       await journal.close();
+      unsubscribeLedger();
+      await ledger?.close();
       log.info('conduit stopped');
     },
   };

@@ -229,15 +229,16 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('installs from a .vsix that holds only the bundles, the ledger SQL and the docs', function () {
+  it('installs from a .vsix that holds only the bundles, the embedded store, the ledger SQL and the docs', function () {
     const files = filesUnder(product!.extensionDir).filter((f) => f !== '.vsixmanifest');
     const unexpected = files.filter((f) =>
       !/^(package\.json|readme\.md|license(\.txt)?|changelog\.md)$/i.test(f) && // vsce renames readme.md and LICENSE.txt
       !/^dist\/.+\.js$/.test(f) &&
       !/^dist\/supabase\/.+\.sql$/.test(f) &&
+      !/^dist\/(pglite\.wasm|pglite\.data|initdb\.wasm)$/.test(f) &&
       !f.startsWith('media/'));
     assert.deepEqual(unexpected, [], `files that should not ship: ${unexpected.join(', ')}`);
-    for (const bundle of ['dist/extension.js', 'dist/conduit.js', 'dist/conduit-claude.js', 'dist/plugin-worker.js']) {
+    for (const bundle of ['dist/extension.js', 'dist/conduit.js', 'dist/conduit-claude.js', 'dist/plugin-worker.js', 'dist/ledger-worker.js', 'dist/pglite.wasm', 'dist/pglite.data', 'dist/initdb.wasm']) {
       assert.ok(files.includes(bundle), `${bundle} is missing from the .vsix (has ${files.join(', ')})`);
     }
     assert.ok(files.some((f) => f.startsWith('dist/supabase/migrations/')), 'the ledger migrations are missing from the .vsix');

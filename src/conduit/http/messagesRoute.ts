@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
 import type { RoutingDecision } from '../../protocol/routing';
 import { CONTEXT_HEADER, decodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import type { CostBreakdown, RequestContext, UsageRecord } from '../../protocol/usage';
@@ -17,10 +18,10 @@ import { routeByRules, routeBySession, type RouteChoice } from '../routing/route
 import { rulesFor, type RoutingRules } from '../routing/rules';
 import type { EventHub } from '../usage/eventHub';
 import type { Journal } from '../usage/journal';
-import { JsonUsageTap, SseUsageTap } from '../usage/usageTap';
+import { JsonUsageTap, SseUsageTap, type ReplyOutcome } from '../usage/usageTap';
 import type { ClientAuth } from './auth';
 import { GatewayError, errorBody, sendError } from './errors';
-import { downstreamHeaders, isRetryableStatus, sendUpstream, upstreamHeaders } from './forward';
+import { downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders } from './forward';
 import type { ProviderRegistry, ResolvedModel } from './providers';
 
 export interface MessagesDeps {
@@ -121,8 +122,9 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     return r;
   };
   const finish = (r: UsageRecord) => {
-    deps.hub.publish({ type: 'usage', record: r });
+    // The line is in the journal file when this returns: ingestion, woken by the event, finds it.
     deps.journal.append(r).catch((err) => deps.log.error(`journal: could not write request ${r.id}: ${(err as Error).message}`));
+    deps.hub.publish({ type: 'usage', record: r });
   };
 
   // The chosen model, then the rule's fallbacks, each tried while nothing has reached the client.
@@ -134,119 +136,205 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     } catch { /* an unresolvable fallback is skipped */ }
   }
 
-  let clientGone = false;
-  let upstreamRequest: import('node:http').ClientRequest | null = null;
-  res.once('close', () => {
-    if (!res.writableFinished) {
-      clientGone = true;
-      upstreamRequest?.destroy();
-    }
-  });
+  if (res.destroyed) {
+    finish(record(499, { usage: null, error: 'client_closed' }, null));
+    return;
+  }
+  new Exchange(req, res, body, auth, facts, decision, requestId, candidates, deps, t0,
+    (status, outcome, firstByteMs) => finish(record(status, outcome, firstByteMs))).attempt();
+}
 
-  const failed: string[] = [];
-  for (let i = 0; i < candidates.length; i++) {
-    const { provider, model } = candidates[i];
-    const last = i === candidates.length - 1;
-    const headers = upstreamHeaders(req.headers, provider, auth, 0);
-    if ('missingKey' in headers) {
-      if (!last) { failed.push(`${provider.name}/${model}`); continue; }
-      sendError(res, 'authentication_error', `no API key for provider "${provider.name}": set ANTHROPIC_API_KEY (or the provider's apiKeyEnv) where the gateway runs, or sign in to claude so it sends its own credentials`);
-      finish(record(401, { usage: null, error: 'missing_api_key' }, null));
+type Outcome = { usage: UsageRecord['usage']; error?: string };
+
+const EXCHANGE = Symbol('conduit.exchange');
+const WAITING = 0; // for the reply's headers: nothing reached the client, a fallback is still possible
+const DISCARDING = 1; // a retryable error reply, read to its end before the next candidate is tried
+const PIPING = 2; // the reply is passing through to the client
+const DONE = 3;
+
+/**
+ * One request's way to a provider and back: tries the candidates in turn while nothing
+ * has reached the client, then passes the reply through as it arrives. It is itself the
+ * undici dispatch handler of each attempt, and finds itself from the client's response
+ * in the listeners (module functions, so that no closure is made per request).
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private i = 0;
+  private phase = WAITING;
+  private abortUpstream: ((err?: Error) => void) | null = null;
+  private resumeUpstream: (() => void) | null = null;
+  private status = 0;
+  private isSse = false;
+  private tap: SseUsageTap | JsonUsageTap | null = null;
+  private firstByteMs: number | null = null;
+  private clientGone = false;
+  private draining = false;
+  private failed: string[] | null = null;
+
+  constructor(
+    private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly body: Buffer,
+    private readonly auth: ClientAuth, private readonly facts: RequestFacts, private readonly decision: RoutingDecision,
+    private readonly requestId: string, private readonly candidates: ResolvedModel[], private readonly deps: MessagesDeps,
+    private readonly t0: number, private readonly done: (status: number, outcome: Outcome, firstByteMs: number | null) => void,
+  ) {
+    (res as unknown as Record<symbol, Exchange>)[EXCHANGE] = this;
+    res.on('close', exchangeClientClosed);
+  }
+
+  /** Sends the request to the current candidate. */
+  attempt(): void {
+    const { provider, model } = this.candidates[this.i];
+    const headers = upstreamHeaders(this.req.headers, provider, this.auth);
+    if (!headers) {
+      if (this.moveOn()) return this.attempt();
+      sendError(this.res, 'authentication_error', `no API key for provider "${provider.name}": set ANTHROPIC_API_KEY (or the provider's apiKeyEnv) where the gateway runs, or sign in to claude so it sends its own credentials`);
+      this.phase = DONE;
+      this.done(401, { usage: null, error: 'missing_api_key' }, null);
       return;
     }
-    const payload = withModel(body, facts, model);
-    headers['content-length'] = payload.length;
-    const result = await sendUpstream(provider, req.url ?? '/v1/messages', headers, payload, deps.upstreamTimeoutMs, (r) => { upstreamRequest = r; });
-    if (clientGone) {
-      if (result.kind === 'response') result.response.destroy();
-      finish(record(499, { usage: null, error: 'client_closed' }, null));
-      return;
+    this.phase = WAITING;
+    this.abortUpstream = null;
+    this.resumeUpstream = null;
+    sendUpstream(provider, this.req.url ?? '/v1/messages', headers, withModel(this.body, this.facts, model), this.deps.upstreamTimeoutMs, this);
+  }
+
+  /** Notes the current candidate as failed and moves to the next; false when it was the last. */
+  private moveOn(): boolean {
+    if (this.i === this.candidates.length - 1) return false;
+    const { provider, model } = this.candidates[this.i++];
+    (this.failed ??= []).push(`${provider.name}/${model}`);
+    return true;
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    if (this.clientGone) abort();
+    else this.abortUpstream = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void): boolean {
+    if (status < 200) return true; // informational (103): the real reply follows
+    const { provider, model } = this.candidates[this.i];
+    if (isRetryableStatus(status) && this.i < this.candidates.length - 1) {
+      this.deps.log.warn(`${this.requestId} ${provider.name}/${model} answered ${status}; trying ${this.candidates[this.i + 1].model}`);
+      this.phase = DISCARDING;
+      return true;
     }
-    if (result.kind === 'failed') {
-      deps.log.warn(`${requestId} ${provider.name}/${model}: ${result.error.message}`);
-      if (!last) { failed.push(`${provider.name}/${model}`); continue; }
-      sendError(res, 'api_error', `provider ${provider.name} could not be reached for ${model}: ${result.error.message}`, 502);
-      finish(record(502, { usage: null, error: 'upstream_unreachable' }, null));
-      return;
-    }
-    const up = result.response;
-    const status = up.statusCode ?? 502;
-    if (isRetryableStatus(status) && !last) {
-      deps.log.warn(`${requestId} ${provider.name}/${model} answered ${status}; trying ${candidates[i + 1].model}`);
-      up.resume();
-      failed.push(`${provider.name}/${model}`);
-      continue;
-    }
-    if (i > 0) {
+    this.status = status;
+    this.resumeUpstream = resume;
+    const decision = this.decision;
+    if (this.i > 0) {
       decision.model = model;
       decision.provider = provider.name;
-      decision.fallbacks = failed;
+      decision.fallbacks = this.failed ?? [];
     }
-    await pipeReply(up, res, status, facts.stream, decision, requestId, (outcome, firstByteMs) => finish(record(status, outcome, firstByteMs)), t0);
-    return;
+    const headers = downstreamHeaders(raw);
+    this.isSse = headerValue(headers, 'content-type').startsWith('text/event-stream');
+    this.tap = this.isSse ? new SseUsageTap() : new JsonUsageTap();
+    headers.push('x-conduit-request-id', this.requestId, 'x-conduit-model', decision.model, 'x-conduit-route', decision.source);
+    // Should Node refuse a header the provider sent, this throws, undici aborts the
+    // request and onError answers 502 (or tries the next model): nothing was sent yet.
+    this.res.writeHead(status, headers);
+    this.phase = PIPING;
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.phase !== PIPING) return true; // an error reply being discarded
+    if (this.firstByteMs === null) this.firstByteMs = Math.round(performance.now() - this.t0);
+    this.tap!.push(chunk);
+    if (this.res.write(chunk)) return true;
+    // The client reads slower than the provider sends: pause the provider until it drains.
+    if (!this.draining) {
+      this.draining = true;
+      this.res.on('drain', exchangeClientDrained);
+    }
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.phase === DISCARDING) {
+      this.moveOn();
+      this.attempt();
+      return;
+    }
+    if (this.phase !== PIPING) return;
+    this.phase = DONE;
+    const outcome = this.tap!.outcome();
+    let error: string | undefined;
+    if (this.isSse && this.facts.stream && !outcome.complete && !outcome.error) {
+      // The provider closed the stream cleanly but before message_stop: tell the client.
+      this.res.write(sseError('api_error', 'the provider ended the stream before message_stop'));
+      error = 'stream_incomplete';
+    }
+    // Recorded (its journal line written) before the reply's last byte: a reply that
+    // ended is never missing from the journal, whatever happens to the gateway next.
+    this.settle(outcome, error);
+    this.res.end();
+  }
+
+  onError(error: Error): void {
+    const phase = this.phase;
+    if (phase === DONE) {
+      // Only a throw in this handler's own callbacks (undici reports it here) comes this late.
+      this.deps.log.error(`${this.requestId}: passing the reply through failed: ${error.stack ?? error.message}`);
+      return;
+    }
+    if (phase === PIPING) {
+      this.phase = DONE;
+      const outcome = this.tap!.outcome();
+      if (this.clientGone) return this.settle(outcome, 'client_closed');
+      // The provider's connection broke mid-reply: bytes already reached the client, so
+      // no fallback is possible; end the stream with an error event claude understands.
+      this.settle(outcome, 'stream_cut');
+      if (this.isSse && !this.res.writableEnded && !this.res.destroyed) {
+        this.res.end(sseError('api_error', 'the provider connection broke during the reply'));
+      } else {
+        this.res.destroy();
+      }
+      return;
+    }
+    if (this.clientGone) {
+      this.phase = DONE;
+      this.done(499, { usage: null, error: 'client_closed' }, null);
+      return;
+    }
+    if (phase === DISCARDING) {
+      // The error reply being discarded broke off: it was failed already.
+      this.moveOn();
+      return this.attempt();
+    }
+    const { provider, model } = this.candidates[this.i];
+    const message = upstreamErrorMessage(error, provider, this.deps.upstreamTimeoutMs);
+    this.deps.log.warn(`${this.requestId} ${provider.name}/${model}: ${message}`);
+    if (this.moveOn()) return this.attempt();
+    this.phase = DONE;
+    sendError(this.res, 'api_error', `provider ${provider.name} could not be reached for ${model}: ${message}`, 502);
+    this.done(502, { usage: null, error: 'upstream_unreachable' }, null);
+  }
+
+  private settle(outcome: ReplyOutcome, error: string | undefined): void {
+    const status = this.status;
+    const err = error ?? (outcome.error?.type || (status >= 400 ? `http_${status}` : undefined));
+    this.done(status, err ? { usage: outcome.usage, error: err } : { usage: outcome.usage }, this.firstByteMs);
+  }
+
+  clientClosed(): void {
+    if (this.res.writableFinished || this.clientGone) return;
+    this.clientGone = true;
+    if (this.phase !== DONE) this.abortUpstream?.();
+  }
+
+  clientDrained(): void {
+    this.resumeUpstream?.();
   }
 }
 
-function pipeReply(
-  up: IncomingMessage, res: ServerResponse, status: number, streamRequested: boolean, decision: RoutingDecision, requestId: string,
-  done: (outcome: { usage: UsageRecord['usage']; error?: string }, firstByteMs: number | null) => void, t0: number,
-): Promise<void> {
-  const isSse = String(up.headers['content-type'] ?? '').startsWith('text/event-stream');
-  const tap = isSse ? new SseUsageTap() : new JsonUsageTap();
-  res.writeHead(status, downstreamHeaders(up.headers, {
-    'x-conduit-request-id': requestId,
-    'x-conduit-model': decision.model,
-    'x-conduit-route': decision.source,
-  }));
-  let firstByteMs: number | null = null;
-  return new Promise((resolve) => {
-    let settled = false;
-    const settle = (error?: string) => {
-      if (settled) return;
-      settled = true;
-      const outcome = tap.outcome();
-      const err = error ?? (outcome.error?.type || (status >= 400 ? `http_${status}` : undefined));
-      done(err ? { usage: outcome.usage, error: err } : { usage: outcome.usage }, firstByteMs);
-      resolve();
-    };
-    up.on('data', (chunk: Buffer) => {
-      if (firstByteMs === null) firstByteMs = Math.round(performance.now() - t0);
-      tap.push(chunk);
-      if (!res.write(chunk)) {
-        up.pause();
-        res.once('drain', () => up.resume());
-      }
-    });
-    up.once('end', () => {
-      const outcome = tap.outcome();
-      if (isSse && streamRequested && !outcome.complete && !outcome.error) {
-        // The provider closed the stream cleanly but before message_stop: tell the client.
-        res.write(sseError('api_error', 'the provider ended the stream before message_stop'));
-        settle('stream_incomplete');
-      } else {
-        settle();
-      }
-      res.end();
-    });
-    up.once('close', () => {
-      if (settled) return;
-      // The provider's connection broke mid-reply: bytes already reached the client, so
-      // no fallback is possible; end the stream with an error event claude understands.
-      if (isSse && !res.writableEnded && !res.destroyed) {
-        res.end(sseError('api_error', 'the provider connection broke during the reply'));
-      } else {
-        res.destroy();
-      }
-      settle('stream_cut');
-    });
-    up.on('error', () => { /* handled by 'close' */ });
-    res.once('close', () => {
-      if (!res.writableFinished) {
-        up.destroy();
-        settle('client_closed');
-      }
-    });
-  });
+function exchangeClientClosed(this: ServerResponse): void {
+  (this as unknown as Record<symbol, Exchange>)[EXCHANGE].clientClosed();
+}
+
+function exchangeClientDrained(this: ServerResponse): void {
+  (this as unknown as Record<symbol, Exchange>)[EXCHANGE].clientDrained();
 }
 
 function sseError(type: string, message: string): string {

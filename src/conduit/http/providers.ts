@@ -3,9 +3,12 @@
  * that speaks Anthropic's Messages API, by name. A model reference is "model" (the
  * Anthropic provider) or "provider/model" where provider is a configured name.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type { Pool as PoolType } from 'undici';
 import type { ProviderConfig } from '../core/config';
+
+// undici's connection pool alone (its HTTP/1.1 client and parser), not the whole of undici
+// (fetch, WebSocket, caches...): less to bundle and less to load at start.
+const Pool: typeof PoolType = require('undici/lib/dispatcher/pool.js');
 
 export interface Provider {
   name: string;
@@ -13,8 +16,8 @@ export interface Provider {
   /** Path prefix of the base URL, without a trailing slash ("" or "/api/anthropic"). */
   basePath: string;
   apiKey: string | null;
-  agent: http.Agent;
-  request: typeof http.request;
+  /** Keep-alive connections to the provider's origin (http or https). */
+  pool: PoolType;
 }
 
 export interface ResolvedModel {
@@ -24,22 +27,36 @@ export interface ResolvedModel {
 
 export const DEFAULT_PROVIDER = 'anthropic';
 
+/**
+ * One pool per provider: keep-alive, one request at a time on a connection (no
+ * pipelining: a reply can stream for minutes), and no cap on connections, so that no
+ * request ever waits behind another. Idle connections are closed after 30 s (sooner if
+ * the provider says so in keep-alive: timeout=N).
+ */
+const POOL_OPTIONS: PoolType.Options = {
+  connections: null,
+  pipelining: 1,
+  keepAliveTimeout: 30_000,
+  keepAliveMaxTimeout: 10 * 60_000,
+  // Timeouts are per request (sendUpstream sets them from upstreamTimeoutMs).
+  headersTimeout: 0,
+  bodyTimeout: 0,
+  connectTimeout: 10_000,
+};
+
 export class ProviderRegistry {
   private readonly providers = new Map<string, Provider>();
 
   constructor(configs: Record<string, ProviderConfig>, env: NodeJS.ProcessEnv = process.env) {
     for (const [name, c] of Object.entries(configs)) {
       const url = new URL(c.baseUrl);
-      const secure = url.protocol === 'https:';
-      // Keep-alive with no socket cap: a gateway must not queue requests behind each other.
-      const agentOptions = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 64, scheduling: 'lifo' as const };
+      const origin = new URL(url.origin);
       this.providers.set(name, {
         name,
-        origin: new URL(url.origin),
+        origin,
         basePath: url.pathname.replace(/\/+$/, ''),
         apiKey: c.apiKey ?? (c.apiKeyEnv ? env[c.apiKeyEnv] || null : null),
-        agent: secure ? new https.Agent(agentOptions) : new http.Agent(agentOptions),
-        request: secure ? https.request : http.request,
+        pool: new Pool(origin, POOL_OPTIONS),
       });
     }
   }
@@ -57,7 +74,12 @@ export class ProviderRegistry {
 
   names(): string[] { return [...this.providers.keys()]; }
 
+  /**
+   * Closes the idle connections now and the others as their replies end (a reply still
+   * streaming is not cut; the upstream timeouts bound how long that can take). On gateway
+   * stop the clients' connections are gone by then, and their upstream requests aborted.
+   */
   close(): void {
-    for (const p of this.providers.values()) p.agent.destroy();
+    for (const p of this.providers.values()) p.pool.close().catch(() => { /* already closed */ });
   }
 }

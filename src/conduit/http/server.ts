@@ -7,6 +7,8 @@
  *   GET  /v1/conduit/status              the gateway's state
  *   GET  /v1/conduit/events              decisions and usage (SSE)
  *   GET  /v1/conduit/sessions/:id        a session's records and totals (Conduit's or Claude Code's session id)
+ *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
+ *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -15,11 +17,16 @@ import { authenticate, isLoopbackHost } from './auth';
 import { readBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
+import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
+import { SYNC_PREFIX, handleSync } from './syncRoute';
+import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
-import { downstreamHeaders, sendUpstream, upstreamHeaders } from './forward';
+import { relayUpstream, upstreamHeaders } from './forward';
 import { withModel } from '../routing/requestFacts';
 
 export interface ServerDeps extends MessagesDeps {
+  /** The usage store (analytics, sync); null when the gateway runs without it. */
+  ledger?: LedgerService | null;
   token: string;
   maxBodyBytes: () => number;
   hub: EventHub;
@@ -122,6 +129,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     sendJson(res, 200, s);
     return;
   }
+  if (path.startsWith(ANALYTICS_PREFIX)) {
+    await handleAnalytics(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
+    return;
+  }
+  if (path.startsWith(SYNC_PREFIX)) {
+    await handleSync(req, res, path, deps);
+    return;
+  }
   sendError(res, 'not_found_error', `no route ${method} ${path}`);
 }
 
@@ -138,15 +153,8 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
   } catch {
     return estimate();
   }
-  const headers = upstreamHeaders(req.headers, target.provider, auth, 0);
-  if ('missingKey' in headers) return estimate();
-  const payload = withModel(body, facts, target.model);
-  headers['content-length'] = payload.length;
-  const result = await sendUpstream(target.provider, req.url ?? '/v1/messages/count_tokens', headers, payload, deps.upstreamTimeoutMs);
-  if (result.kind === 'failed' || result.response.statusCode === 404) {
-    if (result.kind === 'response') result.response.resume();
-    return estimate();
-  }
-  res.writeHead(result.response.statusCode ?? 502, downstreamHeaders(result.response.headers, { 'x-conduit-model': target.model }));
-  result.response.pipe(res);
+  const headers = upstreamHeaders(req.headers, target.provider, auth);
+  if (!headers) return estimate();
+  relayUpstream(res, target.provider, req.url ?? '/v1/messages/count_tokens', headers, withModel(body, facts, target.model),
+    deps.upstreamTimeoutMs, ['x-conduit-model', target.model], estimate);
 }

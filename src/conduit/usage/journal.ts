@@ -1,58 +1,63 @@
 /**
  * The durable journal: every request's record, appended as its reply ends, one JSON line
- * each, in CONDUIT_HOME/journal/YYYY-MM-DD.ndjson (UTC day). A record counts as written
- * when its line is on disk (fdatasync). Lines that arrive while a write is in flight go
- * to disk together with the next one (group commit): one write and one disk sync serve
- * every request of a batch, and all of them share one promise, so the request path pays
- * for a string and an array push, nothing more.
+ * each, in CONDUIT_HOME/journal/YYYY-MM-DD.ndjson (UTC day).
+ *
+ * The line is written synchronously, before the reply's last byte goes out: once it is
+ * in the kernel, killing the gateway (kill -9 at any moment) cannot lose it. The disk
+ * sync (fdatasync) that also survives a machine crash follows in the background, once
+ * for every line written meanwhile (group commit); append's promise resolves then.
+ * One small write per request, no promise or buffer per request on the hot path.
  */
-import { close, fdatasync, mkdirSync, open, write } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import type { UsageRecord } from '../../protocol/usage';
 
-const openAsync = promisify(open);
-const writeAsync = promisify(write);
-const syncAsync = promisify(fdatasync);
-const closeAsync = promisify(close);
-
-interface Batch {
-  lines: { day: string; line: string }[];
+interface SyncBatch {
   done: Promise<void>;
   settle: (err?: Error) => void;
 }
 
-function newBatch(): Batch {
+function newBatch(): SyncBatch {
   let settle!: (err?: Error) => void;
   const done = new Promise<void>((resolve, reject) => { settle = (err) => (err ? reject(err) : resolve()); });
   done.catch(() => {}); // a caller that does not wait must not see an unhandled rejection
-  return { lines: [], done, settle };
+  return { done, settle };
 }
 
 export class Journal {
-  private next: Batch = newBatch();
-  private writing: Promise<void> | null = null;
   private file: { day: string; fd: number } | null = null;
+  /** Files written since their last sync (more than one when a day ended meanwhile). */
+  private dirty = new Set<number>();
+  /** Files of past days, closed after their last sync. */
+  private retired: number[] = [];
+  private batch: SyncBatch | null = null;
+  private syncing: Promise<void> | null = null;
   private closed = false;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   }
 
-  /** Queues the record; the promise (shared by its batch) resolves once it is on disk. */
+  /** Writes the record's line now; the promise resolves once it is synced to disk. */
   append(record: UsageRecord): Promise<void> {
     if (this.closed) return Promise.reject(new Error('journal is closed'));
-    const batch = this.next;
-    batch.lines.push({ day: record.endedAt.slice(0, 10), line: `${JSON.stringify(record)}\n` });
-    this.writing ??= this.drain();
+    try {
+      const fd = this.fdFor(record.endedAt.slice(0, 10));
+      writeAll(fd, Buffer.from(`${JSON.stringify(record)}\n`, 'utf8'));
+      this.dirty.add(fd);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const batch = (this.batch ??= newBatch());
+    this.syncing ??= this.syncLoop();
     return batch.done;
   }
 
   /** Waits for everything appended so far to be on disk, then closes the file. */
   async close(): Promise<void> {
     this.closed = true;
-    await this.writing;
-    if (this.file) await closeAsync(this.file.fd);
+    await this.syncing;
+    if (this.file) closeSync(this.file.fd);
     this.file = null;
   }
 
@@ -60,51 +65,47 @@ export class Journal {
     return path.join(this.dir, `${day}.ndjson`);
   }
 
-  private async drain(): Promise<void> {
-    // Let the appends of this turn of the event loop join the batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  private async syncLoop(): Promise<void> {
     try {
-      while (this.next.lines.length) {
-        const batch = this.next;
-        this.next = newBatch();
+      while (this.batch) {
+        // Let the appends of this turn of the event loop join the sync.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        const batch = this.batch;
+        const fds = [...this.dirty];
+        const retired = this.retired;
+        this.batch = null;
+        this.dirty = new Set();
+        this.retired = [];
         try {
-          // Lines of one batch can straddle midnight: each day's lines go to its file.
-          let start = 0;
-          while (start < batch.lines.length) {
-            const day = batch.lines[start].day;
-            let end = start;
-            let text = '';
-            while (end < batch.lines.length && batch.lines[end].day === day) text += batch.lines[end++].line;
-            const fd = await this.fdFor(day);
-            await writeAll(fd, text);
-            await syncAsync(fd);
-            start = end;
-          }
+          await Promise.all(fds.map((fd) => new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))));
           batch.settle();
         } catch (err) {
           batch.settle(err as Error);
+        } finally {
+          for (const fd of retired) closeSync(fd);
         }
       }
     } finally {
-      this.writing = null;
+      this.syncing = null;
     }
   }
 
-  private async fdFor(day: string): Promise<number> {
+  private fdFor(day: string): number {
     if (this.file?.day === day) return this.file.fd;
-    if (this.file) await closeAsync(this.file.fd);
+    if (this.file) {
+      // Lines of the old day may still await their sync: close it after that.
+      if (this.dirty.has(this.file.fd)) this.retired.push(this.file.fd);
+      else closeSync(this.file.fd);
+    }
     this.file = null;
-    const fd = await openAsync(this.fileFor(day), 'a', 0o600);
+    const fd = openSync(this.fileFor(day), 'a', 0o600);
     this.file = { day, fd };
     return fd;
   }
 }
 
-/** fs.write may write less than asked: write the rest until all of it is out. */
-async function writeAll(fd: number, text: string): Promise<void> {
-  let buf = Buffer.from(text, 'utf8');
-  while (buf.length) {
-    const { bytesWritten } = await writeAsync(fd, buf);
-    buf = buf.subarray(bytesWritten);
-  }
+/** writeSync may write less than asked: write the rest until all of it is out. */
+function writeAll(fd: number, buf: Buffer): void {
+  let offset = 0;
+  while (offset < buf.length) offset += writeSync(fd, buf, offset, buf.length - offset);
 }

@@ -1,0 +1,173 @@
+// CPU per request: how much processor time the gateway spends on one request, against a
+// bare pass-through proxy (bench/bareProxy.mjs: node:http piping both ways, the floor of
+// any Node gateway here). Starts bench/upstream.mjs, the bare proxy and the built gateway
+// (dist/conduit.js, as users run it), sends N streamed 4 KB requests at 16 clients to each
+// in alternating rounds, and reads each process's utime+stime (all its threads) from
+// /proc/<pid>/stat before and after. Prints medians over the rounds, after a warm-up.
+//   node bench/cpuPerRequest.mjs        (N=3000 ROUNDS=5 CLIENTS=16 by default; Linux only)
+//   node bench/cpuPerRequest.mjs a.js b.js   compares gateway bundles, in the same rounds
+// The gateway runs with the environment given (CONDUIT_LEDGER=off leaves its store out).
+import { spawn, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const N = Number(process.env.N ?? 3000);
+const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const CLIENTS = Number(process.env.CLIENTS ?? 16);
+const WARMUP = Number(process.env.WARMUP ?? 2000);
+
+const bundles = process.argv.length > 2 ? process.argv.slice(2).map((b) => path.resolve(b)) : [path.join(root, 'dist/conduit.js')];
+for (const b of bundles) {
+  if (!existsSync(b)) {
+    console.error(`bench: no ${b} (build first: node esbuild.mjs)`);
+    process.exit(1);
+  }
+}
+if (!existsSync('/proc/self/stat')) {
+  console.error('bench: needs /proc (Linux)');
+  process.exit(1);
+}
+
+let ticksPerSecond = 100;
+try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* the usual 100 */ }
+
+/** utime + stime of a process (every thread), in microseconds. */
+function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces and parentheses: fields are counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond; // fields 14 and 15 of stat(5)
+}
+
+const children = [];
+function cleanup() { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); }
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+/**
+ * Stops the children and waits for them to exit while still reading their output: a
+ * gateway that logs its shutdown into a pipe nobody reads any more gets EPIPE.
+ */
+async function stopChildren() {
+  await Promise.all(children.map((c) => {
+    if (c.exitCode !== null || c.signalCode !== null) return null;
+    const exited = once(c, 'exit');
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    return exited.finally(() => clearTimeout(timer));
+  }));
+}
+
+async function startChild(args) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const [line] = await once(child.stdout, 'data');
+  return { pid: child.pid, port: Number(String(line).trim().split('\n')[0]) };
+}
+
+const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
+const bare = await startChild([path.join(root, 'bench/bareProxy.mjs'), String(upstream.port)]);
+const homes = [];
+async function startGateway(bundle) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-cpu-'));
+  homes.push(home);
+  const gw = spawn(process.execPath, [bundle, 'start', '--foreground', '--port', '0'], {
+    env: { ...process.env, CONDUIT_HOME: home, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'bench-key', LOG: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(gw);
+  // The gateway logs "listening on http://127.0.0.1:PORT" when ready.
+  const port = await new Promise((resolve, reject) => {
+    let text = '';
+    gw.stderr.on('data', (c) => {
+      text += c;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${text}`)));
+  });
+  return { pid: gw.pid, port, token: readFileSync(path.join(home, 'token'), 'utf8').trim() };
+}
+
+// Claude Code's own request headers (from the captured request), as the gateway sees them.
+const fixture = JSON.parse(readFileSync(path.join(root, 'test/fixtures/claude-code-request.json'), 'utf8'));
+const baseHeaders = {};
+for (const [k, v] of Object.entries(fixture.headers)) {
+  if (!['authorization', 'connection', 'host', 'content-length', 'accept-encoding'].includes(k)) baseHeaders[k] = v;
+}
+
+const targets = { bare: { pid: bare.pid, port: bare.port, headers: { 'x-api-key': 'bench-key' } } };
+const gatewayNames = [];
+for (const [i, bundle] of bundles.entries()) {
+  const name = bundles.length === 1 ? 'gateway' : `gateway ${i + 1}`;
+  const gw = await startGateway(bundle);
+  targets[name] = { pid: gw.pid, port: gw.port, headers: { 'x-conduit-token': gw.token } };
+  gatewayNames.push(name);
+}
+for (const t of Object.values(targets)) {
+  t.requestHeaders = { ...baseHeaders, ...t.headers, host: `127.0.0.1:${t.port}` };
+}
+
+// The 4 KB streamed request of bench/gateway.mjs (a short Claude Code turn without the tool schemas).
+const small = { model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, thinking: { type: 'enabled', budget_tokens: 31999 },
+  system: [{ type: 'text', text: 'x'.repeat(2000) }], messages: [{ role: 'user', content: [{ type: 'text', text: 'y'.repeat(1800) }] }] };
+const body = Buffer.from(JSON.stringify(small));
+
+function send(target, agent) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: target.port, method: 'POST', path: '/v1/messages?beta=true', agent,
+      headers: { ...target.requestHeaders, 'content-length': body.length } }, (res) => {
+      let n = 0;
+      res.on('data', (c) => { n += c.length; });
+      res.on('end', () => (res.statusCode !== 200 || n === 0 ? reject(new Error(`status ${res.statusCode}`)) : resolve()));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Sends `count` requests at CLIENTS clients; returns the target's CPU µs per request. */
+async function run(target, count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+  let next = 0;
+  const before = cpuMicros(target.pid);
+  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+    while (next++ < count) await send(target, agent);
+  }));
+  const after = cpuMicros(target.pid);
+  agent.destroy();
+  return (after - before) / count;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+// Warm-up: JIT, keep-alive sockets to the upstream, the gateway's caches.
+for (const t of Object.values(targets)) await run(t, WARMUP);
+
+const names = Object.keys(targets);
+const results = Object.fromEntries(names.map((n) => [n, []]));
+const ratios = Object.fromEntries(gatewayNames.map((n) => [n, []]));
+for (let r = 0; r < ROUNDS; r++) {
+  // Rotate which goes first, so that drifting machine noise falls on all alike.
+  const order = names.map((_, k) => names[(k + r) % names.length]);
+  const round = {};
+  for (const name of order) round[name] = await run(targets[name], N);
+  for (const name of names) results[name].push(round[name]);
+  for (const name of gatewayNames) ratios[name].push(round[name] / round.bare);
+  console.log(`round ${r + 1}: ${names.map((n) => `${n} ${round[n].toFixed(1)} µs`).join('  ')}`);
+}
+
+const mb = median(results.bare);
+console.log(`\nCPU per request (${ROUNDS} rounds of ${N} streamed ${body.length} B requests at ${CLIENTS} clients, medians; clock tick ${1e6 / ticksPerSecond} µs)`);
+console.log(`bare proxy  ${mb.toFixed(1).padStart(7)} µs`);
+for (const [i, name] of gatewayNames.entries()) {
+  const mg = median(results[name]);
+  const label = bundles.length === 1 ? '' : `  (${path.relative(process.cwd(), bundles[i]) || bundles[i]})`;
+  console.log(`${name.padEnd(11)} ${mg.toFixed(1).padStart(7)} µs  = ${median(ratios[name]).toFixed(2)}x bare (median of per-round ratios; adds ${(mg - mb).toFixed(1)} µs)${label}`);
+}
+await stopChildren();
+for (const home of homes) rmSync(home, { recursive: true, force: true });
+process.exit(0);

@@ -1,0 +1,63 @@
+/**
+ * GET /v1/conduit/analytics/<query>?project=&agent=&session=&range=day|week|month|custom&from=&to=&tz=&bucket=hour|day&limit=&baseline=
+ *
+ * Queries: summary, models, timeseries, sources, recent, agents, sessions, savings, cache
+ * (see src/conduit/ledger/analytics.ts). Answers 400 for a bad parameter, 404 for an
+ * unknown query, and 503 with Retry-After while the usage store is opening (or if it
+ * failed to open). The token check happens before (server.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../core/log';
+import {
+  ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type PriceLookup,
+} from '../ledger/analytics';
+import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
+import { sendError } from './errors';
+
+export interface AnalyticsRouteDeps {
+  ledger?: LedgerService | null;
+  prices: PriceLookup;
+  log: Logger;
+}
+
+export const ANALYTICS_PREFIX = '/v1/conduit/analytics/';
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/** Answers 503 for a store that is not ready, with Retry-After while it opens. */
+export function sendUnavailable(res: ServerResponse, err: LedgerUnavailableError): void {
+  res.setHeader('retry-after', err.state === 'opening' ? '5' : '60');
+  sendError(res, 'api_error', err.message, 503);
+}
+
+export async function handleAnalytics(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<void> {
+  const name = path.slice(ANALYTICS_PREFIX.length);
+  if (req.method !== 'GET') return sendError(res, 'invalid_request_error', `${req.method} is not allowed on ${path}; use GET`, 405);
+  if (!isAnalyticsQuery(name)) {
+    return sendError(res, 'not_found_error', `no analytics query "${name.slice(0, 60)}" (have: ${ANALYTICS_QUERIES.join(', ')})`);
+  }
+  let params;
+  try {
+    params = parseAnalyticsParams(search);
+  } catch (err) {
+    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
+    throw err;
+  }
+  const ledger = deps.ledger;
+  if (!ledger) {
+    return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
+  }
+  try {
+    const raw = await ledger.analytics(name, params);
+    sendJson(res, 200, { query: name, ...finishAnalytics(raw, deps.prices, params) });
+  } catch (err) {
+    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
+    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    deps.log.error(`analytics ${name}: ${(err as Error)?.stack ?? String(err)}`);
+    sendError(res, 'api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}

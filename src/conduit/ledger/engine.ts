@@ -1,0 +1,184 @@
+// The embedded store and everything that works on it: PGlite on disk (or in memory), the
+// shared migrations and the local schema, the journal ingester, the analytics queries and
+// the outbox. The gateway runs one in a worker thread (ledgerWorker.ts), so neither
+// opening the store (seconds) nor a query ever holds up a request; tests and the
+// benchmark run one in their own thread.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { PGliteInterface } from '@electric-sql/pglite';
+import type { Logger } from '../core/log';
+import { runAnalytics, type AnalyticsParams, type AnalyticsQuery, type RawAnalytics } from './analytics';
+import { JournalIngester, type IngestOptions } from './ingest';
+import { ledgerDbFromPglite, type LedgerDb } from './ledgerDb';
+import { applyLocalSchema, ensureLocalUser } from './localSchema';
+import { applyMigrations } from './migrations';
+import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
+import type { SyncSessionInput } from './service';
+import { fromPglite } from './sqlClient';
+import { accessTokenClaims } from './accessToken';
+import { SupabaseSyncTarget } from './supabaseSyncTarget';
+
+/** Written into the data folder once the store is fully created; a folder without it is a half-made first open. */
+export const READY_MARKER = 'conduit-store.json';
+
+export interface LedgerEngineOptions {
+  /** PGlite's data folder (CONDUIT_HOME/data/pglite); null: in memory. */
+  dataDir: string | null;
+  journalDir: string;
+  log: Logger;
+  /** The supabase folder (default: defaultMigrationsDir()). */
+  migrationsDir?: string;
+  /** Use this instance instead of opening one (tests share one per file). */
+  pglite?: PGliteInterface;
+  ingest?: Omit<IngestOptions, 'log'>;
+  outbox?: Omit<OutboxOptions, 'log'>;
+}
+
+/** Rows ingested between two maintenance runs (VACUUM of the rollups, ANALYZE). */
+const MAINTAIN_AFTER_ROWS = 20_000;
+const MAINTAIN_EVERY_MS = 60 * 60_000;
+
+export class LedgerEngine {
+  private sessionTarget: { key: string; target: SupabaseSyncTarget } | null = null;
+  private insertedSinceMaintenance = 0;
+  private maintaining: Promise<void> | null = null;
+  private maintenanceTimer: NodeJS.Timeout | null = null;
+  private log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+  private constructor(
+    readonly pglite: PGliteInterface,
+    readonly db: LedgerDb,
+    readonly localUserId: string,
+    readonly ingester: JournalIngester,
+    readonly outbox: Outbox,
+    private readonly ownsPglite: boolean,
+    readonly openMs: number,
+  ) {}
+
+  /** Opens (creating on first use) the store, migrates it, and starts nothing yet: call start(). */
+  static async open(options: LedgerEngineOptions): Promise<LedgerEngine> {
+    const t0 = performance.now();
+    let pglite = options.pglite;
+    const owns = !pglite;
+    if (!pglite) {
+      if (options.dataDir) prepareDataDir(options.dataDir, options.log);
+      const { PGlite } = await import('@electric-sql/pglite');
+      pglite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+    }
+    try {
+      const result = await applyMigrations(fromPglite(pglite), { includeShim: true, ...(options.migrationsDir ? { dir: options.migrationsDir } : {}) });
+      if (result.applied.length) options.log.info(`ledger: applied migrations ${result.applied.join(', ')}`);
+      const db = ledgerDbFromPglite(pglite);
+      await applyLocalSchema(db);
+      const localUserId = await ensureLocalUser(db);
+      if (options.dataDir && owns) {
+        const marker = path.join(options.dataDir, READY_MARKER);
+        if (!existsSync(marker)) writeFileSync(marker, JSON.stringify({ createdAt: new Date().toISOString(), localUserId }) + '\n');
+      }
+      const ingester = new JournalIngester(db, options.journalDir, localUserId, { log: options.log, ...options.ingest });
+      const outbox = new Outbox(db, { log: options.log, ...options.outbox });
+      ingester.on('batch', (b: { inserted: number }) => { if (b.inserted > 0) outbox.kick(); });
+      const engine = new LedgerEngine(pglite, db, localUserId, ingester, outbox, owns, Math.round(performance.now() - t0));
+      engine.log = options.log;
+      return engine;
+    } catch (err) {
+      if (owns) await pglite.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Starts ingesting the journal (catching up at once) and the outbox's schedule. */
+  start(): void {
+    // PGlite runs no autovacuum: the engine vacuums the rollups (every ingested batch
+    // rewrites some of their rows) and refreshes the planner's statistics itself, after a
+    // catch-up of many rows and hourly while usage arrives.
+    this.ingester.on('batch', (b: { inserted: number }) => { this.insertedSinceMaintenance += b.inserted; });
+    this.ingester.on('pass', () => {
+      if (this.insertedSinceMaintenance >= MAINTAIN_AFTER_ROWS) void this.maintain();
+    });
+    this.maintenanceTimer = setInterval(() => { if (this.insertedSinceMaintenance > 0) void this.maintain(); }, MAINTAIN_EVERY_MS);
+    this.maintenanceTimer.unref();
+    this.ingester.start();
+  }
+
+  /** VACUUM (ANALYZE) of the rollups and ANALYZE of the usage tables; one at a time. */
+  maintain(): Promise<void> {
+    this.maintaining ??= (async () => {
+      const t0 = performance.now();
+      this.insertedSinceMaintenance = 0;
+      try {
+        await this.db.exec(`vacuum (analyze) public.usage_hourly_rollup, public.usage_project_hourly, public.usage_session_rollup`);
+        await this.db.exec(`analyze public.usage_tracking, public.routing_decisions, public.projects, public.agents`);
+        this.log.debug(`ledger: maintenance (vacuum, analyze) took ${Math.round(performance.now() - t0)} ms`);
+      } catch (err) {
+        this.log.warn(`ledger: maintenance failed: ${(err as Error).message}`);
+      } finally {
+        this.maintaining = null;
+      }
+    })();
+    return this.maintaining;
+  }
+
+  analytics(query: AnalyticsQuery, params: AnalyticsParams, now?: Date): Promise<RawAnalytics> {
+    return runAnalytics(this.db, this.localUserId, query, params, now);
+  }
+
+  /** Local plus Supabase: push to this user's project from now on (resuming its cursor). */
+  async setSyncSession(session: SyncSessionInput): Promise<SyncStatus> {
+    const claims = accessTokenClaims(session.accessToken);
+    const key = `${session.url.replace(/\/+$/, '')}|${claims.sub}`;
+    if (this.sessionTarget?.key === key) {
+      this.sessionTarget.target.setAccessToken(session.accessToken); // a refreshed session
+      this.outbox.kick();
+    } else {
+      const target = new SupabaseSyncTarget(session.url, session.anonKey, session.accessToken);
+      this.sessionTarget = { key, target };
+      this.setSyncTarget({ key, userId: claims.sub, label: new URL(session.url).host, target });
+    }
+    return this.outbox.status();
+  }
+
+  /** Any target (tests use a plain Postgres one). */
+  setSyncTarget(config: SyncTargetConfig | null): void {
+    if (!config || config.target !== this.sessionTarget?.target) this.sessionTarget = null;
+    this.outbox.setTarget(config);
+  }
+
+  async clearSyncSession(): Promise<SyncStatus> {
+    this.setSyncTarget(null);
+    return this.outbox.status();
+  }
+
+  syncStatus(): Promise<SyncStatus> {
+    return this.outbox.status();
+  }
+
+  /** Stops the outbox, ingests what the journal holds (bounded), closes the store. */
+  async close(options: { finalIngestMs?: number } = {}): Promise<void> {
+    if (this.maintenanceTimer) clearInterval(this.maintenanceTimer);
+    await this.maintaining;
+    await this.outbox.close();
+    this.ingester.stopScheduling();
+    const finalMs = options.finalIngestMs ?? 5_000;
+    if (finalMs > 0) {
+      await Promise.race([
+        this.ingester.ingestAvailable().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, finalMs).unref()),
+      ]);
+    }
+    await this.ingester.stop();
+    if (this.ownsPglite) await this.pglite.close();
+  }
+}
+
+/**
+ * A data folder left by a first open that never finished (the gateway stopped during the
+ * seconds it takes) holds no data yet: remove it and create the store again.
+ */
+function prepareDataDir(dataDir: string, log: Logger): void {
+  if (existsSync(dataDir) && !existsSync(path.join(dataDir, READY_MARKER))) {
+    log.warn(`ledger: ${dataDir} was left by an unfinished first start; creating the store again`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  mkdirSync(path.dirname(dataDir), { recursive: true, mode: 0o700 });
+}

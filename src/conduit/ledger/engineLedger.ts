@@ -1,0 +1,60 @@
+// A LedgerService over a LedgerEngine in this thread: for tests (one shared PGlite per
+// test file) and tools. The gateway itself uses WorkerLedger.
+import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
+import type { LedgerEngine } from './engine';
+import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport } from './service';
+
+export class EngineLedger implements LedgerService {
+  state: LedgerState = 'opening';
+  error: string | null = null;
+  private engine: LedgerEngine | null = null;
+
+  /** `engine`: the engine, or a promise of it (the service is "opening" until it resolves). */
+  constructor(engine: LedgerEngine | Promise<LedgerEngine>, private readonly options: { closeEngine?: boolean } = {}) {
+    Promise.resolve(engine).then(
+      (e) => {
+        if (this.state === 'closed') return;
+        this.engine = e;
+        this.state = 'ready';
+      },
+      (err: Error) => {
+        this.state = 'failed';
+        this.error = err.message;
+      },
+    );
+  }
+
+  private ready(): LedgerEngine {
+    if (this.state !== 'ready' || !this.engine) throw new LedgerUnavailableError(this.state, this.error);
+    return this.engine;
+  }
+
+  async analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
+    return this.ready().analytics(query, params);
+  }
+
+  async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {
+    return { store: 'ready', ...(await this.ready().setSyncSession(session)) };
+  }
+
+  async clearSyncSession(): Promise<SyncStatusReport> {
+    if (this.state !== 'ready') return statusWithoutStore(this.state, null, this.error);
+    return { store: 'ready', ...(await this.ready().clearSyncSession()) };
+  }
+
+  async syncStatus(): Promise<SyncStatusReport> {
+    if (this.state !== 'ready') return statusWithoutStore(this.state, null, this.error);
+    return { store: 'ready', ...(await this.ready().syncStatus()) };
+  }
+
+  announce(requestIds: string[]): void {
+    this.engine?.ingester.announce(requestIds);
+  }
+
+  async close(): Promise<void> {
+    const engine = this.engine;
+    this.state = 'closed';
+    this.engine = null;
+    if (engine && this.options.closeEngine) await engine.close();
+  }
+}

@@ -1,0 +1,456 @@
+// Journal → usage_tracking + routing_decisions (+ projects and agents as they appear).
+//
+// Idempotent: rows are inserted with ON CONFLICT (request_id) DO NOTHING, so reading a
+// line twice never counts it twice. Crash-safe: each batch's rows and the file's new
+// checkpoint (byte offset after the batch's last line) commit in one transaction; after a
+// kill the next pass starts from the last committed offset, and the lines it reads again
+// are skipped by their request ids. Fast: one INSERT of up to `batchSize` records per
+// transaction, their JSON parsed once by Postgres (jsonb_to_recordset).
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import type { Logger } from '../core/log';
+import type { LedgerDb } from './ledgerDb';
+import type { SqlClient } from './sqlClient';
+import { fileSize, journalFiles, readJournalChunk, type JournalLine, type LedgerRecord } from './journalReader';
+
+export interface IngestOptions {
+  log: Logger;
+  /** Records per INSERT and transaction. */
+  batchSize?: number;
+  /** Wait after a new record is announced, gathering others into the same batch. */
+  debounceMs?: number;
+  /** Catch-up poll, in case an announcement was missed. */
+  pollMs?: number;
+}
+
+export interface IngestPassResult {
+  /** Records read (including those already stored). */
+  records: number;
+  /** usage_tracking rows inserted (new request ids). */
+  inserted: number;
+  rejected: number;
+}
+
+export interface BatchCommitted {
+  file: string;
+  offset: number;
+  records: number;
+  inserted: number;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const INSERT_SQL = `
+with src as materialized (
+  select * from jsonb_to_recordset($1::jsonb) as x(
+    request_id text, project_id uuid, agent_id uuid, session_id text, claude_session_id text, agent_type text,
+    model text, requested_model text, provider text, routing_source text, routing_rule text,
+    input_tokens integer, output_tokens integer, cache_creation_tokens integer, cache_creation_5m_tokens integer,
+    cache_creation_1h_tokens integer, cache_read_tokens integer, cost numeric, cost_source text, price_version text,
+    status integer, error text, stream boolean, duration_ms integer, first_byte_ms integer, device text,
+    metadata jsonb, started_at timestamptz, ended_at timestamptz, token_count integer, decision_metadata jsonb,
+    decided_at timestamptz)
+),
+u as (
+  insert into public.usage_tracking (
+    request_id, project_id, agent_id, session_id, claude_session_id, agent_type, model, requested_model,
+    provider, routing_source, routing_rule, input_tokens, output_tokens, cache_creation_tokens,
+    cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, cost, cost_source, price_version,
+    status, error, stream, duration_ms, first_byte_ms, device, metadata, started_at, ended_at, created_at)
+  select
+    request_id, project_id, agent_id, session_id, claude_session_id, agent_type, model, requested_model,
+    provider, routing_source, routing_rule, input_tokens, output_tokens, cache_creation_tokens,
+    cache_creation_5m_tokens, cache_creation_1h_tokens, cache_read_tokens, cost, cost_source, price_version,
+    status, error, stream, duration_ms, first_byte_ms, device, metadata, started_at, ended_at, ended_at
+  from src
+  on conflict (request_id) do nothing
+  returning 1
+),
+d as (
+  insert into public.routing_decisions (
+    request_id, project_id, agent_id, session_id, requested_model, selected_model, provider,
+    routing_source, rule, token_count, decision_metadata, created_at)
+  select
+    request_id, project_id, agent_id, session_id, requested_model, model, provider,
+    routing_source, routing_rule, token_count, decision_metadata, coalesce(decided_at, ended_at)
+  from src
+  on conflict (request_id) do nothing
+  returning 1
+)
+select (select count(*) from u)::int as usage, (select count(*) from d)::int as decisions`;
+
+const CHECKPOINT_SQL = `
+insert into conduit_local.journal_checkpoint (file, byte_offset, records, updated_at)
+values ($1, $2, $3, now())
+on conflict (file) do update set
+  byte_offset = excluded.byte_offset,
+  records = conduit_local.journal_checkpoint.records + excluded.records,
+  updated_at = now()`;
+
+const REJECT_SQL = `
+insert into conduit_local.ingest_rejects (file, byte_offset, request_id, error, line)
+select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+on conflict (file, byte_offset) do nothing`;
+
+/** A display name for a project known only by its key: the last segment of a path or URI. */
+export function projectNameOf(key: string): string {
+  const parts = key.split(/[\\/]/).filter(Boolean);
+  return (parts.length ? parts[parts.length - 1] : key).slice(0, 200);
+}
+
+export class JournalIngester extends EventEmitter {
+  private readonly log: Logger;
+  private readonly batchSize: number;
+  private readonly debounceMs: number;
+  private readonly pollMs: number;
+  private readonly checkpoints = new Map<string, number>();
+  private readonly projects = new Map<string, string>();
+  private readonly agents = new Map<string, string>();
+  /** Request ids announced by the gateway and not yet seen in the journal, with when. */
+  private readonly announced = new Map<string, number>();
+  private running: Promise<IngestPassResult> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private stopped = false;
+  private halted = false;
+  private loaded = false;
+
+  constructor(
+    private readonly db: LedgerDb,
+    private readonly journalDir: string,
+    private readonly localUserId: string,
+    options: IngestOptions,
+  ) {
+    super();
+    this.log = options.log;
+    this.batchSize = options.batchSize ?? 1000;
+    this.debounceMs = options.debounceMs ?? 100;
+    this.pollMs = options.pollMs ?? 30_000;
+  }
+
+  /** Starts the catch-up poll; the first pass runs at once. */
+  start(): void {
+    this.stopped = false;
+    this.halted = false;
+    this.poller = setInterval(() => this.schedule(0), this.pollMs);
+    this.poller.unref();
+    this.schedule(0);
+  }
+
+  /** The gateway has (or is about to have) journaled these requests. */
+  announce(requestIds: string[]): void {
+    const now = Date.now();
+    for (const id of requestIds) this.announced.set(id, now);
+    this.schedule(this.debounceMs);
+  }
+
+  /** No more passes of its own (announcements and polls are ignored); ingestAvailable() still works. */
+  stopScheduling(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    this.timer = this.poller = null;
+  }
+
+  /** Stops scheduling, ends the pass in flight after its current batch, and waits for it. */
+  async stop(): Promise<void> {
+    this.stopScheduling();
+    this.halted = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  /** Runs passes until the journal holds nothing new (a pass in flight is joined, then run again). */
+  async ingestAvailable(): Promise<IngestPassResult> {
+    const total: IngestPassResult = { records: 0, inserted: 0, rejected: 0 };
+    for (;;) {
+      if (this.running) {
+        // Another pass is reading: let it finish, then run one that starts after this call.
+        await this.running.catch(() => undefined);
+        continue;
+      }
+      const r = await this.runPass();
+      total.records += r.records;
+      total.inserted += r.inserted;
+      total.rejected += r.rejected;
+      if (!this.again) return total;
+    }
+  }
+
+  /** Checkpoints as stored: journal file name → byte offset. */
+  checkpointOf(file: string): number {
+    return this.checkpoints.get(file) ?? 0;
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.timer) {
+      if (delayMs > 0) return; // already due soon
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.runPass().catch(() => undefined);
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private runPass(): Promise<IngestPassResult> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.again = false;
+    const pass = this.pass().then(
+      (r) => {
+        this.failures = 0;
+        this.emit('pass', r);
+        return r;
+      },
+      (err: Error) => {
+        this.failures++;
+        this.log.error(`ledger: journal ingestion failed (retrying): ${err.message}`);
+        throw err;
+      },
+    );
+    this.running = pass;
+    pass.then(() => this.afterPass(), () => this.afterPass()).catch(() => undefined);
+    return pass;
+  }
+
+  private afterPass(): void {
+    this.running = null;
+    if (this.stopped) return;
+    if (this.failures > 0) {
+      this.schedule(Math.min(60_000, 1000 * 2 ** (this.failures - 1)));
+      return;
+    }
+    if (this.again) {
+      this.schedule(0);
+      return;
+    }
+    // Announced requests whose lines were not on disk yet: look again shortly. The journal
+    // logs its own write errors; an id it never wrote is given up after a minute.
+    const now = Date.now();
+    for (const [id, at] of this.announced) if (now - at > 60_000) this.announced.delete(id);
+    if (this.announced.size) this.schedule(Math.max(this.debounceMs, 50));
+    else this.emit('idle');
+  }
+
+  private async loadCheckpoints(): Promise<void> {
+    const { rows } = await this.db.query<{ file: string; byte_offset: string | number }>(
+      `select file, byte_offset from conduit_local.journal_checkpoint`,
+    );
+    for (const r of rows) this.checkpoints.set(r.file, Number(r.byte_offset));
+    this.loaded = true;
+  }
+
+  private async pass(): Promise<IngestPassResult> {
+    if (!this.loaded) await this.loadCheckpoints();
+    const result: IngestPassResult = { records: 0, inserted: 0, rejected: 0 };
+    for (const file of await journalFiles(this.journalDir)) {
+      const full = path.join(this.journalDir, file);
+      let offset = this.checkpoints.get(file) ?? 0;
+      const size = await fileSize(full);
+      if (size < offset) {
+        // Not the file we read: replaced or truncated. Read it all again (ids deduplicate).
+        this.log.warn(`ledger: journal ${file} is shorter (${size} bytes) than its checkpoint (${offset}); reading it again from the start`);
+        offset = 0;
+      }
+      while (offset < size && !this.halted) {
+        const chunk = await readJournalChunk(full, offset);
+        if (chunk.end === offset) break; // only an unfinished line follows
+        for (let i = 0; i < chunk.lines.length; i += this.batchSize) {
+          if (this.halted) return result;
+          const lines = chunk.lines.slice(i, i + this.batchSize);
+          const end = i + this.batchSize >= chunk.lines.length ? chunk.end : lines[lines.length - 1].end;
+          const r = await this.commitLines(file, lines, end);
+          result.records += r.records;
+          result.inserted += r.inserted;
+          result.rejected += r.rejected;
+        }
+        offset = chunk.end;
+      }
+    }
+    return result;
+  }
+
+  private async commitLines(file: string, lines: JournalLine[], end: number): Promise<IngestPassResult> {
+    const records: LedgerRecord[] = [];
+    const rejects: JournalLine[] = [];
+    const seen = new Set<string>();
+    for (const line of lines) {
+      if (line.reject) rejects.push(line);
+      if (!line.record) continue;
+      this.announced.delete(line.record.requestId);
+      if (seen.has(line.record.requestId)) continue;
+      seen.add(line.record.requestId);
+      records.push(line.record);
+    }
+    let outcome: IngestPassResult;
+    try {
+      outcome = { records: records.length, inserted: await this.commit(file, records, rejects, end), rejected: rejects.length };
+    } catch (err) {
+      if (records.length <= 1) throw err;
+      // Something in the batch is refused that the checks above let through: store the
+      // records one at a time and reject only those that still fail. When all fail, the
+      // cause is not the records: report it and keep the checkpoint where it was.
+      outcome = await this.commitOneByOne(file, records, rejects, lines, end, err as Error);
+    }
+    this.checkpoints.set(file, end);
+    this.emit('batch', { file, offset: end, records: outcome.records, inserted: outcome.inserted } satisfies BatchCommitted);
+    return outcome;
+  }
+
+  private async commitOneByOne(file: string, records: LedgerRecord[], rejects: JournalLine[], lines: JournalLine[], end: number, first: Error): Promise<IngestPassResult> {
+    const lineOf = new Map(lines.filter((l) => l.record).map((l) => [l.record!.requestId, l]));
+    const good: LedgerRecord[] = [];
+    const bad: JournalLine[] = [];
+    for (const record of records) {
+      try {
+        await this.db.transaction(async (tx) => {
+          await this.insertRecords(tx, [record]);
+          throw new Rollback(); // a trial only: the batch commits below, with its checkpoint
+        });
+      } catch (err) {
+        if (err instanceof Rollback) {
+          good.push(record);
+          continue;
+        }
+        const line = lineOf.get(record.requestId)!;
+        bad.push({ ...line, record: undefined, reject: { error: `refused by the store: ${(err as Error).message}`, text: JSON.stringify(record), requestId: record.requestId } });
+      }
+    }
+    if (!good.length) throw first;
+    this.log.warn(`ledger: ${bad.length} journal record(s) of ${file} refused by the store; kept in conduit_local.ingest_rejects`);
+    const inserted = await this.commit(file, good, [...rejects, ...bad], end);
+    return { records: good.length, inserted, rejected: rejects.length + bad.length };
+  }
+
+  private async commit(file: string, records: LedgerRecord[], rejects: JournalLine[], end: number): Promise<number> {
+    const resolved = { projects: new Map<string, string>(), agents: new Map<string, string>() };
+    const inserted = await this.db.transaction(async (tx) => {
+      const n = records.length ? await this.insertRecords(tx, records, resolved) : 0;
+      if (rejects.length) {
+        await tx.query(REJECT_SQL, [
+          rejects.map(() => file),
+          rejects.map((l) => l.start),
+          rejects.map((l) => l.reject!.requestId),
+          rejects.map((l) => l.reject!.error),
+          rejects.map((l) => l.reject!.text.slice(0, 100_000)),
+        ]);
+      }
+      await tx.query(CHECKPOINT_SQL, [file, end, records.length]);
+      return n;
+    });
+    // Only what committed is remembered.
+    for (const [k, v] of resolved.projects) this.projects.set(k, v);
+    for (const [k, v] of resolved.agents) this.agents.set(k, v);
+    return inserted;
+  }
+
+  private async insertRecords(tx: SqlClient, records: LedgerRecord[], resolved = { projects: new Map<string, string>(), agents: new Map<string, string>() }): Promise<number> {
+    await this.resolveProjects(tx, records, resolved.projects);
+    await this.resolveAgents(tx, records, resolved.projects, resolved.agents);
+    const rows = records.map((r) => {
+      const projectId = r.projectRef ? (this.projects.get(r.projectRef) ?? resolved.projects.get(r.projectRef) ?? null) : null;
+      const agentKey = projectId && r.agentRef ? `${projectId}\n${r.agentRef}` : null;
+      const agentId = agentKey ? (this.agents.get(agentKey) ?? resolved.agents.get(agentKey) ?? null) : null;
+      const metadata: Record<string, unknown> = {};
+      // An agent without a project cannot be attached (agents belong to projects).
+      if (r.agentRef && !agentId) metadata.agent = r.agentRef;
+      if (r.fallbacks) metadata.fallbacks = r.fallbacks;
+      return {
+        request_id: r.requestId, project_id: projectId, agent_id: agentId, session_id: r.sessionId,
+        claude_session_id: r.claudeSessionId, agent_type: r.agentType, model: r.model,
+        requested_model: r.requestedModel, provider: r.provider, routing_source: r.routingSource,
+        routing_rule: r.routingRule, input_tokens: r.inputTokens, output_tokens: r.outputTokens,
+        cache_creation_tokens: r.cacheCreationTokens, cache_creation_5m_tokens: r.cacheCreation5mTokens,
+        cache_creation_1h_tokens: r.cacheCreation1hTokens, cache_read_tokens: r.cacheReadTokens,
+        cost: r.cost, cost_source: r.costSource, price_version: r.priceVersion, status: r.status,
+        error: r.error, stream: r.stream, duration_ms: r.durationMs, first_byte_ms: r.firstByteMs,
+        device: r.device, metadata, started_at: r.startedAt, ended_at: r.endedAt,
+        token_count: r.tokenCount,
+        decision_metadata: r.fallbacks ? { fallbacks: r.fallbacks } : {},
+        decided_at: r.decidedAt,
+      };
+    });
+    const { rows: counts } = await tx.query<{ usage: number }>(INSERT_SQL, [JSON.stringify(rows)]);
+    return Number(counts[0].usage);
+  }
+
+  /**
+   * Projects by the free string the request carried: the id of an existing project, or
+   * else the local user's project with that workspace key (created on first sight).
+   */
+  private async resolveProjects(tx: SqlClient, records: LedgerRecord[], out: Map<string, string>): Promise<void> {
+    const wanted = [...new Set(records.map((r) => r.projectRef).filter((p): p is string => !!p && !this.projects.has(p) && !out.has(p)))];
+    if (!wanted.length) return;
+    const byId = wanted.filter((p) => UUID.test(p));
+    if (byId.length) {
+      const { rows } = await tx.query<{ id: string }>(`select id::text from public.projects where id = any($1::uuid[])`, [byId]);
+      for (const r of rows) out.set(byId.find((p) => p.toLowerCase() === r.id)!, r.id);
+    }
+    const keys = wanted.filter((p) => !out.has(p));
+    if (!keys.length) return;
+    await tx.query(
+      `insert into public.projects (user_id, name, workspace_key)
+       select $1, k.name, k.key from unnest($2::text[], $3::text[]) as k(key, name)
+       on conflict (user_id, workspace_key) do nothing`,
+      [this.localUserId, keys, keys.map(projectNameOf)],
+    );
+    const { rows } = await tx.query<{ id: string; workspace_key: string }>(
+      `select id::text, workspace_key from public.projects where user_id = $1 and workspace_key = any($2::text[])`,
+      [this.localUserId, keys],
+    );
+    for (const r of rows) out.set(r.workspace_key, r.id);
+  }
+
+  /** Agents by (project, the free string the request carried): an existing agent's id, or the external id. */
+  private async resolveAgents(tx: SqlClient, records: LedgerRecord[], projects: Map<string, string>, out: Map<string, string>): Promise<void> {
+    const wanted = new Map<string, { project: string; agent: string; type: string | null }>();
+    for (const r of records) {
+      if (!r.projectRef || !r.agentRef) continue;
+      const project = this.projects.get(r.projectRef) ?? projects.get(r.projectRef);
+      if (!project) continue;
+      const key = `${project}\n${r.agentRef}`;
+      if (!this.agents.has(key) && !out.has(key) && !wanted.has(key)) wanted.set(key, { project, agent: r.agentRef, type: r.agentType });
+    }
+    if (!wanted.size) return;
+    const byId = [...wanted.values()].filter((w) => UUID.test(w.agent));
+    if (byId.length) {
+      const { rows } = await tx.query<{ id: string; project_id: string }>(
+        `select id::text, project_id::text from public.agents where id = any($1::uuid[])`,
+        [byId.map((w) => w.agent)],
+      );
+      for (const r of rows) {
+        const w = byId.find((x) => x.agent.toLowerCase() === r.id && x.project === r.project_id);
+        if (w) {
+          out.set(`${w.project}\n${w.agent}`, r.id);
+          wanted.delete(`${w.project}\n${w.agent}`);
+        }
+      }
+    }
+    if (!wanted.size) return;
+    const list = [...wanted.values()];
+    await tx.query(
+      `insert into public.agents (project_id, name, external_id, persona_type)
+       select a.project, a.name, a.external, a.persona from unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) as a(project, name, external, persona)
+       on conflict (project_id, external_id) do nothing`,
+      [list.map((w) => w.project), list.map((w) => w.agent.slice(0, 200)), list.map((w) => w.agent), list.map((w) => w.type)],
+    );
+    const { rows } = await tx.query<{ id: string; project_id: string; external_id: string }>(
+      `select a.id::text, a.project_id::text, a.external_id from public.agents a
+       join unnest($1::uuid[], $2::text[]) as w(project, external) on a.project_id = w.project and a.external_id = w.external`,
+      [list.map((w) => w.project), list.map((w) => w.agent)],
+    );
+    for (const r of rows) out.set(`${r.project_id}\n${r.external_id}`, r.id);
+  }
+}
+
+class Rollback extends Error {}

@@ -1,0 +1,78 @@
+// The ledger's worker thread: owns the embedded store (PGlite) for the gateway process.
+// Opening a new store takes seconds and every query runs on this thread, so the gateway's
+// thread only forwards requests and never waits on the store.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Logger } from '../core/log';
+import { LedgerEngine } from './engine';
+import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
+
+const port = parentPort!;
+const data = workerData as LedgerWorkerData;
+const post = (m: FromLedgerWorker) => port.postMessage(m);
+const log: Logger = {
+  debug: (message) => post({ type: 'log', level: 'debug', message }),
+  info: (message) => post({ type: 'log', level: 'info', message }),
+  warn: (message) => post({ type: 'log', level: 'warn', message }),
+  error: (message) => post({ type: 'log', level: 'error', message }),
+};
+
+let engine: LedgerEngine | null = null;
+let closing = false;
+
+async function close(): Promise<void> {
+  closing = true;
+  const e = engine;
+  engine = null;
+  try {
+    await e?.close();
+  } catch (err) {
+    log.error(`ledger: closing the store failed: ${(err as Error).message}`);
+  }
+  post({ type: 'closed' });
+  port.close();
+}
+
+async function handle(m: ToLedgerWorker): Promise<void> {
+  if (m.type === 'close') return close();
+  if (m.type === 'announce') {
+    engine?.ingester.announce(m.ids);
+    return;
+  }
+  const reply = (value: unknown) => post({ type: 'reply', id: m.id, ok: true, value });
+  try {
+    if (!engine) throw new Error('the usage store is not open');
+    switch (m.type) {
+      case 'analytics':
+        return reply(await engine.analytics(m.query, m.params, new Date(m.now)));
+      case 'setSession':
+        return reply(await engine.setSyncSession(m.session));
+      case 'clearSession':
+        return reply(await engine.clearSyncSession());
+      case 'syncStatus':
+        return reply(await engine.syncStatus());
+    }
+  } catch (err) {
+    const e = err as Error;
+    post({ type: 'reply', id: m.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+  }
+}
+
+port.on('message', (m: ToLedgerWorker) => {
+  handle(m).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
+});
+
+LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}) }).then(
+  async (opened) => {
+    if (closing) {
+      await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
+      return;
+    }
+    engine = opened;
+    engine.ingester.on('batch', (b: { records: number; inserted: number }) => post({ type: 'ingested', records: b.records, inserted: b.inserted }));
+    engine.start();
+    post({ type: 'ready', openMs: opened.openMs });
+  },
+  (err: Error) => {
+    post({ type: 'failed', error: err?.message ?? String(err) });
+  },
+);

@@ -1,0 +1,394 @@
+// The outbox: pushes what the embedded store recorded to a sync target (Supabase), in the
+// order it was recorded, with upserts by natural keys, so a row pushed twice (after a crash
+// between the push and the cursor update, or a retry of a half-accepted batch) is stored
+// once. Its state is in the store: the change log (conduit_local.sync_log, filled by
+// statement-level triggers on the synced tables) and one cursor per target
+// (conduit_local.sync_cursor), moved forward only after the target accepted the rows. So
+// a restart resumes where the last accepted push ended, and rows recorded while offline
+// wait in the log; pushes retry with exponential backoff.
+//
+// Ids on the target: a project's id there is derived from (the target user, the
+// workspace key), an agent's from (that project id, its external id), so every device of
+// one user pushes a workspace's usage into one project. Usage and decision rows keep their
+// ids. Rows without a project stay local: row-level security admits a row only through
+// its project's owner.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Logger } from '../core/log';
+import type { LedgerDb } from './ledgerDb';
+
+export type SyncTable = 'projects' | 'agents' | 'usage_tracking' | 'routing_decisions';
+
+/** Where rows go. Implementations: SupabaseSyncTarget (supabase-js), PgSyncTarget (node-postgres). */
+export interface SyncTarget {
+  /** Inserts the rows, or updates the existing ones with the same `onConflict` key (comma-separated columns). */
+  upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export interface SyncTargetConfig {
+  /** Identifies the target for the cursor: e.g. the Supabase URL and the user id. */
+  key: string;
+  /** The target's user: projects.user_id of every pushed project. */
+  userId: string;
+  /** Shown in the status (never a secret). */
+  label: string;
+  target: SyncTarget;
+}
+
+export interface SyncStatus {
+  mode: 'local' | 'supabase';
+  target: string | null;
+  userId: string | null;
+  /** ISO time of the last push the target accepted (for this target). */
+  lastSuccessAt: string | null;
+  /** Rows recorded and not yet pushed (null in local mode). */
+  waiting: number | null;
+  lastError: string | null;
+  lastErrorAt: string | null;
+  /** Rows pushed to this target so far. */
+  pushed: number;
+  /** When the next try is due after a failure. */
+  nextRetryAt: string | null;
+}
+
+export interface OutboxOptions {
+  log: Logger;
+  /** Rows per push (per table and request). */
+  batchSize?: number;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Wait after a kick, gathering more rows into the push. */
+  debounceMs?: number;
+  /** Look for unsynced rows this often even without a kick. */
+  pollMs?: number;
+}
+
+/** uuid v5 (SHA-1, RFC 9562) in a fixed namespace: the same input gives the same id everywhere. */
+export function deterministicUuid(name: string): string {
+  const namespace = Buffer.from('6f3a7c52d1e04b0e9c1a5d8e2b7f4a10', 'hex');
+  const hash = createHash('sha1').update(namespace).update(name, 'utf8').digest();
+  hash[6] = (hash[6] & 0x0f) | 0x50;
+  hash[8] = (hash[8] & 0x3f) | 0x80;
+  const h = hash.subarray(0, 16).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A workspace's project id on the target, for one target user. */
+export function remoteProjectId(userId: string, workspaceKey: string): string {
+  return deterministicUuid(`project\n${userId}\n${workspaceKey}`);
+}
+
+/** An agent's id on the target. Agents without an external id keep their local id as the key. */
+export function remoteAgentId(remoteProject: string, externalId: string | null, localId: string): string {
+  return deterministicUuid(`agent\n${remoteProject}\n${externalId ?? `id:${localId}`}`);
+}
+
+interface Cursor { nextSeq: number; nextPos: number }
+
+const ORDER: SyncTable[] = ['projects', 'agents', 'usage_tracking', 'routing_decisions'];
+const CONFLICT: Record<SyncTable, string> = { projects: 'id', agents: 'id', usage_tracking: 'request_id', routing_decisions: 'request_id' };
+
+export class Outbox extends EventEmitter {
+  private readonly log: Logger;
+  private readonly batchSize: number;
+  private readonly minBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly debounceMs: number;
+  private readonly pollMs: number;
+  private config: SyncTargetConfig | null = null;
+  private running: Promise<number> | null = null;
+  private again = false;
+  private timer: NodeJS.Timeout | null = null;
+  private poller: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private nextRetryAt: number | null = null;
+  private closed = false;
+
+  constructor(private readonly db: LedgerDb, options: OutboxOptions) {
+    super();
+    this.log = options.log;
+    this.batchSize = options.batchSize ?? 500;
+    this.minBackoffMs = options.minBackoffMs ?? 1000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5 * 60_000;
+    this.debounceMs = options.debounceMs ?? 200;
+    this.pollMs = options.pollMs ?? 60_000;
+  }
+
+  get target(): SyncTargetConfig | null {
+    return this.config;
+  }
+
+  /** Chooses where to push (null: local only). A new target starts where its cursor stands. */
+  setTarget(config: SyncTargetConfig | null): void {
+    const old = this.config;
+    this.config = config;
+    if (old && old.target !== config?.target) old.target.close?.().catch(() => undefined);
+    this.failures = 0;
+    this.nextRetryAt = null;
+    if (this.poller) clearInterval(this.poller);
+    this.poller = null;
+    if (!config || this.closed) return;
+    this.poller = setInterval(() => this.schedule(0), this.pollMs);
+    this.poller.unref();
+    this.schedule(0, true);
+  }
+
+  /** New rows were recorded. */
+  kick(): void {
+    this.schedule(this.debounceMs);
+  }
+
+  /** Pushes until nothing waits; rejects with the target's error. Returns rows pushed. */
+  async pushNow(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      if (this.running) {
+        await this.running.catch(() => undefined);
+        continue;
+      }
+      total += await this.run();
+      if (!this.again) return total;
+    }
+  }
+
+  async status(): Promise<SyncStatus> {
+    const config = this.config;
+    const base: SyncStatus = {
+      mode: config ? 'supabase' : 'local', target: config?.label ?? null, userId: config?.userId ?? null,
+      lastSuccessAt: null, waiting: null, lastError: null, lastErrorAt: null, pushed: 0,
+      nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null,
+    };
+    if (!config) return base;
+    const { rows } = await this.db.query<{ last_success_at: Date | null; last_error: string | null; last_error_at: Date | null; pushed: string | number; waiting: string | number }>(
+      `with c as (
+         select coalesce((select next_seq from conduit_local.sync_cursor where target_key = $1), 0) as next_seq,
+                coalesce((select next_pos from conduit_local.sync_cursor where target_key = $1), 0) as next_pos
+       )
+       select sc.last_success_at, sc.last_error, sc.last_error_at, coalesce(sc.pushed, 0) as pushed,
+         (select coalesce(sum(cardinality(l.ids) - case when l.seq = c.next_seq then c.next_pos else 0 end), 0)
+            from conduit_local.sync_log l where l.seq >= c.next_seq) as waiting
+       from c left join conduit_local.sync_cursor sc on sc.target_key = $1`,
+      [config.key],
+    );
+    const r = rows[0];
+    return {
+      ...base,
+      lastSuccessAt: r?.last_success_at ? new Date(r.last_success_at).toISOString() : null,
+      lastError: r?.last_error ?? null,
+      lastErrorAt: r?.last_error_at ? new Date(r.last_error_at).toISOString() : null,
+      pushed: Number(r?.pushed ?? 0),
+      waiting: Math.max(0, Number(r?.waiting ?? 0)),
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.poller) clearInterval(this.poller);
+    this.timer = this.poller = null;
+    // A push in flight ends within its request's time; do not wait longer than a moment.
+    await Promise.race([this.running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    await this.config?.target.close?.().catch(() => undefined);
+  }
+
+  private schedule(delayMs: number, force = false): void {
+    if (this.closed || !this.config) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    // While backing off after a failure, new rows wait for the retry (unless a new target).
+    if (this.nextRetryAt && !force) return;
+    if (this.timer) {
+      if (delayMs > 0 && !force) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.run().catch(() => undefined);
+    }, delayMs);
+    this.timer.unref?.();
+  }
+
+  private run(): Promise<number> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.again = false;
+    this.nextRetryAt = null;
+    const config = this.config;
+    const run = (config ? this.drain(config) : Promise.resolve(0)).then(
+      (n) => {
+        this.failures = 0;
+        return n;
+      },
+      async (err: Error) => {
+        this.failures++;
+        const message = (err?.message ?? String(err)).slice(0, 1000);
+        if (config) await this.recordError(config, message).catch(() => undefined);
+        throw err;
+      },
+    );
+    this.running = run;
+    run.then(
+      () => {
+        this.running = null;
+        if (this.again) this.schedule(0);
+        else this.emit('synced');
+      },
+      (err: Error) => {
+        this.running = null;
+        if (this.closed || this.config !== config) return;
+        const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
+        const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+        this.nextRetryAt = Date.now() + delay;
+        this.log.warn(`ledger: sync push to ${config?.label} failed (try ${this.failures}, next in ${Math.round(delay / 1000)} s): ${err.message}`);
+        this.emit('failed', err);
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.nextRetryAt = null;
+          this.run().catch(() => undefined);
+        }, delay);
+        this.timer.unref?.();
+      },
+    ).catch(() => undefined);
+    return run;
+  }
+
+  private async recordError(config: SyncTargetConfig, message: string): Promise<void> {
+    await this.db.query(
+      `insert into conduit_local.sync_cursor (target_key, last_error, last_error_at) values ($1, $2, now())
+       on conflict (target_key) do update set last_error = excluded.last_error, last_error_at = excluded.last_error_at`,
+      [config.key, message],
+    );
+  }
+
+  private async cursor(key: string): Promise<Cursor> {
+    const { rows } = await this.db.query<{ next_seq: string | number; next_pos: number }>(
+      `select next_seq, next_pos from conduit_local.sync_cursor where target_key = $1`, [key]);
+    return rows.length ? { nextSeq: Number(rows[0].next_seq), nextPos: Number(rows[0].next_pos) } : { nextSeq: 0, nextPos: 0 };
+  }
+
+  /** Pushes chunks until the log is exhausted. */
+  private async drain(config: SyncTargetConfig): Promise<number> {
+    let pushed = 0;
+    for (;;) {
+      if (this.closed || this.config !== config) return pushed;
+      const n = await this.pushChunk(config);
+      if (n === null) return pushed;
+      pushed += n;
+    }
+  }
+
+  /** One chunk of up to batchSize logged rows; null when nothing waits. */
+  private async pushChunk(config: SyncTargetConfig): Promise<number | null> {
+    const start = await this.cursor(config.key);
+    // The next entries, each cut to the ids a chunk can take (a bulk insert logs one entry
+    // with all its ids): `first` is the position in the entry the cursor points into.
+    const { rows: entries } = await this.db.query<{ seq: string | number; table_name: SyncTable; ids: string[]; first: number; total: number }>(
+      `select seq, table_name, first, cardinality(ids) as total, ids[first + 1 : first + $3]::text[] as ids
+       from (select l.*, case when l.seq = $1 then $2::int else 0 end as first
+             from conduit_local.sync_log l where l.seq >= $1 order by l.seq limit 64) e
+       order by seq`,
+      [start.nextSeq, start.nextPos, this.batchSize],
+    );
+    const taken: Record<SyncTable, Set<string>> = { projects: new Set(), agents: new Set(), usage_tracking: new Set(), routing_decisions: new Set() };
+    let count = 0;
+    let next: Cursor = start;
+    for (const e of entries) {
+      const seq = Number(e.seq);
+      let pos = Number(e.first);
+      for (const id of e.ids ?? []) {
+        if (count >= this.batchSize) break;
+        taken[e.table_name]?.add(id);
+        pos++;
+        count++;
+      }
+      next = pos >= Number(e.total) ? { nextSeq: seq + 1, nextPos: 0 } : { nextSeq: seq, nextPos: pos };
+      if (count >= this.batchSize) break;
+    }
+    if (next.nextSeq === start.nextSeq && next.nextPos === start.nextPos) return null;
+
+    const batches = await this.remoteRows(config, taken);
+    let rowsPushed = 0;
+    for (const table of ORDER) {
+      const rows = batches[table];
+      for (let i = 0; i < rows.length; i += this.batchSize) {
+        await config.target.upsert(table, rows.slice(i, i + this.batchSize), CONFLICT[table]);
+      }
+      if (table === 'usage_tracking' || table === 'routing_decisions') rowsPushed += rows.length;
+    }
+    await this.db.query(
+      `insert into conduit_local.sync_cursor (target_key, next_seq, next_pos, pushed, last_success_at, last_error, last_error_at)
+       values ($1, $2, $3, $4, now(), null, null)
+       on conflict (target_key) do update set next_seq = excluded.next_seq, next_pos = excluded.next_pos,
+         pushed = conduit_local.sync_cursor.pushed + excluded.pushed, last_success_at = now(), last_error = null, last_error_at = null`,
+      [config.key, next.nextSeq, next.nextPos, count],
+    );
+    this.emit('pushed', { rows: count, usage: rowsPushed });
+    return count;
+  }
+
+  /**
+   * The rows to push, shaped for the target: ids mapped, and the projects and agents that
+   * the chunk's usage refers to included, so every chunk stands on its own on the target.
+   */
+  private async remoteRows(config: SyncTargetConfig, taken: Record<SyncTable, Set<string>>): Promise<Record<SyncTable, Record<string, unknown>[]>> {
+    const usageIds = [...taken.usage_tracking];
+    const decisionIds = [...taken.routing_decisions];
+    const { rows: usage } = usageIds.length
+      ? await this.db.query<{ row: Record<string, unknown> }>(
+        `select to_jsonb(u) - 'total_tokens' as row from public.usage_tracking u where u.id = any($1::uuid[]) and u.project_id is not null`,
+        [usageIds])
+      : { rows: [] };
+    const { rows: decisions } = decisionIds.length
+      ? await this.db.query<{ row: Record<string, unknown> }>(
+        `select to_jsonb(d) as row from public.routing_decisions d where d.id = any($1::uuid[]) and d.project_id is not null`,
+        [decisionIds])
+      : { rows: [] };
+    const projectIds = new Set(taken.projects);
+    const agentIds = new Set(taken.agents);
+    for (const { row } of [...usage, ...decisions]) {
+      projectIds.add(row.project_id as string);
+      if (row.agent_id) agentIds.add(row.agent_id as string);
+    }
+    const { rows: agents } = agentIds.size
+      ? await this.db.query<{ row: Record<string, unknown> }>(
+        `select to_jsonb(a) - 'updated_at' as row from public.agents a where a.id = any($1::uuid[])`, [[...agentIds]])
+      : { rows: [] };
+    for (const { row } of agents) projectIds.add(row.project_id as string);
+    const { rows: projects } = projectIds.size
+      ? await this.db.query<{ row: Record<string, unknown> }>(
+        `select to_jsonb(p) - 'updated_at' as row from public.projects p where p.id = any($1::uuid[])`, [[...projectIds]])
+      : { rows: [] };
+
+    const projectMap = new Map<string, string>();
+    const outProjects = projects.map(({ row }) => {
+      const id = remoteProjectId(config.userId, row.workspace_key as string);
+      projectMap.set(row.id as string, id);
+      return { ...row, id, user_id: config.userId };
+    });
+    const agentMap = new Map<string, string>();
+    const outAgents = agents.flatMap(({ row }) => {
+      const project = projectMap.get(row.project_id as string);
+      if (!project) return [];
+      const id = remoteAgentId(project, (row.external_id as string | null) ?? null, row.id as string);
+      agentMap.set(row.id as string, id);
+      return [{ ...row, id, project_id: project }];
+    });
+    const remap = (row: Record<string, unknown>) => ({
+      ...row,
+      project_id: projectMap.get(row.project_id as string) ?? null,
+      agent_id: row.agent_id ? (agentMap.get(row.agent_id as string) ?? null) : null,
+    });
+    return {
+      projects: outProjects,
+      agents: outAgents,
+      usage_tracking: usage.map(({ row }) => remap(row)).filter((r) => r.project_id),
+      routing_decisions: decisions.map(({ row }) => remap(row)).filter((r) => r.project_id),
+    };
+  }
+}

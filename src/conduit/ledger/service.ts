@@ -1,0 +1,70 @@
+// What the gateway's HTTP routes see of the ledger: its state, analytics, and the sync
+// session. Implemented by WorkerLedger (the gateway: the store in a worker thread) and
+// EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
+import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
+import type { SyncStatus } from './outbox';
+
+export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
+
+export interface SyncSessionInput {
+  url: string;
+  anonKey: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+export interface SyncStatusReport extends SyncStatus {
+  /** The store's state: rows can be counted only when it is ready. */
+  store: LedgerState;
+}
+
+export interface LedgerService {
+  readonly state: LedgerState;
+  /** Why the store is not ready (failed), in words for a person. */
+  readonly error: string | null;
+  /** Rejects with LedgerUnavailableError unless the store is ready. */
+  analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics>;
+  setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport>;
+  clearSyncSession(): Promise<SyncStatusReport>;
+  syncStatus(): Promise<SyncStatusReport>;
+  /** The gateway journaled (or is journaling) these requests: ingest them soon. */
+  announce(requestIds: string[]): void;
+  close(): Promise<void>;
+}
+
+export class LedgerUnavailableError extends Error {
+  constructor(readonly state: LedgerState, detail: string | null) {
+    super(
+      state === 'opening'
+        ? 'the usage store is still opening (the first start creates it, which takes about 15 seconds); requests are journaled meanwhile; retry shortly'
+        : state === 'failed'
+          ? `the usage store could not be opened: ${detail ?? 'unknown error'} (see the gateway log; requests are still journaled)`
+          : 'the usage store is closed (the gateway is stopping)',
+    );
+    this.name = 'LedgerUnavailableError';
+  }
+}
+
+/** A sync status for when the store cannot be asked. */
+export function statusWithoutStore(store: LedgerState, session: { url: string; userId: string } | null, error: string | null): SyncStatusReport {
+  return {
+    store,
+    mode: session ? 'supabase' : 'local',
+    target: session ? safeHost(session.url) : null,
+    userId: session?.userId ?? null,
+    lastSuccessAt: null,
+    waiting: null,
+    lastError: store === 'failed' ? error : null,
+    lastErrorAt: null,
+    pushed: 0,
+    nextRetryAt: null,
+  };
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}

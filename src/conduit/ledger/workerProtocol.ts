@@ -1,0 +1,27 @@
+// Messages between the gateway's thread (WorkerLedger) and the ledger's worker thread
+// (ledgerWorker.ts). Plain data only (structured clone).
+import type { AnalyticsParams, AnalyticsQuery } from './analytics';
+import type { SyncSessionInput } from './service';
+
+export interface LedgerWorkerData {
+  dataDir: string | null;
+  journalDir: string;
+  migrationsDir?: string;
+}
+
+export type ToLedgerWorker =
+  | { type: 'analytics'; id: number; query: AnalyticsQuery; params: AnalyticsParams; now: string }
+  | { type: 'setSession'; id: number; session: SyncSessionInput }
+  | { type: 'clearSession'; id: number }
+  | { type: 'syncStatus'; id: number }
+  | { type: 'announce'; ids: string[] }
+  | { type: 'close' };
+
+export type FromLedgerWorker =
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'ready'; openMs: number }
+  | { type: 'failed'; error: string }
+  | { type: 'closed' }
+  | { type: 'ingested'; records: number; inserted: number }
+  | { type: 'reply'; id: number; ok: true; value: unknown }
+  | { type: 'reply'; id: number; ok: false; error: { name: string; message: string } };
