@@ -83,9 +83,28 @@ export function readRequestFacts(body: Buffer): RequestFacts {
   };
 }
 
+/**
+ * The value of a field the scan found. The common small shapes (a literal, a number, a
+ * plain ASCII string such as a model id) are read from the bytes directly; anything else
+ * goes through JSON.parse. The scan has already checked their syntax.
+ */
 function parseField(body: Buffer, range: ByteRange | undefined): unknown {
   if (!range) return undefined;
-  return JSON.parse(body.toString('utf8', range[0], range[1]));
+  const [start, end] = range;
+  const first = body[start];
+  if (first === 0x74 && end - start === 4) return true;
+  if (first === 0x66 && end - start === 5) return false;
+  if (first === 0x6e && end - start === 4) return null;
+  if ((first >= 0x30 && first <= 0x39) || first === 0x2d) return Number(body.toString('latin1', start, end));
+  if (first === 0x22 && end - start <= 258) {
+    let plain = true;
+    for (let k = start + 1; k < end - 1; k++) {
+      const b = body[k];
+      if (b === 0x5c || b >= 0x80 || b < 0x20) { plain = false; break; }
+    }
+    if (plain) return body.toString('latin1', start + 1, end - 1);
+  }
+  return JSON.parse(body.toString('utf8', start, end));
 }
 
 function offersWebSearch(tools: unknown): boolean {

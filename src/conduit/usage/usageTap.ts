@@ -88,8 +88,18 @@ export class SseUsageTap {
       this.complete = true;
       return;
     }
-    const block = buf.toString('utf8', lineEnd + 1, end);
-    const data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    // The usual shape is one "data: " line: parse it straight from the bytes. Anything
+    // else (several data lines, CR line ends) takes the general path.
+    let data: string;
+    const dataAt = lineEnd + 1;
+    const nextNewline = buf.indexOf(0x0a, dataAt);
+    if ((nextNewline < 0 || nextNewline >= end) && buf[end - 1] !== 0x0d
+      && buf[dataAt] === 0x64 && buf[dataAt + 1] === 0x61 && buf[dataAt + 2] === 0x74 && buf[dataAt + 3] === 0x61 && buf[dataAt + 4] === 0x3a) {
+      data = buf.toString('utf8', buf[dataAt + 5] === 0x20 ? dataAt + 6 : dataAt + 5, end);
+    } else {
+      const block = buf.toString('utf8', dataAt, end);
+      data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+    }
     let event: any;
     try {
       event = JSON.parse(data);
