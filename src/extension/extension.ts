@@ -12,6 +12,7 @@ import { Secrets } from './secrets';
 import { RESTART_KEYS, Settings } from './settings';
 import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
 import { StatusBar } from './ui/statusBar';
+import { SupabaseSync } from './sync/supabaseCommands';
 
 export class ConduitExtension implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -33,6 +34,17 @@ export class ConduitExtension implements vscode.Disposable {
     this.api = new GatewayApi(this.supervisor, this.settings, this.log);
     this.statusBar = new StatusBar(this.settings);
     this.projects = new Projects(context.workspaceState, this.api);
+    const sync = new SupabaseSync(context.secrets, this.api, this.supervisor, this.log, context.extensionPath);
+    const guarded = (f: () => Promise<unknown>) => async () => {
+      try { await f(); } catch (err) { this.log.error((err as Error).message); void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`); }
+    };
+    this.disposables.push(
+      sync,
+      vscode.commands.registerCommand('conduit.signInSupabase', guarded(() => sync.signIn())),
+      vscode.commands.registerCommand('conduit.signOutSupabase', guarded(() => sync.signOut())),
+      vscode.commands.registerCommand('conduit.chooseStorage', guarded(() => sync.chooseStorage())),
+      vscode.commands.registerCommand('conduit.showSyncStatus', guarded(async () => { void vscode.window.showInformationMessage(`Conduit sync: ${await sync.status()}`); })),
+    );
     const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, () => { /* the event stream drives the status bar */ });
 
     this.disposables.push(

@@ -1,0 +1,150 @@
+/**
+ * Sign in to and out of Supabase, and choose the storage: local only, or local plus
+ * Supabase. The session lives in SecretStorage; the gateway gets it over its local API.
+ */
+import * as vscode from 'vscode';
+import path from 'node:path';
+import type { SupabaseProject, SupabaseSession } from '../../conduit/ledger/supabaseAuth';
+
+type SupabaseAuth = typeof import('../../conduit/ledger/supabaseAuth');
+
+/**
+ * supabase-js is large: it lives in its own bundle (dist/supabase-auth.js), loaded on the
+ * first sign-in or refresh, so that activation stays light.
+ */
+function loadAuth(extensionPath: string): SupabaseAuth {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(extensionPath, 'dist', 'supabase-auth.js')) as SupabaseAuth;
+}
+import type { GatewayApi } from '../gateway/gatewayApi';
+import type { GatewaySupervisor } from '../gateway/supervisor';
+import { SessionKeeper } from './sessionKeeper';
+
+const SECRET = 'conduit.supabase.session';
+
+export class SupabaseSync implements vscode.Disposable {
+  private readonly keeper: SessionKeeper;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(
+    private readonly secrets: vscode.SecretStorage,
+    private readonly api: GatewayApi,
+    supervisor: GatewaySupervisor,
+    private readonly log: vscode.LogOutputChannel,
+    private readonly extensionPath: string,
+  ) {
+    this.keeper = new SessionKeeper({
+      load: async () => {
+        const raw = await this.secrets.get(SECRET);
+        try { return raw ? (JSON.parse(raw) as SupabaseSession) : null; } catch { return null; }
+      },
+      save: async (s) => { if (s) await this.secrets.store(SECRET, JSON.stringify(s)); else await this.secrets.delete(SECRET); },
+      refresh: (s) => this.auth().refreshSession(s, s.refreshToken),
+      handOver: async (s) => { await this.api.call('POST', '/v1/conduit/sync/session', { url: s.url, anonKey: s.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken }); },
+      now: () => Date.now(),
+      setTimer: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; },
+      onProblem: (m) => { this.log.warn(`sync: ${m}`); void vscode.window.showWarningMessage(`Conduit: ${m}`); },
+    });
+    // Every (re)start of the gateway needs the session again: it keeps it in memory only.
+    this.subscription = supervisor.onDidChange((s) => {
+      if (s.health === 'running' && this.storage === 'supabase') void this.keeper.resume();
+    });
+  }
+
+  private auth(): SupabaseAuth {
+    return loadAuth(this.extensionPath);
+  }
+
+  get storage(): 'local' | 'supabase' {
+    return vscode.workspace.getConfiguration('conduit').get('storage') === 'supabase' ? 'supabase' : 'local';
+  }
+
+  async signIn(): Promise<void> {
+    const project = await this.project();
+    if (!project) return;
+    const email = await vscode.window.showInputBox({ prompt: 'Supabase account email', ignoreFocusOut: true, validateInput: (v) => (/^\S+@\S+$/.test(v) ? undefined : 'An email address') });
+    if (!email) return;
+    const how = await vscode.window.showQuickPick([
+      { label: 'Password', id: 'password' as const },
+      { label: 'One-time code by email', id: 'otp' as const },
+    ], { placeHolder: 'Sign in with' });
+    if (!how) return;
+    let session: SupabaseSession;
+    if (how.id === 'password') {
+      const password = await vscode.window.showInputBox({ prompt: 'Password', password: true, ignoreFocusOut: true });
+      if (!password) return;
+      session = await this.auth().signInWithPassword(project, email, password);
+    } else {
+      await this.auth().sendEmailOtp(project, email);
+      const code = await vscode.window.showInputBox({ prompt: `The code sent to ${email}`, ignoreFocusOut: true });
+      if (!code) return;
+      session = await this.auth().verifyOtp(project, email, code.trim());
+    }
+    await vscode.workspace.getConfiguration('conduit').update('storage', 'supabase', vscode.ConfigurationTarget.Global);
+    await this.keeper.adopt(session);
+    void vscode.window.showInformationMessage(`Signed in to Supabase as ${session.email ?? session.userId}: usage now syncs.`);
+  }
+
+  async signOut(): Promise<void> {
+    const raw = await this.secrets.get(SECRET);
+    this.keeper.stop();
+    if (raw) {
+      try {
+        const s = JSON.parse(raw) as SupabaseSession;
+        await this.auth().signOut(s, s.accessToken);
+      } catch (err) {
+        this.log.warn(`sync: sign-out at Supabase failed: ${(err as Error).message}`);
+      }
+    }
+    await this.secrets.delete(SECRET);
+    await this.api.call('DELETE', '/v1/conduit/sync/session').catch(() => undefined);
+    await vscode.workspace.getConfiguration('conduit').update('storage', 'local', vscode.ConfigurationTarget.Global);
+    void vscode.window.showInformationMessage('Signed out of Supabase: usage stays on this machine.');
+  }
+
+  async chooseStorage(): Promise<void> {
+    const pick = await vscode.window.showQuickPick([
+      { label: 'Local only', description: 'usage stays in the embedded store on this machine', id: 'local' as const },
+      { label: 'Local plus Supabase', description: 'and syncs to your Supabase project', id: 'supabase' as const },
+    ], { placeHolder: `Storage (now: ${this.storage === 'supabase' ? 'local plus Supabase' : 'local only'})` });
+    if (!pick) return;
+    if (pick.id === 'local') {
+      this.keeper.stop();
+      await this.api.call('DELETE', '/v1/conduit/sync/session').catch(() => undefined);
+      await vscode.workspace.getConfiguration('conduit').update('storage', 'local', vscode.ConfigurationTarget.Global);
+      return;
+    }
+    if (await this.keeper.resume()) {
+      await vscode.workspace.getConfiguration('conduit').update('storage', 'supabase', vscode.ConfigurationTarget.Global);
+    } else {
+      await this.signIn();
+    }
+  }
+
+  async status(): Promise<string> {
+    const s = await this.api.call<{ mode: string; lastSuccessAt: string | null; waiting: number; lastError: string | null }>('GET', '/v1/conduit/sync/status');
+    return `storage ${s.mode === 'supabase' ? 'local plus Supabase' : 'local only'}; ${s.waiting} rows waiting; last sync ${s.lastSuccessAt ?? 'never'}${s.lastError ? `; last error: ${s.lastError}` : ''}`;
+  }
+
+  private async project(): Promise<SupabaseProject | undefined> {
+    const config = vscode.workspace.getConfiguration('conduit');
+    let url = config.get<string>('supabase.url')?.trim();
+    let anonKey = config.get<string>('supabase.anonKey')?.trim();
+    if (!url) {
+      url = (await vscode.window.showInputBox({ prompt: 'Supabase project URL (https://<ref>.supabase.co)', ignoreFocusOut: true, validateInput: (v) => (/^https?:\/\/\S+$/.test(v.trim()) ? undefined : 'An http(s) URL') }))?.trim();
+      if (!url) return undefined;
+      await config.update('supabase.url', url, vscode.ConfigurationTarget.Global);
+    }
+    if (!anonKey) {
+      anonKey = (await vscode.window.showInputBox({ prompt: 'Supabase anon (public) key', ignoreFocusOut: true }))?.trim();
+      if (!anonKey) return undefined;
+      await config.update('supabase.anonKey', anonKey, vscode.ConfigurationTarget.Global);
+    }
+    return { url, anonKey };
+  }
+
+  dispose(): void {
+    this.keeper.stop();
+    this.subscription.dispose();
+  }
+}
