@@ -236,6 +236,7 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
       !/^dist\/.+\.js$/.test(f) &&
       !/^dist\/supabase\/.+\.sql$/.test(f) &&
       !/^dist\/(pglite\.wasm|pglite\.data|initdb\.wasm)$/.test(f) &&
+      !/^dist\/webview\/[\w-]+\.css$/.test(f) &&
       !f.startsWith('media/'));
     assert.deepEqual(unexpected, [], `files that should not ship: ${unexpected.join(', ')}`);
     for (const bundle of ['dist/extension.js', 'dist/conduit.js', 'dist/conduit-claude.js', 'dist/plugin-worker.js', 'dist/ledger-worker.js', 'dist/pglite.wasm', 'dist/pglite.data', 'dist/initdb.wasm']) {

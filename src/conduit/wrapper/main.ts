@@ -99,8 +99,13 @@ async function main(): Promise<void> {
 
   if (streamJson) {
     // Records whose events were still on the way when claude exited.
-    const r = await request(port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(ctx.sessionId!)}`, { token, timeoutMs: 2_000 }).catch(() => null);
+    // A busy gateway may be slow to answer: a few tries before giving up on the flush.
+    let r: Awaited<ReturnType<typeof request>> | null = null;
+    for (let attempt = 0; attempt < 3 && !r; attempt++) {
+      r = await request(port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(ctx.sessionId!)}`, { token, timeoutMs: 5_000 }).catch(() => null);
+    }
     if (r?.status === 200) for (const rec of (JSON.parse(r.body) as SessionSummary).records) emit(rec);
+    else if (!r) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
     merger.end();
     events?.close();
   }
