@@ -208,7 +208,7 @@ describe('gateway proxy: pass-through, routing, usage and credentials', () => {
   });
 
   it('forwards the client\'s own credentials (Bearer or x-api-key that is not the conduit token) instead of the key', async () => {
-    const oauth = 'sk-ant-oat01-client-subscription-token';
+    const oauth = 'oauth-token-of-the-client';
     const { res } = await send(smallRequest(), { authorization: `Bearer ${oauth}` });
     assert.equal(res.status, 200);
     let [up] = await t.fake.waitForRequests(1);
@@ -217,10 +217,10 @@ describe('gateway proxy: pass-through, routing, usage and credentials', () => {
     assert.equal(up.headers['x-conduit-token'], undefined);
 
     t.fake.reset();
-    const own = await send(smallRequest(), { 'x-api-key': 'sk-ant-api03-the-persons-own-key' });
+    const own = await send(smallRequest(), { 'x-api-key': 'api-key-of-the-person' });
     assert.equal(own.res.status, 200);
     [up] = await t.fake.waitForRequests(1);
-    assert.equal(up.headers['x-api-key'], 'sk-ant-api03-the-persons-own-key');
+    assert.equal(up.headers['x-api-key'], 'api-key-of-the-person');
     assert.equal(up.headers.authorization, undefined);
   });
 });
