@@ -1,0 +1,410 @@
+/**
+ * The messages between the extension host and its three webviews (model configuration,
+ * usage analytics, sidebar). Both sides import this file; the webviews bundle it into the
+ * browser, so it imports nothing that needs Node.
+ *
+ * Every message is an object with a `type` discriminant. Where a webview asks for data it
+ * sends an `id` and the host answers with the same `id` (requestAnalytics → analytics |
+ * analyticsError, save → saved | saveFailed, requestSidebarData → sidebarData); a webview
+ * ignores answers whose id it is not waiting for (an older range, a superseded save).
+ * Messages the host sends on its own (init, usageEvent, health, routingDecision,
+ * sidebarData without id, refresh, models) carry no id.
+ *
+ * The guards check shape, not trust: the host still validates what it stores (the guard for
+ * `save` runs parseProjectModelConfig, so a config that passes is one the gateway accepts).
+ */
+import type { AgentInfo, ProjectInfo } from './projects';
+import { parseProjectModelConfig, type ProjectModelConfig } from './modelConfig';
+import type { RoutingDecision, RoutingSource } from './routing';
+import type { UsageRecord } from './usage';
+import { isPlainObject } from './validate';
+
+export type WebviewName = 'modelConfig' | 'analytics' | 'sidebar';
+export const WEBVIEW_NAMES: readonly WebviewName[] = ['modelConfig', 'analytics', 'sidebar'];
+
+// ---------------------------------------------------------------------------------------
+// Shared data
+
+export type ModelCategory = 'balanced' | 'fast' | 'powerful';
+export const MODEL_CATEGORY_NAMES: readonly ModelCategory[] = ['balanced', 'fast', 'powerful'];
+
+/** One model the default-model select offers (from the configured providers). */
+export interface ModelOption {
+  /** Model reference as the gateway takes it: "model" or "provider/model". */
+  id: string;
+  /** Display name, e.g. "Claude Sonnet 5.5". */
+  name: string;
+  /** The seed's category; null for a model outside the three. */
+  category: ModelCategory | null;
+  provider?: string | null;
+}
+
+/**
+ * The rules a project inherits when it sets nothing: the gateway's DEFAULT_RULES merged with
+ * its config.json (src/conduit/routing/rules.ts RoutingRules is assignable to this).
+ */
+export interface InheritedRules {
+  longContextThreshold: number;
+  longContextModel: string | null;
+  backgroundModel: string | null;
+  webSearchModel: string | null;
+  reasoningModel: string | null;
+  fallbackModels: string[];
+  pluginsEnabled: boolean;
+  defaultModel?: string | null;
+}
+
+/** What the sidebar shows about the gateway (the supervisor's GatewayState is assignable). */
+export interface GatewayHealthView {
+  health: 'stopped' | 'starting' | 'running' | 'error';
+  port: number | null;
+  version: string | null;
+  /** Why it is stopped or failing, in words. */
+  message: string | null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Model configuration
+
+export type ModelConfigTarget =
+  | { kind: 'project'; project: ProjectInfo }
+  | { kind: 'agent'; project: ProjectInfo; agent: AgentInfo };
+
+/** What the model configuration view needs to show one project or agent. */
+export interface ModelConfigInit {
+  target: ModelConfigTarget;
+  models: ModelOption[];
+  inheritedRules: InheritedRules;
+}
+
+/** What an agent's save stores (the seed's use_project_model, custom_model_id). */
+export interface AgentModelSelection {
+  useProjectModel: boolean;
+  /** null when the agent uses the project's defaults. */
+  customModelId: string | null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Usage analytics
+
+export type AnalyticsRange = 'day' | 'week' | 'month';
+export const ANALYTICS_RANGES: readonly AnalyticsRange[] = ['day', 'week', 'month'];
+
+export interface AnalyticsSummary {
+  /** USD of the requests with a known price; null when none had one. */
+  cost: number | null;
+  /** Requests whose cost is unknown (no price for the model, or no usage reported). */
+  costUnknownRequests: number;
+  /** Input + output tokens. */
+  tokens: number;
+  requests: number;
+  /** cost / requests with a known cost; null when there are none. */
+  avgCostPerRequest: number | null;
+}
+
+export interface ModelUsage { model: string; requests: number; tokens: number; cost: number | null }
+export interface CostPoint { bucketStart: string; cost: number; requests: number }
+export interface SourceUsage { source: RoutingSource | string; requests: number }
+
+export interface RecentRequest {
+  requestId: string;
+  sessionId: string | null;
+  agentName: string | null;
+  model: string;
+  tokens: number;
+  cost: number | null;
+  /** ISO-8601. */
+  createdAt: string;
+  source?: RoutingSource | string;
+}
+
+export interface AgentUsage {
+  agentId: string | null;
+  /** null for requests without an agent. */
+  name: string | null;
+  requests: number;
+  tokens: number;
+  cost: number | null;
+}
+
+export interface SessionUsage {
+  sessionId: string;
+  agentNames: string[];
+  requests: number;
+  tokens: number;
+  cost: number | null;
+  firstAt: string;
+  lastAt: string;
+}
+
+export interface SavingsSummary {
+  /** What the requests cost. */
+  actual: number;
+  /** What the same tokens would have cost on the default model. */
+  onDefaultModel: number;
+  /** onDefaultModel - actual (negative: routing cost more). */
+  saved: number;
+  defaultModel: string | null;
+}
+
+export interface CacheSummary {
+  /** cache reads / (input + cache writes + cache reads); null without prompt tokens. */
+  hitRate: number | null;
+  /** USD saved by cache reads (net of the write premium); null when unpriced. */
+  savedUsd: number | null;
+}
+
+/**
+ * One range's analytics, as the host assembles it from the gateway's
+ * GET /v1/conduit/analytics/{summary,models,timeseries,sources,recent,agents,sessions,savings,cache}.
+ */
+export interface AnalyticsData {
+  range: AnalyticsRange;
+  /** Size of a timeseries bucket; inferred from the points when absent. */
+  bucket?: 'hour' | 'day';
+  /** Shown under the title, e.g. the project's name. */
+  scopeLabel?: string | null;
+  summary: AnalyticsSummary;
+  models: ModelUsage[];
+  timeseries: CostPoint[];
+  sources: SourceUsage[];
+  /** Newest first, at most 50. */
+  recent: RecentRequest[];
+  agents: AgentUsage[];
+  sessions: SessionUsage[];
+  /** null when no request could be compared (no default model or no prices). */
+  savings: SavingsSummary | null;
+  cache: CacheSummary | null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sidebar
+
+export interface SidebarDecision {
+  requestId: string;
+  model: string;
+  source: RoutingSource | string;
+  rule: string;
+  tokenCount: number;
+  timestamp: string;
+  agentName: string | null;
+}
+
+export interface SidebarData {
+  health: GatewayHealthView;
+  /** Today (local day) so far. */
+  today: { cost: number | null; tokens: number; requests: number; costUnknownRequests: number };
+  /** Today's cost per hour, oldest first. */
+  costSeries: { bucketStart: string; cost: number }[];
+  /** Newest first. */
+  decisions: SidebarDecision[];
+}
+
+// ---------------------------------------------------------------------------------------
+// Initial state: what the host passes to webviewHtml({initialState}) for each view.
+
+export type ModelConfigInitialState = ModelConfigInit | null;
+export interface AnalyticsInitialState { range?: AnalyticsRange; data?: AnalyticsData | null }
+export interface SidebarInitialState { data?: SidebarData | null }
+
+/**
+ * The part of a model configuration webview's persisted state (vscode.getState) that the
+ * host's WebviewPanelSerializer reads to know which project or agent to reopen.
+ */
+export interface ModelConfigPersistedTarget {
+  target: { kind: 'project'; projectKey: string } | { kind: 'agent'; projectKey: string; agentId: string } | null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Host → webview
+
+/** (modelConfig) Show this project or agent; replaces what the view shows. */
+export interface InitMessage extends ModelConfigInit { type: 'init' }
+/** (modelConfig) The save with this id is stored; project/agent: what was stored. */
+export interface SavedMessage { type: 'saved'; id: string; project?: ProjectInfo; agent?: AgentInfo }
+/** (modelConfig) The save failed; field: the config path at fault (e.g. "rules.longContextThreshold"), when known. */
+export interface SaveFailedMessage { type: 'saveFailed'; id: string; message: string; field?: string | null }
+/** (modelConfig) The model list changed (providers were edited). */
+export interface ModelsMessage { type: 'models'; models: ModelOption[] }
+
+/** (analytics) The answer to requestAnalytics. */
+export interface AnalyticsMessage { type: 'analytics'; id: string; data: AnalyticsData }
+export interface AnalyticsErrorMessage { type: 'analyticsError'; id: string; message: string }
+/** (analytics, sidebar) A request ended; agentName: the agent's name when the host knows it. */
+export interface UsageEventMessage { type: 'usageEvent'; record: UsageRecord; agentName?: string | null }
+/** (analytics) Fetch again (the scope changed, the store caught up after a restart). */
+export interface RefreshMessage { type: 'refresh' }
+
+/** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData. */
+export interface SidebarDataMessage { type: 'sidebarData'; id?: string; data: SidebarData }
+export interface HealthMessage { type: 'health'; health: GatewayHealthView }
+/** (sidebar) The gateway routed a request (event stream "decision"). */
+export interface RoutingDecisionMessage { type: 'routingDecision'; requestId: string; decision: RoutingDecision; agentName?: string | null }
+
+export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage | ModelsMessage;
+export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage;
+export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage;
+export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage | SidebarHostMessage;
+
+// ---------------------------------------------------------------------------------------
+// Webview → host
+
+/** Every view, once its script runs: the host answers with init / sidebarData as needed. */
+export interface ReadyMessage { type: 'ready'; view: WebviewName }
+
+export type SaveMessage =
+  | { type: 'save'; id: string; kind: 'project'; projectKey: string; config: ProjectModelConfig }
+  | { type: 'save'; id: string; kind: 'agent'; projectKey: string; agentId: string; config: AgentModelSelection };
+
+export interface RequestAnalyticsMessage { type: 'requestAnalytics'; id: string; range: AnalyticsRange }
+export interface OpenSessionMessage { type: 'openSession'; sessionId: string }
+
+export interface OpenPanelMessage { type: 'openPanel'; panel: 'analytics' | 'modelConfig' }
+export interface GatewayActionMessage { type: 'gatewayAction'; action: 'start' | 'restart' | 'showLogs' }
+export interface RequestSidebarDataMessage { type: 'requestSidebarData'; id: string }
+
+export type ModelConfigWebviewMessage = ReadyMessage | SaveMessage;
+export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | OpenSessionMessage;
+export type SidebarWebviewMessage = ReadyMessage | OpenPanelMessage | GatewayActionMessage | RequestSidebarDataMessage;
+export type WebviewToHostMessage = ModelConfigWebviewMessage | AnalyticsWebviewMessage | SidebarWebviewMessage;
+
+// ---------------------------------------------------------------------------------------
+// Guards
+
+type Obj = Record<string, unknown>;
+const str = (v: unknown, max = 10_000): v is string => typeof v === 'string' && v.length <= max;
+const nonEmpty = (v: unknown, max = 500): v is string => str(v, max) && v.length > 0;
+const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const numOrNull = (v: unknown): boolean => v === null || num(v);
+const strOrNull = (v: unknown): boolean => v === null || str(v);
+const optional = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
+const arrayOf = (v: unknown, check: (x: unknown) => boolean): boolean => Array.isArray(v) && v.every((x) => check(x));
+const oneOf = <T extends string>(values: readonly T[]) => (v: unknown): v is T => typeof v === 'string' && (values as readonly string[]).includes(v);
+const obj = (check: (o: Obj) => boolean) => (v: unknown): boolean => isPlainObject(v) && check(v);
+
+const isRange = oneOf(ANALYTICS_RANGES);
+const isId = (v: unknown): v is string => nonEmpty(v, 200);
+
+const isModelOption = obj((o) => nonEmpty(o.id) && str(o.name, 500)
+  && (o.category === null || o.category === undefined || oneOf(MODEL_CATEGORY_NAMES)(o.category)) && optional(o.provider, strOrNull));
+
+const isInheritedRules = obj((o) => num(o.longContextThreshold) && strOrNull(o.longContextModel) && strOrNull(o.backgroundModel)
+  && strOrNull(o.webSearchModel) && strOrNull(o.reasoningModel) && arrayOf(o.fallbackModels, str) && typeof o.pluginsEnabled === 'boolean'
+  && optional(o.defaultModel, strOrNull));
+
+function isProjectModelConfig(v: unknown): v is ProjectModelConfig {
+  try {
+    parseProjectModelConfig(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isProjectInfo = obj((o) => str(o.id) && str(o.workspaceKey) && str(o.name) && isProjectModelConfig(o.modelConfig));
+const isAgentInfo = obj((o) => str(o.id) && str(o.projectId) && str(o.name) && str(o.personaType)
+  && typeof o.useProjectModel === 'boolean' && strOrNull(o.customModelId));
+
+const isTarget = obj((o) => (o.kind === 'project' && isProjectInfo(o.project))
+  || (o.kind === 'agent' && isProjectInfo(o.project) && isAgentInfo(o.agent)));
+
+export function isModelConfigInit(v: unknown): v is ModelConfigInit {
+  return isPlainObject(v) && isTarget(v.target) && arrayOf(v.models, isModelOption) && isInheritedRules(v.inheritedRules);
+}
+
+const isAgentSelection = obj((o) => typeof o.useProjectModel === 'boolean'
+  && (o.useProjectModel ? o.customModelId === null : nonEmpty(o.customModelId)));
+
+const isTokenUsage = obj((o) => num(o.inputTokens) && num(o.outputTokens) && num(o.cacheCreationTokens) && num(o.cacheReadTokens));
+const isUsageRecord = obj((o) => str(o.id) && isPlainObject(o.context) && isPlainObject(o.decision)
+  && str((o.decision as Obj).model) && str((o.decision as Obj).source)
+  && (o.usage === null || isTokenUsage(o.usage)) && isPlainObject(o.cost) && numOrNull((o.cost as Obj).cost)
+  && str(o.startedAt) && str(o.endedAt));
+
+const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest));
+const checkAnalyticsData = obj((o) => isRange(o.range) && optional(o.bucket, oneOf(['hour', 'day'] as const)) && optional(o.scopeLabel, strOrNull)
+  && isSummary(o.summary)
+  && arrayOf(o.models, obj((m) => str(m.model) && num(m.requests) && num(m.tokens) && numOrNull(m.cost)))
+  && arrayOf(o.timeseries, obj((p) => str(p.bucketStart) && num(p.cost) && num(p.requests)))
+  && arrayOf(o.sources, obj((s) => str(s.source) && num(s.requests)))
+  && arrayOf(o.recent, obj((r) => str(r.requestId) && strOrNull(r.sessionId) && strOrNull(r.agentName) && str(r.model)
+    && num(r.tokens) && numOrNull(r.cost) && str(r.createdAt) && optional(r.source, str)))
+  && arrayOf(o.agents, obj((a) => strOrNull(a.agentId) && strOrNull(a.name) && num(a.requests) && num(a.tokens) && numOrNull(a.cost)))
+  && arrayOf(o.sessions, obj((s) => str(s.sessionId) && arrayOf(s.agentNames, str) && num(s.requests) && num(s.tokens)
+    && numOrNull(s.cost) && str(s.firstAt) && str(s.lastAt)))
+  && (o.savings === null || obj((s) => num(s.actual) && num(s.onDefaultModel) && num(s.saved) && strOrNull(s.defaultModel))(o.savings))
+  && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.savedUsd))(o.cache)));
+
+const isHealth = obj((o) => oneOf(['stopped', 'starting', 'running', 'error'] as const)(o.health)
+  && numOrNull(o.port) && strOrNull(o.version) && strOrNull(o.message));
+const isSidebarDecision = obj((o) => str(o.requestId) && str(o.model) && str(o.source) && str(o.rule) && num(o.tokenCount)
+  && str(o.timestamp) && strOrNull(o.agentName));
+const checkSidebarData = obj((o) => isHealth(o.health)
+  && obj((t) => numOrNull(t.cost) && num(t.tokens) && num(t.requests) && num(t.costUnknownRequests))(o.today)
+  && arrayOf(o.costSeries, obj((p) => str(p.bucketStart) && num(p.cost)))
+  && arrayOf(o.decisions, isSidebarDecision));
+
+export function isAnalyticsData(v: unknown): v is AnalyticsData { return checkAnalyticsData(v); }
+export function isSidebarData(v: unknown): v is SidebarData { return checkSidebarData(v); }
+
+const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> = {
+  init: (o) => isModelConfigInit(o),
+  saved: (o) => isId(o.id) && optional(o.project, isProjectInfo) && optional(o.agent, isAgentInfo),
+  saveFailed: (o) => isId(o.id) && str(o.message) && optional(o.field, strOrNull),
+  models: (o) => arrayOf(o.models, isModelOption),
+  analytics: (o) => isId(o.id) && checkAnalyticsData(o.data),
+  analyticsError: (o) => isId(o.id) && str(o.message),
+  usageEvent: (o) => isUsageRecord(o.record) && optional(o.agentName, strOrNull),
+  refresh: () => true,
+  sidebarData: (o) => optional(o.id, isId) && checkSidebarData(o.data),
+  health: (o) => isHealth(o.health),
+  routingDecision: (o) => isId(o.requestId) && obj((d) => str(d.model) && str(d.source) && str(d.rule) && num(d.tokenCount) && str(d.timestamp))(o.decision)
+    && optional(o.agentName, strOrNull),
+};
+
+const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean> = {
+  ready: (o) => oneOf(WEBVIEW_NAMES)(o.view),
+  save: (o) => isId(o.id) && nonEmpty(o.projectKey)
+    && ((o.kind === 'project' && o.agentId === undefined && isProjectModelConfig(o.config))
+      || (o.kind === 'agent' && isId(o.agentId) && isAgentSelection(o.config))),
+  requestAnalytics: (o) => isId(o.id) && isRange(o.range),
+  openSession: (o) => isId(o.sessionId),
+  openPanel: (o) => o.panel === 'analytics' || o.panel === 'modelConfig',
+  gatewayAction: (o) => o.action === 'start' || o.action === 'restart' || o.action === 'showLogs',
+  requestSidebarData: (o) => isId(o.id),
+};
+
+const VIEW_HOST_TYPES: Record<WebviewName, readonly HostToWebviewMessage['type'][]> = {
+  modelConfig: ['init', 'saved', 'saveFailed', 'models'],
+  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh'],
+  sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent'],
+};
+const VIEW_WEBVIEW_TYPES: Record<WebviewName, readonly WebviewToHostMessage['type'][]> = {
+  modelConfig: ['ready', 'save'],
+  analytics: ['ready', 'requestAnalytics', 'openSession'],
+  sidebar: ['ready', 'openPanel', 'gatewayAction', 'requestSidebarData'],
+};
+
+function check<T extends string>(table: Record<T, (o: Obj) => boolean>, allowed: readonly T[] | null, v: unknown): boolean {
+  if (!isPlainObject(v) || typeof v.type !== 'string') return false;
+  const type = v.type as T;
+  if (!Object.prototype.hasOwnProperty.call(table, type)) return false;
+  if (allowed && !allowed.includes(type)) return false;
+  return table[type](v);
+}
+
+export function isHostToWebviewMessage(v: unknown): v is HostToWebviewMessage { return check(HOST_MESSAGES, null, v); }
+export function isWebviewToHostMessage(v: unknown): v is WebviewToHostMessage { return check(WEBVIEW_MESSAGES, null, v); }
+
+export function isModelConfigHostMessage(v: unknown): v is ModelConfigHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.modelConfig, v); }
+export function isAnalyticsHostMessage(v: unknown): v is AnalyticsHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.analytics, v); }
+export function isSidebarHostMessage(v: unknown): v is SidebarHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.sidebar, v); }
+
+export function isModelConfigWebviewMessage(v: unknown): v is ModelConfigWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.modelConfig, v); }
+export function isAnalyticsWebviewMessage(v: unknown): v is AnalyticsWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.analytics, v); }
+export function isSidebarWebviewMessage(v: unknown): v is SidebarWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.sidebar, v); }
+
+/** A message of one type, narrowed: `if (isMessageOfType(m, 'save')) m.config`. */
+export function isMessageOfType<T extends WebviewToHostMessage['type']>(v: unknown, type: T): v is Extract<WebviewToHostMessage, { type: T }> {
+  return isWebviewToHostMessage(v) && v.type === type;
+}

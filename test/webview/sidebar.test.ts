@@ -1,0 +1,159 @@
+// The sidebar webview (dist/webview/sidebar.js) in headless Chromium.
+import assert from 'node:assert/strict';
+import { MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
+import type { SidebarData } from '../../src/protocol/webviewMessages';
+import { isSidebarWebviewMessage } from '../../src/protocol/webviewMessages';
+import { WebviewHarness, type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
+import { HOSTILE, HOSTILE_SCRIPT, sidebarData, usageRecord } from './fixtures';
+import { byTestId, injectedElements, textOf, waitForPaintedCanvas, waitForText } from './helpers';
+import { walkWithTab } from './keyboard';
+
+describe('webview: sidebar', function () {
+  let harness: WebviewHarness;
+  let view: WebviewPage | undefined;
+
+  before(async () => {
+    harness = await WebviewHarness.start();
+  });
+  after(async () => {
+    await harness?.close();
+  });
+  afterEach(async () => {
+    view?.assertClean();
+    await view?.close();
+    view = undefined;
+  });
+
+  async function open(data: (() => SidebarData) | null = sidebarData, options: OpenOptions = {}): Promise<WebviewPage> {
+    view = await harness.open('sidebar', {
+      ...options,
+      respond: data ? async (message, page) => {
+        if (message.type === 'requestSidebarData') await page.post({ type: 'sidebarData', id: message.id, data: data() });
+      } : undefined,
+    });
+    return view;
+  }
+
+  const decisionFields = (v: WebviewPage, field: string) => byTestId(v, 'decisions').locator(`[data-field="${field}"]`).allTextContents();
+
+  it('asks for its data and shows health, today\'s cost and tokens, a cost chart and the last decisions', async () => {
+    const v = await open(null);
+    await waitForText(v, 'loading', 'Loading...');
+    const request = await v.waitForPosted<{ id: string }>('requestSidebarData');
+    assert.ok(isSidebarWebviewMessage(request));
+    assert.deepEqual(v.posted[0], { type: 'ready', view: 'sidebar' });
+    const data = sidebarData();
+    await v.post({ type: 'sidebarData', id: request.id, data });
+    await waitForText(v, 'health', 'Gateway running (port 3460 · v0.1.0)');
+    assert.equal(await textOf(v, 'todayCost'), '$0.4567');
+    assert.equal(await textOf(v, 'todayCostNote'), '+ 1 without a known price');
+    assert.equal(await textOf(v, 'todayTokens'), '45,678');
+    assert.equal(await textOf(v, 'todayRequests'), '17 requests');
+    assert.equal(await byTestId(v, 'loading').isVisible(), false);
+    assert.deepEqual(await decisionFields(v, 'model'), data.decisions.slice(0, 6).map((d) => d.model));
+    assert.deepEqual((await decisionFields(v, 'source')).slice(0, 3), ['Long context', 'Background task', 'Complex reasoning']);
+    assert.equal((await byTestId(v, 'decisions').locator('[data-at]').first().textContent()), '2 minutes ago');
+    await waitForPaintedCanvas(v, 'canvas[data-chart="todayCost"]', 50);
+    const charts = await v.charts();
+    assert.equal(charts.todayCost.type, 'line');
+    assert.deepEqual(charts.todayCost.datasets[0].data, data.costSeries.map((p) => p.cost));
+    assert.equal(charts.todayCost.labels.length, data.costSeries.length);
+  });
+
+  it('posts openPanel and gatewayAction from its buttons', async () => {
+    const v = await open();
+    await waitForText(v, 'health', /^Gateway running/);
+    assert.equal(await byTestId(v, 'start').isVisible(), false, 'no Start while running');
+    await byTestId(v, 'openAnalytics').click();
+    await byTestId(v, 'openModelConfig').click();
+    await byTestId(v, 'restart').click();
+    await byTestId(v, 'logs').click();
+    await v.post({ type: 'health', health: { health: 'stopped', port: null, version: null, message: 'stopped by the person' } });
+    await waitForText(v, 'health', 'Gateway stopped');
+    assert.equal(await textOf(v, 'healthMessage'), 'stopped by the person');
+    assert.equal(await byTestId(v, 'restart').isVisible(), false);
+    await byTestId(v, 'start').click();
+    await v.waitForPosted((m) => m.type === 'gatewayAction' && m.action === 'start');
+    const sent = v.posted.filter((m) => m.type === 'openPanel' || m.type === 'gatewayAction');
+    assert.deepEqual(sent, [
+      { type: 'openPanel', panel: 'analytics' },
+      { type: 'openPanel', panel: 'modelConfig' },
+      { type: 'gatewayAction', action: 'restart' },
+      { type: 'gatewayAction', action: 'showLogs' },
+      { type: 'gatewayAction', action: 'start' },
+    ]);
+    assert.ok(sent.every(isSidebarWebviewMessage));
+  });
+
+  it('updates from live decisions, usage and health without asking again', async () => {
+    const v = await open();
+    await waitForText(v, 'todayCost', '$0.4567');
+    await v.post({
+      type: 'routingDecision', requestId: 'live-decision', agentName: 'Architect',
+      decision: { model: MODEL_CATEGORIES.powerful, provider: 'anthropic', source: 'reasoning', rule: 'asked to "ultrathink"', tokenCount: 900, requestedModel: 'claude-sonnet-5-5', timestamp: new Date().toISOString() },
+    });
+    await v.page.waitForFunction(() => document.querySelector('[data-testid="decisions"] [data-field="agent"]')?.textContent === 'Architect');
+    assert.equal((await decisionFields(v, 'source'))[0], 'Complex reasoning');
+    const before = (await v.charts()).todayCost.datasets[0].data as number[];
+    await v.post({ type: 'usageEvent', record: usageRecord({ cost: 0.1, input: 1000, output: 322 }), agentName: 'Reviewer' });
+    await waitForText(v, 'todayCost', '$0.5567');
+    assert.equal(await textOf(v, 'todayTokens'), '47,000');
+    assert.equal(await textOf(v, 'todayRequests'), '18 requests');
+    const after = (await v.charts()).todayCost.datasets[0].data as number[];
+    assert.equal(after.length, before.length);
+    assert.equal(after.at(-1)!.toFixed(4), (before.at(-1)! + 0.1).toFixed(4));
+    await v.post({ type: 'health', health: { health: 'error', port: 3460, version: '0.1.0', message: 'health check failed 3 times' } });
+    await waitForText(v, 'health', 'Gateway failing');
+    assert.equal(await byTestId(v, 'start').isVisible(), true);
+    assert.equal(await byTestId(v, 'restart').isVisible(), true);
+    assert.equal(v.messagesOfType('requestSidebarData').length, 1);
+  });
+
+  it('renders names carrying HTML or script as text', async () => {
+    const v = await open(() => {
+      const d = sidebarData({ agent: HOSTILE, model: HOSTILE_SCRIPT });
+      d.health = { health: 'error', port: null, version: null, message: HOSTILE };
+      return d;
+    });
+    await waitForText(v, 'healthMessage', HOSTILE);
+    assert.equal((await decisionFields(v, 'agent'))[0], HOSTILE);
+    assert.equal((await decisionFields(v, 'model'))[0], HOSTILE_SCRIPT);
+    await v.post({ type: 'usageEvent', record: usageRecord({ model: `${HOSTILE}!` }), agentName: HOSTILE_SCRIPT });
+    await v.page.waitForFunction((m) => document.querySelector('[data-testid="decisions"] [data-field="model"]')?.textContent === m, `${HOSTILE}!`);
+    assert.deepEqual(await injectedElements(v), { img: 0, script: 2, iframe: 0 });
+  });
+
+  it('shows its last data at once after a reload, then asks again', async () => {
+    const v = await open();
+    await waitForText(v, 'todayCost', '$0.4567');
+    await v.post({ type: 'usageEvent', record: usageRecord({ cost: 0.2 }), agentName: 'Reviewer' });
+    await waitForText(v, 'todayCost', '$0.6567');
+    const from = v.posted.length;
+    v.responder = undefined; // the host does not answer: what shows comes from the saved state
+    await v.reload();
+    await waitForText(v, 'todayCost', '$0.6567');
+    await v.waitForPosted('requestSidebarData', { from });
+    assert.equal(await byTestId(v, 'loading').isVisible(), false);
+  });
+
+  it('reaches every button with Tab, each with a visible focus indicator', async () => {
+    const v = await open(() => ({ ...sidebarData(), health: { health: 'error', port: 3460, version: '0.1.0', message: 'failing' } }));
+    await waitForText(v, 'health', 'Gateway failing');
+    const report = await walkWithTab(v);
+    assert.deepEqual(report.expected.map((e) => e.split(':').at(-1)), ['start', 'restart', 'logs', 'openAnalytics', 'openModelConfig']);
+    assert.deepEqual(report.missing, []);
+    assert.deepEqual(report.noVisibleFocus, []);
+    await byTestId(v, 'openAnalytics').focus();
+    await v.page.keyboard.press('Enter');
+    await v.waitForPosted((m) => m.type === 'openPanel' && m.panel === 'analytics');
+  });
+
+  for (const theme of ['light', 'dark'] as ThemeName[]) {
+    it(`screenshot: ${theme} theme`, async () => {
+      const v = await open(sidebarData, { theme, viewport: { width: 300, height: 720 } });
+      await waitForText(v, 'todayCost', '$0.4567');
+      await waitForPaintedCanvas(v, 'canvas[data-chart="todayCost"]', 50);
+      await v.screenshot(`sidebar-${theme}`, { readme: theme === 'dark' });
+    });
+  }
+});

@@ -1,0 +1,534 @@
+// The model configuration webview: one project's or one agent's model settings, and for a
+// project the routing rules editor. It talks to the host only through the messages of
+// src/protocol/webviewMessages.ts: init in, save out, saved/saveFailed back.
+import '../shared/boot.js';
+// The @vscode-elements components this view uses (each import defines its custom element).
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '../shared/base.css';
+import './style.css';
+import type { ProjectModelConfig } from '../../../src/protocol/modelConfig.js';
+import {
+  isModelConfigHostMessage, isModelConfigInit, type ModelConfigHostMessage, type ModelConfigInit,
+  type ModelConfigPersistedTarget, type ModelOption, type SaveMessage,
+} from '../../../src/protocol/webviewMessages.js';
+import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
+import { formatThreshold } from '../shared/format.js';
+import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
+import {
+  INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelLabel, preferredModel,
+  previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
+  type AgentDraft, type FieldErrors, type ProjectDraft, type RuleModelKey,
+} from './draft.js';
+
+type VscodeCheckbox = HTMLElementTagNameMap['vscode-checkbox'];
+type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
+type VscodeTextfield = HTMLElementTagNameMap['vscode-textfield'];
+type VscodeButton = HTMLElementTagNameMap['vscode-button'];
+
+const ROUTING_DESCRIPTION = 'Use Conduit to automatically select the best model based on context';
+const DEFAULTS_DESCRIPTION = 'Inherit model settings from the project configuration';
+
+interface PersistedState extends ModelConfigPersistedTarget {
+  v: 1;
+  init: ModelConfigInit | null;
+  /** The unsaved form, and the stored configuration it was made from (as JSON). */
+  draft: ProjectDraft | AgentDraft | null;
+  draftBase: string | null;
+}
+
+function isPersistedState(v: unknown): v is PersistedState {
+  return typeof v === 'object' && v !== null && (v as { v?: unknown }).v === 1;
+}
+
+// ---------------------------------------------------------------------------------------
+// State
+
+let init: ModelConfigInit | null = null;
+let projectDraft: ProjectDraft | null = null;
+let agentDraft: AgentDraft | null = null;
+let errors: FieldErrors = {};
+/** Fields the person has touched: their errors show while typing; all show on save. */
+const touched = new Set<string>();
+let showAllErrors = false;
+let pendingSave: { id: string; message: SaveMessage } | null = null;
+let status: { kind: 'none' | 'saved' | 'failed' | 'invalid'; text: string } = { kind: 'none', text: '' };
+
+const app = document.getElementById('app')!;
+
+function baseKey(i: ModelConfigInit): string {
+  return JSON.stringify(i.target.kind === 'project'
+    ? { kind: 'project', key: i.target.project.workspaceKey, config: i.target.project.modelConfig }
+    : { kind: 'agent', key: i.target.project.workspaceKey, agent: i.target.agent.id, use: i.target.agent.useProjectModel, model: i.target.agent.customModelId });
+}
+
+function persistedTarget(i: ModelConfigInit | null): PersistedState['target'] {
+  if (!i) return null;
+  return i.target.kind === 'project'
+    ? { kind: 'project', projectKey: i.target.project.workspaceKey }
+    : { kind: 'agent', projectKey: i.target.project.workspaceKey, agentId: i.target.agent.id };
+}
+
+function persist(): void {
+  saveState<PersistedState>({
+    v: 1,
+    target: persistedTarget(init),
+    init,
+    draft: projectDraft ?? agentDraft,
+    draftBase: init ? baseKey(init) : null,
+  });
+}
+
+/** Shows this project or agent; keeps an unsaved draft of the same one if its stored configuration did not change. */
+function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
+  init = next;
+  projectDraft = null;
+  agentDraft = null;
+  const reuse = saved?.draft && saved.draftBase === baseKey(next) ? saved.draft : null;
+  if (next.target.kind === 'project') {
+    projectDraft = reuse && 'enabled' in reuse ? reuse : projectDraftFrom(next.target.project.modelConfig);
+  } else {
+    agentDraft = reuse && 'useProjectModel' in reuse ? reuse : agentDraftFrom(next.target.agent, preferredModel(next.models));
+  }
+  errors = {};
+  touched.clear();
+  showAllErrors = false;
+  pendingSave = null;
+  status = { kind: 'none', text: '' };
+  validate();
+  render();
+  persist();
+}
+
+function validate(): void {
+  errors = projectDraft ? validateProjectDraft(projectDraft) : agentDraft ? validateAgentDraft(agentDraft) : {};
+}
+
+function storedProjectConfig(): ProjectModelConfig {
+  return init!.target.project.modelConfig;
+}
+
+function isDirty(): boolean {
+  if (!init) return false;
+  if (projectDraft) {
+    const stored = storedProjectConfig();
+    return JSON.stringify(projectConfigFrom(projectDraft, stored)) !== JSON.stringify(projectConfigFrom(projectDraftFrom(stored), stored));
+  }
+  if (agentDraft && init.target.kind === 'agent') {
+    const a = agentSelectionFrom(agentDraft);
+    return a.useProjectModel !== init.target.agent.useProjectModel || (!a.useProjectModel && a.customModelId !== init.target.agent.customModelId);
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rendering
+
+const ui: {
+  routing?: VscodeCheckbox;
+  routingHint?: HTMLElement;
+  useDefaults?: VscodeCheckbox;
+  modelSection?: HTMLElement;
+  modelSelect?: VscodeSelect;
+  preview?: HTMLElement;
+  previewList?: HTMLElement;
+  rules?: HTMLElement;
+  rulesNote?: HTMLElement;
+  threshold?: VscodeTextfield;
+  ruleSelects: Partial<Record<RuleModelKey, VscodeSelect>>;
+  plugins?: VscodeCheckbox;
+  fallbackList?: HTMLElement;
+  addFallback?: VscodeButton;
+  save?: VscodeButton;
+  status?: HTMLElement;
+  fieldErrors: Map<string, HTMLElement>;
+} = { ruleSelects: {}, fieldErrors: new Map() };
+
+function modelName(id: string): string {
+  return init?.models.find((m) => m.id === id)?.name ?? id;
+}
+
+function option(value: string, label: string, selected: boolean, description?: string): HTMLElement {
+  const o = h('vscode-option', { attrs: { value, selected, description } }, label);
+  return o;
+}
+
+/** A select of the models; extra options first (inherit/off/none); an unknown stored value stays selectable. */
+function modelSelect(key: string, label: string, value: string, extra: { value: string; label: string }[], onChange: (v: string) => void): VscodeSelect {
+  const select = h('vscode-single-select', { attrs: { 'data-focus-key': key, 'data-testid': key } });
+  select.label = label;
+  const models: ModelOption[] = init?.models ?? [];
+  const options: HTMLElement[] = extra.map((e) => option(e.value, e.label, e.value === value));
+  for (const m of models) options.push(option(m.id, modelLabel(m), m.id === value, m.id));
+  if (value && !extra.some((e) => e.value === value) && !models.some((m) => m.id === value)) {
+    options.push(option(value, `${value} (not offered by the configured providers)`, true, value));
+  }
+  select.append(...options);
+  select.addEventListener('change', () => onChange(select.value));
+  // The list opens below unless the webview has no room there (the component does not flip by itself).
+  const place = () => {
+    const rect = select.getBoundingClientRect();
+    const below = window.innerHeight - rect.bottom;
+    const needed = Math.min(options.length, 10) * 22 + 40;
+    select.position = below < needed && rect.top > below ? 'above' : 'below';
+  };
+  select.addEventListener('pointerdown', place, true);
+  select.addEventListener('keydown', place, true);
+  return select;
+}
+
+function toggle(key: string, label: string, checked: boolean, onChange: (v: boolean) => void): VscodeCheckbox {
+  const box = h('vscode-checkbox', { attrs: { 'data-focus-key': key, 'data-testid': key } }, label);
+  box.toggle = true;
+  box.checked = checked;
+  box.addEventListener('change', () => onChange(box.checked));
+  return box;
+}
+
+function fieldError(key: string): HTMLElement {
+  const el = h('div', { class: 'field-error', attrs: { 'data-error-for': key, role: 'alert' } });
+  ui.fieldErrors.set(key, el);
+  return el;
+}
+
+function render(): void {
+  const focusKey = focusKeyOf(document.activeElement);
+  ui.ruleSelects = {};
+  ui.fieldErrors = new Map();
+  app.removeAttribute('aria-busy');
+  if (!init) {
+    setChildren(app, h('p', { class: 'state-message' }, 'Loading model configuration...'));
+    return;
+  }
+  const t = init.target;
+  const header = t.kind === 'project'
+    ? [h('h1', null, 'Project Model Configuration'), h('p', { class: 'subtitle', attrs: { 'data-testid': 'subject' } }, t.project.name)]
+    : [h('h1', null, 'Agent Model Configuration'),
+      h('p', { class: 'subtitle', attrs: { 'data-testid': 'subject' } }, `${t.agent.name} · ${t.agent.personaType} · project ${t.project.name}`)];
+
+  const settings: Node[] = [];
+  if (agentDraft) {
+    ui.useDefaults = toggle('useProjectDefaults', 'Use Project Defaults', agentDraft.useProjectModel, (v) => {
+      agentDraft!.useProjectModel = v;
+      if (!v && !agentDraft!.customModelId) agentDraft!.customModelId = preferredModel(init!.models);
+      touched.add('agentModel');
+      changed();
+    });
+    settings.push(h('section', { class: 'setting' }, ui.useDefaults, h('p', { class: 'description' }, DEFAULTS_DESCRIPTION)));
+  }
+
+  ui.routing = toggle('routing', 'Enable Intelligent Routing', routingChecked(), (v) => {
+    if (projectDraft) projectDraft.enabled = v;
+    changed();
+  });
+  ui.routingHint = h('p', { class: 'description hint', attrs: { 'data-testid': 'routingHint' } });
+  settings.push(h('section', { class: 'setting' }, ui.routing, h('p', { class: 'description' }, ROUTING_DESCRIPTION), ui.routingHint));
+
+  const modelValue = projectDraft ? projectDraft.defaultModel : agentDraft!.customModelId;
+  ui.modelSelect = modelSelect('defaultModel', 'Default Model', modelValue,
+    projectDraft ? [{ value: '', label: 'None: the model Claude Code asks for' }] : [],
+    (v) => {
+      if (projectDraft) projectDraft.defaultModel = v;
+      else agentDraft!.customModelId = v;
+      touched.add(projectDraft ? 'defaultModel' : 'agentModel');
+      changed();
+    });
+  ui.modelSection = h('section', { class: 'setting' },
+    h('div', { class: 'field-label' }, 'Default Model'),
+    ui.modelSelect,
+    h('p', { class: 'description' }, projectDraft
+      ? 'Answers every request no rule claims, and every request while routing is off.'
+      : 'Answers every request of this agent.'),
+    fieldError(projectDraft ? 'defaultModel' : 'agentModel'));
+  settings.push(ui.modelSection);
+
+  ui.previewList = h('ul', { class: 'preview-list', attrs: { 'data-testid': 'previewList' } });
+  ui.preview = h('section', { class: 'preview', attrs: { 'aria-live': 'polite', 'data-testid': 'preview' } },
+    h('h2', null, 'Active Routing Rules'), ui.previewList);
+  settings.push(ui.preview);
+
+  if (projectDraft) settings.push(renderRulesEditor(projectDraft));
+
+  ui.save = h('vscode-button', { attrs: { 'data-focus-key': 'save', 'data-testid': 'save' } }, 'Save Configuration');
+  ui.save.addEventListener('click', onSave);
+  ui.status = h('span', { class: 'status', attrs: { role: 'status', 'data-testid': 'status' } });
+  const actions = h('div', { class: 'actions' }, ui.save, ui.status);
+
+  setChildren(app, ...header, h('div', { class: 'config' }, ...settings, actions));
+  update();
+  restoreFocus(app, focusKey);
+}
+
+function routingChecked(): boolean {
+  if (projectDraft) return projectDraft.enabled;
+  const t = init!.target;
+  return agentDraft!.useProjectModel && t.project.modelConfig.enabled;
+}
+
+function renderRulesEditor(draft: ProjectDraft): HTMLElement {
+  const inherited = init!.inheritedRules;
+  ui.threshold = h('vscode-textfield', { attrs: { 'data-focus-key': 'threshold', 'data-testid': 'threshold', placeholder: `${inherited.longContextThreshold} (gateway default)` } });
+  ui.threshold.label = 'Long-context threshold (tokens)';
+  ui.threshold.value = draft.threshold;
+  ui.threshold.addEventListener('input', () => {
+    draft.threshold = ui.threshold!.value;
+    touched.add('threshold');
+    changed();
+  });
+
+  const ruleRow = (key: RuleModelKey, label: string, help: string) => {
+    const inheritedModel = inherited[key];
+    const select = modelSelect(key, label, draft[key], [
+      { value: INHERIT, label: `Gateway default (${inheritedModel ? modelName(inheritedModel) : 'off'})` },
+      { value: OFF, label: 'Off: this rule never applies' },
+    ], (v) => {
+      draft[key] = v;
+      changed();
+    });
+    ui.ruleSelects[key] = select;
+    return h('div', { class: 'rule-row' }, h('div', { class: 'field-label' }, label), select, h('p', { class: 'description' }, help));
+  };
+
+  ui.plugins = toggle('plugins', 'Run custom router plugins', draft.pluginsEnabled ?? inherited.pluginsEnabled, (v) => {
+    draft.pluginsEnabled = v;
+    changed();
+  });
+
+  ui.fallbackList = h('ol', { class: 'fallback-list', attrs: { 'data-testid': 'fallbackList' } });
+  ui.addFallback = h('vscode-button', { attrs: { secondary: true, 'data-focus-key': 'addFallback', 'data-testid': 'addFallback' } }, 'Add Fallback Model');
+  ui.addFallback.addEventListener('click', () => {
+    if (draft.fallbackModels.length >= MAX_FALLBACKS) return;
+    draft.fallbackModels.push('');
+    draft.fallbackOwn = true;
+    renderFallbacks(draft, `fallback-${draft.fallbackModels.length - 1}`);
+    changed();
+  });
+  ui.rulesNote = h('p', { class: 'banner info', attrs: { 'data-testid': 'rulesNote' } },
+    'Routing is off: every request goes to the default model. These rules apply when routing is on; fallback models apply always.');
+
+  const section = h('section', { class: 'rules', attrs: { 'data-testid': 'rulesEditor' } },
+    h('h2', null, 'Routing Rules'),
+    ui.rulesNote,
+    h('div', { class: 'rule-row' },
+      h('div', { class: 'field-label' }, 'Long-context threshold (tokens)'),
+      ui.threshold,
+      h('p', { class: 'description' }, 'Requests whose estimated prompt is longer go to the long-context model. Empty: the gateway\'s threshold.'),
+      fieldError('threshold')),
+    ruleRow('longContextModel', 'Long-context model', 'For prompts over the threshold.'),
+    ruleRow('backgroundModel', 'Background model', 'For Claude Code\'s background work (its requests for a haiku-class model).'),
+    ruleRow('reasoningModel', 'Reasoning model', 'When the person asks for deep thought ("ultrathink", a raised /effort, a large thinking budget).'),
+    ruleRow('webSearchModel', 'Web-search model', 'For requests that offer the web search tool.'),
+    h('div', { class: 'rule-row' }, ui.plugins, h('p', { class: 'description' }, 'Plugins in ~/.conduit/plugins may pick a model before these rules.')),
+    h('h3', null, 'Fallback Models'),
+    h('p', { class: 'description' }, 'Tried in this order when the chosen model fails before answering (rate limit, overload, server error).'),
+    ui.fallbackList,
+    fieldError('fallback'),
+    h('div', { class: 'fallback-actions' }, ui.addFallback));
+  renderFallbacks(draft, null);
+  return section;
+}
+
+function renderFallbacks(draft: ProjectDraft, focus: string | null): void {
+  const list = ui.fallbackList!;
+  for (const key of [...ui.fieldErrors.keys()]) if (key.startsWith('fallback.')) ui.fieldErrors.delete(key);
+  const rows = draft.fallbackModels.map((id, i) => {
+    const field = h('vscode-textfield', { attrs: { 'data-focus-key': `fallback-${i}`, 'data-testid': `fallback-${i}`, placeholder: 'model id, e.g. claude-sonnet-5-5' } });
+    field.label = `Fallback model ${i + 1}`;
+    field.value = id;
+    field.addEventListener('input', () => {
+      draft.fallbackModels[i] = field.value;
+      touched.add(`fallback.${i}`);
+      changed();
+    });
+    const button = (label: string, key: string, enabled: boolean, act: () => string | null) => {
+      const b = h('vscode-button', { attrs: { secondary: true, 'data-focus-key': `${key}-${i}`, 'data-testid': `${key}-${i}`, 'aria-label': `${label} fallback model ${i + 1}` } }, label);
+      b.disabled = !enabled;
+      b.addEventListener('click', () => {
+        const next = act();
+        draft.fallbackOwn = true;
+        touched.forEach((k) => { if (k.startsWith('fallback.')) touched.delete(k); });
+        renderFallbacks(draft, next);
+        changed();
+      });
+      return b;
+    };
+    const move = (to: number) => () => {
+      const list2 = draft.fallbackModels;
+      [list2[i], list2[to]] = [list2[to], list2[i]];
+      return `${to < i ? 'up' : 'down'}-${to}`;
+    };
+    return h('li', { class: 'fallback-row' },
+      h('div', { class: 'fallback-line' },
+        field,
+        button('Up', 'up', i > 0, move(i - 1)),
+        button('Down', 'down', i < draft.fallbackModels.length - 1, move(i + 1)),
+        button('Remove', 'remove', true, () => {
+          draft.fallbackModels.splice(i, 1);
+          const n = draft.fallbackModels.length;
+          return n === 0 ? 'addFallback' : `fallback-${Math.min(i, n - 1)}`;
+        })),
+      fieldError(`fallback.${i}`));
+  });
+  setChildren(list, ...rows);
+  if (ui.addFallback) ui.addFallback.disabled = draft.fallbackModels.length >= MAX_FALLBACKS;
+  if (focus) {
+    const target = document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focus)}"]`);
+    const usable = target && !(target as HTMLElement & { disabled?: boolean }).disabled ? target : list.querySelector<HTMLElement>(`[data-focus-key^="fallback-"]`) ?? ui.addFallback;
+    usable?.focus();
+  }
+}
+
+/** Brings everything that depends on the draft up to date without rebuilding the form. */
+function update(): void {
+  if (!init) return;
+  const t = init.target;
+  let routingOn: boolean;
+  if (agentDraft && t.kind === 'agent') {
+    const useDefaults = agentDraft.useProjectModel;
+    ui.routing!.checked = routingChecked();
+    ui.routing!.disabled = true;
+    setText(ui.routingHint!, useDefaults
+      ? `Set by the project: intelligent routing is ${t.project.modelConfig.enabled ? 'on' : 'off'}.`
+      : 'This agent uses its own model for every request, so routing rules do not apply.');
+    ui.modelSection!.hidden = useDefaults;
+    routingOn = useDefaults && t.project.modelConfig.enabled;
+  } else {
+    ui.routing!.checked = projectDraft!.enabled;
+    ui.routing!.disabled = false;
+    setText(ui.routingHint!, '');
+    routingOn = projectDraft!.enabled;
+    ui.rulesNote!.hidden = routingOn;
+    ui.threshold!.disabled = !routingOn;
+    for (const select of Object.values(ui.ruleSelects)) select!.disabled = !routingOn;
+    ui.plugins!.disabled = !routingOn;
+  }
+  ui.routingHint!.hidden = !ui.routingHint!.textContent;
+
+  ui.preview!.hidden = !routingOn;
+  if (routingOn) {
+    const rules = agentDraft
+      ? effectiveRules(projectDraftFrom(t.project.modelConfig), init.inheritedRules)
+      : effectiveRules(projectDraft!, init.inheritedRules);
+    setChildren(ui.previewList!, ...previewLines(rules, modelName, formatThreshold).map((line) =>
+      h('li', null, h('span', { class: 'condition' }, line.condition), h('span', { class: 'arrow', attrs: { 'aria-hidden': 'true' } }, '→'),
+        h('span', { class: 'visually-hidden' }, ' goes to '), h('span', { class: 'model' }, line.model))));
+  }
+
+  for (const [key, el] of ui.fieldErrors) {
+    const message = errors[key] && (showAllErrors || touched.has(key) || key === 'fallback') ? errors[key] : '';
+    setText(el, message);
+  }
+  if (ui.threshold) ui.threshold.invalid = Boolean(ui.fieldErrors.get('threshold')?.textContent);
+  ui.fallbackList?.querySelectorAll<VscodeTextfield>('vscode-textfield').forEach((field, i) => {
+    field.invalid = Boolean(ui.fieldErrors.get(`fallback.${i}`)?.textContent);
+  });
+
+  const saving = pendingSave !== null;
+  setText(ui.save!, saving ? 'Saving...' : 'Save Configuration');
+  ui.save!.disabled = saving;
+  const dirty = isDirty();
+  const text = status.kind !== 'none' ? status.text : dirty ? 'Unsaved changes' : '';
+  setText(ui.status!, text);
+  ui.status!.className = `status ${status.kind === 'failed' || status.kind === 'invalid' ? 'error-text' : 'muted'}`;
+}
+
+function changed(): void {
+  validate();
+  if (status.kind !== 'none' && !pendingSave) status = { kind: 'none', text: '' };
+  update();
+  persist();
+}
+
+// ---------------------------------------------------------------------------------------
+// Saving
+
+function onSave(): void {
+  if (!init || pendingSave) return;
+  validate();
+  showAllErrors = true;
+  if (Object.keys(errors).length) {
+    status = { kind: 'invalid', text: 'Fix the errors above before saving.' };
+    update();
+    const first = Object.keys(errors)[0];
+    const focusKey = first === 'agentModel' ? 'defaultModel' : first.startsWith('fallback.') ? `fallback-${first.slice(9)}` : first === 'fallback' ? 'addFallback' : first;
+    document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+    return;
+  }
+  const id = requestId();
+  const t = init.target;
+  const message: SaveMessage = t.kind === 'project'
+    ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig) }
+    : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!) };
+  pendingSave = { id, message };
+  status = { kind: 'none', text: '' };
+  update();
+  post(message);
+}
+
+const FIELD_SUFFIXES: [string, string][] = [
+  ['longContextThreshold', 'threshold'], ['fallbackModels', 'fallback'], ['defaultModel', 'defaultModel'], ['customModelId', 'agentModel'],
+];
+
+function onHost(message: ModelConfigHostMessage): void {
+  switch (message.type) {
+    case 'init':
+      applyInit(message, loadState(isPersistedState));
+      return;
+    case 'models':
+      if (!init) return;
+      init = { ...init, models: message.models };
+      render();
+      persist();
+      return;
+    case 'saved': {
+      if (!pendingSave || pendingSave.id !== message.id || !init) return;
+      const sent = pendingSave.message;
+      pendingSave = null;
+      const t = init.target;
+      if (t.kind === 'project' && sent.kind === 'project') {
+        const project = message.project ?? { ...t.project, modelConfig: sent.config };
+        init = { ...init, target: { kind: 'project', project } };
+        projectDraft = projectDraftFrom(project.modelConfig);
+      } else if (t.kind === 'agent' && sent.kind === 'agent') {
+        const agent = message.agent ?? { ...t.agent, ...sent.config };
+        init = { ...init, target: { ...t, agent } };
+        agentDraft = agentDraftFrom(agent, agentDraft?.customModelId || preferredModel(init.models));
+      }
+      errors = {};
+      touched.clear();
+      showAllErrors = false;
+      status = { kind: 'saved', text: 'Configuration saved.' };
+      render();
+      persist();
+      return;
+    }
+    case 'saveFailed': {
+      if (!pendingSave || pendingSave.id !== message.id) return;
+      pendingSave = null;
+      const field = message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined;
+      if (field) {
+        errors[field] = message.message;
+        touched.add(field);
+      }
+      status = { kind: 'failed', text: `Could not save: ${message.message}` };
+      update();
+      return;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Start
+
+onHostMessage(isModelConfigHostMessage, onHost);
+{
+  const saved = loadState(isPersistedState);
+  const initial = readInitialState();
+  if (isModelConfigInit(initial)) applyInit(initial, saved);
+  else if (saved?.init && isModelConfigInit(saved.init)) applyInit(saved.init, saved);
+  else render();
+  post({ type: 'ready', view: 'modelConfig' });
+}

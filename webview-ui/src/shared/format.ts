@@ -1,0 +1,80 @@
+// Numbers, money and times as the views show them.
+
+/** "$1.2345"; an unknown cost is an em dash, never "$0". */
+export function formatCost(cost: number | null | undefined, decimals = 4): string {
+  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '—';
+  const sign = cost < 0 ? '-' : '';
+  return `${sign}$${Math.abs(cost).toFixed(decimals)}`;
+}
+
+const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
+
+export function formatTokens(tokens: number): string {
+  return integer.format(tokens);
+}
+
+/** 60000 → "60k", 75500 → "75.5k", 1500000 → "1.5M" (the seed's ">60k tokens"). */
+export function formatThreshold(n: number): string {
+  if (n >= 1_000_000) return `${+(n / 1_000_000).toFixed(2)}M`;
+  if (n >= 1000) return `${+(n / 1000).toFixed(1)}k`;
+  return String(n);
+}
+
+export function formatPercent(ratio: number | null | undefined, decimals = 1): string {
+  if (ratio === null || ratio === undefined || !Number.isFinite(ratio)) return '—';
+  return `${(ratio * 100).toFixed(decimals)}%`;
+}
+
+/** "less than a minute ago", "3 minutes ago", "1 hour ago", "2 days ago". */
+export function relativeTime(iso: string, now = Date.now()): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return '';
+  const seconds = Math.max(0, Math.round((now - at) / 1000));
+  if (seconds < 60) return 'less than a minute ago';
+  const unit = (n: number, name: string) => `${n} ${name}${n === 1 ? '' : 's'} ago`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return unit(minutes, 'minute');
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return unit(hours, 'hour');
+  const days = Math.floor(hours / 24);
+  if (days < 60) return unit(days, 'day');
+  return unit(Math.floor(days / 30), 'month');
+}
+
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dayOfMonth = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric' });
+const full = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** A bucket label: "14:00" for hours, "Nov 27" for days. */
+export function formatBucket(iso: string, bucket: 'hour' | 'day'): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return bucket === 'hour' ? timeOfDay.format(d) : dayOfMonth.format(d);
+}
+
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : full.format(d);
+}
+
+/** "a1b2c3d4…" for long ids in tables (the full id is in the title). */
+export function shortId(id: string, length = 8): string {
+  return id.length > length + 1 ? `${id.slice(0, length)}…` : id;
+}
+
+const SOURCE_LABELS: Record<string, string> = {
+  agent: 'Agent model',
+  project: 'Project default (routing off)',
+  plugin: 'Custom plugin',
+  'long-context': 'Long context',
+  background: 'Background task',
+  'web-search': 'Web search',
+  reasoning: 'Complex reasoning',
+  default: 'Default model',
+  passthrough: 'Requested model',
+  budget: 'Budget limit',
+};
+
+export function sourceLabel(source: string): string {
+  return SOURCE_LABELS[source] ?? source;
+}
