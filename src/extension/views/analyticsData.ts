@@ -1,0 +1,49 @@
+/**
+ * Assembles the analytics view's data from the gateway's analytics API
+ * (GET /v1/conduit/analytics/<query>, each answering {query, scope, result}).
+ */
+import type { AnalyticsData, AnalyticsRange } from '../../protocol/webviewMessages';
+import type { GatewayApi } from '../gateway/gatewayApi';
+
+type Json = any; // the gateway's answers, read defensively field by field
+
+const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
+const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange): Promise<AnalyticsData> {
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  const query = (q: string) => {
+    const params = new URLSearchParams({ range, tz, ...(projectKey ? { project: projectKey } : {}), ...(q === 'timeseries' ? { bucket: range === 'day' ? 'hour' : 'day' } : {}) });
+    return api.call<Json>('GET', `/v1/conduit/analytics/${q}?${params}`).then((r) => r?.result ?? {});
+  };
+  const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache] = await Promise.all(
+    ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'].map(query),
+  );
+  return {
+    range,
+    bucket: timeseries.bucket === 'hour' ? 'hour' : 'day',
+    summary: {
+      cost: numOrNull(summary.cost),
+      costUnknownRequests: num(summary.unknownCostRequests),
+      tokens: num(summary.totalTokens),
+      requests: num(summary.requests),
+      avgCostPerRequest: numOrNull(summary.averageCostPerRequest),
+    },
+    models: (models.models ?? []).map((m: Json) => ({ model: String(m.model ?? 'unknown'), requests: num(m.requests), tokens: num(m.totalTokens), cost: numOrNull(m.cost) })),
+    timeseries: (timeseries.points ?? []).map((p: Json) => ({ bucketStart: String(p.start), cost: num(p.cost), requests: num(p.requests) })),
+    sources: (sources.sources ?? []).map((s: Json) => ({ source: String(s.source ?? 'unknown'), requests: num(s.requests) })),
+    recent: (recent.requests ?? []).slice(0, 50).map((r: Json) => ({
+      requestId: String(r.requestId), sessionId: r.sessionId ?? null, agentName: r.agent?.name ?? null, model: String(r.model),
+      tokens: num(r.inputTokens) + num(r.outputTokens), cost: numOrNull(r.cost), createdAt: String(r.at), source: r.source ?? undefined,
+    })),
+    agents: (agents.agents ?? []).map((a: Json) => ({ agentId: a.agentId ?? a.id ?? null, name: a.name ?? null, requests: num(a.requests), tokens: num(a.totalTokens), cost: numOrNull(a.cost) })),
+    sessions: (sessions.sessions ?? []).map((s: Json) => ({
+      sessionId: String(s.sessionId), agentNames: (s.agents ?? []).map((a: Json) => String(a.name ?? '')).filter(Boolean),
+      requests: num(s.requests), tokens: num(s.totalTokens), cost: numOrNull(s.cost), firstAt: String(s.firstAt), lastAt: String(s.lastAt),
+    })),
+    savings: num(savings.comparedRequests) > 0
+      ? { actual: num(savings.actualCost), onDefaultModel: num(savings.baselineCost), saved: num(savings.savings), defaultModel: savings.baselineModels?.[0] ?? null }
+      : null,
+    cache: cache && (cache.hitRate !== undefined) ? { hitRate: numOrNull(cache.hitRate), savedUsd: numOrNull(cache.netSavings) } : null,
+  };
+}

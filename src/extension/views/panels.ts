@@ -1,0 +1,169 @@
+/**
+ * The usage analytics panel, the model configuration panel and the sidebar view. Each
+ * speaks the typed protocol of src/protocol/webviewMessages.ts; panels come back after a
+ * window reload through their serializers (their state lives in the webview).
+ */
+import * as vscode from 'vscode';
+import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
+import { parseProjectModelConfig } from '../../protocol/modelConfig';
+import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
+import {
+  isAnalyticsWebviewMessage, isModelConfigWebviewMessage, isSidebarWebviewMessage,
+  type ModelConfigInit, type ModelOption, type SidebarData,
+} from '../../protocol/webviewMessages';
+import { ValidationError } from '../../protocol/validate';
+import type { GatewayApi } from '../gateway/gatewayApi';
+import type { GatewaySupervisor } from '../gateway/supervisor';
+import type { Projects, Project } from '../projects';
+import { loadAnalytics } from './analyticsData';
+import { renderWebview, webviewOptions } from './webviewHost';
+
+export const ANALYTICS_PANEL = 'conduit.analytics';
+export const MODEL_CONFIG_PANEL = 'conduit.modelConfig';
+export const SIDEBAR_VIEW = 'conduit.sidebar';
+
+/** The models offered in the default-model select, with the seed's categories. */
+export const MODEL_OPTIONS: ModelOption[] = [
+  { id: MODEL_CATEGORIES.balanced, name: 'Claude Sonnet 5.5', category: 'balanced' },
+  { id: MODEL_CATEGORIES.fast, name: 'Claude Haiku 4.5', category: 'fast' },
+  { id: MODEL_CATEGORIES.powerful, name: 'Claude Opus 5.5', category: 'powerful' },
+  { id: 'claude-opus-5', name: 'Claude Opus 5', category: 'powerful' },
+  { id: 'claude-opus-4-8', name: 'Claude Opus 4.8', category: 'powerful' },
+  { id: 'claude-sonnet-5', name: 'Claude Sonnet 5', category: 'balanced' },
+  { id: 'claude-sonnet-4-6', name: 'Claude Sonnet 4.6', category: 'balanced' },
+];
+
+export class Views implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly analyticsPanels = new Set<vscode.WebviewPanel>();
+  private sidebar: vscode.WebviewView | null = null;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly api: GatewayApi,
+    private readonly supervisor: GatewaySupervisor,
+    private readonly projects: Projects,
+  ) {
+    this.disposables.push(
+      vscode.window.registerWebviewPanelSerializer(ANALYTICS_PANEL, { deserializeWebviewPanel: async (panel) => this.wireAnalytics(panel) }),
+      vscode.window.registerWebviewPanelSerializer(MODEL_CONFIG_PANEL, {
+        deserializeWebviewPanel: async (panel, state: { target?: { projectKey?: string; agentId?: string } } | undefined) => {
+          const folder = (vscode.workspace.workspaceFolders ?? []).map((f) => projects.forFolder(f)).find((p) => p.key === state?.target?.projectKey);
+          if (!folder) { panel.dispose(); return; }
+          await this.wireModelConfig(panel, folder, state?.target?.agentId);
+        },
+      }),
+      vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW, { resolveWebviewView: (view) => this.wireSidebar(view) }),
+      api.onEvent((e) => {
+        const message = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
+        if (e.type === 'usage') for (const p of this.analyticsPanels) void p.webview.postMessage(message);
+        void this.sidebar?.webview.postMessage(message);
+      }),
+      supervisor.onDidChange((s) => void this.sidebar?.webview.postMessage({ type: 'health', health: s })),
+    );
+  }
+
+  openAnalytics(): void {
+    const panel = vscode.window.createWebviewPanel(ANALYTICS_PANEL, 'Usage Analytics', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    this.wireAnalytics(panel);
+  }
+
+  async openModelConfig(project: Project, agentId?: string): Promise<void> {
+    const panel = vscode.window.createWebviewPanel(MODEL_CONFIG_PANEL, agentId ? 'Agent Model Configuration' : 'Project Model Configuration', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    await this.wireModelConfig(panel, project, agentId);
+  }
+
+  private wireAnalytics(panel: vscode.WebviewPanel): void {
+    panel.webview.options = webviewOptions(this.extensionUri);
+    renderWebview(panel.webview, this.extensionUri, 'analytics', 'Usage Analytics', {});
+    this.analyticsPanels.add(panel);
+    const project = vscode.workspace.workspaceFolders?.length === 1 ? this.projects.forFolder(vscode.workspace.workspaceFolders[0]) : null;
+    panel.onDidDispose(() => this.analyticsPanels.delete(panel));
+    panel.webview.onDidReceiveMessage(async (m: unknown) => {
+      if (!isAnalyticsWebviewMessage(m)) return;
+      if (m.type === 'requestAnalytics') {
+        try {
+          const data = await loadAnalytics(this.api, project?.key ?? null, m.range);
+          void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: project?.folder.name ?? 'All projects' } });
+        } catch (err) {
+          void panel.webview.postMessage({ type: 'analyticsError', id: m.id, message: (err as Error).message });
+        }
+      } else if (m.type === 'openSession') {
+        void vscode.window.showInformationMessage(`Session ${m.sessionId}`);
+      }
+    });
+  }
+
+  private async wireModelConfig(panel: vscode.WebviewPanel, project: Project, agentId?: string): Promise<void> {
+    panel.webview.options = webviewOptions(this.extensionUri);
+    const init = await this.modelConfigInit(project, agentId);
+    renderWebview(panel.webview, this.extensionUri, 'modelConfig', panel.title, init);
+    panel.webview.onDidReceiveMessage(async (m: unknown) => {
+      if (!isModelConfigWebviewMessage(m)) return;
+      if (m.type === 'ready') {
+        void panel.webview.postMessage({ type: 'init', ...(await this.modelConfigInit(project, agentId)) });
+        return;
+      }
+      try {
+        if (m.kind === 'project') {
+          const config = parseProjectModelConfig(m.config, 'modelConfig');
+          const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config });
+          void panel.webview.postMessage({ type: 'saved', id: m.id, project: saved });
+        } else {
+          const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, m.config);
+          void panel.webview.postMessage({ type: 'saved', id: m.id, agent: saved });
+        }
+      } catch (err) {
+        void panel.webview.postMessage({ type: 'saveFailed', id: m.id, message: (err as Error).message, field: err instanceof ValidationError ? err.path : null });
+      }
+    });
+  }
+
+  private async modelConfigInit(project: Project, agentId?: string): Promise<ModelConfigInit> {
+    const info = await this.projects.info(project);
+    const inheritedRules = { ...DEFAULT_RULES };
+    if (agentId) {
+      const agent = (await this.projects.agents(project)).find((a) => a.id === agentId);
+      if (agent) return { target: { kind: 'agent', project: info, agent }, models: MODEL_OPTIONS, inheritedRules };
+    }
+    return { target: { kind: 'project', project: info }, models: MODEL_OPTIONS, inheritedRules };
+  }
+
+  private wireSidebar(view: vscode.WebviewView): void {
+    this.sidebar = view;
+    view.webview.options = webviewOptions(this.extensionUri);
+    renderWebview(view.webview, this.extensionUri, 'sidebar', 'Conduit', {});
+    view.onDidDispose(() => { if (this.sidebar === view) this.sidebar = null; });
+    view.webview.onDidReceiveMessage(async (m: unknown) => {
+      if (!isSidebarWebviewMessage(m)) return;
+      if (m.type === 'requestSidebarData') {
+        void view.webview.postMessage({ type: 'sidebarData', id: m.id, data: await this.sidebarData() });
+      } else if (m.type === 'openPanel') {
+        void vscode.commands.executeCommand(m.panel === 'analytics' ? 'conduit.openUsageAnalytics' : 'conduit.configureProjectModel');
+      } else if (m.type === 'gatewayAction') {
+        void vscode.commands.executeCommand(m.action === 'start' ? 'conduit.startGateway' : m.action === 'restart' ? 'conduit.restartGateway' : 'conduit.showLogs');
+      }
+    });
+  }
+
+  private async sidebarData(): Promise<SidebarData> {
+    const s = this.supervisor.state;
+    const data: SidebarData = {
+      health: { health: s.health, port: s.port, version: s.version, message: s.message },
+      today: { cost: null, tokens: 0, requests: 0, costUnknownRequests: 0 },
+      costSeries: [],
+      decisions: [],
+    };
+    try {
+      const a = await loadAnalytics(this.api, null, 'day');
+      data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests };
+      data.costSeries = a.timeseries.map((p) => ({ bucketStart: p.bucketStart, cost: p.cost }));
+      data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName }));
+    } catch { /* the gateway or its store is not up yet: health alone */ }
+    return data;
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
