@@ -11,6 +11,7 @@ import { CONTEXT_HEADER, decodeSessionContext, type SessionContext } from '../..
 import type { CostBreakdown, RequestContext, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 import type { Logger } from '../core/log';
+import type { LedgerService } from '../ledger/service';
 import type { PriceTable } from '../pricing/priceTable';
 import type { PluginRouter } from '../plugins/pluginRouter';
 import { InvalidRequestError, readRequestFacts, withModel, type RequestFacts } from '../routing/requestFacts';
@@ -34,6 +35,8 @@ export interface MessagesDeps {
   log: Logger;
   device: string;
   upstreamTimeoutMs: number;
+  /** The usage store: its saved project and agent model settings override the session's (routingContext). */
+  ledger?: LedgerService | null;
 }
 
 const contextCache = new Map<string, SessionContext>();
@@ -75,7 +78,10 @@ export function parseRouted(req: IncomingMessage, res: ServerResponse, body: Buf
   }
 }
 
-export async function chooseRoute(facts: RequestFacts, ctx: SessionContext, requestContext: RequestContext, deps: MessagesDeps): Promise<{ choice: RouteChoice; rules: RoutingRules }> {
+export async function chooseRoute(facts: RequestFacts, sessionCtx: SessionContext, requestContext: RequestContext, deps: MessagesDeps): Promise<{ choice: RouteChoice; rules: RoutingRules }> {
+  // A configuration saved through /v1/conduit/projects is newer than the one the session
+  // started with (a lookup in memory; the session's own until the store has opened).
+  const ctx = deps.ledger ? deps.ledger.routingContext(sessionCtx) : sessionCtx;
   const rules = rulesFor(deps.rules(), ctx.projectModelConfig);
   let choice = routeBySession(facts, ctx);
   if (!choice && rules.pluginsEnabled && deps.plugins?.active) {

@@ -9,6 +9,7 @@
  *   GET  /v1/conduit/sessions/:id        a session's records and totals (Conduit's or Claude Code's session id)
  *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
+ *   *    /v1/conduit/projects/:key[/agents[/:id]]  projects, agents and their model settings (projectsRoute.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -19,6 +20,7 @@ import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
 import { SYNC_PREFIX, handleSync } from './syncRoute';
+import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
 import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
 import { relayUpstream, upstreamHeaders } from './forward';
@@ -131,6 +133,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   }
   if (path.startsWith(ANALYTICS_PREFIX)) {
     await handleAnalytics(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
+    return;
+  }
+  if (path.startsWith(PROJECTS_PREFIX)) {
+    await handleProjects(req, res, path, deps);
     return;
   }
   if (path.startsWith(SYNC_PREFIX)) {

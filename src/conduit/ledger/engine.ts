@@ -14,6 +14,8 @@ import { applyLocalSchema, ensureLocalUser } from './localSchema';
 import { applyMigrations } from './migrations';
 import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
 import type { SyncSessionInput } from './service';
+import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
+import { loadModelSettings, runProjectOp } from './projectStore';
 import { fromPglite } from './sqlClient';
 import { accessTokenClaims } from './accessToken';
 import { SupabaseSyncTarget } from './supabaseSyncTarget';
@@ -44,6 +46,8 @@ export class LedgerEngine {
   private maintaining: Promise<void> | null = null;
   private maintenanceTimer: NodeJS.Timeout | null = null;
   private log: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+  /** Order of the changes made through the projects API (see ModelSettingsCache). */
+  private settingsVersion = 0;
 
   private constructor(
     readonly pglite: PGliteInterface,
@@ -121,6 +125,19 @@ export class LedgerEngine {
 
   analytics(query: AnalyticsQuery, params: AnalyticsParams, now?: Date): Promise<RawAnalytics> {
     return runAnalytics(this.db, this.localUserId, query, params, now);
+  }
+
+  /** The model settings saved through the projects API, for the gateway's routing cache. */
+  modelSettings(): Promise<ModelSettingsSnapshot> {
+    return loadModelSettings(this.db, this.localUserId, this.settingsVersion);
+  }
+
+  /** An operation of the projects API (projectStore.ts). */
+  projects(op: ProjectOp): Promise<ProjectOpReply> {
+    return runProjectOp(this.db, this.localUserId, op, {
+      nextVersion: () => ++this.settingsVersion,
+      agentDeleted: (id, externalId) => this.ingester.forgetAgent(id, externalId),
+    });
   }
 
   /** Local plus Supabase: push to this user's project from now on (resuming its cursor). */

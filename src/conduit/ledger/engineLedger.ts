@@ -2,12 +2,17 @@
 // test file) and tools. The gateway itself uses WorkerLedger.
 import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
 import type { LedgerEngine } from './engine';
+import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
+import type { SessionContext } from '../../protocol/sessionContext';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport } from './service';
 
 export class EngineLedger implements LedgerService {
   state: LedgerState = 'opening';
   error: string | null = null;
   private engine: LedgerEngine | null = null;
+  private readonly modelSettings = new ModelSettingsCache();
+  /** The saved model settings are in the cache (changes wait for it, so none is overwritten). */
+  private settingsLoaded: Promise<void> = Promise.resolve();
 
   /** `engine`: the engine, or a promise of it (the service is "opening" until it resolves). */
   constructor(engine: LedgerEngine | Promise<LedgerEngine>, private readonly options: { closeEngine?: boolean } = {}) {
@@ -16,6 +21,7 @@ export class EngineLedger implements LedgerService {
         if (this.state === 'closed') return;
         this.engine = e;
         this.state = 'ready';
+        this.settingsLoaded = e.modelSettings().then((s) => this.modelSettings.load(s), () => undefined);
       },
       (err: Error) => {
         this.state = 'failed';
@@ -31,6 +37,18 @@ export class EngineLedger implements LedgerService {
 
   async analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
     return this.ready().analytics(query, params);
+  }
+
+  async projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]> {
+    const engine = this.ready();
+    await this.settingsLoaded;
+    const reply = await engine.projects(op) as ProjectOpReply<K>;
+    if (reply.settings) this.modelSettings.apply(reply.settings);
+    return reply.value;
+  }
+
+  routingContext(ctx: SessionContext): SessionContext {
+    return this.modelSettings.forContext(ctx);
   }
 
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {

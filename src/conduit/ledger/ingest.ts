@@ -106,6 +106,8 @@ export class JournalIngester extends EventEmitter {
   private readonly checkpoints = new Map<string, number>();
   private readonly projects = new Map<string, string>();
   private readonly agents = new Map<string, string>();
+  /** Agents deleted through the projects API: a late request naming one is kept without an agent. */
+  private readonly deletedAgents = new Set<string>();
   /** Request ids announced by the gateway and not yet seen in the journal, with when. */
   private readonly announced = new Map<string, number>();
   private running: Promise<IngestPassResult> | null = null;
@@ -176,6 +178,14 @@ export class JournalIngester extends EventEmitter {
       total.rejected += r.rejected;
       if (!this.again) return total;
     }
+  }
+
+  /** The agent with this id (and external id) was deleted: forget it, and attach no later request naming it to an agent. */
+  forgetAgent(id: string, externalId: string | null): void {
+    const lower = id.toLowerCase();
+    this.deletedAgents.add(lower);
+    if (externalId) this.deletedAgents.add(externalId.toLowerCase());
+    for (const [key, value] of this.agents) if (value === lower) this.agents.delete(key);
   }
 
   /** Checkpoints as stored: journal file name → byte offset. */
@@ -418,6 +428,7 @@ export class JournalIngester extends EventEmitter {
       if (!r.projectRef || !r.agentRef) continue;
       const project = this.projects.get(r.projectRef) ?? projects.get(r.projectRef);
       if (!project) continue;
+      if (this.deletedAgents.size && this.deletedAgents.has(r.agentRef.toLowerCase())) continue;
       const key = `${project}\n${r.agentRef}`;
       if (!this.agents.has(key) && !out.has(key) && !wanted.has(key)) wanted.set(key, { project, agent: r.agentRef, type: r.agentType });
     }

@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../core/log';
 import { LedgerEngine } from './engine';
+import type { ModelSettingsSnapshot } from './modelSettings';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
 
 const port = parentPort!;
@@ -50,10 +51,13 @@ async function handle(m: ToLedgerWorker): Promise<void> {
         return reply(await engine.clearSyncSession());
       case 'syncStatus':
         return reply(await engine.syncStatus());
+      case 'projects':
+        return reply(await engine.projects(m.op));
     }
   } catch (err) {
     const e = err as Error;
-    post({ type: 'reply', id: m.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err) } });
+    const kind = (e as { kind?: unknown })?.kind;
+    post({ type: 'reply', id: m.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), ...(typeof kind === 'string' ? { kind } : {}) } });
   }
 }
 
@@ -67,10 +71,20 @@ LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ...
       await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
       return;
     }
+    let settings: ModelSettingsSnapshot = { version: 0, projects: [] };
+    try {
+      settings = await opened.modelSettings();
+    } catch (err) {
+      log.warn(`ledger: the saved model settings could not be read (requests are routed by their sessions' settings): ${(err as Error).message}`);
+    }
+    if (closing) {
+      await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
+      return;
+    }
     engine = opened;
     engine.ingester.on('batch', (b: { records: number; inserted: number }) => post({ type: 'ingested', records: b.records, inserted: b.inserted }));
     engine.start();
-    post({ type: 'ready', openMs: opened.openMs });
+    post({ type: 'ready', openMs: opened.openMs, settings });
   },
   (err: Error) => {
     post({ type: 'failed', error: err?.message ?? String(err) });

@@ -59,6 +59,18 @@ create table if not exists conduit_local.sync_cursor (
   last_error_at timestamptz
 );
 
+-- The projects and agents whose model settings were saved through the gateway's projects
+-- API (projectsRoute.ts): the gateway routes their requests by the stored settings rather
+-- than by those the session's header carries. Rows that ingestion made hold only the
+-- columns' defaults and are not listed here.
+create table if not exists conduit_local.saved_project_config (
+  project_id uuid primary key references public.projects (id) on delete cascade
+);
+
+create table if not exists conduit_local.saved_agent_model (
+  agent_id uuid primary key references public.agents (id) on delete cascade
+);
+
 create or replace function conduit_local.log_changes()
 returns trigger
 language plpgsql

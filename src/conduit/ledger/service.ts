@@ -3,6 +3,8 @@
 // EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
 import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
 import type { SyncStatus } from './outbox';
+import type { ProjectOp, ProjectOpValues } from './modelSettings';
+import type { SessionContext } from '../../protocol/sessionContext';
 
 export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
 
@@ -27,6 +29,18 @@ export interface LedgerService {
   setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport>;
   clearSyncSession(): Promise<SyncStatusReport>;
   syncStatus(): Promise<SyncStatusReport>;
+  /**
+   * An operation of the projects API. Rejects with LedgerUnavailableError unless the store
+   * is ready, and with ProjectStoreError (modelSettings.ts) for an unknown project or agent,
+   * a duplicate agent name or an inconsistent agent.
+   */
+  projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]>;
+  /**
+   * The context to route a request by: the session's, with the project's and agent's model
+   * settings in place of its own where the store holds saved ones. Memory only (no query);
+   * the session's context as it is until the store has opened.
+   */
+  routingContext(ctx: SessionContext): SessionContext;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */
   announce(requestIds: string[]): void;
   close(): Promise<void>;

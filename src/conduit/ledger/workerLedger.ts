@@ -17,6 +17,8 @@ import { accessTokenClaims } from './accessToken';
 import { lockStore } from './storeLock';
 import type { SyncStatus } from './outbox';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
+import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpReply, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
+import type { SessionContext } from '../../protocol/sessionContext';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
   log: Logger;
@@ -53,6 +55,8 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   private restartTimer: NodeJS.Timeout | null = null;
   private closedSignal: (() => void) | null = null;
   private unlock: (() => void) | null = null;
+  /** Saved model settings: loaded when the store opens, updated by the projects API. */
+  private readonly modelSettings = new ModelSettingsCache();
 
   constructor(private readonly options: WorkerLedgerOptions) {
     super();
@@ -108,6 +112,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           this.emit('ingested', { records: m.records, inserted: m.inserted });
           return;
         case 'ready':
+          this.modelSettings.load(m.settings);
           this.setState('ready');
           log.info(`ledger: usage store ready in ${m.openMs} ms (${Date.now() - started} ms since start)`);
           if (this.session) this.post({ type: 'setSession', id: this.trackFireAndForget(), session: this.session.input });
@@ -128,7 +133,9 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           this.pending.delete(m.id);
           clearTimeout(p.timer);
           if (m.ok) p.resolve(m.value);
-          else p.reject(m.error.name === 'AnalyticsParamError' ? new AnalyticsParamError(m.error.message) : Object.assign(new Error(m.error.message), { name: m.error.name }));
+          else p.reject(m.error.name === 'AnalyticsParamError' ? new AnalyticsParamError(m.error.message)
+            : m.error.name === 'ProjectStoreError' ? new ProjectStoreError(m.error.kind as ProjectStoreErrorKind, m.error.message)
+            : Object.assign(new Error(m.error.message), { name: m.error.name }));
         }
       }
     });
@@ -199,6 +206,16 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
     return this.request((id) => ({ type: 'analytics', id, query, params, now: new Date().toISOString() }));
+  }
+
+  async projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]> {
+    const reply = await this.request<ProjectOpReply<K>>((id) => ({ type: 'projects', id, op }));
+    if (reply.settings) this.modelSettings.apply(reply.settings);
+    return reply.value;
+  }
+
+  routingContext(ctx: SessionContext): SessionContext {
+    return this.modelSettings.forContext(ctx);
   }
 
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {

@@ -2,6 +2,7 @@
 // (ledgerWorker.ts). Plain data only (structured clone).
 import type { AnalyticsParams, AnalyticsQuery } from './analytics';
 import type { SyncSessionInput } from './service';
+import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
 
 export interface LedgerWorkerData {
   dataDir: string | null;
@@ -14,14 +15,16 @@ export type ToLedgerWorker =
   | { type: 'setSession'; id: number; session: SyncSessionInput }
   | { type: 'clearSession'; id: number }
   | { type: 'syncStatus'; id: number }
+  | { type: 'projects'; id: number; op: ProjectOp }
   | { type: 'announce'; ids: string[] }
   | { type: 'close' };
 
 export type FromLedgerWorker =
   | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
-  | { type: 'ready'; openMs: number }
+  /** `settings`: the model settings saved through the projects API, for the routing cache. */
+  | { type: 'ready'; openMs: number; settings: ModelSettingsSnapshot }
   | { type: 'failed'; error: string }
   | { type: 'closed' }
   | { type: 'ingested'; records: number; inserted: number }
   | { type: 'reply'; id: number; ok: true; value: unknown }
-  | { type: 'reply'; id: number; ok: false; error: { name: string; message: string } };
+  | { type: 'reply'; id: number; ok: false; error: { name: string; message: string; kind?: string } };

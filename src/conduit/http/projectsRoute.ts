@@ -1,0 +1,189 @@
+/**
+ * Projects and their agents, as src/protocol/projects.ts documents them:
+ *
+ *   GET    /v1/conduit/projects/:key                 → ProjectInfo (404 when unknown)
+ *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?} → ProjectInfo (created when new)
+ *   GET    /v1/conduit/projects/:key/agents          → AgentInfo[] (404 for an unknown project)
+ *   POST   /v1/conduit/projects/:key/agents          AgentInput → AgentInfo (201; 409 for a name the project has)
+ *   PUT    /v1/conduit/projects/:key/agents/:agentId Partial<AgentInput> → AgentInfo
+ *   DELETE /v1/conduit/projects/:key/agents/:agentId → 204
+ *
+ * `:key` is the project's workspace key (SYNAPSE_PROJECT_ID), percent-encoded; `:agentId`
+ * the id AgentInfo gives (SYNAPSE_AGENT_ID). A saved model configuration reaches the
+ * routing of the next request at once (LedgerService.routingContext). Answers 400 naming
+ * the field for a bad body, 405 for other verbs, and 503 with Retry-After while the usage
+ * store opens. The token check happens before (server.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parseProjectModelConfig } from '../../protocol/modelConfig';
+import type { AgentInput } from '../../protocol/projects';
+import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
+import type { Logger } from '../core/log';
+import { ProjectStoreError, type ProjectOp, type ProjectUpdate } from '../ledger/modelSettings';
+import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
+import { readBody } from './body';
+import { sendJson, sendUnavailable } from './analyticsRoute';
+import { GatewayError, sendError } from './errors';
+
+export interface ProjectsRouteDeps {
+  ledger?: LedgerService | null;
+  log: Logger;
+}
+
+export const PROJECTS_PREFIX = '/v1/conduit/projects/';
+
+const MAX_BODY_BYTES = 256 * 1024;
+/** As long as a session context's projectId / agentId may be. */
+const MAX_KEY_LENGTH = 200;
+
+const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd'] as const;
+const AGENT_KEYS = ['name', 'personaType', 'useProjectModel', 'customModelId', 'dailyBudgetUsd', 'monthlyBudgetUsd'] as const;
+
+export async function handleProjects(req: IncomingMessage, res: ServerResponse, path: string, deps: ProjectsRouteDeps): Promise<void> {
+  const parts = path.slice(PROJECTS_PREFIX.length).split('/');
+  const method = req.method ?? 'GET';
+  const shape = parts.length === 1 ? 'project' : parts.length === 2 && parts[1] === 'agents' ? 'agents' : parts.length === 3 && parts[1] === 'agents' ? 'agent' : null;
+  if (!shape) return sendError(res, 'not_found_error', `no route ${method} ${path.slice(0, 300)}`);
+  const allowed = shape === 'project' ? ['GET', 'PUT'] : shape === 'agents' ? ['GET', 'POST'] : ['PUT', 'DELETE'];
+  if (!allowed.includes(method)) {
+    res.setHeader('allow', allowed.join(', '));
+    return sendError(res, 'invalid_request_error', `${method} is not allowed on ${path.slice(0, 300)}; use ${allowed.join(' or ')}`, 405);
+  }
+
+  let op: ProjectOp;
+  try {
+    const key = pathSegment(parts[0], 'project key');
+    if (shape === 'project') {
+      op = method === 'GET' ? { op: 'getProject', key } : { op: 'putProject', key, update: parseProjectUpdate(await readJson(req)) };
+    } else if (shape === 'agents') {
+      op = method === 'GET' ? { op: 'listAgents', key } : { op: 'createAgent', key, input: parseAgentInput(await readJson(req)) };
+    } else {
+      const agentId = pathSegment(parts[2], 'agent id');
+      op = method === 'DELETE' ? { op: 'deleteAgent', key, agentId } : { op: 'updateAgent', key, agentId, patch: parseAgentPatch(await readJson(req)) };
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) return sendError(res, 'invalid_request_error', err.message);
+    throw err;
+  }
+
+  const ledger = deps.ledger;
+  if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
+  try {
+    const value = await ledger.projects(op);
+    if (op.op === 'deleteAgent') {
+      res.writeHead(204, { 'cache-control': 'no-store' });
+      res.end();
+      return;
+    }
+    sendJson(res, op.op === 'createAgent' ? 201 : 200, value);
+  } catch (err) {
+    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    if (err instanceof ProjectStoreError) {
+      if (err.kind === 'not_found') return sendError(res, 'not_found_error', err.message);
+      return sendError(res, 'invalid_request_error', err.message, err.kind === 'conflict' ? 409 : 400);
+    }
+    deps.log.error(`projects ${op.op}: ${(err as Error)?.stack ?? String(err)}`);
+    sendError(res, 'api_error', `the usage store could not ${op.op === 'getProject' || op.op === 'listAgents' ? 'read' : 'save'} it: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+function pathSegment(raw: string, what: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError(what, 'is not valid percent-encoding in the path');
+  }
+  if (value.length === 0) throw new ValidationError(what, 'is empty');
+  if (value.length > MAX_KEY_LENGTH) throw new ValidationError(what, `longer than ${MAX_KEY_LENGTH} characters`);
+  return value;
+}
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readBody(req, MAX_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('invalid_request_error', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+  return expectObject(value, 'body');
+}
+
+function text(o: Record<string, unknown>, key: string, max: number): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ValidationError(key, `expected a string, got ${describe(v)}`);
+  const t = v.trim();
+  if (t.length === 0) throw new ValidationError(key, 'must not be empty');
+  if (t.length > max) throw new ValidationError(key, `longer than ${max} characters`);
+  return t;
+}
+
+function budget(o: Record<string, unknown>, key: string): number | null | undefined {
+  const v = o[key];
+  if (v === undefined || v === null) return v;
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
+    throw new ValidationError(key, `expected null or a number of US dollars ≥ 0, got ${describe(v)}`);
+  }
+  return v;
+}
+
+function customModelId(o: Record<string, unknown>): string | null | undefined {
+  const v = o.customModelId;
+  if (v === null || v === undefined) return v;
+  if (typeof v !== 'string') throw new ValidationError('customModelId', `expected a model id or null, got ${describe(v)}`);
+  const t = v.trim();
+  if (t.length > MAX_KEY_LENGTH) throw new ValidationError('customModelId', `longer than ${MAX_KEY_LENGTH} characters`);
+  return t === '' ? null : t;
+}
+
+export function parseProjectUpdate(o: Record<string, unknown>): ProjectUpdate {
+  rejectUnknownKeys(o, PROJECT_KEYS, 'body');
+  const update: ProjectUpdate = {};
+  const name = text(o, 'name', 200);
+  if (name !== undefined) update.name = name;
+  if (o.modelConfig !== undefined) update.modelConfig = parseProjectModelConfig(o.modelConfig, 'modelConfig');
+  const daily = budget(o, 'dailyBudgetUsd');
+  if (daily !== undefined) update.dailyBudgetUsd = daily;
+  const monthly = budget(o, 'monthlyBudgetUsd');
+  if (monthly !== undefined) update.monthlyBudgetUsd = monthly;
+  return update;
+}
+
+export function parseAgentPatch(o: Record<string, unknown>): Partial<AgentInput> {
+  rejectUnknownKeys(o, AGENT_KEYS, 'body');
+  const patch: Partial<AgentInput> = {};
+  const name = text(o, 'name', 100);
+  if (name !== undefined) patch.name = name;
+  const persona = text(o, 'personaType', 100);
+  if (persona !== undefined) patch.personaType = persona;
+  if (o.useProjectModel !== undefined) {
+    if (typeof o.useProjectModel !== 'boolean') throw new ValidationError('useProjectModel', `expected true or false, got ${describe(o.useProjectModel)}`);
+    patch.useProjectModel = o.useProjectModel;
+  }
+  const model = customModelId(o);
+  if (model !== undefined) patch.customModelId = model;
+  const daily = budget(o, 'dailyBudgetUsd');
+  if (daily !== undefined) patch.dailyBudgetUsd = daily;
+  const monthly = budget(o, 'monthlyBudgetUsd');
+  if (monthly !== undefined) patch.monthlyBudgetUsd = monthly;
+  if (patch.useProjectModel === false && o.customModelId !== undefined && !patch.customModelId) {
+    throw new ValidationError('customModelId', 'required when useProjectModel is false');
+  }
+  return patch;
+}
+
+export function parseAgentInput(o: Record<string, unknown>): AgentInput {
+  const patch = parseAgentPatch(o);
+  if (patch.name === undefined) throw new ValidationError('name', 'required (1 to 100 characters)');
+  if (patch.personaType === undefined) throw new ValidationError('personaType', 'required (1 to 100 characters)');
+  if (patch.useProjectModel === undefined) throw new ValidationError('useProjectModel', 'required (true or false)');
+  const input: AgentInput = {
+    name: patch.name, personaType: patch.personaType, useProjectModel: patch.useProjectModel, customModelId: patch.customModelId ?? null,
+  };
+  if (!input.useProjectModel && !input.customModelId) throw new ValidationError('customModelId', 'required when useProjectModel is false');
+  if (patch.dailyBudgetUsd !== undefined) input.dailyBudgetUsd = patch.dailyBudgetUsd;
+  if (patch.monthlyBudgetUsd !== undefined) input.monthlyBudgetUsd = patch.monthlyBudgetUsd;
+  return input;
+}
