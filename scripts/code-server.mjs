@@ -174,7 +174,7 @@ export function packageVsix(outFile, { isolated = false } = {}) {
   mkdirSync(path.dirname(outFile), { recursive: true });
   const cwd = isolated ? stageWorkingTree() : repoRoot;
   try {
-    const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--out', outFile], { cwd, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '--out', outFile], { cwd, encoding: 'utf8' });
     if (r.status !== 0 || !existsSync(outFile)) {
       throw new Error(`vsce package failed in ${cwd} (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
     }

@@ -50,15 +50,16 @@ export function agentInit(a: AgentInfo = agent(), p: ProjectInfo = project()): M
   return { target: { kind: 'agent', project: p, agent: a }, models: MODELS, inheritedRules: INHERITED };
 }
 
-const NOW = Date.now();
-const minutesAgo = (m: number) => new Date(NOW - m * 60_000).toISOString();
+// Read at each call: a fixture made now is "3 minutes ago" now, however late the test runs.
+const now = (): number => Date.now();
+const minutesAgo = (m: number) => new Date(now() - m * 60_000).toISOString();
 
 /** A day's data (24 hourly buckets) or a week's/month's (daily buckets), newest request 3 minutes ago. */
 export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: string; model?: string } = {}): AnalyticsData {
   const hourly = range === 'day';
   const buckets = hourly ? 24 : range === 'week' ? 7 : 30;
   const step = hourly ? 3_600_000 : 86_400_000;
-  const lastStart = Math.floor(NOW / step) * step;
+  const lastStart = Math.floor(now() / step) * step;
   const timeseries = Array.from({ length: buckets }, (_, i) => ({
     bucketStart: new Date(lastStart - (buckets - 1 - i) * step).toISOString(),
     cost: Math.round((0.05 + ((i * 37) % 11) / 20) * 1e4) / 1e4,
@@ -137,8 +138,8 @@ export function usageRecord(overrides: { cost?: number | null; input?: number; o
 }
 
 export function sidebarData(names: { agent?: string; model?: string } = {}): SidebarData {
-  const hourStart = Math.floor(NOW / 3_600_000) * 3_600_000;
-  const hours = Math.max(1, new Date(NOW).getUTCHours() + 1);
+  const hourStart = Math.floor(now() / 3_600_000) * 3_600_000;
+  const hours = Math.max(1, new Date(now()).getUTCHours() + 1);
   return {
     health: { health: 'running', port: 3460, version: '0.1.0', message: null },
     today: { cost: 0.4567, tokens: 45678, requests: 17, costUnknownRequests: 1 },
