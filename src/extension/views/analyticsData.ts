@@ -14,7 +14,8 @@ export async function loadAnalytics(api: GatewayApi, projectKey: string | null, 
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const query = (q: string) => {
     const params = new URLSearchParams({ range, tz, ...(projectKey ? { project: projectKey } : {}), ...(q === 'timeseries' ? { bucket: range === 'day' ? 'hour' : 'day' } : {}) });
-    return api.call<Json>('GET', `/v1/conduit/analytics/${q}?${params}`).then((r) => r?.result ?? {});
+    // Each answer is {query, scope, ...its figures}.
+    return api.call<Json>('GET', `/v1/conduit/analytics/${q}?${params}`).then((r) => r ?? {});
   };
   const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache] = await Promise.all(
     ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'].map(query),

@@ -24,8 +24,10 @@ export interface WebviewHtmlOptions {
 export const INITIAL_STATE_ELEMENT_ID = 'conduit-initial-state';
 
 const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
-// A CSP source list: scheme/host expressions separated by spaces, nothing that ends the directive.
-const CSP_SOURCE = /^[A-Za-z0-9*:/.\- _+[\]%@]{1,500}$/;
+// A CSP source list: scheme/host expressions and 'self' separated by spaces (VS Code's
+// webview.cspSource is "'self' https://*.vscode-cdn.net" in the browser), nothing that ends
+// the directive and no other keyword.
+const CSP_SOURCE = /^(?=.{1,500}$)(?:'self'|[A-Za-z0-9*:/.\-_+[\]%@]+)(?: +(?:'self'|[A-Za-z0-9*:/.\-_+[\]%@]+))*$/;
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);

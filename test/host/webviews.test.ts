@@ -1,0 +1,251 @@
+// The extension's webviews in a real VS Code (code-server + Chromium), in one code-server for
+// the whole file, in order: after a real agent session (the real claude CLI through the
+// gateway to the Anthropic stand-in) the usage analytics panel shows its cost and model; the
+// activity bar's Conduit icon opens the sidebar view with the gateway's health, today's cost
+// and the last routing decision; the project model configuration panel saves a new default
+// model and the next session is routed to it; a panel comes back after a window reload
+// through its serializer. Screenshots go to .test-output/host/webview-*.png and the three
+// README screenshots to media/screenshots/vscode-*.png.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FrameLocator } from 'playwright-core';
+import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest } from '../support/fakeAnthropic';
+import { ensureCodeServer, openProductInBrowser, screenshotDir, type ProductInBrowser } from '../support/codeServer';
+
+const ROOT = path.resolve(__dirname, '../..');
+const CLAUDE = path.join(ROOT, 'node_modules/.bin/claude');
+const README_SCREENSHOTS = path.join(ROOT, 'media/screenshots');
+/** The key the gateway holds for the stand-in (which refuses every other). */
+const UPSTREAM_KEY = 'sk-test-host-webviews';
+/** The model the project's default configuration routes to. */
+const ROUTED_MODEL = 'claude-sonnet-5-5';
+/** The fast model the model configuration panel switches the project to. */
+const FAST_MODEL = 'claude-haiku-4-5';
+const STATUS_ITEM = 'Conduit gateway';
+const RUNNING = /^Conduit gateway running(, |$)/;
+/** Generous: the embedded store's first open takes several seconds. */
+const DATA_TIMEOUT = 60_000;
+
+function messagePosts(requests: RecordedRequest[]): RecordedRequest[] {
+  return requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
+}
+
+function readNumber(file: string): number | null {
+  try {
+    const n = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', function () {
+  let product: ProductInBrowser | undefined;
+  let fake: FakeAnthropic;
+  let scratch: string;
+  let conduitHome: string;
+  /** Today's cost as the status bar showed it after the first session ("$0.0123"). */
+  let firstSessionCost = '';
+
+  /**
+   * The webview of the visible editor panel (webviews are nested iframes: VS Code's host
+   * frame, then #active-frame with the extension's HTML). The sidebar's has purpose=webviewView.
+   */
+  const panel = (): FrameLocator => product!.page
+    .frameLocator('iframe.webview.ready:not([src*="purpose=webviewView"]) >> visible=true')
+    .frameLocator('#active-frame');
+  const sidebar = (): FrameLocator => product!.page
+    .frameLocator('iframe.webview.ready[src*="purpose=webviewView"]')
+    .frameLocator('#active-frame');
+
+  /** Saves .test-output/host/webview-<name>.png; with `readme`, copies it to media/screenshots/vscode-<readme>.png. */
+  async function screenshot(name: string, readme?: string): Promise<void> {
+    const file = await product!.screenshot(`webview-${name}`);
+    if (readme) {
+      mkdirSync(README_SCREENSHOTS, { recursive: true });
+      copyFileSync(file, path.join(README_SCREENSHOTS, `vscode-${readme}.png`));
+    }
+  }
+
+  /** Runs "Conduit: Run Agent Session" and waits for its end in the terminal; returns the stand-in's requests of it. */
+  async function runAgentSession(prompt: string): Promise<{ posts: RecordedRequest[]; text: string }> {
+    const before = messagePosts(fake.requests).length;
+    await product!.runCommand('Conduit: Run Agent Session');
+    await product!.answerInput('What should the agent do?', { value: prompt });
+    const posts = (await fake.waitForRequests(before + 1, 90_000)).slice(before);
+    const session = posts[0].headers['x-claude-code-session-id'];
+    assert.equal(typeof session, 'string');
+    const text = await product!.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
+    return { posts: messagePosts(fake.requests).slice(before), text: text.slice(text.lastIndexOf(`● session ${session}`)) };
+  }
+
+  async function closeAllEditors(): Promise<void> {
+    await product!.runCommand('View: Close All Editors');
+    await product!.page.locator('.editor-group-container .tabs-container .tab').first().waitFor({ state: 'detached' });
+  }
+
+  before(async function () {
+    this.timeout(15 * 60_000); // a first run installs code-server
+    assert.ok(existsSync(CLAUDE), `${CLAUDE} is missing (npm ci installs @anthropic-ai/claude-code)`);
+    await ensureCodeServer((line) => console.log(`      ${line}`));
+    for (const f of existsSync(screenshotDir) ? readdirSync(screenshotDir) : []) {
+      if (/^(webview-|failed-webviews-).*\.png$/.test(f)) rmSync(path.join(screenshotDir, f)); // only this run's screenshots stay
+    }
+    fake = await startFakeAnthropic({ requireApiKey: UPSTREAM_KEY });
+    scratch = mkdtempSync(path.join(os.tmpdir(), 'conduit-host-webviews-'));
+    conduitHome = path.join(scratch, 'conduit-home');
+    const home = path.join(scratch, 'home');
+    mkdirSync(conduitHome);
+    mkdirSync(home);
+    writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ port: 0 })); // never the default port
+    product = await openProductInBrowser({
+      env: { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY, CONDUIT_CLAUDE_PATH: CLAUDE, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+      settings: {
+        'terminal.integrated.gpuAcceleration': 'off', // the terminal's text is in the page
+        'task.problemMatchers.neverPrompt': true,
+        'workbench.startupEditor': 'none',
+      },
+    });
+    await product.activation();
+    await product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 60_000);
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && product) {
+      const file = await product.screenshot(`failed-webviews-${this.currentTest.title.replace(/\W+/g, '-')}`).catch(() => null);
+      if (file) console.log(`      screenshot of the failure: ${file}`);
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    await product?.close(); // ends code-server and every process under it, the gateway included
+    const pid = conduitHome ? readNumber(path.join(conduitHome, 'gateway.pid')) : null;
+    if (pid && alive(pid)) {
+      let mine = false;
+      try { mine = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`CONDUIT_HOME=${conduitHome}`); } catch { /* gone */ }
+      if (mine) process.kill(pid, 'SIGKILL');
+    }
+    await fake?.close();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('the usage analytics panel shows the cost and the model of a real agent session', async function () {
+    this.timeout(240_000);
+    const { posts, text } = await runAgentSession('say hi');
+    for (const p of posts) assert.equal(p.body?.model, ROUTED_MODEL);
+    const routing = [...text.matchAll(/⇄ (\S+) \((\S+?)(?::[^)]*)?\) · \d+ in \/ \d+ out · \$(\d+\.\d+)/g)];
+    assert.ok(routing.length >= 1, `a routing line: ${text}`);
+    const item = await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: /· \$\d+\.\d{4}$/ });
+    firstSessionCost = /\$(\d+\.\d{4})$/.exec(item.text)![0];
+    const sessionCost = routing.reduce((sum, m) => sum + Number(m[3]), 0);
+    assert.ok(Number(firstSessionCost.slice(1)) > 0, item.text);
+    assert.ok(Math.abs(Number(firstSessionCost.slice(1)) - sessionCost) <= 0.0001 * routing.length, `${firstSessionCost} vs the session's ${sessionCost}`);
+
+    await product!.runCommand('Conduit: Open Usage Analytics');
+    await product!.page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor();
+    const view = panel();
+    await view.locator('h1', { hasText: 'Usage Analytics' }).waitFor({ timeout: 30_000 });
+    await view.locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(firstSessionCost)}$`) })
+      .waitFor({ timeout: DATA_TIMEOUT });
+    // Model Usage (the first tab): its charts are drawn.
+    await view.locator('canvas[data-chart="modelUsage"]').waitFor({ state: 'visible' });
+    await screenshot('1-analytics', 'analytics');
+
+    // Recent Activity names the routed model.
+    await view.locator('[data-testid="tab-3"]').click();
+    const model = view.locator('[data-testid="recent"] [data-field="model"]', { hasText: ROUTED_MODEL }).first();
+    await model.waitFor({ state: 'visible', timeout: DATA_TIMEOUT });
+    assert.equal((await model.innerText()).trim(), ROUTED_MODEL);
+    assert.equal((await view.locator('[data-testid="recent"] [data-field="cost"]').first().innerText()).trim().length > 0, true);
+    await screenshot('2-analytics-recent-activity');
+  });
+
+  it('the activity bar\'s Conduit icon opens the sidebar: health, today\'s cost, the last routing decision; its button opens the analytics panel', async function () {
+    this.timeout(120_000);
+    assert.ok(firstSessionCost, 'needs the session of the first test');
+    await closeAllEditors();
+    const { page } = product!;
+    await page.locator('.part.activitybar .action-label[aria-label^="Conduit"]').click();
+    await page.locator('.part.sidebar .title-label', { hasText: /conduit/i }).waitFor();
+    const view = sidebar();
+    await view.locator('[data-testid="health"]', { hasText: /running/ }).waitFor({ timeout: 30_000 });
+    await view.locator('[data-testid="todayCost"]', { hasText: new RegExp(`^${escapeRegExp(firstSessionCost)}$`) }).waitFor({ timeout: DATA_TIMEOUT });
+    const decision = view.locator('[data-testid="decisions"] li').first().locator('[data-field="model"]');
+    await decision.waitFor({ timeout: DATA_TIMEOUT });
+    assert.equal((await decision.innerText()).trim(), ROUTED_MODEL);
+    await screenshot('3-sidebar', 'sidebar');
+
+    await view.locator('[data-testid="openAnalytics"]').click();
+    await page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor();
+    await panel().locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(firstSessionCost)}$`) }).waitFor({ timeout: DATA_TIMEOUT });
+    await screenshot('4-sidebar-opened-analytics');
+  });
+
+  it('"Configure Project Model" saves the fast model as the default; the next session is routed to it', async function () {
+    this.timeout(240_000);
+    await closeAllEditors();
+    await product!.runCommand('Conduit: Configure Project Model');
+    await product!.page.locator('.tab', { hasText: 'Project Model Configuration' }).waitFor();
+    const view = panel();
+    await view.locator('h1', { hasText: 'Project Model Configuration' }).waitFor({ timeout: 30_000 });
+
+    const select = view.locator('[data-testid="defaultModel"]');
+    await select.click();
+    await view.getByRole('option', { name: /Claude Haiku 4\.5/ }).first().click();
+    assert.equal(await select.evaluate((el) => (el as HTMLElement & { value: string }).value), FAST_MODEL);
+
+    // Every text the save button shows, recorded in the webview (the save may take a moment only).
+    const save = view.locator('[data-testid="save"]');
+    await save.evaluate((el) => {
+      const seen: string[] = [];
+      (window as unknown as { __saveTexts: string[] }).__saveTexts = seen;
+      new MutationObserver(() => seen.push((el.textContent ?? '').trim())).observe(el, { childList: true, characterData: true, subtree: true });
+    });
+    await save.click();
+    // The outcome: "Configuration saved." or the error of the save.
+    const status = view.locator('[data-testid="status"]', { hasText: /^(?!Unsaved changes$)\S/ });
+    await status.waitFor({ timeout: 30_000 });
+    const statusText = (await status.innerText()).trim();
+    if (statusText !== 'Configuration saved.') {
+      await screenshot('5-model-config-save-failed');
+      assert.fail(`Saving the project's model configuration failed: the panel says "${statusText}" (PUT /v1/conduit/projects/:key, the gateway's projects API, must answer)`);
+    }
+    const texts = await save.evaluate(() => (window as unknown as { __saveTexts: string[] }).__saveTexts);
+    assert.ok(texts.includes('Saving...'), `the button said "Saving..." while saving: ${JSON.stringify(texts)}`);
+    assert.equal((await save.innerText()).trim(), 'Save Configuration');
+    await screenshot('5-model-config-saved', 'modelConfig');
+
+    const { posts } = await runAgentSession('say hi again');
+    assert.equal(posts[0].body?.model, FAST_MODEL, `the stand-in got ${posts.map((p) => p.body?.model).join(', ')}`);
+    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: new RegExp(`last routed to ${FAST_MODEL}$`) });
+    await screenshot('6-session-on-fast-model');
+  });
+
+  it('the analytics panel survives a window reload through its serializer', async function () {
+    this.timeout(180_000);
+    await closeAllEditors();
+    await product!.runCommand('Conduit: Open Usage Analytics');
+    const cost = panel().locator('[data-testid="totalCost-value"]', { hasText: /^\$\d+\.\d{4}$/ });
+    await cost.waitFor({ timeout: DATA_TIMEOUT });
+    const before = (await cost.innerText()).trim();
+
+    const { page } = product!;
+    await page.reload();
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor({ timeout: 60_000 });
+    const view = panel();
+    await view.locator('h1', { hasText: 'Usage Analytics' }).waitFor({ timeout: 60_000 });
+    await view.locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(before)}$`) }).waitFor({ timeout: DATA_TIMEOUT });
+    await view.locator('[data-testid="recent"] [data-field="model"]', { hasText: /^claude-/ }).first().waitFor({ state: 'attached', timeout: DATA_TIMEOUT });
+    await screenshot('7-analytics-after-reload');
+  });
+});
