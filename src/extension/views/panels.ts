@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
+import type { UsageRecord } from '../../protocol/usage';
 import {
   isAnalyticsWebviewMessage, isModelConfigWebviewMessage, isSidebarWebviewMessage,
   type ModelConfigInit, type ModelOption, type SidebarData,
@@ -37,6 +38,8 @@ export class Views implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   private readonly analyticsPanels = new Set<vscode.WebviewPanel>();
   private sidebar: vscode.WebviewView | null = null;
+  /** The latest usage records seen live: replayed after each fetch (see wireAnalytics). */
+  private readonly recentRecords: UsageRecord[] = [];
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -55,6 +58,10 @@ export class Views implements vscode.Disposable {
       }),
       vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW, { resolveWebviewView: (view) => this.wireSidebar(view) }),
       api.onEvent((e) => {
+        if (e.type === 'usage') {
+          this.recentRecords.push(e.record);
+          if (this.recentRecords.length > 50) this.recentRecords.shift();
+        }
         const message = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
         if (e.type === 'usage') for (const p of this.analyticsPanels) void p.webview.postMessage(message);
         void this.sidebar?.webview.postMessage(message);
@@ -85,6 +92,11 @@ export class Views implements vscode.Disposable {
         try {
           const data = await loadAnalytics(this.api, project?.key ?? null, m.range);
           void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: project?.folder.name ?? 'All projects' } });
+          // The store ingests a moment after a reply ends: records seen live that the
+          // fetch did not include yet are folded in (the view skips ones it already has).
+          for (const record of this.recentRecords) {
+            if (!project || record.context.projectId === project.key) void panel.webview.postMessage({ type: 'usageEvent', record });
+          }
         } catch (err) {
           void panel.webview.postMessage({ type: 'analyticsError', id: m.id, message: (err as Error).message });
         }
