@@ -11,6 +11,13 @@ import type { GatewayEvent } from '../../protocol/usage';
 import type { GatewaySupervisor } from './supervisor';
 import type { Settings } from '../settings';
 
+/** An error answer of the gateway's API, with its status (503: not ready yet, try again). */
+export class GatewayHttpError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
 export class GatewayUnavailableError extends Error {
   constructor(message = 'The Conduit gateway is not running. Start it with "Conduit: Start Gateway".') {
     super(message);
@@ -50,7 +57,7 @@ export class GatewayApi implements vscode.Disposable {
     }
     if (r.status >= 400) {
       const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`;
-      throw new Error(message.replace(/^\[conduit\] /, ''));
+      throw new GatewayHttpError(message.replace(/^\[conduit\] /, ''), r.status);
     }
     return parsed as T;
   }

@@ -3,12 +3,28 @@
  * (GET /v1/conduit/analytics/<query>, each answering {query, scope, result}).
  */
 import type { AnalyticsData, AnalyticsRange } from '../../protocol/webviewMessages';
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 
 type Json = any; // the gateway's answers, read defensively field by field
 
 const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+/**
+ * loadAnalytics, waiting while the gateway's store is still opening (503): the first
+ * start of a store takes seconds, and the panel should fill in by itself, not fail.
+ */
+export async function loadAnalyticsWhenReady(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, maxWaitMs = 60_000): Promise<AnalyticsData> {
+  const deadline = Date.now() + maxWaitMs;
+  for (;;) {
+    try {
+      return await loadAnalytics(api, projectKey, range);
+    } catch (err) {
+      if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
 
 export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange): Promise<AnalyticsData> {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;

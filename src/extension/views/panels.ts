@@ -16,7 +16,7 @@ import { ValidationError } from '../../protocol/validate';
 import type { GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { loadAnalytics } from './analyticsData';
+import { loadAnalyticsWhenReady } from './analyticsData';
 import { renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
@@ -90,7 +90,7 @@ export class Views implements vscode.Disposable {
       if (!isAnalyticsWebviewMessage(m)) return;
       if (m.type === 'requestAnalytics') {
         try {
-          const data = await loadAnalytics(this.api, project?.key ?? null, m.range);
+          const data = await loadAnalyticsWhenReady(this.api, project?.key ?? null, m.range);
           void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: project?.folder.name ?? 'All projects' } });
           // The store ingests a moment after a reply ends: records seen live that the
           // fetch did not include yet are folded in (the view skips ones it already has).
@@ -167,7 +167,7 @@ export class Views implements vscode.Disposable {
       decisions: [],
     };
     try {
-      const a = await loadAnalytics(this.api, null, 'day');
+      const a = await loadAnalyticsWhenReady(this.api, null, 'day', 30_000);
       data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests };
       data.costSeries = a.timeseries.map((p) => ({ bucketStart: p.bucketStart, cost: p.cost }));
       data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName }));
