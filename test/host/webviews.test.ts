@@ -167,6 +167,13 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     assert.equal((await model.innerText()).trim(), ROUTED_MODEL);
     assert.equal((await view.locator('[data-testid="recent"] [data-field="cost"]').first().innerText()).trim().length > 0, true);
     await screenshot('2-analytics-recent-activity');
+
+    // Click-through: the request's session opens in a panel of its own, with that session's cost.
+    await view.locator('[data-testid="recent"] button').first().click();
+    await product!.page.locator('.tab', { hasText: /^Session [0-9a-f]{8}/ }).waitFor({ timeout: 30_000 });
+    await panel().locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(firstSessionCost)}$`) })
+      .waitFor({ timeout: DATA_TIMEOUT });
+    await screenshot('2b-session-panel');
   });
 
   it('the activity bar\'s Conduit icon opens the sidebar: health, today\'s cost, the last routing decision; its button opens the analytics panel', async function () {

@@ -14,11 +14,11 @@ const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Numbe
  * loadAnalytics, waiting while the gateway's store is still opening (503): the first
  * start of a store takes seconds, and the panel should fill in by itself, not fail.
  */
-export async function loadAnalyticsWhenReady(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, maxWaitMs = 60_000): Promise<AnalyticsData> {
+export async function loadAnalyticsWhenReady(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, maxWaitMs = 60_000, sessionId: string | null = null): Promise<AnalyticsData> {
   const deadline = Date.now() + maxWaitMs;
   for (;;) {
     try {
-      return await loadAnalytics(api, projectKey, range);
+      return await loadAnalytics(api, projectKey, range, sessionId);
     } catch (err) {
       if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -26,10 +26,10 @@ export async function loadAnalyticsWhenReady(api: GatewayApi, projectKey: string
   }
 }
 
-export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange): Promise<AnalyticsData> {
+export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, sessionId: string | null = null): Promise<AnalyticsData> {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const query = (q: string) => {
-    const params = new URLSearchParams({ range, tz, ...(projectKey ? { project: projectKey } : {}), ...(q === 'timeseries' ? { bucket: range === 'day' ? 'hour' : 'day' } : {}) });
+    const params = new URLSearchParams({ range, tz, ...(projectKey ? { project: projectKey } : {}), ...(sessionId ? { session: sessionId } : {}), ...(q === 'timeseries' ? { bucket: range === 'day' ? 'hour' : 'day' } : {}) });
     // Each answer is {query, scope, ...its figures}.
     return api.call<Json>('GET', `/v1/conduit/analytics/${q}?${params}`).then((r) => r ?? {});
   };

@@ -36,7 +36,8 @@ export const MODEL_OPTIONS: ModelOption[] = [
 
 export class Views implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
-  private readonly analyticsPanels = new Set<vscode.WebviewPanel>();
+  /** Open analytics panels, each with the session it is scoped to (null: the project). */
+  private readonly analyticsPanels = new Map<vscode.WebviewPanel, string | null>();
   private sidebar: vscode.WebviewView | null = null;
   /** The latest usage records seen live: replayed after each fetch (see wireAnalytics). */
   private readonly recentRecords: UsageRecord[] = [];
@@ -63,16 +64,18 @@ export class Views implements vscode.Disposable {
           if (this.recentRecords.length > 50) this.recentRecords.shift();
         }
         const message = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
-        if (e.type === 'usage') for (const p of this.analyticsPanels) void p.webview.postMessage(message);
+        if (e.type === 'usage') for (const [p, session] of this.analyticsPanels) if (!session || e.record.context.sessionId === session) void p.webview.postMessage(message);
         void this.sidebar?.webview.postMessage(message);
       }),
       supervisor.onDidChange((s) => void this.sidebar?.webview.postMessage({ type: 'health', health: s })),
     );
   }
 
-  openAnalytics(): void {
-    const panel = vscode.window.createWebviewPanel(ANALYTICS_PANEL, 'Usage Analytics', vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
-    this.wireAnalytics(panel);
+  /** The analytics panel of the workspace's project, or of one agent session. */
+  openAnalytics(sessionId: string | null = null): void {
+    const title = sessionId ? `Session ${sessionId.slice(0, 8)}` : 'Usage Analytics';
+    const panel = vscode.window.createWebviewPanel(ANALYTICS_PANEL, title, vscode.ViewColumn.Active, webviewOptions(this.extensionUri));
+    this.wireAnalytics(panel, sessionId);
   }
 
   async openModelConfig(project: Project, agentId?: string): Promise<void> {
@@ -80,28 +83,30 @@ export class Views implements vscode.Disposable {
     await this.wireModelConfig(panel, project, agentId);
   }
 
-  private wireAnalytics(panel: vscode.WebviewPanel): void {
+  private wireAnalytics(panel: vscode.WebviewPanel, sessionId: string | null = null): void {
     panel.webview.options = webviewOptions(this.extensionUri);
-    renderWebview(panel.webview, this.extensionUri, 'analytics', 'Usage Analytics', {});
-    this.analyticsPanels.add(panel);
+    renderWebview(panel.webview, this.extensionUri, 'analytics', panel.title, {});
+    this.analyticsPanels.set(panel, sessionId);
     const project = vscode.workspace.workspaceFolders?.length === 1 ? this.projects.forFolder(vscode.workspace.workspaceFolders[0]) : null;
     panel.onDidDispose(() => this.analyticsPanels.delete(panel));
     panel.webview.onDidReceiveMessage(async (m: unknown) => {
       if (!isAnalyticsWebviewMessage(m)) return;
       if (m.type === 'requestAnalytics') {
         try {
-          const data = await loadAnalyticsWhenReady(this.api, project?.key ?? null, m.range);
-          void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: project?.folder.name ?? 'All projects' } });
+          const data = await loadAnalyticsWhenReady(this.api, project?.key ?? null, m.range, 60_000, sessionId);
+          const scope = sessionId ? `session ${sessionId}` : project?.folder.name ?? 'All projects';
+          void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: scope } });
           // The store ingests a moment after a reply ends: records seen live that the
           // fetch did not include yet are folded in (the view skips ones it already has).
           for (const record of this.recentRecords) {
-            if (!project || record.context.projectId === project.key) void panel.webview.postMessage({ type: 'usageEvent', record });
+            const inScope = (!project || record.context.projectId === project.key) && (!sessionId || record.context.sessionId === sessionId);
+            if (inScope) void panel.webview.postMessage({ type: 'usageEvent', record });
           }
         } catch (err) {
           void panel.webview.postMessage({ type: 'analyticsError', id: m.id, message: (err as Error).message });
         }
       } else if (m.type === 'openSession') {
-        void vscode.window.showInformationMessage(`Session ${m.sessionId}`);
+        this.openAnalytics(m.sessionId); // click-through: the session's own breakdown
       }
     });
   }
