@@ -237,4 +237,21 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     await screenshot('6-session-on-fast-model');
   });
 
+  it('the analytics panel survives "Developer: Reload Window" through its serializer', async function () {
+    this.timeout(180_000);
+    await product!.runCommand('View: Close All Editors');
+    await product!.runCommand('Conduit: Open Usage Analytics');
+    const cost = panel().locator('[data-testid="totalCost-value"]', { hasText: /^\$\d+\.\d{4}$/ });
+    await cost.waitFor({ timeout: DATA_TIMEOUT });
+    const before = (await cost.innerText()).trim();
+
+    // VS Code's own reload saves the workbench state (open editors) before reloading.
+    await product!.runCommand('Developer: Reload Window');
+    const { page } = product!;
+    await page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor({ timeout: 90_000 });
+    const view = panel();
+    await view.locator('h1', { hasText: 'Usage Analytics' }).waitFor({ timeout: 60_000 });
+    await view.locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(before)}$`) }).waitFor({ timeout: DATA_TIMEOUT });
+    await screenshot('7-analytics-after-reload');
+  });
 });
