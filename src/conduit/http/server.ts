@@ -116,6 +116,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     await handleCountTokens(req, res, body, deps, auth);
     return;
   }
+  if (method === 'GET' && path === '/v1/conduit/models') {
+    sendJson(res, 200, { models: modelCatalogue(deps) });
+    return;
+  }
   if (method === 'GET' && path === '/v1/conduit/status') {
     sendJson(res, 200, deps.status());
     return;
@@ -163,4 +167,19 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
   if (!headers) return estimate();
   relayUpstream(res, target.provider, req.url ?? '/v1/messages/count_tokens', headers, withModel(body, facts, target.model),
     deps.upstreamTimeoutMs, ['x-conduit-model', target.model], estimate);
+}
+
+/**
+ * The models a configuration view offers: those the price table knows (current Claude
+ * families) and those config.json prices, each with the seed's category, plus the
+ * routing rules' own choices; "provider/model" for models of other configured providers.
+ */
+function modelCatalogue(deps: ServerDeps): { id: string; name: string; category: 'fast' | 'balanced' | 'powerful' | null }[] {
+  const category = (id: string) => (/haiku/.test(id) ? 'fast' as const : /sonnet/.test(id) ? 'balanced' as const : /opus/.test(id) ? 'powerful' as const : null);
+  const out = deps.prices.models().map((m) => ({ id: m.id, name: m.name, category: category(m.id) }));
+  const rules = deps.rules();
+  for (const ref of [rules.defaultModel, rules.longContextModel, rules.backgroundModel, rules.reasoningModel, rules.webSearchModel, ...rules.fallbackModels]) {
+    if (ref && !out.some((m) => m.id === ref)) out.push({ id: ref, name: ref, category: category(ref) });
+  }
+  return out;
 }

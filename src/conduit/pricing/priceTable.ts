@@ -39,6 +39,15 @@ export class PriceTable {
   ) {}
 
   get source(): string { return this.data.source; }
+
+  /** Model ids with a price: the table's current Claude families, then config's own. */
+  models(): { id: string; name: string }[] {
+    const current = this.data.models
+      .filter((m) => /^claude-(opus|sonnet|haiku)-[4-9]/.test(m.id))
+      .map((m) => ({ id: m.id, name: (m as { name?: string }).name ?? m.id }));
+    const own = Object.keys(this.overrides).filter((id) => !current.some((m) => m.id === id)).map((id) => ({ id, name: id }));
+    return [...current.reverse(), ...own];
+  }
   get version(): string { return this.data.version; }
 
   /** The price of a model id, or null when unknown. */

@@ -136,14 +136,25 @@ export class Views implements vscode.Disposable {
     });
   }
 
+  /** The gateway's catalogue (its price table, config and rules), or the built-in list. */
+  private async models(): Promise<ModelOption[]> {
+    try {
+      const { models } = await this.api.call<{ models: ModelOption[] }>('GET', '/v1/conduit/models');
+      return models.length ? models : MODEL_OPTIONS;
+    } catch {
+      return MODEL_OPTIONS;
+    }
+  }
+
   private async modelConfigInit(project: Project, agentId?: string): Promise<ModelConfigInit> {
     const info = await this.projects.info(project);
+    const models = await this.models();
     const inheritedRules = { ...DEFAULT_RULES };
     if (agentId) {
       const agent = (await this.projects.agents(project)).find((a) => a.id === agentId);
-      if (agent) return { target: { kind: 'agent', project: info, agent }, models: MODEL_OPTIONS, inheritedRules };
+      if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules };
     }
-    return { target: { kind: 'project', project: info }, models: MODEL_OPTIONS, inheritedRules };
+    return { target: { kind: 'project', project: info }, models, inheritedRules };
   }
 
   private wireSidebar(view: vscode.WebviewView): void {

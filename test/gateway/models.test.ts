@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
+
+describe('GET /v1/conduit/models (the model configuration view\'s list)', () => {
+  let t: TestGateway;
+  before(async () => {
+    t = await startTestGateway({
+      config: {
+        routing: { fallbackModels: ['proxy/claude-sonnet-4-6'] },
+        providers: { proxy: { baseUrl: 'http://127.0.0.1:9' } },
+        prices: { 'my-own-model': { input: 1, output: 2 } },
+      },
+      env: { CONDUIT_LEDGER: 'off' },
+    });
+  });
+  after(() => t.close());
+
+  const get = (token: string | null) => fetch(`${t.url}/v1/conduit/models`, { headers: token ? { 'x-conduit-token': token } : {} });
+
+  it('lists the priced Claude models with the seed\'s categories, config\'s own models and the rules\' choices', async () => {
+    const res = await get(t.token);
+    assert.equal(res.status, 200);
+    const { models } = (await res.json()) as { models: { id: string; name: string; category: string | null }[] };
+    const byId = new Map(models.map((m) => [m.id, m]));
+    for (const [id, category] of [['claude-haiku-4-5', 'fast'], ['claude-sonnet-4-6', 'balanced'], ['claude-opus-5-5', 'powerful']] as const) {
+      assert.equal(byId.get(id)?.category, category, `${id} is listed as ${category}`);
+    }
+    assert.ok(!models.some((m) => /^claude-(2|3|v1)/.test(m.id)), 'retired families are not offered');
+    assert.equal(byId.get('my-own-model')?.category, null, 'a model priced in config.json is offered');
+    assert.equal(byId.get('proxy/claude-sonnet-4-6')?.category, 'balanced', 'a rule\'s model of another provider is offered');
+    assert.equal(byId.size, models.length, 'each model once');
+  });
+
+  it('needs the access token', async () => {
+    assert.equal((await get(null)).status, 401);
+  });
+});
