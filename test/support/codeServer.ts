@@ -348,6 +348,7 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
       async close() {
         await browser?.close();
         await server.stop();
+        reportActivationTimes(userDataDir);
         rmSync(scratch, { recursive: true, force: true });
       },
     };
@@ -401,4 +402,26 @@ export function runConduit(extensionDir: string, args: string[], env: NodeJS.Pro
     child.once('error', (err) => { clearTimeout(timer); reject(err); });
     child.once('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }); });
   });
+}
+
+/**
+ * Prints the extension's own activation times ("activated in N ms", from its Conduit log
+ * channel) so each host run reports the figure. A figure, not an assertion: timings are
+ * measured, never asserted.
+ */
+function reportActivationTimes(userDataDir: string): void {
+  const found: string[] = [];
+  const walk = (dir: string) => {
+    let entries: import('node:fs').Dirent[];
+    try { entries = readdirSync(dir, { withFileTypes: true }); } catch { return; }
+    for (const e of entries) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (e.name === 'Conduit.log') {
+        for (const m of readFileSync(p, 'utf8').matchAll(/activated in ([\d.]+) ms/g)) found.push(m[1]);
+      }
+    }
+  };
+  walk(path.join(userDataDir, 'logs'));
+  if (found.length) console.log(`      extension activation (its own time): ${found.join(', ')} ms`);
 }
