@@ -66,11 +66,21 @@ async function main(): Promise<void> {
   };
 
   let events: SseConnection | null = null;
+  // Requests routed but not yet ended. claude can exit on message_stop, a moment before
+  // the gateway sees the reply end and records it: the flush waits for those.
+  const inFlight = new Set<string>();
+  let allSettled: (() => void) | null = null;
   if (streamJson) {
     events = connectSse(port, `/v1/conduit/events?session=${encodeURIComponent(ctx.sessionId!)}`, token, (e) => {
-      if (e.event !== 'usage') return;
       try {
-        emit((JSON.parse(e.data) as Extract<GatewayEvent, { type: 'usage' }>).record);
+        if (e.event === 'decision') {
+          inFlight.add((JSON.parse(e.data) as Extract<GatewayEvent, { type: 'decision' }>).requestId);
+        } else if (e.event === 'usage') {
+          const record = (JSON.parse(e.data) as Extract<GatewayEvent, { type: 'usage' }>).record;
+          inFlight.delete(record.id);
+          emit(record);
+          if (inFlight.size === 0) allSettled?.();
+        }
       } catch { /* a malformed event is dropped; the final flush catches up */ }
     });
     // Subscribed before claude starts, so no request of the session is missed.
@@ -99,6 +109,12 @@ async function main(): Promise<void> {
 
   if (streamJson) {
     // Records whose events were still on the way when claude exited.
+    if (inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        allSettled = resolve;
+        setTimeout(resolve, 10_000); // at most: a gateway gone silent must not hold the exit
+      });
+    }
     // A busy gateway may be slow to answer: a few tries before giving up on the flush.
     let r: Awaited<ReturnType<typeof request>> | null = null;
     for (let attempt = 0; attempt < 3 && !r; attempt++) {
