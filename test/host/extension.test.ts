@@ -128,6 +128,8 @@ function statusBarCost(item: StatusBarItemState): number {
 }
 
 describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
+  // A real browser driving a real VS Code: one more try before a UI hiccup fails the run.
+  this.retries(1);
   let product: ProductInBrowser | undefined;
   let fake: FakeAnthropic;
   let scratch: string;

@@ -48,6 +48,8 @@ function alive(pid: number): boolean {
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', function () {
+  // A real browser driving a real VS Code: one more try before a UI hiccup fails the run.
+  this.retries(1);
   let product: ProductInBrowser | undefined;
   let fake: FakeAnthropic;
   let scratch: string;
