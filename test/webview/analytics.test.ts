@@ -3,32 +3,20 @@ import assert from 'node:assert/strict';
 import { MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import type { AnalyticsData, AnalyticsRange } from '../../src/protocol/webviewMessages';
 import { isAnalyticsWebviewMessage } from '../../src/protocol/webviewMessages';
-import { THEMES, WebviewHarness, type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
+import { THEMES, type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
 import { HOSTILE, HOSTILE_SCRIPT, analyticsData, emptyAnalytics, usageRecord } from './fixtures';
-import { byTestId, chooseOption, injectedElements, textOf, waitForPaintedCanvas, waitForText } from './helpers';
+import { byTestId, chooseOption, injectedElements, textOf, waitForPaintedCanvas, waitForText, useWebviewHarness } from './helpers';
 import { walkWithTab } from './keyboard';
 
 type Request = { type: 'requestAnalytics'; id: string; range: AnalyticsRange };
 
 describe('webview: usage analytics', function () {
-  let harness: WebviewHarness;
+  const pages = useWebviewHarness();
   let view: WebviewPage | undefined;
-
-  before(async () => {
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async () => {
-    view?.assertClean();
-    await view?.close();
-    view = undefined;
-  });
 
   /** Opens the panel; when `answer` is given the stand-in host answers every requestAnalytics with it. */
   async function open(answer?: (range: AnalyticsRange) => AnalyticsData, options: OpenOptions = {}): Promise<WebviewPage> {
-    view = await harness.open('analytics', {
+    view = await pages.open('analytics', {
       ...options,
       respond: answer && (async (message, page) => {
         if (message.type === 'requestAnalytics') await page.post({ type: 'analytics', id: message.id, data: answer(message.range as AnalyticsRange) });

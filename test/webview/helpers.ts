@@ -1,6 +1,6 @@
 // Small waits and reads on a webview page (Playwright waits for conditions; nothing sleeps).
 import type { Locator } from 'playwright-core';
-import type { WebviewPage } from '../support/webviewPage';
+import { WebviewHarness, type WebviewPage } from '../support/webviewPage';
 
 export const byTestId = (view: WebviewPage, id: string): Locator => view.page.locator(`[data-testid="${id}"]`);
 
@@ -67,4 +67,27 @@ export async function waitForPaintedCanvas(view: WebviewPage, selector: string, 
     for (let i = 3; i < data.length; i += 4 * 7) if (data[i] > 0) painted += 1;
     return painted >= min;
   }, { sel: selector, min: minPainted });
+}
+
+/**
+ * One headless Chromium for a test file. Pages opened through the returned `open` are
+ * checked after each test (no CSP violation, console error or dialog) and closed.
+ */
+export function useWebviewHarness(): { open: WebviewHarness['open'] } {
+  let harness: WebviewHarness | undefined;
+  let current: WebviewPage | undefined;
+  before(async () => {
+    harness = await WebviewHarness.start();
+  });
+  after(async () => {
+    await harness?.close();
+  });
+  afterEach(async () => {
+    current?.assertClean();
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    open: async (...args) => (current = await harness!.open(...args)),
+  };
 }

@@ -3,30 +3,18 @@ import assert from 'node:assert/strict';
 import { MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import type { ModelConfigInit } from '../../src/protocol/webviewMessages';
 import { isModelConfigWebviewMessage } from '../../src/protocol/webviewMessages';
-import { WebviewHarness, type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
+import { type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
 import { HOSTILE, HOSTILE_SCRIPT, MODELS, agent, agentInit, project, projectInit } from './fixtures';
-import { byTestId, chooseOption, injectedElements, optionLabels, selectValue, textOf, typeInto, waitForText, waitForValue } from './helpers';
+import { byTestId, chooseOption, injectedElements, optionLabels, selectValue, textOf, typeInto, waitForText, waitForValue, useWebviewHarness } from './helpers';
 import { walkWithTab } from './keyboard';
 
 describe('webview: model configuration', function () {
-  let harness: WebviewHarness;
+  const pages = useWebviewHarness();
   let view: WebviewPage | undefined;
-
-  before(async () => {
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async () => {
-    view?.assertClean();
-    await view?.close();
-    view = undefined;
-  });
 
   /** Opens the view; the stand-in host answers `ready` with the current `init.value`. */
   async function open(init: { value: ModelConfigInit }, options: OpenOptions = {}): Promise<WebviewPage> {
-    view = await harness.open('modelConfig', {
+    view = await pages.open('modelConfig', {
       ...options,
       respond: async (message, page) => {
         if (message.type === 'ready') await page.post({ type: 'init', ...init.value });
@@ -265,7 +253,7 @@ describe('webview: model configuration', function () {
   });
 
   it('paints from the initial state in the page before the host answers', async () => {
-    view = await harness.open('modelConfig', { initialState: agentInit() });
+    view = await pages.open('modelConfig', { initialState: agentInit() });
     await waitForText(view, 'subject', 'Reviewer · code-reviewer · project synapse-app');
     await view.waitForPosted('ready');
   });

@@ -3,29 +3,17 @@ import assert from 'node:assert/strict';
 import { MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import type { SidebarData } from '../../src/protocol/webviewMessages';
 import { isSidebarWebviewMessage } from '../../src/protocol/webviewMessages';
-import { WebviewHarness, type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
+import { type OpenOptions, type ThemeName, type WebviewPage } from '../support/webviewPage';
 import { HOSTILE, HOSTILE_SCRIPT, sidebarData, usageRecord } from './fixtures';
-import { byTestId, injectedElements, textOf, waitForPaintedCanvas, waitForText } from './helpers';
+import { byTestId, injectedElements, textOf, waitForPaintedCanvas, waitForText, useWebviewHarness } from './helpers';
 import { walkWithTab } from './keyboard';
 
 describe('webview: sidebar', function () {
-  let harness: WebviewHarness;
+  const pages = useWebviewHarness();
   let view: WebviewPage | undefined;
 
-  before(async () => {
-    harness = await WebviewHarness.start();
-  });
-  after(async () => {
-    await harness?.close();
-  });
-  afterEach(async () => {
-    view?.assertClean();
-    await view?.close();
-    view = undefined;
-  });
-
   async function open(data: (() => SidebarData) | null = sidebarData, options: OpenOptions = {}): Promise<WebviewPage> {
-    view = await harness.open('sidebar', {
+    view = await pages.open('sidebar', {
       ...options,
       respond: data ? async (message, page) => {
         if (message.type === 'requestSidebarData') await page.post({ type: 'sidebarData', id: message.id, data: data() });
