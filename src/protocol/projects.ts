@@ -4,12 +4,13 @@
  * known by a stable workspace key (the SYNAPSE_PROJECT_ID its sessions carry).
  *
  *   GET    /v1/conduit/projects/:key                 → ProjectInfo (404 when unknown)
- *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?} → ProjectInfo (created when new)
+ *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?, budget?} → ProjectInfo (created when new)
  *   GET    /v1/conduit/projects/:key/agents          → AgentInfo[]
  *   POST   /v1/conduit/projects/:key/agents          AgentInput → AgentInfo
  *   PUT    /v1/conduit/projects/:key/agents/:agentId Partial<AgentInput> → AgentInfo
  *   DELETE /v1/conduit/projects/:key/agents/:agentId → 204
  */
+import type { BudgetPolicy } from './budgets';
 import type { AgentModelConfig, ProjectModelConfig } from './modelConfig';
 
 export interface ProjectInfo {
@@ -19,6 +20,8 @@ export interface ProjectInfo {
   modelConfig: ProjectModelConfig;
   dailyBudgetUsd: number | null;
   monthlyBudgetUsd: number | null;
+  /** The whole budget policy (dailyUsd/monthlyUsd equal the two fields above). Always sent by the gateway. */
+  budget?: BudgetPolicy;
 }
 
 export interface AgentInput {
@@ -31,6 +34,8 @@ export interface AgentInput {
   customModelId: string | null;
   dailyBudgetUsd?: number | null;
   monthlyBudgetUsd?: number | null;
+  /** The whole budget policy (dailyUsd/monthlyUsd equal the two fields above). Always sent by the gateway. */
+  budget?: BudgetPolicy;
 }
 
 export interface AgentInfo extends AgentInput {

@@ -1,3 +1,4 @@
+import type { BudgetAlert } from './budgets';
 import type { RoutingDecision } from './routing';
 
 /** Token usage of one reply, as the provider reported it (message_start + message_delta). */
@@ -76,4 +77,6 @@ export interface ConduitMetadataLine {
 /** Events on GET /v1/conduit/events. */
 export type GatewayEvent =
   | { type: 'decision'; requestId: string; context: RequestContext; decision: RoutingDecision }
-  | { type: 'usage'; record: UsageRecord };
+  | { type: 'usage'; record: UsageRecord }
+  /** A budget threshold or forecast alert, once as it is raised (src/protocol/budgets.ts). */
+  | { type: 'budget'; alert: BudgetAlert };

@@ -78,7 +78,7 @@ describe('gateway events and sessions', () => {
     await byClaude.usage(b);
     await byProject.usage(b);
 
-    const ids = (s: EventSubscriber) => s.events.map((e) => `${e.type}:${e.type === 'decision' ? e.requestId : e.record.id}`);
+    const ids = (s: EventSubscriber) => s.events.map((e) => `${e.type}:${e.type === 'decision' ? e.requestId : e.type === 'usage' ? e.record.id : e.alert.id}`);
     assert.deepEqual(ids(bySession), [`decision:${a}`, `usage:${a}`]);
     assert.deepEqual(ids(byClaude), [`decision:${b}`, `usage:${b}`]);
     assert.deepEqual(ids(byProject), [`decision:${b}`, `usage:${b}`]);

@@ -14,6 +14,7 @@ export interface EventFilter {
 type Listener = (event: GatewayEvent) => void;
 
 export function eventContext(e: GatewayEvent): RequestContext {
+  if (e.type === 'budget') return { projectId: e.alert.status.projectKey };
   return e.type === 'decision' ? e.context : e.record.context;
 }
 

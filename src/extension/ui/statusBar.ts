@@ -55,7 +55,7 @@ export class StatusBar implements vscode.Disposable {
     if (e.type === 'decision') {
       this.last = e.decision;
       this.lastSession = e.context.sessionId ?? e.context.claudeSessionId ?? null;
-    } else {
+    } else if (e.type === 'usage') {
       this.addUsage(e.record);
     }
     this.render();

@@ -59,6 +59,7 @@ export class Views implements vscode.Disposable {
       }),
       vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW, { resolveWebviewView: (view) => this.wireSidebar(view) }),
       api.onEvent((e) => {
+        if (e.type === 'budget') return; // budget alerts are not panel messages
         if (e.type === 'usage') {
           this.recentRecords.push(e.record);
           if (this.recentRecords.length > 50) this.recentRecords.shift();
