@@ -58,6 +58,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           ? { label: '$(debug-restart) Restart Gateway', command: 'conduit.restartGateway' }
           : { label: '$(play) Start Gateway', command: 'conduit.startGateway' },
         ...(running ? [{ label: '$(debug-stop) Stop Gateway', command: 'conduit.stopGateway' }] : []),
+        { label: '$(graph) Open Usage Analytics', command: 'conduit.openUsageAnalytics' },
+        { label: '$(credit-card) Set Budget', command: 'conduit.setBudget' },
         { label: '$(output) Show Logs', command: 'conduit.showLogs' },
         { label: '$(key) Set Provider API Key', command: 'conduit.setApiKey' },
       ];

@@ -15,6 +15,8 @@ import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
 import { StatusBar } from './ui/statusBar';
 import { SupabaseSync } from './sync/supabaseCommands';
 import { Views } from './views/panels';
+import { AgentCommands } from './agents/agentCommands';
+import { BudgetUi, type SetBudgetTarget } from './budgets/budgetUi';
 
 export class ConduitExtension implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -48,34 +50,21 @@ export class ConduitExtension implements vscode.Disposable {
       vscode.commands.registerCommand('conduit.showSyncStatus', guarded(async () => { void vscode.window.showInformationMessage(`Conduit sync: ${await sync.status()}`); })),
     );
     const views = new Views(context.extensionUri, this.api, this.supervisor, this.projects);
-    const pickAgent = async (project: import('./projects').Project) => {
-      const agents = await this.projects.agents(project);
-      if (!agents.length) { void vscode.window.showInformationMessage('This project has no agents yet: create one with "Conduit: Create Agent".'); return undefined; }
-      return (await vscode.window.showQuickPick(agents.map((a) => ({ label: a.name, description: a.personaType, agent: a })), { placeHolder: 'Which agent?' }))?.agent;
-    };
+    const agents = new AgentCommands({ projects: this.projects, openModelConfig: (p, agentId) => views.openModelConfig(p, agentId) });
+    const budgets = new BudgetUi(this.api, this.projects, this.log);
     this.disposables.push(
       views,
+      budgets,
       vscode.commands.registerCommand('conduit.openUsageAnalytics', guarded(async () => views.openAnalytics())),
       vscode.commands.registerCommand('conduit.configureProjectModel', guarded(async () => {
         const project = await this.projects.pick('Configure the model of which project?');
         if (project) await views.openModelConfig(project);
       })),
-      vscode.commands.registerCommand('conduit.configureAgentModel', guarded(async () => {
-        const project = await this.projects.pick('Which project is the agent in?');
-        const agent = project && await pickAgent(project);
-        if (project && agent) await views.openModelConfig(project, agent.id);
-      })),
-      vscode.commands.registerCommand('conduit.createAgent', guarded(async () => {
-        const project = await this.projects.pick('Create an agent in which project?');
-        if (!project) return;
-        const name = await vscode.window.showInputBox({ prompt: 'Agent name', validateInput: (v) => (v.trim() && v.length <= 100 ? undefined : '1 to 100 characters') });
-        if (!name) return;
-        const personaType = await vscode.window.showInputBox({ prompt: 'Persona type (SYNAPSE_AGENT_TYPE), e.g. code-reviewer', value: 'general', validateInput: (v) => (v.trim() && v.length <= 100 ? undefined : '1 to 100 characters') });
-        if (!personaType) return;
-        const agent = await this.projects.createAgent(project, { name: name.trim(), personaType: personaType.trim(), useProjectModel: true, customModelId: null });
-        const choice = await vscode.window.showInformationMessage(`Agent "${agent.name}" created.`, 'Configure Its Model');
-        if (choice) await views.openModelConfig(project, agent.id);
-      })),
+      vscode.commands.registerCommand('conduit.configureAgentModel', guarded(() => agents.configureModel())),
+      vscode.commands.registerCommand('conduit.createAgent', guarded(() => agents.create())),
+      vscode.commands.registerCommand('conduit.renameAgent', guarded(() => agents.rename())),
+      vscode.commands.registerCommand('conduit.deleteAgent', guarded(() => agents.delete())),
+      vscode.commands.registerCommand('conduit.setBudget', (target?: SetBudgetTarget) => guarded(() => budgets.setBudget(target))()),
     );
     const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, () => { /* the event stream drives the status bar */ });
 

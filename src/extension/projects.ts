@@ -57,6 +57,14 @@ export class Projects {
     return this.api.call<AgentInfo>('POST', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`, input);
   }
 
+  updateAgent(project: Project, agentId: string, patch: Partial<AgentInput>): Promise<AgentInfo> {
+    return this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`, patch);
+  }
+
+  async deleteAgent(project: Project, agentId: string): Promise<void> {
+    await this.api.call<null>('DELETE', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`);
+  }
+
   /** The SYNAPSE_* environment of a session of this project (and agent). */
   async sessionEnvironment(project: Project, agent?: AgentInfo): Promise<NodeJS.ProcessEnv> {
     const info = await this.info(project);

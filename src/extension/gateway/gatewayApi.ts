@@ -27,6 +27,9 @@ export class GatewayUnavailableError extends Error {
 export class GatewayApi implements vscode.Disposable {
   private readonly events = new vscode.EventEmitter<GatewayEvent>();
   readonly onEvent = this.events.event;
+  private readonly connected = new vscode.EventEmitter<void>();
+  /** The event stream is (re)connected: nothing published from now on is missed; catch up on what was before. */
+  readonly onConnected = this.connected.event;
   private sse: SseConnection | null = null;
   private ssePort: number | null = null;
   private reconnect: NodeJS.Timeout | undefined;
@@ -69,7 +72,7 @@ export class GatewayApi implements vscode.Disposable {
     if (port === null || !token) return;
     this.ssePort = port;
     this.sse = connectSse(port, '/v1/conduit/events', token, (e) => {
-      if (e.event !== 'decision' && e.event !== 'usage') return;
+      if (e.event !== 'decision' && e.event !== 'usage' && e.event !== 'budget') return;
       try {
         this.events.fire(JSON.parse(e.data) as GatewayEvent);
       } catch {
@@ -82,7 +85,7 @@ export class GatewayApi implements vscode.Disposable {
       clearTimeout(this.reconnect);
       this.reconnect = setTimeout(() => { if (this.supervisor.state.health === 'running') this.connect(); }, 1_000);
     });
-    this.sse.ready.catch((err) => this.log.warn(`event stream: ${(err as Error).message}`));
+    this.sse.ready.then(() => this.connected.fire(), (err) => this.log.warn(`event stream: ${(err as Error).message}`));
   }
 
   private disconnect(): void {
@@ -96,5 +99,6 @@ export class GatewayApi implements vscode.Disposable {
     this.disconnect();
     this.subscription.dispose();
     this.events.dispose();
+    this.connected.dispose();
   }
 }
