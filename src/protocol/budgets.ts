@@ -100,8 +100,16 @@ export const FORECAST_MIN_ELAPSED_FRACTION = 1 / 24;
 /** …and this share of the budget spent. */
 export const FORECAST_MIN_SPENT_FRACTION = 0.1;
 
-/** The answer to a request refused by a hard limit (Anthropic error shape). */
-export const BUDGET_REFUSAL = { status: 400, type: 'invalid_request_error' } as const;
+/**
+ * The answer to a request refused by a hard limit: {"type":"error","error":{"type":
+ * "billing_error","message":"Conduit: project 'X' has spent $5.02 of its $5.00 daily
+ * budget (hard limit 100%). Raise it with \"Conduit: Set Budget\" or wait until …."}}.
+ * Tried with claude 2.1.x: 402 billing_error is sent once and printed as
+ * "API Error: 402 <message>" (exit code 1). 400/422 invalid_request_error made it resend
+ * the request 5 more times with features stripped, 403 printed "Failed to authenticate",
+ * 404 blamed the model, 409 retried for a minute, 429 and 5xx are retried by design.
+ */
+export const BUDGET_REFUSAL = { status: 402, type: 'billing_error' } as const;
 
 /** The state of one budget of one scope in the current period. */
 export interface BudgetStatus {
