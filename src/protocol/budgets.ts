@@ -158,6 +158,11 @@ export interface BudgetsResponse {
   timeZone: string;
   /** The gateway's clock, ISO-8601. */
   now: string;
+  /**
+   * False until the gateway has read the spend of its earlier runs from the usage store
+   * (a second or two after it starts): until then spentUsd counts only its own requests.
+   */
+  ready: boolean;
   statuses: BudgetStatus[];
 }
 
