@@ -10,7 +10,8 @@
  *   "providers": { "anthropic": { "baseUrl": "https://api.anthropic.com", "apiKeyEnv": "ANTHROPIC_API_KEY" },
  *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "..." } },
  *   "prices": { "<model id>": { "input": 3, "output": 15, ... } },   // USD per million tokens
- *   "plugins": { "timeoutMs": 250 }
+ *   "plugins": { "timeoutMs": 250 },
+ *   "budgetTimeZone": "Europe/Berlin"   // IANA zone of budget days and months (default: the gateway's local zone)
  * }
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,7 @@ import {
   ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
 } from '../../protocol/validate';
 import { parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
+import { isValidTimeZone } from '../budgets/budgetMath';
 import { DEFAULT_RULES, mergeRules, type RoutingRules } from '../routing/rules';
 
 export const DEFAULT_PORT = 3460;
@@ -41,6 +43,8 @@ export interface GatewayConfig {
   pluginTimeoutMs: number;
   /** How long to wait for the provider's response headers. */
   upstreamTimeoutMs: number;
+  /** IANA time zone of budget periods; null: the gateway's local zone. */
+  budgetTimeZone: string | null;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -52,6 +56,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConf
     prices: {},
     pluginTimeoutMs: 250,
     upstreamTimeoutMs: 10 * 60 * 1000,
+    budgetTimeZone: null,
   };
 }
 
@@ -87,7 +92,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config = defaultConfig(env);
   const o = expectObject(value, 'config');
-  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs'], 'config');
+  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone'], 'config');
   config.port = optionalNumber(o, 'port', 'config', { min: 0, max: 65535, integer: true }) ?? config.port;
   config.maxBodyBytes = optionalNumber(o, 'maxBodyBytes', 'config', { min: 1024, integer: true }) ?? config.maxBodyBytes;
   config.upstreamTimeoutMs = optionalNumber(o, 'upstreamTimeoutMs', 'config', { min: 1000, integer: true }) ?? config.upstreamTimeoutMs;
@@ -124,6 +129,12 @@ export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env
       if (apiKeyEnv) provider.apiKeyEnv = apiKeyEnv;
       config.providers[name] = provider;
     }
+  }
+
+  const zone = optionalNullableString(o, 'budgetTimeZone', 'config');
+  if (zone) {
+    if (!isValidTimeZone(zone)) throw new ValidationError('config.budgetTimeZone', `not a time zone this system knows: ${JSON.stringify(zone)} (an IANA name such as "Europe/Berlin")`);
+    config.budgetTimeZone = zone;
   }
 
   config.prices = parsePriceOverrides(o.prices, 'config.prices');
