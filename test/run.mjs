@@ -10,6 +10,8 @@ const allSuites = readdirSync(path.join(root, 'test'), { withFileTypes: true })
   .filter((d) => d.isDirectory() && d.name !== 'support' && d.name !== 'fixtures')
   .map((d) => d.name);
 const requested = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+// --desktop: the host suites on desktop VS Code (@vscode/test-electron) instead of code-server.
+if (process.argv.includes('--desktop')) process.env.CONDUIT_HOST_VSCODE = 'desktop';
 const suites = requested.length ? requested : allSuites;
 for (const s of suites) {
   if (!allSuites.includes(s)) {

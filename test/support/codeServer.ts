@@ -1,6 +1,7 @@
 /**
  * The packaged extension in a real VS Code: code-server with a fresh profile, driven by
- * Debian's Chromium through playwright-core. For the host suites (test/host).
+ * Debian's Chromium through playwright-core (or desktop VS Code's own window, see
+ * desktopVscode.ts). For the host suites (test/host).
  *
  * Per run: the .vsix is packaged once into a temp folder. Per call of openProductInBrowser:
  * a fresh user-data dir, extensions dir and workspace folder, one code-server on a free
@@ -12,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import type * as CodeServerHelpers from '../../scripts/code-server.mjs' with { 'resolution-mode': 'import' };
+import { desktopExecutable, desktopRequested, installVsixDesktop, launchDesktop, type LaunchedWorkbench } from './desktopVscode';
 
 export const EXTENSION_ID = 'synapse.synapse-conduit';
 const repoRoot = path.resolve(__dirname, '../..');
@@ -64,7 +66,7 @@ export function packagedVsix(): Promise<string> {
 
 export interface ProductInBrowser {
   page: Page;
-  /** Root URL of code-server. */
+  /** code-server's root URL, or "desktop:<executable>" for desktop VS Code. */
   url: string;
   /** Where the .vsix was installed: the files the extension runs from. */
   extensionDir: string;
@@ -102,7 +104,7 @@ export interface ProductInBrowser {
   waitForTerminalText(match: RegExp, timeoutMs?: number): Promise<string>;
   /** Saves .test-output/host/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
-  /** code-server's output so far, for failure messages. */
+  /** code-server's (or desktop VS Code's) output so far, for failure messages. */
   serverOutput(): string;
   close(): Promise<void>;
 }
@@ -195,7 +197,10 @@ function statusBarRecorder(): void {
 
 type HostTestWindow = Window & { __hostTest: { history: StatusBarItemState[]; find(prefix: string): StatusBarItemState | null; terminalText(): string } };
 
-/** Installs the packaged extension into a fresh profile, starts code-server, opens the workbench in Chromium. */
+/**
+ * Installs the packaged extension into a fresh profile and opens the workbench: code-server
+ * in headless Chromium, or desktop VS Code when CONDUIT_HOST_VSCODE=desktop (desktopVscode.ts).
+ */
 export async function openProductInBrowser(options: ProductOptions = {}): Promise<ProductInBrowser> {
   const h = await helpers();
   const vsixFile = await packagedVsix();
@@ -204,38 +209,34 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
   const extensionsDir = path.join(scratch, 'extensions');
   const workspace = path.join(scratch, 'workspace');
   // code-server's heartbeat and logs go to $XDG_DATA_HOME/code-server: keep them out of ~.
-  const serverEnv = { ...process.env, XDG_DATA_HOME: path.join(scratch, 'xdg-data'), ...options.env };
+  const env = { ...process.env, XDG_DATA_HOME: path.join(scratch, 'xdg-data'), ...options.env };
+  const desktop = desktopRequested() ? await desktopExecutable() : null;
   let extensionDir: string | null;
-  let server: CodeServerHelpers.RunningCodeServer;
+  let workbench: LaunchedWorkbench;
   try {
     mkdirSync(workspace);
     for (const [file, content] of Object.entries(options.workspaceFiles ?? {})) {
       mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
       writeFileSync(path.join(workspace, file), content);
     }
-    h.installVsix({ vsix: vsixFile, userDataDir, extensionsDir, env: serverEnv });
+    if (desktop) await installVsixDesktop(desktop, { vsix: vsixFile, userDataDir, extensionsDir, env });
+    else h.installVsix({ vsix: vsixFile, userDataDir, extensionsDir, env });
     extensionDir = h.installedExtensionDir(extensionsDir, EXTENSION_ID);
     if (!extensionDir) throw new Error(`${EXTENSION_ID} is not in ${extensionsDir} after installing ${vsixFile}`);
     h.writeSettings(userDataDir, options.settings);
-    server = await h.startCodeServer({
-      folder: workspace, userDataDir, extensionsDir,
-      env: serverEnv,
-      logFile: path.join(scratch, 'code-server.log'),
-    });
+    // tsx compiles this file with esbuild's keepNames, which wraps named functions in
+    // __name(...): functions sent to the page need that helper there too.
+    const initScripts = ['globalThis.__name ??= (fn) => fn;', statusBarRecorder];
+    workbench = desktop
+      ? await launchDesktop(desktop, { workspace, userDataDir, extensionsDir, env, initScripts })
+      : await launchCodeServer(h, { workspace, userDataDir, extensionsDir, env, initScripts, logFile: path.join(scratch, 'code-server.log') });
   } catch (err) {
     rmSync(scratch, { recursive: true, force: true });
     throw err;
   }
 
-  let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath: h.chromiumPath, args: CHROMIUM_ARGS });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    // tsx compiles this file with esbuild's keepNames, which wraps named functions in
-    // __name(...): functions sent to the page need that helper there too.
-    await page.addInitScript('globalThis.__name ??= (fn) => fn;');
-    await page.addInitScript(statusBarRecorder);
-    await page.goto(server.url);
+    const { page } = workbench;
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('#workbench\\.parts\\.statusbar').waitFor({ timeout: 60_000 });
     mkdirSync(screenshotDir, { recursive: true });
@@ -247,7 +248,7 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
 
     const product: ProductInBrowser = {
       page,
-      url: server.url,
+      url: workbench.url,
       extensionDir,
       workspace,
       activation: (extensionId = EXTENSION_ID, timeoutMs = 60_000) => activationLogLine(userDataDir, extensionId, timeoutMs),
@@ -344,19 +345,44 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
         await page.screenshot({ path: file });
         return file;
       },
-      serverOutput: () => server.output(),
+      serverOutput: () => workbench.output(),
       async close() {
-        await browser?.close();
-        await server.stop();
+        await workbench.close();
         reportActivationTimes(userDataDir);
         rmSync(scratch, { recursive: true, force: true });
       },
     };
     return product;
   } catch (err) {
+    await workbench.close();
+    rmSync(scratch, { recursive: true, force: true });
+    throw new Error(`${(err as Error).message}\n--- VS Code output ---\n${workbench.output()}`);
+  }
+}
+
+/** code-server on a free loopback port, and a headless Chromium page on it. */
+async function launchCodeServer(h: typeof CodeServerHelpers, o: {
+  workspace: string; userDataDir: string; extensionsDir: string; env: NodeJS.ProcessEnv; initScripts: (string | (() => void))[]; logFile: string;
+}): Promise<LaunchedWorkbench> {
+  const server = await h.startCodeServer({ folder: o.workspace, userDataDir: o.userDataDir, extensionsDir: o.extensionsDir, env: o.env, logFile: o.logFile });
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath: h.chromiumPath, args: CHROMIUM_ARGS });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    for (const script of o.initScripts) await page.addInitScript(script);
+    await page.goto(server.url);
+    return {
+      page,
+      url: server.url,
+      output: () => server.output(),
+      async close() {
+        await browser?.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
     await browser?.close();
     await server.stop();
-    rmSync(scratch, { recursive: true, force: true });
     throw new Error(`${(err as Error).message}\n--- code-server output ---\n${server.output()}`);
   }
 }
@@ -374,9 +400,12 @@ async function activationLogLine(userDataDir: string, extensionId: string, timeo
     const sessions = existsSync(logsDir) ? readdirSync(logsDir, { withFileTypes: true }).filter((d) => d.isDirectory()) : [];
     for (const { name: session } of sessions) {
       for (const host of readdirSync(path.join(logsDir, session)).filter((d) => d.startsWith('exthost'))) {
-        const log = path.join(logsDir, session, host, 'remoteexthost.log');
-        const line = existsSync(log) ? readFileSync(log, 'utf8').split('\n').find((l) => l.includes(needle)) : undefined;
-        if (line) return line;
+        // code-server's extension host writes remoteexthost.log; desktop VS Code's, exthost.log.
+        for (const name of ['remoteexthost.log', 'exthost.log']) {
+          const log = path.join(logsDir, session, host, name);
+          const line = existsSync(log) ? readFileSync(log, 'utf8').split('\n').find((l) => l.includes(needle)) : undefined;
+          if (line) return line;
+        }
       }
     }
     if (Date.now() > deadline) throw new Error(`${extensionId} did not activate within ${timeoutMs} ms (no "${needle}" in ${logsDir}/*/exthost*/remoteexthost.log)`);
