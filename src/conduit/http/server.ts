@@ -8,6 +8,7 @@
  *   GET  /v1/conduit/events              decisions and usage (SSE)
  *   GET  /v1/conduit/sessions/:id        a session's records and totals (Conduit's or Claude Code's session id)
  *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
+ *   GET  /v1/conduit/reports/usage       a usage report as NDJSON, in pages (reportsRoute.ts, src/protocol/reports.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
  *   *    /v1/conduit/projects/:key[/agents[/:id]]  projects, agents and their model settings (projectsRoute.ts)
  */
@@ -19,6 +20,7 @@ import { readBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
+import { REPORTS_PREFIX, handleReports } from './reportsRoute';
 import { SYNC_PREFIX, handleSync } from './syncRoute';
 import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
 import type { LedgerService } from '../ledger/service';
@@ -137,6 +139,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   }
   if (path.startsWith(ANALYTICS_PREFIX)) {
     await handleAnalytics(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
+    return;
+  }
+  if (path.startsWith(REPORTS_PREFIX)) {
+    await handleReports(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
     return;
   }
   if (path.startsWith(PROJECTS_PREFIX)) {

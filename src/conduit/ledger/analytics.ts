@@ -62,14 +62,14 @@ export function isAnalyticsQuery(name: string): name is AnalyticsQuery {
   return (ANALYTICS_QUERIES as readonly string[]).includes(name);
 }
 
-function idParam(name: string, value: string): string {
+export function idParam(name: string, value: string): string {
   if (value.length < 1 || value.length > 200) throw new AnalyticsParamError(`${name}: expected 1 to 200 characters`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(value)) throw new AnalyticsParamError(`${name}: control characters are not allowed`);
   return value;
 }
 
-function timeParam(name: string, value: string): string {
+export function timeParam(name: string, value: string): string {
   if (!DATE.test(value) && !LOCAL_TIME.test(value) && !ZONED_TIME.test(value)) {
     throw new AnalyticsParamError(`${name}: expected a date (2026-11-27), a local date-time (2026-11-27T14:00) or one with an offset (2026-11-27T14:00:00Z), got "${value.slice(0, 40)}"`);
   }
@@ -140,7 +140,7 @@ export function parseAnalyticsParams(search: URLSearchParams): AnalyticsParams {
 // SQL
 
 /** Builds $n placeholders while collecting their values. */
-class Params {
+export class Params {
   readonly values: unknown[] = [];
   add(value: unknown, cast = ''): string {
     this.values.push(value);
@@ -164,13 +164,14 @@ export interface ResolvedScope {
 const NO_ROWS = '00000000-0000-0000-0000-000000000000';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function timeExpr(p: Params, value: string, tz: string, endOfDay: boolean): string {
+export function timeExpr(p: Params, value: string, tz: string, endOfDay: boolean): string {
   if (DATE.test(value)) return `((${p.add(value)}::date + ${endOfDay ? 1 : 0})::timestamp at time zone ${p.add(tz)})`;
   if (ZONED_TIME.test(value)) return `${p.add(value)}::timestamptz`;
   return `(${p.add(value)}::timestamp at time zone ${p.add(tz)})`;
 }
 
-async function resolveScope(db: SqlClient, localUserId: string, params: AnalyticsParams, now: Date): Promise<ResolvedScope> {
+/** `maxDays`: the longest range allowed (usage reports allow more than the analytics). */
+export async function resolveScope(db: SqlClient, localUserId: string, params: AnalyticsParams, now: Date, maxDays = MAX_CUSTOM_DAYS): Promise<ResolvedScope> {
   const p = new Params();
   let fromSql: string;
   let toSql: string;
@@ -194,7 +195,7 @@ async function resolveScope(db: SqlClient, localUserId: string, params: Analytic
   const to = new Date(rows[0].to_at);
   if (!(from < to)) throw new AnalyticsParamError(`from must be before to (from ${from.toISOString()}, to ${to.toISOString()})`);
   const spanDays = (to.getTime() - from.getTime()) / DAY;
-  if (spanDays > MAX_CUSTOM_DAYS + 1) throw new AnalyticsParamError(`the range covers ${Math.ceil(spanDays)} days; at most ${MAX_CUSTOM_DAYS}`);
+  if (spanDays > maxDays + 1) throw new AnalyticsParamError(`the range covers ${Math.ceil(spanDays)} days; at most ${maxDays}`);
   const bucket: Bucket = params.bucket ?? (spanDays <= 2 ? 'hour' : 'day');
   if (bucket === 'hour' && spanDays > MAX_HOUR_BUCKET_DAYS + 1) {
     throw new AnalyticsParamError(`bucket=hour covers at most ${MAX_HOUR_BUCKET_DAYS} days; this range covers ${Math.ceil(spanDays)}: use bucket=day`);
@@ -231,7 +232,7 @@ async function resolveScope(db: SqlClient, localUserId: string, params: Analytic
   return scope;
 }
 
-interface Source {
+export interface Source {
   /** A FROM item aliased s: project_id, agent_id, model, routing_source, at, n, errors, input, output, cache_write(_5m, _1h), cache_read, cost, costed, duration_ms. */
   sql: string;
 }
@@ -256,7 +257,7 @@ const SUMS = `
  * but time, so without an agent filter the per-project hourly totals serve (one row per
  * hour instead of one per agent, model and source); model, source and agent are then null.
  */
-function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false): Source {
+export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false): Source {
   const fromMs = scope.from.getTime();
   const toMs = scope.to.getTime();
   const filters = (alias: string) => {
@@ -474,27 +475,28 @@ export async function runAnalytics(db: SqlClient, localUserId: string, query: An
   }
 }
 
+/** Whole UTC hours that a bucket boundary (an hour or a local midnight of scope.tz) cuts: to read from usage rows, not the rollup. */
+export async function cutHours(db: SqlClient, scope: Pick<ResolvedScope, 'from' | 'to' | 'tz'>, unit: Bucket): Promise<Date[]> {
+  const a = new Date(Math.ceil(scope.from.getTime() / HOUR) * HOUR).toISOString();
+  const b = new Date(Math.floor(scope.to.getTime() / HOUR) * HOUR).toISOString();
+  const { rows } = unit === 'hour'
+    ? await db.query<{ h: Date }>(
+      `select h from generate_series($1::timestamptz, $2::timestamptz - interval '1 hour', interval '1 hour') h
+       where date_trunc('hour', h, $3) <> date_trunc('hour', h + interval '1 hour' - interval '1 microsecond', $3)`,
+      [a, b, scope.tz])
+    : await db.query<{ h: Date }>(
+      `select public.usage_hour_bucket(m) as h
+       from generate_series((($1::timestamptz at time zone $3)::date)::timestamp,
+                            (($2::timestamptz at time zone $3)::date)::timestamp, interval '1 day') d,
+         lateral (select d at time zone $3 as m) x
+       where m > $1::timestamptz and m < $2::timestamptz and m <> public.usage_hour_bucket(m)`,
+      [scope.from.toISOString(), scope.to.toISOString(), scope.tz]);
+  return rows.map((r) => new Date(r.h));
+}
+
 async function timeseries(db: SqlClient, scope: ResolvedScope): Promise<Record<string, unknown>> {
   const unit = scope.bucket;
-  // Whole UTC hours that a bucket boundary cuts: read from usage rows, not the rollup.
-  let cut: Date[] = [];
-  if (scope.session === null) {
-    const a = new Date(Math.ceil(scope.from.getTime() / HOUR) * HOUR).toISOString();
-    const b = new Date(Math.floor(scope.to.getTime() / HOUR) * HOUR).toISOString();
-    const { rows } = unit === 'hour'
-      ? await db.query<{ h: Date }>(
-        `select h from generate_series($1::timestamptz, $2::timestamptz - interval '1 hour', interval '1 hour') h
-         where date_trunc('hour', h, $3) <> date_trunc('hour', h + interval '1 hour' - interval '1 microsecond', $3)`,
-        [a, b, scope.tz])
-      : await db.query<{ h: Date }>(
-        `select public.usage_hour_bucket(m) as h
-         from generate_series((($1::timestamptz at time zone $3)::date)::timestamp,
-                              (($2::timestamptz at time zone $3)::date)::timestamp, interval '1 day') d,
-           lateral (select d at time zone $3 as m) x
-         where m > $1::timestamptz and m < $2::timestamptz and m <> public.usage_hour_bucket(m)`,
-        [scope.from.toISOString(), scope.to.toISOString(), scope.tz]);
-    cut = rows.map((r) => new Date(r.h));
-  }
+  const cut = scope.session === null ? await cutHours(db, scope, unit) : [];
   const p = new Params();
   const src = usageSource(p, scope, cut, true);
   const unitP = p.add(unit);

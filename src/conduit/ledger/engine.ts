@@ -14,6 +14,7 @@ import { applyLocalSchema, ensureLocalUser } from './localSchema';
 import { applyMigrations } from './migrations';
 import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
 import type { SyncSessionInput } from './service';
+import { runUsageReport, type ReportParams, type ReportResult } from './reports';
 import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
 import { loadModelSettings, runProjectOp } from './projectStore';
 import { fromPglite } from './sqlClient';
@@ -125,6 +126,11 @@ export class LedgerEngine {
 
   analytics(query: AnalyticsQuery, params: AnalyticsParams, now?: Date): Promise<RawAnalytics> {
     return runAnalytics(this.db, this.localUserId, query, params, now);
+  }
+
+  /** A usage report (reports.ts), computed to its end. */
+  report(params: ReportParams, now?: Date): Promise<ReportResult> {
+    return runUsageReport(this.db, this.localUserId, params, now);
   }
 
   /** The model settings saved through the projects API, for the gateway's routing cache. */

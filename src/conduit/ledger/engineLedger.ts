@@ -4,13 +4,15 @@ import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics'
 import type { LedgerEngine } from './engine';
 import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
-import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport } from './service';
+import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
+import { ReportCursors, type ReportParams } from './reports';
 
 export class EngineLedger implements LedgerService {
   state: LedgerState = 'opening';
   error: string | null = null;
   private engine: LedgerEngine | null = null;
   private readonly modelSettings = new ModelSettingsCache();
+  private readonly reports = new ReportCursors();
   /** The saved model settings are in the cache (changes wait for it, so none is overwritten). */
   private settingsLoaded: Promise<void> = Promise.resolve();
 
@@ -37,6 +39,16 @@ export class EngineLedger implements LedgerService {
 
   async analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
     return this.ready().analytics(query, params);
+  }
+
+  async report(params: ReportParams): Promise<UsageReportHandle> {
+    const opened = this.reports.add(await this.ready().report(params));
+    return {
+      meta: opened.meta,
+      totals: opened.totals,
+      page: async (offset, limit) => this.reports.page(opened.cursor, offset, limit),
+      close: () => this.reports.close(opened.cursor),
+    };
   }
 
   async projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]> {
@@ -73,6 +85,7 @@ export class EngineLedger implements LedgerService {
     const engine = this.engine;
     this.state = 'closed';
     this.engine = null;
+    this.reports.closeAll();
     if (engine && this.options.closeEngine) await engine.close();
   }
 }

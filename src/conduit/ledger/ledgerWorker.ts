@@ -6,6 +6,7 @@ import type { Logger } from '../core/log';
 import { LedgerEngine } from './engine';
 import type { ModelSettingsSnapshot } from './modelSettings';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
+import { ReportCursors } from './reports';
 
 const port = parentPort!;
 const data = workerData as LedgerWorkerData;
@@ -19,9 +20,12 @@ const log: Logger = {
 
 let engine: LedgerEngine | null = null;
 let closing = false;
+/** Finished usage reports, read page by page by the gateway's thread. */
+const reports = new ReportCursors();
 
 async function close(): Promise<void> {
   closing = true;
+  reports.closeAll();
   const e = engine;
   engine = null;
   try {
@@ -39,6 +43,10 @@ async function handle(m: ToLedgerWorker): Promise<void> {
     engine?.ingester.announce(m.ids);
     return;
   }
+  if (m.type === 'reportClose') {
+    reports.close(m.cursor);
+    return;
+  }
   const reply = (value: unknown) => post({ type: 'reply', id: m.id, ok: true, value });
   try {
     if (!engine) throw new Error('the usage store is not open');
@@ -53,6 +61,10 @@ async function handle(m: ToLedgerWorker): Promise<void> {
         return reply(await engine.syncStatus());
       case 'projects':
         return reply(await engine.projects(m.op));
+      case 'report':
+        return reply(reports.add(await engine.report(m.params, new Date(m.now))));
+      case 'reportPage':
+        return reply(reports.page(m.cursor, m.offset, m.limit));
     }
   } catch (err) {
     const e = err as Error;

@@ -5,6 +5,8 @@ import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics'
 import type { SyncStatus } from './outbox';
 import type { ProjectOp, ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
+import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
+import type { ReportParams } from './reports';
 
 export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
 
@@ -26,6 +28,12 @@ export interface LedgerService {
   readonly error: string | null;
   /** Rejects with LedgerUnavailableError unless the store is ready. */
   analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics>;
+  /**
+   * Runs a usage report in the store's thread and keeps it there, to be read in pages.
+   * Rejects with LedgerUnavailableError unless the store is ready, AnalyticsParamError for
+   * a range or filter it cannot answer.
+   */
+  report(params: ReportParams): Promise<UsageReportHandle>;
   setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport>;
   clearSyncSession(): Promise<SyncStatusReport>;
   syncStatus(): Promise<SyncStatusReport>;
@@ -44,6 +52,15 @@ export interface LedgerService {
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */
   announce(requestIds: string[]): void;
   close(): Promise<void>;
+}
+
+/** A finished usage report (reports.ts), read in pages. */
+export interface UsageReportHandle {
+  readonly meta: ReportMeta;
+  readonly totals: ReportMeasures;
+  page(offset: number, limit: number): Promise<UsageReportRow[]>;
+  /** The reader is done (or gone): the ledger drops the report. */
+  close(): void;
 }
 
 export class LedgerUnavailableError extends Error {

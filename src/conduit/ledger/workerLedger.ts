@@ -12,7 +12,9 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../core/log';
 import { AnalyticsParamError, type AnalyticsParams, type AnalyticsQuery, type RawAnalytics } from './analytics';
-import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport } from './service';
+import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
+import type { ReportOpened, ReportParams } from './reports';
+import type { UsageReportRow } from '../../protocol/reports';
 import { accessTokenClaims } from './accessToken';
 import { lockStore } from './storeLock';
 import type { SyncStatus } from './outbox';
@@ -206,6 +208,16 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
     return this.request((id) => ({ type: 'analytics', id, query, params, now: new Date().toISOString() }));
+  }
+
+  async report(params: ReportParams): Promise<UsageReportHandle> {
+    const opened = await this.request<ReportOpened>((id) => ({ type: 'report', id, params, now: new Date().toISOString() }));
+    return {
+      meta: opened.meta,
+      totals: opened.totals,
+      page: (offset, limit) => this.request<UsageReportRow[]>((id) => ({ type: 'reportPage', id, cursor: opened.cursor, offset, limit })),
+      close: () => this.post({ type: 'reportClose', cursor: opened.cursor }),
+    };
   }
 
   async projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]> {

@@ -3,6 +3,7 @@
 import type { AnalyticsParams, AnalyticsQuery } from './analytics';
 import type { SyncSessionInput } from './service';
 import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
+import type { ReportParams } from './reports';
 
 export interface LedgerWorkerData {
   dataDir: string | null;
@@ -17,6 +18,10 @@ export type ToLedgerWorker =
   | { type: 'syncStatus'; id: number }
   | { type: 'projects'; id: number; op: ProjectOp }
   | { type: 'announce'; ids: string[] }
+  /** Usage reports: run one (reply: ReportOpened), read a page of its rows, drop it. */
+  | { type: 'report'; id: number; params: ReportParams; now: string }
+  | { type: 'reportPage'; id: number; cursor: number; offset: number; limit: number }
+  | { type: 'reportClose'; cursor: number }
   | { type: 'close' };
 
 export type FromLedgerWorker =

@@ -1,0 +1,82 @@
+/**
+ * GET /v1/conduit/reports/usage?from=&to=&tz=&groupBy=&project=&agent=
+ *
+ * The report runs in the ledger's worker and stays there; this route reads it a page at a
+ * time and writes NDJSON (meta, rows, totals: src/protocol/reports.ts), waiting for the
+ * socket to drain between pages, and stops (dropping the report) when the client goes.
+ * The token check happens before (server.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../core/log';
+import { AnalyticsParamError } from '../ledger/analytics';
+import { parseReportParams } from '../ledger/reports';
+import { LedgerUnavailableError, type LedgerService, type UsageReportHandle } from '../ledger/service';
+import { REPORT_PATH } from '../../protocol/reports';
+import { sendUnavailable } from './analyticsRoute';
+import { sendError } from './errors';
+
+export interface ReportsRouteDeps {
+  ledger?: LedgerService | null;
+  log: Logger;
+}
+
+export const REPORTS_PREFIX = '/v1/conduit/reports/';
+/** Rows per page read from the worker (and per write to the socket). */
+export const REPORT_PAGE_ROWS = 2_000;
+
+export async function handleReports(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, deps: ReportsRouteDeps): Promise<void> {
+  if (path !== REPORT_PATH) return sendError(res, 'not_found_error', `no report "${path.slice(REPORTS_PREFIX.length, REPORTS_PREFIX.length + 60)}" (have: usage)`);
+  if (req.method !== 'GET') return sendError(res, 'invalid_request_error', `${req.method} is not allowed on ${path}; use GET`, 405);
+  let params;
+  try {
+    params = parseReportParams(search);
+  } catch (err) {
+    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
+    throw err;
+  }
+  const ledger = deps.ledger;
+  if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
+  let report: UsageReportHandle;
+  try {
+    report = await ledger.report(params);
+  } catch (err) {
+    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
+    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    deps.log.error(`report: ${(err as Error)?.stack ?? String(err)}`);
+    return sendError(res, 'api_error', `the report failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+
+  let gone = false;
+  const onGone = () => { gone = true; };
+  res.once('close', onGone);
+  try {
+    res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-conduit-report-rows': String(report.meta.totalRows) });
+    res.write(`${JSON.stringify({ type: 'meta', ...report.meta })}\n`);
+    for (let offset = 0; offset < report.meta.totalRows && !gone; offset += REPORT_PAGE_ROWS) {
+      const rows = await report.page(offset, REPORT_PAGE_ROWS);
+      if (gone) break;
+      let chunk = '';
+      for (const row of rows) chunk += `${JSON.stringify({ type: 'row', ...row })}\n`;
+      if (!res.write(chunk)) await drained(res);
+    }
+    if (!gone) res.end(`${JSON.stringify({ type: 'totals', ...report.totals })}\n`);
+  } catch (err) {
+    deps.log.error(`report: ${(err as Error)?.stack ?? String(err)}`);
+    if (!gone) res.end(`${JSON.stringify({ type: 'error', error: { type: 'api_error', message: `[conduit] the report failed: ${(err as Error)?.message ?? String(err)}` } })}\n`);
+  } finally {
+    res.off('close', onGone);
+    report.close();
+  }
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+  });
+}
