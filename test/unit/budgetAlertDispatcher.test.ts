@@ -33,6 +33,7 @@ function harness(pending: BudgetAlert[] = [], owned = ['p1']) {
     ownsProject: (k) => owned.includes(k),
     show: (a) => shown.push(a.id),
     onError: (m) => errors.push(m),
+    coalesceMs: 0,
   });
   return { d, shown, acked, errors, failAcks: () => { failAck = true; } };
 }
@@ -45,6 +46,14 @@ describe('budget alerts in VS Code', () => {
     await h.d.receive(a);
     assert.deepEqual(h.shown, [a.id]);
     assert.deepEqual(h.acked, [a.id]);
+  });
+
+  it('shows one notification for a burst: 50, 80 and 100 % crossed by one request show as 100 %, the others acknowledged', async () => {
+    const h = harness();
+    const [a50, a80, a100] = [alert(50), alert(80), alert(100)];
+    await Promise.all([h.d.receive(a50), h.d.receive(a80), h.d.receive(a100)]);
+    assert.deepEqual(h.shown, [a100.id]);
+    assert.deepEqual(new Set(h.acked), new Set([a50.id, a80.id, a100.id]));
   });
 
   it('leaves alerts of projects this window does not have open for the window that has them', async () => {

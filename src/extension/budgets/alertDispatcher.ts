@@ -22,6 +22,11 @@ export interface AlertDispatcherOptions {
   /** Shows the alert; resolves once it is on screen (not when the person answers). */
   show: (alert: BudgetAlert) => void;
   onError: (message: string) => void;
+  /**
+   * Alerts that arrive this close together are shown as one (the highest of each budget):
+   * one expensive request can cross 50, 80 and 100 % at once. Default 100 ms.
+   */
+  coalesceMs?: number;
 }
 
 export class BudgetAlertDispatcher {
@@ -32,9 +37,21 @@ export class BudgetAlertDispatcher {
 
   constructor(private readonly o: AlertDispatcherOptions) {}
 
-  /** An alert from the event stream. */
+  private burst: BudgetAlert[] = [];
+  private burstDone: Promise<void> | null = null;
+
+  /** An alert from the event stream; resolves once it (or the higher alert it came with) is shown. */
   receive(alert: BudgetAlert): Promise<void> {
-    return this.enqueue(() => this.deliver(alert));
+    this.burst.push(alert);
+    this.burstDone ??= new Promise<void>((resolve) => {
+      setTimeout(() => {
+        const alerts = this.burst;
+        this.burst = [];
+        this.burstDone = null;
+        resolve(this.enqueue(() => this.deliverAll(alerts)));
+      }, this.o.coalesceMs ?? 100);
+    });
+    return this.burstDone;
   }
 
   /** Shows what was raised while no window listened (call when the gateway connects). */
@@ -47,12 +64,16 @@ export class BudgetAlertDispatcher {
         this.o.onError(`budget alerts: ${(err as Error).message}`);
         return;
       }
-      for (const alert of latestPerBudget(alerts)) await this.deliver(alert);
-      // Older thresholds of a budget that has since passed a higher one are stale: acknowledge them unseen.
-      for (const alert of alerts) {
-        if (!this.shown.has(alert.id) && this.o.ownsProject(alert.status.projectKey)) await this.ack(alert.id);
-      }
+      await this.deliverAll(alerts);
     });
+  }
+
+  /** Shows the highest alert of each budget; the lower ones of the same budget are acknowledged unseen. */
+  private async deliverAll(alerts: BudgetAlert[]): Promise<void> {
+    for (const alert of latestPerBudget(alerts)) await this.deliver(alert);
+    for (const alert of alerts) {
+      if (!alert.acknowledgedAt && !this.shown.has(alert.id) && this.o.ownsProject(alert.status.projectKey)) await this.ack(alert.id);
+    }
   }
 
   private enqueue(step: () => Promise<void>): Promise<void> {
