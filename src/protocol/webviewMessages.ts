@@ -11,8 +11,10 @@
  * sidebarData without id, refresh, models) carry no id.
  *
  * The guards check shape, not trust: the host still validates what it stores (the guard for
- * `save` runs parseProjectModelConfig, so a config that passes is one the gateway accepts).
+ * `save` runs parseProjectModelConfig and, for its budget, parseBudgetPolicy, so a config that
+ * passes is one the gateway accepts).
  */
+import { parseBudgetPolicy, type BudgetPolicy, type BudgetStatus } from './budgets';
 import type { AgentInfo, ProjectInfo } from './projects';
 import { parseProjectModelConfig, type ProjectModelConfig } from './modelConfig';
 import type { RoutingDecision, RoutingSource } from './routing';
@@ -75,6 +77,11 @@ export interface ModelConfigInit {
   target: ModelConfigTarget;
   models: ModelOption[];
   inheritedRules: InheritedRules;
+  /**
+   * The target's budgets in the current periods (GET /v1/conduit/budgets, only the
+   * project's own for a project, only the agent's for an agent); absent when unknown.
+   */
+  budgetStatuses?: BudgetStatus[];
 }
 
 /** What an agent's save stores (the seed's use_project_model, custom_model_id). */
@@ -252,9 +259,10 @@ export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage
 /** Every view, once its script runs: the host answers with init / sidebarData as needed. */
 export interface ReadyMessage { type: 'ready'; view: WebviewName }
 
+/** budget: the whole policy to store (null fields cleared), sent when the form changed it. */
 export type SaveMessage =
-  | { type: 'save'; id: string; kind: 'project'; projectKey: string; config: ProjectModelConfig }
-  | { type: 'save'; id: string; kind: 'agent'; projectKey: string; agentId: string; config: AgentModelSelection };
+  | { type: 'save'; id: string; kind: 'project'; projectKey: string; config: ProjectModelConfig; budget?: BudgetPolicy }
+  | { type: 'save'; id: string; kind: 'agent'; projectKey: string; agentId: string; config: AgentModelSelection; budget?: BudgetPolicy };
 
 export interface RequestAnalyticsMessage { type: 'requestAnalytics'; id: string; range: AnalyticsRange }
 export interface OpenSessionMessage { type: 'openSession'; sessionId: string }
@@ -301,6 +309,23 @@ function isProjectModelConfig(v: unknown): v is ProjectModelConfig {
   }
 }
 
+function isBudgetPolicy(v: unknown): v is BudgetPolicy {
+  try {
+    parseBudgetPolicy(v);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isBudgetStatusObject = obj((o) => oneOf(['project', 'agent'] as const)(o.scope) && str(o.projectKey) && strOrNull(o.agentId)
+  && str(o.name) && oneOf(['daily', 'monthly'] as const)(o.period) && num(o.limitUsd) && num(o.spentUsd) && num(o.percent)
+  && str(o.periodStart) && str(o.periodEnd) && numOrNull(o.forecastUsd) && strOrNull(o.forecastCrossingAt)
+  && oneOf(['ok', 'soft', 'hard'] as const)(o.state) && numOrNull(o.softLimitPercent) && strOrNull(o.softLimitModel)
+  && numOrNull(o.hardLimitPercent));
+/** One budget's status as the model configuration view reads it (the host drops any other). */
+export function isBudgetStatus(v: unknown): v is BudgetStatus { return isBudgetStatusObject(v); }
+
 const isProjectInfo = obj((o) => str(o.id) && str(o.workspaceKey) && str(o.name) && isProjectModelConfig(o.modelConfig));
 const isAgentInfo = obj((o) => str(o.id) && str(o.projectId) && str(o.name) && str(o.personaType)
   && typeof o.useProjectModel === 'boolean' && strOrNull(o.customModelId));
@@ -309,7 +334,8 @@ const isTarget = obj((o) => (o.kind === 'project' && isProjectInfo(o.project))
   || (o.kind === 'agent' && isProjectInfo(o.project) && isAgentInfo(o.agent)));
 
 export function isModelConfigInit(v: unknown): v is ModelConfigInit {
-  return isPlainObject(v) && isTarget(v.target) && arrayOf(v.models, isModelOption) && isInheritedRules(v.inheritedRules);
+  return isPlainObject(v) && isTarget(v.target) && arrayOf(v.models, isModelOption) && isInheritedRules(v.inheritedRules)
+    && optional(v.budgetStatuses, (x) => arrayOf(x, isBudgetStatus));
 }
 
 const isAgentSelection = obj((o) => typeof o.useProjectModel === 'boolean'
@@ -364,7 +390,7 @@ const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> =
 
 const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean> = {
   ready: (o) => oneOf(WEBVIEW_NAMES)(o.view),
-  save: (o) => isId(o.id) && nonEmpty(o.projectKey)
+  save: (o) => isId(o.id) && nonEmpty(o.projectKey) && optional(o.budget, isBudgetPolicy)
     && ((o.kind === 'project' && o.agentId === undefined && isProjectModelConfig(o.config))
       || (o.kind === 'agent' && isId(o.agentId) && isAgentSelection(o.config))),
   requestAnalytics: (o) => isId(o.id) && isRange(o.range),

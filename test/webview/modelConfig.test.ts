@@ -276,7 +276,10 @@ describe('webview: model configuration', function () {
 
   for (const theme of ['light', 'dark'] as ThemeName[]) {
     it(`screenshot: ${theme} theme`, async () => {
-      const v = await open({ value: projectInit(project({ modelConfig: { enabled: true, defaultModel: MODEL_CATEGORIES.balanced, rules: { longContextThreshold: 80_000, webSearchModel: MODEL_CATEGORIES.fast, fallbackModels: ['claude-opus-5-5'] } } })) }, { theme, viewport: { width: 900, height: 900 } });
+      const budget = { dailyUsd: 5, monthlyUsd: 100, softLimitPercent: 80, softLimitModel: null, hardLimitPercent: 100 };
+      const stored = project({ budget, dailyBudgetUsd: 5, monthlyBudgetUsd: 100, modelConfig: { enabled: true, defaultModel: MODEL_CATEGORIES.balanced, rules: { longContextThreshold: 80_000, webSearchModel: MODEL_CATEGORIES.fast, fallbackModels: ['claude-opus-5-5'] } } });
+      const spend = { scope: 'project', projectKey: stored.workspaceKey, agentId: null, name: stored.name, limitUsd: 5, spentUsd: 4.1, percent: 82, periodStart: '2026-11-29T00:00:00.000Z', periodEnd: '2026-11-30T00:00:00.000Z', forecastUsd: null, forecastCrossingAt: null, state: 'soft', softLimitPercent: 80, softLimitModel: null, hardLimitPercent: 100 } as const;
+      const v = await open({ value: { ...projectInit(stored), budgetStatuses: [{ ...spend, period: 'daily' }] } }, { theme, viewport: { width: 900, height: 900 } });
       if (theme === 'light') await typeInto(v, 'threshold', '800'); // an inline error in one of the shots
       await v.page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
       await v.screenshot(`modelConfig-${theme}`, { readme: theme === 'dark' });

@@ -5,15 +5,16 @@
  */
 import * as vscode from 'vscode';
 import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
+import type { BudgetStatus, BudgetsResponse } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
 import type { UsageRecord } from '../../protocol/usage';
 import {
-  isAnalyticsWebviewMessage, isModelConfigWebviewMessage, isSidebarWebviewMessage,
+  isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
   type ModelConfigInit, type ModelOption, type SidebarData,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
 import { loadAnalyticsWhenReady } from './analyticsData';
@@ -33,6 +34,16 @@ export const MODEL_OPTIONS: ModelOption[] = [
   { id: 'claude-sonnet-5', name: 'Claude Sonnet 5', category: 'balanced' },
   { id: 'claude-sonnet-4-6', name: 'Claude Sonnet 4.6', category: 'balanced' },
 ];
+
+/**
+ * The field a refused save names: a ValidationError's path, or the path the gateway's 400
+ * answer starts with ("budget.softLimitPercent: expected ..."), so the view can show it inline.
+ */
+function failedField(err: unknown): string | null {
+  if (err instanceof ValidationError) return err.path;
+  if (err instanceof GatewayHttpError && err.status === 400) return /^([A-Za-z][\w.]*): /.exec(err.message)?.[1] ?? null;
+  return null;
+}
 
 export class Views implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -122,17 +133,19 @@ export class Views implements vscode.Disposable {
         void panel.webview.postMessage({ type: 'init', ...(await this.modelConfigInit(project, agentId)) });
         return;
       }
+      // The budget (when the form changed it) goes in the same PUT: one answer, one stored state.
+      const budget = m.budget === undefined ? {} : { budget: m.budget };
       try {
         if (m.kind === 'project') {
           const config = parseProjectModelConfig(m.config, 'modelConfig');
-          const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config });
+          const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config, ...budget });
           void panel.webview.postMessage({ type: 'saved', id: m.id, project: saved });
         } else {
-          const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, m.config);
+          const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, { ...m.config, ...budget });
           void panel.webview.postMessage({ type: 'saved', id: m.id, agent: saved });
         }
       } catch (err) {
-        void panel.webview.postMessage({ type: 'saveFailed', id: m.id, message: (err as Error).message, field: err instanceof ValidationError ? err.path : null });
+        void panel.webview.postMessage({ type: 'saveFailed', id: m.id, message: (err as Error).message, field: failedField(err) });
       }
     });
   }
@@ -147,15 +160,30 @@ export class Views implements vscode.Disposable {
     }
   }
 
+  /**
+   * The current spend of the project's (agentId null) or the agent's budgets; undefined when
+   * the gateway cannot tell (not running, or one without budgets): the view shows no spend then.
+   */
+  private async budgetStatuses(project: Project, agentId: string | null): Promise<BudgetStatus[] | undefined> {
+    try {
+      const { statuses } = await this.api.call<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(project.key)}`);
+      if (!Array.isArray(statuses)) return undefined;
+      return statuses.filter((s) => isBudgetStatus(s) && s.projectKey === project.key
+        && (agentId === null ? s.scope === 'project' : s.scope === 'agent' && s.agentId === agentId));
+    } catch {
+      return undefined;
+    }
+  }
+
   private async modelConfigInit(project: Project, agentId?: string): Promise<ModelConfigInit> {
     const info = await this.projects.info(project);
     const models = await this.models();
     const inheritedRules = { ...DEFAULT_RULES };
     if (agentId) {
       const agent = (await this.projects.agents(project)).find((a) => a.id === agentId);
-      if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules };
+      if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, agent.id) };
     }
-    return { target: { kind: 'project', project: info }, models, inheritedRules };
+    return { target: { kind: 'project', project: info }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, null) };
   }
 
   private wireSidebar(view: vscode.WebviewView): void {

@@ -1,5 +1,5 @@
-// The model configuration webview: one project's or one agent's model settings, and for a
-// project the routing rules editor. It talks to the host only through the messages of
+// The model configuration webview: one project's or one agent's model settings and budget,
+// and for a project the routing rules editor. It talks to the host only through the messages of
 // src/protocol/webviewMessages.ts: init in, save out, saved/saveFailed back.
 import '../shared/boot.js';
 // The @vscode-elements components this view uses (each import defines its custom element).
@@ -10,6 +10,7 @@ import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '../shared/base.css';
 import './style.css';
+import type { BudgetPolicy } from '../../../src/protocol/budgets.js';
 import type { ProjectModelConfig } from '../../../src/protocol/modelConfig.js';
 import {
   isModelConfigHostMessage, isModelConfigInit, type ModelConfigHostMessage, type ModelConfigInit,
@@ -23,6 +24,10 @@ import {
   previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
   type AgentDraft, type FieldErrors, type ProjectDraft, type RuleModelKey,
 } from './draft.js';
+import {
+  budgetChanged, budgetDraftFrom, budgetFieldOf, budgetPolicyFrom, isBudgetDraft, spendLine, storedBudgetOf,
+  validateBudgetDraft, type BudgetDraft, type BudgetField, type BudgetMessages,
+} from './budgetDraft.js';
 
 type VscodeCheckbox = HTMLElementTagNameMap['vscode-checkbox'];
 type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
@@ -37,6 +42,7 @@ interface PersistedState extends ModelConfigPersistedTarget {
   init: ModelConfigInit | null;
   /** The unsaved form, and the stored configuration it was made from (as JSON). */
   draft: ProjectDraft | AgentDraft | null;
+  budgetDraft?: BudgetDraft | null;
   draftBase: string | null;
 }
 
@@ -50,7 +56,10 @@ function isPersistedState(v: unknown): v is PersistedState {
 let init: ModelConfigInit | null = null;
 let projectDraft: ProjectDraft | null = null;
 let agentDraft: AgentDraft | null = null;
+let budgetDraft: BudgetDraft | null = null;
 let errors: FieldErrors = {};
+/** Notes that do not block a save (a limit without a budget amount does nothing). */
+let hints: BudgetMessages = {};
 /** Fields the person has touched: their errors show while typing; all show on save. */
 const touched = new Set<string>();
 let showAllErrors = false;
@@ -61,8 +70,13 @@ const app = document.getElementById('app')!;
 
 function baseKey(i: ModelConfigInit): string {
   return JSON.stringify(i.target.kind === 'project'
-    ? { kind: 'project', key: i.target.project.workspaceKey, config: i.target.project.modelConfig }
-    : { kind: 'agent', key: i.target.project.workspaceKey, agent: i.target.agent.id, use: i.target.agent.useProjectModel, model: i.target.agent.customModelId });
+    ? { kind: 'project', key: i.target.project.workspaceKey, config: i.target.project.modelConfig, budget: storedBudget(i) }
+    : { kind: 'agent', key: i.target.project.workspaceKey, agent: i.target.agent.id, use: i.target.agent.useProjectModel, model: i.target.agent.customModelId, budget: storedBudget(i) });
+}
+
+/** The budget policy stored for the project or agent the view shows. */
+function storedBudget(i: ModelConfigInit): BudgetPolicy {
+  return storedBudgetOf(i.target.kind === 'project' ? i.target.project : i.target.agent);
 }
 
 function persistedTarget(i: ModelConfigInit | null): PersistedState['target'] {
@@ -78,6 +92,7 @@ function persist(): void {
     target: persistedTarget(init),
     init,
     draft: projectDraft ?? agentDraft,
+    budgetDraft,
     draftBase: init ? baseKey(init) : null,
   });
 }
@@ -87,12 +102,14 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
   init = next;
   projectDraft = null;
   agentDraft = null;
-  const reuse = saved?.draft && saved.draftBase === baseKey(next) ? saved.draft : null;
+  const sameBase = saved?.draftBase === baseKey(next);
+  const reuse = saved?.draft && sameBase ? saved.draft : null;
   if (next.target.kind === 'project') {
     projectDraft = reuse && 'enabled' in reuse ? reuse : projectDraftFrom(next.target.project.modelConfig);
   } else {
     agentDraft = reuse && 'useProjectModel' in reuse ? reuse : agentDraftFrom(next.target.agent, preferredModel(next.models));
   }
+  budgetDraft = sameBase && isBudgetDraft(saved?.budgetDraft) ? saved!.budgetDraft! : budgetDraftFrom(storedBudget(next));
   errors = {};
   touched.clear();
   showAllErrors = false;
@@ -104,7 +121,15 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
 }
 
 function validate(): void {
+  // In the order of the form: the model settings, then the budget.
   errors = projectDraft ? validateProjectDraft(projectDraft) : agentDraft ? validateAgentDraft(agentDraft) : {};
+  const budget = budgetDraft ? validateBudgetDraft(budgetDraft) : { errors: {}, hints: {} };
+  errors = { ...errors, ...budget.errors };
+  hints = budget.hints;
+}
+
+function budgetDirty(): boolean {
+  return !!init && !!budgetDraft && budgetChanged(budgetDraft, storedBudget(init));
 }
 
 function storedProjectConfig(): ProjectModelConfig {
@@ -113,6 +138,7 @@ function storedProjectConfig(): ProjectModelConfig {
 
 function isDirty(): boolean {
   if (!init) return false;
+  if (budgetDirty()) return true;
   if (projectDraft) {
     const stored = storedProjectConfig();
     return JSON.stringify(projectConfigFrom(projectDraft, stored)) !== JSON.stringify(projectConfigFrom(projectDraftFrom(stored), stored));
@@ -142,10 +168,14 @@ const ui: {
   plugins?: VscodeCheckbox;
   fallbackList?: HTMLElement;
   addFallback?: VscodeButton;
+  budgetFields: Partial<Record<BudgetField, VscodeTextfield>>;
+  softLimitModel?: VscodeSelect;
+  spend: { daily?: HTMLElement; monthly?: HTMLElement };
   save?: VscodeButton;
   status?: HTMLElement;
   fieldErrors: Map<string, HTMLElement>;
-} = { ruleSelects: {}, fieldErrors: new Map() };
+  fieldHints: Map<string, HTMLElement>;
+} = { ruleSelects: {}, budgetFields: {}, spend: {}, fieldErrors: new Map(), fieldHints: new Map() };
 
 function modelName(id: string): string {
   return init?.models.find((m) => m.id === id)?.name ?? id;
@@ -197,7 +227,10 @@ function fieldError(key: string): HTMLElement {
 function render(): void {
   const focusKey = focusKeyOf(document.activeElement);
   ui.ruleSelects = {};
+  ui.budgetFields = {};
+  ui.spend = {};
   ui.fieldErrors = new Map();
+  ui.fieldHints = new Map();
   app.removeAttribute('aria-busy');
   if (!init) {
     setChildren(app, h('p', { class: 'state-message' }, 'Loading model configuration...'));
@@ -251,6 +284,7 @@ function render(): void {
   settings.push(ui.preview);
 
   if (projectDraft) settings.push(renderRulesEditor(projectDraft));
+  settings.push(renderBudgetSection(budgetDraft!));
 
   ui.save = h('vscode-button', { attrs: { 'data-focus-key': 'save', 'data-testid': 'save' } }, 'Save Configuration');
   ui.save.addEventListener('click', onSave);
@@ -381,6 +415,64 @@ function renderFallbacks(draft: ProjectDraft, focus: string | null): void {
   }
 }
 
+function fieldHint(key: string): HTMLElement {
+  const el = h('div', { class: 'field-hint', attrs: { 'data-hint-for': key, 'aria-live': 'polite' } });
+  ui.fieldHints.set(key, el);
+  return el;
+}
+
+/** The budget: two amounts with the period's spend beside each, the soft limit and its model, the hard limit. */
+function renderBudgetSection(draft: BudgetDraft): HTMLElement {
+  const text = (key: Exclude<BudgetField, 'softLimitModel'>, label: string, placeholder: string) => {
+    const field = h('vscode-textfield', { attrs: { 'data-focus-key': key, 'data-testid': key, placeholder } });
+    field.label = label;
+    field.value = draft[key];
+    field.addEventListener('input', () => {
+      draft[key] = field.value;
+      touched.add(key);
+      // The soft limit is checked against the hard one: changing either shows where they clash.
+      if (key === 'hardLimitPercent' && draft.softLimitPercent.trim()) touched.add('softLimitPercent');
+      changed();
+    });
+    ui.budgetFields[key] = field;
+    return field;
+  };
+  const row = (key: BudgetField, label: string, control: HTMLElement, help: string, extra?: HTMLElement) =>
+    h('div', { class: 'rule-row budget-row' },
+      h('div', { class: 'field-label' }, label),
+      extra ? h('div', { class: 'budget-line' }, control, extra) : control,
+      h('p', { class: 'description' }, help),
+      fieldHint(key),
+      fieldError(key));
+  const spend = (period: 'daily' | 'monthly') =>
+    (ui.spend[period] = h('span', { class: 'spend muted', attrs: { 'data-testid': `${period}Spend` } }));
+
+  ui.softLimitModel = modelSelect('softLimitModel', 'Cheaper model', draft.softLimitModel,
+    [{ value: '', label: 'The cheapest configured model' }],
+    (v) => {
+      draft.softLimitModel = v;
+      touched.add('softLimitModel');
+      changed();
+    });
+
+  const scope = init!.target.kind === 'project'
+    ? 'Limits what this project spends, its agents\' requests included.'
+    : 'Limits what this agent spends. The project\'s budget applies too: the stricter limit wins.';
+  return h('section', { class: 'budget', attrs: { 'data-testid': 'budgetSection' } },
+    h('h2', null, 'Budget'),
+    h('p', { class: 'description' }, `${scope} Periods are calendar days and months.`),
+    row('dailyUsd', 'Daily budget (USD)', text('dailyUsd', 'Daily budget (USD)', 'none'),
+      'The most to spend in a calendar day. Empty: no daily budget.', spend('daily')),
+    row('monthlyUsd', 'Monthly budget (USD)', text('monthlyUsd', 'Monthly budget (USD)', 'none'),
+      'The most to spend in a calendar month. Empty: no monthly budget.', spend('monthly')),
+    row('softLimitPercent', 'Soft limit (% of a budget)', text('softLimitPercent', 'Soft limit (% of a budget)', 'off'),
+      'From this share of a budget on, requests go to the cheaper model below. Empty: off.'),
+    row('softLimitModel', 'Cheaper model', ui.softLimitModel,
+      'Where requests go past the soft limit; requests already on a model no more expensive stay where they are.'),
+    row('hardLimitPercent', 'Hard limit (% of a budget)', text('hardLimitPercent', 'Hard limit (% of a budget)', 'off'),
+      'From this share of a budget on, requests are refused with a message Claude Code shows. Empty: off.'));
+}
+
 /** Brings everything that depends on the draft up to date without rebuilding the form. */
 function update(): void {
   if (!init) return;
@@ -422,6 +514,7 @@ function update(): void {
     setText(el, message);
   }
   if (ui.threshold) ui.threshold.invalid = Boolean(ui.fieldErrors.get('threshold')?.textContent);
+  updateBudget();
   ui.fallbackList?.querySelectorAll<VscodeTextfield>('vscode-textfield').forEach((field, i) => {
     field.invalid = Boolean(ui.fieldErrors.get(`fallback.${i}`)?.textContent);
   });
@@ -433,6 +526,21 @@ function update(): void {
   const text = status.kind !== 'none' ? status.text : dirty ? 'Unsaved changes' : '';
   setText(ui.status!, text);
   ui.status!.className = `status ${status.kind === 'failed' || status.kind === 'invalid' ? 'error-text' : 'muted'}`;
+}
+
+function updateBudget(): void {
+  if (!budgetDraft || !init) return;
+  for (const [key, el] of ui.fieldHints) setText(el, hints[key as BudgetField] ?? '');
+  for (const [key, field] of Object.entries(ui.budgetFields)) field!.invalid = Boolean(ui.fieldErrors.get(key)?.textContent);
+  // The model matters only with a soft limit; the select is kept (not cleared) while it is off.
+  if (ui.softLimitModel) ui.softLimitModel.disabled = budgetDraft.softLimitPercent.trim() === '';
+  for (const period of ['daily', 'monthly'] as const) {
+    const el = ui.spend[period];
+    if (!el) continue;
+    const line = spendLine(init.budgetStatuses, period, period === 'daily' ? budgetDraft.dailyUsd : budgetDraft.monthlyUsd);
+    setText(el, line ?? '');
+    el.hidden = line === null;
+  }
 }
 
 function changed(): void {
@@ -459,9 +567,12 @@ function onSave(): void {
   }
   const id = requestId();
   const t = init.target;
+  // The budget goes along only when it changed, so a model-only save leaves it as stored.
+  const policy = budgetDirty() ? budgetPolicyFrom(budgetDraft!) : null;
+  const budget = policy ? { budget: policy } : {};
   const message: SaveMessage = t.kind === 'project'
-    ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig) }
-    : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!) };
+    ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig), ...budget }
+    : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!), ...budget };
   pendingSave = { id, message };
   status = { kind: 'none', text: '' };
   update();
@@ -488,17 +599,21 @@ function onHost(message: ModelConfigHostMessage): void {
       const sent = pendingSave.message;
       pendingSave = null;
       const t = init.target;
+      // What the host says was stored; what was sent when it says nothing.
       if (t.kind === 'project' && sent.kind === 'project') {
-        const project = message.project ?? { ...t.project, modelConfig: sent.config };
+        const project = { ...(message.project ?? { ...t.project, modelConfig: sent.config }) };
+        if (!project.budget && sent.budget) project.budget = sent.budget;
         init = { ...init, target: { kind: 'project', project } };
         projectDraft = projectDraftFrom(project.modelConfig);
       } else if (t.kind === 'agent' && sent.kind === 'agent') {
-        const agent = message.agent ?? { ...t.agent, ...sent.config };
+        const agent = { ...(message.agent ?? { ...t.agent, ...sent.config }) };
+        if (!agent.budget && sent.budget) agent.budget = sent.budget;
         init = { ...init, target: { ...t, agent } };
         agentDraft = agentDraftFrom(agent, agentDraft?.customModelId || preferredModel(init.models));
       }
-      errors = {};
+      budgetDraft = budgetDraftFrom(storedBudget(init));
       touched.clear();
+      validate(); // the hints of what was stored (errors show only once touched)
       showAllErrors = false;
       status = { kind: 'saved', text: 'Configuration saved.' };
       render();
@@ -508,9 +623,12 @@ function onHost(message: ModelConfigHostMessage): void {
     case 'saveFailed': {
       if (!pendingSave || pendingSave.id !== message.id) return;
       pendingSave = null;
-      const field = message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined;
+      const field = budgetFieldOf(message.field)
+        ?? (message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined);
       if (field) {
-        errors[field] = message.message;
+        // The gateway's messages start with the path ("budget.dailyUsd: ..."): inline, the field says where.
+        const prefix = `${message.field}: `;
+        errors[field] = message.message.startsWith(prefix) ? message.message.slice(prefix.length) : message.message;
         touched.add(field);
       }
       status = { kind: 'failed', text: `Could not save: ${message.message}` };
