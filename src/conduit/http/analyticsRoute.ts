@@ -5,6 +5,11 @@
  * (see src/conduit/ledger/analytics.ts). Answers 400 for a bad parameter, 404 for an
  * unknown query, and 503 with Retry-After while the usage store is opening (or if it
  * failed to open). The token check happens before (server.ts).
+ *
+ * scope=own|team: this machine's store holds only the person's own usage, so these
+ * queries take scope=own (the default) and refuse scope=team. The team's usage per member
+ * is the members query, answered from Supabase with the signed-in session (teamRoute.ts,
+ * src/protocol/team.ts): GET /v1/conduit/analytics/members?project=&range=&scope=team|own.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -12,12 +17,16 @@ import {
   ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type PriceLookup,
 } from '../ledger/analytics';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
+import type { TeamAccess } from '../team/teamService';
 import { sendError } from './errors';
+import { handleTeamUsage } from './teamRoute';
 
 export interface AnalyticsRouteDeps {
   ledger?: LedgerService | null;
   prices: PriceLookup;
   log: Logger;
+  /** The signed-in person's Supabase access, for the members query. */
+  team?: TeamAccess | null;
 }
 
 export const ANALYTICS_PREFIX = '/v1/conduit/analytics/';
@@ -37,8 +46,21 @@ export function sendUnavailable(res: ServerResponse, err: LedgerUnavailableError
 export async function handleAnalytics(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<void> {
   const name = path.slice(ANALYTICS_PREFIX.length);
   if (req.method !== 'GET') return sendError(res, 'invalid_request_error', `${req.method} is not allowed on ${path}; use GET`, 405);
+  if (name === 'members') return handleTeamUsage(res, search, deps);
   if (!isAnalyticsQuery(name)) {
-    return sendError(res, 'not_found_error', `no analytics query "${name.slice(0, 60)}" (have: ${ANALYTICS_QUERIES.join(', ')})`);
+    return sendError(res, 'not_found_error', `no analytics query "${name.slice(0, 60)}" (have: ${ANALYTICS_QUERIES.join(', ')}, members)`);
+  }
+  const scopes = search.getAll('scope');
+  if (scopes.length) {
+    if (scopes.length > 1) return sendError(res, 'invalid_request_error', 'parameter "scope" is given more than once');
+    if (scopes[0] === 'team') {
+      return sendError(res, 'invalid_request_error',
+        `scope=team: the ${name} query reads this machine's store, which holds only your own usage; ` +
+        'the team\'s usage per member is GET /v1/conduit/analytics/members?project=<project>&scope=team (needs the Supabase sign-in)');
+    }
+    if (scopes[0] !== 'own' && scopes[0] !== '') return sendError(res, 'invalid_request_error', `scope: expected own or team, got "${scopes[0].slice(0, 40)}"`);
+    search = new URLSearchParams(search);
+    search.delete('scope');
   }
   let params;
   try {

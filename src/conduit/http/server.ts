@@ -11,6 +11,8 @@
  *   GET  /v1/conduit/reports/usage       a usage report as NDJSON, in pages (reportsRoute.ts, src/protocol/reports.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
  *   *    /v1/conduit/projects/:key[/agents[/:id]]  projects, agents and their model settings (projectsRoute.ts)
+ *   *    /v1/conduit/budgets[/alerts[/:id/ack]]      budget statuses and alerts (budgetsRoute.ts, src/protocol/budgets.ts)
+ *   *    /v1/conduit/team/...            team sharing on Supabase: projects, members, invitations (teamRoute.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -23,6 +25,9 @@ import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
 import { REPORTS_PREFIX, handleReports } from './reportsRoute';
 import { SYNC_PREFIX, handleSync } from './syncRoute';
 import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
+import { BUDGETS_PATH, handleBudgets } from './budgetsRoute';
+import { TEAM_PREFIX, handleTeam } from './teamRoute';
+import { TeamAccess } from '../team/teamService';
 import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
 import { relayUpstream, upstreamHeaders } from './forward';
@@ -31,6 +36,8 @@ import { withModel } from '../routing/requestFacts';
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
   ledger?: LedgerService | null;
+  /** The signed-in person's Supabase access for team sharing (made here when not given). */
+  team?: TeamAccess | null;
   token: string;
   maxBodyBytes: () => number;
   hub: EventHub;
@@ -40,6 +47,8 @@ export interface ServerDeps extends MessagesDeps {
 }
 
 export function createGatewayServer(deps: ServerDeps): http.Server {
+  // The sync route hands it the Supabase session; the team and analytics routes use it.
+  deps.team ??= new TeamAccess();
   // The request being answered on each connection (see clientError below).
   const responding = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>();
   const server = http.createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
@@ -149,8 +158,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     await handleProjects(req, res, path, deps);
     return;
   }
+  if (path === BUDGETS_PATH || path.startsWith(`${BUDGETS_PATH}/`)) {
+    await handleBudgets(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
+    return;
+  }
   if (path.startsWith(SYNC_PREFIX)) {
     await handleSync(req, res, path, deps);
+    return;
+  }
+  if (path.startsWith(TEAM_PREFIX)) {
+    await handleTeam(req, res, path, deps);
     return;
   }
   sendError(res, 'not_found_error', `no route ${method} ${path}`);

@@ -16,10 +16,13 @@ import { accessTokenClaims } from '../ledger/accessToken';
 import { readBody } from './body';
 import { sendJson, sendUnavailable } from './analyticsRoute';
 import { GatewayError, sendError } from './errors';
+import type { TeamAccess } from '../team/teamService';
 
 export interface SyncRouteDeps {
   ledger?: LedgerService | null;
   log: Logger;
+  /** Team sharing (teamRoute.ts) uses the same session: it gets each one posted, and the sign-out. */
+  team?: TeamAccess | null;
 }
 
 export const SYNC_PREFIX = '/v1/conduit/sync/';
@@ -82,11 +85,13 @@ export async function handleSync(req: IncomingMessage, res: ServerResponse, path
   if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
   try {
     if (method === 'DELETE') {
+      deps.team?.setSession(null);
       sendJson(res, 200, await ledger.clearSyncSession());
       deps.log.info('sync: local only (Supabase session removed)');
       return;
     }
     const session = parseSyncSession(await readBody(req, MAX_SESSION_BODY));
+    deps.team?.setSession(session);
     const status = await ledger.setSyncSession(session);
     deps.log.info(`sync: local plus Supabase (${new URL(session.url).host}, user ${status.userId})`);
     sendJson(res, 200, status);

@@ -379,10 +379,13 @@ export class Outbox extends EventEmitter {
       agentMap.set(row.id as string, id);
       return [{ ...row, id, project_id: project }];
     });
+    // Usage and decisions carry who made them (user_id, for team sharing): everything in
+    // this store is the one person's, who is the target user.
     const remap = (row: Record<string, unknown>) => ({
       ...row,
       project_id: projectMap.get(row.project_id as string) ?? null,
       agent_id: row.agent_id ? (agentMap.get(row.agent_id as string) ?? null) : null,
+      user_id: config.userId,
     });
     return {
       projects: outProjects,

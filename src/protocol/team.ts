@@ -1,0 +1,147 @@
+/**
+ * Team sharing (Supabase): projects shared with members, invitations, and usage per member.
+ * Shared by the gateway (which talks to Supabase with the signed-in person's session), the
+ * extension (invite, list and remove members) and the webviews.
+ *
+ * A project on Supabase has its own id there. Where a route takes a project, it takes
+ * either that id (as listed by GET /v1/conduit/team/projects) or the workspace key of one
+ * of this person's own projects (SYNAPSE_PROJECT_ID), which the gateway maps to the id the
+ * sync gave that workspace's project on Supabase.
+ *
+ * HTTP API (loopback, the local token required like every /v1/conduit route). Every route
+ * needs the Supabase session (storage "local plus Supabase", signed in): without it they
+ * answer 409 with type 'invalid_request_error' and a message saying to sign in.
+ *
+ *   GET    /v1/conduit/team/projects                          → TeamProject[]
+ *   GET    /v1/conduit/team/projects/:project/members         → TeamMembersResponse
+ *   POST   /v1/conduit/team/projects/:project/invitations     {email} → ProjectInvitation (owner only;
+ *          inviting the same address again returns the same invitation)
+ *   DELETE /v1/conduit/team/projects/:project/invitations/:id → ProjectInvitation (withdrawn; owner only)
+ *   DELETE /v1/conduit/team/projects/:project/members/:userId → {removed: boolean} (owner only)
+ *   POST   /v1/conduit/team/projects/:project/leave           → {left: boolean} (members, not the owner)
+ *   POST   /v1/conduit/team/invitations/accept                → {joined: TeamMembership[]}: accepts every
+ *          open invitation sent to the signed-in address (called after signing in)
+ *   GET    /v1/conduit/analytics/members?project=&range=day|week|month|custom&from=&to=&tz=&scope=team|own
+ *          → TeamUsageResponse: the project's usage per member (scope team, the default), or only
+ *          the caller's row (own)
+ *
+ * The other analytics queries read this machine's store, where every row is the person's
+ * own: they take scope=own (the default) and answer 400 to scope=team.
+ *
+ * Errors from Supabase keep their meaning: 403 (permission_error) not allowed (not the
+ * owner, not the invited address), 404 (not_found_error) no such project or invitation
+ * visible to this person, 400 a bad argument, 409 a state that forbids it (expired,
+ * withdrawn), 502 (api_error) Supabase did not answer.
+ */
+
+export type MemberRole = 'owner' | 'member';
+export type AnalyticsScope = 'own' | 'team';
+export const ANALYTICS_SCOPES: readonly AnalyticsScope[] = ['own', 'team'];
+
+/** A project on Supabase that the signed-in person owns or is a member of. */
+export interface TeamProject {
+  /** The project's id on Supabase. */
+  id: string;
+  name: string;
+  /** The owner's workspace key (equal to a local project's key for one's own projects). */
+  workspaceKey: string;
+  role: MemberRole;
+  ownerId: string;
+  ownerEmail: string | null;
+  memberCount: number;
+}
+
+export interface ProjectMember {
+  userId: string;
+  email: string | null;
+  /** The account's full name, or the part of the address before '@'. */
+  displayName: string | null;
+  role: MemberRole;
+  /** ISO-8601. */
+  joinedAt: string;
+  /** This is the signed-in person. */
+  isYou: boolean;
+}
+
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired';
+
+export interface ProjectInvitation {
+  id: string;
+  projectId: string;
+  /** Lower-cased. */
+  email: string;
+  /** 'expired': pending, past expiresAt. */
+  status: InvitationStatus;
+  invitedBy: string | null;
+  /** ISO-8601. */
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+}
+
+export interface TeamMembersResponse {
+  project: TeamProject;
+  members: ProjectMember[];
+  /** Only the owner sees the project's invitations (others get []). */
+  invitations: ProjectInvitation[];
+}
+
+export interface TeamMembership {
+  projectId: string;
+  role: MemberRole;
+}
+
+/** One member's usage of a project over the range (one row of get_team_usage). */
+export interface MemberUsageRow {
+  userId: string;
+  /** null for someone who is no longer a member (their usage stays in the project). */
+  email: string | null;
+  displayName: string | null;
+  role: MemberRole | null;
+  isYou: boolean;
+  requests: number;
+  errors: number;
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationTokens: number;
+  cacheReadTokens: number;
+  /** USD, the sum of the known costs (see costedRequests). */
+  cost: number;
+  /** Requests with a known price; fewer than requests means some costs are unknown. */
+  costedRequests: number;
+  /** ISO-8601 of the first and last request in the range, null without requests. */
+  firstAt: string | null;
+  lastAt: string | null;
+}
+
+export interface TeamUsageResponse {
+  query: 'members';
+  scope: AnalyticsScope;
+  project: TeamProject;
+  /** ISO-8601: [from, to). */
+  from: string;
+  to: string;
+  members: MemberUsageRow[];
+  /** The sum of the rows (for scope team: the whole project). */
+  totals: Pick<MemberUsageRow, 'requests' | 'errors' | 'inputTokens' | 'outputTokens' | 'cacheCreationTokens' | 'cacheReadTokens' | 'cost' | 'costedRequests'>;
+}
+
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+export const MAX_EMAIL_LENGTH = 320;
+
+/** An invitation's address as Supabase stores it (trimmed, lower-cased), or null when it is not one. */
+export function normaliseEmail(value: string): string | null {
+  const email = value.trim().toLowerCase();
+  return email.length <= MAX_EMAIL_LENGTH && EMAIL.test(email) ? email : null;
+}
+
+/** For an input box: undefined when valid, else what is wrong (VS Code's validateInput shape). */
+export function emailProblem(value: string): string | undefined {
+  if (!value.trim()) return 'An email address, such as name@example.com';
+  if (value.trim().length > MAX_EMAIL_LENGTH) return `At most ${MAX_EMAIL_LENGTH} characters`;
+  return normaliseEmail(value) ? undefined : `"${value.trim().slice(0, 60)}" is not an email address (name@example.com)`;
+}
+
+export function isAnalyticsScope(value: string): value is AnalyticsScope {
+  return (ANALYTICS_SCOPES as readonly string[]).includes(value);
+}
