@@ -6,6 +6,7 @@
  *   conduit logs [-n N] [--follow]
  *   conduit install-wrapper                    puts conduit-claude in CONDUIT_HOME/bin
  *   conduit statusline                         a Claude Code statusLine command
+ *   conduit usage [daily|monthly|session] ...  token and cost reports (usage.ts)
  */
 import { conduitPaths, conduitHome } from '../core/paths';
 import { VERSION } from '../version';
@@ -15,6 +16,7 @@ import { findRunningGateway } from '../client/gatewayClient';
 import { installWrapper } from './installWrapper';
 import { printLogs } from './logs';
 import { statusLine } from './statusline';
+import { usageCommand } from './usage';
 
 const USAGE = `usage: conduit <command>
   start [--foreground] [--port N]   start the gateway (port 0 picks a free one)
@@ -24,6 +26,7 @@ const USAGE = `usage: conduit <command>
   logs [-n N] [--follow]            the gateway's log
   install-wrapper                   install conduit-claude in CONDUIT_HOME/bin
   statusline                        print the session's routed model and cost (Claude Code statusLine)
+  usage [daily|monthly|session]     token and cost report (conduit usage --help)
   version
 State lives in CONDUIT_HOME (now ${conduitHome()}).`;
 
@@ -84,6 +87,8 @@ async function main(argv: string[]): Promise<number> {
       return installWrapper(paths, entry);
     case 'statusline':
       return statusLine(paths);
+    case 'usage':
+      return usageCommand(paths, args);
     case 'version':
     case '--version':
       console.log(VERSION);
