@@ -14,6 +14,7 @@ import { RESTART_KEYS, Settings } from './settings';
 import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
 import { StatusBar } from './ui/statusBar';
 import { SupabaseSync } from './sync/supabaseCommands';
+import { registerTeamCommands } from './sync/teamCommands';
 import { Views } from './views/panels';
 import { AgentCommands } from './agents/agentCommands';
 import { BudgetUi, type SetBudgetTarget } from './budgets/budgetUi';
@@ -48,6 +49,7 @@ export class ConduitExtension implements vscode.Disposable {
       vscode.commands.registerCommand('conduit.signOutSupabase', guarded(() => sync.signOut())),
       vscode.commands.registerCommand('conduit.chooseStorage', guarded(() => sync.chooseStorage())),
       vscode.commands.registerCommand('conduit.showSyncStatus', guarded(async () => { void vscode.window.showInformationMessage(`Conduit sync: ${await sync.status()}`); })),
+      ...registerTeamCommands({ api: this.api, projects: this.projects, log: this.log }),
     );
     const views = new Views(context.extensionUri, this.api, this.supervisor, this.projects);
     const agents = new AgentCommands({ projects: this.projects, openModelConfig: (p, agentId) => views.openModelConfig(p, agentId) });

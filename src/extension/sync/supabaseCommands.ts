@@ -19,6 +19,7 @@ function loadAuth(extensionPath: string): SupabaseAuth {
 import type { GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import { SessionKeeper } from './sessionKeeper';
+import { acceptInvitations } from './teamFlow';
 
 const SECRET = 'conduit.supabase.session';
 
@@ -83,6 +84,9 @@ export class SupabaseSync implements vscode.Disposable {
     await vscode.workspace.getConfiguration('conduit').update('storage', 'supabase', vscode.ConfigurationTarget.Global);
     await this.keeper.adopt(session);
     void vscode.window.showInformationMessage(`Signed in to Supabase as ${session.email ?? session.userId}: usage now syncs.`);
+    // Team sharing: signing in with an invited address joins the projects it was invited to.
+    const joined = await acceptInvitations(this.api);
+    if (joined) void vscode.window.showInformationMessage(joined);
   }
 
   async signOut(): Promise<void> {

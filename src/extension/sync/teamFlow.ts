@@ -1,0 +1,199 @@
+/**
+ * The team sharing commands' logic, without 'vscode': what to ask, which gateway route to
+ * call (src/protocol/team.ts), and what to tell the person. teamCommands.ts gives it VS
+ * Code's input box, quick pick and messages; tests give it fakes.
+ */
+import { emailProblem, type ProjectInvitation, type ProjectMember, type TeamMembersResponse, type TeamMembership, type TeamProject } from '../../protocol/team';
+
+/** The gateway's local API (GatewayApi.call): parsed JSON, or an Error with the gateway's message. */
+export interface TeamApi {
+  call<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+export interface PickItem<T> {
+  label: string;
+  description?: string;
+  detail?: string;
+  value: T;
+}
+
+export interface TeamUi {
+  /** An input box; `validate` answers undefined for a valid value. Undefined when dismissed. */
+  input(options: { prompt: string; placeHolder?: string; validate: (value: string) => string | undefined }): Promise<string | undefined>;
+  pick<T>(items: PickItem<T>[], placeHolder: string): Promise<T | undefined>;
+  /** A modal question with one action; true when the person chose it. */
+  confirm(message: string, action: string): Promise<boolean>;
+  info(message: string): void;
+  error(message: string): void;
+}
+
+const path = (project: string, ...rest: string[]) =>
+  ['/v1/conduit/team/projects', encodeURIComponent(project), ...rest.map(encodeURIComponent)].join('/');
+
+const day = (iso: string) => iso.slice(0, 10);
+
+/** Who a member is, in one line. */
+export function memberLabel(m: Pick<ProjectMember, 'displayName' | 'email' | 'userId'>): string {
+  if (m.displayName && m.email && m.displayName !== m.email.split('@')[0]) return `${m.displayName} <${m.email}>`;
+  return m.email ?? m.displayName ?? m.userId;
+}
+
+/** What to say after an invitation was sent (or found). */
+export function invitationMessage(invitation: ProjectInvitation, projectName: string): string {
+  if (invitation.status === 'accepted') return `${invitation.email} is already a member of "${projectName}".`;
+  return `Invited ${invitation.email} to "${projectName}". They join when they sign in to Supabase with that address ` +
+    `(Conduit: Sign In to Supabase); the invitation expires on ${day(invitation.expiresAt)}.`;
+}
+
+/** What to say after signing in, when invitations were accepted (null: nothing joined). */
+export function joinedMessage(joined: TeamMembership[], projects: TeamProject[]): string | null {
+  if (!joined.length) return null;
+  const names = joined.map((j) => projects.find((p) => p.id === j.projectId)?.name ?? j.projectId).map((n) => `"${n}"`);
+  return `You joined ${names.length === 1 ? 'the shared project' : `${names.length} shared projects`} ${names.join(', ')}: ` +
+    'you can see their usage per member (Conduit: Show Project Members).';
+}
+
+/**
+ * Asks for an address and invites it to a project (a workspace key of one's own project,
+ * or a Supabase project id). Returns the invitation, or undefined when dismissed or refused
+ * (the person was told why).
+ */
+export async function inviteMember(api: TeamApi, ui: TeamUi, project: string, projectName: string): Promise<ProjectInvitation | undefined> {
+  const email = await ui.input({
+    prompt: `Invite to "${projectName}": their email address (they sign in to Supabase with it to join)`,
+    placeHolder: 'name@example.com',
+    validate: emailProblem,
+  });
+  if (email === undefined) return undefined;
+  const problem = emailProblem(email);
+  if (problem) {
+    ui.error(problem);
+    return undefined;
+  }
+  try {
+    const invitation = await api.call<ProjectInvitation>('POST', path(project, 'invitations'), { email: email.trim() });
+    ui.info(invitationMessage(invitation, projectName));
+    return invitation;
+  } catch (err) {
+    ui.error(`Could not invite ${email.trim()}: ${(err as Error).message}`);
+    return undefined;
+  }
+}
+
+type MemberAction =
+  | { kind: 'member'; member: ProjectMember }
+  | { kind: 'invitation'; invitation: ProjectInvitation }
+  | { kind: 'invite' }
+  | { kind: 'leave' };
+
+/** The quick pick of a project's members (and, for the owner, its invitations and "invite"). */
+export function memberItems(view: TeamMembersResponse): PickItem<MemberAction>[] {
+  const owner = view.project.role === 'owner';
+  const items: PickItem<MemberAction>[] = view.members.map((m) => ({
+    label: memberLabel(m),
+    description: [m.role, m.isYou ? 'you' : null].filter(Boolean).join(' · '),
+    detail: `joined ${day(m.joinedAt)}${owner && !m.isYou && m.role !== 'owner' ? ' · choose to remove' : ''}`,
+    value: { kind: 'member', member: m },
+  }));
+  if (owner) {
+    for (const i of view.invitations.filter((x) => x.status === 'pending' || x.status === 'expired')) {
+      items.push({
+        label: i.email,
+        description: i.status === 'pending' ? `invited · until ${day(i.expiresAt)}` : `invitation expired ${day(i.expiresAt)}`,
+        detail: i.status === 'pending' ? 'choose to withdraw the invitation' : 'choose to invite again',
+        value: { kind: 'invitation', invitation: i },
+      });
+    }
+    items.push({ label: '$(person-add) Invite a member…', value: { kind: 'invite' } });
+  } else {
+    items.push({ label: '$(sign-out) Leave this project', value: { kind: 'leave' } });
+  }
+  return items;
+}
+
+/**
+ * "Show Project Members": pick a project (own or shared), see its members; the owner can
+ * remove a member, withdraw or renew an invitation, or invite; a member can leave.
+ */
+export async function showMembers(api: TeamApi, ui: TeamUi): Promise<void> {
+  let projects: TeamProject[];
+  try {
+    projects = await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects');
+  } catch (err) {
+    ui.error(`Could not list the projects on Supabase: ${(err as Error).message}`);
+    return;
+  }
+  if (!projects.length) {
+    ui.info('No projects on Supabase yet: your projects appear there after their first sync, shared ones once you accepted an invitation (by signing in with the invited address).');
+    return;
+  }
+  const project = projects.length === 1 ? projects[0] : await ui.pick(projects.map((p) => ({
+    label: p.name,
+    description: p.role === 'owner' ? 'yours' : `shared by ${p.ownerEmail ?? 'its owner'}`,
+    detail: `${p.memberCount} member${p.memberCount === 1 ? '' : 's'}`,
+    value: p,
+  })), 'Members of which project?');
+  if (!project) return;
+  let view: TeamMembersResponse;
+  try {
+    view = await api.call<TeamMembersResponse>('GET', path(project.id, 'members'));
+  } catch (err) {
+    ui.error(`Could not list the members of "${project.name}": ${(err as Error).message}`);
+    return;
+  }
+  const action = await ui.pick(memberItems(view), `Members of "${project.name}"${project.role === 'owner' ? ' (you own it)' : ''}`);
+  if (!action) return;
+  try {
+    await act(api, ui, view, action);
+  } catch (err) {
+    ui.error((err as Error).message);
+  }
+}
+
+async function act(api: TeamApi, ui: TeamUi, view: TeamMembersResponse, action: MemberAction): Promise<void> {
+  const { project } = view;
+  switch (action.kind) {
+    case 'invite':
+      await inviteMember(api, ui, project.id, project.name);
+      return;
+    case 'leave':
+      if (!(await ui.confirm(`Leave "${project.name}"? You will no longer see its usage; its owner can invite you again.`, 'Leave'))) return;
+      await api.call('POST', path(project.id, 'leave'));
+      ui.info(`You left "${project.name}".`);
+      return;
+    case 'invitation': {
+      const { invitation } = action;
+      if (invitation.status === 'expired') {
+        const renewed = await api.call<ProjectInvitation>('POST', path(project.id, 'invitations'), { email: invitation.email });
+        ui.info(invitationMessage(renewed, project.name));
+        return;
+      }
+      if (!(await ui.confirm(`Withdraw the invitation of ${invitation.email} to "${project.name}"?`, 'Withdraw'))) return;
+      await api.call('DELETE', path(project.id, 'invitations', invitation.id));
+      ui.info(`Withdrew the invitation of ${invitation.email}.`);
+      return;
+    }
+    case 'member': {
+      const { member } = action;
+      if (project.role !== 'owner' || member.isYou || member.role === 'owner') return;
+      const who = memberLabel(member);
+      if (!(await ui.confirm(`Remove ${who} from "${project.name}"? They lose access to its usage at once; their recorded usage stays in the project.`, 'Remove'))) return;
+      const { removed } = await api.call<{ removed: boolean }>('DELETE', path(project.id, 'members', member.userId));
+      ui.info(removed ? `Removed ${who} from "${project.name}".` : `${who} was no longer a member of "${project.name}".`);
+      return;
+    }
+  }
+}
+
+/** After signing in: joins every project the signed-in address was invited to. Never throws. */
+export async function acceptInvitations(api: TeamApi): Promise<string | null> {
+  try {
+    const { joined } = await api.call<{ joined: TeamMembership[] }>('POST', '/v1/conduit/team/invitations/accept');
+    if (!joined.length) return null;
+    const projects = await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects').catch(() => [] as TeamProject[]);
+    return joinedMessage(joined, projects);
+  } catch {
+    // A Supabase without the team migration, or offline: sign-in itself succeeded.
+    return null;
+  }
+}
