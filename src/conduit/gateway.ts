@@ -19,6 +19,8 @@ import { Journal } from './usage/journal';
 import type { LedgerService } from './ledger/service';
 import { WorkerLedger } from './ledger/workerLedger';
 import { VERSION } from './version';
+import { BudgetTracker } from './budgets/budgetTracker';
+import { localTimeZone } from './budgets/budgetMath';
 
 export interface GatewayOptions {
   home: string;
@@ -32,6 +34,8 @@ export interface GatewayOptions {
    * LedgerService is used as given (tests).
    */
   ledger?: boolean | LedgerService;
+  /** The clock of budgets and records (tests move it across days and months); Date.now by default. */
+  now?: () => number;
 }
 
 export interface RunningGateway {
@@ -40,6 +44,8 @@ export interface RunningGateway {
   token: string;
   paths: ConduitPaths;
   hub: EventHub;
+  /** Budgets in memory (statuses, alerts; tests await budgets.saved()). */
+  budgets: BudgetTracker;
   /** Re-reads config.json (also done when the file changes). */
   reloadConfig(): void;
   close(): Promise<void>;
@@ -68,6 +74,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const startedAt = Date.now();
   let port = 0;
   let ledger: LedgerService | null = null;
+  const now = options.now ?? Date.now;
+  const zone = localTimeZone();
+  const budgets = new BudgetTracker({
+    now,
+    timeZone: () => config.budgetTimeZone ?? zone,
+    prices: () => prices,
+    modelOf: (ref) => providers.resolve(ref).model,
+    publish: (alert) => hub.publish({ type: 'budget', alert }),
+    log,
+  });
 
   const deps = {
     token,
@@ -76,6 +92,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     journal,
     plugins,
     get ledger() { return ledger; },
+    budgets,
+    now,
     device: os.hostname(),
     get providers() { return providers; },
     get prices() { return prices; },
@@ -115,6 +133,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (typeof ledgerOption === 'object') ledger = ledgerOption;
   else if (ledgerOption) ledger = new WorkerLedger({ dataDir: path.join(paths.dataDir, 'pglite'), journalDir: paths.journalDir, log });
   const unsubscribeLedger = hub.subscribe((e) => { if (e.type === 'usage') ledger?.announce([e.record.id]); });
+  if (ledger) budgets.attach(ledger);
 
   const reloadConfig = () => {
     try {
@@ -146,6 +165,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     token,
     paths,
     hub,
+    budgets,
     reloadConfig,
     async close() {
       watcher?.close();
@@ -160,6 +180,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       providers.close();
       await journal.close();
       unsubscribeLedger();
+      budgets.close();
       await ledger?.close();
       log.info('conduit stopped');
     },

@@ -14,6 +14,7 @@ import type { LedgerEngine } from '../../src/conduit/ledger/engine';
 import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
 import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
 import type { AgentInfo, ProjectInfo } from '../../src/protocol/projects';
+import { EMPTY_BUDGET_POLICY } from '../../src/protocol/budgets';
 import { CONTEXT_HEADER, encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { openTestStore, type TestStore } from './support/store';
@@ -88,6 +89,7 @@ describe('ledger: projects and agents API', () => {
     const project = created.body as ProjectInfo;
     assert.deepEqual({ ...project, id: undefined }, {
       id: undefined, workspaceKey: key, name: 'alpha', modelConfig: HEADER_PROJECT_CONFIG, dailyBudgetUsd: null, monthlyBudgetUsd: null,
+      budget: EMPTY_BUDGET_POLICY,
     });
     const { rows } = await store.pglite.query<{ id: string; user_id: string }>(`select id::text, user_id::text from public.projects where workspace_key = $1`, [key]);
     assert.deepEqual(rows, [{ id: project.id, user_id: live.localUserId }]);
@@ -96,10 +98,10 @@ describe('ledger: projects and agents API', () => {
     const modelConfig = { enabled: false, defaultModel: 'claude-haiku-4-5', rules: { fallbackModels: ['claude-sonnet-4-5'] } };
     const saved = await call('PUT', key, { modelConfig, dailyBudgetUsd: 2.5, monthlyBudgetUsd: 40 });
     assert.equal(saved.status, 200);
-    assert.deepEqual(saved.body, { ...project, modelConfig, dailyBudgetUsd: 2.5, monthlyBudgetUsd: 40 });
+    assert.deepEqual(saved.body, { ...project, modelConfig, dailyBudgetUsd: 2.5, monthlyBudgetUsd: 40, budget: { ...EMPTY_BUDGET_POLICY, dailyUsd: 2.5, monthlyUsd: 40 } });
     // Fields left out are kept; null clears a budget.
     const renamed = await call('PUT', key, { name: '  beta ', dailyBudgetUsd: null });
-    assert.deepEqual(renamed.body, { ...project, name: 'beta', modelConfig, dailyBudgetUsd: null, monthlyBudgetUsd: 40 });
+    assert.deepEqual(renamed.body, { ...project, name: 'beta', modelConfig, dailyBudgetUsd: null, monthlyBudgetUsd: 40, budget: { ...EMPTY_BUDGET_POLICY, monthlyUsd: 40 } });
     assert.deepEqual((await call('GET', key)).body, renamed.body);
     // A key with slashes travels percent-encoded; a new project without a name is named after it.
     const pathKey = 'file:///work/gamma';
@@ -154,7 +156,7 @@ describe('ledger: projects and agents API', () => {
     const reviewer = created.body as AgentInfo;
     assert.deepEqual({ ...reviewer, id: undefined }, {
       id: undefined, projectId: project.id, name: 'reviewer', personaType: 'code-reviewer', useProjectModel: true, customModelId: null,
-      dailyBudgetUsd: null, monthlyBudgetUsd: null,
+      dailyBudgetUsd: null, monthlyBudgetUsd: null, budget: EMPTY_BUDGET_POLICY,
     });
     const { rows } = await store.pglite.query<{ id: string }>(`select id::text from public.agents where project_id = $1`, [project.id]);
     assert.deepEqual(rows, [{ id: reviewer.id }]);

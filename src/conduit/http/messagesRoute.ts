@@ -6,7 +6,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
+import { BUDGET_REFUSAL } from '../../protocol/budgets';
 import type { RoutingDecision } from '../../protocol/routing';
+import type { BudgetTracker } from '../budgets/budgetTracker';
 import { CONTEXT_HEADER, decodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import type { CostBreakdown, RequestContext, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
@@ -22,6 +24,7 @@ import type { Journal } from '../usage/journal';
 import { JsonUsageTap, SseUsageTap, type ReplyOutcome } from '../usage/usageTap';
 import type { ClientAuth } from './auth';
 import { GatewayError, errorBody, sendError } from './errors';
+import { sendBudgetRefusal } from './budgetsRoute';
 import { downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders } from './forward';
 import type { ProviderRegistry, ResolvedModel } from './providers';
 
@@ -37,6 +40,10 @@ export interface MessagesDeps {
   upstreamTimeoutMs: number;
   /** The usage store: its saved project and agent model settings override the session's (routingContext). */
   ledger?: LedgerService | null;
+  /** Budgets: a soft limit changes the model, a hard limit refuses (memory only). */
+  budgets?: BudgetTracker | null;
+  /** The clock of records and budgets (tests move it); Date.now by default. */
+  now?: () => number;
 }
 
 const contextCache = new Map<string, SessionContext>();
@@ -93,13 +100,25 @@ export async function chooseRoute(facts: RequestFacts, sessionCtx: SessionContex
 
 export async function handleMessages(req: IncomingMessage, res: ServerResponse, body: Buffer, auth: ClientAuth, deps: MessagesDeps): Promise<void> {
   const t0 = performance.now();
-  const startedAt = new Date();
+  const clock = deps.now ?? Date.now;
+  const startedAt = new Date(clock());
   const parsed = parseRouted(req, res, body);
   if (!parsed) return;
   const { facts, ctx } = parsed;
   const requestId = randomUUID();
   const context = requestContextOf(req, ctx);
-  const { choice, rules } = await chooseRoute(facts, ctx, context, deps);
+  const routed = await chooseRoute(facts, ctx, context, deps);
+  const rules = routed.rules;
+  let choice = routed.choice;
+  let refusal: string | null = null;
+  if (deps.budgets?.active) {
+    const verdict = deps.budgets.verdict(context.projectId, context.agentId, choice.modelRef, rules);
+    if (verdict?.kind === 'downgrade') choice = { modelRef: verdict.modelRef, source: 'budget', rule: verdict.rule };
+    else if (verdict?.kind === 'refuse') {
+      refusal = verdict.message;
+      choice = { modelRef: choice.modelRef, source: 'budget', rule: verdict.rule };
+    }
+  }
 
   let target: ResolvedModel;
   try {
@@ -122,7 +141,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     const r: UsageRecord = {
       id: requestId, context, decision, usage: usageOutcome.usage, cost, status, stream: facts.stream,
       durationMs: Math.round(performance.now() - t0), firstByteMs, startedAt: startedAt.toISOString(),
-      endedAt: new Date().toISOString(), device: deps.device,
+      endedAt: new Date(clock()).toISOString(), device: deps.device,
     };
     if (usageOutcome.error) r.error = usageOutcome.error;
     return r;
@@ -131,7 +150,14 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     // The line is in the journal file when this returns: ingestion, woken by the event, finds it.
     deps.journal.append(r).catch((err) => deps.log.error(`journal: could not write request ${r.id}: ${(err as Error).message}`));
     deps.hub.publish({ type: 'usage', record: r });
+    deps.budgets?.record(r);
   };
+
+  if (refusal) {
+    sendBudgetRefusal(res, refusal);
+    finish(record(BUDGET_REFUSAL.status, { usage: null, error: 'budget_exceeded' }, null));
+    return;
+  }
 
   // The chosen model, then the rule's fallbacks, each tried while nothing has reached the client.
   const candidates: ResolvedModel[] = [target];

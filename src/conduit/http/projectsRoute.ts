@@ -2,7 +2,7 @@
  * Projects and their agents, as src/protocol/projects.ts documents them:
  *
  *   GET    /v1/conduit/projects/:key                 → ProjectInfo (404 when unknown)
- *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?} → ProjectInfo (created when new)
+ *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?, budget?} → ProjectInfo (created when new)
  *   GET    /v1/conduit/projects/:key/agents          → AgentInfo[] (404 for an unknown project)
  *   POST   /v1/conduit/projects/:key/agents          AgentInput → AgentInfo (201; 409 for a name the project has)
  *   PUT    /v1/conduit/projects/:key/agents/:agentId Partial<AgentInput> → AgentInfo
@@ -10,7 +10,8 @@
  *
  * `:key` is the project's workspace key (SYNAPSE_PROJECT_ID), percent-encoded; `:agentId`
  * the id AgentInfo gives (SYNAPSE_AGENT_ID). A saved model configuration reaches the
- * routing of the next request at once (LedgerService.routingContext). Answers 400 naming
+ * routing of the next request at once (LedgerService.routingContext), and so does a saved
+ * budget (`budget`: src/protocol/budgets.ts; the answer waits for the budget tracker). Answers 400 naming
  * the field for a bad body, 405 for other verbs, and 503 with Retry-After while the usage
  * store opens. The token check happens before (server.ts).
  */
@@ -19,7 +20,8 @@ import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInput } from '../../protocol/projects';
 import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
 import type { Logger } from '../core/log';
-import { ProjectStoreError, type ProjectOp, type ProjectUpdate } from '../ledger/modelSettings';
+import { ProjectStoreError, type BudgetLimitsPatch, type ProjectOp, type ProjectUpdate } from '../ledger/modelSettings';
+import { parseBudgetPolicyPatch, type BudgetPolicyPatch } from '../../protocol/budgets';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { readBody } from './body';
 import { sendJson, sendUnavailable } from './analyticsRoute';
@@ -28,6 +30,8 @@ import { GatewayError, sendError } from './errors';
 export interface ProjectsRouteDeps {
   ledger?: LedgerService | null;
   log: Logger;
+  /** Reads the budget policies again after a change (the next request sees it). */
+  budgets?: { reloadPolicies(): Promise<void> } | null;
 }
 
 export const PROJECTS_PREFIX = '/v1/conduit/projects/';
@@ -36,8 +40,8 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** As long as a session context's projectId / agentId may be. */
 const MAX_KEY_LENGTH = 200;
 
-const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd'] as const;
-const AGENT_KEYS = ['name', 'personaType', 'useProjectModel', 'customModelId', 'dailyBudgetUsd', 'monthlyBudgetUsd'] as const;
+const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget'] as const;
+const AGENT_KEYS = ['name', 'personaType', 'useProjectModel', 'customModelId', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget'] as const;
 
 export async function handleProjects(req: IncomingMessage, res: ServerResponse, path: string, deps: ProjectsRouteDeps): Promise<void> {
   const parts = path.slice(PROJECTS_PREFIX.length).split('/');
@@ -56,10 +60,18 @@ export async function handleProjects(req: IncomingMessage, res: ServerResponse, 
     if (shape === 'project') {
       op = method === 'GET' ? { op: 'getProject', key } : { op: 'putProject', key, update: parseProjectUpdate(await readJson(req)) };
     } else if (shape === 'agents') {
-      op = method === 'GET' ? { op: 'listAgents', key } : { op: 'createAgent', key, input: parseAgentInput(await readJson(req)) };
+      if (method === 'GET') op = { op: 'listAgents', key };
+      else {
+        const body = await readJson(req);
+        op = { op: 'createAgent', key, input: parseAgentInput(body), ...budgetLimitsOf(body) };
+      }
     } else {
       const agentId = pathSegment(parts[2], 'agent id');
-      op = method === 'DELETE' ? { op: 'deleteAgent', key, agentId } : { op: 'updateAgent', key, agentId, patch: parseAgentPatch(await readJson(req)) };
+      if (method === 'DELETE') op = { op: 'deleteAgent', key, agentId };
+      else {
+        const body = await readJson(req);
+        op = { op: 'updateAgent', key, agentId, patch: parseAgentPatch(body), ...budgetLimitsOf(body) };
+      }
     }
   } catch (err) {
     if (err instanceof ValidationError) return sendError(res, 'invalid_request_error', err.message);
@@ -70,6 +82,9 @@ export async function handleProjects(req: IncomingMessage, res: ServerResponse, 
   if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
   try {
     const value = await ledger.projects(op);
+    if (op.op !== 'getProject' && op.op !== 'listAgents' && deps.budgets) {
+      await deps.budgets.reloadPolicies().catch((err: Error) => deps.log.warn(`budgets: the policies could not be read again: ${err.message}`));
+    }
     if (op.op === 'deleteAgent') {
       res.writeHead(204, { 'cache-control': 'no-store' });
       res.end();
@@ -138,6 +153,37 @@ function customModelId(o: Record<string, unknown>): string | null | undefined {
   return t === '' ? null : t;
 }
 
+/**
+ * The body's `budget` (a BudgetPolicyPatch, or null to clear the policy) with the older
+ * dailyBudgetUsd / monthlyBudgetUsd fields: the amounts go into those two fields, the
+ * limits are returned apart.
+ */
+function budgetPolicyOf(o: Record<string, unknown>, amounts: { dailyBudgetUsd?: number | null; monthlyBudgetUsd?: number | null }): BudgetLimitsPatch | undefined {
+  if (o.budget === undefined) return undefined;
+  const patch: BudgetPolicyPatch = o.budget === null
+    ? { dailyUsd: null, monthlyUsd: null, softLimitPercent: null, softLimitModel: null, hardLimitPercent: null }
+    : parseBudgetPolicyPatch(o.budget, 'budget');
+  for (const [field, legacy] of [['dailyUsd', 'dailyBudgetUsd'], ['monthlyUsd', 'monthlyBudgetUsd']] as const) {
+    const v = patch[field];
+    if (v === undefined) continue;
+    if (amounts[legacy] !== undefined && amounts[legacy] !== v) {
+      throw new ValidationError(legacy, `differs from budget.${field} (send one of them)`);
+    }
+    amounts[legacy] = v;
+  }
+  const limits: BudgetLimitsPatch = {};
+  if (patch.softLimitPercent !== undefined) limits.softLimitPercent = patch.softLimitPercent;
+  if (patch.softLimitModel !== undefined) limits.softLimitModel = patch.softLimitModel;
+  if (patch.hardLimitPercent !== undefined) limits.hardLimitPercent = patch.hardLimitPercent;
+  return limits;
+}
+
+/** The limits of an agent body's `budget` (its amounts are in the parsed input or patch). */
+function budgetLimitsOf(o: Record<string, unknown>): { budgetLimits?: BudgetLimitsPatch } {
+  const limits = budgetPolicyOf(o, { dailyBudgetUsd: budget(o, 'dailyBudgetUsd'), monthlyBudgetUsd: budget(o, 'monthlyBudgetUsd') });
+  return limits ? { budgetLimits: limits } : {};
+}
+
 export function parseProjectUpdate(o: Record<string, unknown>): ProjectUpdate {
   rejectUnknownKeys(o, PROJECT_KEYS, 'body');
   const update: ProjectUpdate = {};
@@ -148,6 +194,8 @@ export function parseProjectUpdate(o: Record<string, unknown>): ProjectUpdate {
   if (daily !== undefined) update.dailyBudgetUsd = daily;
   const monthly = budget(o, 'monthlyBudgetUsd');
   if (monthly !== undefined) update.monthlyBudgetUsd = monthly;
+  const limits = budgetPolicyOf(o, update);
+  if (limits) update.budgetLimits = limits;
   return update;
 }
 
@@ -168,6 +216,10 @@ export function parseAgentPatch(o: Record<string, unknown>): Partial<AgentInput>
   if (daily !== undefined) patch.dailyBudgetUsd = daily;
   const monthly = budget(o, 'monthlyBudgetUsd');
   if (monthly !== undefined) patch.monthlyBudgetUsd = monthly;
+  const amounts: { dailyBudgetUsd?: number | null; monthlyBudgetUsd?: number | null } = { ...patch };
+  budgetPolicyOf(o, amounts);
+  if (amounts.dailyBudgetUsd !== undefined) patch.dailyBudgetUsd = amounts.dailyBudgetUsd;
+  if (amounts.monthlyBudgetUsd !== undefined) patch.monthlyBudgetUsd = amounts.monthlyBudgetUsd;
   if (patch.useProjectModel === false && o.customModelId !== undefined && !patch.customModelId) {
     throw new ValidationError('customModelId', 'required when useProjectModel is false');
   }

@@ -17,6 +17,8 @@ import type { SyncSessionInput } from './service';
 import { runUsageReport, type ReportParams, type ReportResult } from './reports';
 import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
 import { loadModelSettings, runProjectOp } from './projectStore';
+import { runBudgetOp } from './budgetStore';
+import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
 import { accessTokenClaims } from './accessToken';
 import { SupabaseSyncTarget } from './supabaseSyncTarget';
@@ -144,6 +146,11 @@ export class LedgerEngine {
       nextVersion: () => ++this.settingsVersion,
       agentDeleted: (id, externalId) => this.ingester.forgetAgent(id, externalId),
     });
+  }
+
+  /** Budget policies, the spend that seeds the gateway's counters, and alerts (budgetStore.ts). */
+  budgets(op: BudgetOp): Promise<BudgetOpValues[BudgetOp['op']]> {
+    return runBudgetOp(this.db, this.localUserId, op, this.ingester);
   }
 
   /** Local plus Supabase: push to this user's project from now on (resuming its cursor). */

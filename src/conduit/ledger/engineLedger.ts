@@ -4,6 +4,7 @@ import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics'
 import type { LedgerEngine } from './engine';
 import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
+import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
 
@@ -17,8 +18,10 @@ export class EngineLedger implements LedgerService {
   private settingsLoaded: Promise<void> = Promise.resolve();
 
   /** `engine`: the engine, or a promise of it (the service is "opening" until it resolves). */
+  private readonly opened: Promise<unknown>;
+
   constructor(engine: LedgerEngine | Promise<LedgerEngine>, private readonly options: { closeEngine?: boolean } = {}) {
-    Promise.resolve(engine).then(
+    this.opened = Promise.resolve(engine).then(
       (e) => {
         if (this.state === 'closed') return;
         this.engine = e;
@@ -61,6 +64,17 @@ export class EngineLedger implements LedgerService {
 
   routingContext(ctx: SessionContext): SessionContext {
     return this.modelSettings.forContext(ctx);
+  }
+
+  async budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
+    return this.ready().budgets(op) as Promise<BudgetOpValues[K]>;
+  }
+
+  /** Resolves once the engine is there and the saved model settings are loaded. */
+  async whenReady(): Promise<void> {
+    await this.opened;
+    if (this.state !== 'ready') throw new LedgerUnavailableError(this.state, this.error);
+    await this.settingsLoaded;
   }
 
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {

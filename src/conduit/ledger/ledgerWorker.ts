@@ -61,6 +61,8 @@ async function handle(m: ToLedgerWorker): Promise<void> {
         return reply(await engine.syncStatus());
       case 'projects':
         return reply(await engine.projects(m.op));
+      case 'budgets':
+        return reply(await engine.budgets(m.op));
       case 'report':
         return reply(reports.add(await engine.report(m.params, new Date(m.now))));
       case 'reportPage':

@@ -9,6 +9,7 @@
 // columns' defaults: for them the session header's configuration stays in force.
 import type { AgentModelConfig, ProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, AgentInput, ProjectInfo } from '../../protocol/projects';
+import type { BudgetPolicy } from '../../protocol/budgets';
 import type { SessionContext } from '../../protocol/sessionContext';
 
 export interface ProjectUpdate {
@@ -16,15 +17,20 @@ export interface ProjectUpdate {
   modelConfig?: ProjectModelConfig;
   dailyBudgetUsd?: number | null;
   monthlyBudgetUsd?: number | null;
+  /** The budget policy's limits (its amounts are the two fields above). */
+  budgetLimits?: BudgetLimitsPatch;
 }
+
+/** The fields of a budget policy beside its amounts; only those given change. */
+export type BudgetLimitsPatch = Partial<Pick<BudgetPolicy, 'softLimitPercent' | 'softLimitModel' | 'hardLimitPercent'>>;
 
 /** The projects API's operations; `key` is the project's workspace key. Inputs are validated already. */
 export type ProjectOp =
   | { op: 'getProject'; key: string }
   | { op: 'putProject'; key: string; update: ProjectUpdate }
   | { op: 'listAgents'; key: string }
-  | { op: 'createAgent'; key: string; input: AgentInput }
-  | { op: 'updateAgent'; key: string; agentId: string; patch: Partial<AgentInput> }
+  | { op: 'createAgent'; key: string; input: AgentInput; budgetLimits?: BudgetLimitsPatch }
+  | { op: 'updateAgent'; key: string; agentId: string; patch: Partial<AgentInput>; budgetLimits?: BudgetLimitsPatch }
   | { op: 'deleteAgent'; key: string; agentId: string };
 
 export interface ProjectOpValues {

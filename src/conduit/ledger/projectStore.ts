@@ -8,10 +8,12 @@ import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type Pr
 import { projectNameOf } from './ingest';
 import type { LedgerDb } from './ledgerDb';
 import {
-  ProjectStoreError, type ModelSettingsSnapshot, type ProjectOp, type ProjectOpReply, type ProjectUpdate,
+  ProjectStoreError, type BudgetLimitsPatch, type ModelSettingsSnapshot, type ProjectOp, type ProjectOpReply, type ProjectUpdate,
   type StoredAgentSettings, type StoredProjectSettings,
 } from './modelSettings';
 import type { SqlClient } from './sqlClient';
+import { policyOf } from './budgetStore';
+import { EMPTY_BUDGET_POLICY } from '../../protocol/budgets';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -29,6 +31,9 @@ interface ProjectRow {
   model_config: unknown;
   daily_budget_usd: string | number | null;
   monthly_budget_usd: string | number | null;
+  budget_soft_limit_percent: number | null;
+  budget_soft_limit_model: string | null;
+  budget_hard_limit_percent: number | null;
 }
 
 interface AgentRow {
@@ -41,11 +46,17 @@ interface AgentRow {
   custom_model_id: string | null;
   daily_budget_usd: string | number | null;
   monthly_budget_usd: string | number | null;
+  budget_soft_limit_percent: number | null;
+  budget_soft_limit_model: string | null;
+  budget_hard_limit_percent: number | null;
 }
 
-const PROJECT_COLUMNS = `id::text, workspace_key, name, model_config, daily_budget_usd::float8 as daily_budget_usd, monthly_budget_usd::float8 as monthly_budget_usd`;
+const LIMIT_COLUMNS = `budget_soft_limit_percent::float8 as budget_soft_limit_percent, budget_soft_limit_model,
+  budget_hard_limit_percent::float8 as budget_hard_limit_percent`;
+const PROJECT_COLUMNS = `id::text, workspace_key, name, model_config, daily_budget_usd::float8 as daily_budget_usd, monthly_budget_usd::float8 as monthly_budget_usd,
+  ${LIMIT_COLUMNS}`;
 const AGENT_COLUMNS = `id::text, project_id::text, external_id, name, persona_type, use_project_model, custom_model_id,
-  daily_budget_usd::float8 as daily_budget_usd, monthly_budget_usd::float8 as monthly_budget_usd`;
+  daily_budget_usd::float8 as daily_budget_usd, monthly_budget_usd::float8 as monthly_budget_usd, ${LIMIT_COLUMNS}`;
 
 const num = (v: string | number | null): number | null => (v === null ? null : Number(v));
 
@@ -61,7 +72,7 @@ function modelConfigOf(value: unknown): ProjectModelConfig {
 function projectInfo(r: ProjectRow): ProjectInfo {
   return {
     id: r.id, workspaceKey: r.workspace_key, name: r.name, modelConfig: modelConfigOf(r.model_config),
-    dailyBudgetUsd: num(r.daily_budget_usd), monthlyBudgetUsd: num(r.monthly_budget_usd),
+    dailyBudgetUsd: num(r.daily_budget_usd), monthlyBudgetUsd: num(r.monthly_budget_usd), budget: policyOf(r),
   };
 }
 
@@ -70,8 +81,18 @@ function agentInfo(r: AgentRow): AgentInfo {
   return {
     id: r.external_id ?? r.id, projectId: r.project_id, name: r.name, personaType: r.persona_type ?? '',
     useProjectModel: r.use_project_model, customModelId: r.custom_model_id,
-    dailyBudgetUsd: num(r.daily_budget_usd), monthlyBudgetUsd: num(r.monthly_budget_usd),
+    dailyBudgetUsd: num(r.daily_budget_usd), monthlyBudgetUsd: num(r.monthly_budget_usd), budget: policyOf(r),
   };
+}
+
+/** The limits after a patch. */
+function limitsAfter(r: AgentRow | ProjectRow | null, patch: BudgetLimitsPatch | undefined): [number | null, string | null, number | null] {
+  const held = r ? policyOf(r) : EMPTY_BUDGET_POLICY;
+  return [
+    patch?.softLimitPercent !== undefined ? patch.softLimitPercent : held.softLimitPercent,
+    patch?.softLimitModel !== undefined ? patch.softLimitModel : held.softLimitModel,
+    patch?.hardLimitPercent !== undefined ? patch.hardLimitPercent : held.hardLimitPercent,
+  ];
 }
 
 async function findProject(db: SqlClient, userId: string, key: string): Promise<ProjectRow | null> {
@@ -163,11 +184,13 @@ export async function runProjectOp(db: LedgerDb, userId: string, op: ProjectOp, 
         const input = op.input;
         await refuseDuplicateName(tx, project, input.name, null);
         const { rows: [row] } = await tx.query<AgentRow>(
-          `insert into public.agents (project_id, name, persona_type, use_project_model, custom_model_id, model_config, daily_budget_usd, monthly_budget_usd)
-           values ($1, $2, $3, $4, $5, $6::jsonb, $7::numeric, $8::numeric)
+          `insert into public.agents (project_id, name, persona_type, use_project_model, custom_model_id, model_config, daily_budget_usd, monthly_budget_usd,
+             budget_soft_limit_percent, budget_soft_limit_model, budget_hard_limit_percent)
+           values ($1, $2, $3, $4, $5, $6::jsonb, $7::numeric, $8::numeric, $9::numeric, $10, $11::numeric)
            returning ${AGENT_COLUMNS}`,
           [project.id, input.name, input.personaType, input.useProjectModel, input.customModelId,
-            JSON.stringify(agentModelConfig(input)), input.dailyBudgetUsd ?? null, input.monthlyBudgetUsd ?? null]);
+            JSON.stringify(agentModelConfig(input)), input.dailyBudgetUsd ?? null, input.monthlyBudgetUsd ?? null,
+            ...limitsAfter(null, op.budgetLimits)]);
         await tx.query(`insert into conduit_local.saved_agent_model (agent_id) values ($1) on conflict do nothing`, [row.id]);
         return { value: agentInfo(row), settings: await projectSettings(tx, project.id, hooks.nextVersion()) };
       });
@@ -176,19 +199,21 @@ export async function runProjectOp(db: LedgerDb, userId: string, op: ProjectOp, 
         const project = await requireProject(tx, userId, op.key);
         const agent = await requireAgent(tx, project, op.agentId);
         const current = agentInfo(agent);
-        const next: AgentInfo = { ...current, ...op.patch, id: current.id, projectId: current.projectId };
+        const { budget: _budget, ...patch } = op.patch;
+        const next: AgentInfo = { ...current, ...patch, id: current.id, projectId: current.projectId };
         if (!next.useProjectModel && !next.customModelId) {
           throw new ProjectStoreError('invalid', 'customModelId: required when useProjectModel is false');
         }
         if (next.name !== agent.name) await refuseDuplicateName(tx, project, next.name, agent.id);
         const { rows: [row] } = await tx.query<AgentRow>(
           `update public.agents set name = $2, persona_type = $3, use_project_model = $4, custom_model_id = $5,
-             model_config = $6::jsonb, daily_budget_usd = $7::numeric, monthly_budget_usd = $8::numeric
+             model_config = $6::jsonb, daily_budget_usd = $7::numeric, monthly_budget_usd = $8::numeric,
+             budget_soft_limit_percent = $9::numeric, budget_soft_limit_model = $10, budget_hard_limit_percent = $11::numeric
            where id = $1
            returning ${AGENT_COLUMNS}`,
           [agent.id, next.name, next.personaType === '' && agent.persona_type === null ? null : next.personaType,
             next.useProjectModel, next.customModelId, JSON.stringify(agentModelConfig(next)),
-            next.dailyBudgetUsd ?? null, next.monthlyBudgetUsd ?? null]);
+            next.dailyBudgetUsd ?? null, next.monthlyBudgetUsd ?? null, ...limitsAfter(agent, op.budgetLimits)]);
         if (op.patch.useProjectModel !== undefined || op.patch.customModelId !== undefined) {
           await tx.query(`insert into conduit_local.saved_agent_model (agent_id) values ($1) on conflict do nothing`, [agent.id]);
         }
@@ -219,7 +244,8 @@ async function putProject(tx: SqlClient, userId: string, key: string, update: Pr
   const changed = (update.name !== undefined && update.name !== info.name)
     || (update.modelConfig !== undefined && JSON.stringify(update.modelConfig) !== JSON.stringify(project.model_config))
     || (update.dailyBudgetUsd !== undefined && update.dailyBudgetUsd !== info.dailyBudgetUsd)
-    || (update.monthlyBudgetUsd !== undefined && update.monthlyBudgetUsd !== info.monthlyBudgetUsd);
+    || (update.monthlyBudgetUsd !== undefined && update.monthlyBudgetUsd !== info.monthlyBudgetUsd)
+    || JSON.stringify(limitsAfter(project, update.budgetLimits)) !== JSON.stringify(limitsAfter(project, undefined));
   // Unchanged rows are not written: the extension PUTs a project's name each time it shows it.
   if (changed) {
     const { rows } = await tx.query<ProjectRow>(
@@ -227,12 +253,13 @@ async function putProject(tx: SqlClient, userId: string, key: string, update: Pr
          name = coalesce($2, name),
          model_config = coalesce($3::jsonb, model_config),
          daily_budget_usd = case when $4::boolean then $5::numeric else daily_budget_usd end,
-         monthly_budget_usd = case when $6::boolean then $7::numeric else monthly_budget_usd end
+         monthly_budget_usd = case when $6::boolean then $7::numeric else monthly_budget_usd end,
+         budget_soft_limit_percent = $8::numeric, budget_soft_limit_model = $9, budget_hard_limit_percent = $10::numeric
        where id = $1
        returning ${PROJECT_COLUMNS}`,
       [project.id, update.name ?? null, update.modelConfig ? JSON.stringify(update.modelConfig) : null,
         update.dailyBudgetUsd !== undefined, update.dailyBudgetUsd ?? null,
-        update.monthlyBudgetUsd !== undefined, update.monthlyBudgetUsd ?? null]);
+        update.monthlyBudgetUsd !== undefined, update.monthlyBudgetUsd ?? null, ...limitsAfter(project, update.budgetLimits)]);
     project = rows[0];
   }
   if (update.modelConfig) {

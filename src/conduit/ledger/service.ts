@@ -5,6 +5,7 @@ import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics'
 import type { SyncStatus } from './outbox';
 import type { ProjectOp, ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
+import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
 import type { ReportParams } from './reports';
 
@@ -49,6 +50,10 @@ export interface LedgerService {
    * the session's context as it is until the store has opened.
    */
   routingContext(ctx: SessionContext): SessionContext;
+  /** Budget policies, spend and alerts (src/conduit/ledger/budgetStore.ts). Rejects with LedgerUnavailableError unless the store is ready. */
+  budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]>;
+  /** Resolves once the store is ready; rejects if it fails to open (or closes first). */
+  whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */
   announce(requestIds: string[]): void;
   close(): Promise<void>;

@@ -21,6 +21,7 @@ import type { SyncStatus } from './outbox';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
 import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpReply, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
+import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
   log: Logger;
@@ -228,6 +229,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   routingContext(ctx: SessionContext): SessionContext {
     return this.modelSettings.forContext(ctx);
+  }
+
+  budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
+    return this.request((id) => ({ type: 'budgets', id, op }));
   }
 
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {

@@ -3,6 +3,7 @@
 import type { AnalyticsParams, AnalyticsQuery } from './analytics';
 import type { SyncSessionInput } from './service';
 import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
+import type { BudgetOp } from '../budgets/budgetOps';
 import type { ReportParams } from './reports';
 
 export interface LedgerWorkerData {
@@ -17,6 +18,7 @@ export type ToLedgerWorker =
   | { type: 'clearSession'; id: number }
   | { type: 'syncStatus'; id: number }
   | { type: 'projects'; id: number; op: ProjectOp }
+  | { type: 'budgets'; id: number; op: BudgetOp }
   | { type: 'announce'; ids: string[] }
   /** Usage reports: run one (reply: ReportOpened), read a page of its rows, drop it. */
   | { type: 'report'; id: number; params: ReportParams; now: string }
