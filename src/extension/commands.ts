@@ -12,6 +12,7 @@ import type { Secrets } from './secrets';
 import type { ConduitTaskProvider } from './tasks/taskProvider';
 import { TASK_TYPE } from './tasks/taskProvider';
 import { wrapperCommand } from './tasks/agentSession';
+import { exportUsageReportCommand } from './reports/exportCommand';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -125,6 +126,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       const choice = await vscode.window.showInformationMessage('API key saved. Restart the gateway to use it?', 'Restart');
       if (choice === 'Restart') await supervisor.restart();
     }),
+    reg('conduit.exportUsageReport', () => exportUsageReportCommand(d)),
     reg('conduit.clearApiKey', async () => {
       await d.secrets.deleteApiKey('anthropic');
       void vscode.window.showInformationMessage('API key removed from secret storage.');
