@@ -412,6 +412,29 @@ describe('sql: team sharing (project members, Supabase roles emulated)', () => {
       });
     });
 
+    it('reads the budget alerts of the shared project but cannot raise or acknowledge them; the owner can', async () => {
+      await sql.query(
+        `insert into public.budget_alerts (alert_id, project_id, scope, period, period_start, period_end, kind, threshold, status, message)
+         values ('t-80', $1, 'project', 'daily', now() - interval '1 hour', now() + interval '1 hour', 'threshold', 80, '{}', 'at 80 %')`, [shared]);
+      await c.as(USER_B, async () => {
+        assert.equal(await c.count('select count(*) from public.budget_alerts where project_id = $1', [shared]), 1);
+        assert.equal(await c.changed('update public.budget_alerts set acknowledged_at = now() where project_id = $1', [shared]), 0);
+        assert.equal(await c.changed('delete from public.budget_alerts where project_id = $1', [shared]), 0);
+        await c.refused(
+          `insert into public.budget_alerts (alert_id, project_id, scope, period, period_start, period_end, kind, status, message)
+           values ('f', $1, 'project', 'daily', now(), now(), 'forecast', '{}', 'x')`, [shared], '42501');
+        // The budget policy is configuration: the owner's.
+        assert.equal(await c.changed('update public.projects set budget_hard_limit_percent = 100, budget_soft_limit_model = $2 where id = $1', [shared, 'm']), 0);
+      });
+      await c.as(USER_C, async () => {
+        assert.equal(await c.count('select count(*) from public.budget_alerts'), 0);
+      });
+      await c.as(USER_A, async () => {
+        assert.equal(await c.changed('update public.budget_alerts set acknowledged_at = now() where project_id = $1', [shared]), 1);
+        assert.equal(await c.changed('update public.projects set budget_hard_limit_percent = 100 where id = $1', [shared]), 1);
+      });
+    });
+
     it('writes usage and decisions of their own into the shared project, attributed to them; not in anyone else\'s name', async () => {
       for (const table of ['usage_tracking', 'routing_decisions'] as const) {
         const insert = table === 'usage_tracking'
