@@ -7,18 +7,13 @@
 // through its serializer. Screenshots go to .test-output/host/webview-*.png and the three
 // README screenshots to media/screenshots/vscode-*.png.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
-import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest } from '../support/fakeAnthropic';
-import { ensureCodeServer, openProductInBrowser, screenshotDir, type ProductInBrowser } from '../support/codeServer';
+import { escapeRegExp, useHostSuite } from '../support/hostSuite';
 
 const ROOT = path.resolve(__dirname, '../..');
-const CLAUDE = path.join(ROOT, 'node_modules/.bin/claude');
 const README_SCREENSHOTS = path.join(ROOT, 'media/screenshots');
-/** The key the gateway holds for the stand-in (which refuses every other). */
-const UPSTREAM_KEY = 'sk-test-host-webviews';
 /** The model the project's default configuration routes to. */
 const ROUTED_MODEL = 'claude-sonnet-5-5';
 /** The fast model the model configuration panel switches the project to. */
@@ -28,32 +23,10 @@ const RUNNING = /^Conduit gateway running(, |$)/;
 /** Generous: the embedded store's first open takes several seconds. */
 const DATA_TIMEOUT = 60_000;
 
-function messagePosts(requests: RecordedRequest[]): RecordedRequest[] {
-  return requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
-}
-
-function readNumber(file: string): number | null {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
-
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
 describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', function () {
   // A real browser driving a real VS Code: one more try before a UI hiccup fails the run.
   this.retries(1);
-  let product: ProductInBrowser | undefined;
-  let fake: FakeAnthropic;
-  let scratch: string;
-  let conduitHome: string;
+  const suite = useHostSuite({ upstreamKey: 'sk-test-host-webviews', screenshotPrefix: 'webview-' });
   /** Today's cost as the status bar showed it after the first session ("$0.0123"). */
   let firstSessionCost = '';
 
@@ -61,91 +34,39 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
    * The webview of the visible editor panel (webviews are nested iframes: VS Code's host
    * frame, then #active-frame with the extension's HTML). The sidebar's has purpose=webviewView.
    */
-  const panel = (): FrameLocator => product!.page
+  const panel = (): FrameLocator => suite.product.page
     .frameLocator('iframe.webview.ready:not([src*="purpose=webviewView"]) >> visible=true')
     .frameLocator('#active-frame');
-  const sidebar = (): FrameLocator => product!.page
+  const sidebar = (): FrameLocator => suite.product.page
     .frameLocator('iframe.webview.ready[src*="purpose=webviewView"]')
     .frameLocator('#active-frame');
 
   /** Saves .test-output/host/webview-<name>.png; with `readme`, copies it to media/screenshots/vscode-<readme>.png. */
   async function screenshot(name: string, readme?: string): Promise<void> {
-    const file = await product!.screenshot(`webview-${name}`);
+    const file = await suite.screenshot(name);
     if (readme) {
       mkdirSync(README_SCREENSHOTS, { recursive: true });
       copyFileSync(file, path.join(README_SCREENSHOTS, `vscode-${readme}.png`));
     }
   }
 
-  /** Runs "Conduit: Run Agent Session" and waits for its end in the terminal; returns the stand-in's requests of it. */
-  async function runAgentSession(prompt: string): Promise<{ posts: RecordedRequest[]; text: string }> {
-    const before = messagePosts(fake.requests).length;
-    await product!.runCommand('Conduit: Run Agent Session');
-    await product!.answerInput('What should the agent do?', { value: prompt });
-    const posts = (await fake.waitForRequests(before + 1, 90_000)).slice(before);
-    const session = posts[0].headers['x-claude-code-session-id'];
-    assert.equal(typeof session, 'string');
-    const text = await product!.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
-    return { posts: messagePosts(fake.requests).slice(before), text: text.slice(text.lastIndexOf(`● session ${session}`)) };
-  }
-
   async function closeAllEditors(): Promise<void> {
-    await product!.runCommand('View: Close All Editors');
-    await product!.page.locator('.editor-group-container .tabs-container .tab').first().waitFor({ state: 'detached' });
+    await suite.product.runCommand('View: Close All Editors');
+    await suite.product.page.locator('.editor-group-container .tabs-container .tab').first().waitFor({ state: 'detached' });
   }
 
   before(async function () {
-    this.timeout(15 * 60_000); // a first run installs code-server
-    assert.ok(existsSync(CLAUDE), `${CLAUDE} is missing (npm ci installs @anthropic-ai/claude-code)`);
-    await ensureCodeServer((line) => console.log(`      ${line}`));
-    for (const f of existsSync(screenshotDir) ? readdirSync(screenshotDir) : []) {
-      if (/^(webview-|failed-webviews-).*\.png$/.test(f)) rmSync(path.join(screenshotDir, f)); // only this run's screenshots stay
-    }
-    fake = await startFakeAnthropic({ requireApiKey: UPSTREAM_KEY });
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'conduit-host-webviews-'));
-    conduitHome = path.join(scratch, 'conduit-home');
-    const home = path.join(scratch, 'home');
-    mkdirSync(conduitHome);
-    mkdirSync(home);
-    writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ port: 0 })); // never the default port
-    product = await openProductInBrowser({
-      env: { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY, CONDUIT_CLAUDE_PATH: CLAUDE, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-      settings: {
-        'terminal.integrated.gpuAcceleration': 'off', // the terminal's text is in the page
-        'task.problemMatchers.neverPrompt': true,
-        'workbench.startupEditor': 'none',
-      },
-    });
-    await product.activation();
-    await product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 60_000);
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && product) {
-      const file = await product.screenshot(`failed-webviews-${this.currentTest.title.replace(/\W+/g, '-')}`).catch(() => null);
-      if (file) console.log(`      screenshot of the failure: ${file}`);
-    }
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await product?.close(); // ends code-server and every process under it, the gateway included
-    const pid = conduitHome ? readNumber(path.join(conduitHome, 'gateway.pid')) : null;
-    if (pid && alive(pid)) {
-      let mine = false;
-      try { mine = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`CONDUIT_HOME=${conduitHome}`); } catch { /* gone */ }
-      if (mine) process.kill(pid, 'SIGKILL');
-    }
-    await fake?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    this.timeout(120_000);
+    await suite.product.activation();
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 60_000);
   });
 
   it('the usage analytics panel shows the cost and the model of a real agent session', async function () {
     this.timeout(240_000);
     // Today's cost before the session: a retry of this test runs on top of the first try's session.
-    const before = /\$(\d+\.\d{4})$/.exec((await product!.statusBarItem(STATUS_ITEM))?.text ?? '');
+    const before = /\$(\d+\.\d{4})$/.exec((await suite.product.statusBarItem(STATUS_ITEM))?.text ?? '');
     const costBefore = before ? Number(before[1]) : 0;
-    const { posts, text } = await runAgentSession('say hi');
+    const { posts, text } = await suite.runAgentSession('say hi');
     for (const p of posts) assert.equal(p.body?.model, ROUTED_MODEL);
     const routing = [...text.matchAll(/⇄ (\S+) \((\S+?)(?::[^)]*)?\) · \d+ in \/ \d+ out · \$(\d+\.\d+)/g)];
     assert.equal(routing.length, posts.length, `one routing line for each of the session's ${posts.length} requests: ${text}`);
@@ -156,12 +77,12 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     // Each shown figure is rounded to 4 places: accept the sum give or take a rounding step per term.
     const slack = routing.length + 1;
     const candidates = Array.from({ length: 2 * slack + 1 }, (_, i) => (expected + (i - slack) * 0.0001).toFixed(4)).filter((c) => Number(c) > 0);
-    const item = await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: new RegExp(`· \\$(${candidates.map(escapeRegExp).join('|')})$`) })
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: new RegExp(`· \\$(${candidates.map(escapeRegExp).join('|')})$`) })
       .catch(async (err: Error) => { throw new Error(`today's cost: $${costBefore} before + the session's ${sessionCost}: ${err.message}`); });
     firstSessionCost = /\$(\d+\.\d{4})$/.exec(item.text)![0];
 
-    await product!.runCommand('Conduit: Open Usage Analytics');
-    await product!.page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor();
+    await suite.product.runCommand('Conduit: Open Usage Analytics');
+    await suite.product.page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor();
     const view = panel();
     await view.locator('h1', { hasText: 'Usage Analytics' }).waitFor({ timeout: 30_000 });
     await view.locator('[data-testid="totalCost-value"]', { hasText: new RegExp(`^${escapeRegExp(firstSessionCost)}$`) })
@@ -180,7 +101,7 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
 
     // Click-through: the request's session opens in a panel of its own, with that session's cost.
     await view.locator('[data-testid="recent"] button').first().click();
-    await product!.page.locator('.tab', { hasText: /^Session [0-9a-f]{8}/ }).waitFor({ timeout: 30_000 });
+    await suite.product.page.locator('.tab', { hasText: /^Session [0-9a-f]{8}/ }).waitFor({ timeout: 30_000 });
     const sessionTotal = panel().locator('[data-testid="totalCost-value"]', { hasText: /^\$\d/ });
     await sessionTotal.waitFor({ timeout: DATA_TIMEOUT });
     const shown = Number((await sessionTotal.innerText()).trim().slice(1));
@@ -192,7 +113,7 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     this.timeout(120_000);
     assert.ok(firstSessionCost, 'needs the session of the first test');
     await closeAllEditors();
-    const { page } = product!;
+    const { page } = suite.product;
     await page.locator('.part.activitybar .action-label[aria-label^="Conduit"]').click();
     await page.locator('.part.sidebar .title-label', { hasText: /conduit/i }).waitFor();
     const view = sidebar();
@@ -212,8 +133,8 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
   it('"Configure Project Model" saves the fast model as the default; the next session is routed to it', async function () {
     this.timeout(240_000);
     await closeAllEditors();
-    await product!.runCommand('Conduit: Configure Project Model');
-    await product!.page.locator('.tab', { hasText: 'Project Model Configuration' }).waitFor();
+    await suite.product.runCommand('Conduit: Configure Project Model');
+    await suite.product.page.locator('.tab', { hasText: 'Project Model Configuration' }).waitFor();
     const view = panel();
     await view.locator('h1', { hasText: 'Project Model Configuration' }).waitFor({ timeout: 30_000 });
 
@@ -243,23 +164,23 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     assert.equal((await save.innerText()).trim(), 'Save Configuration');
     await screenshot('5-model-config-saved', 'modelConfig');
 
-    const { posts } = await runAgentSession('say hi again');
+    const { posts } = await suite.runAgentSession('say hi again');
     assert.equal(posts[0].body?.model, FAST_MODEL, `the stand-in got ${posts.map((p) => p.body?.model).join(', ')}`);
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: new RegExp(`last routed to ${FAST_MODEL}$`) });
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: new RegExp(`last routed to ${FAST_MODEL}$`) });
     await screenshot('6-session-on-fast-model');
   });
 
   it('the analytics panel survives "Developer: Reload Window" through its serializer', async function () {
     this.timeout(180_000);
-    await product!.runCommand('View: Close All Editors');
-    await product!.runCommand('Conduit: Open Usage Analytics');
+    await suite.product.runCommand('View: Close All Editors');
+    await suite.product.runCommand('Conduit: Open Usage Analytics');
     const cost = panel().locator('[data-testid="totalCost-value"]', { hasText: /^\$\d+\.\d{4}$/ });
     await cost.waitFor({ timeout: DATA_TIMEOUT });
     const before = (await cost.innerText()).trim();
 
     // VS Code's own reload saves the workbench state (open editors) before reloading.
-    await product!.runCommand('Developer: Reload Window');
-    const { page } = product!;
+    await suite.product.runCommand('Developer: Reload Window');
+    const { page } = suite.product;
     await page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor({ timeout: 90_000 });
     const view = panel();
     await view.locator('h1', { hasText: 'Usage Analytics' }).waitFor({ timeout: 60_000 });
