@@ -56,6 +56,7 @@ async function pickRange(tz: string): Promise<{ from: string; to: string } | und
 }
 
 export async function exportUsageReportCommand(d: ExportCommandDeps): Promise<void> {
+  if (d.supervisor.state.health !== 'running') throw new GatewayUnavailableError();
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   const range = await pickRange(tz);
   if (!range) return;
@@ -77,7 +78,7 @@ export async function exportUsageReportCommand(d: ExportCommandDeps): Promise<vo
   if (!uri) return;
   if (uri.scheme !== 'file') throw new Error('the report is written by the gateway\'s machine: choose a file on a local disk');
 
-  // Checked last: the gateway may have started while the dialogs were open.
+  // Again: the gateway may have stopped while the dialogs were open.
   const { port, health } = d.supervisor.state;
   if (health !== 'running' || port === null) throw new GatewayUnavailableError();
   const token = readAccessToken(conduitPaths(d.settings.home).token);
