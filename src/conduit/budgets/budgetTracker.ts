@@ -69,6 +69,7 @@ export class BudgetTracker {
   private readonly iso = new Map<number, string>();
   private ledger: BudgetLedger | null = null;
   private seeded = false;
+  private seededWaiters: (() => void)[] = [];
   private readonly raised = new Set<string>();
   private readonly open = new Map<string, BudgetAlert>();
   private unsaved: BudgetAlert[] = [];
@@ -89,6 +90,11 @@ export class BudgetTracker {
 
   /** The spend of earlier runs has been read from the store. */
   get ready(): boolean { return this.seeded; }
+
+  /** Resolves once the spend of earlier runs has been read (tests, tools). */
+  whenReady(): Promise<void> {
+    return this.seeded ? Promise.resolve() : new Promise((resolve) => this.seededWaiters.push(resolve));
+  }
 
   /** Reads policies, spend and alerts from the store once it is ready (again later, should that fail). */
   attach(ledger: BudgetLedger): void {
@@ -140,6 +146,7 @@ export class BudgetTracker {
     this.options.log.info(`budgets: ${s.policies.projects.length} project(s) with budgets; spend of earlier runs read`);
     this.checkAll();
     this.flush();
+    for (const w of this.seededWaiters.splice(0)) w();
   }
 
   /** Reads the policies again (after a change through the projects API); the next request sees them. */
