@@ -25,6 +25,14 @@
  *          → TeamUsageResponse: the project's usage per member (scope team, the default), or only
  *          the caller's row (own)
  *
+ * Workspace links (this machine's store; see WorkspaceLink):
+ *
+ *   GET    /v1/conduit/team/links                     → WorkspaceLink[] (no session needed)
+ *   PUT    /v1/conduit/team/links/:workspaceKey       {projectId} → WorkspaceLink: this workspace's usage
+ *          goes to that project (one shared with you, as listed by GET /v1/conduit/team/projects)
+ *   DELETE /v1/conduit/team/links/:workspaceKey       → {unlinked: boolean} (no session needed): new
+ *          usage goes to your own project again
+ *
  * The other analytics queries read this machine's store, where every row is the person's
  * own: they take scope=own (the default) and answer 400 to scope=team.
  *
@@ -84,6 +92,28 @@ export interface TeamMembersResponse {
   members: ProjectMember[];
   /** Only the owner sees the project's invitations (others get []). */
   invitations: ProjectInvitation[];
+}
+
+/**
+ * "This workspace records into a project shared with me": kept in this machine's store
+ * (conduit_local.workspace_link). While signed in as userId, the sync pushes the
+ * workspace's requests and routing decisions into projectId as that person's (user_id),
+ * without agent ids, and pushes neither the workspace's project settings nor its agents
+ * (the owner's configuration, which members cannot change). Rows already pushed stay
+ * where they went; removing the link sends the rows pushed from then on to the person's
+ * own project again.
+ */
+export interface WorkspaceLink {
+  /** The local workspace key (SYNAPSE_PROJECT_ID). */
+  workspaceKey: string;
+  /** The shared project's id on Supabase. */
+  projectId: string;
+  projectName: string;
+  ownerEmail: string | null;
+  /** The Supabase user who linked it; the link applies while the sync runs as them. */
+  userId: string;
+  /** ISO-8601. */
+  linkedAt: string;
 }
 
 export interface TeamMembership {

@@ -10,11 +10,16 @@
  *   DELETE /v1/conduit/team/projects/:project/members/:userId
  *   POST   /v1/conduit/team/projects/:project/leave
  *   POST   /v1/conduit/team/invitations/accept
+ *   GET    /v1/conduit/team/links                                (this machine's store; no session needed)
+ *   PUT    /v1/conduit/team/links/:workspaceKey                  {projectId}
+ *   DELETE /v1/conduit/team/links/:workspaceKey                  (no session needed)
  *   GET    /v1/conduit/analytics/members?project=&range=&from=&to=&tz=&scope=   (from analyticsRoute.ts)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { AnalyticsParamError } from '../ledger/analytics';
+import { remoteProjectId } from '../ledger/outbox';
+import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';
 import { TeamError, type TeamErrorKind } from '../team/teamBackend';
 import type { TeamAccess, TeamService } from '../team/teamService';
@@ -24,6 +29,8 @@ import { sendError, type AnthropicErrorType } from './errors';
 
 export interface TeamRouteDeps {
   team?: TeamAccess | null;
+  /** The store that keeps the workspace links. */
+  ledger?: Pick<LedgerService, 'workspaceLinks'> | null;
   log: Logger;
 }
 
@@ -55,6 +62,11 @@ async function answer(res: ServerResponse, deps: TeamRouteDeps, what: string, wo
       return sendError(res, type, err.message, status);
     }
     if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
+    if (err instanceof LedgerUnavailableError) {
+      // As analyticsRoute's sendUnavailable (not imported: that module imports this one).
+      res.setHeader('retry-after', err.state === 'opening' ? '5' : '60');
+      return sendError(res, 'api_error', err.message, 503);
+    }
     deps.log.error(`team ${what}: ${(err as Error)?.stack ?? String(err)}`);
     sendError(res, 'api_error', `team ${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
@@ -77,21 +89,49 @@ function segment(value: string, name: string): string {
   return decoded;
 }
 
-async function emailOf(req: IncomingMessage): Promise<string> {
+/** The one string field of a small JSON body ({"email": ...}, {"projectId": ...}). */
+async function fieldOf(req: IncomingMessage, field: string, example: string): Promise<string> {
   const raw = await readBody(req, MAX_BODY);
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
   } catch {
-    throw new TeamError('invalid', 'the body must be JSON: {"email": "name@example.com"}');
+    throw new TeamError('invalid', `the body must be JSON: {"${field}": "${example}"}`);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TeamError('invalid', 'the body must be a JSON object: {"email": "name@example.com"}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TeamError('invalid', `the body must be a JSON object: {"${field}": "${example}"}`);
   const keys = Object.keys(body);
-  const extra = keys.find((k) => k !== 'email');
-  if (extra) throw new TeamError('invalid', `unknown field "${extra.slice(0, 40)}" (allowed: email)`);
-  const email = (body as { email?: unknown }).email;
-  if (typeof email !== 'string') throw new TeamError('invalid', 'email: required, a string');
-  return email;
+  const extra = keys.find((k) => k !== field);
+  if (extra) throw new TeamError('invalid', `unknown field "${extra.slice(0, 40)}" (allowed: ${field})`);
+  const value = (body as Record<string, unknown>)[field];
+  if (typeof value !== 'string') throw new TeamError('invalid', `${field}: required, a string`);
+  return value;
+}
+
+const emailOf = (req: IncomingMessage) => fieldOf(req, 'email', 'name@example.com');
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function links(deps: TeamRouteDeps): Pick<LedgerService, 'workspaceLinks'> {
+  if (!deps.ledger) throw new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway');
+  return deps.ledger;
+}
+
+/**
+ * PUT /v1/conduit/team/links/:workspaceKey {projectId}: the project must be one the signed-in
+ * person is a member of (Supabase says so), and not the workspace's own project.
+ */
+async function link(req: IncomingMessage, deps: TeamRouteDeps, workspaceKey: string) {
+  const projectId = (await fieldOf(req, 'projectId', '<a project id from GET /v1/conduit/team/projects>')).trim();
+  if (!UUID.test(projectId)) throw new TeamError('invalid', 'projectId: expected a Supabase project id (a UUID) from GET /v1/conduit/team/projects');
+  const team = access(deps);
+  const project = await team.project(projectId);
+  if (project.id === remoteProjectId(team.userId, workspaceKey)) {
+    throw new TeamError('invalid', `"${project.name}" is this workspace's own project: its usage goes there without a link (remove the link instead)`);
+  }
+  return links(deps).workspaceLinks({
+    op: 'set',
+    link: { workspaceKey, projectId: project.id, projectName: project.name, ownerEmail: project.ownerEmail, userId: team.userId },
+  });
 }
 
 export async function handleTeam(req: IncomingMessage, res: ServerResponse, path: string, deps: TeamRouteDeps): Promise<void> {
@@ -102,6 +142,18 @@ export async function handleTeam(req: IncomingMessage, res: ServerResponse, path
   if (parts.length === 2 && parts[0] === 'invitations' && parts[1] === 'accept') {
     if (method !== 'POST') return notAllowed('POST');
     return answer(res, deps, 'accept', () => access(deps).acceptPending());
+  }
+  if (parts[0] === 'links') {
+    if (parts.length === 1) {
+      if (method !== 'GET') return notAllowed('GET');
+      return answer(res, deps, 'links', () => links(deps).workspaceLinks({ op: 'list' }));
+    }
+    if (parts.length !== 2) return sendError(res, 'not_found_error', `no route ${method} ${path}`);
+    if (method === 'PUT') return answer(res, deps, 'link', () => link(req, deps, segment(parts[1], 'workspace')));
+    if (method === 'DELETE') {
+      return answer(res, deps, 'unlink', async () => links(deps).workspaceLinks({ op: 'remove', workspaceKey: segment(parts[1], 'workspace') }));
+    }
+    return notAllowed('PUT or DELETE');
   }
   if (parts[0] !== 'projects') return sendError(res, 'not_found_error', `no route ${method} ${path}`);
   if (parts.length === 1) {

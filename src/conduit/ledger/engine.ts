@@ -18,6 +18,7 @@ import { runUsageReport, type ReportParams, type ReportResult } from './reports'
 import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
 import { loadModelSettings, runProjectOp } from './projectStore';
 import { runBudgetOp } from './budgetStore';
+import { runLinkOp, type LinkOp, type LinkOpValues } from './workspaceLinks';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
 import { accessTokenClaims } from './accessToken';
@@ -151,6 +152,13 @@ export class LedgerEngine {
   /** Budget policies, the spend that seeds the gateway's counters, and alerts (budgetStore.ts). */
   budgets(op: BudgetOp): Promise<BudgetOpValues[BudgetOp['op']]> {
     return runBudgetOp(this.db, this.localUserId, op, this.ingester);
+  }
+
+  /** Workspaces linked to a shared project (workspaceLinks.ts); a change applies from the next push on. */
+  async workspaceLinks(op: LinkOp): Promise<LinkOpValues[LinkOp['op']]> {
+    const value = await runLinkOp(this.db, op);
+    if (op.op !== 'list') this.outbox.kick();
+    return value;
   }
 
   /** Local plus Supabase: push to this user's project from now on (resuming its cursor). */

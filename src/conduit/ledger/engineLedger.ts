@@ -5,6 +5,7 @@ import type { LedgerEngine } from './engine';
 import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
+import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
 
@@ -68,6 +69,10 @@ export class EngineLedger implements LedgerService {
 
   async budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
     return this.ready().budgets(op) as Promise<BudgetOpValues[K]>;
+  }
+
+  async workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
+    return this.ready().workspaceLinks(op) as Promise<LinkOpValues[K]>;
   }
 
   /** Resolves once the engine is there and the saved model settings are loaded. */

@@ -1,5 +1,6 @@
 // What only the embedded store has, beside the shared schema of supabase/migrations: the
-// local user, the journal ingestion checkpoint, and the outbox's change log and cursors.
+// local user, the journal ingestion checkpoint, the outbox's change log and cursors, and
+// the workspaces linked to a shared project.
 // Kept in its own schema (conduit_local), out of the API's reach and out of Supabase's
 // migrations. Every statement is safe to run again; it runs at every open, after the
 // migrations.
@@ -69,6 +70,19 @@ create table if not exists conduit_local.saved_project_config (
 
 create table if not exists conduit_local.saved_agent_model (
   agent_id uuid primary key references public.agents (id) on delete cascade
+);
+
+-- Workspaces whose usage goes to a project shared with this person on Supabase (team
+-- sharing; src/protocol/team.ts WorkspaceLink): the outbox pushes their usage and routing
+-- decisions into remote_project_id as remote_user_id's, and not their project and agent
+-- rows. By workspace key, so a link can be made before the workspace's first request.
+create table if not exists conduit_local.workspace_link (
+  workspace_key text primary key,
+  remote_project_id uuid not null,
+  remote_user_id uuid not null,
+  project_name text not null default '',
+  owner_email text,
+  linked_at timestamptz not null default now()
 );
 
 create or replace function conduit_local.log_changes()

@@ -11,11 +11,15 @@
 // workspace key), an agent's from (that project id, its external id), so every device of
 // one user pushes a workspace's usage into one project. Usage and decision rows keep their
 // ids. Rows without a project stay local: row-level security admits a row only through
-// its project's owner.
+// its project's members. A workspace linked to a project shared with the target user
+// (conduit_local.workspace_link) pushes its usage into that project instead, and not its
+// project and agent rows; the link is read at each push, so it applies to the rows pushed
+// after it was made (or removed).
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../core/log';
 import type { LedgerDb } from './ledgerDb';
+import { linkedProjects } from './workspaceLinks';
 
 export type SyncTable = 'projects' | 'agents' | 'usage_tracking' | 'routing_decisions';
 
@@ -365,14 +369,24 @@ export class Outbox extends EventEmitter {
         `select to_jsonb(p) - 'updated_at' as row from public.projects p where p.id = any($1::uuid[])`, [[...projectIds]])
       : { rows: [] };
 
+    // Workspaces linked to a project shared with the target user (team sharing): their
+    // usage goes there, their configuration (project row, agents) stays local, since only
+    // the owner changes the shared project's (row-level security would refuse it).
+    const linked = await linkedProjects(this.db, config.userId, projects.map(({ row }) => row.id as string));
     const projectMap = new Map<string, string>();
-    const outProjects = projects.map(({ row }) => {
+    const outProjects = projects.flatMap(({ row }) => {
+      const shared = linked.get(row.id as string);
+      if (shared) {
+        projectMap.set(row.id as string, shared);
+        return [];
+      }
       const id = remoteProjectId(config.userId, row.workspace_key as string);
       projectMap.set(row.id as string, id);
-      return { ...row, id, user_id: config.userId };
+      return [{ ...row, id, user_id: config.userId }];
     });
     const agentMap = new Map<string, string>();
     const outAgents = agents.flatMap(({ row }) => {
+      if (linked.has(row.project_id as string)) return [];
       const project = projectMap.get(row.project_id as string);
       if (!project) return [];
       const id = remoteAgentId(project, (row.external_id as string | null) ?? null, row.id as string);
@@ -380,11 +394,12 @@ export class Outbox extends EventEmitter {
       return [{ ...row, id, project_id: project }];
     });
     // Usage and decisions carry who made them (user_id, for team sharing): everything in
-    // this store is the one person's, who is the target user.
+    // this store is the one person's, who is the target user. Rows of a linked workspace
+    // lose their agent (agents are the shared project's owner's configuration).
     const remap = (row: Record<string, unknown>) => ({
       ...row,
       project_id: projectMap.get(row.project_id as string) ?? null,
-      agent_id: row.agent_id ? (agentMap.get(row.agent_id as string) ?? null) : null,
+      agent_id: row.agent_id && !linked.has(row.project_id as string) ? (agentMap.get(row.agent_id as string) ?? null) : null,
       user_id: config.userId,
     });
     return {

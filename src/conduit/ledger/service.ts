@@ -8,6 +8,7 @@ import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
 import type { ReportParams } from './reports';
+import type { LinkOp, LinkOpValues } from './workspaceLinks';
 
 export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
 
@@ -52,6 +53,11 @@ export interface LedgerService {
   routingContext(ctx: SessionContext): SessionContext;
   /** Budget policies, spend and alerts (src/conduit/ledger/budgetStore.ts). Rejects with LedgerUnavailableError unless the store is ready. */
   budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]>;
+  /**
+   * Workspaces linked to a project shared with this person (workspaceLinks.ts): list, set,
+   * remove. Rejects with LedgerUnavailableError unless the store is ready.
+   */
+  workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]>;
   /** Resolves once the store is ready; rejects if it fails to open (or closes first). */
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */

@@ -22,6 +22,7 @@ import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './worke
 import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpReply, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
+import type { LinkOp, LinkOpValues } from './workspaceLinks';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
   log: Logger;
@@ -233,6 +234,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
     return this.request((id) => ({ type: 'budgets', id, op }));
+  }
+
+  workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
+    return this.request((id) => ({ type: 'links', id, op }));
   }
 
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatusReport> {

@@ -5,6 +5,7 @@ import type { SyncSessionInput } from './service';
 import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
 import type { BudgetOp } from '../budgets/budgetOps';
 import type { ReportParams } from './reports';
+import type { LinkOp } from './workspaceLinks';
 
 export interface LedgerWorkerData {
   dataDir: string | null;
@@ -19,6 +20,7 @@ export type ToLedgerWorker =
   | { type: 'syncStatus'; id: number }
   | { type: 'projects'; id: number; op: ProjectOp }
   | { type: 'budgets'; id: number; op: BudgetOp }
+  | { type: 'links'; id: number; op: LinkOp }
   | { type: 'announce'; ids: string[] }
   /** Usage reports: run one (reply: ReportOpened), read a page of its rows, drop it. */
   | { type: 'report'; id: number; params: ReportParams; now: string }
