@@ -33,8 +33,9 @@
  * - Periods are calendar days and calendar months in the gateway's time zone (the local
  *   zone, or `budgetTimeZone` in config.json). A day that has a DST change is 23 or 25 h.
  * - Spend is the cost of every request attributed to the scope (project: every request
- *   of the project, agents included; agent: the agent's requests) that started in the
- *   period. Requests whose price is unknown count as 0.
+ *   of the project, agents included; agent: the agent's requests) in the period: the
+ *   gateway counts each as it ends; at start it reads those of its earlier runs from the
+ *   usage store (by start time). Requests whose price is unknown count as 0.
  * - percent = 100 × spent / limit. A limit of 0 counts as 100 % at once.
  * - Soft limit: at percent ≥ softLimitPercent a request is routed to softLimitModel (or,
  *   when that is unset, the cheapest model the project's configuration names, by the
@@ -50,7 +51,11 @@
  * - Alerts: at 50, 80 and 100 % of each budget (kind 'threshold'), and once when the
  *   forecast (below) says the budget will be crossed before the period ends (kind
  *   'forecast'). Each is raised once per budget, threshold and period (its id says so),
- *   persisted in the usage store, and survives restarts.
+ *   persisted in the usage store, and survives restarts. When one step reaches several
+ *   thresholds (a large request, a budget set late), only the highest is raised; the
+ *   lower ones are recorded as acknowledged and never shown. No forecast alert once the
+ *   budget is reached. Changing a budget's amount does not raise an alert of the same
+ *   period and threshold again.
  * - Forecast: burn rate = spent / time elapsed since the period started; forecastUsd =
  *   spent + rate × time left. It is given only once at least FORECAST_MIN_ELAPSED_FRACTION
  *   of the period has passed and at least FORECAST_MIN_SPENT_FRACTION of the budget has
