@@ -5,7 +5,8 @@
  *
  * Every message is an object with a `type` discriminant. Where a webview asks for data it
  * sends an `id` and the host answers with the same `id` (requestAnalytics → analytics |
- * analyticsError, save → saved | saveFailed, requestSidebarData → sidebarData); a webview
+ * analyticsError, requestTeamAnalytics → teamAnalytics | teamAnalyticsError, save → saved |
+ * saveFailed, requestSidebarData → sidebarData); a webview
  * ignores answers whose id it is not waiting for (an older range, a superseded save).
  * Messages the host sends on its own (init, usageEvent, health, routingDecision,
  * sidebarData without id, refresh, models) carry no id.
@@ -184,6 +185,46 @@ export interface AnalyticsData {
   cache: CacheSummary | null;
 }
 
+/** Whose usage the analytics view shows: this machine's own (mine) or the project's team's. */
+export type AnalyticsView = 'mine' | 'team';
+export const ANALYTICS_VIEWS: readonly AnalyticsView[] = ['mine', 'team'];
+
+/** One member's usage of the project over the range (a row of GET /v1/conduit/analytics/members). */
+export interface TeamMemberUsage {
+  userId: string;
+  /** The account's display name; null for someone who is no longer a member. */
+  name: string | null;
+  email: string | null;
+  role: 'owner' | 'member' | null;
+  isYou: boolean;
+  requests: number;
+  /** Input + output tokens. */
+  tokens: number;
+  /** USD of the requests with a known price. */
+  cost: number;
+  /** Requests without a known price. */
+  costUnknownRequests: number;
+}
+
+/** The Team view of one range: the project's usage per member, and the whole project's. */
+export interface TeamAnalyticsData {
+  range: AnalyticsRange;
+  projectName: string;
+  /** The signed-in person's role in the project. */
+  role: 'owner' | 'member';
+  ownerEmail: string | null;
+  /** Highest cost first. */
+  members: TeamMemberUsage[];
+  totals: { requests: number; tokens: number; cost: number; costUnknownRequests: number };
+}
+
+/**
+ * Why the Team view has no data: signedOut (no Supabase session: the view offers to sign
+ * in), noProject (no workspace folder, or no such project on Supabase yet), failed (anything else).
+ */
+export type TeamAnalyticsProblem = 'signedOut' | 'noProject' | 'failed';
+export const TEAM_ANALYTICS_PROBLEMS: readonly TeamAnalyticsProblem[] = ['signedOut', 'noProject', 'failed'];
+
 // ---------------------------------------------------------------------------------------
 // Sidebar
 
@@ -211,7 +252,7 @@ export interface SidebarData {
 // Initial state: what the host passes to webviewHtml({initialState}) for each view.
 
 export type ModelConfigInitialState = ModelConfigInit | null;
-export interface AnalyticsInitialState { range?: AnalyticsRange; data?: AnalyticsData | null }
+export interface AnalyticsInitialState { range?: AnalyticsRange; view?: AnalyticsView; data?: AnalyticsData | null }
 export interface SidebarInitialState { data?: SidebarData | null }
 
 /**
@@ -241,6 +282,9 @@ export interface AnalyticsErrorMessage { type: 'analyticsError'; id: string; mes
 export interface UsageEventMessage { type: 'usageEvent'; record: UsageRecord; agentName?: string | null }
 /** (analytics) Fetch again (the scope changed, the store caught up after a restart). */
 export interface RefreshMessage { type: 'refresh' }
+/** (analytics) The answer to requestTeamAnalytics. */
+export interface TeamAnalyticsMessage { type: 'teamAnalytics'; id: string; data: TeamAnalyticsData }
+export interface TeamAnalyticsErrorMessage { type: 'teamAnalyticsError'; id: string; problem: TeamAnalyticsProblem; message: string }
 
 /** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData. */
 export interface SidebarDataMessage { type: 'sidebarData'; id?: string; data: SidebarData }
@@ -249,7 +293,8 @@ export interface HealthMessage { type: 'health'; health: GatewayHealthView }
 export interface RoutingDecisionMessage { type: 'routingDecision'; requestId: string; decision: RoutingDecision; agentName?: string | null }
 
 export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage | ModelsMessage;
-export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage;
+export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage
+  | TeamAnalyticsMessage | TeamAnalyticsErrorMessage;
 export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage;
 export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage | SidebarHostMessage;
 
@@ -266,13 +311,17 @@ export type SaveMessage =
 
 export interface RequestAnalyticsMessage { type: 'requestAnalytics'; id: string; range: AnalyticsRange }
 export interface OpenSessionMessage { type: 'openSession'; sessionId: string }
+/** (analytics) The Team view of a range: the project's usage per member, from Supabase. */
+export interface RequestTeamAnalyticsMessage { type: 'requestTeamAnalytics'; id: string; range: AnalyticsRange }
+/** (analytics) Run "Conduit: Sign In to Supabase" (the Team view without a session); the host sends refresh after it. */
+export interface SignInMessage { type: 'signIn' }
 
 export interface OpenPanelMessage { type: 'openPanel'; panel: 'analytics' | 'modelConfig' }
 export interface GatewayActionMessage { type: 'gatewayAction'; action: 'start' | 'restart' | 'showLogs' }
 export interface RequestSidebarDataMessage { type: 'requestSidebarData'; id: string }
 
 export type ModelConfigWebviewMessage = ReadyMessage | SaveMessage;
-export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | OpenSessionMessage;
+export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | OpenSessionMessage | RequestTeamAnalyticsMessage | SignInMessage;
 export type SidebarWebviewMessage = ReadyMessage | OpenPanelMessage | GatewayActionMessage | RequestSidebarDataMessage;
 export type WebviewToHostMessage = ModelConfigWebviewMessage | AnalyticsWebviewMessage | SidebarWebviewMessage;
 
@@ -370,7 +419,15 @@ const checkSidebarData = obj((o) => isHealth(o.health)
   && arrayOf(o.costSeries, obj((p) => str(p.bucketStart) && num(p.cost)))
   && arrayOf(o.decisions, isSidebarDecision));
 
+const isTeamMemberUsage = obj((m) => nonEmpty(m.userId) && strOrNull(m.name) && strOrNull(m.email)
+  && (m.role === null || oneOf(['owner', 'member'] as const)(m.role)) && typeof m.isYou === 'boolean'
+  && num(m.requests) && num(m.tokens) && num(m.cost) && num(m.costUnknownRequests));
+const checkTeamAnalyticsData = obj((o) => isRange(o.range) && str(o.projectName, 500) && oneOf(['owner', 'member'] as const)(o.role)
+  && strOrNull(o.ownerEmail) && arrayOf(o.members, isTeamMemberUsage)
+  && obj((t) => num(t.requests) && num(t.tokens) && num(t.cost) && num(t.costUnknownRequests))(o.totals));
+
 export function isAnalyticsData(v: unknown): v is AnalyticsData { return checkAnalyticsData(v); }
+export function isTeamAnalyticsData(v: unknown): v is TeamAnalyticsData { return checkTeamAnalyticsData(v); }
 export function isSidebarData(v: unknown): v is SidebarData { return checkSidebarData(v); }
 
 const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> = {
@@ -382,6 +439,8 @@ const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> =
   analyticsError: (o) => isId(o.id) && str(o.message),
   usageEvent: (o) => isUsageRecord(o.record) && optional(o.agentName, strOrNull),
   refresh: () => true,
+  teamAnalytics: (o) => isId(o.id) && checkTeamAnalyticsData(o.data),
+  teamAnalyticsError: (o) => isId(o.id) && oneOf(TEAM_ANALYTICS_PROBLEMS)(o.problem) && str(o.message),
   sidebarData: (o) => optional(o.id, isId) && checkSidebarData(o.data),
   health: (o) => isHealth(o.health),
   routingDecision: (o) => isId(o.requestId) && obj((d) => str(d.model) && str(d.source) && str(d.rule) && num(d.tokenCount) && str(d.timestamp))(o.decision)
@@ -395,6 +454,8 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
       || (o.kind === 'agent' && isId(o.agentId) && isAgentSelection(o.config))),
   requestAnalytics: (o) => isId(o.id) && isRange(o.range),
   openSession: (o) => isId(o.sessionId),
+  requestTeamAnalytics: (o) => isId(o.id) && isRange(o.range),
+  signIn: (o) => Object.keys(o).length === 1,
   openPanel: (o) => o.panel === 'analytics' || o.panel === 'modelConfig',
   gatewayAction: (o) => o.action === 'start' || o.action === 'restart' || o.action === 'showLogs',
   requestSidebarData: (o) => isId(o.id),
@@ -402,12 +463,12 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
 
 const VIEW_HOST_TYPES: Record<WebviewName, readonly HostToWebviewMessage['type'][]> = {
   modelConfig: ['init', 'saved', 'saveFailed', 'models'],
-  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh'],
+  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError'],
   sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent'],
 };
 const VIEW_WEBVIEW_TYPES: Record<WebviewName, readonly WebviewToHostMessage['type'][]> = {
   modelConfig: ['ready', 'save'],
-  analytics: ['ready', 'requestAnalytics', 'openSession'],
+  analytics: ['ready', 'requestAnalytics', 'openSession', 'requestTeamAnalytics', 'signIn'],
   sidebar: ['ready', 'openPanel', 'gatewayAction', 'requestSidebarData'],
 };
 

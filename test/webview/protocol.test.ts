@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import {
-  isAnalyticsHostMessage, isHostToWebviewMessage, isMessageOfType, isModelConfigHostMessage, isModelConfigWebviewMessage,
+  isAnalyticsHostMessage, isAnalyticsWebviewMessage, isHostToWebviewMessage, isMessageOfType, isModelConfigHostMessage, isModelConfigWebviewMessage,
   isSidebarHostMessage, isSidebarWebviewMessage, isWebviewToHostMessage,
 } from '../../src/protocol/webviewMessages';
 import { INITIAL_STATE_ELEMENT_ID, contentSecurityPolicy, webviewHtml } from '../../webview-ui/src/shared/html';
@@ -79,6 +79,34 @@ describe('webview: page and protocol', function () {
       assert.ok(!isWebviewToHostMessage({ type: 'toString' }));
       assert.ok(!isWebviewToHostMessage(null));
       assert.ok(!isWebviewToHostMessage('ready'));
+    });
+
+    it('guards the Team view\'s messages: requestTeamAnalytics and signIn from the analytics view only, its answers to it only', () => {
+      const request = { type: 'requestTeamAnalytics', id: 't1', range: 'day' };
+      assert.ok(isAnalyticsWebviewMessage(request));
+      assert.ok(isMessageOfType(request, 'requestTeamAnalytics'));
+      assert.ok(!isAnalyticsWebviewMessage({ ...request, range: 'year' }));
+      assert.ok(!isAnalyticsWebviewMessage({ ...request, id: '' }));
+      assert.ok(!isAnalyticsWebviewMessage({ type: 'requestTeamAnalytics', range: 'week' }));
+      assert.ok(isAnalyticsWebviewMessage({ type: 'signIn' }));
+      assert.ok(!isAnalyticsWebviewMessage({ type: 'signIn', command: 'workbench.action.reloadWindow' }), 'signIn carries nothing to run');
+      assert.ok(!isSidebarWebviewMessage({ type: 'signIn' }));
+      assert.ok(!isModelConfigWebviewMessage(request));
+
+      const member = { userId: 'u1', name: HOSTILE, email: 'a@b.test', role: 'member', isYou: true, requests: 3, tokens: 30, cost: 0.1, costUnknownRequests: 0 };
+      const data = { range: 'week', projectName: 'p', role: 'member', ownerEmail: null, members: [member], totals: { requests: 3, tokens: 30, cost: 0.1, costUnknownRequests: 0 } };
+      assert.ok(isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data }));
+      assert.ok(isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, members: [{ ...member, role: null, name: null, email: null }] } }), 'a former member');
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, members: [{ ...member, role: 'admin' }] } }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, members: [{ ...member, cost: '0.1' }] } }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, members: [{ ...member, userId: '' }] } }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, range: 'custom' } }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalytics', id: 't1', data: { ...data, totals: { requests: 3 } } }));
+      assert.ok(isAnalyticsHostMessage({ type: 'teamAnalyticsError', id: 't1', problem: 'signedOut', message: 'sign in' }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalyticsError', id: 't1', problem: 'offline', message: 'x' }));
+      assert.ok(!isAnalyticsHostMessage({ type: 'teamAnalyticsError', id: 't1', problem: 'failed' }));
+      assert.ok(!isSidebarHostMessage({ type: 'teamAnalytics', id: 't1', data }));
+      assert.ok(isHostToWebviewMessage({ type: 'teamAnalyticsError', id: 't1', problem: 'noProject', message: 'open a folder' }));
     });
 
     it('accepts what the host sends', () => {

@@ -1,8 +1,10 @@
 /**
  * Assembles the analytics view's data from the gateway's analytics API
- * (GET /v1/conduit/analytics/<query>, each answering {query, scope, result}).
+ * (GET /v1/conduit/analytics/<query>, each answering {query, scope, result}), and its Team
+ * view from the members query (answered from Supabase, src/protocol/team.ts).
  */
-import type { AnalyticsData, AnalyticsRange } from '../../protocol/webviewMessages';
+import type { TeamUsageResponse, WorkspaceLink } from '../../protocol/team';
+import type { AnalyticsData, AnalyticsRange, TeamAnalyticsData, TeamAnalyticsProblem } from '../../protocol/webviewMessages';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 
 type Json = any; // the gateway's answers, read defensively field by field
@@ -62,5 +64,58 @@ export async function loadAnalytics(api: GatewayApi, projectKey: string | null, 
       ? { actual: num(savings.actualCost), onDefaultModel: num(savings.baselineCost), saved: num(savings.savings), defaultModel: savings.baselineModels?.[0] ?? null }
       : null,
     cache: cache && (cache.hitRate !== undefined) ? { hitRate: numOrNull(cache.hitRate), savedUsd: numOrNull(cache.netSavings) } : null,
+  };
+}
+
+/** Why the Team view has no data, with what to tell the person. */
+export class TeamAnalyticsError extends Error {
+  constructor(readonly problem: TeamAnalyticsProblem, message: string) {
+    super(message);
+    this.name = 'TeamAnalyticsError';
+  }
+}
+
+/**
+ * The workspace's team usage for a range: of the shared project the workspace is linked to
+ * (GET /v1/conduit/team/links), else of the workspace's own project on Supabase.
+ */
+export async function loadTeamAnalytics(api: Pick<GatewayApi, 'call'>, projectKey: string | null, range: AnalyticsRange): Promise<TeamAnalyticsData> {
+  if (!projectKey) throw new TeamAnalyticsError('noProject', 'Open a single workspace folder to see its team\'s usage.');
+  const links = await api.call<WorkspaceLink[]>('GET', '/v1/conduit/team/links').catch(() => [] as WorkspaceLink[]);
+  const project = (Array.isArray(links) ? links : []).find((l) => l.workspaceKey === projectKey)?.projectId ?? projectKey;
+  const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  let r: TeamUsageResponse;
+  try {
+    r = await api.call<TeamUsageResponse>('GET', `/v1/conduit/analytics/members?${new URLSearchParams({ project, range, tz, scope: 'team' })}`);
+  } catch (err) {
+    const status = err instanceof GatewayHttpError ? err.status : 0;
+    if (status === 409) throw new TeamAnalyticsError('signedOut', (err as Error).message);
+    if (status === 404) throw new TeamAnalyticsError('noProject', (err as Error).message);
+    throw new TeamAnalyticsError('failed', (err as Error).message);
+  }
+  const members = (r?.members ?? []).map((m) => ({
+    userId: String(m.userId),
+    name: typeof m.displayName === 'string' ? m.displayName : null,
+    email: typeof m.email === 'string' ? m.email : null,
+    role: m.role === 'owner' || m.role === 'member' ? m.role : null,
+    isYou: m.isYou === true,
+    requests: num(m.requests),
+    tokens: num(m.inputTokens) + num(m.outputTokens),
+    cost: num(m.cost),
+    costUnknownRequests: Math.max(0, num(m.requests) - num(m.costedRequests)),
+  }));
+  const t = r?.totals;
+  return {
+    range,
+    projectName: String(r?.project?.name ?? ''),
+    role: r?.project?.role === 'owner' ? 'owner' : 'member',
+    ownerEmail: typeof r?.project?.ownerEmail === 'string' ? r.project.ownerEmail : null,
+    members,
+    totals: {
+      requests: num(t?.requests),
+      tokens: num(t?.inputTokens) + num(t?.outputTokens),
+      cost: num(t?.cost),
+      costUnknownRequests: Math.max(0, num(t?.requests) - num(t?.costedRequests)),
+    },
   };
 }

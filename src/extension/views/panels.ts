@@ -17,7 +17,7 @@ import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { loadAnalyticsWhenReady } from './analyticsData';
+import { TeamAnalyticsError, loadAnalyticsWhenReady, loadTeamAnalytics } from './analyticsData';
 import { renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
@@ -116,6 +116,21 @@ export class Views implements vscode.Disposable {
           }
         } catch (err) {
           void panel.webview.postMessage({ type: 'analyticsError', id: m.id, message: (err as Error).message });
+        }
+      } else if (m.type === 'requestTeamAnalytics') {
+        try {
+          const data = await loadTeamAnalytics(this.api, project?.key ?? null, m.range);
+          void panel.webview.postMessage({ type: 'teamAnalytics', id: m.id, data });
+        } catch (err) {
+          const problem = err instanceof TeamAnalyticsError ? err.problem : 'failed';
+          void panel.webview.postMessage({ type: 'teamAnalyticsError', id: m.id, problem, message: (err as Error).message });
+        }
+      } else if (m.type === 'signIn') {
+        // The command asks for what it needs; afterwards the view asks again (signed in or not).
+        try {
+          await vscode.commands.executeCommand('conduit.signInSupabase');
+        } finally {
+          void panel.webview.postMessage({ type: 'refresh' });
         }
       } else if (m.type === 'openSession') {
         this.openAnalytics(m.sessionId); // click-through: the session's own breakdown

@@ -1,6 +1,8 @@
 // The usage analytics panel: summary cards, charts, recent activity and breakdowns for a
 // day, week or month. It asks the host for a range (requestAnalytics → analytics) and then
 // stays current from the host's usageEvent messages, one finished request at a time.
+// A Mine / Team switch shows instead the project's usage per member (requestTeamAnalytics
+// → teamAnalytics, from Supabase; team.ts).
 import '../shared/boot.js';
 // The @vscode-elements components this view uses (each import defines its custom element).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -13,8 +15,9 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/base.css';
 import './style.css';
 import {
-  ANALYTICS_RANGES, isAnalyticsData, isAnalyticsHostMessage, type AnalyticsData, type AnalyticsHostMessage,
-  type AnalyticsInitialState, type AnalyticsRange, type UsageEventMessage,
+  ANALYTICS_RANGES, ANALYTICS_VIEWS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData, type AnalyticsData,
+  type AnalyticsHostMessage, type AnalyticsInitialState, type AnalyticsRange, type AnalyticsView, type TeamAnalyticsData,
+  type UsageEventMessage,
 } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import {
@@ -23,11 +26,13 @@ import {
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
 import { RECENT_SHOW, applyUsageEvent, isEmpty, type AppliedEvent } from './model.js';
+import { TeamView, type TeamPhase } from './team.js';
 
 type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
 type VscodeTabs = HTMLElementTagNameMap['vscode-tabs'];
 
 const RANGE_LABELS: Record<AnalyticsRange, string> = { day: 'Today', week: 'Last 7 days', month: 'Last 30 days' };
+const VIEW_LABELS: Record<AnalyticsView, string> = { mine: 'Mine', team: 'Team' };
 const TABS = ['Model Usage', 'Cost Trends', 'Routing Sources', 'Recent Activity', 'Agents', 'Sessions'] as const;
 /** The host should answer well within this; after it the panel offers Retry. */
 const ANSWER_TIMEOUT_MS = 30_000;
@@ -38,13 +43,19 @@ interface PersistedState {
   tab: number;
   /** The last data shown, so a reopened panel paints at once while it fetches again. */
   data: AnalyticsData | null;
+  /** Mine or Team (absent in a state saved before the switch existed: Mine). */
+  view?: AnalyticsView;
+  /** The last Team view shown. */
+  team?: TeamAnalyticsData | null;
 }
 
 function isPersistedState(v: unknown): v is PersistedState {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Partial<PersistedState>;
   return s.v === 1 && ANALYTICS_RANGES.includes(s.range as AnalyticsRange) && typeof s.tab === 'number'
-    && (s.data === null || isAnalyticsData(s.data));
+    && (s.data === null || isAnalyticsData(s.data))
+    && (s.view === undefined || ANALYTICS_VIEWS.includes(s.view))
+    && (s.team === undefined || s.team === null || isTeamAnalyticsData(s.team));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -58,9 +69,14 @@ let errorMessage = '';
 let pending: { id: string; range: AnalyticsRange; timer: number } | null = null;
 /** Events that arrive while a fetch is under way: applied to its answer unless it already counts them. */
 let buffered: UsageEventMessage[] = [];
+let view: AnalyticsView = 'mine';
+let team: TeamAnalyticsData | null = null;
+let teamPhase: TeamPhase = 'loading';
+let teamMessage = '';
+let teamPending: { id: string; timer: number } | null = null;
 
 function persist(): void {
-  saveState<PersistedState>({ v: 1, range, tab, data });
+  saveState<PersistedState>({ v: 1, range, tab, data, view, team });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -77,10 +93,23 @@ function rangeSelect(): VscodeSelect {
     if (!ANALYTICS_RANGES.includes(next) || next === range) return;
     range = next;
     data = null;
+    team = null;
     persist();
-    fetchRange(false);
+    fetchView(false);
   });
   return select;
+}
+
+/** Mine / Team: a pair of toggle buttons (aria-pressed), each reached by Tab. */
+function viewSwitch(): { group: HTMLElement; buttons: Record<AnalyticsView, HTMLButtonElement> } {
+  const buttons = Object.fromEntries(ANALYTICS_VIEWS.map((v) => [v, h('button', {
+    class: 'segment',
+    attrs: { type: 'button', 'data-testid': `view-${v}`, 'aria-pressed': 'false' },
+    on: { click: () => showView(v) },
+  }, VIEW_LABELS[v])])) as Record<AnalyticsView, HTMLButtonElement>;
+  const group = h('div', { class: 'segmented', attrs: { role: 'group', 'aria-labelledby': 'view-label', 'data-testid': 'view' } },
+    buttons.mine, buttons.team);
+  return { group, buttons };
 }
 
 function card(testid: string, label: string) {
@@ -101,6 +130,9 @@ const canvases: Record<ChartName, HTMLCanvasElement> = {
 
 const ui = {
   subtitle: h('p', { class: 'subtitle', attrs: { 'data-testid': 'scope' } }),
+  view: viewSwitch(),
+  mine: h('div', { class: 'mine', attrs: { 'data-testid': 'mine' } }),
+  team: new TeamView({ retry: () => fetchTeam(false), signIn: () => post({ type: 'signIn' }) }),
   range: rangeSelect(),
   refresh: h('vscode-button', { attrs: { secondary: true, 'data-testid': 'refresh' } }, 'Refresh'),
   state: h('div', { class: 'state', attrs: { 'data-testid': 'state', 'aria-live': 'polite' } }),
@@ -124,7 +156,7 @@ function buildLayout(): void {
   // The range may come from the saved state, read after the select was made.
   for (const option of ui.range.querySelectorAll('vscode-option')) option.selected = option.value === range;
   ui.range.value = range;
-  ui.refresh.addEventListener('click', () => fetchRange(data !== null));
+  ui.refresh.addEventListener('click', () => fetchView(true));
   ui.tabs.append(
     ...TABS.map((title, i) => h('vscode-tab-header', { attrs: { slot: 'header', 'data-testid': `tab-${i}` } }, title)),
     panel(h('div', { class: 'chart-grid' },
@@ -149,12 +181,15 @@ function buildLayout(): void {
   setChildren(ui.content,
     h('div', { class: 'cards' }, ui.cost.el, ui.tokens.el, ui.avg.el, ui.savings.el, ui.cache.el),
     ui.tabs);
+  setChildren(ui.mine, ui.state, ui.content);
   setChildren(app,
     h('header', { class: 'top' },
       h('div', { class: 'title' }, h('h1', null, 'Usage Analytics'), ui.subtitle),
-      h('div', { class: 'controls' }, h('div', { class: 'field-label' }, 'Range'), ui.range, ui.refresh)),
-    ui.state,
-    ui.content);
+      h('div', { class: 'controls' },
+        h('div', { class: 'field-label', id: 'view-label' }, 'Show'), ui.view.group,
+        h('div', { class: 'field-label' }, 'Range'), ui.range, ui.refresh)),
+    ui.mine,
+    ui.team.el);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -162,8 +197,22 @@ function buildLayout(): void {
 
 let charts: AnalyticsCharts | null = null;
 
+/** Which of Mine and Team is shown, and the switch's pressed button. */
+function renderView(): void {
+  for (const v of ANALYTICS_VIEWS) ui.view.buttons[v].setAttribute('aria-pressed', String(v === view));
+  ui.mine.hidden = view !== 'mine';
+  ui.team.el.hidden = view !== 'team';
+  ui.subtitle.hidden = view !== 'mine' || !data?.scopeLabel;
+  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' : teamPhase === 'loading'));
+}
+
+function renderTeam(): void {
+  ui.team.render(teamPhase, team, teamMessage);
+  renderView();
+}
+
 function renderState(): void {
-  app.setAttribute('aria-busy', String(phase === 'loading'));
+  renderView();
   const showContent = phase === 'ready' && data !== null && !isEmpty(data);
   ui.content.hidden = !showContent;
   if (phase === 'loading' && !data) {
@@ -183,7 +232,7 @@ function renderState(): void {
 function renderSummary(d: AnalyticsData): void {
   const s = d.summary;
   setText(ui.subtitle, d.scopeLabel ?? '');
-  ui.subtitle.hidden = !d.scopeLabel;
+  ui.subtitle.hidden = view !== 'mine' || !d.scopeLabel;
   setText(ui.cost.value, formatCost(s.cost));
   setText(ui.cost.sub, `This ${d.range}`);
   setText(ui.cost.extra, s.costUnknownRequests > 0 ? `${formatTokens(s.costUnknownRequests)} request${s.costUnknownRequests === 1 ? '' : 's'} without a known price` : '');
@@ -297,6 +346,39 @@ function scheduleLiveRender(parts: AppliedEvent): void {
 // ---------------------------------------------------------------------------------------
 // Host
 
+/** Asks for what the current view shows; keepContent: leave the figures on screen meanwhile. */
+function fetchView(keepContent: boolean): void {
+  if (view === 'team') fetchTeam(keepContent && team !== null);
+  else fetchRange(keepContent && data !== null);
+}
+
+function showView(next: AnalyticsView): void {
+  if (next === view) return;
+  view = next;
+  persist();
+  if (view === 'team') renderTeam();
+  else renderState();
+  // As after a reload: what was shown stays until the answer replaces it.
+  fetchView(true);
+}
+
+function fetchTeam(keepContent: boolean): void {
+  if (teamPending) clearTimeout(teamPending.timer);
+  const id = requestId();
+  const timer = window.setTimeout(() => {
+    if (teamPending?.id !== id) return;
+    teamPending = null;
+    teamPhase = 'failed';
+    teamMessage = 'the extension did not answer in time.';
+    renderTeam();
+  }, ANSWER_TIMEOUT_MS);
+  teamPending = { id, timer };
+  if (!keepContent || (team && team.range !== range)) team = null;
+  teamPhase = 'loading';
+  renderTeam();
+  post({ type: 'requestTeamAnalytics', id, range });
+}
+
 function fetchRange(keepContent: boolean): void {
   if (pending) clearTimeout(pending.timer);
   const id = requestId();
@@ -350,7 +432,27 @@ function onHost(message: AnalyticsHostMessage): void {
       return;
     }
     case 'refresh':
-      fetchRange(data !== null);
+      fetchView(true);
+      return;
+    case 'teamAnalytics':
+      if (!teamPending || teamPending.id !== message.id) return; // an older range's answer
+      clearTimeout(teamPending.timer);
+      teamPending = null;
+      team = message.data;
+      teamPhase = 'ready';
+      renderTeam();
+      persist();
+      return;
+    case 'teamAnalyticsError':
+      if (!teamPending || teamPending.id !== message.id) return;
+      clearTimeout(teamPending.timer);
+      teamPending = null;
+      teamPhase = message.problem;
+      teamMessage = message.message;
+      // Without a session or a project, the numbers shown before are not the team's any more.
+      if (message.problem !== 'failed') team = null;
+      renderTeam();
+      persist();
       return;
   }
 }
@@ -365,19 +467,25 @@ function onHost(message: AnalyticsHostMessage): void {
     range = saved.range;
     tab = Math.min(Math.max(0, Math.trunc(saved.tab)), TABS.length - 1);
     data = saved.data;
+    view = saved.view ?? 'mine';
+    team = saved.team ?? null;
   } else if (initial && typeof initial === 'object') {
     if (initial.range && ANALYTICS_RANGES.includes(initial.range)) range = initial.range;
+    if (initial.view && ANALYTICS_VIEWS.includes(initial.view)) view = initial.view;
     if (initial.data && isAnalyticsData(initial.data) && initial.data.range === range) data = initial.data;
   }
   if (data && data.range !== range) data = null;
+  if (team && team.range !== range) team = null;
   buildLayout();
   onHostMessage(isAnalyticsHostMessage, onHost);
   if (data) {
     phase = 'ready';
     renderAll();
   }
+  if (team) teamPhase = 'ready';
+  renderTeam();
   post({ type: 'ready', view: 'analytics' });
   // Always fetch: a restored panel shows its last data until the answer replaces it.
-  fetchRange(data !== null);
+  fetchView(true);
   window.setInterval(refreshTimes, 30_000);
 }
