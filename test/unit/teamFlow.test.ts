@@ -1,8 +1,8 @@
 // The team commands' logic (src/extension/sync/teamFlow.ts) without VS Code: a fake
 // gateway API that records calls and a fake UI that answers from a script.
 import assert from 'node:assert/strict';
-import { acceptInvitations, inviteMember, joinedMessage, memberItems, memberLabel, showMembers, type PickItem, type TeamApi, type TeamUi } from '../../src/extension/sync/teamFlow';
-import { emailProblem, normaliseEmail, type ProjectInvitation, type TeamMembersResponse, type TeamProject } from '../../src/protocol/team';
+import { acceptInvitations, inviteMember, joinedMessage, linkWorkspace, memberItems, memberLabel, showMembers, type PickItem, type TeamApi, type TeamUi } from '../../src/extension/sync/teamFlow';
+import { emailProblem, normaliseEmail, type ProjectInvitation, type TeamMembersResponse, type TeamProject, type WorkspaceLink } from '../../src/protocol/team';
 
 const OWNER = '1a1a1a1a-0000-4000-8000-00000000001a';
 const MEMBER = '1b1b1b1b-0000-4000-8000-00000000001b';
@@ -167,6 +167,61 @@ describe('unit: team sharing commands (no VS Code)', () => {
     const empty = fakeUi();
     await showMembers(fakeApi({ 'GET /v1/conduit/team/projects': [] }), empty.ui);
     assert.match(empty.seen.infos[0], /^No projects on Supabase yet/);
+  });
+
+  it('links a workspace to a project shared with you (only those are offered), and unlinks it', async () => {
+    const shared: TeamProject = { ...PROJECT, id: 'p-2', name: 'Team app', role: 'member', memberCount: 3 };
+    const link: WorkspaceLink = { workspaceKey: 'ws 1', projectId: 'p-2', projectName: 'Team app', ownerEmail: 'o@example.test', userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z' };
+    const api = fakeApi({
+      'GET /v1/conduit/team/links': [],
+      'GET /v1/conduit/team/projects': [PROJECT, shared],
+      'PUT /v1/conduit/team/links/ws%201': link,
+    });
+    const { ui, seen } = fakeUi({ picks: [(items) => items[0].value] });
+    assert.deepEqual(await linkWorkspace(api, ui, 'ws 1', 'shop-ui'), link);
+    assert.deepEqual(seen.pickLists[0].map((i) => [i.label, i.description]), [['Team app', 'shared by o@example.test']], 'not one\'s own projects');
+    assert.deepEqual(api.calls.at(-1), { method: 'PUT', path: '/v1/conduit/team/links/ws%201', body: { projectId: 'p-2' } });
+    assert.match(seen.infos[0], /^"shop-ui" now records into "Team app" \(shared by o@example\.test\): its requests sync there as yours/);
+
+    // Linked: the pick says so and offers to unlink, which works without a Supabase session.
+    const linked = fakeApi({
+      'GET /v1/conduit/team/links': [link],
+      'GET /v1/conduit/team/projects': new Error('team sharing needs Supabase: sign in'),
+      'DELETE /v1/conduit/team/links/ws%201': { unlinked: true },
+    });
+    const unlink = fakeUi({ picks: [(items) => items.at(-1)!.value] });
+    assert.equal(await linkWorkspace(linked, unlink.ui, 'ws 1', 'shop-ui'), null);
+    assert.deepEqual(unlink.seen.pickLists[0].map((i) => i.label), ['$(debug-disconnect) Unlink']);
+    assert.match(unlink.seen.infos[0], /^"shop-ui" records into your own project again, from the next sync on \(requests already synced stay in "Team app"\)\.$/);
+  });
+
+  it('linking: says clearly when nothing is shared yet, when not signed in, and when the gateway refuses', async () => {
+    const none = fakeUi();
+    assert.equal(await linkWorkspace(fakeApi({ 'GET /v1/conduit/team/links': [], 'GET /v1/conduit/team/projects': [PROJECT] }), none.ui, 'ws', 'shop'), undefined);
+    assert.match(none.seen.infos[0], /^No project is shared with you yet/);
+    const out = fakeUi();
+    await linkWorkspace(fakeApi({ 'GET /v1/conduit/team/links': [], 'GET /v1/conduit/team/projects': new Error('sign in') }), out.ui, 'ws', 'shop');
+    assert.deepEqual(out.seen.errors, ['Could not list the projects shared with you: sign in']);
+    const refused = fakeUi({ picks: [(items) => items[0].value] });
+    await linkWorkspace(fakeApi({
+      'GET /v1/conduit/team/links': [],
+      'GET /v1/conduit/team/projects': [{ ...PROJECT, role: 'member' }],
+      'PUT /v1/conduit/team/links/ws': new Error('no project "p-1" on Supabase that you own or are a member of'),
+    }), refused.ui, 'ws', 'shop');
+    assert.match(refused.seen.errors[0], /^Could not link "shop" to "Shop": no project/);
+  });
+
+  it('leaving a project unlinks the workspaces linked to it', async () => {
+    const link: WorkspaceLink = { workspaceKey: 'ws', projectId: 'p-1', projectName: 'Shop', ownerEmail: null, userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z' };
+    const api = fakeApi({
+      'GET /v1/conduit/team/projects': [{ ...PROJECT, role: 'member' }],
+      'GET /v1/conduit/team/projects/p-1/members': membersView('member'),
+      'POST /v1/conduit/team/projects/p-1/leave': { left: true },
+      'GET /v1/conduit/team/links': [link, { ...link, workspaceKey: 'other', projectId: 'p-9' }],
+      'DELETE /v1/conduit/team/links/ws': { unlinked: true },
+    });
+    await showMembers(api, fakeUi({ picks: [(items) => items.at(-1)!.value] }).ui);
+    assert.deepEqual(api.calls.filter((c) => c.method === 'DELETE').map((c) => c.path), ['/v1/conduit/team/links/ws']);
   });
 
   it('after sign-in, names the projects joined; silent when none or when it fails', async () => {

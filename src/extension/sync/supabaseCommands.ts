@@ -86,7 +86,12 @@ export class SupabaseSync implements vscode.Disposable {
     void vscode.window.showInformationMessage(`Signed in to Supabase as ${session.email ?? session.userId}: usage now syncs.`);
     // Team sharing: signing in with an invited address joins the projects it was invited to.
     const joined = await acceptInvitations(this.api);
-    if (joined) void vscode.window.showInformationMessage(joined);
+    if (joined) {
+      const link = 'Link Workspace…';
+      void vscode.window.showInformationMessage(joined, link).then((choice) => {
+        if (choice === link) void vscode.commands.executeCommand('conduit.linkSharedProject');
+      });
+    }
   }
 
   async signOut(): Promise<void> {

@@ -1,12 +1,13 @@
 /**
- * "Conduit: Invite Project Member" and "Conduit: Show Project Members": VS Code's input
+ * "Conduit: Invite Project Member", "Conduit: Show Project Members" and "Conduit: Link
+ * Workspace to Shared Project": VS Code's input
  * box, quick pick and messages around the logic in teamFlow.ts. The gateway talks to
  * Supabase with the signed-in session (src/protocol/team.ts).
  */
 import * as vscode from 'vscode';
 import type { GatewayApi } from '../gateway/gatewayApi';
 import type { Projects } from '../projects';
-import { inviteMember, showMembers, type TeamUi } from './teamFlow';
+import { inviteMember, linkWorkspace, showMembers, type TeamUi } from './teamFlow';
 
 export interface TeamCommandDeps {
   api: GatewayApi;
@@ -42,5 +43,9 @@ export function registerTeamCommands(d: TeamCommandDeps): vscode.Disposable[] {
       if (project) await inviteMember(d.api, ui(d.log), project.key, project.folder.name);
     })),
     vscode.commands.registerCommand('conduit.showProjectMembers', guarded(() => showMembers(d.api, ui(d.log)))),
+    vscode.commands.registerCommand('conduit.linkSharedProject', guarded(async () => {
+      const project = await d.projects.pick('Link which workspace to a shared project?');
+      if (project) await linkWorkspace(d.api, ui(d.log), project.key, project.folder.name);
+    })),
   ];
 }

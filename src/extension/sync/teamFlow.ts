@@ -3,7 +3,9 @@
  * call (src/protocol/team.ts), and what to tell the person. teamCommands.ts gives it VS
  * Code's input box, quick pick and messages; tests give it fakes.
  */
-import { emailProblem, type ProjectInvitation, type ProjectMember, type TeamMembersResponse, type TeamMembership, type TeamProject } from '../../protocol/team';
+import {
+  emailProblem, type ProjectInvitation, type ProjectMember, type TeamMembersResponse, type TeamMembership, type TeamProject, type WorkspaceLink,
+} from '../../protocol/team';
 
 /** The gateway's local API (GatewayApi.call): parsed JSON, or an Error with the gateway's message. */
 export interface TeamApi {
@@ -50,7 +52,8 @@ export function joinedMessage(joined: TeamMembership[], projects: TeamProject[])
   if (!joined.length) return null;
   const names = joined.map((j) => projects.find((p) => p.id === j.projectId)?.name ?? j.projectId).map((n) => `"${n}"`);
   return `You joined ${names.length === 1 ? 'the shared project' : `${names.length} shared projects`} ${names.join(', ')}: ` +
-    'you can see their usage per member (Conduit: Show Project Members).';
+    'you can see their usage per member (Conduit: Show Project Members, or Team in Usage Analytics); ' +
+    'to record a workspace\'s requests into one, run Conduit: Link Workspace to Shared Project.';
 }
 
 /**
@@ -160,6 +163,7 @@ async function act(api: TeamApi, ui: TeamUi, view: TeamMembersResponse, action: 
       if (!(await ui.confirm(`Leave "${project.name}"? You will no longer see its usage; its owner can invite you again.`, 'Leave'))) return;
       await api.call('POST', path(project.id, 'leave'));
       ui.info(`You left "${project.name}".`);
+      await unlinkProject(api, project.id);
       return;
     case 'invitation': {
       const { invitation } = action;
@@ -195,5 +199,81 @@ export async function acceptInvitations(api: TeamApi): Promise<string | null> {
   } catch {
     // A Supabase without the team migration, or offline: sign-in itself succeeded.
     return null;
+  }
+}
+
+const linksPath = (workspaceKey?: string) => `/v1/conduit/team/links${workspaceKey === undefined ? '' : `/${encodeURIComponent(workspaceKey)}`}`;
+
+/** After leaving a project: workspaces linked to it record into their own projects again. Never throws. */
+async function unlinkProject(api: TeamApi, projectId: string): Promise<void> {
+  try {
+    const links = await api.call<WorkspaceLink[]>('GET', linksPath());
+    for (const l of links.filter((x) => x.projectId === projectId)) await api.call('DELETE', linksPath(l.workspaceKey));
+  } catch {
+    // The gateway's store is not up: the sync reports the refusal until the link is removed.
+  }
+}
+
+type LinkChoice = { kind: 'link'; project: TeamProject } | { kind: 'unlink' };
+
+/**
+ * "Link Workspace to Shared Project": records a workspace's requests into a project shared
+ * with the person (chosen among the team API's projects where they are a member), or back
+ * into their own. Returns the new link, null when unlinked, undefined when nothing changed.
+ */
+export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: string, folderName: string): Promise<WorkspaceLink | null | undefined> {
+  let current: WorkspaceLink | undefined;
+  try {
+    current = (await api.call<WorkspaceLink[]>('GET', linksPath())).find((l) => l.workspaceKey === workspaceKey);
+  } catch (err) {
+    ui.error(`Could not read the workspace links: ${(err as Error).message}`);
+    return undefined;
+  }
+  let shared: TeamProject[] = [];
+  try {
+    shared = (await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects')).filter((p) => p.role === 'member');
+  } catch (err) {
+    // Unlinking needs no Supabase session; linking does.
+    if (!current) {
+      ui.error(`Could not list the projects shared with you: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+  if (!shared.length && !current) {
+    ui.info('No project is shared with you yet: once its owner invited your address (Conduit: Invite Project Member), ' +
+      'sign in to Supabase with it to join, then link this workspace.');
+    return undefined;
+  }
+  const items: PickItem<LinkChoice>[] = shared.map((p) => ({
+    label: p.name,
+    description: `shared by ${p.ownerEmail ?? 'its owner'}${current?.projectId === p.id ? ' · linked now' : ''}`,
+    detail: `${p.memberCount} member${p.memberCount === 1 ? '' : 's'}`,
+    value: { kind: 'link', project: p },
+  }));
+  if (current) {
+    items.push({ label: '$(debug-disconnect) Unlink', detail: `record "${folderName}" into your own project again`, value: { kind: 'unlink' } });
+  }
+  const choice = await ui.pick(items, current
+    ? `"${folderName}" records into "${current.projectName}". Link it to another shared project, or unlink?`
+    : `Record the requests of "${folderName}" into which shared project?`);
+  if (!choice) return undefined;
+  if (choice.kind === 'unlink') {
+    await api.call('DELETE', linksPath(workspaceKey));
+    ui.info(`"${folderName}" records into your own project again, from the next sync on (requests already synced stay in "${current!.projectName}").`);
+    return null;
+  }
+  const { project } = choice;
+  if (current?.projectId === project.id) {
+    ui.info(`"${folderName}" already records into "${project.name}".`);
+    return undefined;
+  }
+  try {
+    const link = await api.call<WorkspaceLink>('PUT', linksPath(workspaceKey), { projectId: project.id });
+    ui.info(`"${folderName}" now records into "${project.name}" (shared by ${project.ownerEmail ?? 'its owner'}): its requests sync there as yours, ` +
+      'for every member to see; its model settings and agents stay on this machine (the owner configures the shared project).');
+    return link;
+  } catch (err) {
+    ui.error(`Could not link "${folderName}" to "${project.name}": ${(err as Error).message}`);
+    return undefined;
   }
 }
