@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type AgentInput, type ProjectInfo } from '../protocol/projects';
-import type { GatewayApi } from './gateway/gatewayApi';
+import { GatewayHttpError, type GatewayApi } from './gateway/gatewayApi';
 
 export interface Project {
   folder: vscode.WorkspaceFolder;
@@ -49,20 +49,26 @@ export class Projects {
     }
   }
 
-  agents(project: Project): Promise<AgentInfo[]> {
-    return this.api.call<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`);
+  /** The project's agents; none for a project the gateway has not stored yet (404). */
+  async agents(project: Project): Promise<AgentInfo[]> {
+    try {
+      return await this.api.callWhenReady<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`);
+    } catch (err) {
+      if (err instanceof GatewayHttpError && err.status === 404) return [];
+      throw err;
+    }
   }
 
   createAgent(project: Project, input: AgentInput): Promise<AgentInfo> {
-    return this.api.call<AgentInfo>('POST', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`, input);
+    return this.api.callWhenReady<AgentInfo>('POST', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`, input);
   }
 
   updateAgent(project: Project, agentId: string, patch: Partial<AgentInput>): Promise<AgentInfo> {
-    return this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`, patch);
+    return this.api.callWhenReady<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`, patch);
   }
 
   async deleteAgent(project: Project, agentId: string): Promise<void> {
-    await this.api.call<null>('DELETE', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`);
+    await this.api.callWhenReady<null>('DELETE', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`);
   }
 
   /** The SYNAPSE_* environment of a session of this project (and agent). */

@@ -104,6 +104,8 @@ export interface ProductInBrowser {
   waitForTerminalText(match: RegExp, timeoutMs?: number): Promise<string>;
   /** Saves .test-output/host/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
+  /** The extension's own log (its "Conduit" output channel) so far, for failure messages. */
+  extensionLog(): string;
   /** code-server's (or desktop VS Code's) output so far, for failure messages. */
   serverOutput(): string;
   close(): Promise<void>;
@@ -346,6 +348,7 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
         return file;
       },
       serverOutput: () => workbench.output(),
+      extensionLog: () => conduitLogs(userDataDir).map((f) => readFileSync(f, 'utf8')).join('\n'),
       async close() {
         await workbench.close();
         reportActivationTimes(userDataDir);
@@ -439,6 +442,12 @@ export function runConduit(extensionDir: string, args: string[], env: NodeJS.Pro
  * measured, never asserted.
  */
 function reportActivationTimes(userDataDir: string): void {
+  const found = conduitLogs(userDataDir).flatMap((f) => [...readFileSync(f, 'utf8').matchAll(/activated in ([\d.]+) ms/g)].map((m) => m[1]));
+  if (found.length) console.log(`      extension activation (its own time): ${found.join(', ')} ms`);
+}
+
+/** The files of the extension's "Conduit" log channel, one per window session. */
+function conduitLogs(userDataDir: string): string[] {
   const found: string[] = [];
   const walk = (dir: string) => {
     let entries: import('node:fs').Dirent[];
@@ -446,11 +455,9 @@ function reportActivationTimes(userDataDir: string): void {
     for (const e of entries) {
       const p = path.join(dir, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.name === 'Conduit.log') {
-        for (const m of readFileSync(p, 'utf8').matchAll(/activated in ([\d.]+) ms/g)) found.push(m[1]);
-      }
+      else if (e.name === 'Conduit.log') found.push(p);
     }
   };
   walk(path.join(userDataDir, 'logs'));
-  if (found.length) console.log(`      extension activation (its own time): ${found.join(', ')} ms`);
+  return found;
 }

@@ -131,6 +131,10 @@ export function useHostSuite(o: HostSuiteOptions): HostSuite {
     if (this.currentTest?.state === 'failed' && product) {
       const file = await product.screenshot(`failed-${o.screenshotPrefix}${this.currentTest.title.replace(/\W+/g, '-')}`).catch(() => null);
       if (file) console.log(`      screenshot of the failure: ${file}`);
+      const log = product.extensionLog().trim().split('\n').slice(-15).join('\n        ');
+      if (log) console.log(`      the extension's log ends with:\n        ${log}`);
+      // Whatever input the failed test left open would stand in the next one's way.
+      for (let i = 0; i < 3; i++) await product.page.keyboard.press('Escape').catch(() => {});
     }
   });
 

@@ -31,7 +31,7 @@ export class BudgetUi implements vscode.Disposable {
   constructor(private readonly api: GatewayApi, private readonly projects: Projects, private readonly log: vscode.LogOutputChannel) {
     this.dispatcher = new BudgetAlertDispatcher({
       source: {
-        pending: async () => (await api.call<BudgetAlertsResponse>('GET', '/v1/conduit/budgets/alerts')).alerts,
+        pending: async () => (await api.callWhenReady<BudgetAlertsResponse>('GET', '/v1/conduit/budgets/alerts')).alerts,
         acknowledge: async (id) => { await api.call('POST', `/v1/conduit/budgets/alerts/${encodeURIComponent(id)}/ack`); },
       },
       ownsProject: (key) => this.openProjects().some((p) => p.key === key),
@@ -119,9 +119,9 @@ export class BudgetUi implements vscode.Disposable {
       const agent = (await this.projects.agents(scope.project)).find((a) => a.id === scope.agent!.id);
       policy = agent?.budget ?? EMPTY_BUDGET_POLICY;
     } else {
-      policy = (await this.api.call<ProjectInfo>('PUT', this.projectPath(scope), { name: scope.project.folder.name })).budget ?? EMPTY_BUDGET_POLICY;
+      policy = (await this.api.callWhenReady<ProjectInfo>('PUT', this.projectPath(scope), { name: scope.project.folder.name })).budget ?? EMPTY_BUDGET_POLICY;
     }
-    const all = await this.api.call<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(scope.project.key)}`);
+    const all = await this.api.callWhenReady<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(scope.project.key)}`);
     const statuses = all.statuses.filter((s) => (scope.agent ? s.scope === 'agent' && s.agentId === scope.agent.id : s.scope === 'project'));
     return { policy, statuses };
   }
@@ -132,7 +132,7 @@ export class BudgetUi implements vscode.Disposable {
 
   private async save(scope: Scope, patch: BudgetPolicyPatch | null): Promise<void> {
     const path = scope.agent ? `${this.projectPath(scope)}/agents/${encodeURIComponent(scope.agent.id)}` : this.projectPath(scope);
-    await this.api.call('PUT', path, { budget: patch });
+    await this.api.callWhenReady('PUT', path, { budget: patch });
   }
 
   /** Asks for one field; undefined when the person cancels or the answer is refused. */

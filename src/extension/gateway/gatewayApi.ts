@@ -65,6 +65,30 @@ export class GatewayApi implements vscode.Disposable {
     return parsed as T;
   }
 
+  /**
+   * call(), waiting while the gateway's usage store is still opening (it answers 503 for the
+   * few seconds of a first start): a command run just after VS Code starts should work,
+   * not fail. The wait shows in the status bar.
+   */
+  async callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs = 60_000): Promise<T> {
+    try {
+      return await this.call<T>(method, path, body);
+    } catch (err) {
+      if (!(err instanceof GatewayHttpError) || err.status !== 503) throw err;
+    }
+    const deadline = Date.now() + maxWaitMs;
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Conduit: waiting for the usage store to open' }, async () => {
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        try {
+          return await this.call<T>(method, path, body);
+        } catch (err) {
+          if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
+        }
+      }
+    });
+  }
+
   private connect(): void {
     this.disconnect();
     const { port } = this.supervisor.state;
