@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
-import { AnalyticsParamError } from '../ledger/analytics';
+import { AnalyticsParamError, strictQuery } from '../ledger/queryParams';
 import { remoteProjectId } from '../ledger/outbox';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';
@@ -196,18 +196,7 @@ export interface MembersQuery {
 
 /** Checks the query string of GET /v1/conduit/analytics/members. */
 export function parseMembersQuery(search: URLSearchParams, now = new Date()): MembersQuery {
-  const seen = new Set<string>();
-  for (const key of search.keys()) {
-    if (!(MEMBERS_PARAMS as readonly string[]).includes(key)) {
-      throw new AnalyticsParamError(`unknown parameter "${key.slice(0, 40)}" for the members query (allowed: ${MEMBERS_PARAMS.join(', ')})`);
-    }
-    if (seen.has(key)) throw new AnalyticsParamError(`parameter "${key}" is given more than once`);
-    seen.add(key);
-  }
-  const get = (k: (typeof MEMBERS_PARAMS)[number]) => {
-    const v = search.get(k);
-    return v === null || v === '' ? undefined : v;
-  };
+  const get = strictQuery(search, MEMBERS_PARAMS, 'the members query');
   const project = get('project');
   if (!project) throw new AnalyticsParamError('project: required (a workspace key of your own project, or a Supabase project id from GET /v1/conduit/team/projects)');
   // eslint-disable-next-line no-control-regex

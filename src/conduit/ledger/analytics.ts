@@ -15,6 +15,7 @@
 // cache economics, in the gateway's thread where the price table lives).
 import { costOf, type ModelPrice } from '../pricing/priceTable';
 import type { SqlClient } from './sqlClient';
+import { AnalyticsParamError, strictQuery } from './queryParams';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'] as const;
 export type AnalyticsQuery = (typeof ANALYTICS_QUERIES)[number];
@@ -37,13 +38,8 @@ export interface AnalyticsParams {
   baseline?: string;
 }
 
-/** A parameter the caller got wrong: answered with 400 and this message. */
-export class AnalyticsParamError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AnalyticsParamError';
-  }
-}
+// A parameter the caller got wrong (answered with 400): defined with the query string reader.
+export { AnalyticsParamError } from './queryParams';
 
 const PARAMS = ['project', 'agent', 'session', 'range', 'from', 'to', 'tz', 'bucket', 'limit', 'baseline'] as const;
 const RANGES: RangeKind[] = ['day', 'week', 'month', 'custom'];
@@ -81,18 +77,7 @@ export function timeParam(name: string, value: string): string {
 
 /** Checks the query string of GET /v1/conduit/analytics/<query>. */
 export function parseAnalyticsParams(search: URLSearchParams): AnalyticsParams {
-  const seen = new Set<string>();
-  for (const key of search.keys()) {
-    if (!(PARAMS as readonly string[]).includes(key)) {
-      throw new AnalyticsParamError(`unknown parameter "${key.slice(0, 40)}" (allowed: ${PARAMS.join(', ')})`);
-    }
-    if (seen.has(key)) throw new AnalyticsParamError(`parameter "${key}" is given more than once`);
-    seen.add(key);
-  }
-  const get = (k: (typeof PARAMS)[number]) => {
-    const v = search.get(k);
-    return v === null || v === '' ? undefined : v;
-  };
+  const get = strictQuery(search, PARAMS);
   const from = get('from');
   const to = get('to');
   const rangeText = get('range') ?? (from || to ? 'custom' : 'week');

@@ -15,6 +15,7 @@ import {
   AnalyticsParamError, cutHours, idParam, Params, resolveScope, timeParam, timeExpr, usageSource, type ResolvedScope,
 } from './analytics';
 import type { SqlClient } from './sqlClient';
+import { strictQuery } from './queryParams';
 import {
   DEFAULT_GROUP_BY, REPORT_DIMENSIONS, REPORT_PARAMS, type ReportDimension, type ReportMeasures, type ReportMeta, type UsageReportRow,
 } from '../../protocol/reports';
@@ -35,18 +36,7 @@ export const MAX_REPORT_ROWS = 250_000;
 
 /** Checks the query string of GET /v1/conduit/reports/usage (throws AnalyticsParamError). */
 export function parseReportParams(search: URLSearchParams): ReportParams {
-  const seen = new Set<string>();
-  for (const key of search.keys()) {
-    if (!(REPORT_PARAMS as readonly string[]).includes(key)) {
-      throw new AnalyticsParamError(`unknown parameter "${key.slice(0, 40)}" (allowed: ${REPORT_PARAMS.join(', ')})`);
-    }
-    if (seen.has(key)) throw new AnalyticsParamError(`parameter "${key}" is given more than once`);
-    seen.add(key);
-  }
-  const get = (k: (typeof REPORT_PARAMS)[number]) => {
-    const v = search.get(k);
-    return v === null || v === '' ? undefined : v;
-  };
+  const get = strictQuery(search, REPORT_PARAMS);
   const params: ReportParams = { tz: 'UTC', groupBy: [...DEFAULT_GROUP_BY] };
   const from = get('from');
   const to = get('to');

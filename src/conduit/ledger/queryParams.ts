@@ -1,0 +1,28 @@
+/** The query strings of the gateway's read APIs (analytics, reports, team members). */
+
+/** A query string's parameter is refused; the message says which and why (answered with 400). */
+export class AnalyticsParamError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnalyticsParamError';
+  }
+}
+
+/**
+ * Checks that a query string holds only `allowed` keys, each at most once, and returns a
+ * reader of them in which an empty value counts as absent. `what` names the query in errors.
+ */
+export function strictQuery<K extends string>(search: URLSearchParams, allowed: readonly K[], what = ''): (key: K) => string | undefined {
+  const seen = new Set<string>();
+  for (const key of search.keys()) {
+    if (!(allowed as readonly string[]).includes(key)) {
+      throw new AnalyticsParamError(`unknown parameter "${key.slice(0, 40)}"${what ? ` for ${what}` : ''} (allowed: ${allowed.join(', ')})`);
+    }
+    if (seen.has(key)) throw new AnalyticsParamError(`parameter "${key}" is given more than once`);
+    seen.add(key);
+  }
+  return (key) => {
+    const v = search.get(key);
+    return v === null || v === '' ? undefined : v;
+  };
+}
