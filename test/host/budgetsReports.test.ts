@@ -4,7 +4,8 @@
 // spends past it and the 100 % alert shows as one notification with its actions; "Conduit:
 // Export Usage Report" writes today's report, whose totals are the analytics API's, and opens
 // it; the next session is refused by the gateway and claude shows the Conduit message; "Raise
-// Budget" on the alert raises the budget and the next session goes through.
+// Budget" on the alert raises the budget and the next session goes through; agents are
+// created, renamed, given a budget and deleted from the palette.
 // Screenshots: .test-output/host/budgets-*.png.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -151,5 +152,39 @@ describe('Budgets and usage reports in VS Code (code-server + Chromium)', functi
     const { text } = await s.runAgentSession('say hi once more');
     assert.match(text, /✓ done/, text);
     await s.screenshot('5-raised');
+  });
+
+  it('agents from the palette: create, rename, give one a budget through "Set Budget", delete', async function () {
+    this.timeout(120_000);
+    const { product, api } = s;
+    await product.clearNotifications();
+    await product.runCommand('Conduit: Create Agent');
+    await product.answerInput('Agent name', { value: 'reviewer' });
+    await product.answerInput('Persona type', { value: 'code-reviewer' });
+    await product.notification(/Agent "reviewer" created/);
+
+    await product.runCommand('Conduit: Rename Agent');
+    await product.answerInput('Rename which agent?', { value: 'reviewer' });
+    await product.answerInput('New name of "reviewer"', { value: 'critic' });
+    await product.notification(/Agent "reviewer" is now "critic"/);
+
+    // With an agent in the project, the command first asks whose budget.
+    await product.runCommand('Conduit: Set Budget');
+    await product.answerInput('A budget for the whole project or for one agent?', { value: 'critic' });
+    await product.answerInput('Choose what to change', { pick: 'Monthly budget' });
+    await product.answerInput('Monthly budget in US dollars', { value: '20' });
+    await product.notification(/monthly budget set to \$20\.00 for agent "critic"/);
+    await product.page.keyboard.press('Escape');
+    const budgets = await api<BudgetsResponse>('GET', '/v1/conduit/budgets');
+    const agentBudget = budgets.body.statuses.find((x) => x.scope === 'agent');
+    assert.deepEqual(agentBudget && [agentBudget.name, agentBudget.period, agentBudget.limitUsd], ['critic', 'monthly', 20]);
+
+    await product.runCommand('Conduit: Delete Agent');
+    await product.answerInput('Delete which agent?', { value: 'critic' });
+    await product.page.locator('.monaco-dialog-box').getByRole('button', { name: 'Delete' }).click();
+    await product.notification(/Agent "critic" deleted/);
+    const agents = await api<unknown[]>('GET', `/v1/conduit/projects/${encodeURIComponent(agentBudget!.projectKey)}/agents`);
+    assert.deepEqual(agents.body, []);
+    await s.screenshot('6-agent-deleted');
   });
 });
