@@ -61,6 +61,7 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         ...(running ? [{ label: '$(debug-stop) Stop Gateway', command: 'conduit.stopGateway' }] : []),
         { label: '$(graph) Open Usage Analytics', command: 'conduit.openUsageAnalytics' },
         { label: '$(credit-card) Set Budget', command: 'conduit.setBudget' },
+        { label: '$(export) Export Usage Report', command: 'conduit.exportUsageReport' },
         { label: '$(output) Show Logs', command: 'conduit.showLogs' },
         { label: '$(key) Set Provider API Key', command: 'conduit.setApiKey' },
       ];

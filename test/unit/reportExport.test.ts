@@ -93,7 +93,9 @@ describe('usage report export (CSV and JSON writer)', () => {
     const file = path.join(dir, 'report.csv');
     const result = await exportUsageReport({ gateway, query: {}, format: 'csv', file, read: source(hostile) });
     assert.equal(result.rows, 2);
-    const text = readFileSync(file, 'utf8');
+    const raw = readFileSync(file, 'utf8');
+    assert.ok(raw.startsWith('\uFEFF'), 'a UTF-8 byte order mark, for spreadsheets');
+    const text = raw.slice(1);
     const table = parseCsv(text);
     assert.deepEqual(table[0], ['project_key', 'project_name', 'agent_id', 'agent_name', 'model', 'day', 'requests', 'errors', 'input_tokens', 'output_tokens',
       'cache_creation_tokens', 'cache_read_tokens', 'total_tokens', 'cost_usd', 'unknown_cost_requests']);

@@ -91,7 +91,9 @@ function csvWriter(): Writer {
     begin(meta) {
       columns = reportColumns(meta.groupBy);
       dimensionCount = columns.length - MEASURE_FIELDS.length;
-      return csvLine(columns.map(csvHeader));
+      // A UTF-8 byte order mark: without it Excel reads the file as the system's code page
+      // and garbles non-ASCII project and agent names.
+      return `\uFEFF${csvLine(columns.map(csvHeader))}`;
     },
     row(row) {
       return csvLine(columns.map((c) => row[c]));
