@@ -6,14 +6,12 @@
 // started and restarted from the command palette; killed with SIGKILL, it is restarted by
 // the supervisor. Each step leaves a screenshot in .test-output/host/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, watch, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, watch } from 'node:fs';
 import path from 'node:path';
-import { startFakeAnthropic, type FakeAnthropic, type RecordedRequest } from '../support/fakeAnthropic';
-import { ensureCodeServer, openProductInBrowser, runConduit, screenshotDir, type ProductInBrowser, type StatusBarItemState } from '../support/codeServer';
+import type { RecordedRequest } from '../support/fakeAnthropic';
+import { runConduit, type StatusBarItemState } from '../support/codeServer';
+import { messagePosts, readNumber, useHostSuite } from '../support/hostSuite';
 
-const ROOT = path.resolve(__dirname, '../..');
-const CLAUDE = path.join(ROOT, 'node_modules/.bin/claude');
 /** The key the gateway holds for the stand-in (which refuses every other). */
 const UPSTREAM_KEY = 'sk-test-host-upstream';
 /** The model the project's default configuration routes to ({ enabled: true, defaultModel }). */
@@ -43,15 +41,6 @@ function alive(pid: number): boolean {
     return stat[stat.lastIndexOf(')') + 2] !== 'Z';
   } catch {
     return process.platform !== 'linux';
-  }
-}
-
-function readNumber(file: string): number | null {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
   }
 }
 
@@ -116,10 +105,6 @@ async function until(check: () => boolean, what: string, timeoutMs: number): Pro
   }
 }
 
-function messagePosts(requests: RecordedRequest[]): RecordedRequest[] {
-  return requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
-}
-
 /** The cost at the end of the status bar text ("... · $0.0123"). */
 function statusBarCost(item: StatusBarItemState): number {
   const m = /· \$(\d+\.\d+)$/.exec(item.text);
@@ -130,35 +115,30 @@ function statusBarCost(item: StatusBarItemState): number {
 describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
   // A real browser driving a real VS Code: one more try before a UI hiccup fails the run.
   this.retries(Number(process.env.CONDUIT_HOST_RETRIES ?? 1)); // 0 while debugging a failure
-  let product: ProductInBrowser | undefined;
-  let fake: FakeAnthropic;
-  let scratch: string;
-  let conduitHome: string;
-  /** The environment `conduit` runs with outside VS Code: the same CONDUIT_HOME. */
-  let cliEnv: NodeJS.ProcessEnv;
-  /** Every gateway pid seen, so after() can end any that is left. */
-  const gatewayPids = new Set<number>();
+  const suite = useHostSuite({
+    upstreamKey: UPSTREAM_KEY,
+    screenshotPrefix: 'extension-',
+    product: { workspaceFiles: { '.vscode/tasks.json': `${JSON.stringify({ version: '2.0.0', tasks: [{ type: 'conduit', prompt: 'say hi', label: 'say hi' }] }, null, 2)}\n` } },
+  });
 
-  const pidFile = () => path.join(conduitHome, 'gateway.pid');
-  const portFile = () => path.join(conduitHome, 'gateway.port');
+  const pidFile = () => path.join(suite.conduitHome, 'gateway.pid');
+  const portFile = () => path.join(suite.conduitHome, 'gateway.port');
 
   async function conduitStatus(): Promise<{ running: boolean; pid: number | null; port: number | null }> {
-    const r = await runConduit(product!.extensionDir, ['status', '--json'], cliEnv);
+    const r = await runConduit(suite.product.extensionDir, ['status', '--json'], suite.cliEnv);
     assert.ok(r.status === 0 || r.status === 3, `conduit status --json exited ${r.status}: ${r.stdout}${r.stderr}`);
     const status = JSON.parse(r.stdout) as { running: boolean; pid: number | null; port: number | null };
-    if (status.pid) gatewayPids.add(status.pid);
     return status;
   }
 
   /** Runs a palette command that reports the gateway and returns the toast's port and pid. */
   async function commandReportingGateway(title: string): Promise<{ port: number; pid: number; external: boolean }> {
-    await product!.clearNotifications();
-    await product!.runCommand(title);
-    const toast = await product!.notification(RUNNING_TOAST, 60_000);
+    await suite.product.clearNotifications();
+    await suite.product.runCommand(title);
+    const toast = await suite.product.notification(RUNNING_TOAST, 60_000);
     const m = RUNNING_TOAST.exec(await toast.innerText());
     assert.ok(m, await toast.innerText());
     const [port, pid] = [Number(m[1]), Number(m[2])];
-    gatewayPids.add(pid);
     return { port, pid, external: Boolean(m[3]) };
   }
 
@@ -167,72 +147,18 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
    * its session to end in the terminal. Returns the requests the stand-in got and the session's text.
    */
   async function runSayHiTask(): Promise<{ posts: RecordedRequest[]; text: string }> {
-    const before = messagePosts(fake.requests).length;
-    await product!.runCommand('Tasks: Run Task');
-    await product!.answerInput('Select the task to run', { value: 'say hi', pick: 'say hi' });
-    const posts = (await fake.waitForRequests(before + 1, 90_000)).slice(before);
+    const before = messagePosts(suite.fake.requests).length;
+    await suite.product.runCommand('Tasks: Run Task');
+    await suite.product.answerInput('Select the task to run', { value: 'say hi', pick: 'say hi' });
+    const posts = (await suite.fake.waitForRequests(before + 1, 90_000)).slice(before);
     const session = posts[0].headers['x-claude-code-session-id'];
     assert.equal(typeof session, 'string');
-    const text = await product!.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
+    const text = await suite.product.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
     return { posts, text: text.slice(text.lastIndexOf(`● session ${session}`)) };
   }
 
-  before(async function () {
-    this.timeout(15 * 60_000); // a first run installs code-server (1 to 4 minutes)
-    assert.ok(existsSync(CLAUDE), `${CLAUDE} is missing (npm ci installs @anthropic-ai/claude-code)`);
-    await ensureCodeServer((line) => console.log(`      ${line}`));
-    for (const f of existsSync(screenshotDir) ? readdirSync(screenshotDir) : []) {
-      if (f.endsWith('.png')) rmSync(path.join(screenshotDir, f)); // only this run's screenshots stay
-    }
-    fake = await startFakeAnthropic({ requireApiKey: UPSTREAM_KEY });
-    scratch = mkdtempSync(path.join(os.tmpdir(), 'conduit-host-test-'));
-    conduitHome = path.join(scratch, 'conduit-home');
-    const home = path.join(scratch, 'home'); // claude's ~/.claude and everything else under ~
-    mkdirSync(conduitHome);
-    mkdirSync(home);
-    // Never the default port 3460: other test runs and other people's gateways may hold it.
-    writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ port: 0 }));
-    cliEnv = { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY };
-    product = await openProductInBrowser({
-      // code-server's environment is the extension host's, and so the gateway's and the agent sessions'.
-      env: { ...cliEnv, CONDUIT_CLAUDE_PATH: CLAUDE, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
-      settings: {
-        'terminal.integrated.gpuAcceleration': 'off', // xterm.js's DOM renderer: the terminal's text is in the page
-        'task.problemMatchers.neverPrompt': true,
-      },
-      workspaceFiles: {
-        '.vscode/tasks.json': `${JSON.stringify({ version: '2.0.0', tasks: [{ type: 'conduit', prompt: 'say hi', label: 'say hi' }] }, null, 2)}\n`,
-      },
-    });
-  });
-
-  afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && product) {
-      const file = await product.screenshot(`failed-${this.currentTest.title.replace(/\W+/g, '-')}`).catch(() => null);
-      if (file) console.log(`      screenshot of the failure: ${file}`);
-    }
-  });
-
-  after(async function () {
-    this.timeout(60_000);
-    await product?.close(); // ends code-server and every process under it, the gateway it started included
-    if (conduitHome) {
-      // A gateway outside that tree (started by `conduit start`, or by conduit-claude) after a failure.
-      const pid = readNumber(pidFile());
-      if (pid) gatewayPids.add(pid);
-      for (const p of gatewayPids) {
-        if (!alive(p)) continue;
-        let mine = false;
-        try { mine = readFileSync(`/proc/${p}/environ`, 'utf8').split('\0').includes(`CONDUIT_HOME=${conduitHome}`); } catch { /* gone */ }
-        if (mine) process.kill(p, 'SIGKILL');
-      }
-    }
-    await fake?.close();
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
-  });
-
   it('installs from a .vsix that holds only the bundles, the embedded store, the ledger SQL and the docs', function () {
-    const files = filesUnder(product!.extensionDir).filter((f) => f !== '.vsixmanifest');
+    const files = filesUnder(suite.product.extensionDir).filter((f) => f !== '.vsixmanifest');
     const unexpected = files.filter((f) =>
       !/^(package\.json|readme\.md|license(\.txt)?|changelog\.md)$/i.test(f) && // vsce renames readme.md and LICENSE.txt
       !/^dist\/.+\.js$/.test(f) &&
@@ -245,38 +171,38 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
       assert.ok(files.includes(bundle), `${bundle} is missing from the .vsix (has ${files.join(', ')})`);
     }
     assert.ok(files.some((f) => f.startsWith('dist/supabase/migrations/')), 'the ledger migrations are missing from the .vsix');
-    const manifest = JSON.parse(readFileSync(path.join(product!.extensionDir, 'package.json'), 'utf8')) as { main: string };
+    const manifest = JSON.parse(readFileSync(path.join(suite.product.extensionDir, 'package.json'), 'utf8')) as { main: string };
     assert.equal(manifest.main, './dist/extension.js');
   });
 
   it('loads the workbench with the workspace open and activates on startup finished', async function () {
     this.timeout(90_000);
-    const { page } = product!;
+    const { page } = suite.product;
     await page.locator('.explorer-folders-view, .explorer-viewlet').first().waitFor({ timeout: 30_000 });
-    assert.match(await page.title(), new RegExp(path.basename(product!.workspace)));
-    const line = await product!.activation('synapse.synapse-conduit', 60_000);
+    assert.match(await page.title(), new RegExp(path.basename(suite.product.workspace)));
+    const line = await suite.product.activation('synapse.synapse-conduit', 60_000);
     assert.match(line, /activationEvent: 'onStartupFinished'/);
-    await product!.screenshot('1-workbench');
+    await suite.screenshot('1-workbench');
   });
 
   it('starts the gateway on activation: the status bar goes from a spinner to "$(arrow-swap) Conduit · $0.0000"', async function () {
     this.timeout(90_000);
-    const running = await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) Conduit · \$0\.0000$/ }, 60_000);
+    const running = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) Conduit · \$0\.0000$/ }, 60_000);
     assert.equal(running.ariaLabel, 'Conduit gateway running');
 
     // Every state the item showed, recorded in the page from its first render on.
-    const history = (await product!.statusBarHistory(STATUS_ITEM)).map((e) => `${e.ariaLabel} | ${e.text}`);
+    const history = (await suite.product.statusBarHistory(STATUS_ITEM)).map((e) => `${e.ariaLabel} | ${e.text}`);
     const spinner = history.indexOf('Conduit gateway starting | $(loading~spin) Conduit');
     assert.ok(spinner >= 0, `no spinner while starting; the item showed: ${history.join(' → ')}`);
     assert.ok(history.indexOf('Conduit gateway running | $(arrow-swap) Conduit · $0.0000') > spinner, history.join(' → '));
 
     // The gateway of the extension is the one `conduit` sees in the same CONDUIT_HOME.
-    const pid = await whenInDir(conduitHome, () => readNumber(pidFile()), 'gateway.pid', 10_000);
+    const pid = await whenInDir(suite.conduitHome, () => readNumber(pidFile()), 'gateway.pid', 10_000);
     const status = await conduitStatus();
     assert.equal(status.running, true);
     assert.equal(status.pid, pid);
     assert.equal(status.port, readNumber(portFile()));
-    await product!.screenshot('2-gateway-running');
+    await suite.screenshot('2-gateway-running');
   });
 
   let costAfterFirstSession = 0;
@@ -284,38 +210,41 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
 
   it('runs an agent session from the palette: the real claude CLI, through the gateway, to the stand-in', async function () {
     this.timeout(180_000);
-    const before = messagePosts(fake.requests).length;
-    await product!.runCommand('Conduit: Run Agent Session');
-    await product!.answerInput('What should the agent do?', { value: 'say hi' });
+    const shown = await suite.product.statusBarItem(STATUS_ITEM);
+    const costBefore = shown && /· \$\d+\.\d+$/.test(shown.text) ? statusBarCost(shown) : 0;
+    const before = messagePosts(suite.fake.requests).length;
+    await suite.product.runCommand('Conduit: Run Agent Session');
+    await suite.product.answerInput('What should the agent do?', { value: 'say hi' });
 
     // The stand-in gets the model the project's configuration routes to.
-    const posts = (await fake.waitForRequests(before + 1, 90_000)).slice(before);
+    const posts = (await suite.fake.waitForRequests(before + 1, 90_000)).slice(before);
     assert.equal(posts[0].body?.model, ROUTED_MODEL);
     assert.equal(posts[0].headers['x-api-key'] ?? posts[0].headers.authorization?.toString().replace(/^Bearer /, ''), UPSTREAM_KEY);
     const session = posts[0].headers['x-claude-code-session-id'];
     assert.equal(typeof session, 'string');
 
     // The task terminal shows this session readably, down to its end.
-    const text = await product!.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
+    const text = await suite.product.waitForTerminalText(new RegExp(`● session ${session}[^]*✓ done`), 90_000);
     const mine = text.slice(text.lastIndexOf(`● session ${session}`));
     assert.match(mine, /^hello$/m, `the assistant's text: ${mine}`);
     const routing = [...mine.matchAll(/⇄ (\S+) \((\S+?)(?::[^)]*)?\) · \d+ in \/ \d+ out · \$(\d+\.\d+)/g)];
     assert.ok(routing.length >= 1, `a routing line: ${mine}`);
     for (const [, model] of routing) assert.equal(model, ROUTED_MODEL);
     assert.match(mine, /✓ done in \d+\.\d s · 1 turn · \$\d+\.\d{4}/);
-    for (const p of messagePosts(fake.requests).slice(before)) assert.equal(p.body?.model, ROUTED_MODEL, 'every request of the session');
+    for (const p of messagePosts(suite.fake.requests).slice(before)) assert.equal(p.body?.model, ROUTED_MODEL, 'every request of the session');
 
-    // The status bar follows the gateway's event stream: the routed model (short name), its rule and the cost.
-    const item = await product!.waitForStatusBarItem(STATUS_ITEM, {
+    // The status bar follows the gateway's event stream: the routed model (short name), its rule and the cost,
+    // today's: what it showed before (a retry of this test runs after the first try's session) plus this session.
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: new RegExp(`^Conduit gateway running, last routed to ${ROUTED_MODEL}$`),
-      text: /^\$\(arrow-swap\) sonnet-5-5 · \S+ · \$\d+\.\d{4}$/,
+      text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costBefore.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
     costAfterFirstSession = statusBarCost(item);
-    assert.ok(costAfterFirstSession > 0, item.text);
     const sessionCost = routing.reduce((sum, m) => sum + Number(m[3]), 0);
-    assert.ok(Math.abs(costAfterFirstSession - sessionCost) <= 0.0001 * routing.length,
-      `the status bar's cost ${costAfterFirstSession} is today's: the cost of this session's requests, ${sessionCost}`);
-    await product!.screenshot('3-agent-session-from-palette');
+    assert.ok(sessionCost > 0, mine);
+    assert.ok(Math.abs(costAfterFirstSession - costBefore - sessionCost) <= 0.0001 * (routing.length + 1),
+      `the status bar's cost ${costAfterFirstSession} is today's: ${costBefore} before and this session's requests, ${sessionCost}`);
+    await suite.screenshot('3-agent-session-from-palette');
   });
 
   it('runs the conduit task of tasks.json from "Tasks: Run Task"; the cost adds up', async function () {
@@ -325,45 +254,44 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     assert.match(text, /^hello$/m);
     assert.match(text, new RegExp(`⇄ ${ROUTED_MODEL} \\(`));
 
-    const item = await product!.waitForStatusBarItem(STATUS_ITEM, {
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: RUNNING,
       text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costAfterFirstSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
     costAfterSecondSession = statusBarCost(item);
     assert.ok(costAfterSecondSession > costAfterFirstSession, `today's cost grows: ${costAfterFirstSession} → ${item.text}`);
-    await product!.screenshot('4-agent-session-from-tasks-json');
+    await suite.screenshot('4-agent-session-from-tasks-json');
   });
 
   it('stops the gateway from the palette; the status bar and "Show Gateway Status" say so', async function () {
     this.timeout(90_000);
     const pid = readNumber(pidFile());
     assert.ok(pid);
-    await product!.clearNotifications();
-    await product!.runCommand('Conduit: Stop Gateway');
-    await product!.notification('Conduit gateway stopped.');
-    const item = await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /^Conduit gateway stopped/, text: /^\$\(circle-slash\) Conduit$/ });
+    await suite.product.clearNotifications();
+    await suite.product.runCommand('Conduit: Stop Gateway');
+    await suite.product.notification('Conduit gateway stopped.');
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /^Conduit gateway stopped/, text: /^\$\(circle-slash\) Conduit$/ });
     assert.match(item.ariaLabel, /^Conduit gateway stopped/);
     assert.equal(alive(pid), false, `the gateway (pid ${pid}) has ended`);
     assert.equal(existsSync(pidFile()), false, 'gateway.pid is removed');
     assert.equal((await conduitStatus()).running, false);
 
-    await product!.runCommand('Conduit: Show Gateway Status');
-    const toast = await product!.notification('Conduit is not running');
+    await suite.product.runCommand('Conduit: Show Gateway Status');
+    const toast = await suite.product.notification('Conduit is not running');
     assert.match(await toast.innerText(), /Start it with .?Conduit: Start Gateway/);
-    await product!.screenshot('5-gateway-stopped');
+    await suite.screenshot('5-gateway-stopped');
   });
 
   it('attaches to a gateway started outside VS Code, and restarts it as its own', async function () {
     this.timeout(120_000);
-    const outside = await runConduit(product!.extensionDir, ['start', '--port', '0'], cliEnv);
+    const outside = await runConduit(suite.product.extensionDir, ['start', '--port', '0'], suite.cliEnv);
     assert.equal(outside.status, 0, `conduit start: ${outside.stdout}${outside.stderr}`);
     const outsidePid = readNumber(pidFile())!;
-    gatewayPids.add(outsidePid);
 
     const attached = await commandReportingGateway('Conduit: Start Gateway');
     assert.deepEqual(attached, { port: readNumber(portFile()), pid: outsidePid, external: true });
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING });
-    await product!.screenshot('6-gateway-attached');
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING });
+    await suite.screenshot('6-gateway-attached');
 
     const own = await commandReportingGateway('Conduit: Restart Gateway');
     assert.equal(own.external, false, 'restarted by this window, so its own');
@@ -371,20 +299,20 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     assert.equal(alive(outsidePid), false, 'the gateway started outside was stopped');
     const status = await conduitStatus();
     assert.deepEqual({ running: status.running, pid: status.pid, port: status.port }, { running: true, pid: own.pid, port: own.port });
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
-    await product!.screenshot('7-gateway-restarted');
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
+    await suite.screenshot('7-gateway-restarted');
   });
 
   it('starts the gateway from the palette after a stop; `conduit status --json` agrees', async function () {
     this.timeout(90_000);
-    await product!.runCommand('Conduit: Stop Gateway');
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /^Conduit gateway stopped/ });
+    await suite.product.runCommand('Conduit: Stop Gateway');
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /^Conduit gateway stopped/ });
     const started = await commandReportingGateway('Conduit: Start Gateway');
     assert.equal(started.external, false);
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
     const status = await conduitStatus();
     assert.deepEqual({ running: status.running, pid: status.pid, port: status.port }, { running: true, pid: started.pid, port: started.port });
-    await product!.screenshot('8-gateway-started');
+    await suite.screenshot('8-gateway-started');
   });
 
   it('restarts the gateway when it is killed with SIGKILL', async function () {
@@ -392,20 +320,19 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     const pid = readNumber(pidFile());
     assert.ok(pid && alive(pid), 'a gateway runs');
     assert.equal((await conduitStatus()).pid, pid);
-    const seen = (await product!.statusBarHistory(STATUS_ITEM)).length;
-    await product!.clearNotifications();
+    const seen = (await suite.product.statusBarHistory(STATUS_ITEM)).length;
+    await suite.product.clearNotifications();
 
     process.kill(pid, 'SIGKILL');
     // gateway.pid still names the dead one until the new gateway writes its own.
-    const next = await whenInDir(conduitHome, () => {
+    const next = await whenInDir(suite.conduitHome, () => {
       const p = readNumber(pidFile());
       return p !== null && p !== pid && alive(p) ? p : null;
     }, 'a new gateway pid in gateway.pid', 60_000);
-    gatewayPids.add(next);
     assert.equal(alive(pid), false);
 
-    await product!.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
-    const after = (await product!.statusBarHistory(STATUS_ITEM)).slice(seen).map((e) => `${e.ariaLabel} | ${e.text}`);
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) / });
+    const after = (await suite.product.statusBarHistory(STATUS_ITEM)).slice(seen).map((e) => `${e.ariaLabel} | ${e.text}`);
     assert.ok(after.some((e) => /^Conduit gateway starting\b.* \| \$\(loading~spin\) Conduit$/.test(e)), `a spinner while it restarts: ${after.join(' → ')}`);
     assert.match(after[after.length - 1], RUNNING);
     const status = await conduitStatus();
@@ -413,17 +340,17 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     assert.equal(status.pid, next);
 
     // The item's tooltip names the new gateway's port and lists the sessions' decisions.
-    await product!.page.locator(`.statusbar-item[aria-label^="${STATUS_ITEM}"]`).hover();
-    const tooltip = product!.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: `running on 127.0.0.1:${status.port}` }).first();
+    await suite.product.page.locator(`.statusbar-item[aria-label^="${STATUS_ITEM}"]`).hover();
+    const tooltip = suite.product.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: `running on 127.0.0.1:${status.port}` }).first();
     await tooltip.waitFor({ timeout: 30_000 });
     assert.match(await tooltip.innerText(), /sonnet-5-5/);
-    await product!.screenshot('9-gateway-restarted-after-sigkill');
+    await suite.screenshot('9-gateway-restarted-after-sigkill');
 
     // The event stream followed the new gateway: a session now still reaches the status bar.
-    await product!.page.keyboard.press('Escape');
+    await suite.product.page.keyboard.press('Escape');
     const { posts } = await runSayHiTask();
     assert.equal(posts[0].body?.model, ROUTED_MODEL);
-    const item = await product!.waitForStatusBarItem(STATUS_ITEM, {
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: RUNNING,
       text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costAfterSecondSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
@@ -433,24 +360,24 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
   it('cancelling an agent session ends its whole process tree', async function () {
     this.timeout(120_000);
     // The last session's conduit-claude may still be finishing (its last metadata lines) after "✓ done".
-    await until(() => sessionWrappers(conduitHome).length === 0, 'the end of the earlier sessions', 15_000);
-    const before = messagePosts(fake.requests).length;
-    fake.enqueue({ kind: 'hang' }); // claude waits for an answer that never comes
-    await product!.runCommand('Conduit: Run Agent Session');
-    await product!.answerInput('What should the agent do?', { value: 'wait forever' });
-    await fake.waitForRequests(before + 1, 90_000);
-    const [wrapper, ...others] = sessionWrappers(conduitHome);
+    await until(() => sessionWrappers(suite.conduitHome).length === 0, 'the end of the earlier sessions', 15_000);
+    const before = messagePosts(suite.fake.requests).length;
+    suite.fake.enqueue({ kind: 'hang' }); // claude waits for an answer that never comes
+    await suite.product.runCommand('Conduit: Run Agent Session');
+    await suite.product.answerInput('What should the agent do?', { value: 'wait forever' });
+    await suite.fake.waitForRequests(before + 1, 90_000);
+    const [wrapper, ...others] = sessionWrappers(suite.conduitHome);
     assert.ok(wrapper, 'conduit-claude runs');
     assert.deepEqual(others, []);
     const tree = [wrapper, ...descendants(wrapper)];
     assert.ok(tree.length >= 2, 'conduit-claude and the claude it started');
-    await product!.waitForTerminalText(/\$ conduit-claude -p "wait forever"/);
-    await product!.screenshot('10-agent-session-waiting');
+    await suite.product.waitForTerminalText(/\$ conduit-claude -p "wait forever"/);
+    await suite.screenshot('10-agent-session-waiting');
 
-    await product!.runCommand('Tasks: Terminate Task');
-    await product!.answerInput('Select a task to terminate', { pick: 'conduit: Run agent session' });
+    await suite.product.runCommand('Tasks: Terminate Task');
+    await suite.product.answerInput('Select a task to terminate', { pick: 'conduit: Run agent session' });
     // VS Code closes a terminated task's terminal: what is left to see is that every process ended.
     await until(() => !tree.some(alive), `the end of the session's processes ${tree.join(', ')}`, 15_000);
-    await product!.screenshot('11-agent-session-cancelled');
+    await suite.screenshot('11-agent-session-cancelled');
   });
 });
