@@ -33,6 +33,11 @@
  *   DELETE /v1/conduit/team/links/:workspaceKey       → {unlinked: boolean} (no session needed): new
  *          usage goes to your own project again
  *
+ * A link whose project refused the person's rows (row-level security: they were removed
+ * from it, or left it from another machine) is marked broken by the sync (brokenAt,
+ * brokenReason) and no longer applies; GET /v1/conduit/sync/status names it (brokenLinks)
+ * until it is set again with PUT (which clears the mark) or removed.
+ *
  * The other analytics queries read this machine's store, where every row is the person's
  * own: they take scope=own (the default) and answer 400 to scope=team.
  *
@@ -114,6 +119,33 @@ export interface WorkspaceLink {
   userId: string;
   /** ISO-8601. */
   linkedAt: string;
+  /**
+   * ISO-8601 when the shared project refused this person's rows (row-level security: no
+   * longer a member): the link no longer applies and the workspace's rows go to the
+   * person's own project. null while the link works. Cleared by linking again.
+   */
+  brokenAt: string | null;
+  /** Why, from Supabase's refusal; null while the link works. */
+  brokenReason: string | null;
+}
+
+/** A broken link as the sync status shows it: the link and one sentence saying what happened. */
+export interface BrokenLinkNotice {
+  workspaceKey: string;
+  projectId: string;
+  projectName: string;
+  brokenAt: string;
+  reason: string;
+  message: string;
+}
+
+/** One sentence for a person: which workspace's link broke, when, why, and what now happens. */
+export function brokenLinkMessage(link: Pick<WorkspaceLink, 'workspaceKey' | 'projectName' | 'ownerEmail' | 'brokenAt' | 'brokenReason'>): string {
+  const project = `"${link.projectName || 'a shared project'}"${link.ownerEmail ? ` (owner ${link.ownerEmail})` : ''}`;
+  const when = link.brokenAt ? ` since ${link.brokenAt.slice(0, 16).replace('T', ' ')} UTC` : '';
+  const why = link.brokenReason ? ` (${link.brokenReason.replace(/[.\s]+$/, '')})` : '';
+  return `The link of workspace "${link.workspaceKey}" to ${project} is broken${when}: that project refused your rows${why}, ` +
+    'so this workspace\'s usage now syncs to your own project until you link it again or unlink it.';
 }
 
 export interface TeamMembership {

@@ -61,7 +61,7 @@ describe('sql: team sharing through the gateway (real PostgreSQL as Supabase)', 
     // What the sync route needs of the ledger; nothing else here touches it.
     const status = (userId: string | null): SyncStatusReport => ({
       store: 'ready', mode: userId ? 'supabase' : 'local', target: null, userId, lastSuccessAt: null, waiting: 0,
-      lastError: null, lastErrorAt: null, pushed: 0, nextRetryAt: null,
+      lastError: null, lastErrorAt: null, pushed: 0, nextRetryAt: null, brokenLinks: [],
     });
     const ledger = {
       state: 'ready', error: null,

@@ -4,15 +4,17 @@
 // schema as the member (role authenticated, the member's JWT claims: row-level security as
 // on Supabase). The owner then reads the project's usage per member.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import type http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import type pg from 'pg';
 import { silentLogger } from '../../src/conduit/core/log';
 import { createGatewayServer, type ServerDeps } from '../../src/conduit/http/server';
 import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
 import type { LedgerEngine } from '../../src/conduit/ledger/engine';
-import { remoteAgentId, remoteProjectId, type SyncTable, type SyncTarget, type SyncTargetConfig } from '../../src/conduit/ledger/outbox';
+import { remoteAgentId, remoteProjectId, type LinkBrokenEvent, type SyncTable, type SyncTarget, type SyncTargetConfig } from '../../src/conduit/ledger/outbox';
 import { PgSyncTarget } from '../../src/conduit/ledger/pgSyncTarget';
+import { isRowRefusal } from '../../src/conduit/ledger/syncErrors';
 import { PgTeamBackend } from '../../src/conduit/team/pgTeamBackend';
 import { TeamAccess, TeamService } from '../../src/conduit/team/teamService';
 import type { TeamUsageResponse, WorkspaceLink } from '../../src/protocol/team';
@@ -96,10 +98,11 @@ describe('sql: a member\'s linked workspace syncs into the shared project (real 
     ({ engine, journalDir } = await store.engine({ outbox: { batchSize: 100, minBackoffMs: 30, maxBackoffMs: 300, debounceMs: 5 } }));
     pgTarget = new PgSyncTarget({ connectionString: url, asUser: MEMBER });
     const recording: SyncTarget = {
-      async upsert(table, rows, onConflict) {
+      async upsert(table, rows, onConflict, options) {
         writes.push({ table, rows });
-        await pgTarget.upsert(table, rows, onConflict);
+        await pgTarget.upsert(table, rows, onConflict, options);
       },
+      isProjectMember: (projectId) => pgTarget.isProjectMember(projectId),
     };
     config = { key: `test|${MEMBER}`, userId: MEMBER, label: 'postgres as the member', target: recording };
     const team = new TeamAccess((_session, userId) => backend(userId));
@@ -158,6 +161,7 @@ describe('sql: a member\'s linked workspace syncs into the shared project (real 
     assert.equal(linked.status, 200);
     assert.deepEqual({ ...linked.json, linkedAt: typeof linked.json.linkedAt }, {
       workspaceKey: MEMBER_KEY, projectId: shared, projectName: 'Shared app', ownerEmail: EMAILS[OWNER], userId: MEMBER, linkedAt: 'string',
+      brokenAt: null, brokenReason: null,
     });
     assert.deepEqual((await call<WorkspaceLink[]>('GET', '/v1/conduit/team/links')).json.map((l) => [l.workspaceKey, l.projectId]), [[MEMBER_KEY, shared]]);
   });
@@ -252,5 +256,192 @@ describe('sql: a member\'s linked workspace syncs into the shared project (real 
     await record(afterOther);
     await engine.outbox.pushNow();
     assert.deepEqual([...new Set((await remoteUsage(afterOther)).usage.map((r) => r.project_id))], [own]);
+  });
+
+  // The member is removed while a workspace is still linked and has rows not yet pushed:
+  // the shared project refuses them (row-level security), and the one ordered log must not
+  // stall for the member's other workspaces.
+  describe('when the shared project stops accepting the member\'s rows', () => {
+    const own = () => remoteProjectId(MEMBER, MEMBER_KEY);
+    const other = () => remoteProjectId(MEMBER, OTHER_KEY);
+    let linksBroken: LinkBrokenEvent[];
+    const onBroken = (e: LinkBrokenEvent) => linksBroken.push(e);
+
+    before(() => {
+      linksBroken = [];
+      engine.outbox.on('linkBroken', onBroken);
+    });
+    after(() => {
+      engine.outbox.off('linkBroken', onBroken);
+    });
+
+    async function link(): Promise<WorkspaceLink> {
+      const r = await call<WorkspaceLink>('PUT', linkPath(MEMBER_KEY), { projectId: shared });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      return r.json;
+    }
+    const theLink = async () => (await call<WorkspaceLink[]>('GET', '/v1/conduit/team/links')).json.find((l) => l.workspaceKey === MEMBER_KEY);
+
+    it('the member\'s next sync pushes everything: the refused rows to the member\'s own project, the other workspace as before; the link is marked broken and the status says so', async () => {
+      await link();
+      assert.equal((await theLink())?.brokenAt, null);
+      // While a member, the linked workspace's rows go to the shared project.
+      const before = recordsOf(MEMBER_KEY, 4, 61, 'member-before-removal');
+      await record(before);
+      await engine.outbox.pushNow();
+      assert.deepEqual([...new Set((await remoteUsage(before)).usage.map((r) => r.project_id))], [shared]);
+
+      // Rows recorded and not yet pushed (the member's machine offline): the linked
+      // workspace's and the other workspace's, interleaved.
+      engine.setSyncTarget(null);
+      const refused = recordsOf(MEMBER_KEY, 30, 62, 'member-refused');
+      const others = recordsOf(OTHER_KEY, 12, 63, 'member-others');
+      await record([...refused.slice(0, 10), ...others.slice(0, 6), ...refused.slice(10), ...others.slice(6)]);
+      // One of them reached the shared project before the removal (the push was accepted,
+      // the cursor had not moved yet): it stays there.
+      const early = refused[0];
+      await pgClient.query(
+        `insert into public.usage_tracking (request_id, project_id, user_id, model, input_tokens, output_tokens, created_at)
+         values ($1, $2, $3, 'claude-sonnet-4-5', 1, 1, now())`, [early.id, shared, MEMBER]);
+
+      // The owner removes the member.
+      assert.equal(await backend(OWNER).rpc('remove_project_member', { p_project_id: shared, p_user_id: MEMBER }), true);
+
+      // Back online: one push, no stall.
+      engine.setSyncTarget(config);
+      const pushed = await engine.outbox.pushNow();
+      assert.ok(pushed >= 84, `rows pushed: ${pushed}`);
+
+      const status = await engine.syncStatus();
+      assert.equal(status.lastError, null);
+      assert.equal(status.nextRetryAt, null);
+      assert.equal(status.waiting, 0);
+      assert.equal(status.brokenLinks.length, 1);
+      const [broken] = status.brokenLinks;
+      assert.equal(broken.workspaceKey, MEMBER_KEY);
+      assert.equal(broken.projectId, shared);
+      assert.equal(broken.projectName, 'Shared app');
+      assert.ok(Math.abs(Date.parse(broken.brokenAt) - Date.now()) < 60_000, broken.brokenAt);
+      assert.match(broken.reason, /no longer a member/);
+      assert.match(broken.reason, /row-level security/);
+      assert.match(broken.reason, /42501/);
+      assert.match(broken.message, new RegExp(`^The link of workspace "${MEMBER_KEY}" to "Shared app" \\(owner ${EMAILS[OWNER]}\\) is broken since .* UTC: that project refused your rows \\(you are no longer a member of it;.*\\), so this workspace's usage now syncs to your own project until you link it again or unlink it\\.$`));
+      assert.equal(broken.message.split(/\.\s/).length, 1, 'one sentence');
+      assert.equal(linksBroken.length, 1);
+      assert.deepEqual(linksBroken[0].workspaceKeys, [MEMBER_KEY]);
+      assert.equal(linksBroken[0].projectId, shared);
+
+      // The link is kept, with the time and the reason.
+      const kept = await theLink();
+      assert.equal(kept?.projectId, shared);
+      assert.equal(kept?.brokenAt, broken.brokenAt);
+      assert.equal(kept?.brokenReason, broken.reason);
+
+      // The refused rows are in the member's own project, as the member's, with its agents and configuration.
+      const moved = await remoteUsage(refused.slice(1));
+      assert.equal(moved.usage.length, 29);
+      assert.equal(moved.decisions.length, 29);
+      for (const r of [...moved.usage, ...moved.decisions]) {
+        assert.equal(r.project_id, own(), r.request_id);
+        assert.equal(r.user_id, MEMBER, r.request_id);
+      }
+      assert.ok(moved.usage.every((r) => r.agent_id === remoteAgentId(own(), 'reviewer', '')));
+      assert.deepEqual((await remoteUsage([early])).usage.map((r) => [r.project_id, r.user_id]), [[shared, MEMBER]], 'the row accepted before the removal stays');
+      // The other workspace synced as before.
+      const otherRows = await remoteUsage(others);
+      assert.equal(otherRows.usage.length, 12);
+      assert.deepEqual([...new Set(otherRows.usage.map((r) => r.project_id))], [other()]);
+      // The rows pushed while a member stay in the shared project.
+      assert.deepEqual([...new Set((await remoteUsage(before)).usage.map((r) => r.project_id))], [shared]);
+    });
+
+    it('sends the workspace\'s later rows to the member\'s own project without asking the shared project again', async () => {
+      const from = writes.length;
+      const later = recordsOf(MEMBER_KEY, 5, 64, 'member-after-break');
+      await record(later);
+      await engine.outbox.pushNow();
+      assert.deepEqual([...new Set((await remoteUsage(later)).usage.map((r) => r.project_id))], [own()]);
+      assert.ok(writes.slice(from).every((w) => w.rows.every((r) => r.project_id !== shared)), 'no write to the shared project');
+      assert.equal(linksBroken.length, 1);
+      const status = await engine.syncStatus();
+      assert.equal(status.lastError, null);
+      assert.equal(status.brokenLinks.length, 1, 'still named until re-linked or unlinked');
+    });
+
+    it('linking again (after joining again) clears the broken mark; the rows go to the shared project again', async () => {
+      await backend(OWNER).rpc('invite_project_member', { p_project_id: shared, p_email: EMAILS[MEMBER] });
+      await backend(MEMBER).rpc('accept_pending_invitations', {});
+      const relinked = await link();
+      assert.equal(relinked.brokenAt, null);
+      assert.equal(relinked.brokenReason, null);
+      assert.deepEqual((await engine.syncStatus()).brokenLinks, []);
+      const again = recordsOf(MEMBER_KEY, 3, 65, 'member-relinked');
+      await record(again);
+      await engine.outbox.pushNow();
+      assert.deepEqual([...new Set((await remoteUsage(again)).usage.map((r) => r.project_id))], [shared]);
+      assert.equal((await engine.syncStatus()).lastError, null);
+    });
+
+    it('a transient failure (the target unreachable) backs off and leaves the link as it is', async () => {
+      // A port nothing listens on.
+      const port = await new Promise<number>((resolve) => {
+        const probe = net.createServer().listen(0, '127.0.0.1', () => {
+          const p = (probe.address() as AddressInfo).port;
+          probe.close(() => resolve(p));
+        });
+      });
+      const unreachable = new PgSyncTarget({ connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres`, asUser: MEMBER, connectTimeoutMs: 2_000 });
+      try {
+        const rows = recordsOf(MEMBER_KEY, 4, 66, 'member-offline');
+        engine.setSyncTarget(null);
+        await record(rows);
+        const failed = once(engine.outbox, 'failed') as Promise<[Error]>;
+        engine.setSyncTarget({ ...config, target: unreachable });
+        const [err] = await failed;
+        assert.equal(isRowRefusal(err), false, err.message);
+        const status = await engine.syncStatus();
+        assert.ok(status.lastError, 'the failure is in the status');
+        assert.ok(status.nextRetryAt, 'a retry is due');
+        assert.ok(status.waiting! >= 8);
+        assert.deepEqual(status.brokenLinks, []);
+        assert.equal((await theLink())?.brokenAt, null);
+
+        // Back online: the rows go where the link says.
+        engine.setSyncTarget(config);
+        await engine.outbox.pushNow();
+        assert.deepEqual([...new Set((await remoteUsage(rows)).usage.map((r) => r.project_id))], [shared]);
+        assert.equal(linksBroken.length, 1, 'no new broken link');
+      } finally {
+        await unreachable.close();
+      }
+    });
+
+    it('a refusal while the person is still a member (as the target says) keeps the backoff and the link', async () => {
+      // 42501 for the shared project's rows, as a missing privilege would give: not the link's fault.
+      const refusing: SyncTarget = {
+        async upsert(table, rows, onConflict, options) {
+          if (rows.some((r) => r.project_id === shared)) {
+            throw Object.assign(new Error(`permission denied for table ${table}`), { code: '42501' });
+          }
+          await pgTarget.upsert(table, rows, onConflict, options);
+        },
+        isProjectMember: (projectId) => pgTarget.isProjectMember(projectId),
+      };
+      const rows = recordsOf(MEMBER_KEY, 2, 67, 'member-still');
+      engine.setSyncTarget(null);
+      await record(rows);
+      const failed = once(engine.outbox, 'failed') as Promise<[Error]>;
+      engine.setSyncTarget({ ...config, target: refusing });
+      const [err] = await failed;
+      assert.equal(isRowRefusal(err), true);
+      const status = await engine.syncStatus();
+      assert.match(status.lastError ?? '', /permission denied/);
+      assert.ok(status.nextRetryAt);
+      assert.deepEqual(status.brokenLinks, []);
+      assert.equal((await theLink())?.brokenAt, null);
+      engine.setSyncTarget(config);
+      await engine.outbox.pushNow();
+      assert.deepEqual([...new Set((await remoteUsage(rows)).usage.map((r) => r.project_id))], [shared]);
+    });
   });
 });

@@ -171,7 +171,7 @@ describe('unit: team sharing commands (no VS Code)', () => {
 
   it('links a workspace to a project shared with you (only those are offered), and unlinks it', async () => {
     const shared: TeamProject = { ...PROJECT, id: 'p-2', name: 'Team app', role: 'member', memberCount: 3 };
-    const link: WorkspaceLink = { workspaceKey: 'ws 1', projectId: 'p-2', projectName: 'Team app', ownerEmail: 'o@example.test', userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z' };
+    const link: WorkspaceLink = { workspaceKey: 'ws 1', projectId: 'p-2', projectName: 'Team app', ownerEmail: 'o@example.test', userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z', brokenAt: null, brokenReason: null };
     const api = fakeApi({
       'GET /v1/conduit/team/links': [],
       'GET /v1/conduit/team/projects': [PROJECT, shared],
@@ -212,7 +212,7 @@ describe('unit: team sharing commands (no VS Code)', () => {
   });
 
   it('leaving a project unlinks the workspaces linked to it', async () => {
-    const link: WorkspaceLink = { workspaceKey: 'ws', projectId: 'p-1', projectName: 'Shop', ownerEmail: null, userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z' };
+    const link: WorkspaceLink = { workspaceKey: 'ws', projectId: 'p-1', projectName: 'Shop', ownerEmail: null, userId: MEMBER, linkedAt: '2026-11-29T10:00:00.000Z', brokenAt: null, brokenReason: null };
     const api = fakeApi({
       'GET /v1/conduit/team/projects': [{ ...PROJECT, role: 'member' }],
       'GET /v1/conduit/team/projects/p-1/members': membersView('member'),

@@ -4,7 +4,9 @@
  *   POST   /v1/conduit/sync/session   {url, anonKey, accessToken, refreshToken}: local plus Supabase.
  *                                     Kept in memory only; never logged, never returned.
  *   DELETE /v1/conduit/sync/session   local only (rows keep being recorded; they wait for the next session)
- *   GET    /v1/conduit/sync/status    {mode, lastSuccessAt, waiting, lastError, ...}
+ *   GET    /v1/conduit/sync/status    {mode, lastSuccessAt, waiting, lastError, nextRetryAt, brokenLinks, ...}
+ *                                     (brokenLinks: workspace links the shared project refused, each with a
+ *                                     one-sentence message; see src/protocol/team.ts)
  *
  * The extension owns the session's refresh: it posts the refreshed session again (the
  * gateway never uses the refresh token, see src/conduit/ledger/supabaseSyncTarget.ts).

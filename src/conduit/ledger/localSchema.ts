@@ -85,6 +85,13 @@ create table if not exists conduit_local.workspace_link (
   linked_at timestamptz not null default now()
 );
 
+-- A link whose project stopped accepting the person's rows (Supabase's row-level security
+-- refused them: removed from the project, or left it from another machine): when, and
+-- Supabase's answer. It is kept, listed and shown in the sync status, but no longer
+-- applies (the workspace's rows go to the person's own project) until it is set again.
+alter table conduit_local.workspace_link add column if not exists broken_at timestamptz;
+alter table conduit_local.workspace_link add column if not exists broken_reason text;
+
 create or replace function conduit_local.log_changes()
 returns trigger
 language plpgsql

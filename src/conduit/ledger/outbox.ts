@@ -15,18 +15,44 @@
 // (conduit_local.workspace_link) pushes its usage into that project instead, and not its
 // project and agent rows; the link is read at each push, so it applies to the rows pushed
 // after it was made (or removed).
+//
+// A broken link must not stall the one ordered log: when the shared project refuses the
+// person's rows (row-level security, SQLSTATE 42501: they were removed from it or left it,
+// see syncErrors.ts) and the target confirms they are no longer a member, the link is marked
+// broken (kept, with the time and Supabase's answer, and named in the status) and the chunk
+// is pushed again with that workspace's rows going to the person's own project, as for an
+// unlinked workspace; so do its later rows. Own rows are pushed before linked ones, so a
+// refusal of the linked rows is told apart from one of the whole push. Any other failure
+// (network, 5xx, expired session) keeps the backoff.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../core/log';
 import type { LedgerDb } from './ledgerDb';
-import { linkedProjects } from './workspaceLinks';
+import { brokenLinkMessage, type BrokenLinkNotice } from '../../protocol/team';
+import { isRowRefusal } from './syncErrors';
+import { brokenLinks, linkedProjects, markLinksBroken } from './workspaceLinks';
 
 export type SyncTable = 'projects' | 'agents' | 'usage_tracking' | 'routing_decisions';
 
-/** Where rows go. Implementations: SupabaseSyncTarget (supabase-js), PgSyncTarget (node-postgres). */
+export interface UpsertOptions {
+  /** Leave a row that exists with the same key as it is (ON CONFLICT DO NOTHING) instead of updating it. */
+  ignoreDuplicates?: boolean;
+}
+
+/**
+ * Where rows go. Implementations: SupabaseSyncTarget (supabase-js), PgSyncTarget (node-postgres).
+ * A refusal by row-level security must surface as an error whose `code` is the SQLSTATE
+ * 42501 (and, over HTTP, `status` 403): see syncErrors.ts.
+ */
 export interface SyncTarget {
   /** Inserts the rows, or updates the existing ones with the same `onConflict` key (comma-separated columns). */
-  upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string): Promise<void>;
+  upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string, options?: UpsertOptions): Promise<void>;
+  /**
+   * Whether the target user is (still) a member of a project: asked after a refusal of a
+   * linked workspace's rows, so that a refusal for another cause does not break the link.
+   * Without it, the refusal alone decides.
+   */
+  isProjectMember?(projectId: string): Promise<boolean>;
   close?(): Promise<void>;
 }
 
@@ -54,6 +80,19 @@ export interface SyncStatus {
   pushed: number;
   /** When the next try is due after a failure. */
   nextRetryAt: string | null;
+  /**
+   * This user's workspace links that the shared project refused (removed from it, or left
+   * it from another machine): their rows sync to the person's own project until the
+   * workspace is linked again or unlinked. Empty in local mode.
+   */
+  brokenLinks: BrokenLinkNotice[];
+}
+
+/** Emitted as 'linkBroken' when a shared project refused a linked workspace's rows. */
+export interface LinkBrokenEvent {
+  projectId: string;
+  workspaceKeys: string[];
+  reason: string;
 }
 
 export interface OutboxOptions {
@@ -90,8 +129,38 @@ export function remoteAgentId(remoteProject: string, externalId: string | null, 
 
 interface Cursor { nextSeq: number; nextPos: number }
 
-const ORDER: SyncTable[] = ['projects', 'agents', 'usage_tracking', 'routing_decisions'];
 const CONFLICT: Record<SyncTable, string> = { projects: 'id', agents: 'id', usage_tracking: 'request_id', routing_decisions: 'request_id' };
+
+type Row = Record<string, unknown>;
+
+/** Usage and decisions of a chunk going to one place. */
+interface RowGroup {
+  /** The shared project of linked workspaces, or null: the person's own projects. */
+  shared: string | null;
+  /** Local project ids of the rows. */
+  localProjects: Set<string>;
+  /**
+   * Rows of workspaces whose link broke while pushing this chunk: pushed without updating
+   * a row that exists (one the shared project accepted before it refused the rest stays there).
+   */
+  rerouted: boolean;
+  usage_tracking: Row[];
+  routing_decisions: Row[];
+}
+
+interface ChunkRows {
+  projects: Row[];
+  agents: Row[];
+  /** Own rows first, then rerouted ones, then one group per shared project. */
+  groups: RowGroup[];
+}
+
+/** A shared project refused a linked group's rows (internal to the outbox). */
+class LinkRefused extends Error {
+  constructor(readonly projectId: string, readonly localProjects: Set<string>, readonly reason: string, readonly refusal: unknown) {
+    super(reason);
+  }
+}
 
 export class Outbox extends EventEmitter {
   private readonly log: Logger;
@@ -162,8 +231,13 @@ export class Outbox extends EventEmitter {
       mode: config ? 'supabase' : 'local', target: config?.label ?? null, userId: config?.userId ?? null,
       lastSuccessAt: null, waiting: null, lastError: null, lastErrorAt: null, pushed: 0,
       nextRetryAt: this.nextRetryAt ? new Date(this.nextRetryAt).toISOString() : null,
+      brokenLinks: [],
     };
     if (!config) return base;
+    const broken = (await brokenLinks(this.db, config.userId)).map((l): BrokenLinkNotice => ({
+      workspaceKey: l.workspaceKey, projectId: l.projectId, projectName: l.projectName,
+      brokenAt: l.brokenAt ?? '', reason: l.brokenReason ?? '', message: brokenLinkMessage(l),
+    }));
     const { rows } = await this.db.query<{ last_success_at: Date | null; last_error: string | null; last_error_at: Date | null; pushed: string | number; waiting: string | number }>(
       `with c as (
          select coalesce((select next_seq from conduit_local.sync_cursor where target_key = $1), 0) as next_seq,
@@ -183,6 +257,7 @@ export class Outbox extends EventEmitter {
       lastErrorAt: r?.last_error_at ? new Date(r.last_error_at).toISOString() : null,
       pushed: Number(r?.pushed ?? 0),
       waiting: Math.max(0, Number(r?.waiting ?? 0)),
+      brokenLinks: broken,
     };
   }
 
@@ -316,14 +391,23 @@ export class Outbox extends EventEmitter {
     }
     if (next.nextSeq === start.nextSeq && next.nextPos === start.nextPos) return null;
 
-    const batches = await this.remoteRows(config, taken);
-    let rowsPushed = 0;
-    for (const table of ORDER) {
-      const rows = batches[table];
-      for (let i = 0; i < rows.length; i += this.batchSize) {
-        await config.target.upsert(table, rows.slice(i, i + this.batchSize), CONFLICT[table]);
+    // Local projects whose link broke on this chunk: their rows go to the person's own
+    // projects. Grows with every refusal, so this ends.
+    const rerouted = new Set<string>();
+    let rowsPushed: number;
+    for (;;) {
+      const batches = await this.remoteRows(config, taken, rerouted);
+      try {
+        rowsPushed = await this.upload(config, batches);
+        break;
+      } catch (err) {
+        if (!(err instanceof LinkRefused)) throw err;
+        const workspaceKeys = await markLinksBroken(this.db, config.userId, err.projectId, err.reason);
+        for (const id of err.localProjects) rerouted.add(id);
+        this.log.warn(`ledger: the shared project ${err.projectId} refused the rows of linked workspace(s) ${workspaceKeys.join(', ') || '(none left)'}: ` +
+          `link marked broken, their rows go to ${config.userId}'s own project (${err.reason})`);
+        this.emit('linkBroken', { projectId: err.projectId, workspaceKeys, reason: err.reason } satisfies LinkBrokenEvent);
       }
-      if (table === 'usage_tracking' || table === 'routing_decisions') rowsPushed += rows.length;
     }
     await this.db.query(
       `insert into conduit_local.sync_cursor (target_key, next_seq, next_pos, pushed, last_success_at, last_error, last_error_at)
@@ -337,10 +421,62 @@ export class Outbox extends EventEmitter {
   }
 
   /**
+   * Pushes a chunk's rows: configuration, then own usage and decisions, then each shared
+   * project's. Throws LinkRefused when a shared project refused its rows because the person
+   * is no longer a member; any other error as it came. Returns the usage and decision rows.
+   */
+  private async upload(config: SyncTargetConfig, batches: ChunkRows): Promise<number> {
+    const put = async (table: SyncTable, rows: Row[], options?: UpsertOptions) => {
+      for (let i = 0; i < rows.length; i += this.batchSize) {
+        await config.target.upsert(table, rows.slice(i, i + this.batchSize), CONFLICT[table], options);
+      }
+    };
+    await put('projects', batches.projects);
+    await put('agents', batches.agents);
+    let rows = 0;
+    for (const group of batches.groups) {
+      for (const table of ['usage_tracking', 'routing_decisions'] as const) {
+        try {
+          await put(table, group[table], group.rerouted ? { ignoreDuplicates: true } : undefined);
+        } catch (err) {
+          const reason = group.shared ? await this.linkRefusal(config, group.shared, err) : null;
+          if (reason && group.shared) throw new LinkRefused(group.shared, group.localProjects, reason, err);
+          throw err;
+        }
+        rows += group[table].length;
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Why a shared project's refusal means the link is broken, or null when it does not: the
+   * error is not a row-level security refusal (network, 5xx, expired session…), or the
+   * target says the person is still a member, or could not say (then it is retried).
+   */
+  private async linkRefusal(config: SyncTargetConfig, projectId: string, err: unknown): Promise<string | null> {
+    if (!isRowRefusal(err)) return null;
+    let member: boolean | null = null;
+    if (config.target.isProjectMember) {
+      try {
+        member = await config.target.isProjectMember(projectId);
+      } catch {
+        return null;
+      }
+      if (member) return null;
+    }
+    const said = ((err as Error)?.message ?? String(err)).replace(/\s+/g, ' ').trim().slice(0, 300);
+    const code = (err as { code?: string }).code;
+    const answer = said.includes(`code ${code}`) ? said : `${said} (SQLSTATE ${code})`;
+    return `${member === false ? 'you are no longer a member of it' : 'row-level security refused them'}; ${answer}`;
+  }
+
+  /**
    * The rows to push, shaped for the target: ids mapped, and the projects and agents that
    * the chunk's usage refers to included, so every chunk stands on its own on the target.
+   * Rows of the `rerouted` local projects go to the person's own projects whatever their links.
    */
-  private async remoteRows(config: SyncTargetConfig, taken: Record<SyncTable, Set<string>>): Promise<Record<SyncTable, Record<string, unknown>[]>> {
+  private async remoteRows(config: SyncTargetConfig, taken: Record<SyncTable, Set<string>>, rerouted: ReadonlySet<string>): Promise<ChunkRows> {
     const usageIds = [...taken.usage_tracking];
     const decisionIds = [...taken.routing_decisions];
     const { rows: usage } = usageIds.length
@@ -372,7 +508,7 @@ export class Outbox extends EventEmitter {
     // Workspaces linked to a project shared with the target user (team sharing): their
     // usage goes there, their configuration (project row, agents) stays local, since only
     // the owner changes the shared project's (row-level security would refuse it).
-    const linked = await linkedProjects(this.db, config.userId, projects.map(({ row }) => row.id as string));
+    const linked = await linkedProjects(this.db, config.userId, projects.map(({ row }) => row.id as string).filter((id) => !rerouted.has(id)));
     const projectMap = new Map<string, string>();
     const outProjects = projects.flatMap(({ row }) => {
       const shared = linked.get(row.id as string);
@@ -402,11 +538,28 @@ export class Outbox extends EventEmitter {
       agent_id: row.agent_id && !linked.has(row.project_id as string) ? (agentMap.get(row.agent_id as string) ?? null) : null,
       user_id: config.userId,
     });
-    return {
-      projects: outProjects,
-      agents: outAgents,
-      usage_tracking: usage.map(({ row }) => remap(row)).filter((r) => r.project_id),
-      routing_decisions: decisions.map(({ row }) => remap(row)).filter((r) => r.project_id),
+    const own: RowGroup = { shared: null, localProjects: new Set(), rerouted: false, usage_tracking: [], routing_decisions: [] };
+    const again: RowGroup = { shared: null, localProjects: new Set(), rerouted: true, usage_tracking: [], routing_decisions: [] };
+    const sharedGroups = new Map<string, RowGroup>();
+    const place = (table: 'usage_tracking' | 'routing_decisions', rows: { row: Row }[]) => {
+      for (const { row } of rows) {
+        const local = row.project_id as string;
+        const out = remap(row);
+        if (!out.project_id) continue;
+        const shared = linked.get(local);
+        let group = own;
+        if (shared) {
+          group = sharedGroups.get(shared) ?? { shared, localProjects: new Set(), rerouted: false, usage_tracking: [], routing_decisions: [] };
+          sharedGroups.set(shared, group);
+        } else if (rerouted.has(local)) {
+          group = again;
+        }
+        group.localProjects.add(local);
+        group[table].push(out);
+      }
     };
+    place('usage_tracking', usage);
+    place('routing_decisions', decisions);
+    return { projects: outProjects, agents: outAgents, groups: [own, again, ...sharedGroups.values()] };
   }
 }

@@ -3,7 +3,7 @@
 // upsert runs as Supabase's API would run it: role authenticated, the user's id in
 // request.jwt.claims, so row-level security applies as on Supabase.
 import pg from 'pg';
-import type { SyncTable, SyncTarget } from './outbox';
+import type { SyncTable, SyncTarget, UpsertOptions } from './outbox';
 
 export interface PgSyncTargetOptions {
   connectionString: string;
@@ -20,7 +20,7 @@ export class PgSyncTarget implements SyncTarget {
 
   constructor(private readonly options: PgSyncTargetOptions) {}
 
-  async upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string): Promise<void> {
+  async upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string, options: UpsertOptions = {}): Promise<void> {
     if (!rows.length) return;
     if (!TABLES.has(table)) throw new Error(`not a synced table: ${table}`);
     const columns = Object.keys(rows[0]);
@@ -29,7 +29,26 @@ export class PgSyncTarget implements SyncTarget {
     const updates = columns.filter((c) => !keys.includes(c)).map((c) => `${c} = excluded.${c}`);
     const sql = `insert into public.${table} (${columns.join(', ')})
       select ${columns.join(', ')} from jsonb_populate_recordset(null::public.${table}, $1::jsonb)
-      on conflict (${keys.join(', ')}) do ${updates.length ? `update set ${updates.join(', ')}` : 'nothing'}`;
+      on conflict (${keys.join(', ')}) do ${updates.length && !options.ignoreDuplicates ? `update set ${updates.join(', ')}` : 'nothing'}`;
+    await this.asCaller(async (client) => {
+      await client.query(sql, [JSON.stringify(rows)]);
+    });
+  }
+
+  /** Whether the user is a member (or the owner) of the project, as Supabase's is_project_member says. */
+  async isProjectMember(projectId: string): Promise<boolean> {
+    return this.asCaller(async (client) => {
+      const { rows } = await client.query<{ member: boolean }>('select public.is_project_member($1::uuid) as member', [projectId]);
+      return rows[0]?.member === true;
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.drop();
+  }
+
+  /** Runs work in a transaction as the configured user (role authenticated, JWT claims). */
+  private async asCaller<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await this.connection();
     try {
       await client.query('begin');
@@ -37,18 +56,15 @@ export class PgSyncTarget implements SyncTarget {
         await client.query('set local role authenticated');
         await client.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify({ sub: this.options.asUser, role: 'authenticated' })]);
       }
-      await client.query(sql, [JSON.stringify(rows)]);
+      const value = await work(client);
       await client.query('commit');
+      return value;
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
       // A broken connection is not reused: the next upsert connects again.
       if (!(err as { code?: string }).code) await this.drop();
       throw err;
     }
-  }
-
-  async close(): Promise<void> {
-    await this.drop();
   }
 
   private async connection(): Promise<pg.Client> {

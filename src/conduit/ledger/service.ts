@@ -98,6 +98,7 @@ export function statusWithoutStore(store: LedgerState, session: { url: string; u
     waiting: null,
     lastError: store === 'failed' ? error : null,
     lastErrorAt: null,
+    brokenLinks: [],
     pushed: 0,
     nextRetryAt: null,
   };

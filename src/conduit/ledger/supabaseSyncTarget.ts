@@ -6,7 +6,8 @@
 // until a fresh session arrives; rows wait meanwhile.
 import type { SupabaseClient } from '@supabase/supabase-js';
 import { createNodeSupabaseClient } from './supabaseClient';
-import type { SyncTable, SyncTarget } from './outbox';
+import type { SyncTable, SyncTarget, UpsertOptions } from './outbox';
+import { SyncTargetError } from './syncErrors';
 
 export class SupabaseSyncTarget implements SyncTarget {
   private readonly client: SupabaseClient;
@@ -26,13 +27,21 @@ export class SupabaseSyncTarget implements SyncTarget {
     this.token = accessToken;
   }
 
-  async upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string): Promise<void> {
+  async upsert(table: SyncTable, rows: Record<string, unknown>[], onConflict: string, options: UpsertOptions = {}): Promise<void> {
     if (!rows.length) return;
-    const { error } = await this.client.from(table).upsert(rows, { onConflict, ignoreDuplicates: false, defaultToNull: false });
+    const { error, status } = await this.client.from(table).upsert(rows, { onConflict, ignoreDuplicates: options.ignoreDuplicates ?? false, defaultToNull: false });
     if (error) {
-      const detail = [error.message, error.details, error.hint, error.code && `code ${error.code}`].filter(Boolean).join('; ');
-      throw new Error(`Supabase refused the ${table} rows: ${detail}`);
+      const detail = [error.message, error.details, error.hint, error.code && `code ${error.code}`, status && `HTTP ${status}`].filter(Boolean).join('; ');
+      // The code (SQLSTATE or PGRSTnnn) and status say what kind of failure it is (syncErrors.ts).
+      throw new SyncTargetError(`Supabase refused the ${table} rows: ${detail}`, error.code || null, status || null);
     }
+  }
+
+  /** Whether the signed-in user is a member (or the owner) of the project: Supabase's is_project_member. */
+  async isProjectMember(projectId: string): Promise<boolean> {
+    const { data, error, status } = await this.client.rpc('is_project_member', { p_project_id: projectId });
+    if (error) throw new SyncTargetError(`Supabase could not say whether you are a member of project ${projectId}: ${error.message}`, error.code || null, status || null);
+    return data === true;
   }
 
   async close(): Promise<void> {

@@ -131,8 +131,10 @@ export class SupabaseSync implements vscode.Disposable {
   }
 
   async status(): Promise<string> {
-    const s = await this.api.call<{ mode: string; lastSuccessAt: string | null; waiting: number; lastError: string | null }>('GET', '/v1/conduit/sync/status');
-    return `storage ${s.mode === 'supabase' ? 'local plus Supabase' : 'local only'}; ${s.waiting} rows waiting; last sync ${s.lastSuccessAt ?? 'never'}${s.lastError ? `; last error: ${s.lastError}` : ''}`;
+    const s = await this.api.call<{ mode: string; lastSuccessAt: string | null; waiting: number; lastError: string | null; brokenLinks?: { message: string }[] }>('GET', '/v1/conduit/sync/status');
+    // A broken workspace link (the shared project refused this person's rows) in its own sentence.
+    const broken = (s.brokenLinks ?? []).map((l) => ` ${l.message}`).join('');
+    return `storage ${s.mode === 'supabase' ? 'local plus Supabase' : 'local only'}; ${s.waiting} rows waiting; last sync ${s.lastSuccessAt ?? 'never'}${s.lastError ? `; last error: ${s.lastError}` : ''}.${broken}`;
   }
 
   private async project(): Promise<SupabaseProject | undefined> {

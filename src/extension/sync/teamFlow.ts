@@ -210,7 +210,8 @@ async function unlinkProject(api: TeamApi, projectId: string): Promise<void> {
     const links = await api.call<WorkspaceLink[]>('GET', linksPath());
     for (const l of links.filter((x) => x.projectId === projectId)) await api.call('DELETE', linksPath(l.workspaceKey));
   } catch {
-    // The gateway's store is not up: the sync reports the refusal until the link is removed.
+    // The gateway's store is not up: when the sync next runs, the project refuses the rows and
+    // the link is marked broken (its rows go to the person's own project; the status says so).
   }
 }
 
