@@ -38,13 +38,14 @@ function fakeApi(answers: Record<string, unknown | Error>): TeamApi & { calls: C
 
 /** Answers inputs and picks in order (a function picks among the items), confirms as told. */
 function fakeUi(script: { inputs?: (string | undefined)[]; picks?: ((items: PickItem<unknown>[]) => unknown)[]; confirm?: boolean } = {}) {
-  const seen = { infos: [] as string[], errors: [] as string[], pickLists: [] as PickItem<unknown>[][], validate: null as ((v: string) => string | undefined) | null, confirms: [] as string[] };
+  const seen = { infos: [] as string[], errors: [] as string[], pickLists: [] as PickItem<unknown>[][], pickTitles: [] as string[], validate: null as ((v: string) => string | undefined) | null, confirms: [] as string[] };
   const inputs = [...(script.inputs ?? [])];
   const picks = [...(script.picks ?? [])];
   const ui: TeamUi = {
     input: async (o) => { seen.validate = o.validate; return inputs.shift(); },
-    pick: async <T>(items: PickItem<T>[]) => {
+    pick: async <T>(items: PickItem<T>[], title: string) => {
       seen.pickLists.push(items as PickItem<unknown>[]);
+      seen.pickTitles.push(title);
       const choose = picks.shift();
       return (choose ? choose(items as PickItem<unknown>[]) : undefined) as T | undefined;
     },
@@ -193,6 +194,21 @@ describe('unit: team sharing commands (no VS Code)', () => {
     assert.equal(await linkWorkspace(linked, unlink.ui, 'ws 1', 'shop-ui'), null);
     assert.deepEqual(unlink.seen.pickLists[0].map((i) => i.label), ['$(debug-disconnect) Unlink']);
     assert.match(unlink.seen.infos[0], /^"shop-ui" records into your own project again, from the next sync on \(requests already synced stay in "Team app"\)\.$/);
+  });
+
+  it('a broken link says so and can be linked again to the same project (which clears the mark)', async () => {
+    const shared: TeamProject = { ...PROJECT, id: 'p-2', name: 'Team app', role: 'member', memberCount: 3 };
+    const broken: WorkspaceLink = {
+      workspaceKey: 'ws', projectId: 'p-2', projectName: 'Team app', ownerEmail: 'o@example.test', userId: MEMBER,
+      linkedAt: '2026-11-29T10:00:00.000Z', brokenAt: '2026-11-30T08:00:00.000Z', brokenReason: 'not a member (42501)',
+    };
+    const relinked: WorkspaceLink = { ...broken, linkedAt: '2026-12-01T09:00:00.000Z', brokenAt: null, brokenReason: null };
+    const api = fakeApi({ 'GET /v1/conduit/team/links': [broken], 'GET /v1/conduit/team/projects': [shared], 'PUT /v1/conduit/team/links/ws': relinked });
+    const { ui, seen } = fakeUi({ picks: [(items) => items[0].value] });
+    assert.deepEqual(await linkWorkspace(api, ui, 'ws', 'shop'), relinked);
+    assert.match(seen.pickTitles[0], /broke on 2026-11-30 \(that project refused your rows\)/);
+    assert.equal(seen.pickLists[0][0].description, 'shared by o@example.test · link broken: pick to link again');
+    assert.deepEqual(api.calls.at(-1), { method: 'PUT', path: '/v1/conduit/team/links/ws', body: { projectId: 'p-2' } });
   });
 
   it('linking: says clearly when nothing is shared yet, when not signed in, and when the gateway refuses', async () => {

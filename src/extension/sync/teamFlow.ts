@@ -247,16 +247,18 @@ export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: stri
   }
   const items: PickItem<LinkChoice>[] = shared.map((p) => ({
     label: p.name,
-    description: `shared by ${p.ownerEmail ?? 'its owner'}${current?.projectId === p.id ? ' · linked now' : ''}`,
+    description: `shared by ${p.ownerEmail ?? 'its owner'}${current?.projectId === p.id ? (current.brokenAt ? ' · link broken: pick to link again' : ' · linked now') : ''}`,
     detail: `${p.memberCount} member${p.memberCount === 1 ? '' : 's'}`,
     value: { kind: 'link', project: p },
   }));
   if (current) {
     items.push({ label: '$(debug-disconnect) Unlink', detail: `record "${folderName}" into your own project again`, value: { kind: 'unlink' } });
   }
-  const choice = await ui.pick(items, current
-    ? `"${folderName}" records into "${current.projectName}". Link it to another shared project, or unlink?`
-    : `Record the requests of "${folderName}" into which shared project?`);
+  const choice = await ui.pick(items, !current
+    ? `Record the requests of "${folderName}" into which shared project?`
+    : current.brokenAt
+      ? `The link of "${folderName}" to "${current.projectName}" broke on ${current.brokenAt.slice(0, 10)} (that project refused your rows): its requests go to your own project. Link it again, to another shared project, or unlink?`
+      : `"${folderName}" records into "${current.projectName}". Link it to another shared project, or unlink?`);
   if (!choice) return undefined;
   if (choice.kind === 'unlink') {
     await api.call('DELETE', linksPath(workspaceKey));
@@ -264,7 +266,7 @@ export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: stri
     return null;
   }
   const { project } = choice;
-  if (current?.projectId === project.id) {
+  if (current?.projectId === project.id && !current.brokenAt) {
     ui.info(`"${folderName}" already records into "${project.name}".`);
     return undefined;
   }
