@@ -269,7 +269,11 @@ export interface ModelConfigPersistedTarget {
 /** (modelConfig) Show this project or agent; replaces what the view shows. */
 export interface InitMessage extends ModelConfigInit { type: 'init' }
 /** (modelConfig) The save with this id is stored; project/agent: what was stored. */
-export interface SavedMessage { type: 'saved'; id: string; project?: ProjectInfo; agent?: AgentInfo }
+export interface SavedMessage {
+  type: 'saved'; id: string; project?: ProjectInfo; agent?: AgentInfo;
+  /** The budgets' spend as it is after the save (a budget set just now gets its spend line); absent when the gateway cannot tell. */
+  budgetStatuses?: BudgetStatus[];
+}
 /** (modelConfig) The save failed; field: the config path at fault (e.g. "rules.longContextThreshold"), when known. */
 export interface SaveFailedMessage { type: 'saveFailed'; id: string; message: string; field?: string | null }
 /** (modelConfig) The model list changed (providers were edited). */
@@ -432,7 +436,7 @@ export function isSidebarData(v: unknown): v is SidebarData { return checkSideba
 
 const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> = {
   init: (o) => isModelConfigInit(o),
-  saved: (o) => isId(o.id) && optional(o.project, isProjectInfo) && optional(o.agent, isAgentInfo),
+  saved: (o) => isId(o.id) && optional(o.project, isProjectInfo) && optional(o.agent, isAgentInfo) && optional(o.budgetStatuses, (x) => arrayOf(x, isBudgetStatus)),
   saveFailed: (o) => isId(o.id) && str(o.message) && optional(o.field, strOrNull),
   models: (o) => arrayOf(o.models, isModelOption),
   analytics: (o) => isId(o.id) && checkAnalyticsData(o.data),

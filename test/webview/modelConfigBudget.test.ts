@@ -106,9 +106,14 @@ describe('webview: model configuration budget', function () {
     assert.deepEqual(parseBudgetPolicy(save.budget), policy);
     assert.deepEqual(save.config, stored.modelConfig, 'the model configuration goes along unchanged');
 
-    // The host answers with what the gateway stored (here it kept another monthly amount).
-    await v.post({ type: 'saved', id: save.id, project: { ...stored, budget: { ...policy, monthlyUsd: 1000 }, dailyBudgetUsd: 7.5, monthlyBudgetUsd: 1000 } });
+    // The host answers with what the gateway stored (here it kept another monthly amount) and the spend as it is now.
+    assert.equal(await byTestId(v, 'dailySpend').isVisible(), false, 'no budget before the save, so no spend line');
+    await v.post({
+      type: 'saved', id: save.id, project: { ...stored, budget: { ...policy, monthlyUsd: 1000 }, dailyBudgetUsd: 7.5, monthlyBudgetUsd: 1000 },
+      budgetStatuses: [status({ limitUsd: 7.5, spentUsd: 1.5, percent: 20 })],
+    });
     await waitForText(v, 'status', 'Configuration saved.');
+    assert.equal(await textOf(v, 'dailySpend'), 'spent $1.50 today (20%)', 'the budget set just now shows its spend');
     assert.equal(await valueOf(v, 'monthlyUsd'), '1000');
     assert.equal(await valueOf(v, 'dailyUsd'), '7.5');
     assert.equal(await selectValue(v, 'softLimitModel'), 'openrouter/deepseek-v4');

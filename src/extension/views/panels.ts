@@ -154,10 +154,10 @@ export class Views implements vscode.Disposable {
         if (m.kind === 'project') {
           const config = parseProjectModelConfig(m.config, 'modelConfig');
           const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config, ...budget });
-          void panel.webview.postMessage({ type: 'saved', id: m.id, project: saved });
+          void panel.webview.postMessage({ type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
         } else {
           const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, { ...m.config, ...budget });
-          void panel.webview.postMessage({ type: 'saved', id: m.id, agent: saved });
+          void panel.webview.postMessage({ type: 'saved', id: m.id, agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) });
         }
       } catch (err) {
         void panel.webview.postMessage({ type: 'saveFailed', id: m.id, message: (err as Error).message, field: failedField(err) });

@@ -611,6 +611,7 @@ function onHost(message: ModelConfigHostMessage): void {
         init = { ...init, target: { ...t, agent } };
         agentDraft = agentDraftFrom(agent, agentDraft?.customModelId || preferredModel(init.models));
       }
+      if (message.budgetStatuses) init = { ...init, budgetStatuses: message.budgetStatuses }; // a budget set just now gets its spend line
       budgetDraft = budgetDraftFrom(storedBudget(init));
       touched.clear();
       validate(); // the hints of what was stored (errors show only once touched)
