@@ -38,6 +38,10 @@ export interface BatchCommitted {
   inserted: number;
 }
 
+/** How long (and how many) ingested request ids are remembered against late announcements. */
+const RECENT_MS = 10_000;
+const RECENT_MAX = 50_000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const INSERT_SQL = `
@@ -110,6 +114,12 @@ export class JournalIngester extends EventEmitter {
   private readonly deletedAgents = new Set<string>();
   /** Request ids announced by the gateway and not yet seen in the journal, with when. */
   private readonly announced = new Map<string, number>();
+  /**
+   * Request ids read from the journal in the last RECENT_MS, oldest first: an announcement
+   * that arrives after its line was already ingested (by a pass that ran meanwhile) is
+   * done, and must not keep the ingester looking for it.
+   */
+  private readonly recent = new Map<string, number>();
   private running: Promise<IngestPassResult> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -144,8 +154,13 @@ export class JournalIngester extends EventEmitter {
   /** The gateway has (or is about to have) journaled these requests. */
   announce(requestIds: string[]): void {
     const now = Date.now();
-    for (const id of requestIds) this.announced.set(id, now);
-    this.schedule(this.debounceMs);
+    let fresh = 0;
+    for (const id of requestIds) {
+      if (this.recent.has(id)) continue;
+      this.announced.set(id, now);
+      fresh++;
+    }
+    if (fresh) this.schedule(this.debounceMs);
   }
 
   /** No more passes of its own (announcements and polls are ignored); ingestAvailable() still works. */
@@ -294,10 +309,24 @@ export class JournalIngester extends EventEmitter {
     const records: LedgerRecord[] = [];
     const rejects: JournalLine[] = [];
     const seen = new Set<string>();
+    const now = Date.now();
+    for (const [id, at] of this.recent) {
+      if (now - at <= RECENT_MS && this.recent.size <= RECENT_MAX) break;
+      this.recent.delete(id);
+    }
     for (const line of lines) {
-      if (line.reject) rejects.push(line);
+      if (line.reject) {
+        rejects.push(line);
+        const id = line.reject.requestId;
+        if (id && !line.record) {
+          this.announced.delete(id);
+          this.recent.set(id, now);
+        }
+      }
       if (!line.record) continue;
-      this.announced.delete(line.record.requestId);
+      if (this.announced.size) this.announced.delete(line.record.requestId);
+      this.recent.delete(line.record.requestId); // keep the map in order of reading
+      this.recent.set(line.record.requestId, now);
       if (seen.has(line.record.requestId)) continue;
       seen.add(line.record.requestId);
       records.push(line.record);

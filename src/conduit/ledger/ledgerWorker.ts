@@ -1,6 +1,9 @@
 // The ledger's worker thread: owns the embedded store (PGlite) for the gateway process.
 // Opening a new store takes seconds and every query runs on this thread, so the gateway's
 // thread only forwards requests and never waits on the store.
+import { access, readlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Logger } from '../core/log';
 import { LedgerEngine } from './engine';
@@ -17,6 +20,23 @@ const log: Logger = {
   warn: (message) => post({ type: 'log', level: 'warn', message }),
   error: (message) => post({ type: 'log', level: 'error', message }),
 };
+
+/**
+ * On Linux a thread has its own nice value: this one (PGlite's queries and ingestion) yields
+ * the cores to the gateway's thread when both want them, and runs as usual when they are
+ * idle. Elsewhere the priority is per process and left alone.
+ */
+function lowerThreadPriority(): void {
+  if (process.platform !== 'linux') return;
+  // Threads inherit the nice value of the thread that creates them: start the process's
+  // shared I/O thread pool first (it is created on first use), so it keeps the usual one.
+  access(__filename, () => undefined);
+  try {
+    const tid = Number(path.basename(readlinkSync('/proc/thread-self')));
+    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) os.setPriority(tid, Math.max(os.getPriority(tid), 10));
+  } catch { /* not allowed or not available: run at the usual priority */ }
+}
+lowerThreadPriority();
 
 let engine: LedgerEngine | null = null;
 let closing = false;
@@ -81,7 +101,9 @@ port.on('message', (m: ToLedgerWorker) => {
   handle(m).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
 });
 
-LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}) }).then(
+// The gateway's thread gathers announcements into one message per burst (workerLedger.ts):
+// ingest it at once, without the ingester's own wait.
+LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ingest: { debounceMs: 0 }, ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}) }).then(
   async (opened) => {
     if (closing) {
       await opened.close({ finalIngestMs: 0 }).catch(() => undefined);

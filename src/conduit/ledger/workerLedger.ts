@@ -28,7 +28,18 @@ export interface WorkerLedgerOptions extends LedgerWorkerData {
   log: Logger;
   /** How long close() lets the worker finish ingesting and close the store. */
   closeTimeoutMs?: number;
+  /**
+   * Announcements are gathered and sent to the worker as one wake-up (one ingestion pass,
+   * one transaction) once no new one came for `announceQuietMs`, and at the latest
+   * `announceMaxDelayMs` after the first of them (so a steady stream is still ingested).
+   */
+  announceQuietMs?: number;
+  announceMaxDelayMs?: number;
 }
+
+/** Defaults of the announcement batching: a record reaches the store ≤ 0.5 s + one pass after its reply. */
+export const ANNOUNCE_QUIET_MS = 150;
+export const ANNOUNCE_MAX_DELAY_MS = 500;
 
 const RESTART_DELAYS_MS = [5_000, 30_000, 120_000];
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -54,7 +65,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   private nextId = 1;
   private session: { input: SyncSessionInput; userId: string } | null = null;
   private announced: string[] = [];
-  private flushQueued = false;
+  /** The flush timer, and when the first and the last pending announcement came. */
+  private flushTimer: NodeJS.Timeout | null = null;
+  private firstAnnouncedAt = 0;
+  private lastAnnouncedAt = 0;
   private restarts = 0;
   private restartTimer: NodeJS.Timeout | null = null;
   private closedSignal: (() => void) | null = null;
@@ -260,14 +274,31 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   announce(requestIds: string[]): void {
     if (this.state !== 'ready') return; // the worker catches up from the journal when it is ready
-    this.announced.push(...requestIds);
-    if (this.flushQueued) return;
-    this.flushQueued = true;
-    setImmediate(() => this.flushAnnounced());
+    // The hot path: one push and a clock read per request; the timer is armed once per batch.
+    for (const id of requestIds) this.announced.push(id);
+    const now = Date.now();
+    this.lastAnnouncedAt = now;
+    if (this.flushTimer) return;
+    this.firstAnnouncedAt = now;
+    this.armFlush(this.options.announceQuietMs ?? ANNOUNCE_QUIET_MS);
+  }
+
+  private armFlush(delayMs: number): void {
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      const now = Date.now();
+      const quietAt = this.lastAnnouncedAt + (this.options.announceQuietMs ?? ANNOUNCE_QUIET_MS);
+      const latestAt = this.firstAnnouncedAt + (this.options.announceMaxDelayMs ?? ANNOUNCE_MAX_DELAY_MS);
+      const due = Math.min(quietAt, latestAt);
+      if (due > now && this.state === 'ready') this.armFlush(due - now); // still arriving: wait for the pause
+      else this.flushAnnounced();
+    }, Math.max(0, delayMs));
+    this.flushTimer.unref(); // the journal holds the records; close() ingests what it holds
   }
 
   private flushAnnounced(): void {
-    this.flushQueued = false;
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
     if (!this.announced.length || this.state !== 'ready') return;
     this.post({ type: 'announce', ids: this.announced });
     this.announced = [];
@@ -278,6 +309,9 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     this.setState('closed');
     this.session = null;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    this.announced = [];
     const worker = this.worker;
     if (!worker) return;
     if (was !== 'ready') {
