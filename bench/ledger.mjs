@@ -195,6 +195,8 @@ for (const s of scenarios) {
   console.log(`${s.name.padEnd(46)} ${pct(times, 50).toFixed(1).padStart(7)}  ${p95.toFixed(1).padStart(7)}  ${times[times.length - 1].toFixed(1).padStart(7)}`);
 }
 console.log(`\nslowest p95: ${worst.p95.toFixed(1)} ms (${worst.name}); target ≤ 50 ms (load average now ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+// The store runs in this process here (in the gateway: in its worker thread), so this is its memory.
+console.log(`process RSS after the queries: ${(process.memoryUsage().rss / 1048576).toFixed(0)} MB`);
 
 await engine.close({ finalIngestMs: 0 });
 if (KEEP) console.log(`kept ${home}`);
