@@ -20,7 +20,7 @@ import type { LedgerService } from './ledger/service';
 import { WorkerLedger } from './ledger/workerLedger';
 import { VERSION } from './version';
 import { BudgetTracker } from './budgets/budgetTracker';
-import { localTimeZone } from './budgets/budgetMath';
+import { localTimeZone } from './core/timeZone';
 
 export interface GatewayOptions {
   home: string;

@@ -18,19 +18,7 @@ export interface Period {
 
 const HOUR = 3_600_000;
 
-/** The gateway's own zone (TZ, or the system's). */
-export function localTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
-
-export function isValidTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { isValidTimeZone, localTimeZone } from '../core/timeZone';
 
 const partFormatters = new Map<string, Intl.DateTimeFormat>();
 

@@ -6,6 +6,7 @@
  * --breakdown; --json for scripts.
  */
 import type { ConduitPaths } from '../core/paths';
+import { isValidTimeZone } from '../core/timeZone';
 import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';
 import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../protocol/reports';
@@ -75,11 +76,7 @@ export function parseUsageArgs(args: string[], localZone = Intl.DateTimeFormat()
       case '--agent': out.agent = value(); break;
       case '--tz': case '--timezone': {
         const tz = value();
-        try {
-          new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        } catch {
-          throw new UsageArgError(`${a}: "${tz}" is not an IANA time zone name (such as UTC, Europe/Berlin)`);
-        }
+        if (!isValidTimeZone(tz)) throw new UsageArgError(`${a}: "${tz.slice(0, 64)}" is not an IANA time zone name (such as UTC, Europe/Berlin)`);
         out.tz = tz;
         break;
       }

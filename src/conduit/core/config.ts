@@ -20,7 +20,7 @@ import {
   ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
 } from '../../protocol/validate';
 import { parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
-import { isValidTimeZone } from '../budgets/budgetMath';
+import { isValidTimeZone } from './timeZone';
 import { DEFAULT_RULES, mergeRules, type RoutingRules } from '../routing/rules';
 
 export const DEFAULT_PORT = 3460;

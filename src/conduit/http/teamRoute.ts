@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
-import { AnalyticsParamError, strictQuery } from '../ledger/queryParams';
+import { AnalyticsParamError, strictQuery, timeZoneParam } from '../ledger/queryParams';
 import { remoteProjectId } from '../ledger/outbox';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';
@@ -208,13 +208,7 @@ export function parseMembersQuery(search: URLSearchParams, now = new Date()): Me
   const range = get('range') ?? (from || to ? 'custom' : 'week');
   if (!(RANGES as string[]).includes(range)) throw new AnalyticsParamError(`range: expected one of ${RANGES.join(', ')}, got "${range.slice(0, 40)}"`);
   if (range !== 'custom' && (from || to)) throw new AnalyticsParamError(`from and to apply to range=custom only (range is ${range})`);
-  const tz = get('tz') ?? 'UTC';
-  try {
-    if (tz.length > 64) throw new Error('too long');
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-  } catch {
-    throw new AnalyticsParamError(`tz: "${tz.slice(0, 64)}" is not an IANA time zone name (such as UTC, Europe/Berlin, America/New_York)`);
-  }
+  const tz = timeZoneParam(get('tz') ?? 'UTC');
   return { project, scope, range: resolveTeamRange({ range: range as TeamRangeKind, from, to, tz }, now) };
 }
 

@@ -15,7 +15,7 @@
 // cache economics, in the gateway's thread where the price table lives).
 import { costOf, type ModelPrice } from '../pricing/priceTable';
 import type { SqlClient } from './sqlClient';
-import { AnalyticsParamError, strictQuery } from './queryParams';
+import { AnalyticsParamError, strictQuery, timeZoneParam } from './queryParams';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'] as const;
 export type AnalyticsQuery = (typeof ANALYTICS_QUERIES)[number];
@@ -92,15 +92,7 @@ export function parseAnalyticsParams(search: URLSearchParams): AnalyticsParams {
     throw new AnalyticsParamError(`from and to apply to range=custom only (range is ${range})`);
   }
   const tz = get('tz');
-  if (tz !== undefined) {
-    if (tz.length > 64) throw new AnalyticsParamError('tz: expected an IANA time zone name such as Europe/Berlin');
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    } catch {
-      throw new AnalyticsParamError(`tz: "${tz}" is not an IANA time zone name (such as UTC, Europe/Berlin, America/New_York)`);
-    }
-    params.tz = tz;
-  }
+  if (tz !== undefined) params.tz = timeZoneParam(tz);
   const bucket = get('bucket');
   if (bucket !== undefined) {
     if (bucket !== 'hour' && bucket !== 'day') throw new AnalyticsParamError(`bucket: expected hour or day, got "${bucket.slice(0, 40)}"`);

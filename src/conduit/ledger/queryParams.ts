@@ -1,4 +1,5 @@
 /** The query strings of the gateway's read APIs (analytics, reports, team members). */
+import { isValidTimeZone } from '../core/timeZone';
 
 /** A query string's parameter is refused; the message says which and why (answered with 400). */
 export class AnalyticsParamError extends Error {
@@ -6,6 +7,12 @@ export class AnalyticsParamError extends Error {
     super(message);
     this.name = 'AnalyticsParamError';
   }
+}
+
+/** The `tz` parameter: an IANA zone this system knows. */
+export function timeZoneParam(tz: string): string {
+  if (!isValidTimeZone(tz)) throw new AnalyticsParamError(`tz: "${tz.slice(0, 64)}" is not an IANA time zone name (such as UTC, Europe/Berlin, America/New_York)`);
+  return tz;
 }
 
 /**

@@ -15,7 +15,7 @@ import {
   AnalyticsParamError, cutHours, idParam, Params, resolveScope, timeParam, timeExpr, usageSource, type ResolvedScope,
 } from './analytics';
 import type { SqlClient } from './sqlClient';
-import { strictQuery } from './queryParams';
+import { strictQuery, timeZoneParam } from './queryParams';
 import {
   DEFAULT_GROUP_BY, REPORT_DIMENSIONS, REPORT_PARAMS, type ReportDimension, type ReportMeasures, type ReportMeta, type UsageReportRow,
 } from '../../protocol/reports';
@@ -43,15 +43,7 @@ export function parseReportParams(search: URLSearchParams): ReportParams {
   if (from !== undefined) params.from = timeParam('from', from);
   if (to !== undefined) params.to = timeParam('to', to);
   const tz = get('tz');
-  if (tz !== undefined) {
-    if (tz.length > 64) throw new AnalyticsParamError('tz: expected an IANA time zone name such as Europe/Berlin');
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-    } catch {
-      throw new AnalyticsParamError(`tz: "${tz.slice(0, 64)}" is not an IANA time zone name (such as UTC, Europe/Berlin, America/New_York)`);
-    }
-    params.tz = tz;
-  }
+  if (tz !== undefined) params.tz = timeZoneParam(tz);
   const groupBy = get('groupBy');
   if (groupBy !== undefined) {
     const dims = groupBy.split(',').map((d) => d.trim());

@@ -13,27 +13,16 @@ const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Numb
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /**
- * loadAnalytics, waiting while the gateway's store is still opening (503): the first
- * start of a store takes seconds, and the panel should fill in by itself, not fail.
+ * The analytics of a project (null: every project) or one session. Each query waits while
+ * the gateway's store is still opening (503, GatewayApi.callWhenReady): the first start of a
+ * store takes seconds, and the panel should fill in by itself, not fail.
  */
-export async function loadAnalyticsWhenReady(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, maxWaitMs = 60_000, sessionId: string | null = null): Promise<AnalyticsData> {
-  const deadline = Date.now() + maxWaitMs;
-  for (;;) {
-    try {
-      return await loadAnalytics(api, projectKey, range, sessionId);
-    } catch (err) {
-      if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
-}
-
-export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, sessionId: string | null = null): Promise<AnalyticsData> {
+export async function loadAnalytics(api: GatewayApi, projectKey: string | null, range: AnalyticsRange, maxWaitMs = 60_000, sessionId: string | null = null): Promise<AnalyticsData> {
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const query = (q: string) => {
     const params = new URLSearchParams({ range, tz, ...(projectKey ? { project: projectKey } : {}), ...(sessionId ? { session: sessionId } : {}), ...(q === 'timeseries' ? { bucket: range === 'day' ? 'hour' : 'day' } : {}) });
     // Each answer is {query, scope, ...its figures}.
-    return api.call<Json>('GET', `/v1/conduit/analytics/${q}?${params}`).then((r) => r ?? {});
+    return api.callWhenReady<Json>('GET', `/v1/conduit/analytics/${q}?${params}`, undefined, maxWaitMs).then((r) => r ?? {});
   };
   const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache] = await Promise.all(
     ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'].map(query),

@@ -17,7 +17,7 @@ import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { TeamAnalyticsError, loadAnalyticsWhenReady, loadTeamAnalytics } from './analyticsData';
+import { TeamAnalyticsError, loadAnalytics, loadTeamAnalytics } from './analyticsData';
 import { renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
@@ -105,7 +105,7 @@ export class Views implements vscode.Disposable {
       if (!isAnalyticsWebviewMessage(m)) return;
       if (m.type === 'requestAnalytics') {
         try {
-          const data = await loadAnalyticsWhenReady(this.api, project?.key ?? null, m.range, 60_000, sessionId);
+          const data = await loadAnalytics(this.api, project?.key ?? null, m.range, 60_000, sessionId);
           const scope = sessionId ? `session ${sessionId}` : project?.folder.name ?? 'All projects';
           void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: scope } });
           // The store ingests a moment after a reply ends: records seen live that the
@@ -227,7 +227,7 @@ export class Views implements vscode.Disposable {
       decisions: [],
     };
     try {
-      const a = await loadAnalyticsWhenReady(this.api, null, 'day', 30_000);
+      const a = await loadAnalytics(this.api, null, 'day', 30_000);
       data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests };
       data.costSeries = a.timeseries.map((p) => ({ bucketStart: p.bucketStart, cost: p.cost }));
       data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName }));
