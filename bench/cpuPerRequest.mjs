@@ -7,12 +7,11 @@
 //   node bench/cpuPerRequest.mjs        (N=3000 ROUNDS=5 CLIENTS=16 by default; Linux only)
 //   node bench/cpuPerRequest.mjs a.js b.js   compares gateway bundles, in the same rounds
 // The gateway runs with the environment given (CONDUIT_LEDGER=off leaves its store out).
-import { spawn, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
+import { startChild, startGateway, stopChildren } from './processes.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const N = Number(process.env.N ?? 3000);
@@ -43,54 +42,9 @@ function cpuMicros(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond; // fields 14 and 15 of stat(5)
 }
 
-const children = [];
-function cleanup() { for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM'); }
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-/**
- * Stops the children and waits for them to exit while still reading their output: a
- * gateway that logs its shutdown into a pipe nobody reads any more gets EPIPE.
- */
-async function stopChildren() {
-  await Promise.all(children.map((c) => {
-    if (c.exitCode !== null || c.signalCode !== null) return null;
-    const exited = once(c, 'exit');
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
-    return exited.finally(() => clearTimeout(timer));
-  }));
-}
-
-async function startChild(args) {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const [line] = await once(child.stdout, 'data');
-  return { pid: child.pid, port: Number(String(line).trim().split('\n')[0]) };
-}
-
 const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
 const bare = await startChild([path.join(root, 'bench/bareProxy.mjs'), String(upstream.port)]);
-const homes = [];
-async function startGateway(bundle) {
-  const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-cpu-'));
-  homes.push(home);
-  const gw = spawn(process.execPath, [bundle, 'start', '--foreground', '--port', '0'], {
-    env: { ...process.env, CONDUIT_HOME: home, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'bench-key', LOG: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(gw);
-  // The gateway logs "listening on http://127.0.0.1:PORT" when ready.
-  const port = await new Promise((resolve, reject) => {
-    let text = '';
-    gw.stderr.on('data', (c) => {
-      text += c;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-      if (m) resolve(Number(m[1]));
-    });
-    gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${text}`)));
-  });
-  return { pid: gw.pid, port, token: readFileSync(path.join(home, 'token'), 'utf8').trim() };
-}
+process.on('SIGINT', () => process.exit(130));
 
 // Claude Code's own request headers (from the captured request), as the gateway sees them.
 const fixture = JSON.parse(readFileSync(path.join(root, 'test/fixtures/claude-code-request.json'), 'utf8'));
@@ -103,7 +57,7 @@ const targets = { bare: { pid: bare.pid, port: bare.port, headers: { 'x-api-key'
 const gatewayNames = [];
 for (const [i, bundle] of bundles.entries()) {
   const name = bundles.length === 1 ? 'gateway' : `gateway ${i + 1}`;
-  const gw = await startGateway(bundle);
+  const gw = await startGateway(bundle, upstream.port);
   targets[name] = { pid: gw.pid, port: gw.port, headers: { 'x-conduit-token': gw.token } };
   gatewayNames.push(name);
 }
@@ -169,5 +123,4 @@ for (const [i, name] of gatewayNames.entries()) {
   console.log(`${name.padEnd(11)} ${mg.toFixed(1).padStart(7)} µs  = ${median(ratios[name]).toFixed(2)}x bare (median of per-round ratios; adds ${(mg - mb).toFixed(1)} µs)${label}`);
 }
 await stopChildren();
-for (const home of homes) rmSync(home, { recursive: true, force: true });
 process.exit(0);

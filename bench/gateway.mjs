@@ -3,13 +3,11 @@
 // users run it) and a load generator. Rounds alternate between the three targets so that
 // the machine's noise falls on all of them alike; figures are medians over rounds.
 //   npm run bench:gateway            (ROUNDS=5 by default; BENCH_QUICK=1 for a short run)
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
+import { startChild, startGateway, stopChildren } from './processes.mjs';
 // Loaded as CommonJS through tsx (npm run bench:gateway), like the tests load it.
 const { grownRequest, claudeCodeRequest } = createRequire(import.meta.url)('../test/support/claudeRequest.ts');
 
@@ -25,40 +23,14 @@ if (!existsSync(path.join(root, 'dist/conduit.js'))) {
   process.exit(1);
 }
 
-const children = [];
-async function startChild(args, env = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const [line] = await once(child.stdout, 'data');
-  return { child, port: Number(String(line).trim().split('\n')[0]) };
-}
-function cleanup() { for (const c of children) c.kill('SIGTERM'); }
-process.on('exit', cleanup);
-
 const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
 const bare = await startChild([path.join(root, 'bench/bareProxy.mjs'), String(upstream.port)]);
-const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
-const gw = spawn(process.execPath, [path.join(root, 'dist/conduit.js'), 'start', '--foreground', '--port', '0'], {
-  env: { ...process.env, CONDUIT_HOME: home, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.port}`, ANTHROPIC_API_KEY: 'bench-key', LOG: '' },
-  stdio: ['ignore', 'ignore', 'pipe'],
-});
-children.push(gw);
-// The gateway logs "listening on http://127.0.0.1:PORT" when ready.
-const gatewayPort = await new Promise((resolve, reject) => {
-  let text = '';
-  gw.stderr.on('data', (c) => {
-    text += c;
-    const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
-    if (m) resolve(Number(m[1]));
-  });
-  gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${text}`)));
-});
-const token = readFileSync(path.join(home, 'token'), 'utf8').trim();
+const gw = await startGateway(path.join(root, 'dist/conduit.js'), upstream.port);
 
 const targets = {
   direct: { port: upstream.port, headers: { 'x-api-key': 'bench-key' } },
   bare: { port: bare.port, headers: { 'x-api-key': 'bench-key' } },
-  gateway: { port: gatewayPort, headers: { 'x-conduit-token': token } },
+  gateway: { port: gw.port, headers: { 'x-conduit-token': gw.token } },
 };
 
 const { headers: claudeHeaders } = claudeCodeRequest();
@@ -149,6 +121,5 @@ console.log(`\nadded latency at 1 client: gateway ${f(addedGw)} ms vs bare ${f(a
 console.log(`requests/s at 16 clients: gateway ${(rpsShare * 100).toFixed(1)} % of bare (goal ≥ 90 %) ${rpsShare >= 0.9 ? 'PASS' : 'MISS'}`);
 console.log(`400 KB p50 at 4 clients: gateway ${f(largeExtra)} ms over bare (goal ≤ 5 ms) ${largeExtra <= 5 ? 'PASS' : 'MISS'}`);
 console.log(`gateway RSS: ${rss === null ? 'n/a' : `${(rss / 1024).toFixed(1)} MB`}`);
-cleanup();
-rmSync(home, { recursive: true, force: true });
+await stopChildren();
 process.exit(0);

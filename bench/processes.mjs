@@ -1,0 +1,60 @@
+// The processes a gateway benchmark runs beside itself: the stand-in upstream, the bare
+// pass-through proxy and Conduit gateways (a built dist/conduit.js in a fresh CONDUIT_HOME).
+// Every one is ended when the benchmark exits; homes are removed.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const children = [];
+const homes = [];
+const running = (c) => c.exitCode === null && c.signalCode === null;
+process.on('exit', () => {
+  for (const c of children) if (running(c)) c.kill('SIGTERM');
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+/** Starts a helper script that prints its port on its first line of output. */
+export async function startChild(args, env = {}) {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const [line] = await once(child.stdout, 'data');
+  return { child, pid: child.pid, port: Number(String(line).trim().split('\n')[0]) };
+}
+
+/** Starts `conduit start --foreground` of `bundle` against the upstream; resolves once it listens. */
+export async function startGateway(bundle, upstreamPort, env = {}) {
+  const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
+  homes.push(home);
+  const gw = spawn(process.execPath, [bundle, 'start', '--foreground', '--port', '0'], {
+    env: { ...process.env, CONDUIT_HOME: home, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstreamPort}`, ANTHROPIC_API_KEY: 'bench-key', LOG: '', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(gw);
+  // The gateway logs "listening on http://127.0.0.1:PORT" when ready.
+  const port = await new Promise((resolve, reject) => {
+    let text = '';
+    gw.stderr.on('data', (c) => {
+      text += c;
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(text);
+      if (m) resolve(Number(m[1]));
+    });
+    gw.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${text}`)));
+  });
+  return { child: gw, pid: gw.pid, port, home, token: readFileSync(path.join(home, 'token'), 'utf8').trim() };
+}
+
+/**
+ * Stops every child and waits for them to exit while still reading their output: a
+ * gateway that logs its shutdown into a pipe nobody reads any more gets EPIPE.
+ */
+export async function stopChildren() {
+  await Promise.all(children.map((c) => {
+    if (!running(c)) return null;
+    const exited = once(c, 'exit');
+    c.kill('SIGTERM');
+    const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+    return exited.finally(() => clearTimeout(timer));
+  }));
+}
