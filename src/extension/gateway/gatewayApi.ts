@@ -33,6 +33,8 @@ export class GatewayApi implements vscode.Disposable {
   private sse: SseConnection | null = null;
   private ssePort: number | null = null;
   private reconnect: NodeJS.Timeout | undefined;
+  /** Calls waiting for the store to open (callWhenReady). */
+  private storeWaiters = 0;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly supervisor: GatewaySupervisor, private readonly settings: Settings, private readonly log: vscode.LogOutputChannel) {
@@ -77,7 +79,7 @@ export class GatewayApi implements vscode.Disposable {
       if (!(err instanceof GatewayHttpError) || err.status !== 503) throw err;
     }
     const deadline = Date.now() + maxWaitMs;
-    return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Conduit: waiting for the usage store to open' }, async () => {
+    const retry = async (): Promise<T> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
@@ -86,7 +88,11 @@ export class GatewayApi implements vscode.Disposable {
           if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
         }
       }
-    });
+    };
+    // One status bar entry however many calls wait together (the analytics panel makes nine).
+    if (this.storeWaiters++ > 0) return retry().finally(() => { this.storeWaiters--; });
+    return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Conduit: waiting for the usage store to open' }, retry))
+      .finally(() => { this.storeWaiters--; });
   }
 
   private connect(): void {
