@@ -41,6 +41,12 @@ export interface UsageRecord {
   decision: RoutingDecision;
   /** Null when the request failed before any usage was reported. */
   usage: TokenUsage | null;
+  /**
+   * The stream ended before its final usage (client gone, provider cut):
+   * usage.outputTokens is the gateway's estimate from the content it passed on, not the
+   * provider's figure.
+   */
+  outputEstimated?: true;
   cost: CostBreakdown;
   /** HTTP status the client received. */
   status: number;
@@ -80,3 +86,26 @@ export type GatewayEvent =
   | { type: 'usage'; record: UsageRecord }
   /** A budget threshold or forecast alert, once as it is raised (src/protocol/budgets.ts). */
   | { type: 'budget'; alert: BudgetAlert };
+
+/**
+ * The journal's state, in /health and the gateway's status: "degraded" while records the
+ * disk refused (full, read-only) wait in memory to be written, with the disk's error.
+ */
+export interface JournalHealth {
+  state: 'ok' | 'degraded';
+  /** Why the last write failed ("ENOSPC: no space left on device, write"), while degraded. */
+  error: string | null;
+  /** Records waiting in memory for the disk. */
+  pending: number;
+  /** Records lost since the gateway started: beyond what memory keeps, or unwritten at stop. */
+  lost: number;
+}
+
+/**
+ * Billed requests the usage store could not record (set aside in its rejects and not
+ * stored since): how many, and the sum of their costs where the record still told it.
+ */
+export interface UnrecordedUsage {
+  count: number;
+  costUsd: number;
+}

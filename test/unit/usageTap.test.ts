@@ -107,9 +107,11 @@ describe('SseUsageTap', () => {
     assert.deepEqual(tapChunks([Buffer.from(stream)]).usage, EXPECTED_USAGE);
   });
 
-  it('before message_delta, usage is message_start\'s with one output token', () => {
+  it('before message_delta, usage is message_start\'s with the output estimated from the deltas seen', () => {
+    // body('partial') is two deltas ("part", "ial"): at least one token each.
     const outcome = tapChunks([Buffer.from(messageStart() + body('partial'))]);
-    assert.deepEqual(outcome.usage, { ...EXPECTED_USAGE, outputTokens: 1 });
+    assert.deepEqual(outcome.usage, { ...EXPECTED_USAGE, outputTokens: 2 });
+    assert.equal(outcome.outputEstimated, true);
     assert.equal(outcome.complete, false);
   });
 
@@ -129,6 +131,7 @@ describe('SseUsageTap', () => {
       assert.deepEqual(outcome.error, error.error, `split at ${at}`);
       assert.equal(outcome.complete, false);
       assert.deepEqual(outcome.usage, { ...EXPECTED_USAGE, outputTokens: 1 });
+      assert.equal(outcome.outputEstimated, true);
     }
     assert.deepEqual(tapChunks([Buffer.from(frame('error', { type: 'error' }))]).error, { type: 'api_error', message: 'error event in the stream' });
   });

@@ -4,7 +4,8 @@
  * Streamed replies: Anthropic's SSE stream reports usage in message_start (input, cache
  * writes and reads, 1 output token) and in message_delta (cumulative totals, which
  * replace earlier figures). Only those events, and error events, are parsed; the many
- * content_block_delta events are skipped after a look at their first line.
+ * content_block_delta events are only counted (for an output estimate when the stream
+ * ends before message_delta), after a look at their first line.
  * Non-streamed replies: the JSON's usage object, parsed once at the end.
  */
 import type { TokenUsage } from '../../protocol/usage';
@@ -17,6 +18,8 @@ export interface ReplyOutcome {
   complete: boolean;
   /** An error event in the stream, or the error of an error reply. */
   error: { type: string; message: string } | null;
+  /** Present when usage.outputTokens is an estimate: the stream ended before its final usage. */
+  outputEstimated?: true;
 }
 
 interface RawUsage {
@@ -45,40 +48,191 @@ export function applyUsage(into: TokenUsage, raw: RawUsage | undefined | null): 
   }
 }
 
+const LF = 0x0a;
+const CR = 0x0d;
 const EVENT_END = Buffer.from('\n\n');
-const MAX_PENDING = 4 * 1024 * 1024; // an event larger than this is not one we parse
+/** An event larger than this is not one we parse (its usage, if any, is lost). */
+const MAX_READ_EVENT = 4 * 1024 * 1024;
+/** Bytes of an event's start that tell how to treat it: "event: " and 15 bytes of its name. */
+const HEAD_BYTES = 22;
 
+// How the tap treats an event, told from its first line.
+const UNKNOWN = 0; // too few bytes yet to tell
+const SKIP = 1; // content_block_start/stop, ping, anything else: nothing to read
+const DELTA = 2; // content_block_delta: counted for the output estimate, not parsed
+const READ = 3; // message_start/delta/stop and error: parsed
+
+/**
+ * Output estimate for a stream that ended before its final usage (message_delta): each
+ * content_block_delta carries at least one token, and its text (or partial JSON) takes
+ * about four bytes a token. The text's length is the event's length less the framing
+ * around it, taken as that of a text delta at index 0. JSON escapes and multi-byte
+ * characters make this rough, which is why the record says it is an estimate.
+ */
+const DELTA_FRAMING = Buffer.byteLength('event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":""}}');
+const BYTES_PER_TOKEN = 4;
+
+function classify(buf: Buffer, start: number, end: number, whole: boolean): number {
+  if (!whole && end - start < HEAD_BYTES) return UNKNOWN;
+  if (buf[start] !== 0x65 /* e */ || buf[start + 5] !== 0x3a /* : */) return SKIP;
+  const nameAt = buf[start + 6] === 0x20 ? start + 7 : start + 6;
+  const first = buf[nameAt];
+  if (first === 0x6d /* m(essage_*) */ || first === 0x65 /* e(rror) */) return READ;
+  if (first === 0x63 /* c(ontent_block_) */ && nameAt + 14 < end && buf[nameAt + 14] === 0x64 /* d(elta) */) return DELTA;
+  return SKIP;
+}
+
+/**
+ * Reads an SSE stream chunk by chunk. Line ends may be LF, CRLF or CR (as the SSE
+ * specification allows); streams with CRs are rewritten to LF first, so the scan looks
+ * for one event end, "\n\n". Each byte is scanned once: an event split over chunks is
+ * kept as a list of copies (only while it may be one to read, and only up to
+ * MAX_READ_EVENT) and joined once at its end, so a 20 MB event costs no more per byte
+ * than small ones.
+ */
 export class SseUsageTap {
-  private pending: Buffer = Buffer.alloc(0);
   private usage: TokenUsage | null = null;
+  /** A message_delta has given the cumulative usage: the output figure is the provider's. */
+  private finalUsage = false;
   private model: string | null = null;
   private complete = false;
   private error: ReplyOutcome['error'] = null;
+  private deltas = 0;
+  private deltaTextBytes = 0;
+
+  // The event still open at the end of the last chunk.
+  private eventBytes = 0;
+  private kind = UNKNOWN;
+  private head: Buffer | null = null;
+  private headBytes = 0;
+  private parts: Buffer[] = [];
+  private partsBytes = 0;
+  /** The last byte seen was LF: an LF first in the next chunk ends the open event. */
+  private lastWasLf = false;
+  /** The last byte seen was CR: an LF first in the next chunk belongs to it (CRLF). */
+  private afterCr = false;
 
   push(chunk: Buffer): void {
-    let buf = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    let start = 0;
-    for (let end = buf.indexOf(EVENT_END, start); end >= 0; end = buf.indexOf(EVENT_END, start)) {
-      this.readEvent(buf, start, end);
-      start = end + 2;
-    }
-    buf = buf.subarray(start);
-    // Keep a copy of the partial event only: the chunk's memory is the client's to keep.
-    this.pending = buf.length > MAX_PENDING ? Buffer.alloc(0) : Buffer.from(buf);
+    if (chunk.length === 0) return;
+    this.scan(this.afterCr || chunk.indexOf(CR) >= 0 ? this.toLf(chunk) : chunk);
   }
 
   outcome(): ReplyOutcome {
-    return { usage: this.usage, model: this.model, complete: this.complete, error: this.error };
+    const usage = this.usage;
+    if (!usage || this.finalUsage) return { usage, model: this.model, complete: this.complete, error: this.error };
+    // Cut or abandoned before message_delta: the provider bills what it generated.
+    const estimate = Math.max(this.deltas, Math.ceil(this.deltaTextBytes / BYTES_PER_TOKEN));
+    return {
+      usage: { ...usage, outputTokens: Math.max(usage.outputTokens, estimate) },
+      model: this.model, complete: this.complete, error: this.error, outputEstimated: true,
+    };
+  }
+
+  /** The bytes seen so far end inside an event (an SSE parser holds them, waiting for its end). */
+  partialEventPending(): boolean {
+    return this.eventBytes > 0;
+  }
+
+  private scan(buf: Buffer): void {
+    const len = buf.length;
+    if (len === 0) return; // the LF of a CRLF split across chunks, and nothing else
+    let at = 0;
+    if (this.eventBytes > 0 && this.lastWasLf && buf[0] === LF) {
+      this.endSpanningEvent(buf, 0, 0, 1); // "\n\n" split across the two chunks
+      at = 1;
+    }
+    while (at < len) {
+      if (this.eventBytes === 0) {
+        while (at < len && buf[at] === LF) at++; // blank lines between events
+        if (at === len) break;
+      }
+      const end = buf.indexOf(EVENT_END, at);
+      if (end < 0) {
+        this.keepPartial(buf, at, len);
+        break;
+      }
+      if (this.eventBytes === 0) this.endEvent(buf, at, end);
+      else this.endSpanningEvent(buf, at, end, 0);
+      at = end + 2;
+    }
+    this.lastWasLf = buf[len - 1] === LF;
+  }
+
+  /** Copies `chunk` with every CRLF and lone CR turned into LF. */
+  private toLf(chunk: Buffer): Buffer {
+    const out = Buffer.allocUnsafe(chunk.length);
+    let n = 0;
+    let at = this.afterCr && chunk[0] === LF ? 1 : 0;
+    this.afterCr = false;
+    for (let cr = chunk.indexOf(CR, at); cr >= 0; cr = chunk.indexOf(CR, at)) {
+      n += chunk.copy(out, n, at, cr);
+      out[n++] = LF;
+      at = cr + 1;
+      if (at === chunk.length) this.afterCr = true;
+      else if (chunk[at] === LF) at++;
+    }
+    n += chunk.copy(out, n, at);
+    return out.subarray(0, n);
+  }
+
+  /** The start or middle of an event whose end is in a later chunk. */
+  private keepPartial(buf: Buffer, from: number, to: number): void {
+    this.eventBytes += to - from;
+    if (this.kind === UNKNOWN) {
+      const head = (this.head ??= Buffer.allocUnsafe(HEAD_BYTES));
+      this.headBytes += buf.copy(head, this.headBytes, from, Math.min(to, from + HEAD_BYTES - this.headBytes));
+      this.kind = classify(head, 0, this.headBytes, false);
+    }
+    if (this.kind === SKIP || this.kind === DELTA) {
+      this.dropParts();
+      return;
+    }
+    if (this.partsBytes + to - from > MAX_READ_EVENT) {
+      this.dropParts();
+      this.kind = SKIP;
+      return;
+    }
+    // A copy: the chunk's memory is the client's to keep.
+    this.parts.push(Buffer.from(buf.subarray(from, to)));
+    this.partsBytes += to - from;
+  }
+
+  /** The end of an event begun in an earlier chunk: buf[from, to), less `trim` bytes kept before. */
+  private endSpanningEvent(buf: Buffer, from: number, to: number, trim: number): void {
+    const total = this.eventBytes + (to - from) - trim;
+    if (this.kind === DELTA) this.countDelta(total);
+    else if ((this.kind === UNKNOWN || this.kind === READ) && total <= MAX_READ_EVENT) {
+      this.parts.push(buf.subarray(from, to));
+      const whole = Buffer.concat(this.parts, this.partsBytes + (to - from));
+      this.endEvent(whole, 0, total);
+    }
+    this.eventBytes = 0;
+    this.kind = UNKNOWN;
+    this.headBytes = 0;
+    this.dropParts();
+  }
+
+  private dropParts(): void {
+    if (this.partsBytes === 0 && this.parts.length === 0) return;
+    this.parts = [];
+    this.partsBytes = 0;
+  }
+
+  /** A whole event, buf[start, end) (without its blank line). */
+  private endEvent(buf: Buffer, start: number, end: number): void {
+    const kind = classify(buf, start, end, true);
+    if (kind === DELTA) this.countDelta(end - start);
+    else if (kind === READ) this.readEvent(buf, start, end);
+  }
+
+  private countDelta(eventBytes: number): void {
+    this.deltas++;
+    if (eventBytes > DELTA_FRAMING) this.deltaTextBytes += eventBytes - DELTA_FRAMING;
   }
 
   private readEvent(buf: Buffer, start: number, end: number): void {
-    // "event: <name>\ndata: <json>". Most events are content_block_* deltas and pings:
-    // tell them apart by one byte before converting anything to a string.
-    if (buf[start] !== 0x65 /* e */) return;
-    const nameAt = buf[start + 6] === 0x20 ? start + 7 : start + 6;
-    const first = buf[nameAt];
-    if (first !== 0x6d /* m(essage_*) */ && first !== 0x65 /* e(rror) */) return;
-    let lineEnd = buf.indexOf(0x0a, start);
+    // "event: <name>\ndata: <json>": classify() told it is message_* or error by one byte.
+    let lineEnd = buf.indexOf(LF, start);
     if (lineEnd < 0 || lineEnd > end) lineEnd = end;
     const line = buf.toString('latin1', start, lineEnd);
     if (!line.startsWith('event:')) return;
@@ -89,16 +243,16 @@ export class SseUsageTap {
       return;
     }
     // The usual shape is one "data: " line: parse it straight from the bytes. Anything
-    // else (several data lines, CR line ends) takes the general path.
+    // else (several data lines) takes the general path.
     let data: string;
     const dataAt = lineEnd + 1;
-    const nextNewline = buf.indexOf(0x0a, dataAt);
-    if ((nextNewline < 0 || nextNewline >= end) && buf[end - 1] !== 0x0d
+    const nextNewline = buf.indexOf(LF, dataAt);
+    if ((nextNewline < 0 || nextNewline >= end)
       && buf[dataAt] === 0x64 && buf[dataAt + 1] === 0x61 && buf[dataAt + 2] === 0x74 && buf[dataAt + 3] === 0x61 && buf[dataAt + 4] === 0x3a) {
       data = buf.toString('utf8', buf[dataAt + 5] === 0x20 ? dataAt + 6 : dataAt + 5, end);
     } else {
       const block = buf.toString('utf8', dataAt, end);
-      data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5).trimStart()).join('\n');
+      data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
     }
     let event: any;
     try {
@@ -113,6 +267,7 @@ export class SseUsageTap {
     } else if (name === 'message_delta') {
       this.usage ??= emptyUsage();
       applyUsage(this.usage, event?.usage);
+      if (event?.usage && typeof event.usage.output_tokens === 'number') this.finalUsage = true;
     } else {
       this.error = {
         type: String(event?.error?.type ?? 'api_error'),
