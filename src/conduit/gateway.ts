@@ -68,7 +68,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let prices = new PriceTable(config.prices);
   const hub = new EventHub();
   const journal = new Journal(paths.journalDir);
-  const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log);
+  const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log, { env, providers: () => config.providers });
   // An untrusted VS Code workspace starts the gateway without plugins (they run code).
   if (env.CONDUIT_PLUGINS_DISABLED !== '1') await plugins.start();
   const startedAt = Date.now();

@@ -3,6 +3,8 @@
 // return garbage, hang or block their thread are logged and skipped while the request
 // still succeeds, routed by the rules, and the gateway keeps serving.
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { createLogger } from '../../src/conduit/core/log';
 import { encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
@@ -68,7 +70,9 @@ describe('gateway plugins', () => {
 
   it('loads the plugins that export a class or an object with customRouter, and logs the others', async () => {
     const res = await rawRequest(t.url, { path: '/v1/conduit/status', headers: { 'x-conduit-token': t.token } });
-    const names = (JSON.parse(res.text).plugins as { name: string; version: string | null }[]).map((p) => `${p.name}@${p.version}`);
+    const plugins = JSON.parse(res.text).plugins as PluginStatus[];
+    assert.ok(plugins.every((p) => p.state === 'loaded'));
+    const names = plugins.map((p) => `${p.name}@${p.version}`);
     assert.deepEqual(names, [
       'thrower@null', 'async-thrower@null', 'number@null', 'object@null', 'spaces@null', 'empty@null', 'hang@null',
       'blocker@null', 'agent-type-router@1.0.0', 'object-router@2.0.0',
@@ -143,10 +147,12 @@ describe('gateway plugins', () => {
     const thrown = await route('throw');
     assert.equal(thrown.model, RULES_MODEL);
 
-    const status = JSON.parse((await rawRequest(t.url, { path: '/v1/conduit/status', headers: { 'x-conduit-token': t.token } })).text);
-    const names = (status.plugins as { name: string }[]).map((p) => p.name);
+    const plugins = await pluginStatus(t);
+    const names = plugins.filter((p) => p.state === 'loaded').map((p) => p.name);
     assert.ok(!names.includes('blocker'), `blocker still loaded: ${names.join(', ')}`);
     assert.ok(names.includes('agent-type-router') && names.includes('object-router'));
+    const blocker = plugins.find((p) => p.name === 'blocker');
+    assert.deepEqual([blocker?.state, blocker?.reason], ['disabled', 'blocked the plugin thread']);
   });
 
   it('serves many requests concurrently with plugins in the path', async () => {
@@ -154,5 +160,147 @@ describe('gateway plugins', () => {
     const results = await Promise.all(Array.from({ length: 24 }, (_, i) => route(types[i % types.length])));
     const expected: Record<string, string> = { 'code-reviewer': 'claude-opus-4-8', 'docs-writer': 'claude-haiku-4-5' };
     results.forEach((r, i) => assert.equal(r.model, expected[types[i % types.length]] ?? RULES_MODEL, `request ${i} (${types[i % types.length]})`));
+  });
+});
+
+interface PluginStatus { name: string; version: string | null; file: string; state: 'loaded' | 'disabled'; reason?: string }
+
+async function pluginStatus(t: TestGateway): Promise<PluginStatus[]> {
+  const res = await rawRequest(t.url, { path: '/v1/conduit/status', headers: { 'x-conduit-token': t.token } });
+  assert.equal(res.status, 200);
+  return JSON.parse(res.text).plugins as PluginStatus[];
+}
+
+async function routedModel(t: TestGateway, agentType: string): Promise<string> {
+  const res = await t.messages(smallRequest(), { 'x-conduit-context': encodeSessionContext({ agentType, agentId: `agent-${agentType}` }) });
+  assert.equal(res.status, 200, `agent ${agentType}: ${res.status}`);
+  await res.arrayBuffer();
+  return String(res.headers.get('x-conduit-model'));
+}
+
+describe('gateway plugins that attack the gateway itself', () => {
+  let t: TestGateway;
+  const log: string[] = [];
+  const logText = () => log.join('');
+  const GOOD = `module.exports = { name: 'good', customRouter(context) { return context.synapseContext.agentType === 'code-reviewer' ? 'claude-opus-4-8' : null; } };`;
+
+  before(async () => {
+    t = await startTestGateway({
+      config: { plugins: { timeoutMs: TIMEOUT_MS }, routing: { defaultModel: RULES_MODEL } },
+      plugins: {
+        '10-loops-at-top-level.js': 'while (true) {}',
+        '11-loops-in-constructor.js': `module.exports = class { constructor() { while (true) {} } customRouter() { return null; } };`,
+        '12-exits-at-load.js': 'process.exit(3);',
+        '20-exits-when-routing.js': misbehaving('exits-when-routing', 'exit', 'process.exit(4);'),
+        '30-never-answers.js': misbehaving('never-answers', 'never', 'return new Promise(() => {});'),
+        '90-good.js': GOOD,
+      },
+      // Loading is limited like calls are; a short limit keeps this suite quick.
+      env: { CONDUIT_PLUGIN_LOAD_TIMEOUT_MS: '500', CONDUIT_LEDGER: 'off' },
+      log: createLogger((l) => log.push(l), true),
+    });
+  });
+  after(async () => {
+    await t?.close();
+  });
+
+  it('a plugin that loops forever at load (top level or constructor) is disabled; the gateway starts and the others load', async () => {
+    const plugins = await pluginStatus(t);
+    const byFile = new Map(plugins.map((p) => [p.file.split(/[\\/]/).pop(), p]));
+    for (const file of ['10-loops-at-top-level.js', '11-loops-in-constructor.js']) {
+      assert.equal(byFile.get(file)?.state, 'disabled', `${file}: ${JSON.stringify(byFile.get(file))}`);
+      assert.match(byFile.get(file)?.reason ?? '', /did not finish loading within 500 ms/);
+      assert.match(logText(), new RegExp(`ERROR .*plugin ${file.replace('.js', '')} .*did not finish loading within 500 ms; it is disabled`));
+    }
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['exits-when-routing', 'never-answers', 'good']);
+    assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
+  });
+
+  it('a plugin that calls process.exit() at load is disabled with a log line; the others load', async () => {
+    const exited = (await pluginStatus(t)).find((p) => p.file.endsWith('12-exits-at-load.js'));
+    assert.equal(exited?.state, 'disabled');
+    assert.match(exited?.reason ?? '', /ended the plugin thread \(exit code 3\) while loading/);
+    assert.match(logText(), /ERROR .*plugin 12-exits-at-load .*ended the plugin thread \(exit code 3\) while loading; it is disabled/);
+  });
+
+  it('a plugin that calls process.exit() in customRouter is disabled, the thread restarted and the other plugins kept', async () => {
+    assert.equal(await routedModel(t, 'exit'), RULES_MODEL);
+    assert.match(logText(), /ERROR .*plugin exits-when-routing .*ended the plugin thread \(exit code 4\) in customRouter; it is disabled/);
+    assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
+    const plugins = await pluginStatus(t);
+    assert.equal(plugins.find((p) => p.name === 'exits-when-routing')?.state, 'disabled');
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['never-answers', 'good']);
+  });
+
+  it('a customRouter that never answers is disabled after 3 consecutive time-outs', async () => {
+    const timeouts = () => logText().match(/plugin never-answers: no answer within/g)?.length ?? 0;
+    for (let i = 0; i < 3; i++) assert.equal(await routedModel(t, 'never'), RULES_MODEL);
+    assert.equal(timeouts(), 3);
+    assert.match(logText(), /ERROR .*plugin never-answers .*gave no answer within 100 ms 3 times in a row; it is disabled/);
+    assert.equal((await pluginStatus(t)).find((p) => p.name === 'never-answers')?.state, 'disabled');
+    // No longer called: no fourth time-out.
+    assert.equal(await routedModel(t, 'never'), RULES_MODEL);
+    assert.equal(timeouts(), 3);
+    assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
+  });
+
+  it('answers in between reset the count: time-outs that are not consecutive do not disable', async () => {
+    // Covered with a plugin of its own so the previous test's state does not matter.
+    const t2 = await startTestGateway({
+      config: { plugins: { timeoutMs: TIMEOUT_MS }, routing: { defaultModel: RULES_MODEL } },
+      plugins: { 'sometimes.js': misbehaving('sometimes', 'never', 'return new Promise(() => {});') },
+      env: { CONDUIT_LEDGER: 'off' },
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        assert.equal(await routedModel(t2, 'never'), RULES_MODEL);
+        assert.equal(await routedModel(t2, 'someone-else'), RULES_MODEL);
+      }
+      assert.equal((await pluginStatus(t2)).find((p) => p.name === 'sometimes')?.state, 'loaded');
+    } finally {
+      await t2.close();
+    }
+  });
+});
+
+describe('what plugins can see', () => {
+  it('the plugin thread gets the environment without secrets: no API keys, tokens, provider keys, Supabase keys or passwords in URLs', async () => {
+    const t = await startTestGateway({
+      config: { providers: { openrouter: { baseUrl: 'https://openrouter.example', apiKeyEnv: 'OPENROUTER_CREDENTIAL_FOR_TEST' } } },
+      plugins: {
+        'env-dump.js': `require('node:fs').writeFileSync(require('node:path').join(__dirname, 'env.json'), JSON.stringify(process.env)); module.exports = { customRouter() { return null; } };`,
+      },
+      apiKey: 'sk-ant-test-secret-upstream',
+      env: {
+        PATH: process.env.PATH,
+        LANG: 'C.UTF-8',
+        NODE_ENV: 'test',
+        CONDUIT_LEDGER: 'off',
+        OPENROUTER_CREDENTIAL_FOR_TEST: 'provider-key',
+        ANTHROPIC_AUTH_TOKEN: 'auth-token',
+        OPENAI_API_KEY: 'openai-key',
+        GITHUB_TOKEN: 'ghp_x',
+        AWS_SECRET_ACCESS_KEY: 'aws-secret',
+        SUPABASE_SERVICE_ROLE_KEY: 'service-role',
+        SUPABASE_ANON_KEY: 'anon',
+        SYNAPSE_SUPABASE_URL: 'https://project.supabase.co',
+        DB_PASSWORD: 'pw',
+        DATABASE_URL: 'postgres://user:hunter2@db.example/prod',
+      },
+    });
+    try {
+      const seen = JSON.parse(readFileSync(path.join(t.home, 'plugins', 'env.json'), 'utf8')) as Record<string, string>;
+      for (const secret of ['ANTHROPIC_API_KEY', 'OPENROUTER_CREDENTIAL_FOR_TEST', 'ANTHROPIC_AUTH_TOKEN', 'OPENAI_API_KEY', 'GITHUB_TOKEN',
+        'AWS_SECRET_ACCESS_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_ANON_KEY', 'DB_PASSWORD', 'DATABASE_URL']) {
+        assert.equal(seen[secret], undefined, `${secret} reached the plugin`);
+      }
+      assert.ok(!JSON.stringify(seen).includes('sk-ant-test-secret-upstream'));
+      assert.equal(seen.PATH, process.env.PATH);
+      assert.equal(seen.LANG, 'C.UTF-8');
+      assert.equal(seen.NODE_ENV, 'test');
+      assert.equal(seen.CONDUIT_ANTHROPIC_URL, t.fake.url, 'not a secret: stays');
+    } finally {
+      await t.close();
+    }
   });
 });

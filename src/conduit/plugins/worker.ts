@@ -1,61 +1,69 @@
 /**
- * The plugin worker: loads CONDUIT_HOME/plugins/*.js and runs their customRouter in a
+ * The plugin worker: loads the plugin files it is given and runs their customRouter in a
  * thread of its own, so a plugin that throws, hangs, loops or returns garbage cannot
- * stall or crash the gateway. The gateway gives each routing call a time limit and
- * replaces this worker when a plugin blocks it.
+ * stall or crash the gateway. Before running any plugin code it writes that plugin's
+ * index to a shared slot: when the thread blocks or ends, the gateway reads the slot to
+ * know which plugin to disable (pluginThread.ts).
  */
-import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { RUNNING_SLOT, type FromWorker, type PluginContext, type ToWorker } from './protocol';
+import { RUNNING_SLOT, type FromWorker, type PluginContext, type ToWorker, type WorkerStart } from './protocol';
 
 interface LoadedPlugin {
+  index: number;
   name: string;
   version: string | null;
   file: string;
   customRouter: (context: PluginContext) => unknown;
+  /** Calls in a row that timed out. */
+  timeouts: number;
 }
 
-const running = new Int32Array(workerData.running as SharedArrayBuffer);
-const disabled = new Set<string>(workerData.disabled as string[]);
+const start = workerData as WorkerStart;
+const running = new Int32Array(start.running);
 let plugins: LoadedPlugin[] = [];
-let timeoutMs = 250;
 
 function post(message: FromWorker): void {
   parentPort!.postMessage(message);
 }
 
-function load(dir: string): void {
-  const errors: string[] = [];
-  let files: string[] = [];
+/** Runs plugin code with the plugin's index in the shared slot. */
+function asPlugin<T>(index: number, run: () => T): T {
+  Atomics.store(running, RUNNING_SLOT, index);
   try {
-    files = readdirSync(dir).filter((f) => f.endsWith('.js') || f.endsWith('.cjs')).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') errors.push(`${dir}: ${(err as Error).message}`);
+    return run();
+  } finally {
+    Atomics.store(running, RUNNING_SLOT, -1);
   }
-  const requireFrom = createRequire(path.join(dir, 'index.js'));
-  plugins = [];
-  for (const f of files) {
-    const file = path.join(dir, f);
-    if (disabled.has(file)) continue;
+}
+
+function load(): void {
+  post({ kind: 'loading' });
+  const errors: string[] = [];
+  for (const [index, file] of start.files.entries()) {
+    const f = path.basename(file);
     try {
-      let exported = requireFrom(file);
-      if (exported && typeof exported === 'object' && 'default' in exported && !('customRouter' in exported)) exported = exported.default;
-      // The seed's plugins export a class; an object with customRouter works too.
-      const instance = typeof exported === 'function' ? new exported() : exported;
+      const instance = asPlugin(index, () => {
+        let exported = createRequire(file)(file);
+        if (exported && typeof exported === 'object' && 'default' in exported && !('customRouter' in exported)) exported = exported.default;
+        // The seed's plugins export a class; an object with customRouter works too.
+        return typeof exported === 'function' ? new exported() : exported;
+      });
       if (!instance || typeof instance.customRouter !== 'function') {
         errors.push(`${f}: exports no customRouter(context) (export a class or an object that has one)`);
         continue;
       }
       plugins.push({
+        index,
         name: typeof instance.name === 'string' && instance.name ? instance.name : path.basename(f, path.extname(f)),
         version: typeof instance.version === 'string' ? instance.version : null,
         file,
         customRouter: instance.customRouter.bind(instance),
+        timeouts: 0,
       });
     } catch (err) {
-      errors.push(`${f}: failed to load: ${(err as Error).message}`);
+      errors.push(`${f}: failed to load: ${(err as Error)?.message ?? String(err)}`);
     }
   }
   post({ kind: 'loaded', plugins: plugins.map(({ name, version, file }) => ({ name, version, file })), errors });
@@ -63,32 +71,42 @@ function load(dir: string): void {
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
 
+class TimedOut extends Error {}
+
 async function route(id: number, context: PluginContext): Promise<void> {
   const problems: string[] = [];
-  for (let i = 0; i < plugins.length; i++) {
-    const p = plugins[i];
-    Atomics.store(running, RUNNING_SLOT, i);
+  for (const p of [...plugins]) {
+    if (!plugins.includes(p)) continue; // dropped meanwhile by a concurrent call
     let timer: NodeJS.Timeout | undefined;
     try {
       const result = await Promise.race([
-        Promise.resolve().then(() => p.customRouter(structuredClone(context))),
-        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs); }),
+        Promise.resolve().then(() => asPlugin(p.index, () => p.customRouter(structuredClone(context)))),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new TimedOut(`no answer within ${start.timeoutMs} ms`)), start.timeoutMs); }),
       ]);
+      p.timeouts = 0;
       if (result === null || result === undefined) continue;
       if (typeof result === 'string' && MODEL_ID.test(result)) {
-        Atomics.store(running, RUNNING_SLOT, -1);
         post({ kind: 'routed', id, model: result, plugin: p.name, problems });
         return;
       }
       problems.push(`${p.name}: returned ${describeValue(result)}, expected a model id or null`);
     } catch (err) {
       problems.push(`${p.name}: ${(err as Error)?.message ?? String(err)}`);
+      if (err instanceof TimedOut) countTimeout(p);
+      else p.timeouts = 0;
     } finally {
       clearTimeout(timer);
     }
   }
-  Atomics.store(running, RUNNING_SLOT, -1);
   post({ kind: 'routed', id, model: null, plugin: null, problems });
+}
+
+/** A plugin that keeps not answering would add the full time limit to every request. */
+function countTimeout(p: LoadedPlugin): void {
+  p.timeouts++;
+  if (p.timeouts < start.maxConsecutiveTimeouts || !plugins.includes(p)) return;
+  plugins = plugins.filter((other) => other !== p);
+  post({ kind: 'dropped', file: p.file, reason: `gave no answer within ${start.timeoutMs} ms ${p.timeouts} times in a row` });
 }
 
 function describeValue(v: unknown): string {
@@ -97,11 +115,10 @@ function describeValue(v: unknown): string {
   return v === null ? 'null' : typeof v;
 }
 
-parentPort!.on('message', (m: ToWorker) => {
-  if (m.kind === 'load') {
-    timeoutMs = m.timeoutMs;
-    load(m.dir);
-  } else {
-    void route(m.id, m.context);
-  }
-});
+// Plugin code that throws from a timer or leaves a rejection unhandled would otherwise end
+// this thread, and with it every plugin: report it and go on.
+process.on('uncaughtException', (err) => post({ kind: 'problem', text: `code threw outside customRouter: ${err?.message ?? String(err)}` }));
+process.on('unhandledRejection', (err) => post({ kind: 'problem', text: `code left a promise rejection unhandled: ${(err as Error)?.message ?? String(err)}` }));
+
+parentPort!.on('message', (m: ToWorker) => { void route(m.id, m.context); });
+load();
