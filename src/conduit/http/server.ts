@@ -18,7 +18,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import type { EventHub } from '../usage/eventHub';
 import { authenticate, isLoopbackHost } from './auth';
-import { readBody } from './body';
+import { readBody, refuseUnreadBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
@@ -60,8 +60,8 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
         : err instanceof SyntaxError ? new GatewayError('invalid_request_error', `request body is not valid JSON: ${err.message}`)
         : null;
       if (!e) deps.log.error(`unhandled error on ${req.method} ${req.url}: ${(err as Error)?.stack ?? String(err)}`);
-      sendError(res, e?.type ?? 'api_error', e?.message ?? 'internal gateway error (see the gateway log)', e?.status);
-      if (e?.type === 'request_too_large') res.once('finish', () => req.socket.destroy());
+      if (e?.type === 'request_too_large') refuseUnreadBody(req, res, e);
+      else sendError(res, e?.type ?? 'api_error', e?.message ?? 'internal gateway error (see the gateway log)', e?.status);
     });
   });
   // Malformed HTTP (bad request line, oversized headers): answer and close, never throw.
@@ -74,6 +74,13 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
     const pending = responding.get(socket);
     if (pending && pending.req.complete && !pending.res.writableFinished) {
       pending.res.once('close', () => socket.end());
+      return;
+    }
+    // An answer is already on the wire while the request's body is still arriving (a
+    // refused body being read to its end, see refuseUnreadBody): a status line now would
+    // land inside it. Let what was written go out, then close.
+    if (pending && !pending.req.complete && pending.res.headersSent) {
+      socket.end(() => socket.destroy());
       return;
     }
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
@@ -110,8 +117,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
 
   const auth = authenticate(req.headers, deps.token);
   if (!auth.ok) {
-    sendError(res, 'authentication_error', 'missing or wrong Conduit access token (send it in x-conduit-token; it is in CONDUIT_HOME/token)');
-    if (method === 'POST') res.once('finish', () => req.socket.destroy());
+    refuseUnreadBody(req, res, new GatewayError('authentication_error', 'missing or wrong Conduit access token (send it in x-conduit-token; it is in CONDUIT_HOME/token)'));
     return;
   }
 
