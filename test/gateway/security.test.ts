@@ -27,6 +27,13 @@ const GUARDED: Route[] = [
   { method: 'OPTIONS', path: '/v1/messages' },
 ];
 
+/** Host headers that start like a loopback name and go on to name something else. */
+const NOT_QUITE_LOOPBACK = [
+  '[::1]evil.example', '[::1]:80@evil.example', '[::1].evil.example', '[::1]:80evil', '[::1]:', '[::1]:80:80', '[::1]]',
+  'localhost:80@evil.example', 'localhost:', 'localhost:80:80', 'localhost:+80', 'localhost:-1', 'localhost: 80', 'localhost:123456',
+  '127.0.0.1:80x', '127.0.0.1:0x50', '[127.0.0.1]', '[localhost]', '::1', '[::1%lo]', '[0:0:0:0:0:0:0:1]',
+];
+
 describe('gateway security', () => {
   let t: TestGateway;
   const logLines: string[] = [];
@@ -94,14 +101,14 @@ describe('gateway security', () => {
   });
 
   it('refuses a Host header that is not a loopback name with 403, even with the token', async () => {
-    for (const host of [`evil.example:${t.gateway.port}`, 'evil.example', `127.0.0.1.evil.example:${t.gateway.port}`, `localhost.evil.example`, '10.0.0.1', '[::2]:80', `0.0.0.0:${t.gateway.port}`]) {
+    for (const host of [`evil.example:${t.gateway.port}`, 'evil.example', `127.0.0.1.evil.example:${t.gateway.port}`, `localhost.evil.example`, '10.0.0.1', '[::2]:80', `0.0.0.0:${t.gateway.port}`, ...NOT_QUITE_LOOPBACK]) {
       for (const route of [{ method: 'GET', path: '/' }, { method: 'GET', path: '/health' }, ...GUARDED]) {
         const res = await request(route, { host, 'x-conduit-token': t.token });
         assertAnthropicError(res, 403, 'permission_error');
       }
     }
     // Loopback names pass.
-    for (const host of [`127.0.0.1:${t.gateway.port}`, `localhost:${t.gateway.port}`, 'LOCALHOST', `[::1]:${t.gateway.port}`]) {
+    for (const host of [`127.0.0.1:${t.gateway.port}`, `localhost:${t.gateway.port}`, 'LOCALHOST', `[::1]:${t.gateway.port}`, '127.0.0.1', 'localhost', '[::1]', 'LocalHost:80']) {
       const res = await request({ method: 'GET', path: '/v1/conduit/status' }, { host, 'x-conduit-token': t.token });
       assert.equal(res.status, 200, host);
     }

@@ -43,14 +43,16 @@ export function authenticate(headers: IncomingHttpHeaders, token: string): Clien
   return { ok, clientCredentials: Object.keys(creds).length ? creds : null };
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+/**
+ * The whole Host header: a loopback name, then an optional port of digits. Nothing may
+ * follow ("[::1]evil.example" and "[::1]:80@evil.example" name other hosts to some parsers).
+ */
+const LOOPBACK_HOST = /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d{1,5})?$/i;
 
 /**
  * A browser page on another site can reach 127.0.0.1 through a DNS name it controls
  * (DNS rebinding); the Host header then names that site. Only loopback names pass.
  */
 export function isLoopbackHost(host: string | undefined): boolean {
-  if (!host) return false;
-  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.replace(/:\d+$/, '');
-  return LOOPBACK_HOSTS.has(name.toLowerCase());
+  return host !== undefined && LOOPBACK_HOST.test(host);
 }
