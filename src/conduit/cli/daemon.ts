@@ -3,7 +3,7 @@
  * same Node that runs this CLI, an IPC channel for "ready" (or the error) from the child.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, openSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { ConduitPaths } from '../core/paths';
 import { findRunningGateway, processAlive, readLocation } from '../client/gatewayClient';
 
@@ -12,6 +12,20 @@ export type StartResult =
   | { kind: 'already-running'; pid: number; port: number }
   | { kind: 'failed'; message: string };
 
+/**
+ * How long a background start may take before it is given up: long enough for plugins
+ * that load slowly (each loading attempt has its own limit, 5 s), short enough that
+ * conduit-claude and VS Code do not wait forever on a gateway that is stuck.
+ * CONDUIT_START_TIMEOUT_MS overrides it.
+ */
+const DEFAULT_START_LIMIT_MS = 30_000;
+const LOG_LINES_ON_FAILURE = 10;
+
+export function startLimitMs(env: NodeJS.ProcessEnv): number {
+  const n = Number(env.CONDUIT_START_TIMEOUT_MS);
+  return env.CONDUIT_START_TIMEOUT_MS && Number.isFinite(n) && n > 0 ? n : DEFAULT_START_LIMIT_MS;
+}
+
 export async function startInBackground(paths: ConduitPaths, entry: string, port: number | undefined, env: NodeJS.ProcessEnv = process.env): Promise<StartResult> {
   const running = await findRunningGateway(paths);
   if (running) return { kind: 'already-running', pid: running.pid, port: running.port };
@@ -19,6 +33,8 @@ export async function startInBackground(paths: ConduitPaths, entry: string, port
 
   mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
   const logFd = openSync(paths.logFile, 'a', 0o600);
+  // The log is appended to across runs: what this start wrote begins here.
+  const logOffset = statSync(paths.logFile).size;
   const args = [entry, 'start', '--foreground', '--notify-parent'];
   if (port !== undefined) args.push('--port', String(port));
   const child = spawn(process.execPath, args, {
@@ -28,21 +44,49 @@ export async function startInBackground(paths: ConduitPaths, entry: string, port
     windowsHide: true,
   });
   closeSync(logFd);
+  const limitMs = startLimitMs(env);
+  const logged = () => lastLogLines(paths.logFile, logOffset, LOG_LINES_ON_FAILURE);
 
   return new Promise((resolve) => {
     const done = (r: StartResult) => {
+      clearTimeout(limit);
       child.removeAllListeners();
       if (child.connected) child.disconnect();
       child.unref();
       resolve(r);
     };
+    const limit = setTimeout(() => {
+      // Stuck before listening (a hook that never returns, a plugin load that never ends):
+      // stop it rather than leave a process that holds nothing but the port it may take later.
+      child.removeAllListeners();
+      child.once('exit', () => done({
+        kind: 'failed',
+        message: `the gateway was not listening within ${formatSeconds(limitMs)}, so it was stopped (pid ${child.pid}). ${logged()}`,
+      }));
+      child.kill('SIGKILL');
+    }, limitMs);
     child.once('message', (m: { ready?: boolean; port?: number; error?: string }) => {
       if (m.ready && m.port) done({ kind: 'started', pid: child.pid!, port: m.port });
       else done({ kind: 'failed', message: m.error ?? 'the gateway did not start' });
     });
     child.once('error', (err) => done({ kind: 'failed', message: err.message }));
-    child.once('exit', (code) => done({ kind: 'failed', message: `the gateway exited with code ${code} before it was ready (see ${paths.logFile})` }));
+    child.once('exit', (code, signal) => done({ kind: 'failed', message: `the gateway exited with ${signal ?? `code ${code}`} before it was ready. ${logged()}` }));
   });
+}
+
+/** The last lines the log got from offset on, as a sentence and an indented block. */
+function lastLogLines(file: string, offset: number, count: number): string {
+  let text = '';
+  try {
+    text = readFileSync(file).subarray(offset).toString('utf8');
+  } catch { /* no log: said below */ }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '').slice(-count);
+  if (!lines.length) return `It wrote nothing to its log (${file}).`;
+  return `The last lines of its log (${file}):\n${lines.map((l) => `  ${l}`).join('\n')}`;
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
 }
 
 /** Removes pid and port files that belong to no live gateway. */
