@@ -2,15 +2,45 @@
 // filtered by session, claude session or project; a session's records and totals; and
 // count_tokens, forwarded with the routed model or estimated locally.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import type { GatewayEvent } from '../../src/protocol/usage';
-import type { SessionSummary } from '../../src/conduit/usage/eventHub';
+import { MAX_EVENT_STREAMS, type SessionSummary } from '../../src/conduit/usage/eventHub';
 import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
 import { EventSubscriber, assertAnthropicError, closedPort, rawRequest, smallRequest } from './helpers';
 
 const ROUTED = 'claude-opus-4-5';
+
+/**
+ * An event-stream subscriber on a raw socket that reads up to "ready" and then stops
+ * reading (paused: the kernel's buffers fill and the gateway's writes queue up).
+ */
+async function stalledSubscriber(baseUrl: string, token: string, query: string): Promise<{ socket: net.Socket; received: Buffer[] }> {
+  const url = new URL(baseUrl);
+  const socket = net.connect(Number(url.port), url.hostname);
+  const received: Buffer[] = [];
+  socket.write(`GET /v1/conduit/events${query} HTTP/1.1\r\nHost: 127.0.0.1:${url.port}\r\nx-conduit-token: ${token}\r\n\r\n`);
+  await new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('data', (c: Buffer) => {
+      received.push(c);
+      if (Buffer.concat(received).includes('event: ready')) resolve();
+    });
+  });
+  socket.pause();
+  return { socket, received };
+}
+
+/** A decision event whose frame is `size` bytes or more. */
+function bigDecision(requestId: string, sessionId: string, size: number): GatewayEvent {
+  return {
+    type: 'decision', requestId, context: { sessionId },
+    decision: { model: ROUTED, provider: 'anthropic', source: 'default', rule: 'x'.repeat(size), tokenCount: 1, requestedModel: ROUTED, timestamp: new Date().toISOString() },
+  } as GatewayEvent;
+}
 
 describe('gateway events and sessions', () => {
   let t: TestGateway;
@@ -184,5 +214,80 @@ describe('gateway events and sessions', () => {
       headers: { 'content-type': 'application/json', 'x-conduit-token': t.token, 'x-conduit-context': ctx },
     });
     assert.equal(JSON.parse(estimate.text).input_tokens, record.decision.tokenCount);
+  });
+
+  it('serializes each event once, however many subscribe to it', async () => {
+    const many = await Promise.all(Array.from({ length: 20 }, () => subscribe('?session=sess-many')));
+    const serialized: unknown[] = [];
+    const stringify = JSON.stringify;
+    JSON.stringify = function (this: unknown, ...args: Parameters<typeof stringify>) {
+      const v = args[0] as { type?: string } | null;
+      if (v && typeof v === 'object' && (v.type === 'decision' || v.type === 'usage')) serialized.push(v);
+      return stringify.apply(this, args);
+    } as typeof stringify;
+    let id: string;
+    try {
+      id = await send({ sessionId: 'sess-many' });
+      await Promise.all(many.map((s) => s.usage(id)));
+    } finally {
+      JSON.stringify = stringify;
+    }
+    const of = (type: string) => serialized.filter((e) => {
+      const x = e as GatewayEvent;
+      return x.type === type && (x.type === 'decision' ? x.requestId : x.type === 'usage' ? x.record.id : '') === id;
+    }).length;
+    assert.equal(of('decision'), 1, 'the decision event serialized once for 20 subscribers');
+    assert.equal(of('usage'), 1, 'the usage event serialized once for 20 subscribers');
+    for (const s of many) s.close();
+  });
+
+  it('drops a subscriber that stops reading, saying why, while a fast one keeps receiving', async () => {
+    const hub = t.gateway.hub;
+    const fast = await subscribe('?session=sess-slow');
+    const slow = await stalledSubscriber(t.url, t.token, '?session=sess-slow');
+    const before = hub.subscriberCount;
+    // 256 KB events until the gateway gives up on the stalled one (at 4 MB queued, after
+    // whatever the kernel's socket buffers hold).
+    let sent = 0;
+    while (hub.subscriberCount === before) {
+      assert.ok(sent < 400, 'the stalled subscriber was never dropped (100 MB sent)');
+      hub.publish(bigDecision(`big-${sent}`, 'sess-slow', 256 * 1024));
+      await fast.next((e) => e.type === 'decision' && e.requestId === `big-${sent}`);
+      sent++;
+    }
+    assert.equal(hub.subscriberCount, before - 1, 'only the stalled subscriber was dropped');
+
+    // Once it reads again, it finds what it missed, then the reason, then the end of the stream.
+    slow.socket.resume();
+    await once(slow.socket, 'end');
+    const text = Buffer.concat(slow.received).toString('utf8');
+    const last = /event: error\ndata: (.*)\n\n\r\n0\r\n\r\n$/.exec(text);
+    assert.ok(last, `the stream ends with an error event: ${JSON.stringify(text.slice(-300))}`);
+    const error = JSON.parse(last[1]);
+    assert.equal(error.type, 'error');
+    assert.equal(error.error.type, 'overloaded_error');
+    assert.match(error.error.message, /fell behind.*MB unread/);
+
+    // The fast subscriber still receives, and so does a request's usage.
+    const id = await send({ sessionId: 'sess-slow' });
+    await fast.usage(id);
+  });
+
+  it(`refuses the event-stream subscriber over ${MAX_EVENT_STREAMS} with a 429 in Anthropic's shape`, async () => {
+    const hub = t.gateway.hub;
+    const opened: EventSubscriber[] = [];
+    try {
+      assert.equal(hub.maxStreams, MAX_EVENT_STREAMS);
+      while (hub.subscriberCount < MAX_EVENT_STREAMS) opened.push(await EventSubscriber.open(t.url, t.token, '?session=sess-bound'));
+      const refused = await rawRequest(t.url, { path: '/v1/conduit/events?session=sess-bound', headers: { 'x-conduit-token': t.token }, timeoutMs: 10_000 });
+      const error = assertAnthropicError(refused, 429, 'rate_limit_error');
+      assert.match(error.message, new RegExp(`${MAX_EVENT_STREAMS} event streams`));
+      assert.equal(hub.subscriberCount, MAX_EVENT_STREAMS);
+      // Those already subscribed keep receiving.
+      const id = await send({ sessionId: 'sess-bound' });
+      await Promise.all(opened.map((s) => s.usage(id)));
+    } finally {
+      for (const s of opened) s.close();
+    }
   });
 });
