@@ -182,6 +182,19 @@ describe('gateway plugins that attack the gateway itself', () => {
   let t: TestGateway;
   const log: string[] = [];
   const logText = () => log.join('');
+  const waiting: { pattern: RegExp; resolve: () => void }[] = [];
+  const onLogLine = (line: string) => {
+    log.push(line);
+    for (const w of waiting.filter((w) => w.pattern.test(line))) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  /** Resolves when a log line matches (at once if one did already). */
+  const logged = (pattern: RegExp) => new Promise<void>((resolve) => {
+    if (pattern.test(logText())) resolve();
+    else waiting.push({ pattern, resolve });
+  });
   const GOOD = `module.exports = { name: 'good', customRouter(context) { return context.synapseContext.agentType === 'code-reviewer' ? 'claude-opus-4-8' : null; } };`;
 
   before(async () => {
@@ -193,11 +206,12 @@ describe('gateway plugins that attack the gateway itself', () => {
         '12-exits-at-load.js': 'process.exit(3);',
         '20-exits-when-routing.js': misbehaving('exits-when-routing', 'exit', 'process.exit(4);'),
         '30-never-answers.js': misbehaving('never-answers', 'never', 'return new Promise(() => {});'),
+        '40-throws-later.js': misbehaving('throws-later', 'late', `setTimeout(() => { throw new Error('late explosion'); }); Promise.reject(new Error('nobody catches this')); return null;`),
         '90-good.js': GOOD,
       },
       // Loading is limited like calls are; a short limit keeps this suite quick.
       env: { CONDUIT_PLUGIN_LOAD_TIMEOUT_MS: '500', CONDUIT_LEDGER: 'off' },
-      log: createLogger((l) => log.push(l), true),
+      log: createLogger(onLogLine, true),
     });
   });
   after(async () => {
@@ -212,7 +226,7 @@ describe('gateway plugins that attack the gateway itself', () => {
       assert.match(byFile.get(file)?.reason ?? '', /did not finish loading within 500 ms/);
       assert.match(logText(), new RegExp(`ERROR .*plugin ${file.replace('.js', '')} .*did not finish loading within 500 ms; it is disabled`));
     }
-    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['exits-when-routing', 'never-answers', 'good']);
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['exits-when-routing', 'never-answers', 'throws-later', 'good']);
     assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
   });
 
@@ -229,7 +243,16 @@ describe('gateway plugins that attack the gateway itself', () => {
     assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
     const plugins = await pluginStatus(t);
     assert.equal(plugins.find((p) => p.name === 'exits-when-routing')?.state, 'disabled');
-    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['never-answers', 'good']);
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['never-answers', 'throws-later', 'good']);
+  });
+
+  it('plugin code that throws from a timer or leaves a rejection unhandled is logged; the thread and every plugin stay', async () => {
+    assert.equal(await routedModel(t, 'late'), RULES_MODEL);
+    await logged(/WARN .*plugin code threw outside customRouter: late explosion/);
+    await logged(/WARN .*plugin code left a promise rejection unhandled: nobody catches this/);
+    assert.doesNotMatch(logText(), /throws-later .*disabled|plugin thread ended/);
+    assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
+    assert.equal((await pluginStatus(t)).find((p) => p.name === 'throws-later')?.state, 'loaded');
   });
 
   it('a customRouter that never answers is disabled after 3 consecutive time-outs', async () => {
