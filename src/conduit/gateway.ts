@@ -67,7 +67,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let providers = new ProviderRegistry(config.providers, env);
   let prices = new PriceTable(config.prices);
   const hub = new EventHub();
-  const journal = new Journal(paths.journalDir);
+  const journal = new Journal(paths.journalDir, { log });
   const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log, { env, providers: () => config.providers });
   // An untrusted VS Code workspace starts the gateway without plugins (they run code).
   if (env.CONDUIT_PLUGINS_DISABLED !== '1') await plugins.start();
@@ -100,7 +100,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     get upstreamTimeoutMs() { return config.upstreamTimeoutMs; },
     rules: () => config.rules,
     maxBodyBytes: () => config.maxBodyBytes,
-    health: () => ({ status: 'ok', service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000) }),
+    health: () => {
+      // Degraded (still serving) while records the disk refused wait in memory.
+      const journalHealth = journal.health();
+      return { status: journalHealth.state, service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), journal: journalHealth };
+    },
     status: () => ({
       running: true, pid: process.pid, port, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       home: paths.home,
@@ -112,7 +116,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       plugins: plugins.plugins,
       prices: { source: prices.source, version: prices.version },
       subscribers: hub.subscriberCount,
-      ledger: ledger ? { state: ledger.state, error: ledger.error } : { state: 'off', error: null },
+      journal: journal.health(),
+      ledger: ledger ? { state: ledger.state, error: ledger.error, unrecorded: ledger.unrecorded ?? null } : { state: 'off', error: null, unrecorded: null },
     }),
   };
   const server = createGatewayServer(deps);

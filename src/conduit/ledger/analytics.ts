@@ -16,6 +16,7 @@
 import { costOf, type ModelPrice } from '../pricing/priceTable';
 import type { SqlClient } from './sqlClient';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from './queryParams';
+import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'] as const;
 export type AnalyticsQuery = (typeof ANALYTICS_QUERIES)[number];
@@ -402,6 +403,14 @@ export async function runAnalytics(db: SqlClient, localUserId: string, query: An
           ...t,
           averageCostPerRequest: t.cost !== null && t.costedRequests > 0 ? usd(t.cost / t.costedRequests) : null,
           averageDurationMs: t.requests > 0 ? Math.round(rows[0].duration_ms / t.requests) : null,
+          // Billed requests in the range that the store could not record: not in the figures above.
+          unrecorded: scope.noMatch ? NO_UNRECORDED : await unrecordedUsage(db, {
+            from: scope.from,
+            to: scope.to,
+            ...(scope.project ? { projectRefs: [scope.project.id, scope.project.workspaceKey] } : {}),
+            ...(params.agent !== undefined ? { agentRef: params.agent } : {}),
+            ...(scope.session !== null ? { sessionRef: scope.session } : {}),
+          }),
         },
       };
     }

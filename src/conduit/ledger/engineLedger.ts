@@ -8,6 +8,7 @@ import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
+import type { UnrecordedUsage } from '../../protocol/usage';
 
 export class EngineLedger implements LedgerService {
   state: LedgerState = 'opening';
@@ -34,6 +35,10 @@ export class EngineLedger implements LedgerService {
         this.error = err.message;
       },
     );
+  }
+
+  get unrecorded(): UnrecordedUsage | null {
+    return this.engine?.ingester.unrecorded ?? null;
   }
 
   private ready(): LedgerEngine {

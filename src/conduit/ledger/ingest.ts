@@ -11,7 +11,10 @@ import path from 'node:path';
 import type { Logger } from '../core/log';
 import type { LedgerDb } from './ledgerDb';
 import type { SqlClient } from './sqlClient';
-import { fileSize, journalFiles, readJournalChunk, type JournalLine, type LedgerRecord } from './journalReader';
+import { factsOfRecord, fileSize, journalFiles, readJournalChunk, type JournalLine, type LedgerRecord } from './journalReader';
+import type { UnrecordedUsage } from '../../protocol/usage';
+import { storableText } from '../usage/storableText';
+import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
 
 export interface IngestOptions {
   log: Logger;
@@ -36,6 +39,7 @@ export interface BatchCommitted {
   offset: number;
   records: number;
   inserted: number;
+  rejected: number;
 }
 
 /** How long (and how many) ingested request ids are remembered against late announcements. */
@@ -92,9 +96,18 @@ on conflict (file) do update set
   updated_at = now()`;
 
 const REJECT_SQL = `
-insert into conduit_local.ingest_rejects (file, byte_offset, request_id, error, line)
-select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+insert into conduit_local.ingest_rejects (file, byte_offset, request_id, error, line, cost, ended_at, project_ref, agent_ref, session_ref)
+select * from unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::numeric[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])
 on conflict (file, byte_offset) do nothing`;
+
+/**
+ * Postgres' data exceptions (class 22: a value the column or jsonb cannot take): the
+ * record is at fault, not the store, even when it is the only one in its batch.
+ */
+function isDataException(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('22');
+}
 
 /** A display name for a project known only by its key: the last segment of a path or URI. */
 export function projectNameOf(key: string): string {
@@ -128,6 +141,7 @@ export class JournalIngester extends EventEmitter {
   private stopped = false;
   private halted = false;
   private loaded = false;
+  private unrecordedTotals: UnrecordedUsage = NO_UNRECORDED;
 
   constructor(
     private readonly db: LedgerDb,
@@ -203,6 +217,14 @@ export class JournalIngester extends EventEmitter {
     for (const [key, value] of this.agents) if (value === lower) this.agents.delete(key);
   }
 
+  /**
+   * Billed requests the store could not record (unrecorded.ts), as of the last pass that
+   * set a line aside (and the first pass). Emitted as 'unrecorded' when it changes.
+   */
+  get unrecorded(): UnrecordedUsage {
+    return this.unrecordedTotals;
+  }
+
   /** Checkpoints as stored: journal file name → byte offset. */
   checkpointOf(file: string): number {
     return this.checkpoints.get(file) ?? 0;
@@ -273,11 +295,27 @@ export class JournalIngester extends EventEmitter {
     );
     for (const r of rows) this.checkpoints.set(r.file, Number(r.byte_offset));
     this.loaded = true;
+    await this.countUnrecorded();
+  }
+
+  private async countUnrecorded(): Promise<void> {
+    this.unrecordedTotals = await unrecordedUsage(this.db);
+    this.emit('unrecorded', this.unrecordedTotals);
   }
 
   private async pass(): Promise<IngestPassResult> {
     if (!this.loaded) await this.loadCheckpoints();
     const result: IngestPassResult = { records: 0, inserted: 0, rejected: 0 };
+    try {
+      await this.readFiles(result);
+    } finally {
+      // Counted also when the pass fails later on: the lines set aside before are committed.
+      if (result.rejected) await this.countUnrecorded().catch((err: Error) => this.log.warn(`ledger: could not count unrecorded requests: ${err.message}`));
+    }
+    return result;
+  }
+
+  private async readFiles(result: IngestPassResult): Promise<void> {
     for (const file of await journalFiles(this.journalDir)) {
       const full = path.join(this.journalDir, file);
       let offset = this.checkpoints.get(file) ?? 0;
@@ -291,7 +329,7 @@ export class JournalIngester extends EventEmitter {
         const chunk = await readJournalChunk(full, offset);
         if (chunk.end === offset) break; // only an unfinished line follows
         for (let i = 0; i < chunk.lines.length; i += this.batchSize) {
-          if (this.halted) return result;
+          if (this.halted) return;
           const lines = chunk.lines.slice(i, i + this.batchSize);
           const end = i + this.batchSize >= chunk.lines.length ? chunk.end : lines[lines.length - 1].end;
           const r = await this.commitLines(file, lines, end);
@@ -302,7 +340,6 @@ export class JournalIngester extends EventEmitter {
         offset = chunk.end;
       }
     }
-    return result;
   }
 
   private async commitLines(file: string, lines: JournalLine[], end: number): Promise<IngestPassResult> {
@@ -335,14 +372,15 @@ export class JournalIngester extends EventEmitter {
     try {
       outcome = { records: records.length, inserted: await this.commit(file, records, rejects, end), rejected: rejects.length };
     } catch (err) {
-      if (records.length <= 1) throw err;
+      if (records.length === 0 || (records.length === 1 && !isDataException(err))) throw err;
       // Something in the batch is refused that the checks above let through: store the
-      // records one at a time and reject only those that still fail. When all fail, the
-      // cause is not the records: report it and keep the checkpoint where it was.
+      // records one at a time and reject only those that still fail. When all fail, and
+      // not for their values, the cause is not the records: report it and keep the
+      // checkpoint where it was.
       outcome = await this.commitOneByOne(file, records, rejects, lines, end, err as Error);
     }
     this.checkpoints.set(file, end);
-    this.emit('batch', { file, offset: end, records: outcome.records, inserted: outcome.inserted } satisfies BatchCommitted);
+    this.emit('batch', { file, offset: end, records: outcome.records, inserted: outcome.inserted, rejected: outcome.rejected } satisfies BatchCommitted);
     return outcome;
   }
 
@@ -350,6 +388,7 @@ export class JournalIngester extends EventEmitter {
     const lineOf = new Map(lines.filter((l) => l.record).map((l) => [l.record!.requestId, l]));
     const good: LedgerRecord[] = [];
     const bad: JournalLine[] = [];
+    let allDataExceptions = true;
     for (const record of records) {
       try {
         await this.db.transaction(async (tx) => {
@@ -361,12 +400,13 @@ export class JournalIngester extends EventEmitter {
           good.push(record);
           continue;
         }
+        if (!isDataException(err)) allDataExceptions = false;
         const line = lineOf.get(record.requestId)!;
-        bad.push({ ...line, record: undefined, reject: { error: `refused by the store: ${(err as Error).message}`, text: JSON.stringify(record), requestId: record.requestId } });
+        bad.push({ ...line, record: undefined, reject: { error: `refused by the store: ${(err as Error).message}`, text: JSON.stringify(record), ...factsOfRecord(record) } });
       }
     }
-    if (!good.length) throw first;
-    this.log.warn(`ledger: ${bad.length} journal record(s) of ${file} refused by the store; kept in conduit_local.ingest_rejects`);
+    if (!good.length && !allDataExceptions) throw first;
+    this.log.warn(`ledger: ${bad.length} journal record(s) of ${file} refused by the store; kept in conduit_local.ingest_rejects and counted as unrecorded`);
     const inserted = await this.commit(file, good, [...rejects, ...bad], end);
     return { records: good.length, inserted, rejected: rejects.length + bad.length };
   }
@@ -376,12 +416,18 @@ export class JournalIngester extends EventEmitter {
     const inserted = await this.db.transaction(async (tx) => {
       const n = records.length ? await this.insertRecords(tx, records, resolved) : 0;
       if (rejects.length) {
+        const r = rejects.map((l) => l.reject!);
         await tx.query(REJECT_SQL, [
           rejects.map(() => file),
           rejects.map((l) => l.start),
-          rejects.map((l) => l.reject!.requestId),
-          rejects.map((l) => l.reject!.error),
-          rejects.map((l) => l.reject!.text.slice(0, 100_000)),
+          r.map((x) => x.requestId),
+          r.map((x) => storableText(x.error)),
+          r.map((x) => storableText(x.text.slice(0, 100_000))),
+          r.map((x) => x.cost),
+          r.map((x) => x.endedAt),
+          r.map((x) => x.projectRef),
+          r.map((x) => x.agentRef),
+          r.map((x) => x.sessionRef),
         ]);
       }
       await tx.query(CHECKPOINT_SQL, [file, end, records.length]);

@@ -10,6 +10,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { UsageRecord } from '../../protocol/usage';
 import { ROUTING_SOURCES } from '../../protocol/routing';
+import { storableText } from '../usage/storableText';
 
 export const JOURNAL_FILE = /^\d{4}-\d{2}-\d{2}\.ndjson$/;
 
@@ -48,13 +49,31 @@ export interface LedgerRecord {
   endedAt: string;
 }
 
+/**
+ * What a line that is not a usable record still tells of its request, as far as it does:
+ * it is counted as unrecorded (a billed request missing from the figures) with its cost.
+ */
+export interface RejectFacts {
+  requestId: string | null;
+  cost: number | null;
+  endedAt: string | null;
+  projectRef: string | null;
+  agentRef: string | null;
+  sessionRef: string | null;
+}
+
+export interface LineReject extends RejectFacts {
+  error: string;
+  text: string;
+}
+
 export interface JournalLine {
   /** Byte offset of the line's first byte, and of the byte after its newline. */
   start: number;
   end: number;
   record?: LedgerRecord;
   /** Set when the line (or a torn prefix of it) is not a usable record. */
-  reject?: { error: string; text: string; requestId: string | null };
+  reject?: LineReject;
 }
 
 export interface JournalChunk {
@@ -133,13 +152,14 @@ export function parseLine(text: string): Pick<JournalLine, 'record' | 'reject'> 
   for (let i = text.indexOf('{"', 1); i > 0; i = text.indexOf('{"', i + 1)) {
     const tail = tryRecord(text.slice(i));
     if (tail.record) {
-      return { record: tail.record, reject: { error: 'torn line (an unfinished earlier write) before a whole record', text: text.slice(0, i), requestId: null } };
+      const torn = text.slice(0, i);
+      return { record: tail.record, reject: { error: 'torn line (an unfinished earlier write) before a whole record', text: torn, ...tornFacts(torn) } };
     }
   }
-  return { reject: { error: whole.error ?? 'not a usage record', text, requestId: whole.requestId ?? null } };
+  return { reject: { error: whole.error ?? 'not a usage record', text, ...(whole.facts ?? tornFacts(text)) } };
 }
 
-function tryRecord(text: string): { record?: LedgerRecord; error?: string; requestId?: string } {
+function tryRecord(text: string): { record?: LedgerRecord; error?: string; facts?: RejectFacts } {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -149,9 +169,39 @@ function tryRecord(text: string): { record?: LedgerRecord; error?: string; reque
   try {
     return { record: toLedgerRecord(value) };
   } catch (err) {
-    const id = (value as { id?: unknown })?.id;
-    return { error: (err as Error).message, requestId: typeof id === 'string' ? id.slice(0, 200) : undefined };
+    return { error: (err as Error).message, facts: factsOf(value) };
   }
+}
+
+const NO_FACTS: RejectFacts = { requestId: null, cost: null, endedAt: null, projectRef: null, agentRef: null, sessionRef: null };
+
+/** Each field of a parsed value that is not a usable record, where it has the right type. */
+function factsOf(value: unknown): RejectFacts {
+  if (typeof value !== 'object' || value === null) return NO_FACTS;
+  const r = value as Record<string, unknown>;
+  const member = (v: unknown, key: string) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined);
+  const text = (v: unknown) => (typeof v === 'string' && v ? storableText(v.slice(0, 200)) : null);
+  const usd = member(r.cost, 'cost');
+  const ended = typeof r.endedAt === 'string' ? Date.parse(r.endedAt) : NaN;
+  return {
+    requestId: text(r.id),
+    cost: typeof usd === 'number' && Number.isFinite(usd) && usd >= 0 && usd <= MAX_COST ? usd : null,
+    endedAt: Number.isNaN(ended) ? null : new Date(ended).toISOString(),
+    projectRef: text(member(r.context, 'projectId')),
+    agentRef: text(member(r.context, 'agentId')),
+    sessionRef: text(member(r.context, 'sessionId')) ?? text(member(r.context, 'claudeSessionId')),
+  };
+}
+
+/** A torn line: every record line starts with its id, which may have been written before the tear. */
+function tornFacts(text: string): RejectFacts {
+  const id = /^\{"id":"([^"\\]{1,200})"/.exec(text)?.[1];
+  return id ? { ...NO_FACTS, requestId: storableText(id) } : NO_FACTS;
+}
+
+/** The facts of a record the store refused. */
+export function factsOfRecord(r: LedgerRecord): RejectFacts {
+  return { requestId: r.requestId, cost: r.cost, endedAt: r.endedAt, projectRef: r.projectRef, agentRef: r.agentRef, sessionRef: r.sessionId ?? r.claudeSessionId };
 }
 
 const SOURCES = new Set<string>(ROUTING_SOURCES);
@@ -161,10 +211,11 @@ const MAX_COST = 9999.999999;
 
 class RecordError extends Error {}
 
+/** A text field the store can hold (cut to `max`, which can split a surrogate pair: made storable after). */
 function str(v: unknown, what: string, max = 500): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw new RecordError(`${what}: expected a string`);
-  return v.length > max ? v.slice(0, max) : v;
+  return storableText(v.length > max ? v.slice(0, max) : v);
 }
 
 function requiredStr(v: unknown, what: string, max = 500): string {
@@ -215,7 +266,7 @@ export function toLedgerRecord(value: unknown): LedgerRecord {
     // Beyond the column's precision the figure is not a price we can trust: unknown.
     usd = cost.cost > MAX_COST ? null : cost.cost;
   }
-  const fallbacks = Array.isArray(decision.fallbacks) ? decision.fallbacks.filter((f): f is string => typeof f === 'string').slice(0, 20) : null;
+  const fallbacks = Array.isArray(decision.fallbacks) ? decision.fallbacks.filter((f): f is string => typeof f === 'string').slice(0, 20).map(storableText) : null;
   const stream = r.stream === undefined || r.stream === null ? null : Boolean(r.stream);
   return {
     requestId: requiredStr(r.id, 'id', 200),

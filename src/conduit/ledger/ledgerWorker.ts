@@ -10,6 +10,7 @@ import { LedgerEngine } from './engine';
 import type { ModelSettingsSnapshot } from './modelSettings';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
 import { ReportCursors } from './reports';
+import type { UnrecordedUsage } from '../../protocol/usage';
 
 const port = parentPort!;
 const data = workerData as LedgerWorkerData;
@@ -121,6 +122,7 @@ LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ing
     }
     engine = opened;
     engine.ingester.on('batch', (b: { records: number; inserted: number }) => post({ type: 'ingested', records: b.records, inserted: b.inserted }));
+    engine.ingester.on('unrecorded', (unrecorded: UnrecordedUsage) => post({ type: 'unrecorded', unrecorded }));
     engine.start();
     post({ type: 'ready', openMs: opened.openMs, settings });
   },

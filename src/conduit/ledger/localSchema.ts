@@ -38,6 +38,15 @@ create table if not exists conduit_local.ingest_rejects (
   primary key (file, byte_offset)
 );
 
+-- What a rejected line still told of its request (each null where it did not): a billed
+-- request the store could not record is counted as unrecorded, with its cost, in the
+-- status and the analytics summary (unrecorded.ts), never dropped silently.
+alter table conduit_local.ingest_rejects add column if not exists cost numeric;
+alter table conduit_local.ingest_rejects add column if not exists ended_at timestamptz;
+alter table conduit_local.ingest_rejects add column if not exists project_ref text;
+alter table conduit_local.ingest_rejects add column if not exists agent_ref text;
+alter table conduit_local.ingest_rejects add column if not exists session_ref text;
+
 -- The outbox's change log: one entry per statement that inserted or updated rows of a
 -- synced table, with the ids of those rows (statement-level triggers, so a batch of 500
 -- inserted rows costs one log row). In commit order: the store has a single writer.

@@ -9,6 +9,7 @@ import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
 import type { ReportParams } from './reports';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
+import type { UnrecordedUsage } from '../../protocol/usage';
 
 export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
 
@@ -28,6 +29,11 @@ export interface LedgerService {
   readonly state: LedgerState;
   /** Why the store is not ready (failed), in words for a person. */
   readonly error: string | null;
+  /**
+   * Billed requests the store could not record (unrecorded.ts), as last counted; null
+   * until the store has counted them.
+   */
+  readonly unrecorded?: UnrecordedUsage | null;
   /** Rejects with LedgerUnavailableError unless the store is ready. */
   analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics>;
   /**

@@ -23,6 +23,7 @@ import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpRe
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
+import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
   log: Logger;
@@ -56,10 +57,12 @@ function workerFile(): string | URL {
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
-/** Events: 'state' (LedgerState), 'ingested' ({ records, inserted } per committed batch). */
+/** Events: 'state' (LedgerState), 'ingested' ({ records, inserted } per committed batch), 'unrecorded' (UnrecordedUsage). */
 export class WorkerLedger extends EventEmitter implements LedgerService {
   state: LedgerState = 'opening';
   error: string | null = null;
+  /** As the worker last counted them (kept while it restarts). */
+  unrecorded: UnrecordedUsage | null = null;
   private worker: Worker | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -128,6 +131,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           return;
         case 'ingested':
           this.emit('ingested', { records: m.records, inserted: m.inserted });
+          return;
+        case 'unrecorded':
+          this.unrecorded = m.unrecorded;
+          this.emit('unrecorded', m.unrecorded);
           return;
         case 'ready':
           this.modelSettings.load(m.settings);

@@ -6,6 +6,7 @@ import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
 import type { BudgetOp } from '../budgets/budgetOps';
 import type { ReportParams } from './reports';
 import type { LinkOp } from './workspaceLinks';
+import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface LedgerWorkerData {
   dataDir: string | null;
@@ -35,5 +36,7 @@ export type FromLedgerWorker =
   | { type: 'failed'; error: string }
   | { type: 'closed' }
   | { type: 'ingested'; records: number; inserted: number }
+  /** Billed requests the store could not record: at the first pass, and when a line is set aside. */
+  | { type: 'unrecorded'; unrecorded: UnrecordedUsage }
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: { name: string; message: string; kind?: string } };
