@@ -12,7 +12,8 @@ import { conduitPaths, conduitHome } from '../core/paths';
 import { VERSION } from '../version';
 import { runForeground } from './foreground';
 import { clearStaleState, startInBackground, stopGateway } from './daemon';
-import { findRunningGateway } from '../client/gatewayClient';
+import { findRunningGateway, request } from '../client/gatewayClient';
+import type { UnrecordedUsage } from '../../protocol/usage';
 import { installWrapper } from './installWrapper';
 import { printLogs } from './logs';
 import { statusLine } from './statusline';
@@ -73,12 +74,21 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const running = await findRunningGateway(paths);
       if (!running) clearStaleState(paths);
+      const unrecorded = running ? await unrecordedOf(running.port, running.token) : null;
       const status = running
-        ? { running: true, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version, uptimeSeconds: running.health.uptimeSeconds, home: paths.home }
-        : { running: false, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home };
+        ? {
+          running: true, status: running.health.status, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version,
+          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded,
+        }
+        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null };
       if (args.includes('--json')) console.log(JSON.stringify(status));
-      else if (running) console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
-      else console.log(`Conduit is not running (home ${paths.home})`);
+      else if (running) {
+        console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
+        const journal = running.health.journal;
+        if (journal && journal.state !== 'ok') console.log(`Journal degraded: ${journal.error} (${journal.pending} record(s) waiting in memory for the disk)`);
+        if (journal?.lost) console.log(`Journal: ${journal.lost} record(s) lost since the start`);
+        if (unrecorded?.count) console.log(`Unrecorded: ${unrecorded.count} billed request(s) the usage store could not record ($${unrecorded.costUsd.toFixed(4)} known cost)`);
+      } else console.log(`Conduit is not running (home ${paths.home})`);
       return running ? 0 : 3;
     }
     case 'logs':
@@ -101,6 +111,17 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     default:
       throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Billed requests the store could not record (the gateway's status; null when it cannot tell). */
+async function unrecordedOf(port: number, token: string | null): Promise<UnrecordedUsage | null> {
+  if (!token) return null;
+  try {
+    const r = await request(port, 'GET', '/v1/conduit/status', { token });
+    return r.status === 200 ? (JSON.parse(r.body) as { ledger?: { unrecorded?: UnrecordedUsage | null } }).ledger?.unrecorded ?? null : null;
+  } catch {
+    return null;
   }
 }
 

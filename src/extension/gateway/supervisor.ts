@@ -13,6 +13,7 @@ import { conduitPaths } from '../../conduit/core/paths';
 import { findRunningGateway, probeHealth } from '../../conduit/client/gatewayClient';
 import { stopGateway } from '../../conduit/cli/daemon';
 import type { Settings } from '../settings';
+import type { JournalHealth } from '../../protocol/usage';
 
 export type Health = 'stopped' | 'starting' | 'running' | 'error';
 
@@ -25,6 +26,8 @@ export interface GatewayState {
   owned: boolean;
   /** Why it is stopped or failing, in words. */
   message: string | null;
+  /** The journal as the last health check saw it (degraded: records wait in memory for the disk). */
+  journal?: JournalHealth | null;
 }
 
 const HEALTH_INTERVAL_MS = 10_000;
@@ -218,7 +221,11 @@ export class GatewaySupervisor implements vscode.Disposable {
       const port = this.current.port;
       if (port === null) return;
       const h = await probeHealth(port);
-      if (h) { misses = 0; return; }
+      if (h) {
+        misses = 0;
+        if (JSON.stringify(h.journal ?? null) !== JSON.stringify(this.current.journal ?? null)) this.set({ journal: h.journal ?? null });
+        return;
+      }
       if (++misses < 2) return;
       this.log.warn(`the gateway on port ${port} does not answer its health check`);
       if (this.child) {

@@ -1,10 +1,12 @@
 /**
  * One status bar item driven by one health state: the gateway's health, the last routed
  * model (short name) and its rule, and the cost of the session or of today. Its tooltip
- * lists the last decisions with command links; a click opens the main actions.
+ * lists the last decisions with command links; a click opens the main actions. A gateway
+ * whose journal cannot write (records waiting in memory for the disk) shows as a warning,
+ * with the reason in the tooltip.
  */
 import * as vscode from 'vscode';
-import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
+import type { GatewayEvent, JournalHealth, UsageRecord } from '../../protocol/usage';
 import type { RoutingDecision } from '../../protocol/routing';
 import type { GatewayState } from '../gateway/supervisor';
 import type { Settings } from '../settings';
@@ -21,6 +23,18 @@ export function formatUsd(usd: number): string {
 
 function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>&]/g, '\\$&');
+}
+
+/**
+ * What is wrong with the gateway's journal, in words, or null: records waiting in memory
+ * for a disk that refuses them (lost if the gateway stops first), or records already lost.
+ */
+export function journalProblem(journal: JournalHealth | null | undefined): string | null {
+  if (!journal) return null;
+  const lost = journal.lost ? `${journal.lost} usage record(s) lost` : '';
+  if (journal.state === 'ok') return lost || null;
+  const waiting = `journal degraded: ${journal.error ?? 'writes fail'}; ${journal.pending} usage record(s) wait in memory until the disk takes them`;
+  return lost ? `${waiting}; ${lost}` : waiting;
 }
 
 export class StatusBar implements vscode.Disposable {
@@ -79,8 +93,9 @@ export class StatusBar implements vscode.Disposable {
   private render(): void {
     const s = this.state;
     const health = s?.health ?? 'stopped';
+    const journalWarning = health === 'running' ? journalProblem(s?.journal) : null;
     this.item.backgroundColor = health === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : health === 'stopped' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+      : health === 'stopped' || journalWarning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     if (health === 'starting') {
       this.item.text = '$(loading~spin) Conduit';
     } else if (health === 'stopped') {
@@ -89,21 +104,24 @@ export class StatusBar implements vscode.Disposable {
       this.item.text = '$(error) Conduit';
     } else {
       const cost = this.settings.costScope === 'session' && this.lastSession ? this.sessionCost.get(this.lastSession) ?? 0 : this.todayCost;
-      this.item.text = this.last
-        ? `$(arrow-swap) ${shortModel(this.last.model)} · ${this.last.source} · ${formatUsd(cost)}`
-        : `$(arrow-swap) Conduit · ${formatUsd(cost)}`;
+      this.item.text = `${journalWarning ? '$(warning)' : '$(arrow-swap)'} ${this.last
+        ? `${shortModel(this.last.model)} · ${this.last.source} · ${formatUsd(cost)}`
+        : `Conduit · ${formatUsd(cost)}`}`;
     }
-    this.item.tooltip = this.tooltip(health);
-    this.item.accessibilityInformation = { label: `Conduit gateway ${health}${this.last ? `, last routed to ${this.last.model}` : ''}` };
+    this.item.tooltip = this.tooltip(health, journalWarning);
+    this.item.accessibilityInformation = {
+      label: `Conduit gateway ${health}${journalWarning ? `, ${journalWarning}` : ''}${this.last ? `, last routed to ${this.last.model}` : ''}`,
+    };
   }
 
-  private tooltip(health: string): vscode.MarkdownString {
+  private tooltip(health: string, journalWarning: string | null): vscode.MarkdownString {
     const md = new vscode.MarkdownString(undefined, true);
     md.isTrusted = { enabledCommands: ['conduit.startGateway', 'conduit.stopGateway', 'conduit.restartGateway', 'conduit.showLogs', 'conduit.runAgentSession'] };
     const s = this.state;
     md.appendMarkdown(`**Conduit** — ${health}`);
     if (s?.port) md.appendMarkdown(` on 127.0.0.1:${s.port}${s.owned ? '' : ' (started elsewhere)'}`);
     if (s?.message && health !== 'running') md.appendMarkdown(`\n\n${escapeMarkdown(s.message)}`);
+    if (journalWarning) md.appendMarkdown(`\n\n$(warning) ${escapeMarkdown(journalWarning)}`);
     if (this.recent.length) {
       md.appendMarkdown('\n\n| model | rule | tokens | cost |\n|---|---|---:|---:|\n');
       for (const { decision: d, cost } of this.recent) {
