@@ -8,6 +8,13 @@ import { ValidationError, expectObject, optionalString, rejectUnknownKeys } from
 export const CONTEXT_HEADER = 'x-conduit-context';
 export const TOKEN_HEADER = 'x-conduit-token';
 
+/**
+ * The most the context header may hold (base64url characters). The gateway keeps Node's
+ * limit on a request's headers, 16 KB in all; claude's own headers take about 1 KB, so
+ * this leaves 4 KB for them, ANTHROPIC_CUSTOM_HEADERS and the access token.
+ */
+export const MAX_CONTEXT_HEADER_BYTES = 12 * 1024;
+
 export interface SessionContext {
   /** Conduit's id for one wrapper run; the event stream can be filtered by it. */
   sessionId?: string;
@@ -41,6 +48,9 @@ export function encodeSessionContext(ctx: SessionContext): string {
 }
 
 export function decodeSessionContext(header: string): SessionContext {
+  if (header.length > MAX_CONTEXT_HEADER_BYTES) {
+    throw new ValidationError(CONTEXT_HEADER, `is ${header.length} bytes, over the limit of ${MAX_CONTEXT_HEADER_BYTES} (it carries SYNAPSE_PROJECT_MODEL_CONFIG and SYNAPSE_AGENT_MODEL_CONFIG: shorten them)`);
+  }
   // Node's decoder skips characters outside the alphabet: check them first, so junk is refused.
   if (!/^[A-Za-z0-9_-]*$/.test(header)) throw new ValidationError(CONTEXT_HEADER, 'is not base64url-encoded JSON');
   let value: unknown;

@@ -21,6 +21,7 @@ import { authenticate, isLoopbackHost } from './auth';
 import { readBody, refuseUnreadBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
+import { headerOverflowResponse } from './headerOverflow';
 import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
 import { REPORTS_PREFIX, handleReports } from './reportsRoute';
 import { SYNC_PREFIX, handleSync } from './syncRoute';
@@ -83,6 +84,8 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
       socket.end(() => socket.destroy());
       return;
     }
+    // Too large headers get a reason in Anthropic's shape (naming the session context when it is the cause).
+    if (err.code === 'HPE_HEADER_OVERFLOW') return void socket.end(headerOverflowResponse((err as { rawPacket?: Buffer }).rawPacket));
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
