@@ -61,6 +61,7 @@
  *   of the period has passed and at least FORECAST_MIN_SPENT_FRACTION of the budget has
  *   been spent (so one early request does not cry wolf); null before that.
  */
+import { expectModelId } from './modelId';
 import {
   ValidationError, describe, expectObject, optionalNullableString, rejectUnknownKeys,
 } from './validate';
@@ -223,8 +224,7 @@ export function parseBudgetPolicyPatch(value: unknown, path = 'budget'): BudgetP
   const model = optionalNullableString(o, 'softLimitModel', path);
   if (model !== undefined) {
     const t = model === null ? '' : model.trim();
-    if (t.length > 200) throw new ValidationError(`${path}.softLimitModel`, 'longer than 200 characters');
-    patch.softLimitModel = t === '' ? null : t;
+    patch.softLimitModel = t === '' ? null : expectModelId(t, `${path}.softLimitModel`);
   }
   return patch;
 }

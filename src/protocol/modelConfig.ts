@@ -3,9 +3,9 @@
  * what the wrapper receives in SYNAPSE_PROJECT_MODEL_CONFIG / SYNAPSE_AGENT_MODEL_CONFIG,
  * and what the router reads.
  */
+import { optionalModelIdList, optionalNullableModelId } from './modelId';
 import {
-  ValidationError, expectObject, optionalBoolean, optionalNullableString, optionalNumber,
-  optionalStringArray, rejectUnknownKeys,
+  ValidationError, expectObject, optionalBoolean, optionalNumber, optionalStringArray, rejectUnknownKeys,
 } from './validate';
 
 /** Routing rules; every field optional so a project overrides only what it sets. */
@@ -54,15 +54,15 @@ export function parseRoutingRules(value: unknown, path: string): RoutingRulesCon
   const rules: RoutingRulesConfig = {};
   const set = <K extends keyof RoutingRulesConfig>(k: K, v: RoutingRulesConfig[K] | undefined) => { if (v !== undefined) rules[k] = v; };
   set('longContextThreshold', optionalNumber(o, 'longContextThreshold', path, { min: 1, integer: true }));
-  set('longContextModel', optionalNullableString(o, 'longContextModel', path));
-  set('backgroundModel', optionalNullableString(o, 'backgroundModel', path));
-  set('webSearchModel', optionalNullableString(o, 'webSearchModel', path));
-  set('reasoningModel', optionalNullableString(o, 'reasoningModel', path));
+  set('longContextModel', optionalNullableModelId(o, 'longContextModel', path));
+  set('backgroundModel', optionalNullableModelId(o, 'backgroundModel', path));
+  set('webSearchModel', optionalNullableModelId(o, 'webSearchModel', path));
+  set('reasoningModel', optionalNullableModelId(o, 'reasoningModel', path));
   set('reasoningKeywords', optionalStringArray(o, 'reasoningKeywords', path));
   if (o.reasoningBudgetThreshold === null) rules.reasoningBudgetThreshold = null;
   else set('reasoningBudgetThreshold', optionalNumber(o, 'reasoningBudgetThreshold', path, { min: 1, integer: true }));
   set('reasoningEfforts', optionalStringArray(o, 'reasoningEfforts', path));
-  set('fallbackModels', optionalStringArray(o, 'fallbackModels', path));
+  set('fallbackModels', optionalModelIdList(o, 'fallbackModels', path));
   set('pluginsEnabled', optionalBoolean(o, 'pluginsEnabled', path));
   return rules;
 }
@@ -73,7 +73,7 @@ export function parseProjectModelConfig(value: unknown, path = 'projectModelConf
   const enabled = optionalBoolean(o, 'enabled', path);
   if (enabled === undefined) throw new ValidationError(`${path}.enabled`, 'required (true or false)');
   const config: ProjectModelConfig = { enabled };
-  const defaultModel = optionalNullableString(o, 'defaultModel', path);
+  const defaultModel = optionalNullableModelId(o, 'defaultModel', path);
   if (defaultModel !== undefined) config.defaultModel = defaultModel;
   if (o.rules !== undefined) config.rules = parseRoutingRules(o.rules, `${path}.rules`);
   return config;
@@ -85,7 +85,7 @@ export function parseAgentModelConfig(value: unknown, path = 'agentModelConfig')
   const useProjectDefaults = optionalBoolean(o, 'useProjectDefaults', path);
   if (useProjectDefaults === undefined) throw new ValidationError(`${path}.useProjectDefaults`, 'required (true or false)');
   const config: AgentModelConfig = { useProjectDefaults };
-  const overrideModel = optionalNullableString(o, 'overrideModel', path);
+  const overrideModel = optionalNullableModelId(o, 'overrideModel', path);
   if (overrideModel !== undefined) config.overrideModel = overrideModel;
   if (!useProjectDefaults && !config.overrideModel) {
     throw new ValidationError(`${path}.overrideModel`, 'required when useProjectDefaults is false');

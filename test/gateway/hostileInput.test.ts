@@ -1,13 +1,16 @@
 // Hostile input that once got a wrong answer, over real HTTP: a refused body whose answer
 // Node's clients never saw (ECONNRESET, which they retry), and model ids a reply header
-// cannot carry (a 502 after the provider had answered and billed).
+// cannot carry (a 502 after the provider had answered and billed, and with fallbacks the
+// request sent again).
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import { startGatewayProcess, type GatewayProcess } from '../support/gatewayProcess';
-import { assertAnthropicError } from './helpers';
+import { encodeSessionContext } from '../../src/protocol/sessionContext';
+import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
+import { assertAnthropicError, rawRequest, smallRequest } from './helpers';
 
 const MAX_BODY = 1024 * 1024;
 const FORTY_MB = 40 * 1000 * 1000;
@@ -141,4 +144,74 @@ describe('a refused body: the answer reaches Node\'s clients', () => {
     assert.match(text, /^HTTP\/1\.1 413 /);
     assertAnthropicError({ status: 413, text: text.slice(text.indexOf('\r\n\r\n') + 4) }, 413, 'request_too_large');
   });
+});
+
+/** Model ids that cannot go into a reply header as they are, or are far too long to. */
+const BAD_MODEL_IDS: [string, string][] = [
+  ['outside Latin-1', 'claude-\u0100'],
+  ['with CR/LF', 'claude-sonnet-4-5\r\nx-injected: 1'],
+  ['with a lone surrogate', 'claude-haiku-\ud800'],
+  ['with a space', 'claude sonnet'],
+  ['of 100 KB', `claude-${'x'.repeat(100_000)}`],
+];
+
+describe('model ids a reply header cannot carry', () => {
+  let t: TestGateway;
+
+  before(async () => {
+    t = await startTestGateway({ env: { CONDUIT_LEDGER: 'off' }, config: { routing: { fallbackModels: ['claude-haiku-4-5'] } } });
+  });
+  after(async () => { await t?.close(); });
+
+  const call = (method: string, path: string, body: unknown, headers: Record<string, string> = {}) => rawRequest(t.url, {
+    method, path, body: JSON.stringify(body), timeoutMs: 10_000,
+    headers: { 'content-type': 'application/json', 'x-conduit-token': t.token, ...headers },
+  });
+
+  /** A 400 invalid_request_error from the gateway whose message starts with the field's path. */
+  const refusedNaming = (res: Awaited<ReturnType<typeof call>>, field: string) => {
+    const error = assertAnthropicError(res, 400, 'invalid_request_error');
+    assert.ok(error.message.startsWith(`[conduit] ${field}: `), `expected the error to name ${field}: ${error.message.slice(0, 200)}`);
+    assert.ok(res.text.length < 2000, 'the error does not echo the whole id');
+  };
+
+  for (const [what, model] of BAD_MODEL_IDS) {
+    it(`a requested model ${what}: 400 naming model, and nothing reaches the provider`, async () => {
+      const before = t.fake.requests.length;
+      for (const stream of [false, true]) refusedNaming(await call('POST', '/v1/messages', smallRequest({ model, stream })), 'model');
+      refusedNaming(await call('POST', '/v1/messages/count_tokens', smallRequest({ model })), 'model');
+      assert.equal(t.fake.requests.length, before);
+    });
+  }
+
+  it('a model id of 256 visible characters is forwarded and named in x-conduit-model', async () => {
+    const model = `claude-${'x'.repeat(249)}`;
+    const res = await call('POST', '/v1/messages', smallRequest({ model }));
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers['x-conduit-model'], model);
+    assert.equal(t.fake.requests.at(-1)?.body.model, model);
+  });
+
+  for (const [what, model] of BAD_MODEL_IDS) {
+    it(`model settings with an id ${what} are refused when saved through the projects route, naming the field`, async () => {
+      const project = '/v1/conduit/projects/p1';
+      refusedNaming(await call('PUT', project, { modelConfig: { enabled: true, defaultModel: model } }), 'modelConfig.defaultModel');
+      refusedNaming(await call('PUT', project, { modelConfig: { enabled: true, rules: { reasoningModel: model } } }), 'modelConfig.rules.reasoningModel');
+      refusedNaming(await call('PUT', project, { modelConfig: { enabled: true, rules: { fallbackModels: ['claude-haiku-4-5', model] } } }), 'modelConfig.rules.fallbackModels[1]');
+      refusedNaming(await call('PUT', project, { budget: { softLimitPercent: 80, softLimitModel: model } }), 'budget.softLimitModel');
+      refusedNaming(await call('POST', `${project}/agents`, { name: 'a', personaType: 'coder', useProjectModel: false, customModelId: model }), 'customModelId');
+      refusedNaming(await call('PUT', `${project}/agents/some-agent`, { customModelId: model }), 'customModelId');
+    });
+
+    // A 100 KB id does not fit in a request header at all (the HTTP layer answers 431).
+    if (model.length < 1000) it(`a session context whose model settings hold an id ${what}: 400 naming the field`, async () => {
+      const before = t.fake.requests.length;
+      const contexts: [string, string][] = [
+        [encodeSessionContext({ projectModelConfig: { enabled: true, defaultModel: model } }), 'x-conduit-context.projectModelConfig.defaultModel'],
+        [encodeSessionContext({ agentModelConfig: { useProjectDefaults: false, overrideModel: model } }), 'x-conduit-context.agentModelConfig.overrideModel'],
+      ];
+      for (const [context, field] of contexts) refusedNaming(await call('POST', '/v1/messages', smallRequest(), { 'x-conduit-context': context }), field);
+      assert.equal(t.fake.requests.length, before);
+    });
+  }
 });

@@ -84,6 +84,15 @@ describe('parseConfig', () => {
       ['a numeric defaultModel', { routing: { defaultModel: 5 } }, 'config.routing.defaultModel'],
       ['keywords not strings', { routing: { reasoningKeywords: ['ok', 1] } }, 'config.routing.reasoningKeywords'],
       ['pluginsEnabled not boolean', { routing: { pluginsEnabled: 'yes' } }, 'config.routing.pluginsEnabled'],
+      // Model ids end up in a reply header (x-conduit-model): visible ASCII, at most 256 characters.
+      ['a defaultModel outside Latin-1', { routing: { defaultModel: 'claude-\u0100' } }, 'config.routing.defaultModel'],
+      ['a defaultModel with CR/LF', { routing: { defaultModel: 'claude\r\nx-evil: 1' } }, 'config.routing.defaultModel'],
+      ['an empty defaultModel', { routing: { defaultModel: '' } }, 'config.routing.defaultModel'],
+      ['a reasoningModel of 257 characters', { routing: { reasoningModel: 'c'.repeat(257) } }, 'config.routing.reasoningModel'],
+      ['a longContextModel with a space', { routing: { longContextModel: 'claude sonnet' } }, 'config.routing.longContextModel'],
+      ['a backgroundModel with a tab', { routing: { backgroundModel: 'claude\thaiku' } }, 'config.routing.backgroundModel'],
+      ['a webSearchModel with a lone surrogate', { routing: { webSearchModel: 'claude-\ud800' } }, 'config.routing.webSearchModel'],
+      ['a bad fallback model', { routing: { fallbackModels: ['claude-sonnet-4-5', 'claude-\u00e9\n'] } }, 'config.routing.fallbackModels[1]'],
       ['providers not an object', { providers: 'anthropic' }, 'config.providers'],
       ['an upper-case provider name', { providers: { OpenRouter: { baseUrl: 'https://x' } } }, 'config.providers.OpenRouter'],
       ['a provider name with a space', { providers: { 'my provider': { baseUrl: 'https://x' } } }, 'config.providers.my provider'],
@@ -102,6 +111,14 @@ describe('parseConfig', () => {
       ['a plugin timeout too long', { plugins: { timeoutMs: 10_001 } }, 'config.plugins.timeoutMs'],
     ];
     for (const [what, value, field] of cases) it(`${what} → ${field}`, () => failsAt(value, field));
+
+    it('model ids of every provider\'s shape, up to 256 characters, are accepted', () => {
+      const ids = ['claude-sonnet-4-5-20250929', 'us.anthropic.claude-3-5-sonnet-20241022-v2:0', 'claude-3-5-sonnet-v2@20241022',
+        'openrouter/anthropic/claude-3.5-sonnet:beta', 'claude-sonnet-4-5[1m]', 'c'.repeat(256)];
+      const c = parseConfig({ routing: { defaultModel: ids[0], reasoningModel: ids[5], fallbackModels: ids } }, NO_ENV);
+      assert.deepEqual(c.rules.fallbackModels, ids);
+      assert.equal(c.rules.reasoningModel, ids[5]);
+    });
 
     it('a port anywhere in 0..65535 is accepted', () => {
       for (const port of [0, 1, 3460, 65535]) assert.equal(parseConfig({ port }, NO_ENV).port, port);

@@ -16,6 +16,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseRoutingRules } from '../../protocol/modelConfig';
+import { optionalNullableModelId } from '../../protocol/modelId';
 import {
   ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
 } from '../../protocol/validate';
@@ -100,7 +101,7 @@ export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env
   if (o.routing !== undefined) {
     const r = expectObject(o.routing, 'config.routing');
     const { defaultModel, ...rest } = r;
-    const defaultRef = optionalNullableString({ defaultModel }, 'defaultModel', 'config.routing');
+    const defaultRef = optionalNullableModelId({ defaultModel }, 'defaultModel', 'config.routing');
     config.rules = mergeRules(config.rules, parseRoutingRules(rest, 'config.routing'));
     if (defaultRef !== undefined) config.rules.defaultModel = defaultRef;
   }

@@ -17,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
+import { expectModelId } from '../../protocol/modelId';
 import type { AgentInput } from '../../protocol/projects';
 import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
 import type { Logger } from '../core/log';
@@ -149,8 +150,7 @@ function customModelId(o: Record<string, unknown>): string | null | undefined {
   if (v === null || v === undefined) return v;
   if (typeof v !== 'string') throw new ValidationError('customModelId', `expected a model id or null, got ${describe(v)}`);
   const t = v.trim();
-  if (t.length > MAX_KEY_LENGTH) throw new ValidationError('customModelId', `longer than ${MAX_KEY_LENGTH} characters`);
-  return t === '' ? null : t;
+  return t === '' ? null : expectModelId(t, 'customModelId');
 }
 
 /**

@@ -13,6 +13,7 @@
  *   *    /v1/conduit/projects/:key[/agents[/:id]]  projects, agents and their model settings (projectsRoute.ts)
  *   *    /v1/conduit/budgets[/alerts[/:id/ack]]      budget statuses and alerts (budgetsRoute.ts, src/protocol/budgets.ts)
  *   *    /v1/conduit/team/...            team sharing on Supabase: projects, members, invitations (teamRoute.ts)
+ *   *    /v1/conduit/leases[/:id], POST /v1/conduit/stop-when-idle  the clients holding the gateway (leasesRoute.ts)
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -28,17 +29,21 @@ import { SYNC_PREFIX, handleSync } from './syncRoute';
 import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
 import { BUDGETS_PATH, handleBudgets } from './budgetsRoute';
 import { TEAM_PREFIX, handleTeam } from './teamRoute';
+import { handleLeases, isLeasesPath, type GatewayClients } from './leasesRoute';
 import { TeamAccess } from '../team/teamService';
 import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
 import { relayUpstream, upstreamHeaders } from './forward';
 import { withModel } from '../routing/requestFacts';
+import { safeHeaderValue } from './safeHeader';
 
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
   ledger?: LedgerService | null;
   /** The signed-in person's Supabase access for team sharing (made here when not given). */
   team?: TeamAccess | null;
+  /** The clients holding the gateway (VS Code windows, sessions) and its stop once none is left. */
+  clients?: GatewayClients;
   token: string;
   maxBodyBytes: () => number;
   hub: EventHub;
@@ -175,6 +180,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     await handleSync(req, res, path, deps);
     return;
   }
+  if (isLeasesPath(path)) {
+    await handleLeases(req, res, path, deps);
+    return;
+  }
   if (path.startsWith(TEAM_PREFIX)) {
     await handleTeam(req, res, path, deps);
     return;
@@ -198,7 +207,7 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
   const headers = upstreamHeaders(req.headers, target.provider, auth);
   if (!headers) return estimate();
   relayUpstream(res, target.provider, req.url ?? '/v1/messages/count_tokens', headers, withModel(body, facts, target.model),
-    deps.upstreamTimeoutMs, ['x-conduit-model', target.model], estimate);
+    deps.upstreamTimeoutMs, ['x-conduit-model', safeHeaderValue(target.model)], estimate);
 }
 
 /**

@@ -2,6 +2,7 @@
  * The facts about a request that routing needs, read from one scan of its bytes. Only
  * small fields are parsed; the last message is parsed lazily, when a rule asks for it.
  */
+import { modelIdProblem } from '../../protocol/modelId';
 import { RequestBodyError, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
 
 export interface RequestFacts {
@@ -43,6 +44,10 @@ export function readRequestFacts(body: Buffer): RequestFacts {
   const { fields } = scan;
   const model = parseField(body, fields.get('model'));
   if (typeof model !== 'string' || model.length === 0) throw new InvalidRequestError('model: field required (a non-empty string)');
+  // Checked here, before anything is sent: the id is echoed in a reply header, which
+  // cannot carry it once the provider has answered (and billed).
+  const modelProblem = modelIdProblem(model);
+  if (modelProblem) throw new InvalidRequestError(`model: ${modelProblem}`);
   const messagesRange = fields.get('messages');
   if (!messagesRange || body[messagesRange[0]] !== 0x5b) throw new InvalidRequestError('messages: field required (an array)');
   const maxTokens = parseField(body, fields.get('max_tokens'));
