@@ -3,12 +3,13 @@
 // still refuses is counted as unrecorded, with its cost, in the gateway's status and the
 // analytics summary.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
+import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
 import { Journal } from '../../src/conduit/usage/journal';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import type { UnrecordedUsage } from '../../src/protocol/usage';
@@ -56,6 +57,26 @@ describe('ledger: unrecorded requests', () => {
     assert.equal(byId.get(older.id)?.model, 'claude-opus-\uFFFD');
     assert.equal(byId.get(older.id)?.routing_rule, `rule ${'é'.repeat(494)}\uFFFD`);
     assert.deepEqual(engine.ingester.unrecorded, { count: 0, costUsd: 0 });
+  });
+
+  it('reports the unrecorded requests from the store\'s worker thread', async function () {
+    this.timeout(120_000);
+    const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-unrecorded-worker-'));
+    const journalDir = path.join(home, 'journal');
+    const odd = { id: 'odd-2', decision: { model: 'm', source: 'nope' }, endedAt: new Date().toISOString(), cost: { cost: 0.25 } };
+    mkdirSync(journalDir);
+    appendFileSync(path.join(journalDir, `${odd.endedAt.slice(0, 10)}.ndjson`), `${JSON.stringify(odd)}\n`);
+    const ledger = new WorkerLedger({ dataDir: null, journalDir, log: silentLogger });
+    try {
+      const counted = new Promise<UnrecordedUsage>((resolve) => {
+        ledger.on('unrecorded', (u: UnrecordedUsage) => { if (u.count > 0) resolve(u); });
+      });
+      assert.deepEqual(await counted, { count: 1, costUsd: 0.25 });
+      assert.deepEqual(ledger.unrecorded, { count: 1, costUsd: 0.25 });
+    } finally {
+      await ledger.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 
   describe('with the gateway', () => {
