@@ -8,9 +8,13 @@
 //   - error bodies `{"type":"error","error":{"type","message"},"request_id"}` with the
 //     documented status -> type mapping, and a `request-id` header on every answer;
 //   - `HEAD /` / `GET /` and `HEAD /api/hello` (Claude Code's connectivity probes) answer 200.
+// Replies can also be made hostile in ways a real server or a proxy in front of it may be:
+// CRLF or CR line ends (legal SSE), a compressed body although identity was asked for, a
+// stream torn inside an event, an error page that is not JSON.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { randomBytes, randomUUID } from 'node:crypto';
+import zlib from 'node:zlib';
 
 export interface FakeUsage {
   input_tokens: number;
@@ -20,8 +24,19 @@ export interface FakeUsage {
   cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
+/** Line ends of the SSE stream: LF as Anthropic sends them, or CRLF / CR as the SSE specification also allows. */
+export type LineEnding = '\n' | '\r\n' | '\r';
+/** A content-encoding the stand-in applies whatever the request's accept-encoding said. */
+export type ContentEncoding = 'gzip' | 'br' | 'deflate';
+
+/** How a reply's bytes are written. */
+export interface WireOptions {
+  lineEnding?: LineEnding;
+  contentEncoding?: ContentEncoding;
+}
+
 export type FakeReply =
-  | {
+  | (WireOptions & {
       kind: 'message';
       /** Text of the reply. Defaults to "hello" (or to no text block when toolUse is set). */
       text?: string;
@@ -32,10 +47,17 @@ export type FakeReply =
       delayMs?: number;
       /** Adds a tool_use block (streamed as input_json_delta chunks); stop_reason becomes tool_use. */
       toolUse?: { name: string; input: unknown };
-    }
+      /** Streamed: sends the first `afterEvents` events, then the rest once `until` settles (a stream held open mid-way). */
+      pause?: { afterEvents: number; until: Promise<unknown> };
+    })
   | { kind: 'error'; status: number; type?: string; message?: string; retryAfter?: number }
-  /** Streamed: N SSE events then the socket is destroyed. Non-streamed: half the JSON, then destroyed. */
-  | { kind: 'cut'; afterEvents: number; text?: string }
+  /** An error answer whose body is not Anthropic's JSON (an HTML page from a proxy or load balancer). */
+  | { kind: 'raw-error'; status: number; contentType: string; body: string; contentEncoding?: ContentEncoding }
+  /**
+   * Streamed: N SSE events then the socket is destroyed (or, with cleanEnd, the reply ended
+   * cleanly); with midEvent, half of the next event is sent first. Non-streamed: half the JSON, then destroyed.
+   */
+  | (WireOptions & { kind: 'cut'; afterEvents: number; text?: string; midEvent?: boolean; cleanEnd?: boolean })
   /** Streamed: N SSE events, then `event: error` (overloaded_error by default) and the end. Non-streamed: a 529. */
   | { kind: 'stream-error'; afterEvents: number; type?: string }
   /** Accepts the request and never answers (until close()). */
@@ -256,8 +278,35 @@ function buildMessage(
   return { message, events };
 }
 
-function sseFrame([name, data]: SseEvent): string {
-  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+function sseFrame([name, data]: SseEvent, eol: LineEnding = '\n'): string {
+  return `event: ${name}${eol}data: ${JSON.stringify(data)}${eol}${eol}`;
+}
+
+/** Where a reply's body goes: the response itself, or a compressor in front of it. */
+interface BodySink {
+  write(text: string, flushed: () => void): void;
+  end(): void;
+}
+
+const COMPRESSORS: Record<ContentEncoding, () => zlib.Gzip | zlib.BrotliCompress | zlib.Deflate> = {
+  gzip: () => zlib.createGzip(),
+  br: () => zlib.createBrotliCompress(),
+  deflate: () => zlib.createDeflate(),
+};
+const COMPRESS_SYNC: Record<ContentEncoding, (b: Buffer) => Buffer> = {
+  gzip: (b) => zlib.gzipSync(b),
+  br: (b) => zlib.brotliCompressSync(b),
+  deflate: (b) => zlib.deflateSync(b),
+};
+
+function bodySink(res: http.ServerResponse, encoding: ContentEncoding | undefined): BodySink {
+  if (!encoding) return { write: (text, flushed) => res.write(text, () => flushed()), end: () => res.end() };
+  // Each event is flushed out of the compressor as it is written, as a streaming server does.
+  const z = COMPRESSORS[encoding]();
+  z.pipe(res);
+  // Flushed: compressed, and the compressed bytes handed to the socket (so that a destroy
+  // right after does not drop them).
+  return { write: (text, flushed) => { z.write(text); z.flush(() => res.write('', () => flushed())); }, end: () => z.end() };
 }
 
 export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<FakeAnthropic> {
@@ -293,15 +342,22 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<
     'anthropic-organization-id': ORGANIZATION_ID,
   });
 
-  const sendJson = (res: http.ServerResponse, status: number, body: unknown, requestId: string, extra: Record<string, string> = {}) => {
-    const text = JSON.stringify(body);
+  const sendJson = (res: http.ServerResponse, status: number, body: unknown, requestId: string, extra: Record<string, string> = {}, encoding?: ContentEncoding) => {
+    sendBytes(res, status, 'application/json', Buffer.from(JSON.stringify(body)), requestId, extra, encoding);
+  };
+
+  const sendBytes = (
+    res: http.ServerResponse, status: number, contentType: string, bytes: Buffer, requestId: string, extra: Record<string, string> = {}, encoding?: ContentEncoding,
+  ) => {
+    const body = encoding ? COMPRESS_SYNC[encoding](bytes) : bytes;
     res.writeHead(status, {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(text)),
+      'content-type': contentType,
+      'content-length': String(body.length),
+      ...(encoding ? { 'content-encoding': encoding } : {}),
       ...baseHeaders(requestId),
       ...extra,
     });
-    res.end(text);
+    res.end(body);
   };
 
   const sendError = (
@@ -326,36 +382,38 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<
     );
   };
 
-  /** Writes events one by one (delayMs apart), then runs `after` once the last one is flushed. */
-  const writeEvents = (res: http.ServerResponse, events: SseEvent[], delayMs: number, after: () => void) => {
+  /** Writes frames one by one (delayMs apart), then runs `after` once the last one is flushed. */
+  const writeEvents = (res: http.ServerResponse, sink: BodySink, frames: string[], delayMs: number, after: () => void) => {
     let i = 0;
     const next = () => {
       if (closed || res.destroyed || res.writableEnded) return;
-      if (i >= events.length) {
+      if (i >= frames.length) {
         // Nothing (left) to send: still wait until the headers are flushed before `after`.
-        res.write('', () => after());
+        sink.write('', () => after());
         return;
       }
-      const frame = sseFrame(events[i++]);
-      if (i === events.length) {
-        res.write(frame, () => after());
+      const frame = frames[i++];
+      if (i === frames.length) {
+        sink.write(frame, () => after());
         return;
       }
-      res.write(frame);
+      sink.write(frame, () => undefined);
       if (delayMs > 0) later(delayMs, next);
       else next();
     };
     next();
   };
 
-  const startStream = (res: http.ServerResponse, requestId: string) => {
+  const startStream = (res: http.ServerResponse, requestId: string, encoding?: ContentEncoding): BodySink => {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
+      ...(encoding ? { 'content-encoding': encoding } : {}),
       ...baseHeaders(requestId),
     });
     res.flushHeaders();
+    return bodySink(res, encoding);
   };
 
   const handleMessages = (req: RecordedRequest, res: http.ServerResponse, requestId: string) => {
@@ -366,11 +424,16 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<
         return; // the socket stays open until the client gives up or close() runs
       case 'error':
         return sendError(res, reply.status, requestId, reply.type, reply.message, reply.retryAfter);
+      case 'raw-error':
+        return sendBytes(res, reply.status, reply.contentType, Buffer.from(reply.body), requestId, {}, reply.contentEncoding);
       case 'message': {
         const built = buildMessage(reply, req);
-        if (!stream) return sendJson(res, 200, built.message, requestId);
-        startStream(res, requestId);
-        writeEvents(res, built.events, reply.delayMs ?? 0, () => res.end());
+        if (!stream) return sendJson(res, 200, built.message, requestId, {}, reply.contentEncoding);
+        const sink = startStream(res, requestId, reply.contentEncoding);
+        const frames = built.events.map((e) => sseFrame(e, reply.lineEnding));
+        const pauseAt = reply.pause ? Math.min(reply.pause.afterEvents, frames.length) : frames.length;
+        const rest = () => writeEvents(res, sink, frames.slice(pauseAt), reply.delayMs ?? 0, () => sink.end());
+        writeEvents(res, sink, frames.slice(0, pauseAt), reply.delayMs ?? 0, () => (reply.pause ? void reply.pause.until.then(rest, rest) : rest()));
         return;
       }
       case 'cut': {
@@ -386,9 +449,14 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<
           res.write(half, () => res.destroy());
           return;
         }
-        startStream(res, requestId);
+        const sink = startStream(res, requestId, reply.contentEncoding);
         const n = Math.max(0, Math.min(reply.afterEvents, built.events.length - 1));
-        writeEvents(res, built.events.slice(0, n), 0, () => res.destroy());
+        const frames = built.events.slice(0, n).map((e) => sseFrame(e, reply.lineEnding));
+        if (reply.midEvent) {
+          const torn = sseFrame(built.events[n], reply.lineEnding);
+          frames.push(torn.slice(0, Math.floor(torn.length / 2)));
+        }
+        writeEvents(res, sink, frames, 0, () => (reply.cleanEnd ? sink.end() : res.destroy()));
         return;
       }
       case 'stream-error': {
@@ -400,8 +468,8 @@ export function startFakeAnthropic(options: FakeAnthropicOptions = {}): Promise<
           ...built.events.slice(0, n),
           ['error', { type: 'error', error: { type: errType, message: ERROR_MESSAGES[errType] ?? 'Error' }, request_id: requestId }],
         ];
-        startStream(res, requestId);
-        writeEvents(res, events, 0, () => res.end());
+        const sink = startStream(res, requestId);
+        writeEvents(res, sink, events.map((e) => sseFrame(e)), 0, () => sink.end());
         return;
       }
     }

@@ -61,6 +61,16 @@ export function downstreamHeaders(raw: Buffer[]): string[] {
   return out;
 }
 
+const BODY_HEADERS = new Set(['content-type', 'content-length', 'content-encoding']);
+
+/** A flat header list for a body the gateway wrote instead of the provider's: its type and length replace the provider's. */
+export function withBodyHeaders(flat: string[], contentType: string, length: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) if (!BODY_HEADERS.has(flat[i].toLowerCase())) out.push(flat[i], flat[i + 1]);
+  out.push('content-type', contentType, 'content-length', String(length));
+  return out;
+}
+
 /** The value of a header in a flat [name, value, ...] list (lower-case name), or ''. */
 export function headerValue(flat: string[], lowerName: string): string {
   const n = lowerName.length;

@@ -21,12 +21,17 @@ import { routeByRules, routeBySession, type RouteChoice } from '../routing/route
 import { rulesFor, type RoutingRules } from '../routing/rules';
 import type { EventHub } from '../usage/eventHub';
 import type { Journal } from '../usage/journal';
+import { DecodingTap, isDecodable } from '../usage/decodingTap';
 import { JsonUsageTap, SseUsageTap, type ReplyOutcome } from '../usage/usageTap';
 import type { ClientAuth } from './auth';
 import { GatewayError, errorBody, sendError } from './errors';
 import { sendBudgetRefusal } from './budgetsRoute';
-import { downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders } from './forward';
+import {
+  downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders, withBodyHeaders,
+} from './forward';
+import { ErrorReplyBody, judgeErrorReply } from './providerError';
 import type { ProviderRegistry, ResolvedModel } from './providers';
+import { safeHeaderValue } from './safeHeader';
 
 export interface MessagesDeps {
   rules: () => RoutingRules;
@@ -134,7 +139,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   deps.hub.publish({ type: 'decision', requestId, context, decision });
   deps.log.debug(`${requestId} ${facts.requestedModel} → ${target.provider.name}/${target.model} (${choice.source}: ${choice.rule})`);
 
-  const record = (status: number, usageOutcome: { usage: UsageRecord['usage']; error?: string }, firstByteMs: number | null): UsageRecord => {
+  const record = (status: number, usageOutcome: Outcome, firstByteMs: number | null): UsageRecord => {
     const cost: CostBreakdown = usageOutcome.usage
       ? deps.prices.cost(decision.model, usageOutcome.usage)
       : { cost: null, costSource: 'no-usage', priceVersion: null };
@@ -144,6 +149,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
       endedAt: new Date(clock()).toISOString(), device: deps.device,
     };
     if (usageOutcome.error) r.error = usageOutcome.error;
+    if (usageOutcome.outputEstimated) r.outputEstimated = true;
     return r;
   };
   const finish = (r: UsageRecord) => {
@@ -176,13 +182,14 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     (status, outcome, firstByteMs) => finish(record(status, outcome, firstByteMs))).attempt();
 }
 
-type Outcome = { usage: UsageRecord['usage']; error?: string };
+type Outcome = { usage: UsageRecord['usage']; error?: string; outputEstimated?: true };
 
 const EXCHANGE = Symbol('conduit.exchange');
 const WAITING = 0; // for the reply's headers: nothing reached the client, a fallback is still possible
 const DISCARDING = 1; // a retryable error reply, read to its end before the next candidate is tried
 const PIPING = 2; // the reply is passing through to the client
 const DONE = 3;
+const HOLDING_ERROR = 4; // the final error reply, read whole: passed on as sent when it is Anthropic's JSON, wrapped otherwise
 
 /**
  * One request's way to a provider and back: tries the candidates in turn while nothing
@@ -198,6 +205,14 @@ class Exchange implements Dispatcher.DispatchHandler {
   private status = 0;
   private isSse = false;
   private tap: SseUsageTap | JsonUsageTap | null = null;
+  /** The reply is compressed (whatever was asked): nothing may be added to its bytes. */
+  private encoded = false;
+  /** Decodes a compressed reply for the tap. */
+  private decoder: DecodingTap | null = null;
+  /** How the reply ended, for `decoded()`: cut (provider or client gone) or complete. */
+  private cut = false;
+  private errorReply: ErrorReplyBody | null = null;
+  private replyHeaders: string[] | null = null;
   private firstByteMs: number | null = null;
   private clientGone = false;
   private draining = false;
@@ -221,6 +236,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (this.moveOn()) return this.attempt();
       sendError(this.res, 'authentication_error', `no API key for provider "${provider.name}": set ANTHROPIC_API_KEY (or the provider's apiKeyEnv) where the gateway runs, or sign in to claude so it sends its own credentials`);
       this.phase = DONE;
+      this.recordCandidate();
       this.done(401, { usage: null, error: 'missing_api_key' }, null);
       return;
     }
@@ -236,6 +252,15 @@ class Exchange implements Dispatcher.DispatchHandler {
     const { provider, model } = this.candidates[this.i++];
     (this.failed ??= []).push(`${provider.name}/${model}`);
     return true;
+  }
+
+  /** The record names the model that answered, or failed last, and the ones that failed before it. */
+  private recordCandidate(): void {
+    if (this.i === 0) return;
+    const { provider, model } = this.candidates[this.i];
+    this.decision.model = model;
+    this.decision.provider = provider.name;
+    this.decision.fallbacks = this.failed ?? [];
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -254,15 +279,23 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.status = status;
     this.resumeUpstream = resume;
     const decision = this.decision;
-    if (this.i > 0) {
-      decision.model = model;
-      decision.provider = provider.name;
-      decision.fallbacks = this.failed ?? [];
-    }
+    this.recordCandidate();
     const headers = downstreamHeaders(raw);
     this.isSse = headerValue(headers, 'content-type').startsWith('text/event-stream');
     this.tap = this.isSse ? new SseUsageTap() : new JsonUsageTap();
-    headers.push('x-conduit-request-id', this.requestId, 'x-conduit-model', decision.model, 'x-conduit-route', decision.source);
+    headers.push('x-conduit-request-id', this.requestId, 'x-conduit-model', safeHeaderValue(decision.model), 'x-conduit-route', decision.source);
+    if (status >= 400) {
+      this.replyHeaders = headers;
+      this.errorReply = new ErrorReplyBody();
+      this.phase = HOLDING_ERROR;
+      return true;
+    }
+    const encoding = headerValue(headers, 'content-encoding');
+    if (encoding !== '' && encoding !== 'identity') {
+      // Asked for identity, sent compressed: the client gets the bytes as sent, the tap decoded ones.
+      this.encoded = true;
+      if (isDecodable(encoding)) this.decoder = new DecodingTap(encoding, this.tap);
+    }
     // Should Node refuse a header the provider sent, this throws, undici aborts the
     // request and onError answers 502 (or tries the next model): nothing was sent yet.
     this.res.writeHead(status, headers);
@@ -271,9 +304,13 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.phase !== PIPING) return true; // an error reply being discarded
+    if (this.phase !== PIPING) {
+      if (this.phase === HOLDING_ERROR) this.errorReply!.push(chunk);
+      return true; // else an error reply being discarded
+    }
     if (this.firstByteMs === null) this.firstByteMs = Math.round(performance.now() - this.t0);
-    this.tap!.push(chunk);
+    if (!this.encoded) this.tap!.push(chunk);
+    else if (this.decoder) this.decoder.push(chunk);
     if (this.res.write(chunk)) return true;
     // The client reads slower than the provider sends: pause the provider until it drains.
     if (!this.draining) {
@@ -289,19 +326,70 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.attempt();
       return;
     }
+    if (this.phase === HOLDING_ERROR) return this.passError(false);
     if (this.phase !== PIPING) return;
     this.phase = DONE;
+    this.endReply(false);
+  }
+
+  /** Ends the reply once the tap has every byte: at once, or when the decoder has caught up. */
+  private endReply(cut: boolean): void {
+    this.cut = cut;
+    if (this.decoder) this.decoder.end(this);
+    else this.decoded();
+  }
+
+  decoded(): void {
     const outcome = this.tap!.outcome();
+    if (this.cut) return this.endCutReply(outcome);
     let error: string | undefined;
     if (this.isSse && this.facts.stream && !outcome.complete && !outcome.error) {
-      // The provider closed the stream cleanly but before message_stop: tell the client.
-      this.res.write(sseError('api_error', 'the provider ended the stream before message_stop'));
+      // The provider closed the stream cleanly but before message_stop: tell the client
+      // (no text can be added to compressed bytes: the record says it).
+      if (!this.encoded) this.res.write(sseErrorAfter(this.tap as SseUsageTap, 'api_error', 'the provider ended the stream before message_stop'));
       error = 'stream_incomplete';
     }
     // Recorded (its journal line written) before the reply's last byte: a reply that
     // ended is never missing from the journal, whatever happens to the gateway next.
     this.settle(outcome, error);
     this.res.end();
+  }
+
+  private endCutReply(outcome: ReplyOutcome): void {
+    if (this.clientGone) return this.settle(outcome, 'client_closed');
+    // The provider's connection broke mid-reply: bytes already reached the client, so
+    // no fallback is possible; end the stream with an error event claude understands.
+    this.settle(outcome, 'stream_cut');
+    if (this.isSse && !this.encoded && !this.res.writableEnded && !this.res.destroyed) {
+      this.res.end(sseErrorAfter(this.tap as SseUsageTap, 'api_error', 'the provider connection broke during the reply'));
+    } else {
+      this.res.destroy();
+    }
+  }
+
+  /**
+   * Passes the final error reply on: as the provider sent it when it is Anthropic's error
+   * JSON, else wrapped in that shape (the provider's other headers kept). `broken`: the
+   * reply broke off before its end.
+   */
+  private passError(broken: boolean): void {
+    this.phase = DONE;
+    const headers = this.replyHeaders!;
+    const reply = this.errorReply!;
+    if (broken) reply.cutShort();
+    const judged = judgeErrorReply(this.status, headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'), reply, this.candidates[this.i].provider.name);
+    const body = judged.wrapped === null ? reply.whole()! : Buffer.from(judged.wrapped);
+    try {
+      this.res.writeHead(this.status, judged.wrapped === null ? headers : withBodyHeaders(headers, 'application/json', body.length));
+    } catch (err) {
+      // A header Node refuses: nothing was sent yet.
+      sendError(this.res, 'api_error', `the reply of provider ${this.candidates[this.i].provider.name} could not be passed on: ${(err as Error).message}`, 502);
+      this.done(502, { usage: null, error: 'upstream_headers_refused' }, null);
+      return;
+    }
+    this.firstByteMs = Math.round(performance.now() - this.t0);
+    this.done(this.status, { usage: null, error: judged.type }, this.firstByteMs);
+    this.res.end(body);
   }
 
   onError(error: Error): void {
@@ -313,16 +401,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     if (phase === PIPING) {
       this.phase = DONE;
-      const outcome = this.tap!.outcome();
-      if (this.clientGone) return this.settle(outcome, 'client_closed');
-      // The provider's connection broke mid-reply: bytes already reached the client, so
-      // no fallback is possible; end the stream with an error event claude understands.
-      this.settle(outcome, 'stream_cut');
-      if (this.isSse && !this.res.writableEnded && !this.res.destroyed) {
-        this.res.end(sseError('api_error', 'the provider connection broke during the reply'));
-      } else {
-        this.res.destroy();
-      }
+      this.endReply(true);
       return;
     }
     if (this.clientGone) {
@@ -330,6 +409,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.done(499, { usage: null, error: 'client_closed' }, null);
       return;
     }
+    if (phase === HOLDING_ERROR) return this.passError(true);
     if (phase === DISCARDING) {
       // The error reply being discarded broke off: it was failed already.
       this.moveOn();
@@ -340,6 +420,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.deps.log.warn(`${this.requestId} ${provider.name}/${model}: ${message}`);
     if (this.moveOn()) return this.attempt();
     this.phase = DONE;
+    this.recordCandidate();
     sendError(this.res, 'api_error', `provider ${provider.name} could not be reached for ${model}: ${message}`, 502);
     this.done(502, { usage: null, error: 'upstream_unreachable' }, null);
   }
@@ -347,7 +428,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   private settle(outcome: ReplyOutcome, error: string | undefined): void {
     const status = this.status;
     const err = error ?? (outcome.error?.type || (status >= 400 ? `http_${status}` : undefined));
-    this.done(status, err ? { usage: outcome.usage, error: err } : { usage: outcome.usage }, this.firstByteMs);
+    const recorded: Outcome = err ? { usage: outcome.usage, error: err } : { usage: outcome.usage };
+    if (outcome.outputEstimated) recorded.outputEstimated = true;
+    this.done(status, recorded, this.firstByteMs);
   }
 
   clientClosed(): void {
@@ -371,6 +454,11 @@ function exchangeClientDrained(this: ServerResponse): void {
 
 function sseError(type: string, message: string): string {
   return `event: error\ndata: ${errorBody(type, message)}\n\n`;
+}
+
+/** The gateway's error event, after a blank line when the stream stopped inside an event (so it arrives as its own event). */
+function sseErrorAfter(tap: SseUsageTap, type: string, message: string): string {
+  return tap.partialEventPending() ? `\n\n${sseError(type, message)}` : sseError(type, message);
 }
 
 export { GatewayError };
