@@ -206,6 +206,7 @@ describe('gateway plugins that attack the gateway itself', () => {
         '12-exits-at-load.js': 'process.exit(3);',
         '20-exits-when-routing.js': misbehaving('exits-when-routing', 'exit', 'process.exit(4);'),
         '30-never-answers.js': misbehaving('never-answers', 'never', 'return new Promise(() => {});'),
+        '35-exits-later.js': misbehaving('exits-later', 'exit-later', 'setTimeout(() => process.exit(6)); return null;'),
         '40-throws-later.js': misbehaving('throws-later', 'late', `setTimeout(() => { throw new Error('late explosion'); }); Promise.reject(new Error('nobody catches this')); return null;`),
         '90-good.js': GOOD,
       },
@@ -226,7 +227,7 @@ describe('gateway plugins that attack the gateway itself', () => {
       assert.match(byFile.get(file)?.reason ?? '', /did not finish loading within 500 ms/);
       assert.match(logText(), new RegExp(`ERROR .*plugin ${file.replace('.js', '')} .*did not finish loading within 500 ms; it is disabled`));
     }
-    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['exits-when-routing', 'never-answers', 'throws-later', 'good']);
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['exits-when-routing', 'never-answers', 'exits-later', 'throws-later', 'good']);
     assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
   });
 
@@ -239,10 +240,19 @@ describe('gateway plugins that attack the gateway itself', () => {
 
   it('a plugin that calls process.exit() in customRouter is disabled, the thread restarted and the other plugins kept', async () => {
     assert.equal(await routedModel(t, 'exit'), RULES_MODEL);
-    assert.match(logText(), /ERROR .*plugin exits-when-routing .*ended the plugin thread \(exit code 4\) in customRouter; it is disabled/);
+    assert.match(logText(), /ERROR .*plugin exits-when-routing .*ended the plugin thread \(exit code 4\); it is disabled/);
     assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
     const plugins = await pluginStatus(t);
     assert.equal(plugins.find((p) => p.name === 'exits-when-routing')?.state, 'disabled');
+    assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['never-answers', 'exits-later', 'throws-later', 'good']);
+  });
+
+  it('a plugin that calls process.exit() later, from a timer its customRouter set, is the one disabled', async () => {
+    assert.equal(await routedModel(t, 'exit-later'), RULES_MODEL);
+    await logged(/ERROR .*plugin exits-later .*ended the plugin thread \(exit code 6\); it is disabled/);
+    assert.equal(await routedModel(t, 'code-reviewer'), 'claude-opus-4-8');
+    const plugins = await pluginStatus(t);
+    assert.equal(plugins.find((p) => p.name === 'exits-later')?.state, 'disabled');
     assert.deepEqual(plugins.filter((p) => p.state === 'loaded').map((p) => p.name), ['never-answers', 'throws-later', 'good']);
   });
 
@@ -282,6 +292,31 @@ describe('gateway plugins that attack the gateway itself', () => {
       assert.equal((await pluginStatus(t2)).find((p) => p.name === 'sometimes')?.state, 'loaded');
     } finally {
       await t2.close();
+    }
+  });
+});
+
+describe('a plugin thread that keeps ending with no plugin to blame', () => {
+  it('is restarted, then after 3 ends in a row plugins are off and logged; the gateway serves by the rules', async () => {
+    const log: string[] = [];
+    let offLogged: () => void = () => undefined;
+    const off = new Promise<void>((resolve) => { offLogged = resolve; });
+    const t = await startTestGateway({
+      config: { plugins: { timeoutMs: TIMEOUT_MS }, routing: { defaultModel: RULES_MODEL } },
+      plugins: {
+        // The timer calls process.exit itself: no plugin code is on the stack when it runs.
+        'exits-on-its-own.js': `setTimeout(process.exit, 0, 7); module.exports = { customRouter() { return 'claude-opus-4-8'; } };`,
+      },
+      env: { CONDUIT_LEDGER: 'off' },
+      log: createLogger((line) => { log.push(line); if (/plugins are off until the gateway restarts/.test(line)) offLogged(); }, true),
+    });
+    try {
+      await off;
+      assert.match(log.join(''), /ERROR .*plugin thread ended \(exit code 7\) with no plugin running/);
+      assert.equal(await routedModel(t, 'anyone'), RULES_MODEL);
+      assert.deepEqual((await pluginStatus(t)).filter((p) => p.state === 'loaded'), []);
+    } finally {
+      await t.close();
     }
   });
 });

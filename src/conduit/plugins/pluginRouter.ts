@@ -80,6 +80,7 @@ export class PluginRouter {
       if (thread === this.thread) this.replaceThread(thread.runningFile(), 'blocked the plugin thread', 'the plugin thread stopped answering');
       return null;
     }
+    if (answer === 'ended') return null; // the thread's end is handled where it is seen
     this.unexplainedEnds = 0;
     return answer.model && answer.plugin ? { model: answer.model, plugin: answer.plugin } : null;
   }
@@ -106,7 +107,7 @@ export class PluginRouter {
         dropped: (file, reason) => this.disable(file, reason),
         problem: (text) => this.log.warn(`plugin ${text}`),
         ended: (file, exit) => {
-          if (thread === this.thread) this.replaceThread(file, `ended the plugin thread (${exit}) in customRouter`, `the plugin thread ended (${exit})`);
+          if (thread === this.thread) this.replaceThread(file, `ended the plugin thread (${exit})`, `the plugin thread ended (${exit})`);
         },
       });
       this.thread = thread;

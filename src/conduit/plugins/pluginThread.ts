@@ -21,7 +21,7 @@ export interface PluginThreadEvents {
   problem(text: string): void;
   /**
    * The thread ended by itself after loading (process.exit() or a fatal error in plugin
-   * code) while running file's code (null: none). exit: "exit code N[: error]".
+   * code); file: the plugin that did it (null: unknown). exit: "exit code N[: error]".
    */
   ended(file: string | null, exit: string): void;
 }
@@ -50,7 +50,7 @@ export class PluginThread {
   readonly loaded: Promise<LoadOutcome>;
   private readonly worker: Worker;
   private readonly running = new Int32Array(new SharedArrayBuffer(4));
-  private readonly pending = new Map<number, (answer: RouteAnswer) => void>();
+  private readonly pending = new Map<number, (answer: RouteAnswer | 'ended') => void>();
   private nextId = 1;
   private stopping = false;
 
@@ -116,8 +116,11 @@ export class PluginThread {
     return this.files[Atomics.load(this.running, RUNNING_SLOT)] ?? null;
   }
 
-  /** One routing call; 'timeout' when no answer came within limitMs (the thread may be blocked). */
-  route(context: PluginContext, limitMs: number): Promise<RouteAnswer | 'timeout'> {
+  /**
+   * One routing call; 'timeout' when no answer came within limitMs (the thread may be
+   * blocked), 'ended' when the thread ended or was stopped first.
+   */
+  route(context: PluginContext, limitMs: number): Promise<RouteAnswer | 'timeout' | 'ended'> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.pending.delete(id); resolve('timeout'); }, limitMs);
@@ -134,7 +137,7 @@ export class PluginThread {
 
   /** Calls in flight route without plugins. */
   private failPending(): void {
-    for (const resolve of this.pending.values()) resolve({ model: null, plugin: null });
+    for (const resolve of this.pending.values()) resolve('ended');
     this.pending.clear();
   }
 }

@@ -115,6 +115,32 @@ function describeValue(v: unknown): string {
   return v === null ? 'null' : typeof v;
 }
 
+/**
+ * process.exit() called later than the call that caused it (from a plugin's timer or
+ * promise) finds the slot empty: name the plugin whose file is nearest the top of the
+ * stack instead, so the gateway still knows whom to disable.
+ */
+const exitThread = process.exit.bind(process);
+process.exit = ((code?: number) => {
+  const index = pluginOnStack();
+  if (index >= 0) Atomics.store(running, RUNNING_SLOT, index);
+  return exitThread(code);
+}) as typeof process.exit;
+
+function pluginOnStack(): number {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 100;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  let found = -1;
+  let foundAt = Infinity;
+  for (const [index, file] of start.files.entries()) {
+    const at = stack.indexOf(`${file}:`);
+    if (at >= 0 && at < foundAt) [found, foundAt] = [index, at];
+  }
+  return found;
+}
+
 // Plugin code that throws from a timer or leaves a rejection unhandled would otherwise end
 // this thread, and with it every plugin: report it and go on.
 process.on('uncaughtException', (err) => post({ kind: 'problem', text: `code threw outside customRouter: ${err?.message ?? String(err)}` }));
