@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
-import type { SessionContext } from '../../protocol/sessionContext';
+import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 
@@ -22,13 +22,36 @@ export function sessionContextFromEnv(env: NodeJS.ProcessEnv): SessionContext {
   if (projectId) ctx.projectId = projectId;
   if (agentId) ctx.agentId = agentId;
   if (agentType) ctx.agentType = agentType;
-  if (env.SYNAPSE_PROJECT_MODEL_CONFIG) {
-    ctx.projectModelConfig = parseJsonVariable('SYNAPSE_PROJECT_MODEL_CONFIG', env.SYNAPSE_PROJECT_MODEL_CONFIG, parseProjectModelConfig);
-  }
-  if (env.SYNAPSE_AGENT_MODEL_CONFIG) {
-    ctx.agentModelConfig = parseJsonVariable('SYNAPSE_AGENT_MODEL_CONFIG', env.SYNAPSE_AGENT_MODEL_CONFIG, parseAgentModelConfig);
+  const project = configVariable(env, 'SYNAPSE_PROJECT_MODEL_CONFIG', parseProjectModelConfig);
+  if (project) ctx.projectModelConfig = project.config;
+  const agent = configVariable(env, 'SYNAPSE_AGENT_MODEL_CONFIG', parseAgentModelConfig);
+  if (agent) ctx.agentModelConfig = agent.config;
+  // The configurations are what can make it large (the ids are 200 characters at most).
+  const encoded = encodeSessionContext(ctx).length;
+  if (encoded > MAX_CONTEXT_HEADER_BYTES) {
+    const set = [project, agent].filter((c) => c !== null);
+    throw new ValidationError(set.map((c) => c.name).join(' and '),
+      `${set.map((c) => `${c.bytes} bytes`).join(' and ')} of JSON make a session context of ${encoded} bytes in the ${CONTEXT_HEADER} request header, over its limit of ${MAX_CONTEXT_HEADER_BYTES}; shorten the configuration`);
   }
   return ctx;
+}
+
+/**
+ * The most JSON a configuration variable may hold: base64url makes 4 bytes of 3, so more
+ * cannot fit in the context header. Checked before parsing: the variable itself is also
+ * passed on to claude, and one over 128 KB would make spawning it fail (E2BIG).
+ */
+const MAX_CONFIG_BYTES = (MAX_CONTEXT_HEADER_BYTES * 3) / 4;
+
+/** One JSON configuration variable, parsed; null when unset. */
+function configVariable<T>(env: NodeJS.ProcessEnv, name: string, parse: (v: unknown, path: string) => T): { name: string; bytes: number; config: T } | null {
+  const text = env[name];
+  if (!text) return null;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_CONFIG_BYTES) {
+    throw new ValidationError(name, `is ${bytes} bytes, over the limit of ${MAX_CONFIG_BYTES}: conduit-claude sends it to the gateway in the ${CONTEXT_HEADER} request header, which holds at most ${MAX_CONTEXT_HEADER_BYTES} bytes once encoded; shorten the configuration`);
+  }
+  return { name, bytes, config: parseJsonVariable(name, text, parse) };
 }
 
 /** The real claude: CONDUIT_CLAUDE_PATH, else the first `claude` on PATH. */
