@@ -6,7 +6,8 @@
  * with the reason in the tooltip.
  */
 import * as vscode from 'vscode';
-import type { GatewayEvent, JournalHealth, UsageRecord } from '../../protocol/usage';
+import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
+import { journalProblem } from './journalProblem';
 import type { RoutingDecision } from '../../protocol/routing';
 import type { GatewayState } from '../gateway/supervisor';
 import type { Settings } from '../settings';
@@ -23,18 +24,6 @@ export function formatUsd(usd: number): string {
 
 function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>&]/g, '\\$&');
-}
-
-/**
- * What is wrong with the gateway's journal, in words, or null: records waiting in memory
- * for a disk that refuses them (lost if the gateway stops first), or records already lost.
- */
-export function journalProblem(journal: JournalHealth | null | undefined): string | null {
-  if (!journal) return null;
-  const lost = journal.lost ? `${journal.lost} usage record(s) lost` : '';
-  if (journal.state === 'ok') return lost || null;
-  const waiting = `journal degraded: ${journal.error ?? 'writes fail'}; ${journal.pending} usage record(s) wait in memory until the disk takes them`;
-  return lost ? `${waiting}; ${lost}` : waiting;
 }
 
 export class StatusBar implements vscode.Disposable {
