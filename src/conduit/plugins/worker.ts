@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
+import { isModelId } from '../../protocol/modelId';
 import { RUNNING_SLOT, type FromWorker, type PluginContext, type ToWorker, type WorkerStart } from './protocol';
 
 interface LoadedPlugin {
@@ -69,8 +70,6 @@ function load(): void {
   post({ kind: 'loaded', plugins: plugins.map(({ name, version, file }) => ({ name, version, file })), errors });
 }
 
-const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,199}$/;
-
 class TimedOut extends Error {}
 
 async function route(id: number, context: PluginContext): Promise<void> {
@@ -85,7 +84,7 @@ async function route(id: number, context: PluginContext): Promise<void> {
       ]);
       p.timeouts = 0;
       if (result === null || result === undefined) continue;
-      if (typeof result === 'string' && MODEL_ID.test(result)) {
+      if (typeof result === 'string' && isModelId(result)) {
         post({ kind: 'routed', id, model: result, plugin: p.name, problems });
         return;
       }
