@@ -1,28 +1,64 @@
-// CPU the usage tap spends on one very large SSE event (a 20 MB content_block_delta and a
-// 20 MB message_delta), fed in 16 KB chunks (CHUNK_KB=64 for 64 KB) as the provider's socket delivers them, plus
-// the same bytes as ordinary small events for comparison.
+// CPU spent on one very large SSE event (20 MB), against the same bytes as ordinary small
+// events:
+//   1. the usage tap alone, fed in 16 KB chunks (CHUNK_KB=64 for 64 KB) as a socket delivers them;
+//   2. a whole gateway (its own process, no store) passing a streamed reply through, the
+//      process's CPU read from /proc before and after the request.
 //   node --import tsx bench/tapLargeEvent.mjs
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const { SseUsageTap } = require('../src/conduit/usage/usageTap.ts');
-
 const SIZE = 20 * 1024 * 1024;
 const CHUNK = Number(process.env.CHUNK_KB ?? 16) * 1024;
+const RUNS = 5;
 
-function largeEvent(name, type) {
-  const head = `event: ${name}\ndata: {"type":"${type}","index":0,"delta":{"type":"text_delta","text":"`;
+/** The child: a gateway from the sources, printing its URL and token. */
+async function runGateway() {
+  const { startGateway } = require('../src/conduit/gateway.ts');
+  const home = mkdtempSync(path.join(os.tmpdir(), 'conduit-bench-'));
+  const silent = { debug() {}, info() {}, warn() {}, error() {} };
+  const gw = await startGateway({ home, port: 0, env: { ...process.env }, ledger: false, log: silent });
+  process.stdout.write(`${JSON.stringify({ url: gw.url, token: gw.token })}\n`);
+  process.on('SIGTERM', async () => {
+    await gw.close();
+    rmSync(home, { recursive: true, force: true });
+    process.exit(0);
+  });
+}
+
+function frame(name, data) {
+  return `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+const START = frame('message_start', { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-sonnet-4-5', content: [], usage: { input_tokens: 10, output_tokens: 1 } } });
+const END = frame('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 5_000_000 } }) + frame('message_stop', { type: 'message_stop' });
+
+/** A reply whose middle is one `size`-byte event named `name`. */
+function oneLargeEvent(name) {
+  const head = `event: ${name}\ndata: {"type":"${name}","index":0,"delta":{"type":"text_delta","text":"`;
   const tail = '"}}\n\n';
-  return Buffer.concat([Buffer.from(head), Buffer.alloc(SIZE - head.length - tail.length, 'x'), Buffer.from(tail)]);
+  return Buffer.concat([Buffer.from(START + head), Buffer.alloc(SIZE - head.length - tail.length, 'x'), Buffer.from(tail + END)]);
 }
 
 function smallEvents() {
-  const one = 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello, world"}}\n\n';
-  return Buffer.from(one.repeat(Math.floor(SIZE / one.length)));
+  const one = frame('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'Hello, world' } });
+  return Buffer.from(START + one.repeat(Math.floor(SIZE / one.length)) + END);
 }
 
-/** CPU milliseconds (user + system) to tap `bytes` in CHUNK-sized chunks. */
+const cases = [
+  ['one 20 MB content_block_delta', oneLargeEvent('content_block_delta')],
+  ['one 20 MB message_delta', oneLargeEvent('message_delta')],
+  ['20 MB of small deltas', smallEvents()],
+];
+
 function tapCpuMs(bytes) {
+  const { SseUsageTap } = require('../src/conduit/usage/usageTap.ts');
   const chunks = [];
   for (let at = 0; at < bytes.length; at += CHUNK) chunks.push(bytes.subarray(at, at + CHUNK));
   const before = process.cpuUsage();
@@ -33,14 +69,66 @@ function tapCpuMs(bytes) {
   return (used.user + used.system) / 1000;
 }
 
-const cases = [
-  ['one 20 MB content_block_delta', largeEvent('content_block_delta', 'content_block_delta')],
-  ['one 20 MB message_delta', largeEvent('message_delta', 'message_delta')],
-  ['20 MB of small deltas', smallEvents()],
-];
-console.log(`case                             MB   CPU ms (best of 5, ${CHUNK / 1024} KB chunks)`);
-for (const [name, bytes] of cases) {
-  let best = Infinity;
-  for (let run = 0; run < 5; run++) best = Math.min(best, tapCpuMs(bytes));
-  console.log(`${name.padEnd(32)} ${(bytes.length / 1048576).toFixed(0).padStart(3)} ${best.toFixed(1).padStart(8)}`);
+/** utime + stime of a process, in ms (clock ticks of 10 ms). */
+function processCpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
+
+async function main() {
+  console.log(`usage tap alone, ${CHUNK / 1024} KB chunks      MB   CPU ms (best of ${RUNS})`);
+  for (const [name, bytes] of cases) {
+    let best = Infinity;
+    for (let run = 0; run < RUNS; run++) best = Math.min(best, tapCpuMs(bytes));
+    console.log(`  ${name.padEnd(36)} ${(bytes.length / 1048576).toFixed(0).padStart(3)} ${best.toFixed(1).padStart(8)}`);
+  }
+
+  let reply = cases[0][1];
+  const upstream = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'request-id': 'req_bench' });
+      res.end(reply);
+    });
+  });
+  upstream.listen(0, '127.0.0.1');
+  await once(upstream, 'listening');
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway'], {
+    env: { ...process.env, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.address().port}`, ANTHROPIC_API_KEY: 'bench-key', CONDUIT_LEDGER: 'off' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [line] = await once(child.stdout, 'data');
+  const { url, token } = JSON.parse(String(line));
+  const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] });
+  const request = () => new Promise((resolve, reject) => {
+    const req = http.request(`${url}/v1/messages`, {
+      method: 'POST', agent: false,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-conduit-token': token, 'anthropic-version': '2023-06-01' },
+    }, (res) => {
+      let n = 0;
+      res.on('data', (c) => { n += c.length; });
+      res.on('end', () => resolve(n));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+  await request(); // warm-up: code loaded and compiled
+  console.log(`\nwhole gateway process, one streamed reply     MB   CPU ms (mean of ${RUNS}, 10 ms ticks)`);
+  for (const [name, bytes] of cases) {
+    reply = bytes;
+    let total = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const before = processCpuMs(child.pid);
+      const got = await request();
+      if (got < bytes.length) throw new Error(`${name}: the client got ${got} of ${bytes.length} bytes`);
+      total += processCpuMs(child.pid) - before;
+    }
+    console.log(`  ${name.padEnd(36)} ${(bytes.length / 1048576).toFixed(0).padStart(3)} ${(total / RUNS).toFixed(0).padStart(8)}`);
+  }
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+  upstream.close();
+}
+
+if (process.argv[2] === '--gateway') await runGateway();
+else await main();
