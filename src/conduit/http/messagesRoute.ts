@@ -21,7 +21,7 @@ import { routeByRules, routeBySession, type RouteChoice } from '../routing/route
 import { rulesFor, type RoutingRules } from '../routing/rules';
 import type { EventHub } from '../usage/eventHub';
 import type { Journal } from '../usage/journal';
-import { DecodingTap, isDecodable } from '../usage/decodingTap';
+import { DecodingTap, isDecodable, type DecodedListener } from '../usage/decodingTap';
 import { JsonUsageTap, SseUsageTap, type ReplyOutcome } from '../usage/usageTap';
 import type { ClientAuth } from './auth';
 import { GatewayError, errorBody, sendError } from './errors';
@@ -197,7 +197,7 @@ const HOLDING_ERROR = 4; // the final error reply, read whole: passed on as sent
  * undici dispatch handler of each attempt, and finds itself from the client's response
  * in the listeners (module functions, so that no closure is made per request).
  */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private i = 0;
   private phase = WAITING;
   private abortUpstream: ((err?: Error) => void) | null = null;
@@ -281,8 +281,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     const decision = this.decision;
     this.recordCandidate();
     const headers = downstreamHeaders(raw);
-    this.isSse = headerValue(headers, 'content-type').startsWith('text/event-stream');
-    this.tap = this.isSse ? new SseUsageTap() : new JsonUsageTap();
     headers.push('x-conduit-request-id', this.requestId, 'x-conduit-model', safeHeaderValue(decision.model), 'x-conduit-route', decision.source);
     if (status >= 400) {
       this.replyHeaders = headers;
@@ -290,6 +288,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.phase = HOLDING_ERROR;
       return true;
     }
+    this.isSse = headerValue(headers, 'content-type').startsWith('text/event-stream');
+    this.tap = this.isSse ? new SseUsageTap() : new JsonUsageTap();
     const encoding = headerValue(headers, 'content-encoding');
     if (encoding !== '' && encoding !== 'identity') {
       // Asked for identity, sent compressed: the client gets the bytes as sent, the tap decoded ones.
@@ -339,6 +339,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     else this.decoded();
   }
 
+  /** The tap has had every byte of the reply (DecodedListener): record it and end it. */
   decoded(): void {
     const outcome = this.tap!.outcome();
     if (this.cut) return this.endCutReply(outcome);
