@@ -7,6 +7,7 @@ import {
   startFakeAnthropic,
   type FakeAnthropic,
 } from '../support/fakeAnthropic';
+import { parseSseSpec } from '../support/sseSpec';
 
 interface SseEvent {
   event: string;
@@ -287,6 +288,48 @@ describe('fakeAnthropic stand-in', () => {
     assert.deepEqual(events.map((e) => e.event), ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'error']);
     assert.equal(events[4].data.error.type, 'overloaded_error');
     assert.equal(events[4].data.error.message, 'Overloaded');
+  });
+
+  it('writes SSE with CRLF or CR line ends when asked, the same events as with LF', async () => {
+    const lf = await rawPost(fake.url + '/v1/messages', reqBody({ stream: true }));
+    for (const lineEnding of ['\r\n', '\r'] as const) {
+      fake.enqueue({ kind: 'message', lineEnding });
+      const res = await rawPost(fake.url + '/v1/messages', reqBody({ stream: true }));
+      assert.ok(!res.text.replace(/\r\n/g, '').includes('\n'), 'no bare LF');
+      const strip = (e: { event: string; data: string }) => ({ event: e.event, data: JSON.parse(e.data).type });
+      assert.deepEqual(parseSseSpec(res.text).map(strip), parseSseSpec(lf.text).map(strip));
+    }
+  });
+
+  it('compresses the reply when asked (gzip, br, deflate), saying so in content-encoding', async () => {
+    for (const contentEncoding of ['gzip', 'br', 'deflate'] as const) {
+      for (const stream of [true, false]) {
+        fake.enqueue({ kind: 'message', text: 'squeezed', contentEncoding });
+        const res = await post(reqBody({ stream }));
+        assert.equal(res.headers.get('content-encoding'), contentEncoding);
+        const text = await res.text(); // fetch decodes it
+        if (stream) assert.equal(parseSse(text).at(-1)?.event, 'message_stop');
+        else assert.equal(JSON.parse(text).content[0].text, 'squeezed');
+      }
+    }
+  });
+
+  it('tears a stream inside an event, then cuts the socket or ends cleanly', async () => {
+    fake.enqueue({ kind: 'cut', afterEvents: 3, midEvent: true });
+    const cut = await rawPost(fake.url + '/v1/messages', reqBody({ stream: true }));
+    assert.equal(cut.complete, false);
+    assert.match(cut.text, /\n\nevent: content_block_delta\ndata: \{[^\n]*$/);
+    assert.deepEqual(parseSseSpec(cut.text).map((e) => e.event), ['message_start', 'content_block_start', 'ping']);
+    fake.enqueue({ kind: 'cut', afterEvents: 3, midEvent: true, cleanEnd: true });
+    assert.equal((await rawPost(fake.url + '/v1/messages', reqBody({ stream: true }))).complete, true);
+  });
+
+  it('answers an error with a body that is not JSON (an HTML page) when asked', async () => {
+    fake.enqueue({ kind: 'raw-error', status: 503, contentType: 'text/html', body: '<h1>503 Service Unavailable</h1>' });
+    const res = await rawPost(fake.url + '/v1/messages', reqBody());
+    assert.equal(res.status, 503);
+    assert.equal(res.headers['content-type'], 'text/html');
+    assert.equal(res.text, '<h1>503 Service Unavailable</h1>');
   });
 
   it('counts tokens deterministically on /v1/messages/count_tokens and records the request', async () => {
