@@ -21,6 +21,10 @@ import { WorkerLedger } from './ledger/workerLedger';
 import { VERSION } from './version';
 import { BudgetTracker } from './budgets/budgetTracker';
 import { localTimeZone } from './core/timeZone';
+import { LeaseRegistry } from './core/leases';
+import { IdleStop } from './core/idleStop';
+import { leasesStatus } from './http/leasesRoute';
+import { STARTED_BY_ENV } from '../protocol/leases';
 
 export interface GatewayOptions {
   home: string;
@@ -36,6 +40,11 @@ export interface GatewayOptions {
   ledger?: boolean | LedgerService;
   /** The clock of budgets and records (tests move it across days and months); Date.now by default. */
   now?: () => number;
+  /**
+   * Called once when a gateway VS Code started has had no client for its grace period
+   * (core/idleStop.ts): the process then closes it and exits (cli/foreground.ts).
+   */
+  onIdle?: (reason: string) => void;
 }
 
 export interface RunningGateway {
@@ -67,6 +76,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let providers = new ProviderRegistry(config.providers, env);
   let prices = new PriceTable(config.prices);
   const hub = new EventHub();
+  const leases = new LeaseRegistry();
+  const idleStop = new IdleStop({
+    leases,
+    startedBy: env[STARTED_BY_ENV] === 'vscode' ? 'vscode' : 'person',
+    stop: (reason) => options.onIdle?.(reason),
+  });
   const journal = new Journal(paths.journalDir, { log });
   const plugins = new PluginRouter(paths.pluginDir, config.pluginTimeoutMs, log, { env, providers: () => config.providers });
   // An untrusted VS Code workspace starts the gateway without plugins (they run code).
@@ -97,6 +112,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     device: os.hostname(),
     get providers() { return providers; },
     get prices() { return prices; },
+    clients: { leases, idleStop },
     get upstreamTimeoutMs() { return config.upstreamTimeoutMs; },
     rules: () => config.rules,
     maxBodyBytes: () => config.maxBodyBytes,
@@ -116,6 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       plugins: plugins.plugins,
       prices: { source: prices.source, version: prices.version },
       subscribers: hub.subscriberCount,
+      clients: leasesStatus({ leases, idleStop }),
       journal: journal.health(),
       ledger: ledger ? { state: ledger.state, error: ledger.error, unrecorded: ledger.unrecorded ?? null } : { state: 'off', error: null, unrecorded: null },
     }),
@@ -174,6 +191,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     reloadConfig,
     async close() {
       watcher?.close();
+      idleStop.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         hub.shutdown(); // event streams never end by themselves

@@ -17,8 +17,10 @@ export async function runForeground(paths: ConduitPaths, port: number | undefine
   clearStaleState(paths);
   const log = createLogger();
   let gateway;
+  // A gateway VS Code started stops when no client is left (core/idleStop.ts), as on a signal.
+  let stopWhenIdle = (_reason: string) => {};
   try {
-    gateway = await startGateway({ home: paths.home, port, log });
+    gateway = await startGateway({ home: paths.home, port, log, onIdle: (reason) => stopWhenIdle(reason) });
   } catch (err) {
     const message = err instanceof PortInUseError ? err.message : `could not start: ${(err as Error).message}`;
     console.error(`conduit: ${message}`);
@@ -31,15 +33,16 @@ export async function runForeground(paths: ConduitPaths, port: number | undefine
 
   return new Promise((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
-      log.info(`${signal}: stopping`);
+      log.info(`${why}: stopping`);
       gateway.close().finally(() => {
         removeState(paths);
         resolve(0);
       });
     };
+    stopWhenIdle = stop;
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
     if (process.platform !== 'win32') process.on('SIGHUP', () => gateway.reloadConfig());

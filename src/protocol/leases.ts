@@ -1,0 +1,84 @@
+/**
+ * The gateway's clients and how long it lives. One gateway serves every VS Code window and
+ * every conduit-claude session of a person; each of them holds a lease while it uses the
+ * gateway and renews it before it expires. A gateway VS Code started stops once no client
+ * has held a lease for a grace period; a gateway the person started (`conduit start`, or a
+ * conduit-claude in a terminal) runs until the person stops it.
+ *
+ *   GET    /v1/conduit/leases                → LeasesStatus
+ *   PUT    /v1/conduit/leases/:id            LeaseRenewal → LeaseInfo (takes or renews the lease)
+ *   DELETE /v1/conduit/leases/:id            → { released: boolean }
+ *   POST   /v1/conduit/stop-when-idle        StopWhenIdleRequest → StopWhenIdleAnswer
+ */
+import { ValidationError, expectObject, optionalNumber } from './validate';
+
+export const LEASES_PATH = '/v1/conduit/leases';
+export const STOP_WHEN_IDLE_PATH = '/v1/conduit/stop-when-idle';
+
+/**
+ * Set to "vscode" in the environment of a gateway the extension starts. Any other value, or
+ * none, means the person started it, and then nothing but the person stops it.
+ */
+export const STARTED_BY_ENV = 'CONDUIT_STARTED_BY';
+export type GatewayStarter = 'vscode' | 'person';
+
+export const LEASE_CLIENTS = ['vscode-window', 'conduit-claude'] as const;
+export type LeaseClient = (typeof LEASE_CLIENTS)[number];
+
+/** Lease ids: what a client makes up for itself (a window's or a session's random id). */
+export const LEASE_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+export const MAX_LEASE_SECONDS = 3600;
+export const MAX_GRACE_SECONDS = 600;
+
+export interface LeaseRenewal {
+  client: LeaseClient;
+  /** How long the lease holds without a renewal. */
+  ttlSeconds: number;
+}
+
+export interface LeaseInfo {
+  id: string;
+  client: LeaseClient;
+  expiresInSeconds: number;
+}
+
+export interface LeasesStatus {
+  startedBy: GatewayStarter;
+  /** Live leases only: an expired one no longer counts. */
+  leases: LeaseInfo[];
+  /** Seconds until the gateway stops for want of clients; null while a client holds it, or when it will not stop by itself. */
+  stopsInSeconds: number | null;
+}
+
+export interface StopWhenIdleRequest {
+  /** How long the gateway waits, once no lease is left, for a client to come back (a window reloading). */
+  graceSeconds: number;
+}
+
+export interface StopWhenIdleAnswer {
+  /** Whether the gateway will stop once no client holds a lease (false: the person started it). */
+  willStop: boolean;
+  leases: number;
+}
+
+export function parseLeaseId(raw: string): string {
+  if (!LEASE_ID.test(raw)) throw new ValidationError('lease id', 'expected 1 to 200 letters, digits, ".", "_", ":" or "-"');
+  return raw;
+}
+
+export function parseLeaseRenewal(value: unknown): LeaseRenewal {
+  const o = expectObject(value, 'body');
+  if (!LEASE_CLIENTS.includes(o.client as LeaseClient)) {
+    throw new ValidationError('body.client', `expected one of ${LEASE_CLIENTS.join(', ')}`);
+  }
+  const ttlSeconds = optionalNumber(o, 'ttlSeconds', 'body', { min: 1, max: MAX_LEASE_SECONDS });
+  if (ttlSeconds === undefined) throw new ValidationError('body.ttlSeconds', 'is required');
+  return { client: o.client as LeaseClient, ttlSeconds };
+}
+
+export function parseStopWhenIdle(value: unknown): StopWhenIdleRequest {
+  const o = expectObject(value, 'body');
+  const graceSeconds = optionalNumber(o, 'graceSeconds', 'body', { min: 0, max: MAX_GRACE_SECONDS });
+  if (graceSeconds === undefined) throw new ValidationError('body.graceSeconds', 'is required');
+  return { graceSeconds };
+}
