@@ -18,6 +18,7 @@ import { connectSse, type SseConnection } from '../client/sseClient';
 import { startInBackground } from '../cli/daemon';
 import type { SessionSummary } from '../usage/eventHub';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
+import { claudeLaunch, type ClaudeLaunch } from './claudeLaunch';
 import { LineMerger } from './lineMerger';
 
 function fail(message: string, code: number): never {
@@ -37,6 +38,12 @@ async function main(): Promise<void> {
   }
   const claude = findClaude(env);
   if (!claude) fail(env.CONDUIT_CLAUDE_PATH ? `CONDUIT_CLAUDE_PATH points at ${env.CONDUIT_CLAUDE_PATH}, which does not exist` : 'claude is not on PATH (install it: npm install -g @anthropic-ai/claude-code, or set CONDUIT_CLAUDE_PATH)', 127);
+  let launch: ClaudeLaunch;
+  try {
+    launch = claudeLaunch(claude, args);
+  } catch (err) {
+    fail(`${(err as Error).message}: ${claude} runs only through cmd.exe, as neither claude.exe nor claude's JavaScript entry was found beside it (set CONDUIT_CLAUDE_PATH to claude.exe)`, 2);
+  }
 
   const paths = conduitPaths();
   let gw = await findRunningGateway(paths);
@@ -87,11 +94,10 @@ async function main(): Promise<void> {
     await events.ready.catch(() => undefined);
   }
 
-  const child = spawn(claude, args, {
+  const child = spawn(launch.file, launch.args, {
     env: childEnv,
     stdio: ['inherit', streamJson ? 'pipe' : 'inherit', 'inherit'],
-    // A .cmd shim needs a shell on Windows; everywhere else none is used.
-    shell: process.platform === 'win32' && /\.cmd$/i.test(claude),
+    windowsVerbatimArguments: launch.windowsVerbatimArguments,
   });
   if (streamJson) child.stdout!.on('data', (c: Buffer) => merger.pushChild(c));
 
