@@ -99,12 +99,12 @@ describe('ledger: unrecorded requests', () => {
       rmSync(home, { recursive: true, force: true });
     });
 
-    const send = async (sessionId: string) => {
+    const send = async (sessionId: string, projectId = 'unrecorded-project') => {
       const res = await fetch(`${gateway.url}/v1/messages`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json', 'x-conduit-token': gateway.token, 'anthropic-version': '2023-06-01',
-          [CONTEXT_HEADER]: encodeSessionContext({ projectId: 'unrecorded-project', sessionId }),
+          [CONTEXT_HEADER]: encodeSessionContext({ projectId, sessionId }),
         },
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hello' }] }),
       });
@@ -116,6 +116,18 @@ describe('ledger: unrecorded requests', () => {
       assert.equal(res.status, 200, await res.clone().text());
       return await res.json() as T;
     };
+
+    it('stores a billed request whose session context holds a lone surrogate and NUL, with U+FFFD in their place', async () => {
+      const { engine } = await store.engine({ journalDir: path.join(home, 'journal') });
+      ledger = new EngineLedger(engine);
+      gateway = await startGateway({ home, port: 0, env: { CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test', CONDUIT_PLUGINS_DISABLED: '1' }, log: silentLogger, ledger });
+      await ledger.whenReady();
+      await send('session-\u0000', 'project-\ud800');
+      assert.deepEqual(await engine.ingester.ingestAvailable(), { records: 1, inserted: 1, rejected: 0 });
+      const { rows } = await store.pglite.query<{ session_id: string; workspace_key: string }>(
+        `select u.session_id, p.workspace_key from public.usage_tracking u join public.projects p on p.id = u.project_id`);
+      assert.deepEqual(rows, [{ session_id: 'session-\uFFFD', workspace_key: 'project-\uFFFD' }]);
+    });
 
     it('counts a record the store refuses, and a line that is no record, as unrecorded with their cost in the status and the analytics summary', async function () {
       this.timeout(60_000);
