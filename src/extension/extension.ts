@@ -94,13 +94,25 @@ export class ConduitExtension implements vscode.Disposable {
   }
 }
 
+/** The window's extension, for deactivate(). */
+let active: ConduitExtension | undefined;
+
 export function activate(context: vscode.ExtensionContext): ConduitExtension {
   const started = performance.now();
   const extension = new ConduitExtension(context);
+  active = extension;
   context.subscriptions.push(extension);
   // The extension's own share of activation (the gateway starts in the background).
   extension.log.info(`activated in ${(performance.now() - started).toFixed(1)} ms`);
   return extension;
 }
 
-export function deactivate(): void {}
+/**
+ * The window closes (or reloads): it lets go of the gateway, which other windows and
+ * sessions may still use. VS Code awaits this before it disposes the subscriptions.
+ */
+export async function deactivate(): Promise<void> {
+  const extension = active;
+  active = undefined;
+  await extension?.supervisor.leave();
+}

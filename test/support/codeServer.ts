@@ -64,19 +64,9 @@ export function packagedVsix(): Promise<string> {
   return vsix;
 }
 
-export interface ProductInBrowser {
+/** One workbench window: its page and what drives it. */
+export interface ProductWindow {
   page: Page;
-  /** code-server's root URL, or "desktop:<executable>" for desktop VS Code. */
-  url: string;
-  /** Where the .vsix was installed: the files the extension runs from. */
-  extensionDir: string;
-  /** The workspace folder that is open. */
-  workspace: string;
-  /**
-   * Waits for the extension host's log to record the extension's activation and returns that
-   * line ("ExtensionService#_doActivateExtension <id>, startup: ..., activationEvent: '...'").
-   */
-  activation(extensionId?: string, timeoutMs?: number): Promise<string>;
   /** F1, the command's title, Enter; resolves once the palette has closed or moved on to the command's own input. */
   runCommand(title: string): Promise<void>;
   /**
@@ -104,11 +94,31 @@ export interface ProductInBrowser {
   waitForTerminalText(match: RegExp, timeoutMs?: number): Promise<string>;
   /** Saves .test-output/host/<name>.png and returns its path. */
   screenshot(name: string): Promise<string>;
+}
+
+export interface ProductInBrowser extends ProductWindow {
+  /** code-server's root URL, or "desktop:<executable>" for desktop VS Code. */
+  url: string;
+  /** Where the .vsix was installed: the files the extension runs from. */
+  extensionDir: string;
+  /** The workspace folder that is open. */
+  workspace: string;
+  /**
+   * Waits for the extension host's log to record the extension's activation and returns that
+   * line ("ExtensionService#_doActivateExtension <id>, startup: ..., activationEvent: '...'").
+   */
+  activation(extensionId?: string, timeoutMs?: number): Promise<string>;
   /** The extension's own log (its "Conduit" output channel) so far, for failure messages. */
   extensionLog(): string;
   /** code-server's (or desktop VS Code's) output so far, for failure messages. */
   serverOutput(): string;
   close(): Promise<void>;
+  /**
+   * Opens a second window on the same workbench: with code-server, another browser page,
+   * which gets its own extension host (as a second VS Code window would). Its close() closes
+   * that page the way a person closes a tab (beforeunload runs).
+   */
+  openWindow(): Promise<ProductWindow & { close(): Promise<void> }>;
 }
 
 export interface StatusBarItemState {
@@ -238,117 +248,21 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
   }
 
   try {
-    const { page } = workbench;
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar').waitFor({ timeout: 60_000 });
-    mkdirSync(screenshotDir, { recursive: true });
-
-    /** The quick input row whose label is exactly `label`. */
-    const listRow = (label: string) => page.locator('.quick-input-list .monaco-list-row')
-      .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
-      .first();
+    const page = await openedWorkbench(workbench.page);
 
     const product: ProductInBrowser = {
-      page,
+      ...driveWindow(page),
       url: workbench.url,
       extensionDir,
       workspace,
       activation: (extensionId = EXTENSION_ID, timeoutMs = 60_000) => activationLogLine(userDataDir, extensionId, timeoutMs),
-      async runCommand(title) {
-        // The palette lists the commands registered when it opened: wait for the extension to
-        // be active first (activation()), else the command may not be listed yet.
-        const input = page.locator('.quick-input-widget input.input');
-        await page.keyboard.press('F1');
-        await input.waitFor();
-        await input.fill(`>${title}`);
-        // The row of exactly this command (fuzzy matching lists others too, maybe first).
-        const row = listRow(title);
-        try {
-          await row.waitFor({ timeout: 10_000 });
-        } catch (err) {
-          await page.keyboard.press('Escape');
-          throw new Error(`"${title}" is not in the command palette: ${(err as Error).message}`);
-        }
-        await row.click();
-        // Closed, or already reused by the command for its own input box or quick pick.
-        await page.waitForFunction((typed) => {
-          const widget = document.querySelector<HTMLElement>('.quick-input-widget');
-          const box = widget?.querySelector<HTMLInputElement>('input.input');
-          return !widget || widget.style.display === 'none' || !widget.offsetParent || box?.value !== typed;
-        }, `>${title}`);
-      },
-      async answerInput(prompt, { value, pick, timeoutMs = 30_000 } = {}) {
-        // The prompt is the input box's message (text) or the quick pick's placeholder.
-        const widget = page.locator('.quick-input-widget', { hasText: prompt })
-          .or(page.locator('.quick-input-widget', { has: page.locator(`input.input[placeholder*=${JSON.stringify(prompt)}]`) }));
-        await widget.waitFor({ state: 'visible', timeout: timeoutMs });
-        const input = widget.locator('input.input');
-        if (value !== undefined) await input.fill(value);
-        if (pick !== undefined) {
-          const row = listRow(pick);
-          await row.waitFor({ timeout: timeoutMs });
-          await row.click();
-        } else {
-          await input.press('Enter');
-        }
-        await page.waitForFunction((p) => {
-          const w = document.querySelector<HTMLElement>('.quick-input-widget');
-          if (!w || w.style.display === 'none' || !w.offsetParent) return true;
-          const box = w.querySelector<HTMLInputElement>('input.input');
-          return !(w.textContent ?? '').includes(p) && !(box?.placeholder ?? '').includes(p); // closed, or moved on to the next question
-        }, prompt, { timeout: timeoutMs });
-      },
-      async notification(text, timeoutMs = 30_000) {
-        const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-        await toast.waitFor({ timeout: timeoutMs });
-        await toast.hover({ trial: true, timeout: timeoutMs }); // waits until it stops sliding in
-        return toast;
-      },
-      async clearNotifications() {
-        await product.runCommand('Notifications: Clear All Notifications');
-        await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached' });
-      },
-      statusBarItem: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.find(p), prefix),
-      async waitForStatusBarItem(prefix, match, timeoutMs = 30_000) {
-        try {
-          const handle = await page.waitForFunction(({ p, aria, text }) => {
-            const item = (window as unknown as HostTestWindow).__hostTest.find(p);
-            if (!item) return false;
-            if (aria && !new RegExp(aria[0], aria[1]).test(item.ariaLabel)) return false;
-            if (text && !new RegExp(text[0], text[1]).test(item.text)) return false;
-            return item;
-          }, {
-            p: prefix,
-            aria: match.ariaLabel ? [match.ariaLabel.source, match.ariaLabel.flags] : null,
-            text: match.text ? [match.text.source, match.text.flags] : null,
-          }, { timeout: timeoutMs });
-          return await handle.jsonValue() as StatusBarItemState;
-        } catch (err) {
-          const now = await product.statusBarItem(prefix).catch(() => null);
-          throw new Error(`the status bar item "${prefix}…" did not become ${JSON.stringify({ ariaLabel: match.ariaLabel?.toString(), text: match.text?.toString() })} within ${timeoutMs} ms; it is ${JSON.stringify(now)} (${(err as Error).message.split('\n')[0]})`);
-        }
-      },
-      statusBarHistory: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.history.filter((e) => e.ariaLabel.startsWith(p)), prefix),
-      terminalText: () => page.evaluate(() => (window as unknown as HostTestWindow).__hostTest.terminalText()),
-      async waitForTerminalText(match, timeoutMs = 60_000) {
-        try {
-          const handle = await page.waitForFunction(({ source, flags }) => {
-            const text = (window as unknown as HostTestWindow).__hostTest.terminalText();
-            return new RegExp(source, flags).test(text) ? text : false;
-          }, { source: match.source, flags: match.flags }, { timeout: timeoutMs });
-          return await handle.jsonValue() as string;
-        } catch (err) {
-          const now = await product.terminalText().catch(() => '');
-          throw new Error(`the terminal did not show ${match} within ${timeoutMs} ms; it shows:\n${now}\n(${(err as Error).message.split('\n')[0]})`);
-        }
-      },
-      async screenshot(name) {
-        const file = path.join(screenshotDir, `${name}.png`);
-        await page.screenshot({ path: file });
-        return file;
-      },
       serverOutput: () => workbench.output(),
       extensionLog: () => conduitLogs(userDataDir).map((f) => readFileSync(f, 'utf8')).join('\n'),
+      async openWindow() {
+        if (!workbench.openWindow) throw new Error('a second window needs code-server (the desktop launcher opens one window)');
+        const second = await openedWorkbench(await workbench.openWindow());
+        return { ...driveWindow(second), close: () => second.close({ runBeforeUnload: true }) };
+      },
       async close() {
         await workbench.close();
         reportActivationTimes(userDataDir);
@@ -363,6 +277,120 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
   }
 }
 
+/** Waits until the workbench in `page` shows its status bar. */
+async function openedWorkbench(page: Page): Promise<Page> {
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('#workbench\\.parts\\.statusbar').waitFor({ timeout: 60_000 });
+  mkdirSync(screenshotDir, { recursive: true });
+  return page;
+}
+
+/** The helpers that drive one workbench window (its page). */
+function driveWindow(page: Page): ProductWindow {
+  /** The quick input row whose label is exactly `label`. */
+  const listRow = (label: string) => page.locator('.quick-input-list .monaco-list-row')
+    .filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) }) })
+    .first();
+
+  const ui: ProductWindow = {
+    page,
+    async runCommand(title) {
+      // The palette lists the commands registered when it opened: wait for the extension to
+      // be active first (activation()), else the command may not be listed yet.
+      const input = page.locator('.quick-input-widget input.input');
+      await page.keyboard.press('F1');
+      await input.waitFor();
+      await input.fill(`>${title}`);
+      // The row of exactly this command (fuzzy matching lists others too, maybe first).
+      const row = listRow(title);
+      try {
+        await row.waitFor({ timeout: 10_000 });
+      } catch (err) {
+        await page.keyboard.press('Escape');
+        throw new Error(`"${title}" is not in the command palette: ${(err as Error).message}`);
+      }
+      await row.click();
+      // Closed, or already reused by the command for its own input box or quick pick.
+      await page.waitForFunction((typed) => {
+        const widget = document.querySelector<HTMLElement>('.quick-input-widget');
+        const box = widget?.querySelector<HTMLInputElement>('input.input');
+        return !widget || widget.style.display === 'none' || !widget.offsetParent || box?.value !== typed;
+      }, `>${title}`);
+    },
+    async answerInput(prompt, { value, pick, timeoutMs = 30_000 } = {}) {
+      // The prompt is the input box's message (text) or the quick pick's placeholder.
+      const widget = page.locator('.quick-input-widget', { hasText: prompt })
+        .or(page.locator('.quick-input-widget', { has: page.locator(`input.input[placeholder*=${JSON.stringify(prompt)}]`) }));
+      await widget.waitFor({ state: 'visible', timeout: timeoutMs });
+      const input = widget.locator('input.input');
+      if (value !== undefined) await input.fill(value);
+      if (pick !== undefined) {
+        const row = listRow(pick);
+        await row.waitFor({ timeout: timeoutMs });
+        await row.click();
+      } else {
+        await input.press('Enter');
+      }
+      await page.waitForFunction((p) => {
+        const w = document.querySelector<HTMLElement>('.quick-input-widget');
+        if (!w || w.style.display === 'none' || !w.offsetParent) return true;
+        const box = w.querySelector<HTMLInputElement>('input.input');
+        return !(w.textContent ?? '').includes(p) && !(box?.placeholder ?? '').includes(p); // closed, or moved on to the next question
+      }, prompt, { timeout: timeoutMs });
+    },
+    async notification(text, timeoutMs = 30_000) {
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+      await toast.waitFor({ timeout: timeoutMs });
+      await toast.hover({ trial: true, timeout: timeoutMs }); // waits until it stops sliding in
+      return toast;
+    },
+    async clearNotifications() {
+      await ui.runCommand('Notifications: Clear All Notifications');
+      await page.locator('.notifications-toasts .notification-toast').first().waitFor({ state: 'detached' });
+    },
+    statusBarItem: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.find(p), prefix),
+    async waitForStatusBarItem(prefix, match, timeoutMs = 30_000) {
+      try {
+        const handle = await page.waitForFunction(({ p, aria, text }) => {
+          const item = (window as unknown as HostTestWindow).__hostTest.find(p);
+          if (!item) return false;
+          if (aria && !new RegExp(aria[0], aria[1]).test(item.ariaLabel)) return false;
+          if (text && !new RegExp(text[0], text[1]).test(item.text)) return false;
+          return item;
+        }, {
+          p: prefix,
+          aria: match.ariaLabel ? [match.ariaLabel.source, match.ariaLabel.flags] : null,
+          text: match.text ? [match.text.source, match.text.flags] : null,
+        }, { timeout: timeoutMs });
+        return await handle.jsonValue() as StatusBarItemState;
+      } catch (err) {
+        const now = await ui.statusBarItem(prefix).catch(() => null);
+        throw new Error(`the status bar item "${prefix}…" did not become ${JSON.stringify({ ariaLabel: match.ariaLabel?.toString(), text: match.text?.toString() })} within ${timeoutMs} ms; it is ${JSON.stringify(now)} (${(err as Error).message.split('\n')[0]})`);
+      }
+    },
+    statusBarHistory: (prefix) => page.evaluate((p) => (window as unknown as HostTestWindow).__hostTest.history.filter((e) => e.ariaLabel.startsWith(p)), prefix),
+    terminalText: () => page.evaluate(() => (window as unknown as HostTestWindow).__hostTest.terminalText()),
+    async waitForTerminalText(match, timeoutMs = 60_000) {
+      try {
+        const handle = await page.waitForFunction(({ source, flags }) => {
+          const text = (window as unknown as HostTestWindow).__hostTest.terminalText();
+          return new RegExp(source, flags).test(text) ? text : false;
+        }, { source: match.source, flags: match.flags }, { timeout: timeoutMs });
+        return await handle.jsonValue() as string;
+      } catch (err) {
+        const now = await ui.terminalText().catch(() => '');
+        throw new Error(`the terminal did not show ${match} within ${timeoutMs} ms; it shows:\n${now}\n(${(err as Error).message.split('\n')[0]})`);
+      }
+    },
+    async screenshot(name) {
+      const file = path.join(screenshotDir, `${name}.png`);
+      await page.screenshot({ path: file });
+      return file;
+    },
+  };
+  return ui;
+}
+
 /** code-server on a free loopback port, and a headless Chromium page on it. */
 async function launchCodeServer(h: typeof CodeServerHelpers, o: {
   workspace: string; userDataDir: string; extensionsDir: string; env: NodeJS.ProcessEnv; initScripts: (string | (() => void))[]; logFile: string;
@@ -371,13 +399,18 @@ async function launchCodeServer(h: typeof CodeServerHelpers, o: {
   let browser: Browser | undefined;
   try {
     browser = await chromium.launch({ executablePath: h.chromiumPath, args: CHROMIUM_ARGS });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    for (const script of o.initScripts) await page.addInitScript(script);
-    await page.goto(server.url);
+    const newWindow = async () => {
+      const page = await browser!.newPage({ viewport: { width: 1280, height: 800 } });
+      for (const script of o.initScripts) await page.addInitScript(script);
+      await page.goto(server.url);
+      return page;
+    };
+    const page = await newWindow();
     return {
       page,
       url: server.url,
       output: () => server.output(),
+      openWindow: newWindow,
       async close() {
         await browser?.close();
         await server.stop();

@@ -18,6 +18,8 @@ export interface LaunchedWorkbench {
   url: string;
   /** The server's or the app's output so far, for failure messages. */
   output(): string;
+  /** Another window on the same workbench (code-server only: a second browser page). */
+  openWindow?(): Promise<Page>;
   close(): Promise<void>;
 }
 

@@ -8,6 +8,7 @@
  *    request of the session; otherwise stdout is claude's alone.
  */
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { encodeSessionContext, CONTEXT_HEADER, TOKEN_HEADER } from '../../protocol/sessionContext';
 import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
@@ -15,11 +16,15 @@ import { ValidationError } from '../../protocol/validate';
 import { conduitPaths } from '../core/paths';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import { connectSse, type SseConnection } from '../client/sseClient';
+import { holdLease } from '../client/leaseClient';
 import { startInBackground } from '../cli/daemon';
 import type { SessionSummary } from '../usage/eventHub';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
 import { claudeLaunch, type ClaudeLaunch } from './claudeLaunch';
 import { LineMerger } from './lineMerger';
+
+/** Renewed every 20 s; a session that ended without releasing it (killed) lets go within a minute. */
+const SESSION_LEASE_SECONDS = 60;
 
 function fail(message: string, code: number): never {
   process.stderr.write(`conduit-claude: ${message}\n`);
@@ -55,6 +60,10 @@ async function main(): Promise<void> {
   }
   if (!gw.token) fail(`no access token at ${paths.token}`, 1);
   const { port, token } = gw as { port: number; token: string };
+  // The session holds the gateway while claude runs: closing the VS Code window that started
+  // it does not stop it under the session (src/protocol/leases.ts).
+  const lease = holdLease({ port, token }, `conduit-claude-${randomUUID()}`, 'conduit-claude', SESSION_LEASE_SECONDS);
+  await lease.taken;
 
   const childEnv: NodeJS.ProcessEnv = { ...env, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` };
   const headers = [env.ANTHROPIC_CUSTOM_HEADERS, `${TOKEN_HEADER}: ${token}`, `${CONTEXT_HEADER}: ${encodeSessionContext(ctx)}`].filter(Boolean);
@@ -131,6 +140,7 @@ async function main(): Promise<void> {
     merger.end();
     events?.close();
   }
+  await lease.release();
   await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', resolve) : resolve()));
   if (signal) {
     process.removeAllListeners(signal);

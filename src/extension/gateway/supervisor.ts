@@ -3,15 +3,25 @@
  * Code's own Node (process.execPath with ELECTRON_RUN_AS_NODE=1), or an external command
  * from the settings; attaches to a gateway that is already running (another window, a
  * terminal); checks its health; restarts it with exponential backoff after a crash and,
- * after repeated failures, asks the person once ("Show Logs", "Retry"). On dispose it
- * stops what it started, and only that.
+ * after repeated failures, asks the person once ("Show Logs", "Retry").
+ *
+ * The gateway is shared by every window and session, so no window stops it on its way out:
+ * each window holds a lease on it, renewed with every health check, and a closing window
+ * releases its lease and asks the gateway to stop once no client is left (leave()). A
+ * gateway this extension starts is marked so (STARTED_BY_ENV) and runs in its own process
+ * group, so that it outlives the window that started it; one the person started is never
+ * stopped that way.
  */
 import * as vscode from 'vscode';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { conduitPaths } from '../../conduit/core/paths';
 import { findRunningGateway, probeHealth } from '../../conduit/client/gatewayClient';
 import { stopGateway } from '../../conduit/cli/daemon';
+import { releaseLease, renewLease, stopWhenIdle, type GatewayAccess } from '../../conduit/client/leaseClient';
+import { readAccessToken } from '../../conduit/core/secretFile';
+import { STARTED_BY_ENV } from '../../protocol/leases';
 import type { Settings } from '../settings';
 import type { JournalHealth } from '../../protocol/usage';
 
@@ -22,7 +32,7 @@ export interface GatewayState {
   port: number | null;
   pid: number | null;
   version: string | null;
-  /** True when this window started the gateway (and so stops it on exit). */
+  /** True when this window started the gateway (it restarts it after a crash or a settings change). */
   owned: boolean;
   /** Why it is stopped or failing, in words. */
   message: string | null;
@@ -33,6 +43,10 @@ export interface GatewayState {
 const HEALTH_INTERVAL_MS = 10_000;
 const MAX_FAILURES = 5;
 const STABLE_AFTER_MS = 60_000;
+/** A window's lease outlasts three missed health checks (a busy extension host), not more. */
+const WINDOW_LEASE_SECONDS = 45;
+/** How long a gateway waits for a client after the last window closed: a reloading window comes back within it. */
+const LEAVE_GRACE_SECONDS = 15;
 
 export class GatewaySupervisor implements vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<GatewayState>();
@@ -46,6 +60,8 @@ export class GatewaySupervisor implements vscode.Disposable {
   private stableTimer: NodeJS.Timeout | undefined;
   private starting: Promise<void> | null = null;
   private disposed = false;
+  /** This window's lease on the gateway. */
+  private readonly leaseId = `vscode-window-${randomUUID()}`;
 
   constructor(
     private readonly settings: Settings,
@@ -84,13 +100,34 @@ export class GatewaySupervisor implements vscode.Disposable {
     await this.start();
   }
 
+  /**
+   * The window is closing: releases its lease and asks the gateway to stop once no client
+   * holds one (a gateway VS Code started then stops after a grace period; one the person
+   * started keeps running). Awaited by deactivate().
+   */
+  async leave(): Promise<void> {
+    this.wanted = false;
+    clearTimeout(this.retryTimer);
+    this.stopHealthChecks();
+    const gw = this.access();
+    if (!gw) return;
+    try {
+      await releaseLease(gw, this.leaseId);
+      const answer = await stopWhenIdle(gw, LEAVE_GRACE_SECONDS);
+      // A gateway that predates leases (an older external command) stops with the window that started it, as it used to.
+      if (answer === null && this.child) await this.stopChild();
+    } catch (err) {
+      this.log.warn(`leaving the gateway: ${(err as Error).message}`);
+    }
+  }
+
   dispose(): void {
     this.disposed = true;
     this.wanted = false;
     clearTimeout(this.retryTimer);
     clearTimeout(this.stableTimer);
     this.stopHealthChecks();
-    if (this.child) void this.stopChild();
+    this.letChildGo();
     this.changed.dispose();
   }
 
@@ -134,7 +171,9 @@ export class GatewaySupervisor implements vscode.Disposable {
     }
     if (this.settings.debugLog) env.LOG = 'true';
     this.log.info(`starting the gateway: ${external || 'bundled'} ${args.join(' ')}`);
-    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true });
+    env[STARTED_BY_ENV] = 'vscode';
+    // Its own process group (and on Windows its own console): it outlives this window.
+    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'], windowsHide: true, detached: true });
     this.child = child;
 
     await new Promise<void>((resolve, reject) => {
@@ -216,6 +255,7 @@ export class GatewaySupervisor implements vscode.Disposable {
 
   private startHealthChecks(): void {
     this.stopHealthChecks();
+    this.renewLease();
     let misses = 0;
     this.healthTimer = setInterval(async () => {
       const port = this.current.port;
@@ -223,6 +263,7 @@ export class GatewaySupervisor implements vscode.Disposable {
       const h = await probeHealth(port);
       if (h) {
         misses = 0;
+        this.renewLease();
         if (JSON.stringify(h.journal ?? null) !== JSON.stringify(this.current.journal ?? null)) this.set({ journal: h.journal ?? null });
         return;
       }
@@ -239,6 +280,37 @@ export class GatewaySupervisor implements vscode.Disposable {
   private stopHealthChecks(): void {
     clearInterval(this.healthTimer);
     this.healthTimer = undefined;
+  }
+
+  /** The running gateway's port and access token, or null when there is none to talk to. */
+  private access(): GatewayAccess | null {
+    const token = readAccessToken(conduitPaths(this.settings.home).token);
+    const { health, port } = this.current;
+    return health === 'running' && port !== null && token ? { port, token } : null;
+  }
+
+  private renewLease(): void {
+    const gw = this.access();
+    if (!gw) return;
+    renewLease(gw, this.leaseId, 'vscode-window', WINDOW_LEASE_SECONDS).then(
+      (held) => { if (!held) this.log.debug('the gateway keeps no leases (an older version): it stops with the window that started it'); },
+      (err: Error) => this.log.debug(`lease not renewed: ${err.message}`),
+    );
+  }
+
+  /**
+   * Stops watching the gateway this window started without stopping it: its output pipes
+   * close (its log lines go nowhere from now on; it ignores the broken pipe) and it no
+   * longer keeps this process alive.
+   */
+  private letChildGo(): void {
+    const child = this.child;
+    this.child = null;
+    if (!child) return;
+    child.removeAllListeners('exit');
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.unref();
   }
 
   private stopChild(): Promise<void> {
