@@ -104,7 +104,7 @@ describe('Journal on a failing disk', () => {
     const second = journal.append(record(2));
     const health = journal.health();
     assert.equal(health.state, 'degraded');
-    assert.match(health.error ?? '', /EROFS/);
+    assert.match(health.error ?? '', /^EROFS: read-only file system, open$/);
     assert.equal(health.pending, 2);
     disk.readOnly(false);
     const third = journal.append(record(3));

@@ -305,9 +305,14 @@ function lastByte(fd: number, size: number): number {
   return buf[0];
 }
 
+/**
+ * The error without the file's path: it is shown on /health, which any local program may
+ * read, and the path names the person's home folder. ("EROFS: read-only file system, open")
+ */
 function describe(err: Error): string {
   const code = (err as NodeJS.ErrnoException).code;
-  return code && !err.message.startsWith(code) ? `${code}: ${err.message}` : err.message;
+  const message = err.message.replace(/ '[^']*'/g, '');
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message;
 }
 
 /** writeSync may write less than asked: write the rest until all of it is out. */
