@@ -229,7 +229,7 @@ describe('gateway with a hostile provider', () => {
 
     it('an empty error body and a gzip HTML page are wrapped too; Anthropic\'s own JSON passes as sent', async () => {
       t.fake.enqueue({ kind: 'raw-error', status: 502, contentType: '', body: '' });
-      assertAnthropicError(await post(smallRequest()), 502, 'api_error');
+      assert.match(assertAnthropicError(await post(smallRequest()), 502, 'api_error').message, /answered 502 with no body/);
 
       t.fake.enqueue({ kind: 'raw-error', status: 503, contentType: 'text/html', body: PAGE, contentEncoding: 'gzip' });
       const gz = await post(smallRequest());

@@ -56,12 +56,14 @@ export interface JudgedError {
 export function judgeErrorReply(
   status: number, contentType: string, contentEncoding: string, reply: ErrorReplyBody, provider: string,
 ): JudgedError {
-  const decoded = decode(reply.kept(), contentEncoding);
+  const kept = reply.kept();
+  const decoded = decode(kept, contentEncoding);
   const ownType = reply.whole() && decoded !== null ? anthropicErrorType(decoded) : null;
   if (ownType !== null) return { type: ownType, wrapped: null };
   const type: AnthropicErrorType = errorTypeForStatus(status);
   const text = decoded === null ? `(a ${contentEncoding} body)` : readableText(decoded, contentType);
-  const message = `provider ${provider} answered ${status} with ${describe(contentType)}${text ? `: ${text}` : ''}`;
+  const what = kept.length === 0 ? 'no body' : describe(contentType);
+  const message = `provider ${provider} answered ${status} with ${what}${text ? `: ${text}` : ''}`;
   return { type, wrapped: errorBody(type, message) };
 }
 
