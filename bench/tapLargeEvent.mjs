@@ -2,7 +2,8 @@
 // events:
 //   1. the usage tap alone, fed in 16 KB chunks (CHUNK_KB=64 for 64 KB) as a socket delivers them;
 //   2. a whole gateway (its own process, no store) passing a streamed reply through, the
-//      process's CPU read from /proc before and after the request.
+//      process's CPU read from /proc before and after the request; beside it the bare
+//      pass-through proxy (bench/bareProxy.mjs), the floor of moving 20 MB in and out.
 //   node --import tsx bench/tapLargeEvent.mjs
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -93,17 +94,23 @@ async function main() {
   });
   upstream.listen(0, '127.0.0.1');
   await once(upstream, 'listening');
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway'], {
-    env: { ...process.env, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstream.address().port}`, ANTHROPIC_API_KEY: 'bench-key', CONDUIT_LEDGER: 'off' },
+  const upstreamPort = upstream.address().port;
+  const gateway = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gateway'], {
+    env: { ...process.env, CONDUIT_ANTHROPIC_URL: `http://127.0.0.1:${upstreamPort}`, ANTHROPIC_API_KEY: 'bench-key', CONDUIT_LEDGER: 'off' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const [line] = await once(child.stdout, 'data');
-  const { url, token } = JSON.parse(String(line));
+  const { url, token } = JSON.parse(String((await once(gateway.stdout, 'data'))[0]));
+  const bare = spawn(process.execPath, [fileURLToPath(new URL('./bareProxy.mjs', import.meta.url)), String(upstreamPort)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const barePort = Number(String((await once(bare.stdout, 'data'))[0]).trim());
+  const targets = [
+    ['gateway', gateway.pid, `${url}/v1/messages`, { 'x-conduit-token': token }],
+    ['bare proxy', bare.pid, `http://127.0.0.1:${barePort}/v1/messages`, { 'x-api-key': 'bench-key' }],
+  ];
   const body = JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] });
-  const request = () => new Promise((resolve, reject) => {
-    const req = http.request(`${url}/v1/messages`, {
+  const request = (target, extraHeaders) => new Promise((resolve, reject) => {
+    const req = http.request(target, {
       method: 'POST', agent: false,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-conduit-token': token, 'anthropic-version': '2023-06-01' },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'anthropic-version': '2023-06-01', ...extraHeaders },
     }, (res) => {
       let n = 0;
       res.on('data', (c) => { n += c.length; });
@@ -112,21 +119,27 @@ async function main() {
     req.on('error', reject);
     req.end(body);
   });
-  await request(); // warm-up: code loaded and compiled
-  console.log(`\nwhole gateway process, one streamed reply     MB   CPU ms (mean of ${RUNS}, 10 ms ticks)`);
+  for (const [, , target, headers] of targets) await request(target, headers); // warm-up: code loaded and compiled
+  console.log(`\none streamed reply through a process      MB  gateway CPU ms  bare proxy CPU ms (mean of ${RUNS}, 10 ms ticks)`);
   for (const [name, bytes] of cases) {
     reply = bytes;
-    let total = 0;
-    for (let run = 0; run < RUNS; run++) {
-      const before = processCpuMs(child.pid);
-      const got = await request();
-      if (got < bytes.length) throw new Error(`${name}: the client got ${got} of ${bytes.length} bytes`);
-      total += processCpuMs(child.pid) - before;
+    const totals = [];
+    for (const [, pid, target, headers] of targets) {
+      let total = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const before = processCpuMs(pid);
+        const got = await request(target, headers);
+        if (got < bytes.length) throw new Error(`${name}: the client got ${got} of ${bytes.length} bytes`);
+        total += processCpuMs(pid) - before;
+      }
+      totals.push(total / RUNS);
     }
-    console.log(`  ${name.padEnd(36)} ${(bytes.length / 1048576).toFixed(0).padStart(3)} ${(total / RUNS).toFixed(0).padStart(8)}`);
+    console.log(`  ${name.padEnd(36)} ${(bytes.length / 1048576).toFixed(0).padStart(3)} ${totals[0].toFixed(0).padStart(14)} ${totals[1].toFixed(0).padStart(18)}`);
   }
-  child.kill('SIGTERM');
-  await once(child, 'exit');
+  for (const child of [gateway, bare]) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
   upstream.close();
 }
 
