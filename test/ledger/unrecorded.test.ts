@@ -119,6 +119,7 @@ describe('ledger: unrecorded requests', () => {
 
     it('stores a billed request whose session context holds a lone surrogate and NUL, with U+FFFD in their place', async () => {
       const { engine } = await store.engine({ journalDir: path.join(home, 'journal') });
+      engine.ingester.stopScheduling(); // the test runs the passes (an announcement would start one on its own)
       ledger = new EngineLedger(engine);
       gateway = await startGateway({ home, port: 0, env: { CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test', CONDUIT_PLUGINS_DISABLED: '1' }, log: silentLogger, ledger });
       await ledger.whenReady();
@@ -132,6 +133,7 @@ describe('ledger: unrecorded requests', () => {
     it('counts a record the store refuses, and a line that is no record, as unrecorded with their cost in the status and the analytics summary', async function () {
       this.timeout(60_000);
       const { engine } = await store.engine({ journalDir: path.join(home, 'journal') });
+      engine.ingester.stopScheduling(); // the test runs the passes (an announcement would start one on its own)
       ledger = new EngineLedger(engine);
       gateway = await startGateway({ home, port: 0, env: { CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test', CONDUIT_PLUGINS_DISABLED: '1' }, log: silentLogger, ledger });
       await ledger.whenReady();
