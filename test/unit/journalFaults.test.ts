@@ -1,6 +1,7 @@
 // The journal on a disk that refuses writes (a 1 MB tmpfs filled up, or remounted
-// read-only) and after a run that died mid-write: no record is lost while memory allows,
-// no torn line stays in the file, and every whole line before a tear is kept.
+// read-only), after a run that died mid-write and after its folder was removed: no record
+// is lost while memory allows, no torn line stays in the file, and every whole line before
+// a tear is kept.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -125,12 +126,20 @@ describe('Journal on a failing disk', () => {
   });
 });
 
-describe('Journal after a run that died mid-write', () => {
+describe('Journal after a run that died mid-write, or a clean-up', () => {
   let dir: string;
   beforeEach(() => {
     dir = path.join(mkdtempSync(path.join(os.tmpdir(), 'conduit-journal-torn-')), 'journal');
   });
   afterEach(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
+
+  it('makes its folder again when it was removed while running', async () => {
+    const journal = new Journal(dir);
+    rmSync(dir, { recursive: true });
+    await journal.append(record(1));
+    await journal.close();
+    assert.deepEqual(idsIn(journal.fileFor(DAY)), ['req-1']);
+  });
 
   it('ends the torn last line at start, keeping every whole line before it, so the next line parses', async () => {
     const first = new Journal(dir);

@@ -266,8 +266,7 @@ export class Journal extends EventEmitter {
       else closeSync(this.file.fd);
     }
     this.file = null;
-    // Read as well as append: the last byte tells whether an earlier run left a torn line.
-    const fd = openSync(this.fileFor(day), 'a+', 0o600);
+    const fd = this.openFile(this.fileFor(day));
     try {
       const size = fstatSync(fd).size;
       this.file = { day, fd, size, torn: size > 0 && lastByte(fd, size) !== NEWLINE[0] };
@@ -276,6 +275,18 @@ export class Journal extends EventEmitter {
       throw err;
     }
     return this.file;
+  }
+
+  /** Read as well as append: the last byte tells whether an earlier run left a torn line. */
+  private openFile(file: string): number {
+    try {
+      return openSync(file, 'a+', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // The folder was removed while the gateway ran (a clean-up): make it again.
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      return openSync(file, 'a+', 0o600);
+    }
   }
 
   /**
