@@ -85,9 +85,6 @@ describe('Synapse Conduit in two VS Code windows (code-server + Chromium)', func
     const session = post.headers['x-claude-code-session-id'];
     assert.equal(typeof session, 'string');
     const secondBarSeen = (await second.statusBarHistory(STATUS_ITEM)).length;
-    // Its clients: both windows, and the session while claude runs.
-    const held = await suite.api<LeasesStatus>('GET', '/v1/conduit/leases');
-    assert.deepEqual(held.body.leases.map((l) => l.client).sort(), ['conduit-claude', 'vscode-window', 'vscode-window'], JSON.stringify(held.body));
 
     await first.page.close({ runBeforeUnload: true });
     await until(() => !alive(firstHost), `the end of the first window's extension host (pid ${firstHost})`, 60_000);
