@@ -14,11 +14,8 @@ import { EventSubscriber, assertAnthropicError, closedPort, rawRequest, smallReq
 
 const ROUTED = 'claude-opus-4-5';
 
-/**
- * An event-stream subscriber on a raw socket that reads up to "ready" and then stops
- * reading (paused: the kernel's buffers fill and the gateway's writes queue up).
- */
-async function stalledSubscriber(baseUrl: string, token: string, query: string): Promise<{ socket: net.Socket; received: Buffer[] }> {
+/** An event-stream subscriber on a raw socket (the bytes as sent, chunked encoding and all), once "ready" has arrived. */
+async function rawSubscriber(baseUrl: string, token: string, query: string): Promise<{ socket: net.Socket; received: Buffer[] }> {
   const url = new URL(baseUrl);
   const socket = net.connect(Number(url.port), url.hostname);
   const received: Buffer[] = [];
@@ -30,7 +27,6 @@ async function stalledSubscriber(baseUrl: string, token: string, query: string):
       if (Buffer.concat(received).includes('event: ready')) resolve();
     });
   });
-  socket.pause();
   return { socket, received };
 }
 
@@ -38,7 +34,7 @@ async function stalledSubscriber(baseUrl: string, token: string, query: string):
 function bigDecision(requestId: string, sessionId: string, size: number): GatewayEvent {
   return {
     type: 'decision', requestId, context: { sessionId },
-    decision: { model: ROUTED, provider: 'anthropic', source: 'default', rule: 'x'.repeat(size), tokenCount: 1, requestedModel: ROUTED, timestamp: new Date().toISOString() },
+    decision: { model: ROUTED, provider: 'anthropic', source: 'default', rule: 'x'.repeat(size), tokenCount: 1, requestedModel: ROUTED, timestamp: '2026-12-03T12:00:00.000Z' },
   } as GatewayEvent;
 }
 
@@ -241,10 +237,37 @@ describe('gateway events and sessions', () => {
     for (const s of many) s.close();
   });
 
+  it('sends a subscriber the events of one turn of the event loop in one write', async () => {
+    const raw = await rawSubscriber(t.url, t.token, '?session=sess-turn');
+    const fast = await subscribe('?session=sess-turn');
+    const already = Buffer.concat(raw.received).length;
+    for (let i = 0; i < 3; i++) t.gateway.hub.publish(bigDecision(`turn-${i}`, 'sess-turn', 100));
+    await fast.next((e) => e.type === 'decision' && e.requestId === 'turn-2');
+    const expected = [0, 1, 2].map((i) => `event: decision\ndata: ${JSON.stringify(bigDecision(`turn-${i}`, 'sess-turn', 100))}\n\n`).join('');
+    // One chunk of chunked encoding (its size in hex, CRLF, the bytes, CRLF) holds all three.
+    const chunkOf = (text: string) => /^([0-9a-f]+)\r\n/.exec(text);
+    await new Promise<void>((resolve) => {
+      const check = () => {
+        const text = Buffer.concat(raw.received).subarray(already).toString('utf8');
+        const size = chunkOf(text);
+        if (size && text.length >= size[0].length + parseInt(size[1], 16)) resolve();
+        else raw.socket.once('data', check);
+      };
+      check();
+    });
+    const text = Buffer.concat(raw.received).subarray(already).toString('utf8');
+    const size = chunkOf(text)!;
+    const chunk = text.slice(size[0].length, size[0].length + parseInt(size[1], 16));
+    assert.equal(chunk, expected, 'the three events in one chunk');
+    raw.socket.destroy();
+  });
+
   it('drops a subscriber that stops reading, saying why, while a fast one keeps receiving', async () => {
     const hub = t.gateway.hub;
     const fast = await subscribe('?session=sess-slow');
-    const slow = await stalledSubscriber(t.url, t.token, '?session=sess-slow');
+    const slow = await rawSubscriber(t.url, t.token, '?session=sess-slow');
+    // It stops reading: the kernel's buffers fill, then the gateway's writes queue up.
+    slow.socket.pause();
     const before = hub.subscriberCount;
     // 256 KB events until the gateway gives up on the stalled one (at 4 MB queued, after
     // whatever the kernel's socket buffers hold).

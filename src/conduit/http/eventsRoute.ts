@@ -34,8 +34,14 @@ export function handleEvents(req: IncomingMessage, res: ServerResponse, query: U
   const remove = hub.addStream({
     filter,
     send(frame) {
-      if (res.writableLength > MAX_BUFFERED_BYTES) dropSlow();
-      else res.write(frame);
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        dropSlow();
+        return;
+      }
+      // Corked, the chunk's size line, the frame and its end leave in one write, not three.
+      res.cork();
+      res.write(frame);
+      res.uncork();
     },
     end() {
       stop();

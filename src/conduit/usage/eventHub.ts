@@ -16,8 +16,8 @@ type Listener = (event: GatewayEvent) => void;
 /** A subscriber of the event stream (GET /v1/conduit/events). */
 export interface EventStream {
   readonly filter: EventFilter;
-  /** Sends one event as its Server-Sent Events frame: the same bytes for every stream. */
-  send(frame: Buffer): void;
+  /** Sends events as Server-Sent Events frames: the same bytes for every stream that wants them. */
+  send(frames: Buffer): void;
   /** Ends the stream: the gateway shuts down. */
   end(): void;
 }
@@ -68,6 +68,8 @@ export interface SessionSummary {
 export class EventHub {
   private readonly listeners = new Set<Listener>();
   private readonly streams = new Set<EventStream>();
+  /** Published in this turn of the event loop, not yet sent to the streams. */
+  private pending: GatewayEvent[] = [];
   // Map keeps insertion order: the oldest session is evicted first.
   private readonly sessions = new Map<string, SessionSummary>();
 
@@ -75,6 +77,7 @@ export class EventHub {
 
   /** Ends every event stream now: they never end by themselves, and would hold up close. */
   shutdown(): void {
+    this.flush();
     for (const s of this.streams) s.end();
     this.streams.clear();
   }
@@ -104,16 +107,35 @@ export class EventHub {
         // A broken listener must not stop the others or the request.
       }
     }
-    // Serialized once, on the first stream that wants it, whatever the number of streams.
+    if (this.streams.size === 0) return;
+    // Streams get the events of one turn of the event loop in one write: under load that
+    // is many events per write, and a socket write costs far more than the bytes it carries.
+    this.pending.push(event);
+    if (this.pending.length === 1) setImmediate(() => this.flush());
+  }
+
+  /** Sends the pending events to the streams that want them, each serialized once. */
+  private flush(): void {
+    const events = this.pending;
+    this.pending = [];
+    const frames: (Buffer | undefined)[] = [];
+    // Streams with the same filter want the same events: their bytes are joined once.
+    const joined = new Map<string, Buffer>();
     // (A stream may remove itself while sending: a Set's iteration allows that.)
-    let frame: Buffer | undefined;
     for (const s of this.streams) {
-      if (!matchesFilter(event, s.filter)) continue;
-      frame ??= eventFrame(event);
+      const wanted = events.flatMap((e, i) => (matchesFilter(e, s.filter) ? [i] : []));
+      if (wanted.length === 0) continue;
+      const key = wanted.join(',');
+      let bytes = joined.get(key);
+      if (!bytes) {
+        const parts = wanted.map((i) => (frames[i] ??= eventFrame(events[i])));
+        bytes = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+        joined.set(key, bytes);
+      }
       try {
-        s.send(frame);
+        s.send(bytes);
       } catch {
-        // A broken stream must not stop the others or the request.
+        // A broken stream must not stop the others.
       }
     }
   }
