@@ -7,11 +7,10 @@
 //   node bench/cpuPerRequest.mjs        (N=3000 ROUNDS=5 CLIENTS=16 by default; Linux only)
 //   node bench/cpuPerRequest.mjs a.js b.js   compares gateway bundles, in the same rounds
 // The gateway runs with the environment given (CONDUIT_LEDGER=off leaves its store out).
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { startChild, startGateway, stopChildren } from './processes.mjs';
+import { cpuMicros, startChild, startGateway, stopChildren, ticksPerSecond } from './processes.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const N = Number(process.env.N ?? 3000);
@@ -29,17 +28,6 @@ for (const b of bundles) {
 if (!existsSync('/proc/self/stat')) {
   console.error('bench: needs /proc (Linux)');
   process.exit(1);
-}
-
-let ticksPerSecond = 100;
-try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* the usual 100 */ }
-
-/** utime + stime of a process (every thread), in microseconds. */
-function cpuMicros(pid) {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name may hold spaces and parentheses: fields are counted after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond; // fields 14 and 15 of stat(5)
 }
 
 const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);

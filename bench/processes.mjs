@@ -1,7 +1,7 @@
 // The processes a gateway benchmark runs beside itself: the stand-in upstream, the bare
 // pass-through proxy and Conduit gateways (a built dist/conduit.js in a fresh CONDUIT_HOME).
 // Every one is ended when the benchmark exits; homes are removed.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -57,4 +57,15 @@ export async function stopChildren() {
     const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
     return exited.finally(() => clearTimeout(timer));
   }));
+}
+
+export let ticksPerSecond = 100;
+try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* the usual 100 */ }
+
+/** utime + stime of a process (every thread), in microseconds (Linux: /proc). */
+export function cpuMicros(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name may hold spaces and parentheses: fields are counted after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / ticksPerSecond; // fields 14 and 15 of stat(5)
 }
