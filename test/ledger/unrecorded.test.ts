@@ -123,6 +123,7 @@ describe('ledger: unrecorded requests', () => {
       ledger = new EngineLedger(engine);
       gateway = await startGateway({ home, port: 0, env: { CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test', CONDUIT_PLUGINS_DISABLED: '1' }, log: silentLogger, ledger });
       await ledger.whenReady();
+      await gateway.budgets.whenReady(); // the budgets' seed runs a pass of its own: let it end first
       await send('session-\u0000', 'project-\ud800');
       assert.deepEqual(await engine.ingester.ingestAvailable(), { records: 1, inserted: 1, rejected: 0 });
       const { rows } = await store.pglite.query<{ session_id: string; workspace_key: string }>(
@@ -137,6 +138,7 @@ describe('ledger: unrecorded requests', () => {
       ledger = new EngineLedger(engine);
       gateway = await startGateway({ home, port: 0, env: { CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test', CONDUIT_PLUGINS_DISABLED: '1' }, log: silentLogger, ledger });
       await ledger.whenReady();
+      await gateway.budgets.whenReady(); // the budgets' seed runs a pass of its own: let it end first
       await send('kept-session');
       await send('refused-session');
       const refused = readJournal(home).find((r) => r.context.sessionId === 'refused-session')!;
