@@ -33,14 +33,14 @@ export function handleEvents(req: IncomingMessage, res: ServerResponse, query: U
   };
   const remove = hub.addStream({
     filter,
-    send(frame) {
+    send(frames) {
       if (res.writableLength > MAX_BUFFERED_BYTES) {
         dropSlow();
         return;
       }
-      // Corked, the chunk's size line, the frame and its end leave in one write, not three.
+      // Corked, the chunk's size line, the frames and the chunk's end leave in one socket write.
       res.cork();
-      res.write(frame);
+      res.write(frames);
       res.uncork();
     },
     end() {

@@ -119,7 +119,7 @@ export class EventHub {
     const events = this.pending;
     this.pending = [];
     const frames: (Buffer | undefined)[] = [];
-    // Streams with the same filter want the same events: their bytes are joined once.
+    // Streams that want the same events get the same bytes, joined once.
     const joined = new Map<string, Buffer>();
     // (A stream may remove itself while sending: a Set's iteration allows that.)
     for (const s of this.streams) {
