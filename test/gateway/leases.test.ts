@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/conduit/core/log';
@@ -203,6 +203,10 @@ describe('gateway clients and leases', function () {
       const [code, signal] = await exited;
       assert.deepEqual({ code, signal }, { code: 0, signal: null });
       assert.equal(existsSync(sb.pidFile), false, 'gateway.pid is removed');
+      // Its log outlives the window that read its output: the lines are in gateway.log too.
+      const log = readFileSync(path.join(sb.home, 'logs', 'gateway.log'), 'utf8');
+      assert.match(log, /INFO  conduit .* listening on http:\/\/127\.0\.0\.1:\d+/);
+      assert.match(log, /INFO  .*stopping/);
     });
   });
 });

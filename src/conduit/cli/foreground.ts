@@ -1,5 +1,7 @@
 /** `conduit start --foreground`: runs the gateway in this process until a signal stops it. */
-import { createLogger } from '../core/log';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { STARTED_BY_ENV } from '../../protocol/leases';
+import { createLogger, writeStderr } from '../core/log';
 import type { ConduitPaths } from '../core/paths';
 import { PortInUseError, startGateway } from '../gateway';
 import { findRunningGateway } from '../client/gatewayClient';
@@ -15,7 +17,7 @@ export async function runForeground(paths: ConduitPaths, port: number | undefine
     return 0;
   }
   clearStaleState(paths);
-  const log = createLogger();
+  const log = createLogger(process.env[STARTED_BY_ENV] === 'vscode' ? teeToLogFile(paths) : undefined);
   let gateway;
   // A gateway VS Code started stops when no client is left (core/idleStop.ts), as on a signal.
   let stopWhenIdle = (_reason: string) => {};
@@ -50,4 +52,23 @@ export async function runForeground(paths: ConduitPaths, port: number | undefine
     process.on('uncaughtException', (err) => log.error(`uncaught: ${err.stack ?? err.message}`));
     process.on('unhandledRejection', (err) => log.error(`unhandled rejection: ${(err as Error)?.stack ?? String(err)}`));
   });
+}
+
+/**
+ * A gateway VS Code started writes its log to the window that started it (a pipe), and
+ * outlives that window while other clients hold leases: its lines also go to
+ * CONDUIT_HOME/logs/gateway.log, where `conduit logs` and every other window find them.
+ */
+function teeToLogFile(paths: ConduitPaths): (line: string) => void {
+  try { mkdirSync(paths.logDir, { recursive: true, mode: 0o700 }); } catch { /* the append below says why */ }
+  let fileWorks = true;
+  return (line) => {
+    writeStderr(line);
+    if (!fileWorks) return;
+    try {
+      appendFileSync(paths.logFile, line, { mode: 0o600 });
+    } catch {
+      fileWorks = false; // a log file that cannot be written must not stop the gateway
+    }
+  };
 }

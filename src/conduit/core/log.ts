@@ -33,7 +33,7 @@ export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
  * Writes to stderr, ignoring failures: when whoever read the gateway's stderr goes away
  * (a closed pipe), a failed log line must not become an error that is logged again.
  */
-function writeStderr(line: string): void {
+export function writeStderr(line: string): void {
   try {
     if (process.stderr.writable) process.stderr.write(line);
   } catch { /* nowhere left to say it */ }
