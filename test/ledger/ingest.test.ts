@@ -100,6 +100,21 @@ describe('ledger: journal ingestion', () => {
     }
   });
 
+  it('keeps the mark of output tokens the gateway estimated (a client that left mid-stream), and no mark on counted ones', async () => {
+    const [estimated, counted] = makeRecords({ count: 2, seed: 7, spanMs: 60_000 }).map((r) => ({ ...r, usage: r.usage ?? { inputTokens: 10, outputTokens: 5, cacheCreationTokens: 0, cacheCreation5mTokens: 0, cacheCreation1hTokens: 0, cacheReadTokens: 0 } }));
+    estimated.outputEstimated = true;
+    estimated.error = 'client_closed';
+    const { engine, journalDir } = await store.engine();
+    writeJournal(journalDir, [estimated, counted]);
+    assert.equal((await engine.ingester.ingestAvailable()).inserted, 2);
+    const { rows } = await store.pglite.query<{ request_id: string; estimated: boolean | null; output_tokens: number }>(
+      `select request_id, (metadata->>'outputEstimated')::boolean as estimated, output_tokens from public.usage_tracking`);
+    const byId = new Map(rows.map((r) => [r.request_id, r]));
+    assert.equal(byId.get(estimated.id)?.estimated, true);
+    assert.equal(byId.get(estimated.id)?.output_tokens, estimated.usage!.outputTokens);
+    assert.equal(byId.get(counted.id)?.estimated, null);
+  });
+
   it('counts a replay once: again from the checkpoint, and again from the start of every file', async () => {
     const records = makeRecords({ count: 700, seed: 2 });
     const { engine, journalDir } = await store.engine();

@@ -450,6 +450,7 @@ export class JournalIngester extends EventEmitter {
       // An agent without a project cannot be attached (agents belong to projects).
       if (r.agentRef && !agentId) metadata.agent = r.agentRef;
       if (r.fallbacks) metadata.fallbacks = r.fallbacks;
+      if (r.outputEstimated) metadata.outputEstimated = true;
       return {
         request_id: r.requestId, project_id: projectId, agent_id: agentId, session_id: r.sessionId,
         claude_session_id: r.claudeSessionId, agent_type: r.agentType, model: r.model,

@@ -32,6 +32,8 @@ export interface LedgerRecord {
   decidedAt: string | null;
   inputTokens: number;
   outputTokens: number;
+  /** The output tokens are the gateway's estimate (the client left before the provider's final count). */
+  outputEstimated: boolean;
   cacheCreationTokens: number;
   cacheCreation5mTokens: number;
   cacheCreation1hTokens: number;
@@ -285,6 +287,7 @@ export function toLedgerRecord(value: unknown): LedgerRecord {
     decidedAt: time(decision.timestamp, 'decision.timestamp'),
     inputTokens: usage ? count(usage.inputTokens, 'usage.inputTokens') : 0,
     outputTokens: usage ? count(usage.outputTokens, 'usage.outputTokens') : 0,
+    outputEstimated: r.outputEstimated === true,
     cacheCreationTokens: usage ? count(usage.cacheCreationTokens, 'usage.cacheCreationTokens') : 0,
     cacheCreation5mTokens: usage ? count(usage.cacheCreation5mTokens, 'usage.cacheCreation5mTokens') : 0,
     cacheCreation1hTokens: usage ? count(usage.cacheCreation1hTokens, 'usage.cacheCreation1hTokens') : 0,
