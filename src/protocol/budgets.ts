@@ -152,7 +152,7 @@ export interface BudgetAlert {
   threshold: BudgetThreshold | null;
   /** The budget's status when the alert was raised. */
   status: BudgetStatus;
-  /** One sentence for a person, e.g. "Project 'api' has used 82% of its $5.00 daily budget ($4.10)." */
+  /** One sentence for a person, e.g. "Project 'api' has used 82% of its $5.00 daily budget ($4.10 spent)." */
   message: string;
   /** ISO-8601. */
   createdAt: string;

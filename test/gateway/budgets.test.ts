@@ -298,7 +298,7 @@ describe('gateway: budgets', function () {
     await spend({ projectId: key }, 1); // 60 %
     const fifty = (await events.next((e) => e.type === 'budget') as Budget).alert;
     assert.deepEqual([fifty.kind, fifty.threshold, fifty.status.spentUsd, fifty.acknowledgedAt], ['threshold', 50, 0.6, null]);
-    assert.equal(fifty.message, "Project 'alerts' has used 60% of its $1.00 daily budget ($0.60 spent, 60%).");
+    assert.equal(fifty.message, "Project 'alerts' has used 60% of its $1.00 daily budget ($0.60 spent).");
     assert.equal(fifty.id, `project:${key}:daily:2026-11-29T00%3A00%3A00.000Z:threshold-50`);
 
     await restart();

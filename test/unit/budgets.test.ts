@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import {
   budgetVerdict, dueThresholds, forecastOf, formatUsd, percentOf, periodAt, refusalMessage, softLimitRule, stateOf,
-  zonedParts, type EvaluatedBudget,
+  thresholdMessage, zonedParts, type EvaluatedBudget,
 } from '../../src/conduit/budgets/budgetMath';
 import { BUDGET_REFUSAL, budgetAlertId, parseBudgetPolicy, parseBudgetPolicyPatch, type BudgetThreshold } from '../../src/protocol/budgets';
 import { ValidationError } from '../../src/protocol/validate';
@@ -202,6 +202,15 @@ describe('budgets: texts', () => {
   it('the soft limit rule, with percents never rounded up', () => {
     assert.equal(softLimitRule({ ...budget, percent: 82.7 }, 'claude-haiku-4-5'), 'daily budget 82% ≥ soft limit 80% → claude-haiku-4-5');
     assert.equal(softLimitRule({ ...budget, scope: 'agent', agentName: 'r', period: 'monthly', percent: 80 }, 'm'), "agent 'r' monthly budget 80% ≥ soft limit 80% → m");
+  });
+
+  it('a threshold alert says its percentage once: as the verb, or after the spend when the budget is used up', () => {
+    const partly = { ...budget, limitUsd: 0.03, spentUsd: 0.0192, percent: 64 };
+    assert.equal(thresholdMessage(partly, 50), "Project 'X' has used 64% of its $0.03 daily budget ($0.0192 spent).");
+    assert.equal(thresholdMessage(budget, 100), "Project 'X' has used all of its $5.00 daily budget ($5.02 spent, 100%).");
+    for (const [b, t] of [[partly, 50], [{ ...partly, percent: 80.5 }, 80], [budget, 100], [{ ...budget, percent: 131 }, 100]] as const) {
+      assert.equal(thresholdMessage(b, t).match(/\d+%/g)?.length, 1, thresholdMessage(b, t));
+    }
   });
 
   it('dollars: cents, or enough decimals to show a small amount', () => {

@@ -193,7 +193,7 @@ describe('budgets: the tracker', () => {
     tracker.record(record('api', 2));
     tracker.record(record('api', 3));
     assert.deepEqual(published.map((a) => [a.kind, a.threshold, a.status.spentUsd]), [['threshold', 50, 5.5], ['threshold', 80, 8.5], ['threshold', 100, 10.5]]);
-    assert.match(published[0].message, /^Project 'api' has used 55% of its \$10\.00 daily budget \(\$5\.50 spent, 55%\)\.$/);
+    assert.match(published[0].message, /^Project 'api' has used 55% of its \$10\.00 daily budget \(\$5\.50 spent\)\.$/);
     await tracker.saved();
     assert.deepEqual(store.saved.map((a) => a.id), published.map((a) => a.id));
     assert.deepEqual(tracker.alerts().map((a) => a.threshold), [50, 80, 100]);

@@ -242,8 +242,9 @@ export function refusalMessage(b: EvaluatedBudget, zone: string): string {
 export function thresholdMessage(b: Pick<EvaluatedBudget, 'scope' | 'projectName' | 'agentName' | 'period' | 'limitUsd' | 'spentUsd' | 'percent'>, threshold: number): string {
   const who = whose(b);
   const subject = who.charAt(0).toUpperCase() + who.slice(1);
-  const verb = threshold >= 100 ? 'has used all' : `has used ${formatPercent(b.percent)}`;
-  return `${subject} ${verb} of its ${formatUsd(b.limitUsd)} ${b.period} budget (${formatUsd(b.spentUsd)} spent, ${formatPercent(b.percent)}).`;
+  // The percentage once: it is the verb below 100 %; past it, "all" says less than 131 % would.
+  if (threshold >= 100) return `${subject} has used all of its ${formatUsd(b.limitUsd)} ${b.period} budget (${formatUsd(b.spentUsd)} spent, ${formatPercent(b.percent)}).`;
+  return `${subject} has used ${formatPercent(b.percent)} of its ${formatUsd(b.limitUsd)} ${b.period} budget (${formatUsd(b.spentUsd)} spent).`;
 }
 
 export function forecastMessage(
