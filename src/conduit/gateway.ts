@@ -155,6 +155,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   if (typeof ledgerOption === 'object') ledger = ledgerOption;
   else if (ledgerOption) ledger = new WorkerLedger({ dataDir: path.join(paths.dataDir, 'pglite'), journalDir: paths.journalDir, log });
   const unsubscribeLedger = hub.subscribe((e) => { if (e.type === 'usage') ledger?.announce([e.record.id]); });
+  // Views read totals from the store; this tells them when to read again.
+  const unsubscribeIngested = ledger?.onIngested((inserted) => hub.publish({ type: 'ingested', inserted, at: new Date(now()).toISOString() })) ?? (() => undefined);
   if (ledger) budgets.attach(ledger);
 
   const reloadConfig = () => {
@@ -203,6 +205,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       providers.close();
       await journal.close();
       unsubscribeLedger();
+      unsubscribeIngested();
       budgets.close();
       await ledger?.close();
       log.info('conduit stopped');

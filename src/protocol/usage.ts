@@ -85,7 +85,22 @@ export type GatewayEvent =
   | { type: 'decision'; requestId: string; context: RequestContext; decision: RoutingDecision }
   | { type: 'usage'; record: UsageRecord }
   /** A budget threshold or forecast alert, once as it is raised (src/protocol/budgets.ts). */
-  | { type: 'budget'; alert: BudgetAlert };
+  | { type: 'budget'; alert: BudgetAlert }
+  /**
+   * The usage store committed new records: its totals changed. It carries no figures (the
+   * store is the one source of totals: read them from the analytics API) and names no
+   * session or project, so only unfiltered streams get it.
+   */
+  | IngestedEvent;
+
+/** Published after each ingestion pass (each committed batch of it) that stored new requests. */
+export interface IngestedEvent {
+  type: 'ingested';
+  /** Requests newly stored. */
+  inserted: number;
+  /** When the store committed them (ISO 8601). */
+  at: string;
+}
 
 /**
  * The journal's state, in /health and the gateway's status: "degraded" while records the

@@ -149,7 +149,7 @@ export class EventSubscriber {
               resolve();
               continue;
             }
-            if (frame.event === 'decision' || frame.event === 'usage' || frame.event === 'budget') this.receive(JSON.parse(frame.data) as GatewayEvent);
+            if (frame.event === 'decision' || frame.event === 'usage' || frame.event === 'budget' || frame.event === 'ingested') this.receive(JSON.parse(frame.data) as GatewayEvent);
           }
         });
         res.on('error', () => undefined);

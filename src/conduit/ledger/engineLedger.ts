@@ -101,6 +101,21 @@ export class EngineLedger implements LedgerService {
     return { store: 'ready', ...(await this.ready().syncStatus()) };
   }
 
+  onIngested(listener: (inserted: number) => void): () => void {
+    const onBatch = (b: { inserted: number }) => { if (b.inserted > 0) listener(b.inserted); };
+    let removed = false;
+    let engine: LedgerEngine | null = null;
+    void this.opened.then(() => {
+      if (removed || !this.engine) return;
+      engine = this.engine;
+      engine.ingester.on('batch', onBatch);
+    });
+    return () => {
+      removed = true;
+      engine?.ingester.off('batch', onBatch);
+    };
+  }
+
   announce(requestIds: string[]): void {
     this.engine?.ingester.announce(requestIds);
   }

@@ -68,6 +68,11 @@ export interface LedgerService {
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */
   announce(requestIds: string[]): void;
+  /**
+   * Calls `listener` with the count of requests newly stored, after each committed batch
+   * of an ingestion pass that stored any (the gateway's 'ingested' event). Returns its removal.
+   */
+  onIngested(listener: (inserted: number) => void): () => void;
   close(): Promise<void>;
 }
 

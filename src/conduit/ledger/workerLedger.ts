@@ -279,6 +279,12 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     return { store: this.state, ...(await this.request<SyncStatus>((id) => ({ type: 'syncStatus', id }))) };
   }
 
+  onIngested(listener: (inserted: number) => void): () => void {
+    const onBatch = (b: { inserted: number }) => { if (b.inserted > 0) listener(b.inserted); };
+    this.on('ingested', onBatch);
+    return () => this.off('ingested', onBatch);
+  }
+
   announce(requestIds: string[]): void {
     if (this.state !== 'ready') return; // the worker catches up from the journal when it is ready
     // The hot path: one push and a clock read per request; the timer is armed once per batch.

@@ -29,6 +29,7 @@ export function eventFrame(event: GatewayEvent): Buffer {
 
 export function eventContext(e: GatewayEvent): RequestContext {
   if (e.type === 'budget') return { projectId: e.alert.status.projectKey };
+  if (e.type === 'ingested') return {};
   return e.type === 'decision' ? e.context : e.record.context;
 }
 

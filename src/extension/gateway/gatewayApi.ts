@@ -102,7 +102,7 @@ export class GatewayApi implements vscode.Disposable {
     if (port === null || !token) return;
     this.ssePort = port;
     this.sse = connectSse(port, '/v1/conduit/events', token, (e) => {
-      if (e.event !== 'decision' && e.event !== 'usage' && e.event !== 'budget') return;
+      if (e.event !== 'decision' && e.event !== 'usage' && e.event !== 'budget' && e.event !== 'ingested') return;
       try {
         this.events.fire(JSON.parse(e.data) as GatewayEvent);
       } catch {

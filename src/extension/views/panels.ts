@@ -70,7 +70,7 @@ export class Views implements vscode.Disposable {
       }),
       vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW, { resolveWebviewView: (view) => this.wireSidebar(view) }),
       api.onEvent((e) => {
-        if (e.type === 'budget') return; // budget alerts are not panel messages
+        if (e.type === 'budget' || e.type === 'ingested') return; // budget alerts and the store's changes are not panel messages
         if (e.type === 'usage') {
           this.recentRecords.push(e.record);
           if (this.recentRecords.length > 50) this.recentRecords.shift();
