@@ -1,7 +1,8 @@
 /** The session context conduit-claude reads from the SYNAPSE_* environment. */
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { locateClaude, type ClaudeLocation } from '../core/claudeLocator';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
 import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
@@ -54,20 +55,21 @@ function configVariable<T>(env: NodeJS.ProcessEnv, name: string, parse: (v: unkn
   return { name, bytes, config: parseJsonVariable(name, text, parse) };
 }
 
-/** The real claude: CONDUIT_CLAUDE_PATH, else the first `claude` on PATH. */
-export function findClaude(env: NodeJS.ProcessEnv): string | null {
-  if (env.CONDUIT_CLAUDE_PATH) return existsSync(env.CONDUIT_CLAUDE_PATH) ? env.CONDUIT_CLAUDE_PATH : null;
-  const names = process.platform === 'win32' ? ['claude.exe', 'claude.cmd', 'claude'] : ['claude'];
-  for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    for (const name of names) {
-      const candidate = path.join(dir, name);
-      try {
-        if (statSync(candidate).isFile()) return candidate;
-      } catch { /* not here */ }
-    }
-  }
-  return null;
+/**
+ * The real claude, searched as src/conduit/core/claudeLocator.ts says: CONDUIT_CLAUDE_PATH
+ * (how VS Code passes what it found, or its conduit.claude.path setting), else PATH and the
+ * usual install places, the project being the folder conduit-claude runs in.
+ */
+export function findClaude(env: NodeJS.ProcessEnv, cwd = process.cwd()): Promise<ClaudeLocation> {
+  return locateClaude({
+    configured: env.CONDUIT_CLAUDE_PATH,
+    configuredName: 'CONDUIT_CLAUDE_PATH',
+    env,
+    homeDir: env.HOME || env.USERPROFILE || os.homedir(),
+    projectDirs: [cwd],
+    // The bundle is <package>/dist/conduit-claude.js: a checkout or an install with claude beside it.
+    ownDir: path.dirname(__dirname),
+  });
 }
 
 export function wantsStreamJson(args: string[]): boolean {

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { encodeSessionContext, CONTEXT_HEADER, TOKEN_HEADER } from '../../protocol/sessionContext';
 import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
+import { claudeMissingMessage } from '../core/claudeLocator';
 import { conduitPaths } from '../core/paths';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import { connectSse, type SseConnection } from '../client/sseClient';
@@ -41,8 +42,9 @@ async function main(): Promise<void> {
     if (err instanceof ValidationError) fail(err.message, 2);
     throw err;
   }
-  const claude = findClaude(env);
-  if (!claude) fail(env.CONDUIT_CLAUDE_PATH ? `CONDUIT_CLAUDE_PATH points at ${env.CONDUIT_CLAUDE_PATH}, which does not exist` : 'claude is not on PATH (install it: npm install -g @anthropic-ai/claude-code, or set CONDUIT_CLAUDE_PATH)', 127);
+  const located = await findClaude(env);
+  if (!located.found) fail(claudeMissingMessage(located), 127);
+  const claude = located.path;
   let launch: ClaudeLaunch;
   try {
     launch = claudeLaunch(claude, args);
