@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { renderLine, sanitize } from '../../src/extension/tasks/streamJsonRenderer';
+import { SessionRenderer, renderLine, sanitize } from '../../src/extension/tasks/streamJsonRenderer';
 import type { ConduitMetadataLine } from '../../src/protocol/usage';
 import { rng, type Rng } from './prng';
 
@@ -59,8 +59,8 @@ describe('streamJsonRenderer.renderLine', () => {
       assert.equal(assistant.metadata, undefined);
     });
 
-    it('result: a blank line, then "✓ done" with the duration, turns and cost', () => {
-      assert.deepEqual(plain(result.lines), ['', '✓ done in 0.4 s · 1 turn · $0.0005']);
+    it("result: a blank line, then \"✓ done\" with the duration, turns and claude's cost, labelled as claude's", () => {
+      assert.deepEqual(plain(result.lines), ['', "✓ done in 0.4 s · 1 turn · $0.0005 (claude's estimate)"]);
       assert.match(result.lines[1], /^\x1b\[32m\x1b\[1m✓ done/, 'green and bold');
     });
 
@@ -105,6 +105,91 @@ describe('streamJsonRenderer.renderLine', () => {
     });
   });
 
+  describe('SessionRenderer: a whole run through conduit-claude (the real fixture plus metadata lines)', () => {
+    const [init, assistant, result] = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l);
+    const SESSION = 'c120386e-56b1-4b31-b81e-93ceaad00c01';
+    /** The fixture's reply as it comes through the gateway: it names the model the request was routed to. */
+    const routedReply = (model: string) => {
+      const o = JSON.parse(assistant) as { message: { model: string } };
+      o.message.model = model;
+      return JSON.stringify(o);
+    };
+    const usage = (cost: number | null) => ({ inputTokens: 120, outputTokens: 7, cacheCreationTokens: 0, cacheReadTokens: 0, cost });
+    const meta = (requestId: string, requestedModel: string, model: string, cost: number | null) =>
+      metadataLine({ requestId, routingDecision: { ...DECISION, requestedModel, model }, usage: usage(cost), sessionId: SESSION });
+
+    /** Every line the terminal prints for these lines, then the end of the output. */
+    function run(lines: string[]): string[] {
+      const session = new SessionRenderer();
+      const out = lines.flatMap((l) => session.push(l).lines);
+      return plain([...out, ...session.finish()]);
+    }
+
+    it("the summary states Conduit's cost, the sum of the session's metadata lines, with claude's estimate beside it, labelled", () => {
+      // conduit-claude writes the last request's line after claude's result line.
+      const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-haiku-4-5', 0.000123), routedReply('claude-haiku-4-5'), result,
+        meta('req-2', 'claude-sonnet-4-5', 'claude-haiku-4-5', 0.0001)]);
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0002 (claude's estimate at the requested model: $0.0005)");
+      assert.equal(out[out.length - 2], '', 'a blank line before it');
+      assert.equal(out.filter((l) => l.startsWith('✓ done')).length, 1, 'one summary, after the last metadata line');
+      assert.ok(out.indexOf('⇄ claude-haiku-4-5 (default: default model) · 120 in / 7 out · $0.0001') < out.length - 2);
+    });
+
+    it("claude's estimate on the same model that differs is labelled claude's, without \"at the requested model\"", () => {
+      const out = run([init, assistant, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0004), result]);
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 1 request · $0.0004 (claude's estimate: $0.0005)");
+    });
+
+    it("where Conduit's cost and claude's agree (to the cent's hundredth), one figure", () => {
+      const out = run([init, assistant, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.000465), result]);
+      assert.equal(out[out.length - 1], '✓ done in 0.4 s · 1 turn · 1 request · $0.0005');
+    });
+
+    it('a request without a known price makes the cost "+?"; a metadata line repeated (the final flush) counts once', () => {
+      const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-x', null), assistant, meta('req-2', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0003),
+        result, meta('req-2', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0003)]);
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0003+? (claude's estimate at the requested model: $0.0005)");
+    });
+
+    it("without any metadata line (claude run without Conduit), claude's figure, labelled as claude's", () => {
+      const out = run([init, assistant, result]);
+      assert.deepEqual(out, [`● session ${SESSION} · claude-sonnet-4-5 · /tmp/probe/fake`, 'hello', '', "✓ done in 0.4 s · 1 turn · $0.0005 (claude's estimate)"]);
+    });
+
+    it('the header shows the model claude asked for and the one its request was routed to, from the first metadata line', () => {
+      const out = run([init, meta('req-1', 'claude-opus-5-5', 'claude-sonnet-5-5', 0.001), routedReply('claude-sonnet-5-5'), result]);
+      assert.equal(out[0], `● session ${SESSION} · claude-opus-5-5 → claude-sonnet-5-5 · /tmp/probe/fake`);
+      assert.equal(out.filter((l) => l.startsWith('● session')).length, 1);
+    });
+
+    it('… or from the reply, when it comes before its metadata line', () => {
+      const out = run([init, routedReply('claude-haiku-4-5'), meta('req-1', 'claude-sonnet-4-5', 'claude-haiku-4-5', 0.0001), result]);
+      assert.deepEqual(out.slice(0, 2), [`● session ${SESSION} · claude-sonnet-4-5 → claude-haiku-4-5 · /tmp/probe/fake`, 'hello']);
+    });
+
+    it('the model once when routing kept it; the header alone when nothing followed it', () => {
+      assert.equal(run([init, assistant])[0], `● session ${SESSION} · claude-sonnet-4-5 · /tmp/probe/fake`);
+      assert.deepEqual(run([init]), [`● session ${SESSION} · claude-sonnet-4-5 · /tmp/probe/fake`]);
+    });
+
+    it('a run cut before claude\'s result still states what Conduit recorded', () => {
+      const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0012), 'conduit-claude: killed']);
+      assert.deepEqual(out.slice(-2), ['conduit-claude: killed', '1 request · $0.0012']);
+    });
+
+    it('hostile metadata (controls in models, costs that are not numbers, a requestId with toString) neither throws nor reaches the terminal', () => {
+      const lines = [init,
+        metadataLine({ requestId: { toString: 1 }, routingDecision: { ...DECISION, requestedModel: 'a\x1b]0;t\x07b', model: 'c\u009b2Jd' }, usage: { ...usage(null), cost: 'lots' } }),
+        metadataLine({ requestId: 'r2', routingDecision: { ...DECISION, requestedModel: { valueOf: 1 } }, usage: { ...usage(null), cost: 1e999 } }),
+        result];
+      const session = new SessionRenderer();
+      const out = [...lines.flatMap((l) => session.push(l).lines), ...session.finish()];
+      assertNoForeignControls(out, lines.join('\n'));
+      assert.equal(plain(out)[0], `● session ${SESSION} · ab → cd · /tmp/probe/fake`);
+      assert.equal(plain(out)[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0000+? (claude's estimate at the requested model: $0.0005)");
+    });
+  });
+
   describe('tool calls and results', () => {
     it('a tool call shows its name and main argument; its result the first line of output', () => {
       const call = renderLine(JSON.stringify({ type: 'assistant', message: { content: [
@@ -131,6 +216,8 @@ describe('streamJsonRenderer.renderLine', () => {
     it('a failed result says so in red', () => {
       const r = renderLine(JSON.stringify({ type: 'result', subtype: 'error_max_turns', is_error: true, num_turns: 3 }));
       assert.deepEqual(plain(r.lines), ['', '✗ failed · 3 turns']);
+      assert.deepEqual(plain(renderLine(JSON.stringify({ type: 'result', subtype: 'error_during_execution', is_error: true, total_cost_usd: 0.25 })).lines),
+        ['', "✗ failed · $0.2500 (claude's estimate)"]);
       assert.ok(r.lines[1].startsWith('\x1b[31m'));
     });
 
@@ -238,7 +325,8 @@ describe('streamJsonRenderer.renderLine', () => {
         case 5: return Array.from({ length: r.int(4) }, () => randomValue(r, depth + 1));
         default: {
           const keys = ['type', 'subtype', 'message', 'content', 'text', 'name', 'input', 'command', 'is_error', 'data', 'routingDecision', 'model', 'source', 'rule',
-            'usage', 'inputTokens', 'outputTokens', 'cost', 'total_cost_usd', 'duration_ms', 'num_turns', 'session_id', '__proto__', 'constructor'];
+            'usage', 'inputTokens', 'outputTokens', 'cost', 'total_cost_usd', 'duration_ms', 'num_turns', 'session_id', '__proto__', 'constructor',
+            'requestId', 'requestedModel', 'toString', 'valueOf'];
           const o: Record<string, unknown> = {};
           for (let i = r.int(6); i > 0; i--) Object.defineProperty(o, r.pick(keys), { value: randomValue(r, depth + 1), enumerable: true, configurable: true, writable: true });
           return o;
@@ -261,6 +349,24 @@ describe('streamJsonRenderer.renderLine', () => {
           for (const l of out.lines) assert.equal(typeof l, 'string', `seed ${seed}`);
           assertNoForeignControls(out.lines, input);
         }
+      }
+    });
+
+    it('a SessionRenderer on 2,000 random runs of such lines, and their summary', () => {
+      for (let seed = 1; seed <= 2_000; seed++) {
+        const r = rng(seed);
+        const session = new SessionRenderer();
+        const out: string[] = [];
+        const inputs = Array.from({ length: 1 + r.int(6) }, () => (r.chance(0.2) ? randomString(r)
+          : JSON.stringify({ type: r.pick(['assistant', 'result', 'system', 'conduit_metadata']), ...(randomValue(r, 0) as object) })));
+        try {
+          for (const input of inputs) out.push(...session.push(input).lines);
+          out.push(...session.finish());
+        } catch (err) {
+          assert.fail(`seed ${seed}: threw ${(err as Error).message} on ${JSON.stringify(inputs).slice(0, 500)}`);
+        }
+        for (const l of out) assert.equal(typeof l, 'string', `seed ${seed}`);
+        assertNoForeignControls(out, JSON.stringify(inputs));
       }
     });
   });

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ConduitMetadataLine } from '../../protocol/usage';
-import { renderLine } from './streamJsonRenderer';
+import { SessionRenderer } from './streamJsonRenderer';
 
 export interface AgentSessionSpec {
   prompt: string;
@@ -30,6 +30,7 @@ export class AgentSessionTerminal implements vscode.Pseudoterminal {
   readonly onDidClose = this.closer.event;
   private child: ChildProcess | null = null;
   private cancelled = false;
+  private readonly renderer = new SessionRenderer();
 
   constructor(private readonly spec: AgentSessionSpec) {}
 
@@ -62,6 +63,8 @@ export class AgentSessionTerminal implements vscode.Pseudoterminal {
     });
     child.once('close', (code, signal) => {
       if (pending) this.handle(pending);
+      // The summary: conduit-claude's last metadata lines come after claude's result line.
+      for (const l of this.renderer.finish()) this.print(l);
       this.child = null;
       if (this.cancelled) this.print('\x1b[2m(cancelled)\x1b[0m');
       else if (code !== 0) this.print(`\x1b[31mconduit-claude exited with ${signal ?? `code ${code}`}\x1b[0m`);
@@ -83,7 +86,7 @@ export class AgentSessionTerminal implements vscode.Pseudoterminal {
   }
 
   private handle(line: string): void {
-    const r = renderLine(line);
+    const r = this.renderer.push(line);
     for (const l of r.lines) this.print(l);
     if (r.metadata) this.spec.onMetadata?.(r.metadata);
   }

@@ -3,6 +3,7 @@
  * text. Pure: no 'vscode', so it is tested with plain mocha. A line that is not JSON, or
  * not a shape it knows, is shown as it is; nothing here throws on input.
  */
+import { SessionTally, modelRoute, sessionCostText, type SessionTotals } from '../../protocol/session';
 import type { ConduitMetadataLine } from '../../protocol/usage';
 
 export interface RenderResult {
@@ -37,29 +38,91 @@ function describeToolInput(input: unknown): string {
   return typeof main === 'string' ? firstLine(main, 100) : '';
 }
 
-export function renderLine(raw: string): RenderResult {
+/** A line parsed: a message of a type it knows (msg), or text to show as it is. */
+type Parsed = { msg: any; text: string } | { msg: null; text: string };
+
+function parse(raw: string): Parsed | null {
   const text = raw.replace(/\r$/, '');
-  if (!text.trim()) return { lines: [] };
+  if (!text.trim()) return null;
   let msg: any;
   try {
     msg = JSON.parse(text);
   } catch {
-    return { lines: [sanitize(text)] };
+    return { msg: null, text };
   }
-  if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return { lines: [sanitize(text)] };
+  return msg && typeof msg === 'object' && typeof msg.type === 'string' ? { msg, text } : { msg: null, text };
+}
 
+/** A conduit_metadata line's data, when it has the routing decision the renderer needs. */
+function metadataOf(msg: any): ConduitMetadataLine['data'] | null {
+  const d = msg.type === 'conduit_metadata' ? msg.data : null;
+  return d && typeof d === 'object' && d.routingDecision && typeof d.routingDecision.model === 'string' ? d : null;
+}
+
+/** What claude's result line says: how the run ended, and claude's own cost estimate. */
+interface ResultFacts {
+  ok: boolean;
+  durationMs: number | null;
+  turns: number | null;
+  claudeEstimateUsd: number | null;
+}
+
+function resultFacts(msg: any): ResultFacts {
+  return {
+    ok: msg.subtype === 'success' && !msg.is_error,
+    durationMs: typeof msg.duration_ms === 'number' ? msg.duration_ms : null,
+    turns: typeof msg.num_turns === 'number' ? msg.num_turns : null,
+    claudeEstimateUsd: typeof msg.total_cost_usd === 'number' ? msg.total_cost_usd : null,
+  };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/**
+ * The run's summary line (after a blank line). Its format is stable, for people and for
+ * tests that read it back:
+ *   ✓ done in <s> s · <n> turn(s) · <n> request(s) · <sessionCostText>
+ * ("✗ failed" for a failed run; each part only when known; no requests part when no request
+ * reached Conduit, whose cost part is then claude's, labelled).
+ */
+function summaryLines(r: ResultFacts, totals: SessionTotals): string[] {
+  const secs = r.durationMs !== null ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : '';
+  const turns = r.turns !== null ? ` · ${plural(r.turns, 'turn')}` : '';
+  const requests = totals.requests > 0 ? ` · ${plural(totals.requests, 'request')}` : '';
+  const cost = sessionCostText(totals, r.claudeEstimateUsd);
+  return ['', `${r.ok ? GREEN : RED}${BOLD}${r.ok ? '✓ done' : '✗ failed'}${RESET}${secs}${turns}${requests}${cost ? ` · ${cost}` : ''}`];
+}
+
+/** claude's system/init line: the session's id, the model claude asks for, the folder. */
+interface SessionHeader { sessionId: string; model: string; cwd: string }
+
+function headerLine(h: SessionHeader, routedModel?: string): string {
+  const model = routedModel ? modelRoute(h.model, routedModel) : h.model;
+  return `${DIM}● session ${sanitize(h.sessionId)} · ${sanitize(model)} · ${sanitize(h.cwd)}${RESET}`;
+}
+
+const NO_REQUESTS = new SessionTally().totals();
+
+/** One line on its own, without what the lines before it said (see SessionRenderer). */
+export function renderLine(raw: string): RenderResult {
+  const p = parse(raw);
+  if (!p) return { lines: [] };
+  return p.msg ? renderMessage(p.msg, p.text) : { lines: [sanitize(p.text)] };
+}
+
+function renderMessage(msg: any, text: string): RenderResult {
   switch (msg.type) {
     case 'conduit_metadata': {
-      const d = msg.data as ConduitMetadataLine['data'] | undefined;
+      const d = metadataOf(msg);
       const r = d?.routingDecision;
-      if (!r || typeof r.model !== 'string') return { lines: [sanitize(text)] };
+      if (!d || !r) return { lines: [sanitize(text)] };
       const cost = d?.usage ? (d.usage.cost === null ? ' · cost unknown' : ` · $${Number(d.usage.cost).toFixed(4)}`) : '';
       const u = d?.usage;
       const tokens = u ? ` · ${Number(u.inputTokens) + Number(u.cacheReadTokens) + Number(u.cacheCreationTokens)} in / ${Number(u.outputTokens)} out` : '';
-      return { lines: [`${DIM}⇄ ${sanitize(r.model)} (${sanitize(String(r.source))}${r.rule ? `: ${sanitize(String(r.rule))}` : ''})${tokens}${cost}${RESET}`], metadata: d };
+      return { lines: [`${DIM}⇄ ${sanitize(r.model)} (${sanitize(asText(r.source))}${r.rule ? `: ${sanitize(asText(r.rule))}` : ''})${tokens}${cost}${RESET}`], metadata: d };
     }
     case 'system':
-      if (msg.subtype === 'init') return { lines: [`${DIM}● session ${sanitize(String(msg.session_id ?? ''))} · ${sanitize(String(msg.model ?? ''))} · ${sanitize(String(msg.cwd ?? ''))}${RESET}`] };
+      if (msg.subtype === 'init') return { lines: [headerLine(headerOf(msg))] };
       return { lines: [] };
     case 'assistant': {
       const lines: string[] = [];
@@ -80,14 +143,77 @@ export function renderLine(raw: string): RenderResult {
       }
       return { lines };
     }
-    case 'result': {
-      const ok = msg.subtype === 'success' && !msg.is_error;
-      const cost = typeof msg.total_cost_usd === 'number' ? ` · $${msg.total_cost_usd.toFixed(4)}` : '';
-      const secs = typeof msg.duration_ms === 'number' ? ` in ${(msg.duration_ms / 1000).toFixed(1)} s` : '';
-      const turns = typeof msg.num_turns === 'number' ? ` · ${msg.num_turns} turn${msg.num_turns === 1 ? '' : 's'}` : '';
-      return { lines: ['', `${ok ? GREEN : RED}${BOLD}${ok ? '✓ done' : '✗ failed'}${RESET}${secs}${turns}${cost}`] };
-    }
+    case 'result':
+      return { lines: summaryLines(resultFacts(msg), NO_REQUESTS) };
     default:
       return { lines: [] };
+  }
+}
+
+function headerOf(msg: any): SessionHeader {
+  return { sessionId: asText(msg.session_id), model: asText(msg.model), cwd: asText(msg.cwd) };
+}
+
+/** A field that came from outside as text, whatever JSON value it is (String() throws on some objects). */
+function asText(v: unknown): string {
+  return typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
+}
+
+/**
+ * A whole run's lines, in order, for the session terminal. Beyond renderLine it
+ *  - adds up the conduit_metadata lines, so the summary states Conduit's cost of the session
+ *    (claude's estimate beside it, labelled, where they differ): conduit-claude writes the
+ *    last of them after claude's result line, so the summary waits for finish();
+ *  - shows, in the session's header, the model claude asked for and the one its first
+ *    request was routed to ("claude-opus-5-5 → claude-sonnet-5-5"): the header waits for the
+ *    first request's metadata or reply, the first moment the routed model is known.
+ */
+export class SessionRenderer {
+  private readonly tally = new SessionTally();
+  private pendingHeader: SessionHeader | null = null;
+  private result: ResultFacts | null = null;
+
+  push(raw: string): RenderResult {
+    const p = parse(raw);
+    if (!p) return { lines: [] };
+    if (!p.msg) return { lines: [...this.header(), sanitize(p.text)] };
+    const msg = p.msg;
+    if (msg.type === 'system' && msg.subtype === 'init') {
+      this.pendingHeader = headerOf(msg);
+      return { lines: [] };
+    }
+    if (msg.type === 'result') {
+      this.result = resultFacts(msg);
+      return { lines: [] };
+    }
+    const metadata = metadataOf(msg);
+    if (metadata) this.tally.addMetadata(metadata);
+    const asked = metadata?.routingDecision.requestedModel;
+    const routed = metadata ? { requested: typeof asked === 'string' ? asked : undefined, model: metadata.routingDecision.model }
+      : msg.type === 'assistant' && typeof msg.message?.model === 'string' ? { requested: undefined, model: msg.message.model as string }
+      : undefined;
+    const r = renderMessage(msg, p.text);
+    return { ...r, lines: r.lines.length || routed ? [...this.header(routed), ...r.lines] : [] };
+  }
+
+  /** The output ended: the header if nothing came after it, and the summary. */
+  finish(): string[] {
+    const lines = this.header();
+    if (this.result) lines.push(...summaryLines(this.result, this.tally.totals()));
+    else if (this.tally.requests > 0) {
+      const totals = this.tally.totals();
+      lines.push(`${DIM}${plural(totals.requests, 'request')} · ${sessionCostText(totals, null)}${RESET}`);
+    }
+    this.result = null;
+    return lines;
+  }
+
+  /** The header, once: with the routed model when the line that released it knew it. */
+  private header(routed?: { requested?: string; model: string }): string[] {
+    const h = this.pendingHeader;
+    if (!h) return [];
+    this.pendingHeader = null;
+    // claude's init names the model of its main loop; a metadata line names the one its request asked for.
+    return [headerLine(routed?.requested ? { ...h, model: routed.requested } : h, routed?.model)];
   }
 }
