@@ -9,6 +9,7 @@ import {
 } from 'chart.js';
 import type { AnalyticsData } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
+import { costTickLabel } from '../charts/costAxis.js';
 import { formatBucket, formatCost, formatTokens, sourceLabel } from '../shared/format.js';
 import { bucketSizeMs } from './model.js';
 
@@ -111,7 +112,7 @@ export class AnalyticsCharts {
       type: 'line',
       data: { labels: [], datasets: [{ label: 'Cost (USD)', data: [], fill: true, tension: 0.25, pointRadius: 2 }] },
       options: {
-        scales: { y: { beginAtZero: true, ticks: { callback: (v) => formatCost(Number(v), 2) } }, x: {} },
+        scales: { y: { beginAtZero: true, ticks: { callback: costTickLabel } }, x: {} },
         plugins: {
           legend: { display: false },
           tooltip: { callbacks: { label: (ctx) => formatCost(ctx.parsed.y) } },

@@ -146,6 +146,17 @@ export function styleScales(chart: AnyChart, theme: ThemeColors): void {
       datasets: chart.data.datasets.map((d) => ({
         label: d.label ?? null, data: [...d.data], backgroundColor: d.backgroundColor ?? null, borderColor: d.borderColor ?? null,
       })),
+      // Each axis's labels as drawn, with the box each takes on the canvas (CSS pixels).
+      axes: Object.fromEntries(Object.entries(chart.scales).map(([id, scale]) => [id, scale.getLabelItems().map((item) => {
+        const text = String(item.label);
+        chart.ctx.save();
+        chart.ctx.font = (item.font as { string: string }).string;
+        const width = chart.ctx.measureText(text).width;
+        chart.ctx.restore();
+        const [x, y] = item.options.translation ?? [0, 0];
+        const left = item.options.textAlign === 'center' ? x - width / 2 : item.options.textAlign === 'right' ? x - width : x;
+        return { text, left, right: left + width, y };
+      })])),
     };
   }
   return out;

@@ -52,6 +52,14 @@ export function formatBucket(iso: string, bucket: 'hour' | 'day'): string {
   return bucket === 'hour' ? timeOfDay.format(d) : dayOfMonth.format(d);
 }
 
+const hourOnly = new Intl.DateTimeFormat(undefined, { hour: 'numeric' });
+
+/** An hour as a narrow axis labels it: "6 PM", "18 Uhr" (the tooltip and description keep minutes). */
+export function formatAxisHour(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : hourOnly.format(d);
+}
+
 export function formatDateTime(iso: string): string {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? iso : full.format(d);

@@ -15,8 +15,9 @@ import {
   type SidebarHostMessage, type SidebarInitialState,
 } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
+import { costTickLabel } from '../charts/costAxis.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import { formatBucket, formatCost, formatTokens, relativeTime, sourceLabel } from '../shared/format.js';
+import { formatAxisHour, formatBucket, formatCost, formatTokens, relativeTime, sourceLabel } from '../shared/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Filler, Tooltip);
@@ -102,7 +103,7 @@ function styleChart(c: AnyChart, theme: ThemeColors): void {
 
 function renderChart(d: SidebarData): void {
   currentTheme();
-  const labels = d.costSeries.map((p) => formatBucket(p.bucketStart, 'hour'));
+  const labels = d.costSeries.map((p) => formatAxisHour(p.bucketStart));
   const values = d.costSeries.map((p) => p.cost);
   if (!chart) {
     chart = new Chart(ui.canvas, {
@@ -110,8 +111,9 @@ function renderChart(d: SidebarData): void {
       data: { labels, datasets: [{ label: 'Cost (USD)', data: values, fill: true, tension: 0.3, pointRadius: 0, borderWidth: 1.5 }] },
       options: {
         scales: {
-          x: { ticks: { maxTicksLimit: 4, maxRotation: 0 }, grid: { display: false } },
-          y: { beginAtZero: true, ticks: { maxTicksLimit: 3, callback: (v) => formatCost(Number(v), 2) } },
+          // A sidebar is narrow (narrower still with a scrollbar): short hour labels, a font size apart at least.
+          x: { ticks: { maxTicksLimit: 4, maxRotation: 0, autoSkipPadding: 16 }, grid: { display: false } },
+          y: { beginAtZero: true, ticks: { maxTicksLimit: 3, callback: costTickLabel } },
         },
         plugins: { tooltip: { callbacks: { label: (ctx) => formatCost(ctx.parsed.y) } } },
         interaction: { intersect: false, mode: 'index' },
