@@ -25,6 +25,8 @@ import { LeaseRegistry } from './core/leases';
 import { IdleStop } from './core/idleStop';
 import { leasesStatus } from './http/leasesRoute';
 import { STARTED_BY_ENV } from '../protocol/leases';
+import { CredentialsTracker } from './core/credentials';
+import { DEFAULT_PROVIDER } from './http/providers';
 
 export interface GatewayOptions {
   home: string;
@@ -76,6 +78,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let providers = new ProviderRegistry(config.providers, env);
   let prices = new PriceTable(config.prices);
   const hub = new EventHub();
+  const credentials = new CredentialsTracker(() => ({ name: DEFAULT_PROVIDER, hasKey: providers.hasKey(DEFAULT_PROVIDER) }));
   const leases = new LeaseRegistry();
   const idleStop = new IdleStop({
     leases,
@@ -108,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     plugins,
     get ledger() { return ledger; },
     budgets,
+    credentials,
     now,
     device: os.hostname(),
     get providers() { return providers; },
@@ -119,7 +123,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     health: () => {
       // Degraded (still serving) while records the disk refused wait in memory.
       const journalHealth = journal.health();
-      return { status: journalHealth.state, service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000), journal: journalHealth };
+      return {
+        status: journalHealth.state, service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
+        journal: journalHealth, credentials: { state: credentials.current.state },
+      };
     },
     status: () => ({
       running: true, pid: process.pid, port, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
@@ -128,6 +135,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const p = providers.resolve(`${name}/x`).provider;
         return { name, baseUrl: p.origin.href.replace(/\/$/, '') + p.basePath, hasKey: p.apiKey !== null };
       }),
+      credentials: credentials.current,
       rules: config.rules,
       plugins: plugins.plugins,
       prices: { source: prices.source, version: prices.version },

@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { ConduitPaths } from '../core/paths';
 import { readAccessToken } from '../core/secretFile';
 import { TOKEN_HEADER } from '../../protocol/sessionContext';
+import type { CredentialsHealth } from '../../protocol/credentials';
 import type { JournalHealth } from '../../protocol/usage';
 
 export interface GatewayLocation {
@@ -76,7 +77,11 @@ export function request(
 }
 
 /** status: "ok", or "degraded" while the journal keeps records the disk refused (journal says why). */
-export interface HealthInfo { status: string; service: string; version: string; pid: number; uptimeSeconds: number; journal?: JournalHealth }
+export interface HealthInfo {
+  status: string; service: string; version: string; pid: number; uptimeSeconds: number; journal?: JournalHealth;
+  /** Absent from gateways older than the credentials state. */
+  credentials?: CredentialsHealth;
+}
 
 /** The gateway's /health on a port, or null when nothing (or something else) answers there. */
 export async function probeHealth(port: number, timeoutMs = 1_000): Promise<HealthInfo | null> {

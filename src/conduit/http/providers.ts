@@ -74,6 +74,9 @@ export class ProviderRegistry {
 
   names(): string[] { return [...this.providers.keys()]; }
 
+  /** Whether the provider of this name is configured and has a key of its own (not a client's). */
+  hasKey(name: string): boolean { return (this.providers.get(name)?.apiKey ?? null) !== null; }
+
   /**
    * Closes the idle connections now and the others as their replies end (a reply still
    * streaming is not cut; the upstream timeouts bound how long that can take). On gateway

@@ -24,6 +24,7 @@ import { readAccessToken } from '../../conduit/core/secretFile';
 import { STARTED_BY_ENV } from '../../protocol/leases';
 import type { Settings } from '../settings';
 import type { JournalHealth } from '../../protocol/usage';
+import type { CredentialsHealth } from '../../protocol/credentials';
 
 export type Health = 'stopped' | 'starting' | 'running' | 'error';
 
@@ -38,6 +39,12 @@ export interface GatewayState {
   message: string | null;
   /** The journal as the last health check saw it (degraded: records wait in memory for the disk). */
   journal?: JournalHealth | null;
+  /**
+   * The gateway's credentials as the last health check saw them (src/protocol/credentials.ts):
+   * 'none' means a session whose claude is not logged in fails. null while not running, or
+   * from a gateway too old to say.
+   */
+  credentials?: CredentialsHealth | null;
 }
 
 const HEALTH_INTERVAL_MS = 10_000;
@@ -92,7 +99,7 @@ export class GatewaySupervisor implements vscode.Disposable {
       const r = await stopGateway(conduitPaths(this.settings.home));
       if (r.kind === 'failed') this.log.error(`stop: ${r.message}`);
     }
-    this.set({ health: 'stopped', port: null, pid: null, version: null, owned: false, message: 'stopped' });
+    this.set({ health: 'stopped', port: null, pid: null, version: null, owned: false, message: 'stopped', credentials: null });
   }
 
   async restart(): Promise<void> {
@@ -142,7 +149,7 @@ export class GatewaySupervisor implements vscode.Disposable {
     const running = await findRunningGateway(paths);
     if (running) {
       this.log.info(`attached to the gateway on 127.0.0.1:${running.port} (pid ${running.pid})`);
-      this.set({ health: 'running', port: running.port, pid: running.pid, version: running.health.version, owned: false, message: null });
+      this.set({ health: 'running', port: running.port, pid: running.pid, version: running.health.version, owned: false, message: null, ...healthFields(running.health) });
       this.startHealthChecks();
       return;
     }
@@ -188,7 +195,7 @@ export class GatewaySupervisor implements vscode.Disposable {
           const port = Number(listening[1]);
           // The version comes from the gateway itself (an external command may differ).
           void probeHealth(port).then((h) => {
-            this.set({ health: 'running', port, pid: child.pid ?? null, version: h?.version ?? null, owned: true, message: null });
+            this.set({ health: 'running', port, pid: child.pid ?? null, version: h?.version ?? null, owned: true, message: null, ...healthFields(h) });
             this.startHealthChecks();
             this.markStableLater();
             resolve();
@@ -233,7 +240,7 @@ export class GatewaySupervisor implements vscode.Disposable {
     this.failures++;
     if (!this.wanted || this.disposed) return;
     if (this.failures >= MAX_FAILURES) {
-      this.set({ health: 'error', port: null, pid: null, owned: false, message });
+      this.set({ health: 'error', port: null, pid: null, owned: false, message, credentials: null });
       void vscode.window.showErrorMessage(`Conduit's gateway keeps failing: ${message}`, 'Show Logs', 'Retry').then((choice) => {
         if (choice === 'Show Logs') this.log.show();
         if (choice === 'Retry') void this.start();
@@ -242,7 +249,7 @@ export class GatewaySupervisor implements vscode.Disposable {
     }
     const delay = Math.min(30_000, 1_000 * 2 ** (this.failures - 1));
     this.log.info(`restarting the gateway in ${delay / 1000} s (attempt ${this.failures + 1})`);
-    this.set({ health: 'starting', port: null, pid: null, owned: false, message });
+    this.set({ health: 'starting', port: null, pid: null, owned: false, message, credentials: null });
     this.retryTimer = setTimeout(() => {
       this.starting ??= this.launch().finally(() => { this.starting = null; });
     }, delay);
@@ -264,7 +271,8 @@ export class GatewaySupervisor implements vscode.Disposable {
       if (h) {
         misses = 0;
         this.renewLease();
-        if (JSON.stringify(h.journal ?? null) !== JSON.stringify(this.current.journal ?? null)) this.set({ journal: h.journal ?? null });
+        const seen = healthFields(h);
+        if (JSON.stringify(seen) !== JSON.stringify(healthFields(this.current))) this.set(seen);
         return;
       }
       if (++misses < 2) return;
@@ -323,6 +331,11 @@ export class GatewaySupervisor implements vscode.Disposable {
       child.kill('SIGTERM');
     });
   }
+}
+
+/** What a health check adds to the state: the journal's and the credentials' condition. */
+function healthFields(h: { journal?: JournalHealth | null; credentials?: CredentialsHealth | null } | null): Pick<GatewayState, 'journal' | 'credentials'> {
+  return { journal: h?.journal ?? null, credentials: h?.credentials ? { state: h.credentials.state } : null };
 }
 
 /** Splits a command line on spaces, honouring double quotes (no shell is involved). */
