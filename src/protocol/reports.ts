@@ -24,8 +24,8 @@
  * other routes: 400 bad parameter, 401 token, 503 (Retry-After) while the store opens.
  *
  * Measures: token counts as the provider reported them; totalTokens = input + output +
- * cache creation + cache read (every token the model processed, as ccusage counts; the
- * analytics API's totalTokens is input + output). cost is USD, null when no request of
+ * cache creation + cache read (src/protocol/measures.ts, the same in the analytics API and
+ * every view). cost is USD, null when no request of
  * the row had a known price (unknown is never 0); unknownCostRequests counts those
  * without one. The whole report is computed at once in the ledger's worker (hourly
  * rollups plus usage rows at the edges, so it agrees with the analytics API exactly)

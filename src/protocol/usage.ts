@@ -15,7 +15,10 @@ export interface TokenUsage {
 export interface CostBreakdown {
   /** USD, or null when the model has no known price (never 0 for "unknown"). */
   cost: number | null;
-  /** Where the price came from: "table:<version>", "config", or "unknown". */
+  /**
+   * Where the price came from: "table:<version>", "config", "unknown" (no price for the
+   * model), "no-usage" (failed before any usage), or "refused" (a budget refused it: cost 0).
+   */
   costSource: string;
   priceVersion: string | null;
 }
@@ -68,6 +71,8 @@ export interface ConduitMetadataLine {
   type: 'conduit_metadata';
   data: {
     requestId: string;
+    /** The session's id (src/protocol/session.ts sessionIdOf): claude's, else Conduit's. */
+    sessionId?: string;
     routingDecision: Pick<RoutingDecision, 'model' | 'source' | 'tokenCount' | 'timestamp'> & { rule: string; requestedModel: string };
     projectContext?: { projectId: string; agentId?: string };
     usage?: {

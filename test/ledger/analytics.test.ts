@@ -20,6 +20,7 @@ import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
 import { costOf, PriceTable } from '../../src/conduit/pricing/priceTable';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import type { UsageRecord } from '../../src/protocol/usage';
+import { totalTokens } from '../../src/protocol/measures';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { makeRecords, writeJournal } from './support/records';
 import { openTestStore, type TestStore } from './support/store';
@@ -81,7 +82,7 @@ function assertTotals(actual: Record<string, unknown>, expected: Totals, what: s
   assert.equal(actual.errors, expected.errors, `${what}: errors`);
   assert.equal(actual.inputTokens, expected.inputTokens, `${what}: input tokens`);
   assert.equal(actual.outputTokens, expected.outputTokens, `${what}: output tokens`);
-  assert.equal(actual.totalTokens, expected.inputTokens + expected.outputTokens, `${what}: total tokens`);
+  assert.equal(actual.totalTokens, totalTokens(expected), `${what}: total tokens (all four, src/protocol/measures.ts)`);
   assert.equal(actual.cacheReadTokens, expected.cacheReadTokens, `${what}: cache reads`);
   assert.equal(actual.cacheCreationTokens, expected.cacheCreationTokens, `${what}: cache writes`);
   assert.equal(actual.unknownCostRequests, expected.requests - expected.costed, `${what}: unknown-cost requests`);
@@ -209,7 +210,7 @@ describe('ledger: analytics', () => {
           groups.delete(p.label);
           const t = totals(rs);
           assert.equal(p.requests, t.requests, `${what} ${p.label}: requests`);
-          assert.equal(p.totalTokens, t.inputTokens + t.outputTokens, `${what} ${p.label}: tokens`);
+          assert.equal(p.totalTokens, totalTokens(t), `${what} ${p.label}: tokens`);
           if (t.costed) close(p.cost, t.cost, `${what} ${p.label}: cost`);
           else assert.equal(p.cost, null);
         }

@@ -17,6 +17,7 @@ import { costOf, type ModelPrice } from '../pricing/priceTable';
 import type { SqlClient } from './sqlClient';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from './queryParams';
 import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
+import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache'] as const;
 export type AnalyticsQuery = (typeof ANALYTICS_QUERIES)[number];
@@ -321,7 +322,7 @@ export interface UsageTotals {
   cacheCreation5mTokens: number;
   cacheCreation1hTokens: number;
   cacheReadTokens: number;
-  /** input + output, as usage_tracking.total_tokens. */
+  /** input + output + cache write + cache read (src/protocol/measures.ts); not usage_tracking.total_tokens. */
   totalTokens: number;
   /** USD: the sum of the known costs; null when no request in the set had a known price. */
   cost: number | null;
@@ -348,7 +349,7 @@ function totalsOf(r: SumRow): UsageTotals {
     cacheCreation5mTokens: r.cache_creation_5m_tokens,
     cacheCreation1hTokens: r.cache_creation_1h_tokens,
     cacheReadTokens: r.cache_read_tokens,
-    totalTokens: r.input_tokens + r.output_tokens,
+    totalTokens: totalTokens({ inputTokens: r.input_tokens, outputTokens: r.output_tokens, cacheCreationTokens: r.cache_creation_tokens, cacheReadTokens: r.cache_read_tokens }),
     cost: r.costed_requests > 0 ? usd(r.cost) : null,
     costedRequests: r.costed_requests,
     unknownCostRequests: r.requests - r.costed_requests,
@@ -403,6 +404,8 @@ export async function runAnalytics(db: SqlClient, localUserId: string, query: An
           ...t,
           averageCostPerRequest: t.cost !== null && t.costedRequests > 0 ? usd(t.cost / t.costedRequests) : null,
           averageDurationMs: t.requests > 0 ? Math.round(rows[0].duration_ms / t.requests) : null,
+          // Requests a budget refused (cost 0, the provider never called): among the requests above.
+          refusedRequests: await refusedRequests(db, scope),
           // Billed requests in the range that the store could not record: not in the figures above.
           unrecorded: scope.noMatch ? NO_UNRECORDED : await unrecordedUsage(db, {
             from: scope.from,
@@ -577,6 +580,21 @@ async function recent(db: SqlClient, scope: ResolvedScope, limit: number): Promi
   };
 }
 
+/**
+ * Requests in scope that a budget refused. Read from usage rows (the rollups do not keep
+ * the cost source); refusals are few, and the range is an index scan on created_at.
+ */
+async function refusedRequests(db: SqlClient, scope: ResolvedScope): Promise<number> {
+  if (scope.noMatch) return 0;
+  const p = new Params();
+  const where = [`u.created_at >= ${p.add(scope.from.toISOString())}::timestamptz`, `u.created_at < ${p.add(scope.to.toISOString())}::timestamptz`, `u.cost_source = ${p.add(REFUSED_COST_SOURCE)}`];
+  if (scope.project) where.push(`u.project_id = ${p.add(scope.project.id)}::uuid`);
+  if (scope.agentIds) where.push(`u.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
+  if (scope.session !== null) where.push(`u.session_id = ${p.add(scope.session)}`);
+  const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from public.usage_tracking u where ${where.join(' and ')}`, p.values);
+  return rows[0].n;
+}
+
 async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Promise<Record<string, unknown>> {
   const p = new Params();
   const where = [`sr.last_at >= ${p.add(scope.from.toISOString())}::timestamptz`, `sr.first_at < ${p.add(scope.to.toISOString())}::timestamptz`];
@@ -619,7 +637,7 @@ async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Pro
       errors: r.errors,
       inputTokens: r.input_tokens,
       outputTokens: r.output_tokens,
-      totalTokens: (r.input_tokens as number) + (r.output_tokens as number),
+      totalTokens: totalTokens({ inputTokens: r.input_tokens as number, outputTokens: r.output_tokens as number, cacheCreationTokens: r.cache_creation_tokens as number, cacheReadTokens: r.cache_read_tokens as number }),
       cacheCreationTokens: r.cache_creation_tokens,
       cacheReadTokens: r.cache_read_tokens,
       cost: r.costed_requests > 0 ? usd(r.cost) : null,

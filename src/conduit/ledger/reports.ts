@@ -16,6 +16,7 @@ import {
 } from './analytics';
 import type { SqlClient } from './sqlClient';
 import { strictQuery, timeZoneParam } from './queryParams';
+import { totalTokens } from '../../protocol/measures';
 import {
   DEFAULT_GROUP_BY, REPORT_DIMENSIONS, REPORT_PARAMS, type ReportDimension, type ReportMeasures, type ReportMeta, type UsageReportRow,
 } from '../../protocol/reports';
@@ -83,7 +84,7 @@ function measuresOf(r: MeasureRow): ReportMeasures {
     outputTokens: r.output_tokens,
     cacheCreationTokens: r.cache_creation_tokens,
     cacheReadTokens: r.cache_read_tokens,
-    totalTokens: r.input_tokens + r.output_tokens + r.cache_creation_tokens + r.cache_read_tokens,
+    totalTokens: totalTokens({ inputTokens: r.input_tokens, outputTokens: r.output_tokens, cacheCreationTokens: r.cache_creation_tokens, cacheReadTokens: r.cache_read_tokens }),
     cost: r.costed_requests > 0 ? usd(r.cost) : null,
     unknownCostRequests: r.requests - r.costed_requests,
   };
