@@ -22,7 +22,8 @@ export function installCodeServer(options?: { log?: (line: string) => void }): P
 export function packageVsix(outFile: string, options?: { isolated?: boolean }): string;
 export function installVsix(options: { vsix: string; userDataDir: string; extensionsDir: string; env?: NodeJS.ProcessEnv }): void;
 export function installedExtensionDir(extensionsDir: string, id: string): string | null;
-export function writeSettings(userDataDir: string, extra?: Record<string, unknown>): string;
+export function writeSettings(userDataDir: string, extra?: Record<string, unknown>, defaults?: Record<string, unknown>): string;
+export function repositoryClaude(): string | null;
 export function freePort(host?: string): Promise<number>;
 export function waitForHttp(url: string, options?: { timeoutMs?: number; intervalMs?: number; stillRunning?: () => boolean }): Promise<void>;
 export function killProcessTree(pid: number, options?: { graceMs?: number }): Promise<void>;

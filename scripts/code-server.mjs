@@ -228,16 +228,23 @@ export const baseSettings = {
 
 /**
  * Writes User/settings.json under userDataDir: baseSettings and `extra` over what is already
- * there, so settings changed by hand in a dev profile survive. A file that is not plain JSON
- * (comments) is replaced.
+ * there, so settings changed by hand in a dev profile survive; `defaults` only where the
+ * profile has no value (or an empty one). A file that is not plain JSON (comments) is replaced.
  */
-export function writeSettings(userDataDir, extra = {}) {
+export function writeSettings(userDataDir, extra = {}, defaults = {}) {
   const file = path.join(userDataDir, 'User', 'settings.json');
   let current = {};
   try { current = JSON.parse(readFileSync(file, 'utf8')); } catch { /* missing or JSONC: start over */ }
+  const missing = Object.fromEntries(Object.entries(defaults).filter(([key]) => current[key] === undefined || current[key] === ''));
   mkdirSync(path.dirname(file), { recursive: true });
-  writeFileSync(file, `${JSON.stringify({ ...current, ...baseSettings, ...extra }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ ...current, ...missing, ...baseSettings, ...extra }, null, 2)}\n`);
   return file;
+}
+
+/** The claude CLI `npm ci` installed in this repository (a devDependency), or null. */
+export function repositoryClaude() {
+  const file = path.join(repoRoot, 'node_modules', '.bin', process.platform === 'win32' ? 'claude.cmd' : 'claude');
+  return existsSync(file) ? file : null;
 }
 
 /** A port that was free on `host` a moment ago. */

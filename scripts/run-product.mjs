@@ -3,15 +3,27 @@
 // - Otherwise VS Code in the browser: code-server (installed on first use into .conduit-dev/),
 //   the packaged .vsix installed into a profile of its own (.conduit-dev/vscode-user and
 //   .conduit-dev/vscode-extensions), served on 127.0.0.1 at $PORT or a free port.
-// Ctrl-C stops code-server. The folder defaults to this repository.
+// Ctrl-C stops code-server. The folder defaults to this repository; a relative one is read
+// from where npm was started (scripts/start-options.mjs).
+//
+// Sessions need the claude CLI: `npm ci` puts one in this repository's node_modules/.bin,
+// which the browser's VS Code gets as its conduit.claude.path (unless the profile has its own)
+// and the desktop one finds beside the extension under development.
 import { spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, realpathSync } from 'node:fs';
 import path from 'node:path';
 import {
-  CODE_SERVER_VERSION, devDir, installCodeServer, installVsix, packageVsix, repoRoot, startCodeServer, writeSettings,
+  CODE_SERVER_VERSION, devDir, installCodeServer, installVsix, packageVsix, repoRoot, repositoryClaude, startCodeServer, writeSettings,
 } from './code-server.mjs';
+import { productFolder } from './start-options.mjs';
 
-const folder = path.resolve(process.argv[2] ?? repoRoot);
+let folder;
+try {
+  folder = productFolder(process.argv.slice(2), { cwd: process.env.INIT_CWD || process.cwd(), defaultFolder: repoRoot });
+} catch (err) {
+  console.error(`npm start: ${err.message}`);
+  process.exit(2);
+}
 
 /** Desktop VS Code's `code`, not the remote CLI that code-server puts on its terminals' PATH. */
 function desktopCode() {
@@ -51,7 +63,8 @@ async function runCodeServer() {
   const userDataDir = path.join(devDir, 'vscode-user');
   const extensionsDir = path.join(devDir, 'vscode-extensions');
   installVsix({ vsix, userDataDir, extensionsDir });
-  writeSettings(userDataDir);
+  const claude = repositoryClaude();
+  writeSettings(userDataDir, {}, claude ? { 'conduit.claude.path': claude } : {});
   const logFile = path.join(devDir, 'code-server.log');
   const server = await startCodeServer({ folder, userDataDir, extensionsDir, host: '127.0.0.1', port, env: process.env, logFile });
   console.log(`\nVS Code (code-server ${CODE_SERVER_VERSION}) is running with Synapse Conduit installed.`);
