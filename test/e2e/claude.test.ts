@@ -5,16 +5,20 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PriceTable } from '../../src/conduit/pricing/priceTable';
+import { SessionRenderer } from '../../src/extension/tasks/streamJsonRenderer';
+import type { ConduitSessionLine } from '../../src/protocol/session';
+import type { UsageRecord } from '../../src/protocol/usage';
 import { startFakeAnthropic, type FakeAnthropic, type FakeUsage, type RecordedRequest } from '../support/fakeAnthropic';
 import { ROOT, Sandbox, WRAPPER, ensureBuilt, processAlive, run, type RunResult } from '../cli/support';
 
 const CLAUDE = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'claude.cmd' : 'claude');
 const UPSTREAM_KEY = 'sk-test-e2e-upstream';
 const STREAM_JSON = ['-p', 'say hi', '--output-format', 'stream-json', '--verbose'];
-const METADATA_PREFIX = Buffer.from('{"type":"conduit_metadata"');
+/** The lines conduit-claude adds: conduit_metadata per request, and conduit_session last. */
+const ADDED_PREFIX = Buffer.from('{"type":"conduit_');
 
 interface MetadataLine {
   type: 'conduit_metadata';
@@ -31,6 +35,7 @@ interface Parsed {
   all: { type: string; [k: string]: unknown }[];
   claude: { type: string; [k: string]: unknown }[];
   metadata: MetadataLine[];
+  sessions: ConduitSessionLine[];
 }
 
 /** Splits NDJSON output into lines (each must end with "\n" and be one JSON value). */
@@ -47,12 +52,13 @@ function parseNdjson(out: Buffer): Parsed {
   });
   return {
     all,
-    claude: all.filter((l) => l.type !== 'conduit_metadata'),
+    claude: all.filter((l) => !l.type.startsWith('conduit_')),
     metadata: all.filter((l) => l.type === 'conduit_metadata') as unknown as MetadataLine[],
+    sessions: all.filter((l) => l.type === 'conduit_session') as unknown as ConduitSessionLine[],
   };
 }
 
-/** The bytes of out without its conduit_metadata lines, and how many were removed. */
+/** The bytes of out without the lines conduit-claude added, and how many were removed. */
 function withoutMetadata(out: Buffer): { rest: Buffer; removed: number } {
   const kept: Buffer[] = [];
   let removed = 0;
@@ -61,8 +67,8 @@ function withoutMetadata(out: Buffer): { rest: Buffer; removed: number } {
     const nl = out.indexOf(0x0a, start);
     const end = nl < 0 ? out.length : nl + 1;
     const line = out.subarray(start, end);
-    if (line.subarray(0, METADATA_PREFIX.length).equals(METADATA_PREFIX)) {
-      assert.equal(line[line.length - 1], 0x0a, 'a metadata line is a whole line');
+    if (line.subarray(0, ADDED_PREFIX.length).equals(ADDED_PREFIX)) {
+      assert.equal(line[line.length - 1], 0x0a, 'an added line is a whole line');
       removed++;
     } else {
       kept.push(line);
@@ -192,7 +198,8 @@ describe('conduit-claude with the real claude CLI', function () {
 
     // Byte level: without the metadata lines, only claude's whole lines are left.
     const { rest, removed } = withoutMetadata(w.stdoutBytes);
-    assert.equal(removed, out.metadata.length);
+    assert.equal(removed, out.metadata.length + 1, 'the metadata lines and the session line');
+    assert.equal(out.all[out.all.length - 1].type, 'conduit_session', 'the session line comes last');
     assert.ok(rest.toString('utf8').endsWith('\n'));
     for (const line of rest.toString('utf8').slice(0, -1).split('\n')) assert.notEqual((JSON.parse(line) as { type: string }).type, 'conduit_metadata');
 
@@ -219,10 +226,10 @@ describe('conduit-claude with the real claude CLI', function () {
 
     const claudeWrote = readFileSync(tee);
     const { rest, removed } = withoutMetadata(w.stdoutBytes);
-    assert.ok(rest.equals(claudeWrote), 'the output minus metadata lines is byte for byte what claude printed');
+    assert.ok(rest.equals(claudeWrote), 'the output minus the added lines is byte for byte what claude printed');
     const posts = messagePosts(fake.requests);
     assert.equal(posts.length, 2, 'claude sent the tool result back');
-    assert.equal(removed, posts.length, 'one metadata line per request');
+    assert.equal(removed, posts.length + 1, 'one metadata line per request, and the session line');
 
     const { metadata } = parseNdjson(w.stdoutBytes);
     // Each line matches one request; the usages tell them apart.
@@ -230,6 +237,77 @@ describe('conduit-claude with the real claude CLI', function () {
     checkMetadata(byInput.get(first.input_tokens)!, posts[0], first);
     checkMetadata(byInput.get(second.input_tokens)!, posts[1], second);
     assert.equal(new Set(metadata.map((m) => m.data.requestId)).size, 2, 'distinct request ids');
+  });
+
+  /** The records of a Conduit session in the gateway's journal (CONDUIT_HOME/journal/*.ndjson). */
+  function journalRecords(conduitSessionId: string): UsageRecord[] {
+    const dir = path.join(sb.home, 'journal');
+    return readdirSync(dir).filter((f) => f.endsWith('.ndjson'))
+      .flatMap((f) => readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as UsageRecord))
+      .filter((r) => r.context.sessionId === conduitSessionId);
+  }
+
+  it("one session, one id and one cost: the summary states the sum of the session's records in the journal, and claude's estimate at the requested model beside it, labelled", async () => {
+    await startGateway();
+    // claude asks for its default model; the project routes every request to haiku, which
+    // costs less: claude's own total_cost_usd is priced at the model it asked for.
+    const first: FakeUsage = { input_tokens: 2100, output_tokens: 40, cache_creation_input_tokens: 3000, cache_read_input_tokens: 0 };
+    const second: FakeUsage = { input_tokens: 150, output_tokens: 12, cache_creation_input_tokens: 0, cache_read_input_tokens: 5100 };
+    writeFileSync(path.join(sb.work, 'notes.txt'), 'conduit e2e\n');
+    fake.enqueue(
+      { kind: 'message', usage: first, toolUse: { name: 'Read', input: { file_path: path.join(sb.work, 'notes.txt') } } },
+      { kind: 'message', text: 'read it', usage: second },
+    );
+    const w = await wrapper(STREAM_JSON, {
+      SYNAPSE_PROJECT_ID: 'proj-e2e-cost',
+      SYNAPSE_PROJECT_MODEL_CONFIG: '{"enabled":true,"defaultModel":"claude-haiku-4-5"}',
+    });
+    assert.equal(w.code, 0, w.stderr);
+    const out = parseNdjson(w.stdoutBytes);
+    const posts = messagePosts(fake.requests);
+    assert.equal(posts.length, 2);
+    for (const p of posts) assert.equal(p.body.model, 'claude-haiku-4-5');
+
+    // One id: claude's, as its own lines and the header the gateway received name it.
+    const asked = (out.claude.find((l) => l.type === 'system') as unknown as { model: string }).model;
+    assert.notEqual(asked, 'claude-haiku-4-5', 'claude asks for a model the project routes elsewhere');
+    const result = out.claude.find((l) => l.type === 'result') as unknown as { session_id: string; total_cost_usd: number };
+    const claudeSession = result.session_id;
+    assert.match(claudeSession, /^[0-9a-f-]{36}$/);
+    for (const p of posts) assert.equal(p.headers['x-claude-code-session-id'], claudeSession);
+    assert.equal(out.sessions.length, 1, 'one session line');
+    const summary = out.sessions[0].data;
+    assert.equal(summary.sessionId, claudeSession, "the session line names claude's session id");
+    for (const m of out.metadata) assert.equal((m.data as { sessionId?: string }).sessionId, claudeSession, "each metadata line names claude's session id");
+
+    // One cost: Conduit's is the sum of the session's records in the journal.
+    const records = journalRecords(summary.conduitSessionId);
+    assert.equal(records.length, 2, 'two records in the journal');
+    for (const r of records) assert.equal(r.context.claudeSessionId, claudeSession);
+    const sum = Math.round(records.reduce((a, r) => a + r.cost.cost!, 0) * 1e6) / 1e6;
+    assert.equal(summary.cost, sum);
+    assert.equal(summary.requests, 2);
+    assert.equal(summary.unknownCostRequests, 0);
+    assert.deepEqual(summary.models, [{ requestedModel: asked, model: 'claude-haiku-4-5', requests: 2 }]);
+    assert.equal(summary.claudeEstimateUsd, result.total_cost_usd);
+    assert.ok(result.total_cost_usd > sum * 2, `claude priced it at the model it asked for (${result.total_cost_usd} vs ${sum})`);
+
+    // The session's route answers to claude's id with the same records.
+    const { port } = (await sb.status()).json as { port: number };
+    const token = readFileSync(sb.tokenFile, 'utf8').trim();
+    const route = await fetch(`http://127.0.0.1:${port}/v1/conduit/sessions/${claudeSession}`, { headers: { 'x-conduit-token': token } });
+    assert.equal(route.status, 200);
+    const bySession = await route.json() as { sessionId: string; cost: number; records: { id: string }[] };
+    assert.equal(bySession.sessionId, claudeSession);
+    assert.deepEqual(bySession.records.map((r) => r.id).sort(), records.map((r) => r.id).sort());
+
+    // What the session terminal prints for this output.
+    const terminal = new SessionRenderer();
+    const printed = [...w.stdout.split('\n').flatMap((l) => terminal.push(l).lines), ...terminal.finish()].map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
+    assert.ok(printed[0].startsWith(`● session ${claudeSession} · ${asked} → claude-haiku-4-5 · `), printed[0]);
+    const last = printed[printed.length - 1];
+    assert.match(last, /^✓ done in \d+\.\d s · 2 turns · /);
+    assert.ok(last.endsWith(` · $${sum.toFixed(4)} (claude's estimate at the requested model: $${result.total_cost_usd.toFixed(4)})`), last);
   });
 
   it('a project whose configuration picks a haiku-class default: the stand-in receives claude-haiku-4-5', async () => {

@@ -192,6 +192,7 @@ describe('conduit-claude context', () => {
         type: 'conduit_metadata',
         data: {
           requestId: r.id,
+          sessionId: 'cs',
           routingDecision: {
             model: r.decision.model, source: r.decision.source, tokenCount: r.decision.tokenCount, timestamp: r.decision.timestamp,
             rule: r.decision.rule, requestedModel: r.decision.requestedModel,
@@ -215,6 +216,17 @@ describe('conduit-claude context', () => {
       assert.deepEqual(metadataLine(record({ context: { projectId: 'p' } })).data.projectContext, { projectId: 'p' });
       const noUsage = metadataLine(record({ usage: null, cost: { cost: null, costSource: 'no-usage', priceVersion: null } }));
       assert.equal('usage' in noUsage.data, false);
+    });
+
+    it("names the session by claude's session id, else Conduit's, else not at all", () => {
+      assert.equal(metadataLine(record()).data.sessionId, 'cs');
+      assert.equal(metadataLine(record({ context: { sessionId: 's' } })).data.sessionId, 's');
+      assert.equal('sessionId' in metadataLine(record({ context: {} })).data, false);
+    });
+
+    it('a request with a cost but no usage (a refusal: 0) states its cost, with no tokens', () => {
+      const line = metadataLine(record({ usage: null, cost: { cost: 0, costSource: 'refused', priceVersion: null } }));
+      assert.deepEqual(line.data.usage, { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0, cost: 0 });
     });
 
     it('passes an unknown cost as null, not 0', () => {

@@ -129,7 +129,7 @@ describe('streamJsonRenderer.renderLine', () => {
       // conduit-claude writes the last request's line after claude's result line.
       const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-haiku-4-5', 0.000123), routedReply('claude-haiku-4-5'), result,
         meta('req-2', 'claude-sonnet-4-5', 'claude-haiku-4-5', 0.0001)]);
-      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0002 (claude's estimate at the requested model: $0.0005)");
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · $0.0002 (claude's estimate at the requested model: $0.0005)");
       assert.equal(out[out.length - 2], '', 'a blank line before it');
       assert.equal(out.filter((l) => l.startsWith('✓ done')).length, 1, 'one summary, after the last metadata line');
       assert.ok(out.indexOf('⇄ claude-haiku-4-5 (default: default model) · 120 in / 7 out · $0.0001') < out.length - 2);
@@ -137,18 +137,18 @@ describe('streamJsonRenderer.renderLine', () => {
 
     it("claude's estimate on the same model that differs is labelled claude's, without \"at the requested model\"", () => {
       const out = run([init, assistant, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0004), result]);
-      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 1 request · $0.0004 (claude's estimate: $0.0005)");
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · $0.0004 (claude's estimate: $0.0005)");
     });
 
     it("where Conduit's cost and claude's agree (to the cent's hundredth), one figure", () => {
       const out = run([init, assistant, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.000465), result]);
-      assert.equal(out[out.length - 1], '✓ done in 0.4 s · 1 turn · 1 request · $0.0005');
+      assert.equal(out[out.length - 1], '✓ done in 0.4 s · 1 turn · $0.0005');
     });
 
     it('a request without a known price makes the cost "+?"; a metadata line repeated (the final flush) counts once', () => {
       const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-x', null), assistant, meta('req-2', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0003),
         result, meta('req-2', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0003)]);
-      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0003+? (claude's estimate at the requested model: $0.0005)");
+      assert.equal(out[out.length - 1], "✓ done in 0.4 s · 1 turn · $0.0003+? (claude's estimate at the requested model: $0.0005)");
     });
 
     it("without any metadata line (claude run without Conduit), claude's figure, labelled as claude's", () => {
@@ -186,7 +186,7 @@ describe('streamJsonRenderer.renderLine', () => {
       const out = [...lines.flatMap((l) => session.push(l).lines), ...session.finish()];
       assertNoForeignControls(out, lines.join('\n'));
       assert.equal(plain(out)[0], `● session ${SESSION} · ab → cd · /tmp/probe/fake`);
-      assert.equal(plain(out)[out.length - 1], "✓ done in 0.4 s · 1 turn · 2 requests · $0.0000+? (claude's estimate at the requested model: $0.0005)");
+      assert.equal(plain(out)[out.length - 1], "✓ done in 0.4 s · 1 turn · $0.0000+? (claude's estimate at the requested model: $0.0005)");
     });
   });
 

@@ -6,7 +6,7 @@
  *   POST /v1/messages/count_tokens       forwarded with the routed model; a local estimate if the provider has none
  *   GET  /v1/conduit/status              the gateway's state
  *   GET  /v1/conduit/events              decisions and usage (SSE)
- *   GET  /v1/conduit/sessions/:id        a session's records and totals (Conduit's or Claude Code's session id)
+ *   GET  /v1/conduit/sessions/:id        a session's id (claude's, else Conduit's), records and totals, by either id
  *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
  *   GET  /v1/conduit/reports/usage       a usage report as NDJSON, in pages (reportsRoute.ts, src/protocol/reports.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
@@ -36,6 +36,7 @@ import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type Messag
 import { relayUpstream, upstreamHeaders } from './forward';
 import { withModel } from '../routing/requestFacts';
 import { safeHeaderValue } from './safeHeader';
+import { sessionIdOf } from '../../protocol/session';
 
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
@@ -157,7 +158,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   if (method === 'GET' && session) {
     const s = deps.hub.session(session[1]);
     if (!s) return sendError(res, 'not_found_error', `no requests recorded for session ${session[1]} since the gateway started`);
-    sendJson(res, 200, s);
+    // The id the session is known by everywhere (claude's, else Conduit's), whichever was asked.
+    const last = s.records[s.records.length - 1];
+    sendJson(res, 200, { sessionId: last ? sessionIdOf(last.context) : session[1], ...s });
     return;
   }
   if (path.startsWith(ANALYTICS_PREFIX)) {

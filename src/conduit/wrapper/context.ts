@@ -5,6 +5,7 @@ import path from 'node:path';
 import { locateClaude, type ClaudeLocation } from '../core/claudeLocator';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
 import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
+import { sessionIdOf } from '../../protocol/session';
 import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 
@@ -81,10 +82,12 @@ export function wantsStreamJson(args: string[]): boolean {
 }
 
 export function metadataLine(r: UsageRecord): ConduitMetadataLine {
+  const sessionId = sessionIdOf(r.context);
   const line: ConduitMetadataLine = {
     type: 'conduit_metadata',
     data: {
       requestId: r.id,
+      ...(sessionId ? { sessionId } : {}),
       routingDecision: {
         model: r.decision.model, source: r.decision.source, tokenCount: r.decision.tokenCount, timestamp: r.decision.timestamp,
         rule: r.decision.rule, requestedModel: r.decision.requestedModel,
@@ -94,10 +97,12 @@ export function metadataLine(r: UsageRecord): ConduitMetadataLine {
   if (r.context.projectId) {
     line.data.projectContext = r.context.agentId ? { projectId: r.context.projectId, agentId: r.context.agentId } : { projectId: r.context.projectId };
   }
-  if (r.usage) {
+  // A request the provider never answered with usage but that has a cost (a refusal: 0) says so,
+  // so that a reader adding up the lines gets the records' sum.
+  if (r.usage || r.cost.cost !== null) {
     line.data.usage = {
-      inputTokens: r.usage.inputTokens, outputTokens: r.usage.outputTokens,
-      cacheCreationTokens: r.usage.cacheCreationTokens, cacheReadTokens: r.usage.cacheReadTokens, cost: r.cost.cost,
+      inputTokens: r.usage?.inputTokens ?? 0, outputTokens: r.usage?.outputTokens ?? 0,
+      cacheCreationTokens: r.usage?.cacheCreationTokens ?? 0, cacheReadTokens: r.usage?.cacheReadTokens ?? 0, cost: r.cost.cost,
     };
   }
   return line;

@@ -23,6 +23,7 @@ import type { SessionSummary } from '../usage/eventHub';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
 import { claudeLaunch, type ClaudeLaunch } from './claudeLaunch';
 import { LineMerger } from './lineMerger';
+import { ClaudeResultWatcher, SessionReport } from './sessionSummary';
 
 /** Renewed every 20 s; a session that ended without releasing it (killed) lets go within a minute. */
 const SESSION_LEASE_SECONDS = 60;
@@ -76,11 +77,10 @@ async function main(): Promise<void> {
 
   const streamJson = wantsStreamJson(args);
   const merger = new LineMerger((t) => process.stdout.write(t));
-  const emitted = new Set<string>();
+  const report = new SessionReport(ctx.sessionId!);
+  const claudeResult = new ClaudeResultWatcher();
   const emit = (r: UsageRecord) => {
-    if (emitted.has(r.id)) return;
-    emitted.add(r.id);
-    merger.pushExtra(JSON.stringify(metadataLine(r)));
+    if (report.add(r)) merger.pushExtra(JSON.stringify(metadataLine(r)));
   };
 
   let events: SseConnection | null = null;
@@ -110,7 +110,12 @@ async function main(): Promise<void> {
     stdio: ['inherit', streamJson ? 'pipe' : 'inherit', 'inherit'],
     windowsVerbatimArguments: launch.windowsVerbatimArguments,
   });
-  if (streamJson) child.stdout!.on('data', (c: Buffer) => merger.pushChild(c));
+  if (streamJson) {
+    child.stdout!.on('data', (c: Buffer) => {
+      merger.pushChild(c);
+      claudeResult.push(c);
+    });
+  }
 
   const forward = (signal: NodeJS.Signals) => () => {
     // In a terminal, Ctrl-C already reached claude (same process group): don't send it twice.
@@ -139,6 +144,9 @@ async function main(): Promise<void> {
     }
     if (r?.status === 200) for (const rec of (JSON.parse(r.body) as SessionSummary).records) emit(rec);
     else if (!r) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
+    // Last: the session's id and Conduit's cost of it, with claude's own estimate beside it.
+    claudeResult.end();
+    merger.pushExtra(JSON.stringify(report.line(claudeResult.result)));
     merger.end();
     events?.close();
   }

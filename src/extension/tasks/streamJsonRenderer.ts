@@ -81,16 +81,15 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 /**
  * The run's summary line (after a blank line). Its format is stable, for people and for
  * tests that read it back:
- *   ✓ done in <s> s · <n> turn(s) · <n> request(s) · <sessionCostText>
- * ("✗ failed" for a failed run; each part only when known; no requests part when no request
- * reached Conduit, whose cost part is then claude's, labelled).
+ *   ✓ done in <s> s · <n> turn(s) · <sessionCostText>
+ * ("✗ failed" for a failed run; each part only when known). The cost is Conduit's, with
+ * claude's estimate labelled beside it; claude's alone, labelled, when no request reached Conduit.
  */
 function summaryLines(r: ResultFacts, totals: SessionTotals): string[] {
   const secs = r.durationMs !== null ? ` in ${(r.durationMs / 1000).toFixed(1)} s` : '';
   const turns = r.turns !== null ? ` · ${plural(r.turns, 'turn')}` : '';
-  const requests = totals.requests > 0 ? ` · ${plural(totals.requests, 'request')}` : '';
   const cost = sessionCostText(totals, r.claudeEstimateUsd);
-  return ['', `${r.ok ? GREEN : RED}${BOLD}${r.ok ? '✓ done' : '✗ failed'}${RESET}${secs}${turns}${requests}${cost ? ` · ${cost}` : ''}`];
+  return ['', `${r.ok ? GREEN : RED}${BOLD}${r.ok ? '✓ done' : '✗ failed'}${RESET}${secs}${turns}${cost ? ` · ${cost}` : ''}`];
 }
 
 /** claude's system/init line: the session's id, the model claude asks for, the folder. */
