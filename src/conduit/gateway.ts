@@ -26,6 +26,8 @@ import { IdleStop } from './core/idleStop';
 import { leasesStatus } from './http/leasesRoute';
 import { STARTED_BY_ENV } from '../protocol/leases';
 import { CredentialsTracker } from './core/credentials';
+import { unknownModelProblem } from './core/knownModels';
+import type { ConfigStatus } from '../protocol/configState';
 import { DEFAULT_PROVIDER } from './http/providers';
 
 export interface GatewayOptions {
@@ -74,6 +76,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const log = options.log ?? createLogger();
   const paths = conduitPaths(options.home);
   let config: GatewayConfig = loadConfig(paths.config, env);
+  // A change the gateway refused: the last good configuration stays in force until the file is fixed.
+  let configRefusal: { error: string; at: string } | null = null;
+  const configStatus = (): ConfigStatus => ({
+    state: configRefusal ? 'refused' : 'ok', file: paths.config, error: configRefusal?.error ?? null, refusedAt: configRefusal?.at ?? null,
+  });
   const token = ensureAccessToken(paths.token);
   let providers = new ProviderRegistry(config.providers, env);
   let prices = new PriceTable(config.prices);
@@ -112,6 +119,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     get ledger() { return ledger; },
     budgets,
     credentials,
+    modelProblem: (ref: string) => unknownModelProblem(ref, { providers: config.providers, prices }),
     now,
     device: os.hostname(),
     get providers() { return providers; },
@@ -125,17 +133,20 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const journalHealth = journal.health();
       return {
         status: journalHealth.state, service: 'conduit', version: VERSION, pid: process.pid, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
-        journal: journalHealth, credentials: { state: credentials.current.state },
+        journal: journalHealth, credentials: { state: credentials.current.state }, config: { state: configStatus().state },
       };
     },
     status: () => ({
       running: true, pid: process.pid, port, version: VERSION, uptimeSeconds: Math.round((Date.now() - startedAt) / 1000),
       home: paths.home,
+      // "Today" and "this month" everywhere (budgets, the views' totals): the configured zone, else the system's.
+      timeZone: config.budgetTimeZone ?? zone,
       providers: providers.names().map((name) => {
         const p = providers.resolve(`${name}/x`).provider;
         return { name, baseUrl: p.origin.href.replace(/\/$/, '') + p.basePath, hasKey: p.apiKey !== null };
       }),
       credentials: credentials.current,
+      config: configStatus(),
       rules: config.rules,
       plugins: plugins.plugins,
       prices: { source: prices.source, version: prices.version },
@@ -175,9 +186,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       providers = new ProviderRegistry(next.providers, env);
       prices = new PriceTable(next.prices);
       setTimeout(() => old.close(), 30_000).unref(); // let requests in flight finish on the old agents
+      configRefusal = null;
       log.info('configuration reloaded');
     } catch (err) {
-      log.error(`configuration not reloaded: ${(err as Error).message}`);
+      configRefusal = { error: (err as Error).message, at: new Date(now()).toISOString() };
+      log.error(`configuration not reloaded (the last good one stays in force): ${(err as Error).message}`);
     }
   };
   let watcher: FSWatcher | null = null;

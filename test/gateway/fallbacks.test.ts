@@ -161,7 +161,7 @@ describe('fallbacks on a refused connection', () => {
     const port = await closedPort();
     t = await startTestGateway({
       config: {
-        providers: { dead: { baseUrl: `http://127.0.0.1:${port}`, apiKey: 'sk-dead-provider-key' } },
+        providers: { dead: { baseUrl: `http://127.0.0.1:${port}`, apiKey: 'sk-dead-provider-key', models: ['claude-x'] } },
         routing: { defaultModel: 'dead/claude-x', fallbackModels: [FIRST, SECOND] },
       },
     });

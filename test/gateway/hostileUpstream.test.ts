@@ -254,8 +254,8 @@ describe('every fallback fails', () => {
     t = await startTestGateway({
       config: {
         providers: {
-          'dead-a': { baseUrl: `http://127.0.0.1:${deadA}`, apiKey: 'sk-dead-a' },
-          'dead-b': { baseUrl: `http://127.0.0.1:${deadB}`, apiKey: 'sk-dead-b' },
+          'dead-a': { baseUrl: `http://127.0.0.1:${deadA}`, apiKey: 'sk-dead-a', models: ['claude-x'] },
+          'dead-b': { baseUrl: `http://127.0.0.1:${deadB}`, apiKey: 'sk-dead-b', models: ['claude-y'] },
         },
         routing: { defaultModel: FIRST, fallbackModels: ['dead-a/claude-x', 'dead-b/claude-y'], backgroundModel: null },
       },

@@ -164,10 +164,10 @@ describe('loadConfig', () => {
 
   it('reads a valid file', () => {
     const file = path.join(dir, 'config.json');
-    writeFileSync(file, JSON.stringify({ port: 4000, routing: { defaultModel: 'm' } }));
+    writeFileSync(file, JSON.stringify({ port: 4000, routing: { defaultModel: 'claude-haiku-4-5' } }));
     const c = loadConfig(file, NO_ENV);
     assert.equal(c.port, 4000);
-    assert.equal(c.rules.defaultModel, 'm');
+    assert.equal(c.rules.defaultModel, 'claude-haiku-4-5');
   });
 
   it('a file that is not JSON is a ConfigError naming the file', () => {
@@ -192,5 +192,48 @@ describe('loadConfig', () => {
 
   it('a file that cannot be read is a ConfigError naming it', () => {
     assert.throws(() => loadConfig(dir, NO_ENV), (err: unknown) => err instanceof ConfigError && err.message.startsWith(`${dir}: `));
+  });
+
+  describe('models no provider can serve are refused by name', () => {
+    function loadFails(config: unknown, field: string, reason: RegExp): void {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify(config));
+      assert.throws(() => loadConfig(file, NO_ENV), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.ok(err.message.startsWith(`${file}: ${field}: `), err.message);
+        assert.match(err.message, reason);
+        return true;
+      });
+    }
+
+    it('a threshold of -10 names the field', () => {
+      loadFails({ routing: { longContextThreshold: -10 } }, 'config.routing.longContextThreshold', /-10/);
+    });
+
+    it('a defaultModel of an unknown provider names the provider and the configured ones', () => {
+      loadFails({ routing: { defaultModel: 'nosuchprovider/claude-x' } }, 'config.routing.defaultModel', /unknown provider "nosuchprovider" in "nosuchprovider\/claude-x" \(configured providers: anthropic;/);
+    });
+
+    it('a fallback model nobody knows names the model', () => {
+      loadFails({ routing: { fallbackModels: ['claude-haiku-4-5', 'gpt-9-ultra-nonexistent'] } }, 'config.routing.fallbackModels[1]', /unknown model "gpt-9-ultra-nonexistent"/);
+    });
+
+    it('every routing model is checked, and a model of a configured provider must be in its list', () => {
+      loadFails({ routing: { reasoningModel: 'claude-opus-99' } }, 'config.routing.reasoningModel', /unknown model "claude-opus-99"/);
+      loadFails({ providers: { local: { baseUrl: 'http://127.0.0.1:8080', models: ['llama-4'] } }, routing: { backgroundModel: 'local/llama-5' } },
+        'config.routing.backgroundModel', /providers\.local\.models/);
+    });
+
+    it('a model is known by the price table (dated ids too), config.json\'s prices, or its provider\'s models list', () => {
+      const file = path.join(dir, 'config.json');
+      writeFileSync(file, JSON.stringify({
+        providers: { local: { baseUrl: 'http://127.0.0.1:8080', models: ['llama-4'] } },
+        prices: { 'my-model': { input: 1, output: 2 } },
+        routing: { defaultModel: 'claude-sonnet-4-5-20250929', backgroundModel: 'local/llama-4', reasoningModel: 'my-model', fallbackModels: ['local/my-model'] },
+      }));
+      const c = loadConfig(file, NO_ENV);
+      assert.equal(c.rules.backgroundModel, 'local/llama-4');
+      assert.deepEqual(c.providers.local.models, ['llama-4']);
+    });
   });
 });

@@ -1,6 +1,8 @@
 /** `conduit start --foreground`: runs the gateway in this process until a signal stops it. */
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { STARTED_BY_ENV } from '../../protocol/leases';
+import { CONFIG_ERROR_LINE } from '../../protocol/configState';
+import { ConfigError } from '../core/config';
 import { createLogger, writeStderr } from '../core/log';
 import type { ConduitPaths } from '../core/paths';
 import { PortInUseError, startGateway } from '../gateway';
@@ -25,7 +27,8 @@ export async function runForeground(paths: ConduitPaths, port: number | undefine
     gateway = await startGateway({ home: paths.home, port, log, onIdle: (reason) => stopWhenIdle(reason) });
   } catch (err) {
     const message = err instanceof PortInUseError ? err.message : `could not start: ${(err as Error).message}`;
-    console.error(`conduit: ${message}`);
+    // A bad config.json gets a line of its own that a supervisor recognizes: it cannot fix itself by a retry.
+    console.error(err instanceof ConfigError ? `${CONFIG_ERROR_LINE}${err.message}` : `conduit: ${message}`);
     notify({ error: message });
     return 1;
   }

@@ -8,7 +8,7 @@
  *   "maxBodyBytes": 33554432,           // requests above are refused with 413
  *   "routing": { ...RoutingRulesConfig, "defaultModel": null },
  *   "providers": { "anthropic": { "baseUrl": "https://api.anthropic.com", "apiKeyEnv": "ANTHROPIC_API_KEY" },
- *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "..." } },
+ *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "...", "models": ["<model id>", ...] } },
  *   "prices": { "<model id>": { "input": 3, "output": 15, ... } },   // USD per million tokens
  *   "plugins": { "timeoutMs": 250 },
  *   "budgetTimeZone": "Europe/Berlin"   // IANA zone of budget days and months (default: the gateway's local zone)
@@ -16,11 +16,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseRoutingRules } from '../../protocol/modelConfig';
-import { optionalNullableModelId } from '../../protocol/modelId';
+import { optionalModelIdList, optionalNullableModelId } from '../../protocol/modelId';
 import {
   ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
 } from '../../protocol/validate';
-import { parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
+import { PriceTable, parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
+import { unknownModelProblem } from './knownModels';
 import { isValidTimeZone } from './timeZone';
 import { DEFAULT_RULES, mergeRules, type RoutingRules } from '../routing/rules';
 
@@ -33,6 +34,8 @@ export interface ProviderConfig {
   apiKey?: string;
   /** Name of an environment variable holding the key. */
   apiKeyEnv?: string;
+  /** Model ids this provider serves that the price table does not know (see knownModels.ts). */
+  models?: string[];
 }
 
 export interface GatewayConfig {
@@ -83,11 +86,30 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
     throw new ConfigError(file, `not valid JSON (${(err as Error).message})`);
   }
   try {
-    return parseConfig(value, env);
+    const config = parseConfig(value, env);
+    checkModelsKnown(config);
+    return config;
   } catch (err) {
     if (err instanceof ValidationError || err instanceof Error) throw new ConfigError(file, err.message);
     throw err;
   }
+}
+
+const MODEL_RULES = ['defaultModel', 'longContextModel', 'backgroundModel', 'webSearchModel', 'reasoningModel'] as const;
+
+/**
+ * Refuses, by field and name, a routing model that no configured provider can serve (an
+ * unknown provider prefix, or a model neither the price table nor the provider lists).
+ * Apart from parseConfig, which checks the shape alone.
+ */
+export function checkModelsKnown(config: GatewayConfig): void {
+  const catalog = { providers: config.providers, prices: new PriceTable(config.prices) };
+  const check = (ref: string | null, path: string) => {
+    const problem = ref === null ? null : unknownModelProblem(ref, catalog);
+    if (problem) throw new ValidationError(path, problem);
+  };
+  for (const key of MODEL_RULES) check(config.rules[key], `config.routing.${key}`);
+  config.rules.fallbackModels.forEach((ref, i) => check(ref, `config.routing.fallbackModels[${i}]`));
 }
 
 export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -112,7 +134,7 @@ export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env
       const path = `config.providers.${name}`;
       if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name)) throw new ValidationError(path, 'a provider name is lower-case letters, digits, - or _');
       const po = expectObject(p, path);
-      rejectUnknownKeys(po, ['baseUrl', 'apiKey', 'apiKeyEnv'], path);
+      rejectUnknownKeys(po, ['baseUrl', 'apiKey', 'apiKeyEnv', 'models'], path);
       const baseUrl = optionalString(po, 'baseUrl', path) ?? (name === 'anthropic' ? config.providers.anthropic.baseUrl : undefined);
       if (!baseUrl) throw new ValidationError(`${path}.baseUrl`, 'required');
       // The test and development override wins over the file for the default provider.
@@ -128,6 +150,8 @@ export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env
       const apiKeyEnv = optionalString(po, 'apiKeyEnv', path) ?? (name === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
       if (apiKey) provider.apiKey = apiKey;
       if (apiKeyEnv) provider.apiKeyEnv = apiKeyEnv;
+      const models = optionalModelIdList(po, 'models', path);
+      if (models) provider.models = models;
       config.providers[name] = provider;
     }
   }

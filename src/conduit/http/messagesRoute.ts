@@ -7,12 +7,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { BUDGET_REFUSAL } from '../../protocol/budgets';
+import { CREDENTIALS_FIXES } from '../../protocol/credentials';
+import { REFUSED_COST_SOURCE } from '../../protocol/measures';
 import type { RoutingDecision } from '../../protocol/routing';
 import type { BudgetTracker } from '../budgets/budgetTracker';
 import { CONTEXT_HEADER, decodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import type { CostBreakdown, RequestContext, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 import type { Logger } from '../core/log';
+import type { CredentialsSource, CredentialsTracker } from '../core/credentials';
 import type { LedgerService } from '../ledger/service';
 import type { PriceTable } from '../pricing/priceTable';
 import type { PluginRouter } from '../plugins/pluginRouter';
@@ -29,9 +32,11 @@ import { sendBudgetRefusal } from './budgetsRoute';
 import {
   downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders, withBodyHeaders,
 } from './forward';
-import { ErrorReplyBody, judgeErrorReply } from './providerError';
+import { ErrorReplyBody, credentialsRefusal, judgeErrorReply } from './providerError';
 import type { ProviderRegistry, ResolvedModel } from './providers';
 import { safeHeaderValue } from './safeHeader';
+
+const REFUSED_COST: CostBreakdown = { cost: 0, costSource: REFUSED_COST_SOURCE, priceVersion: null };
 
 export interface MessagesDeps {
   rules: () => RoutingRules;
@@ -49,6 +54,8 @@ export interface MessagesDeps {
   budgets?: BudgetTracker | null;
   /** The clock of records and budgets (tests move it); Date.now by default. */
   now?: () => number;
+  /** Notes client logins passing through and the provider's refusals (the credentials state of /health). */
+  credentials?: CredentialsTracker | null;
 }
 
 const contextCache = new Map<string, SessionContext>();
@@ -110,6 +117,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   const parsed = parseRouted(req, res, body);
   if (!parsed) return;
   const { facts, ctx } = parsed;
+  if (auth.clientCredentials) deps.credentials?.clientLogin();
   const requestId = randomUUID();
   const context = requestContextOf(req, ctx);
   const routed = await chooseRoute(facts, ctx, context, deps);
@@ -161,7 +169,9 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
 
   if (refusal) {
     sendBudgetRefusal(res, refusal);
-    finish(record(BUDGET_REFUSAL.status, { usage: null, error: 'budget_exceeded' }, null));
+    const refused = record(BUDGET_REFUSAL.status, { usage: null, error: 'budget_exceeded' }, null);
+    refused.cost = { ...REFUSED_COST }; // the provider was never called: nothing to pay, not an unknown price
+    finish(refused);
     return;
   }
 
@@ -234,7 +244,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     const headers = upstreamHeaders(this.req.headers, provider, this.auth);
     if (!headers) {
       if (this.moveOn()) return this.attempt();
-      sendError(this.res, 'authentication_error', `no API key for provider "${provider.name}": set ANTHROPIC_API_KEY (or the provider's apiKeyEnv) where the gateway runs, or sign in to claude so it sends its own credentials`);
+      sendError(this.res, 'authentication_error', `no credentials for provider "${provider.name}": the gateway has no API key for it and the client sent no login of its own; ${CREDENTIALS_FIXES}`);
       this.phase = DONE;
       this.recordCandidate();
       this.done(401, { usage: null, error: 'missing_api_key' }, null);
@@ -244,6 +254,11 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     this.abortUpstream = null;
     this.resumeUpstream = null;
     sendUpstream(provider, this.req.url ?? '/v1/messages', headers, withModel(this.body, this.facts, model), this.deps.upstreamTimeoutMs, this);
+  }
+
+  /** Whose credentials went to the provider: the client's own, or the gateway's key. */
+  private credentialsSource(): CredentialsSource {
+    return this.auth.clientCredentials ? 'client-login' : 'api-key';
   }
 
   /** Notes the current candidate as failed and moves to the next; false when it was the last. */
@@ -278,6 +293,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     }
     this.status = status;
     this.resumeUpstream = resume;
+    if (status < 300) this.deps.credentials?.answered(this.credentialsSource(), status, '');
     const decision = this.decision;
     this.recordCandidate();
     const headers = downstreamHeaders(raw);
@@ -378,7 +394,15 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     const headers = this.replyHeaders!;
     const reply = this.errorReply!;
     if (broken) reply.cutShort();
-    const judged = judgeErrorReply(this.status, headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'), reply, this.candidates[this.i].provider.name);
+    const provider = this.candidates[this.i].provider.name;
+    let judged = judgeErrorReply(this.status, headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'), reply, provider);
+    if (this.status === 401) {
+      // claude shows its own words for a 401; the gateway's reply and log name both ways to fix it.
+      const refusal = credentialsRefusal(provider, this.credentialsSource(), headerValue(headers, 'content-type'), headerValue(headers, 'content-encoding'), reply);
+      this.deps.credentials?.answered(this.credentialsSource(), 401, refusal.providerMessage);
+      this.deps.log.warn(`${this.requestId}: ${refusal.message}`);
+      judged = { type: 'authentication_error', wrapped: refusal.body };
+    }
     const body = judged.wrapped === null ? reply.whole()! : Buffer.from(judged.wrapped);
     try {
       this.res.writeHead(this.status, judged.wrapped === null ? headers : withBodyHeaders(headers, 'application/json', body.length));

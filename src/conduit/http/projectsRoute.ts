@@ -33,6 +33,8 @@ export interface ProjectsRouteDeps {
   log: Logger;
   /** Reads the budget policies again after a change (the next request sees it). */
   budgets?: { reloadPolicies(): Promise<void> } | null;
+  /** Why no configured provider can serve a model reference, or null (core/knownModels.ts); absent: not checked. */
+  modelProblem?: (ref: string) => string | null;
 }
 
 export const PROJECTS_PREFIX = '/v1/conduit/projects/';
@@ -74,6 +76,7 @@ export async function handleProjects(req: IncomingMessage, res: ServerResponse, 
         op = { op: 'updateAgent', key, agentId, patch: parseAgentPatch(body), ...budgetLimitsOf(body) };
       }
     }
+    if (deps.modelProblem) checkModelsKnown(op, deps.modelProblem);
   } catch (err) {
     if (err instanceof ValidationError) return sendError(res, 'invalid_request_error', err.message);
     throw err;
@@ -100,6 +103,30 @@ export async function handleProjects(req: IncomingMessage, res: ServerResponse, 
     }
     deps.log.error(`projects ${op.op}: ${(err as Error)?.stack ?? String(err)}`);
     sendError(res, 'api_error', `the usage store could not ${op.op === 'getProject' || op.op === 'listAgents' ? 'read' : 'save'} it: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+/**
+ * Refuses, naming the field, a saved model no configured provider can serve (a typo saved
+ * from the configuration view would otherwise fail every request of the project).
+ */
+function checkModelsKnown(op: ProjectOp, problemOf: (ref: string) => string | null): void {
+  const check = (ref: string | null | undefined, field: string) => {
+    const problem = ref ? problemOf(ref) : null;
+    if (problem) throw new ValidationError(field, problem);
+  };
+  if (op.op === 'putProject') {
+    const config = op.update.modelConfig;
+    check(config?.defaultModel, 'modelConfig.defaultModel');
+    for (const key of ['longContextModel', 'backgroundModel', 'webSearchModel', 'reasoningModel'] as const) check(config?.rules?.[key], `modelConfig.rules.${key}`);
+    config?.rules?.fallbackModels?.forEach((ref, i) => check(ref, `modelConfig.rules.fallbackModels[${i}]`));
+    check(op.update.budgetLimits?.softLimitModel, 'budget.softLimitModel');
+  } else if (op.op === 'createAgent') {
+    check(op.input.customModelId, 'customModelId');
+    check(op.budgetLimits?.softLimitModel, 'budget.softLimitModel');
+  } else if (op.op === 'updateAgent') {
+    check(op.patch.customModelId, 'customModelId');
+    check(op.budgetLimits?.softLimitModel, 'budget.softLimitModel');
   }
 }
 

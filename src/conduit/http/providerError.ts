@@ -5,6 +5,7 @@
  */
 import zlib from 'node:zlib';
 import { isDecodable } from '../usage/decodingTap';
+import { CREDENTIALS_FIXES } from '../../protocol/credentials';
 import { errorBody, errorTypeForStatus, type AnthropicErrorType } from './errors';
 
 /** Bytes of an error reply kept: more than any JSON error, enough text for a message. */
@@ -65,6 +66,30 @@ export function judgeErrorReply(
   const what = kept.length === 0 ? 'no body' : describe(contentType);
   const message = `provider ${provider} answered ${status} with ${what}${text ? `: ${text}` : ''}`;
   return { type, wrapped: errorBody(type, message) };
+}
+
+/**
+ * A provider's 401, in Anthropic's shape (authentication_error) with a message that says
+ * whose credentials were refused and names both ways to fix it. `source`: the client's own
+ * login (forwarded) or the gateway's key.
+ */
+export function credentialsRefusal(
+  provider: string, source: 'api-key' | 'client-login', contentType: string, contentEncoding: string, reply: ErrorReplyBody,
+): { providerMessage: string; message: string; body: string } {
+  const decoded = decode(reply.kept(), contentEncoding);
+  const providerMessage = (decoded === null ? null : anthropicErrorMessage(decoded) ?? readableText(decoded, contentType)) || 'no reason given';
+  const whose = source === 'api-key' ? 'the gateway\'s API key' : 'the client\'s own login (a Claude subscription or its key)';
+  const message = `provider ${provider} refused ${whose} (401: ${providerMessage}); ${CREDENTIALS_FIXES}`;
+  return { providerMessage, message, body: errorBody('authentication_error', message) };
+}
+
+function anthropicErrorMessage(text: string): string | null {
+  try {
+    const message = JSON.parse(text)?.error?.message;
+    return typeof message === 'string' ? readableText(message, 'text/plain') : null;
+  } catch {
+    return null;
+  }
 }
 
 function describe(contentType: string): string {
