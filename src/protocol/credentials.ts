@@ -45,7 +45,7 @@ export function credentialsProblem(c: CredentialsHealth | null | undefined): str
     const refused = (c as GatewayCredentials | undefined)?.refused;
     return refused ? `the provider refused the credentials (${refused.message}): ${CREDENTIALS_FIXES}` : null;
   }
-  return `no credentials: ${CREDENTIALS_FIXES}`;
+  return `no credentials: the gateway has no provider API key and no Claude login has come through it; ${CREDENTIALS_FIXES}`;
 }
 
 export function isCredentialsState(v: unknown): v is CredentialsState {

@@ -14,6 +14,8 @@ import { runForeground } from './foreground';
 import { clearStaleState, startInBackground, stopGateway } from './daemon';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { UnrecordedUsage } from '../../protocol/usage';
+import { credentialsProblem, type GatewayCredentials } from '../../protocol/credentials';
+import type { ConfigStatus } from '../../protocol/configState';
 import { installWrapper } from './installWrapper';
 import { printLogs } from './logs';
 import { statusLine } from './statusline';
@@ -74,13 +76,17 @@ async function main(argv: string[]): Promise<number> {
     case 'status': {
       const running = await findRunningGateway(paths);
       if (!running) clearStaleState(paths);
-      const unrecorded = running ? await unrecordedOf(running.port, running.token) : null;
+      const detail = running ? await gatewayStatus(running.port, running.token) : null;
+      const unrecorded = detail?.ledger?.unrecorded ?? null;
+      // The whole credentials state when the token lets us read it, else /health's.
+      const credentials = detail?.credentials ?? running?.health.credentials ?? null;
+      const config = detail?.config ?? null;
       const status = running
         ? {
           running: true, status: running.health.status, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version,
-          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded,
+          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config,
         }
-        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null };
+        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null };
       if (args.includes('--json')) console.log(JSON.stringify(status));
       else if (running) {
         console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
@@ -88,6 +94,9 @@ async function main(argv: string[]): Promise<number> {
         if (journal && journal.state !== 'ok') console.log(`Journal degraded: ${journal.error} (${journal.pending} record(s) waiting in memory for the disk)`);
         if (journal?.lost) console.log(`Journal: ${journal.lost} record(s) lost since the start`);
         if (unrecorded?.count) console.log(`Unrecorded: ${unrecorded.count} billed request(s) the usage store could not record ($${unrecorded.costUsd.toFixed(4)} known cost)`);
+        const credentialsLine = credentialsProblem(credentials);
+        if (credentialsLine) console.log(`${credentialsLine.charAt(0).toUpperCase()}${credentialsLine.slice(1)}`);
+        if (config?.state === 'refused') console.log(`Configuration: a change was refused, the last good one is in force: ${config.error}`);
       } else console.log(`Conduit is not running (home ${paths.home})`);
       return running ? 0 : 3;
     }
@@ -114,12 +123,19 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Billed requests the store could not record (the gateway's status; null when it cannot tell). */
-async function unrecordedOf(port: number, token: string | null): Promise<UnrecordedUsage | null> {
+/** What `status` reads of the gateway's GET /v1/conduit/status. */
+interface GatewayStatusDetail {
+  ledger?: { unrecorded?: UnrecordedUsage | null };
+  credentials?: GatewayCredentials;
+  config?: ConfigStatus;
+}
+
+/** The gateway's status (billed requests the store could not record, credentials, config.json); null when it cannot tell. */
+async function gatewayStatus(port: number, token: string | null): Promise<GatewayStatusDetail | null> {
   if (!token) return null;
   try {
     const r = await request(port, 'GET', '/v1/conduit/status', { token });
-    return r.status === 200 ? (JSON.parse(r.body) as { ledger?: { unrecorded?: UnrecordedUsage | null } }).ledger?.unrecorded ?? null : null;
+    return r.status === 200 ? JSON.parse(r.body) as GatewayStatusDetail : null;
   } catch {
     return null;
   }
