@@ -12,6 +12,7 @@ import type { UsageRecord } from '../../src/protocol/usage';
 import { makeRecords, writeJournal } from '../ledger/support/records';
 import { openTestStore, type TestStore } from '../ledger/support/store';
 import { Sandbox, ensureBuilt } from './support';
+import { sessionIdOf } from '../../src/protocol/session';
 
 const DAY = 86_400_000;
 const P = 'file:///work/alpha';
@@ -171,7 +172,8 @@ describe('conduit usage (built dist/conduit.js)', function () {
     const s = await usage(['session', '--since', since, '--until', until, '--tz', 'UTC', '--json', '--order', 'desc']);
     assert.equal(s.code, 0, s.stderr);
     const sessions = (JSON.parse(s.stdout) as Record<string, any>).sessions as any[];
-    const bySession = groupBy(records, (x) => x.context.sessionId!);
+    // A session is named by claude's session id, else Conduit's (src/protocol/session.ts).
+    const bySession = groupBy(records, (x) => sessionIdOf(x.context)!);
     assert.equal(sessions.length, bySession.size);
     for (const x of sessions) {
       const list = bySession.get(x.sessionId)!;

@@ -132,7 +132,8 @@ describe('gateway events and sessions', () => {
     for (const id of ['sess-S', 'cc-S']) {
       const res = await rawRequest(t.url, { path: `/v1/conduit/sessions/${id}`, headers: { 'x-conduit-token': t.token } });
       assert.equal(res.status, 200, res.text);
-      const s = JSON.parse(res.text) as SessionSummary;
+      const s = JSON.parse(res.text) as SessionSummary & { sessionId: string };
+      assert.equal(s.sessionId, 'cc-S', "named by claude's session id, whichever id was asked");
       assert.equal(s.requests, 2);
       assert.deepEqual(s.records.map((r) => r.id), [first, second]);
       assert.deepEqual(s.records, [r1, r2]);

@@ -20,6 +20,7 @@ import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
 import { costOf, PriceTable } from '../../src/conduit/pricing/priceTable';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import type { UsageRecord } from '../../src/protocol/usage';
+import { sessionIdOf } from '../../src/protocol/session';
 import { totalTokens } from '../../src/protocol/measures';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { makeRecords, writeJournal } from './support/records';
@@ -28,6 +29,8 @@ import { openTestStore, type TestStore } from './support/store';
 const NOW = new Date('2026-11-27T05:17:23.456Z');
 const DAY = 86_400_000;
 const P = 'file:///work/alpha';
+/** A claude session id two conduit-claude runs share (claude --resume). */
+const RESUMED = '0b8e7c8e-5d0e-4a4f-9a51-6c1f2d3e4f50';
 
 // ---- what the answers should be, computed from the records ----
 
@@ -108,6 +111,8 @@ describe('ledger: analytics', () => {
     return records.filter((r) => Date.parse(r.endedAt) >= from && Date.parse(r.endedAt) < to && filter(r));
   };
   const ofP = (r: UsageRecord) => r.context.projectId === P;
+  /** The session analytics names by id: claude's session id, else Conduit's; a run's Conduit id finds it too. */
+  const inSession = (r: UsageRecord, id: string) => sessionIdOf(r.context) === id || r.context.sessionId === id;
 
   before(async function () {
     this.timeout(120_000);
@@ -115,6 +120,13 @@ describe('ledger: analytics', () => {
     const opened = await store.engine();
     engine = opened.engine;
     records = makeRecords({ count: 3000, seed: 21, end: new Date(NOW.getTime() - 7 * 60_000), spanMs: 45 * DAY });
+    // Sessions as claude makes them: one claude session resumed in two conduit-claude runs
+    // (s-0, s-1), and runs of a client that sends no claude session id (s-20 to s-24).
+    for (const r of records) {
+      const n = Number(r.context.sessionId!.slice(2));
+      if (n <= 1) r.context.claudeSessionId = RESUMED;
+      else if (n >= 20) delete r.context.claudeSessionId;
+    }
     writeJournal(opened.journalDir, records);
     await engine.ingester.ingestAvailable();
     await store.pglite.exec('analyze');
@@ -146,14 +158,17 @@ describe('ledger: analytics', () => {
         { project: P, range: 'month', tz: 'Asia/Kolkata' },
         { range: 'month', tz: 'UTC' }, // every project, and none
         { project: P, agent: 'reviewer', range: 'month', tz: 'America/New_York' },
-        { project: P, session: 's-3', range: 'month', tz: 'UTC' },
+        { project: P, session: 's-3', range: 'month', tz: 'UTC' }, // Conduit's id of a run
+        { project: P, session: 'claude-s-3', range: 'month', tz: 'UTC' }, // claude's id of the same session
+        { project: P, session: RESUMED, range: 'month', tz: 'UTC' }, // a claude session over two runs
+        { project: P, session: 's-22', range: 'month', tz: 'UTC' }, // a session without a claude id
         // Not on whole hours at either end: usage rows for the edges, the rollup between.
         { project: P, range: 'custom', from: '2026-11-03T10:20:31Z', to: '2026-11-21T15:45:30.5Z', tz: 'UTC' },
         { project: P, range: 'custom', from: '2026-11-20T10:20:31Z', to: '2026-11-20T10:50:00Z', tz: 'UTC' },
       ];
       for (const c of cases) {
         const answer = await ask('summary', c);
-        const rs = inScope(answer, (r) => (!c.project || ofP(r)) && (!c.agent || r.context.agentId === c.agent) && (!c.session || r.context.sessionId === c.session));
+        const rs = inScope(answer, (r) => (!c.project || ofP(r)) && (!c.agent || r.context.agentId === c.agent) && (!c.session || inSession(r, c.session)));
         const what = JSON.stringify(c);
         if (c.range !== 'custom' || c.from!.startsWith('2026-11-03')) assert.ok(rs.length > 10, `${what}: the case covers records`);
         const t = totals(rs);
@@ -248,12 +263,12 @@ describe('ledger: analytics', () => {
       const from = Date.parse(answer.scope.from);
       const to = Date.parse(answer.scope.to);
       // The session rollup's keys: (project, session, agent), over all time.
-      const keys = groupBy(records.filter((r) => ofP(r) && r.context.sessionId), (r) => `${r.context.sessionId}\n${r.context.agentId ?? ''}`);
+      const keys = groupBy(records.filter((r) => ofP(r) && r.context.sessionId), (r) => `${sessionIdOf(r.context)}\n${r.context.agentId ?? ''}`);
       const active = [...keys.values()].filter((rs) => {
         const t = rs.map((r) => Date.parse(r.endedAt));
         return Math.max(...t) >= from && Math.min(...t) < to;
       });
-      const sessions = groupBy(active.flat(), (r) => r.context.sessionId!);
+      const sessions = groupBy(active.flat(), (r) => sessionIdOf(r.context)!);
       const expected = [...sessions.entries()]
         .map(([id, rs]) => ({ id, rs, last: Math.max(...rs.map((r) => Date.parse(r.endedAt))) }))
         .sort((a, b) => b.last - a.last || (a.id < b.id ? -1 : 1))
@@ -266,6 +281,33 @@ describe('ledger: analytics', () => {
         assert.equal(s.firstAt, new Date(Math.min(...e.rs.map((r) => Date.parse(r.endedAt)))).toISOString());
         assert.deepEqual(s.agents.map((a: any) => a.name).sort(), [...new Set(e.rs.map((r) => r.context.agentId).filter(Boolean))].sort());
       }
+    });
+
+    it("a session is listed and found by claude's session id (Conduit's where claude sent none), with the models asked for and routed to", async () => {
+      const month = { project: P, range: 'month' as const, tz: 'UTC', limit: 50 };
+      const listed = (await ask('sessions', month)).sessions as any[];
+      const ids = listed.map((s) => s.sessionId);
+      assert.ok(ids.includes(RESUMED) && ids.includes('claude-s-5') && ids.includes('s-22'), ids.join(', '));
+      assert.ok(!ids.includes('s-0') && !ids.includes('s-5'), "no run is listed by Conduit's id when claude named its session");
+      for (const [asked, expectedRuns] of [[RESUMED, ['s-0', 's-1']], ['s-0', ['s-0', 's-1']], ['claude-s-5', ['s-5']], ['s-5', ['s-5']], ['s-22', ['s-22']]] as const) {
+        const answer = await ask('sessions', { ...month, session: asked });
+        assert.equal(answer.sessions.length, 1, `${asked}: one session`);
+        const s = answer.sessions[0];
+        const rs = records.filter((r) => ofP(r) && (expectedRuns as readonly string[]).includes(r.context.sessionId!));
+        assert.equal(s.sessionId, sessionIdOf(rs[0].context), `${asked}: listed by the session's one id`);
+        assertTotals({ ...s }, totals(rs), `session ${asked}`);
+        const pairs = groupBy(rs, (r) => `${r.decision.requestedModel} → ${r.decision.model}`);
+        assert.deepEqual(
+          s.models.map((m: any) => `${m.requestedModel} → ${m.model} ×${m.requests}`).sort(),
+          [...pairs.entries()].map(([k, v]) => `${k} ×${v.length}`).sort(), `${asked}: models asked for and routed to`);
+        assert.ok(s.models.every((m: any, i: number) => i === 0 || s.models[i - 1].requests >= m.requests), 'most requests first');
+      }
+      // The latest requests name their session the same way.
+      const recent = await ask('recent', { ...month, session: 'claude-s-5', limit: 5 });
+      assert.ok(recent.requests.length > 0);
+      for (const r of recent.requests) assert.deepEqual([r.sessionId, r.conduitSessionId, r.claudeSessionId], ['claude-s-5', 's-5', 'claude-s-5']);
+      const noClaude = await ask('recent', { ...month, session: 's-22', limit: 1 });
+      assert.deepEqual([noClaude.requests[0].sessionId, noClaude.requests[0].claudeSessionId], ['s-22', null]);
     });
 
     it('savings against the project\'s default model, or a chosen baseline', async () => {

@@ -21,6 +21,7 @@ import { reportQueryString, type ReportDimension, type ReportMeasures, type Usag
 import type { UsageRecord } from '../../src/protocol/usage';
 import { makeRecords, writeJournal } from './support/records';
 import { openTestStore, type TestStore } from './support/store';
+import { sessionIdOf } from '../../src/protocol/session';
 
 const NOW = new Date('2026-11-27T05:17:23.456Z');
 const DAY = 86_400_000;
@@ -163,7 +164,8 @@ describe('ledger: usage reports', () => {
     }
     const sessions = await report({ from: '2026-11-10', to: '2026-11-12', tz: 'UTC', groupBy: ['session', 'model'] });
     const bySession = new Map<string, UsageRecord[]>();
-    for (const rec of inRange(sessions.meta)) bySession.set(rec.context.sessionId!, [...(bySession.get(rec.context.sessionId!) ?? []), rec]);
+    // A session is named by claude's session id, else Conduit's (src/protocol/session.ts).
+    for (const rec of inRange(sessions.meta)) bySession.set(sessionIdOf(rec.context)!, [...(bySession.get(sessionIdOf(rec.context)!) ?? []), rec]);
     const seen = new Set<string>();
     for (const row of sessions.rows) {
       const list = bySession.get(row.sessionId!)!;

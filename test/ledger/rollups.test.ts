@@ -1,6 +1,7 @@
 // The rollups the ledger's migrations add equal a GROUP BY of usage_tracking after
 // inserts, replays, updates, deletes, cascades, TRUNCATE and a rebuild, on real PostgreSQL
-// 15: usage_session_rollup (20261128000002, by project, session and agent) and
+// 15: usage_session_rollup (20261128000002, by project, session and agent; the session is
+// claude's session id, else Conduit's, since 20261203000001) and
 // usage_project_hourly (20261128000003, by project and hour). And agents.external_id
 // (20261128000001) is unique per project.
 import assert from 'node:assert/strict';
@@ -44,13 +45,13 @@ async function groupedHourly(sql: SqlClient): Promise<Record<string, string>[]> 
 async function grouped(sql: SqlClient): Promise<Record<string, string>[]> {
   return (await sql.query(`
     select ${COLUMNS} from (
-      select project_id, session_id, agent_id, min(created_at) as first_at, max(created_at) as last_at,
+      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, min(created_at) as first_at, max(created_at) as last_at,
         count(*) as request_count,
         count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
         sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
         sum(cache_creation_tokens) as cache_creation_tokens, sum(cache_read_tokens) as cache_read_tokens,
         coalesce(sum(cost), 0) as cost, count(cost) as costed_request_count, coalesce(sum(duration_ms), 0) as duration_ms
-      from public.usage_tracking where session_id is not null
+      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
       group by 1, 2, 3
     ) g order by 1, 2, 3`)).rows;
 }
@@ -90,6 +91,11 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
       `update public.usage_tracking set created_at = created_at - interval '5 days' where request_id like '%\\_2_' escape '\\'`,
       `update public.usage_tracking set session_id = 'moved-session' where request_id like '%\\_4_' escape '\\'`,
       `update public.usage_tracking set session_id = null where request_id like '%\\_5_' escape '\\'`,
+      // The key is claude's session id, else Conduit's (20261203000001_session_key.sql):
+      // runs resumed into one claude session, runs without one, rows with neither.
+      `update public.usage_tracking set claude_session_id = 'resumed-claude-session' where request_id like '%\\_6_' escape '\\'`,
+      `update public.usage_tracking set claude_session_id = null where request_id like '%\\_7_' escape '\\'`,
+      `update public.usage_tracking set claude_session_id = null, session_id = null where request_id like '%\\_8_' escape '\\'`,
       `delete from public.usage_tracking where request_id like '%\\_3_' escape '\\'`,
       `delete from public.usage_tracking where created_at = (select max(created_at) from public.usage_tracking)`,
       `delete from public.agents where name = 'tester'`,

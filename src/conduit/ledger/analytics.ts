@@ -7,13 +7,16 @@
 // bucket boundary cuts (local midnights or hours of a time zone whose offset is not whole
 // hours). So results are exact for any range and zone while a month of a busy project
 // reads hundreds (totals) to a few thousand (per model) rollup rows. A
-// session filter reads the session's usage rows (usage_tracking_session_created_idx);
+// session filter reads the session's usage rows by its id, claude's else Conduit's
+// (usage_tracking_session_key_created_idx), or by Conduit's id of one of its runs
+// (usage_tracking_session_created_idx);
 // recent requests and sessions read an index with a LIMIT.
 //
 // Three parts: parseAnalyticsParams (HTTP query → checked parameters, no database),
 // runAnalytics (SQL, in the ledger's thread) and finishAnalytics (prices: savings and
 // cache economics, in the gateway's thread where the price table lives).
 import { costOf, type ModelPrice } from '../pricing/priceTable';
+import { sessionIdOf } from '../../protocol/session';
 import type { SqlClient } from './sqlClient';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from './queryParams';
 import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
@@ -230,6 +233,19 @@ const SUMS = `
   coalesce(sum(s.duration_ms), 0)::float8 as duration_ms`;
 
 /**
+ * A usage row's session: Claude Code's session id, else Conduit's (sessionIdOf in
+ * src/protocol/session.ts). The session rollup's key and an index have the same expression
+ * (migration 20261203000001_session_key.sql).
+ */
+export const sessionKey = (alias: string) => `coalesce(${alias}.claude_session_id, ${alias}.session_id)`;
+
+/** The usage rows of a session named by its id, or by Conduit's id of one of its runs. */
+function sessionRows(p: Params, alias: string, session: string): string {
+  const id = p.add(session);
+  return `(${sessionKey(alias)} = ${id} or ${alias}.session_id = ${id})`;
+}
+
+/**
  * The usage in scope as one row set: rollup rows for whole hours, usage rows for the rest
  * (and only usage rows when a session is named). `cutHours` are whole hours to read from
  * usage rows too (a bucket boundary cuts them). `totalsOnly`: the caller groups by nothing
@@ -255,7 +271,7 @@ export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = 
   if (scope.session !== null) {
     return {
       sql: `(select ${rawColumns} from public.usage_tracking u
-        where u.session_id = ${p.add(scope.session)} and u.created_at >= ${p.add(scope.from.toISOString())}::timestamptz
+        where ${sessionRows(p, 'u', scope.session)} and u.created_at >= ${p.add(scope.from.toISOString())}::timestamptz
           and u.created_at < ${p.add(scope.to.toISOString())}::timestamptz${filters('u')}) s`,
     };
   }
@@ -541,7 +557,7 @@ async function recent(db: SqlClient, scope: ResolvedScope, limit: number): Promi
   if (scope.noMatch) where.push(`u.project_id = ${p.add(NO_ROWS)}::uuid`);
   else if (scope.project) where.push(`u.project_id = ${p.add(scope.project.id)}::uuid`);
   if (scope.agentIds) where.push(`u.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
-  if (scope.session !== null) where.push(`u.session_id = ${p.add(scope.session)}`);
+  if (scope.session !== null) where.push(sessionRows(p, 'u', scope.session));
   const { rows } = await db.query<Record<string, unknown>>(
     `select u.request_id, u.created_at, u.model, u.requested_model, u.provider, u.routing_source, u.routing_rule,
        u.project_id::text as project_id, u.agent_id::text as agent_id, a.name as agent_name, a.external_id as agent_external_id,
@@ -563,7 +579,8 @@ async function recent(db: SqlClient, scope: ResolvedScope, limit: number): Promi
       rule: r.routing_rule,
       projectId: r.project_id,
       agent: r.agent_id ? { id: r.agent_id, name: r.agent_name, externalId: r.agent_external_id } : null,
-      sessionId: r.session_id,
+      sessionId: sessionIdOf({ claudeSessionId: (r.claude_session_id as string | null) ?? undefined, sessionId: (r.session_id as string | null) ?? undefined }),
+      conduitSessionId: r.session_id,
       claudeSessionId: r.claude_session_id,
       inputTokens: r.input_tokens,
       outputTokens: r.output_tokens,
@@ -590,7 +607,7 @@ async function refusedRequests(db: SqlClient, scope: ResolvedScope): Promise<num
   const where = [`u.created_at >= ${p.add(scope.from.toISOString())}::timestamptz`, `u.created_at < ${p.add(scope.to.toISOString())}::timestamptz`, `u.cost_source = ${p.add(REFUSED_COST_SOURCE)}`];
   if (scope.project) where.push(`u.project_id = ${p.add(scope.project.id)}::uuid`);
   if (scope.agentIds) where.push(`u.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
-  if (scope.session !== null) where.push(`u.session_id = ${p.add(scope.session)}`);
+  if (scope.session !== null) where.push(sessionRows(p, 'u', scope.session));
   const { rows } = await db.query<{ n: number }>(`select count(*)::int as n from public.usage_tracking u where ${where.join(' and ')}`, p.values);
   return rows[0].n;
 }
@@ -601,7 +618,14 @@ async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Pro
   if (scope.noMatch) where.push(`sr.project_id = ${p.add(NO_ROWS)}::uuid`);
   else if (scope.project) where.push(`sr.project_id = ${p.add(scope.project.id)}::uuid`);
   if (scope.agentIds) where.push(`sr.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
-  if (scope.session !== null) where.push(`sr.session_id = ${p.add(scope.session)}`);
+  // The session's models over the same projects and agents as its totals.
+  const modelScope = `${scope.project && !scope.noMatch ? ` and u.project_id = ${p.add(scope.project.id)}::uuid` : ''}${
+    scope.agentIds ? ` and u.agent_id = any(${p.add(scope.agentIds)}::uuid[])` : ''}`;
+  if (scope.session !== null) {
+    // The rollup's key is the session's id; Conduit's id of one of its runs finds it too.
+    const id = p.add(scope.session);
+    where.push(`(sr.session_id = ${id} or sr.session_id in (select ${sessionKey('u')} from public.usage_tracking u where u.session_id = ${id}))`);
+  }
   const { rows } = await db.query<Record<string, unknown> & { requests: number; costed_requests: number; cost: number }>(
     `with s as (
        select sr.session_id, min(sr.first_at) as first_at, max(sr.last_at) as last_at,
@@ -622,13 +646,19 @@ async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Pro
        s.cache_creation_tokens, s.cache_read_tokens, s.cost, s.costed_requests, s.duration_ms,
        (select array_agg(x::text) from unnest(s.project_ids) x) as project_ids,
        (select coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'externalId', a.external_id) order by a.name), '[]'::json)
-          from public.agents a where a.id = any(s.agent_ids)) as agents
+          from public.agents a where a.id = any(s.agent_ids)) as agents,
+       (select coalesce(json_agg(json_build_object('requestedModel', m.requested_model, 'model', m.model, 'requests', m.n)
+            order by m.n desc, m.model, m.requested_model), '[]'::json)
+          from (select u.requested_model, u.model, count(*)::int as n from public.usage_tracking u
+                where ${sessionKey('u')} = s.session_id${modelScope} group by 1, 2) m) as models
      from s
      order by s.last_at desc, s.session_id`, p.values);
   return {
     // Totals cover each session's whole life, also the part outside the range.
     sessions: rows.map((r) => ({
       sessionId: r.session_id,
+      // Asked for → routed to, most requests first (src/protocol/session.ts SessionModelUse).
+      models: r.models,
       firstAt: new Date(r.first_at as string).toISOString(),
       lastAt: new Date(r.last_at as string).toISOString(),
       projectIds: r.project_ids ?? [],

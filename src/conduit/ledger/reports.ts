@@ -12,7 +12,7 @@
 // rows, since no rollup has both the session and the model. The totals come from the
 // same GROUP BY (grouping sets), summed in numeric as the summary sums them.
 import {
-  AnalyticsParamError, cutHours, idParam, Params, resolveScope, timeParam, timeExpr, usageSource, type ResolvedScope,
+  AnalyticsParamError, cutHours, idParam, Params, resolveScope, sessionKey, timeParam, timeExpr, usageSource, type ResolvedScope,
 } from './analytics';
 import type { SqlClient } from './sqlClient';
 import { strictQuery, timeZoneParam } from './queryParams';
@@ -96,7 +96,7 @@ function rowsWithSession(p: Params, scope: ResolvedScope): string {
   if (scope.noMatch) where.push('false');
   else if (scope.project) where.push(`u.project_id = ${p.add(scope.project.id)}::uuid`);
   if (scope.agentIds) where.push(`u.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
-  return `(select u.project_id, u.agent_id, u.model, u.session_id, u.created_at as at,
+  return `(select u.project_id, u.agent_id, u.model, ${sessionKey('u')} as session_id, u.created_at as at,
       1::bigint as n, (u.error is not null or coalesce(u.status, 200) >= 400)::int::bigint as errors,
       u.input_tokens::bigint as input, u.output_tokens::bigint as output,
       u.cache_creation_tokens::bigint as cache_write, u.cache_read_tokens::bigint as cache_read,

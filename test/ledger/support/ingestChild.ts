@@ -22,7 +22,7 @@ async function main(): Promise<void> {
         (select count(*) from public.routing_decisions)::int as decisions,
         (select coalesce(sum(request_count), 0) from public.usage_hourly_rollup)::int as hourly_rollup,
         (select coalesce(sum(request_count), 0) from public.usage_session_rollup)::int as session_rollup,
-        (select count(*) from public.usage_tracking where session_id is not null)::int as with_session`);
+        (select count(*) from public.usage_tracking where coalesce(claude_session_id, session_id) is not null)::int as with_session`);
     const { rows: checkpoints } = await engine.db.query<{ file: string; byte_offset: number }>(
       `select file, byte_offset::float8 as byte_offset from conduit_local.journal_checkpoint order by file`);
     const sizes = Object.fromEntries(readdirSync(journalDir).map((f) => [f, statSync(path.join(journalDir, f)).size]));
