@@ -99,12 +99,13 @@ describe('ledger: unrecorded requests', () => {
       rmSync(home, { recursive: true, force: true });
     });
 
-    const send = async (sessionId: string, projectId = 'unrecorded-project') => {
+    const send = async (sessionId: string, projectId = 'unrecorded-project', claudeSessionId?: string) => {
       const res = await fetch(`${gateway.url}/v1/messages`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json', 'x-conduit-token': gateway.token, 'anthropic-version': '2023-06-01',
           [CONTEXT_HEADER]: encodeSessionContext({ projectId, sessionId }),
+          ...(claudeSessionId ? { 'x-claude-code-session-id': claudeSessionId } : {}),
         },
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hello' }] }),
       });
@@ -140,7 +141,7 @@ describe('ledger: unrecorded requests', () => {
       await ledger.whenReady();
       await gateway.budgets.whenReady(); // the budgets' seed runs a pass of its own: let it end first
       await send('kept-session');
-      await send('refused-session');
+      await send('refused-session', 'unrecorded-project', 'claude-refused-session');
       const refused = readJournal(home).find((r) => r.context.sessionId === 'refused-session')!;
       assert.ok(refused.cost.cost !== null && refused.cost.cost > 0, 'a priced request');
       // A line of another shape that still tells its cost.
@@ -165,6 +166,9 @@ describe('ledger: unrecorded requests', () => {
       assert.deepEqual(project.unrecorded, expected);
       const session = await getJson<{ unrecorded: UnrecordedUsage }>('/v1/conduit/analytics/summary?range=day&tz=UTC&session=kept-session');
       assert.deepEqual(session.unrecorded, { count: 0, costUsd: 0 });
+      // The refused record's session is known by claude's session id, as on every surface.
+      const refusedSession = await getJson<{ unrecorded: UnrecordedUsage }>('/v1/conduit/analytics/summary?range=day&tz=UTC&session=claude-refused-session');
+      assert.deepEqual(refusedSession.unrecorded, { count: 1, costUsd: refused.cost.cost });
       const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
       const earlier = await getJson<{ unrecorded: UnrecordedUsage }>(`/v1/conduit/analytics/summary?from=${yesterday}&to=${yesterday}&tz=UTC`);
       assert.deepEqual(earlier.unrecorded, { count: 0, costUsd: 0 });

@@ -191,7 +191,8 @@ function factsOf(value: unknown): RejectFacts {
     endedAt: Number.isNaN(ended) ? null : new Date(ended).toISOString(),
     projectRef: text(member(r.context, 'projectId')),
     agentRef: text(member(r.context, 'agentId')),
-    sessionRef: text(member(r.context, 'sessionId')) ?? text(member(r.context, 'claudeSessionId')),
+    // The session's one id (sessionIdOf, src/protocol/session.ts): claude's, else Conduit's.
+    sessionRef: text(member(r.context, 'claudeSessionId')) ?? text(member(r.context, 'sessionId')),
   };
 }
 
@@ -203,7 +204,7 @@ function tornFacts(text: string): RejectFacts {
 
 /** The facts of a record the store refused. */
 export function factsOfRecord(r: LedgerRecord): RejectFacts {
-  return { requestId: r.requestId, cost: r.cost, endedAt: r.endedAt, projectRef: r.projectRef, agentRef: r.agentRef, sessionRef: r.sessionId ?? r.claudeSessionId };
+  return { requestId: r.requestId, cost: r.cost, endedAt: r.endedAt, projectRef: r.projectRef, agentRef: r.agentRef, sessionRef: r.claudeSessionId ?? r.sessionId };
 }
 
 const SOURCES = new Set<string>(ROUTING_SOURCES);
