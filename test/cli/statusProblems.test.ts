@@ -40,14 +40,14 @@ describe('conduit status and start: credentials and config.json problems in word
     assert.equal(plain.code, 0);
     assert.match(plain.stdout, /^No credentials: .*Conduit: Set Provider API Key.*ANTHROPIC_API_KEY.*claude \/login/m);
     const { json } = await sb.status();
-    assert.equal((json as { credentials: { state: string } }).credentials.state, 'none');
+    assert.equal((json as unknown as { credentials: { state: string } }).credentials.state, 'none');
   });
 
   it('with a provider key: no credentials line, and the state is "api-key"', async () => {
     await start(sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY }));
     const plain = await sb.conduit(['status'], sb.env());
     assert.doesNotMatch(plain.stdout, /credentials/i);
-    assert.equal((((await sb.status()).json) as { credentials: { state: string } }).credentials.state, 'api-key');
+    assert.equal((((await sb.status()).json) as unknown as { credentials: { state: string } }).credentials.state, 'api-key');
   });
 
   it('a config.json naming an unknown provider stops start with one configuration error line', async () => {

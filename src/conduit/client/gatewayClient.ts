@@ -9,6 +9,7 @@ import type { ConduitPaths } from '../core/paths';
 import { readAccessToken } from '../core/secretFile';
 import { TOKEN_HEADER } from '../../protocol/sessionContext';
 import type { CredentialsHealth } from '../../protocol/credentials';
+import type { ConfigHealth } from '../../protocol/configState';
 import type { JournalHealth } from '../../protocol/usage';
 
 export interface GatewayLocation {
@@ -81,6 +82,8 @@ export interface HealthInfo {
   status: string; service: string; version: string; pid: number; uptimeSeconds: number; journal?: JournalHealth;
   /** Absent from gateways older than the credentials state. */
   credentials?: CredentialsHealth;
+  /** Whether a change of config.json was refused (src/protocol/configState.ts). */
+  config?: ConfigHealth;
 }
 
 /** The gateway's /health on a port, or null when nothing (or something else) answers there. */

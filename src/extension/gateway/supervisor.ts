@@ -25,6 +25,8 @@ import { STARTED_BY_ENV } from '../../protocol/leases';
 import type { Settings } from '../settings';
 import type { JournalHealth } from '../../protocol/usage';
 import type { CredentialsHealth } from '../../protocol/credentials';
+import { configErrorOfLine, type ConfigHealth } from '../../protocol/configState';
+import { ConfigFileWatch, refusedConfigReason } from './configFile';
 
 export type Health = 'stopped' | 'starting' | 'running' | 'error';
 
@@ -45,7 +47,22 @@ export interface GatewayState {
    * from a gateway too old to say.
    */
   credentials?: CredentialsHealth | null;
+  /**
+   * config.json as the gateway judged it: refused at start (the gateway waits for the file
+   * to change, no retries), or a change refused while it runs (the last good configuration
+   * stays in force). null when there is nothing to fix.
+   */
+  configProblem?: ConfigProblem | null;
 }
+
+export interface ConfigProblem {
+  kind: 'start' | 'reload';
+  /** The gateway's own words: the file, the field and what is wrong with it. */
+  reason: string;
+}
+
+/** The gateway stopped before it was ready because of config.json: retrying cannot help. */
+class ConfigStartError extends Error {}
 
 const HEALTH_INTERVAL_MS = 10_000;
 const MAX_FAILURES = 5;
@@ -69,13 +86,17 @@ export class GatewaySupervisor implements vscode.Disposable {
   private disposed = false;
   /** This window's lease on the gateway. */
   private readonly leaseId = `vscode-window-${randomUUID()}`;
+  /** config.json: a start it stopped is tried again when it changes; a change is checked at once. */
+  private readonly configWatch: ConfigFileWatch;
 
   constructor(
     private readonly settings: Settings,
     private readonly extensionPath: string,
     private readonly log: vscode.LogOutputChannel,
     private readonly environment: () => Promise<NodeJS.ProcessEnv>,
-  ) {}
+  ) {
+    this.configWatch = new ConfigFileWatch(conduitPaths(settings.home).config, () => this.onConfigFileChanged());
+  }
 
   get state(): GatewayState { return this.current; }
 
@@ -99,7 +120,7 @@ export class GatewaySupervisor implements vscode.Disposable {
       const r = await stopGateway(conduitPaths(this.settings.home));
       if (r.kind === 'failed') this.log.error(`stop: ${r.message}`);
     }
-    this.set({ health: 'stopped', port: null, pid: null, version: null, owned: false, message: 'stopped', credentials: null });
+    this.set({ health: 'stopped', port: null, pid: null, version: null, owned: false, message: 'stopped', credentials: null, configProblem: null });
   }
 
   async restart(): Promise<void> {
@@ -134,6 +155,7 @@ export class GatewaySupervisor implements vscode.Disposable {
     clearTimeout(this.retryTimer);
     clearTimeout(this.stableTimer);
     this.stopHealthChecks();
+    this.configWatch.stop();
     this.letChildGo();
     this.changed.dispose();
   }
@@ -149,7 +171,7 @@ export class GatewaySupervisor implements vscode.Disposable {
     const running = await findRunningGateway(paths);
     if (running) {
       this.log.info(`attached to the gateway on 127.0.0.1:${running.port} (pid ${running.pid})`);
-      this.set({ health: 'running', port: running.port, pid: running.pid, version: running.health.version, owned: false, message: null, ...healthFields(running.health) });
+      this.set({ health: 'running', port: running.port, pid: running.pid, version: running.health.version, owned: false, message: null, ...healthFields(running.health), configProblem: null });
       this.startHealthChecks();
       return;
     }
@@ -157,7 +179,8 @@ export class GatewaySupervisor implements vscode.Disposable {
       await this.spawnGateway();
     } catch (err) {
       this.log.error(`the gateway did not start: ${(err as Error).message}`);
-      this.onFailure((err as Error).message);
+      if (err instanceof ConfigStartError) this.onConfigRefusedAtStart(err.message);
+      else this.onFailure((err as Error).message);
     }
   }
 
@@ -186,8 +209,10 @@ export class GatewaySupervisor implements vscode.Disposable {
     await new Promise<void>((resolve, reject) => {
       let ready = false;
       let out = '';
+      let configError: string | null = null;
       const onLine = (line: string) => {
         if (!line.trim()) return;
+        configError ??= configErrorOfLine(line);
         this.log.info(line.replace(/^\S+Z (INFO |WARN |ERROR|DEBUG) ?/, ''));
         const listening = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
         if (listening && !ready) {
@@ -195,7 +220,7 @@ export class GatewaySupervisor implements vscode.Disposable {
           const port = Number(listening[1]);
           // The version comes from the gateway itself (an external command may differ).
           void probeHealth(port).then((h) => {
-            this.set({ health: 'running', port, pid: child.pid ?? null, version: h?.version ?? null, owned: true, message: null, ...healthFields(h) });
+            this.set({ health: 'running', port, pid: child.pid ?? null, version: h?.version ?? null, owned: true, message: null, ...healthFields(h), configProblem: null });
             this.startHealthChecks();
             this.markStableLater();
             resolve();
@@ -223,7 +248,7 @@ export class GatewaySupervisor implements vscode.Disposable {
         if (out.trim()) onLine(out);
         if (this.child === child) this.child = null;
         if (!ready) {
-          reject(new Error(`the gateway exited (${signal ?? `code ${code}`}) before it was ready; see the Conduit log`));
+          reject(configError ? new ConfigStartError(configError) : new Error(`the gateway exited (${signal ?? `code ${code}`}) before it was ready; see the Conduit log`));
           return;
         }
         if (this.wanted && !this.disposed && this.current.owned) {
@@ -255,6 +280,25 @@ export class GatewaySupervisor implements vscode.Disposable {
     }, delay);
   }
 
+  /** config.json stopped the start: say why, and start again once the file changes (not on a timer). */
+  private onConfigRefusedAtStart(reason: string): void {
+    this.stopHealthChecks();
+    clearTimeout(this.stableTimer);
+    if (!this.wanted || this.disposed) return;
+    this.set({ health: 'error', port: null, pid: null, owned: false, message: reason, credentials: null, configProblem: { kind: 'start', reason } });
+    if (!this.configWatch.start()) this.log.warn('config.json cannot be watched here: fix it, then run "Conduit: Start Gateway"');
+  }
+
+  private onConfigFileChanged(): void {
+    if (this.disposed || !this.wanted) return;
+    if (this.current.configProblem?.kind === 'start') {
+      this.log.info('config.json changed: starting the gateway again');
+      void this.start();
+    } else if (this.current.health === 'running') {
+      void this.checkHealth(true); // the gateway reloads it now: its verdict (and a new reason) shows at once
+    }
+  }
+
   private markStableLater(): void {
     clearTimeout(this.stableTimer);
     this.stableTimer = setTimeout(() => { this.failures = 0; }, STABLE_AFTER_MS);
@@ -263,26 +307,44 @@ export class GatewaySupervisor implements vscode.Disposable {
   private startHealthChecks(): void {
     this.stopHealthChecks();
     this.renewLease();
-    let misses = 0;
-    this.healthTimer = setInterval(async () => {
-      const port = this.current.port;
-      if (port === null) return;
-      const h = await probeHealth(port);
-      if (h) {
-        misses = 0;
-        this.renewLease();
-        const seen = healthFields(h);
-        if (JSON.stringify(seen) !== JSON.stringify(healthFields(this.current))) this.set(seen);
-        return;
-      }
-      if (++misses < 2) return;
-      this.log.warn(`the gateway on port ${port} does not answer its health check`);
-      if (this.child) {
-        this.child.kill('SIGKILL'); // its exit handler restarts it
-      } else {
-        this.onFailure('the gateway stopped answering');
-      }
-    }, HEALTH_INTERVAL_MS);
+    this.healthMisses = 0;
+    this.configWatch.start();
+    void this.checkHealth(); // what it says of its journal, credentials and config.json, now
+    this.healthTimer = setInterval(() => void this.checkHealth(), HEALTH_INTERVAL_MS);
+  }
+
+  private healthMisses = 0;
+
+  /** `rereadConfig`: config.json changed, so a refusal's reason is read again. */
+  private async checkHealth(rereadConfig = false): Promise<void> {
+    const port = this.current.port;
+    if (port === null) return;
+    const h = await probeHealth(port);
+    if (port !== this.current.port) return; // restarted meanwhile
+    if (h) {
+      this.healthMisses = 0;
+      this.renewLease();
+      const seen = { ...healthFields(h), configProblem: await this.configProblemOf(h.config, rereadConfig) };
+      if (JSON.stringify(seen) !== JSON.stringify({ ...healthFields(this.current), configProblem: this.current.configProblem ?? null })) this.set(seen);
+      return;
+    }
+    if (++this.healthMisses < 2) return;
+    this.log.warn(`the gateway on port ${port} does not answer its health check`);
+    if (this.child) {
+      this.child.kill('SIGKILL'); // its exit handler restarts it
+    } else {
+      this.onFailure('the gateway stopped answering');
+    }
+  }
+
+  /** A change of config.json the running gateway refused, with its reason (read once per refusal). */
+  private async configProblemOf(config: ConfigHealth | undefined, reread: boolean): Promise<ConfigProblem | null> {
+    if (config?.state !== 'refused') return null;
+    const known = this.current.configProblem;
+    if (known?.kind === 'reload' && !reread) return known;
+    const gw = this.access();
+    const reason = gw ? await refusedConfigReason(gw) : null;
+    return reason ? { kind: 'reload', reason } : null;
   }
 
   private stopHealthChecks(): void {
