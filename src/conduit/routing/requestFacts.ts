@@ -3,6 +3,7 @@
  * small fields are parsed; the last message is parsed lazily, when a rule asks for it.
  */
 import { modelIdProblem } from '../../protocol/modelId';
+import type { RangeList } from './rangeList';
 import { RequestBodyError, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
 
 export interface RequestFacts {
@@ -127,9 +128,9 @@ function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): num
  * reasoning model through its tool calls) and Claude Code's <system-reminder> blocks.
  * Parsed from the end, message by message, only as far back as needed.
  */
-function readLatestPrompt(body: Buffer, messages: readonly ByteRange[]): string {
+function readLatestPrompt(body: Buffer, messages: RangeList): string {
   for (let k = messages.length - 1; k >= 0; k--) {
-    const message = parseField(body, messages[k]) as { role?: unknown; content?: unknown } | null;
+    const message = parseField(body, messages.at(k)) as { role?: unknown; content?: unknown } | null;
     if (!message || message.role !== 'user') continue;
     if (typeof message.content === 'string') return message.content;
     if (!Array.isArray(message.content)) continue;

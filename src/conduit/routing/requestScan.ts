@@ -10,6 +10,8 @@
  * original bytes (see requestFacts.ts withModel).
  */
 
+import { RangeList } from './rangeList';
+
 export class RequestBodyError extends Error {
   constructor(message: string, readonly offset: number) {
     super(`${message} at byte ${offset}`);
@@ -26,12 +28,24 @@ export interface ScannedRequest {
   /** The last element of the top-level "messages" array, if any. */
   lastMessage: ByteRange | null;
   /** Every element of the top-level "messages" array, in order. */
-  messages: ByteRange[];
+  messages: RangeList;
   /** Estimated prompt tokens over every string in the body (system, tools, messages...). */
   tokenEstimate: number;
 }
 
 const MAX_DEPTH = 256;
+const QUOTE = 0x22, BACKSLASH = 0x5c;
+
+/**
+ * Bytes the last scan examined: searched, read, validated or classified, each time it
+ * looked at them. The unit tests check with it that the scan's work grows linearly with
+ * the body whatever its shape (steps, not time: this machine is shared). It costs an
+ * addition per string, number or search, never one per byte.
+ */
+let work = 0;
+export function lastScanWork(): number {
+  return work;
+}
 
 // Character classes for the token estimate of string contents.
 const CLS_OTHER = 0, CLS_LETTER = 1, CLS_DIGIT = 2, CLS_SPACE = 3, CLS_NEWLINE = 4;
@@ -53,7 +67,9 @@ const IN_OBJECT = 1, IN_ARRAY = 2;
 export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
   const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const len = body.length;
+  nextQuote = -2;
   nextBackslash = -2;
+  work = 0;
   const kinds = new Uint8Array(MAX_DEPTH + 1);   // container kind per depth
   const starts = new Int32Array(MAX_DEPTH + 1);  // where each open container began
   let depth = 0;
@@ -61,11 +77,8 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
   if (i >= len) throw new RequestBodyError('empty body, expected a JSON object', i);
   if (body[i] !== 0x7b) throw new RequestBodyError('expected a JSON object', i);
 
-  const fields = new Map<string, ByteRange>();
-  let lastMessage: ByteRange | null = null;
-  let messages: ByteRange[] = [];
+  const top = new TopLevel();
   let tokens = 0;
-  let topKey: string | null = null; // the top-level key whose value is being read
   let keyIsData = false;             // the last key was "data": base64 of an image or document
 
   // What may come next: a key (in an object), a value, or ',' / a closer after a value.
@@ -88,10 +101,7 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
       const keyStart = i + 1;
       i = scanString(body, i);
       tokens += stringTokens;
-      if (depth === 1) {
-        topKey = decodeKey(body, keyStart, i - 1);
-        if (topKey === 'messages') { lastMessage = null; messages = []; } // a repeated key: the last one counts, as in JSON.parse
-      }
+      if (depth === 1) top.keyRead(decodeKey(body, keyStart, i - 1));
       keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
         && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
       i = skipWhitespace(body, i);
@@ -131,7 +141,7 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
       else if (b === 0x66) i = expectLiteral(body, i, 'false');
       else if (b === 0x6e) i = expectLiteral(body, i, 'null');
       else throw new RequestBodyError('expected a value', i);
-      valueEnded(valueStart, i);
+      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, valueStart, i);
       expect = AFTER;
       continue;
     }
@@ -147,7 +157,7 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
       i++;
       depth--;
       if (depth === 0) break;
-      valueEnded(start, i); // the closed container is a value of its parent
+      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, start, i); // the closed container is a value of its parent
       expect = AFTER;
       continue;
     }
@@ -156,27 +166,48 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
 
   i = skipWhitespace(body, i);
   if (i !== len) throw new RequestBodyError('unexpected data after the JSON object', i);
-  return { fields, lastMessage, messages, tokenEstimate: tokens };
+  return { fields: top.fields, lastMessage: top.messages.last(), messages: top.messages, tokenEstimate: tokens };
+}
 
-  /** A value [start, end) just ended inside the container at `depth`. */
-  function valueEnded(start: number, end: number): void {
+/**
+ * What the scan keeps of the body's top level: where each field's value lies, and each
+ * message. (A class, not a closure over the scan's locals: the hot loop keeps its depth
+ * and position in registers.)
+ */
+class TopLevel {
+  readonly fields = new Map<string, ByteRange>();
+  readonly messages = new RangeList();
+  /** The top-level key whose value is being read. */
+  private key: string | null = null;
+  private readingMessages = false;
+
+  keyRead(key: string): void {
+    this.key = key;
+    this.readingMessages = key === 'messages';
+    if (this.readingMessages) this.messages.clear(); // a repeated key: the last one counts, as in JSON.parse
+  }
+
+  /** A value [start, end) ended inside the container at `depth` (1 or 2); `inArray`: level 2 is an array. */
+  valueEnded(depth: number, inArray: boolean, start: number, end: number): void {
     if (depth === 1) {
-      if (topKey !== null) fields.set(topKey, [start, end]);
-      topKey = null;
-    } else if (depth === 2 && topKey === 'messages' && kinds[2] === IN_ARRAY) {
-      lastMessage = [start, end];
-      messages.push(lastMessage);
+      if (this.key !== null) this.fields.set(this.key, [start, end]);
+      this.key = null;
+      this.readingMessages = false;
+    } else if (this.readingMessages && inArray) {
+      this.messages.push(start, end);
     }
   }
 }
 
 function skipWhitespace(body: Uint8Array, i: number): number {
   const len = body.length;
+  const start = i;
   while (i < len) {
     const b = body[i];
     if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) break;
     i++;
   }
+  work += i + 1 - start; // and the byte that ended the run
   return i;
 }
 
@@ -189,6 +220,7 @@ function skipString(body: Buffer, at: number): number {
 function checkEscape(body: Uint8Array, i: number): number {
   const e = body[i + 1];
   if (e === 0x75) {
+    work += 6;
     for (let k = 2; k < 6; k++) {
       const h = body[i + k];
       if (!((h >= 0x30 && h <= 0x39) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46))) {
@@ -197,26 +229,28 @@ function checkEscape(body: Uint8Array, i: number): number {
     }
     return i + 6;
   }
+  work += 2;
   if (e === 0x22 || e === 0x5c || e === 0x2f || e === 0x62 || e === 0x66 || e === 0x6e || e === 0x72 || e === 0x74) return i + 2;
   throw new RequestBodyError('invalid escape in string', i);
 }
 
-function decodeKey(body: Uint8Array, start: number, end: number): string {
-  // Keys are plain ASCII in practice; an escaped ("mod\u0065l") or non-ASCII key is
-  // decoded as JSON.parse would, so that the fields are the ones the provider will see.
-  let s = '';
+function decodeKey(body: Buffer, start: number, end: number): string {
+  // Keys are plain ASCII in practice, read as one latin1 slice (not a string grown a
+  // character at a time: a key may be a megabyte long); an escaped ("mod\u0065l") or
+  // non-ASCII key is decoded as JSON.parse would, so that the fields are the ones the
+  // provider will see.
+  work += end - start;
   for (let k = start; k < end; k++) {
     const b = body[k];
-    if (b === 0x5c || b >= 0x80) {
+    if (b === BACKSLASH || b >= 0x80) {
       try {
-        return JSON.parse(Buffer.from(body.buffer, body.byteOffset + start - 1, end - start + 2).toString('utf8')) as string;
+        return JSON.parse(body.toString('utf8', start - 1, end + 1)) as string;
       } catch {
         throw new RequestBodyError('invalid key', start - 1);
       }
     }
-    s += String.fromCharCode(b);
   }
-  return s;
+  return body.toString('latin1', start, end);
 }
 
 /**
@@ -224,28 +258,55 @@ function decodeKey(body: Uint8Array, start: number, end: number): string {
  * closing quote and leaves the estimated tokens of its contents in `stringTokens` (no
  * object per string: a long session has tens of thousands).
  *
- * The closing quote and every escape are found with Buffer.indexOf (memchr), not byte by
- * byte, and each escape is validated. Raw control characters inside a string are not
- * looked for: that would mean a JavaScript loop over every byte of every request, and
- * the provider's parser refuses such a body with its own 400 invalid_request_error.
- * Only a sample of a long string is classified for the estimate (see estimateTokens).
+ * The closing quote and every escape are found with findByte (memchr past a few bytes),
+ * and each escape is validated. Where the next quote and the next backslash lie is
+ * remembered across escapes and strings, so that no byte is searched twice: searching
+ * again for the quote after every escape made text with many newlines and few quotes
+ * (logs, Read and Bash output) cost escapes × distance to the quote. Raw control
+ * characters inside a string are not looked for: that would mean a JavaScript loop over
+ * every byte of every request, and the provider's parser refuses such a body with its own
+ * 400 invalid_request_error. Only a sample of a long string is classified for the
+ * estimate (see estimateTokens).
  */
 let stringTokens = 0;
-/** Position of the next backslash at or after where the scan is (-2: not looked up yet). */
+/** Position of the next quote / backslash at or after where the scan is (-1: none; -2: not looked up yet). */
+let nextQuote = -2;
 let nextBackslash = -2;
 function scanString(body: Buffer, at: number, estimate = true): number {
   let i = at + 1;
   for (;;) {
-    const quote = body.indexOf(0x22, i);
-    if (quote < 0) throw new RequestBodyError('unterminated string', at);
-    if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = body.indexOf(0x5c, i);
-    if (nextBackslash >= 0 && nextBackslash < quote) {
-      i = checkEscape(body, nextBackslash);
-      continue;
+    if (nextQuote < i) {
+      nextQuote = findByte(body, QUOTE, i);
+      if (nextQuote < 0) throw new RequestBodyError('unterminated string', at);
     }
-    stringTokens = estimate ? estimateTokens(body, at + 1, quote) : 0;
-    return quote + 1;
+    if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = findByte(body, BACKSLASH, i);
+    if (nextBackslash < 0 || nextBackslash > nextQuote) break;
+    // A run of escapes (escaped text, \uXXXX after \uXXXX) is read here, not searched for.
+    i = nextBackslash;
+    do i = checkEscape(body, i); while (body[i] === BACKSLASH);
   }
+  stringTokens = estimate ? estimateTokens(body, at + 1, nextQuote) : 0;
+  return nextQuote + 1;
+}
+
+/**
+ * Where the next `byte` is at or after `from` (-1: nowhere). The first few bytes are read
+ * here: most strings are short keys and values, and in escaped text the next backslash is
+ * a byte or two away, where a call into Buffer.indexOf costs more than reading them.
+ */
+const READ_BEFORE_SEARCH = 8;
+function findByte(body: Buffer, byte: number, from: number): number {
+  const len = body.length;
+  const near = from + READ_BEFORE_SEARCH < len ? from + READ_BEFORE_SEARCH : len;
+  for (let k = from; k < near; k++) {
+    if (body[k] === byte) {
+      work += k + 1 - from;
+      return k;
+    }
+  }
+  const found = near < len ? body.indexOf(byte, near) : -1;
+  work += (found < 0 ? len : found + 1) - from;
+  return found;
 }
 
 // Long strings are estimated from windows of 64 bytes every 512 (an eighth of them):
@@ -261,12 +322,33 @@ function estimateTokens(body: Uint8Array, start: number, end: number): number {
   if (n <= CLASSIFY_WHOLE) return classify(body, start, end);
   let tokens = 0;
   let sampled = 0;
-  for (let w = start; w < end; w += SAMPLE_STRIDE) {
+  for (let at = start; at < end; at += SAMPLE_STRIDE) {
+    const w = characterStart(body, start, at);
     const e = w + SAMPLE_WINDOW < end ? w + SAMPLE_WINDOW : end;
+    if (w >= e) continue;
     tokens += classify(body, w, e);
     sampled += e - w;
   }
   return Math.round((tokens * n) / sampled);
+}
+
+/**
+ * The first character boundary at or after `at` in the string that starts at `start`: a
+ * sample window that began inside an escape would count its hex digits as a word (escaped
+ * astral characters came out 10 % over). Only the five bytes before `at` are looked at,
+ * and the run of backslashes before the nearest one, up to 64, for its parity.
+ */
+function characterStart(body: Uint8Array, start: number, at: number): number {
+  for (let k = at - 1; k >= start && k >= at - 5; k--) {
+    if (body[k] !== BACKSLASH) continue;
+    let run = 1;
+    while (run < 64 && k - run >= start && body[k - run] === BACKSLASH) run++;
+    work += run;
+    if (run % 2 === 0) return at; // the backslash at k is the escaped one of a "\\" before `at`
+    const escapeEnd = k + (body[k + 1] === 0x75 ? 6 : 2);
+    return escapeEnd > at ? escapeEnd : at;
+  }
+  return at;
 }
 
 /**
@@ -277,6 +359,7 @@ function estimateTokens(body: Uint8Array, start: number, end: number): number {
  * newlines is one token.
  */
 function classify(body: Uint8Array, start: number, end: number): number {
+  work += end - start;
   let tokens = 0;
   let prev = CLS_OTHER;
   let run = 0;
@@ -288,8 +371,10 @@ function classify(body: Uint8Array, start: number, end: number): number {
       if (b === 0x5c) {
         const e = body[i + 1];
         if (e === 0x75) {
+          // The second half of an escaped surrogate pair (\uDC00-\uDFFF) belongs to the
+          // character counted at the first, as an astral character's four UTF-8 bytes count once.
+          if (!isLowSurrogate(body[i + 2], body[i + 3])) tokens++;
           i += 6;
-          tokens++;
           prev = CLS_OTHER;
           continue;
         }
@@ -318,6 +403,11 @@ function classify(body: Uint8Array, start: number, end: number): number {
   return tokens;
 }
 
+/** Whether \u escape hex digits starting `h1 h2` name a low surrogate (DC-DF, either case). */
+function isLowSurrogate(h1: number, h2: number): boolean {
+  return (h1 === 0x64 || h1 === 0x44) && ((h2 >= 0x63 && h2 <= 0x66) || (h2 >= 0x43 && h2 <= 0x46));
+}
+
 function scanNumber(body: Uint8Array, at: number): number {
   let i = at;
   if (body[i] === 0x2d) i++;
@@ -338,10 +428,12 @@ function scanNumber(body: Uint8Array, at: number): number {
     while (body[i] >= 0x30 && body[i] <= 0x39) i++;
     if (i === e) throw new RequestBodyError('invalid number', at);
   }
+  work += i - at;
   return i;
 }
 
 function expectLiteral(body: Uint8Array, at: number, word: string): number {
+  work += word.length;
   for (let k = 0; k < word.length; k++) {
     if (body[at + k] !== word.charCodeAt(k)) throw new RequestBodyError('invalid literal', at);
   }
