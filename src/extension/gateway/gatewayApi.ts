@@ -30,6 +30,9 @@ export class GatewayApi implements vscode.Disposable {
   private readonly connected = new vscode.EventEmitter<void>();
   /** The event stream is (re)connected: nothing published from now on is missed; catch up on what was before. */
   readonly onConnected = this.connected.event;
+  private readonly projectsChanged = new vscode.EventEmitter<void>();
+  /** This window changed a project, agent or budget through the projects API (views showing them refresh). */
+  readonly onDidChangeProjects = this.projectsChanged.event;
   private sse: SseConnection | null = null;
   private ssePort: number | null = null;
   private reconnect: NodeJS.Timeout | undefined;
@@ -64,6 +67,7 @@ export class GatewayApi implements vscode.Disposable {
       const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`;
       throw new GatewayHttpError(message.replace(/^\[conduit\] /, ''), r.status);
     }
+    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
     return parsed as T;
   }
 
@@ -130,5 +134,6 @@ export class GatewayApi implements vscode.Disposable {
     this.subscription.dispose();
     this.events.dispose();
     this.connected.dispose();
+    this.projectsChanged.dispose();
   }
 }

@@ -18,11 +18,15 @@ import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
 import { TeamAnalyticsError, loadAnalytics, loadTeamAnalytics } from './analyticsData';
+import { RefreshThrottle } from './refreshThrottle';
 import { renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
 export const MODEL_CONFIG_PANEL = 'conduit.modelConfig';
 export const SIDEBAR_VIEW = 'conduit.sidebar';
+
+/** The longest a view lags behind a change; also the least time between two refreshes of it (a busy gateway ingests several times a second). */
+const REFRESH_INTERVAL_MS = 750;
 
 /** The models offered in the default-model select, with the seed's categories. */
 export const MODEL_OPTIONS: ModelOption[] = [
@@ -49,7 +53,16 @@ export class Views implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
   /** Open analytics panels, each with the session it is scoped to (null: the project). */
   private readonly analyticsPanels = new Map<vscode.WebviewPanel, string | null>();
+  /** Open model configuration panels, each with the project or agent it shows. */
+  private readonly modelConfigPanels = new Map<vscode.WebviewPanel, { project: Project; agentId?: string }>();
   private sidebar: vscode.WebviewView | null = null;
+  // Each kind of view re-reads what it shows when the gateway starts or stops and when what it
+  // shows changes; these keep that to one refresh per interval under load.
+  private readonly analyticsRefresh = new RefreshThrottle(() => this.postToAnalytics({ type: 'refresh' }), REFRESH_INTERVAL_MS);
+  private readonly sidebarRefresh = new RefreshThrottle(() => this.pushSidebarData(), REFRESH_INTERVAL_MS);
+  private readonly modelConfigRefresh = new RefreshThrottle(() => this.pushModelConfigs(), REFRESH_INTERVAL_MS);
+  /** Whether the gateway ran at the last state change: views refresh when that flips. */
+  private wasRunning: boolean;
   /** The latest usage records seen live: replayed after each fetch (see wireAnalytics). */
   private readonly recentRecords: UsageRecord[] = [];
 
@@ -59,6 +72,7 @@ export class Views implements vscode.Disposable {
     private readonly supervisor: GatewaySupervisor,
     private readonly projects: Projects,
   ) {
+    this.wasRunning = supervisor.state.health === 'running';
     this.disposables.push(
       vscode.window.registerWebviewPanelSerializer(ANALYTICS_PANEL, { deserializeWebviewPanel: async (panel) => this.wireAnalytics(panel) }),
       vscode.window.registerWebviewPanelSerializer(MODEL_CONFIG_PANEL, {
@@ -70,6 +84,9 @@ export class Views implements vscode.Disposable {
       }),
       vscode.window.registerWebviewViewProvider(SIDEBAR_VIEW, { resolveWebviewView: (view) => this.wireSidebar(view) }),
       api.onEvent((e) => {
+        // The store committed new requests: totals and budget spend changed. A budget alert: its spend did.
+        if (e.type === 'ingested') { this.analyticsRefresh.request(); this.sidebarRefresh.request(); }
+        if (e.type === 'ingested' || e.type === 'budget') this.modelConfigRefresh.request();
         if (e.type === 'budget' || e.type === 'ingested') return; // budget alerts and the store's changes are not panel messages
         if (e.type === 'usage') {
           this.recentRecords.push(e.record);
@@ -79,8 +96,41 @@ export class Views implements vscode.Disposable {
         if (e.type === 'usage') for (const [p, session] of this.analyticsPanels) if (!session || e.record.context.sessionId === session) void p.webview.postMessage(message);
         void this.sidebar?.webview.postMessage(message);
       }),
-      supervisor.onDidChange((s) => void this.sidebar?.webview.postMessage({ type: 'health', health: s })),
+      supervisor.onDidChange((s) => {
+        void this.sidebar?.webview.postMessage({ type: 'health', health: s });
+        // Started or stopped: what every view shows was read from a gateway that was, or was not, there.
+        const running = s.health === 'running';
+        if (running !== this.wasRunning) this.refreshAll();
+        this.wasRunning = running;
+      }),
+      // A budget, an agent or a project's models changed (Set Budget, agent commands, another panel's save).
+      api.onDidChangeProjects(() => this.modelConfigRefresh.request()),
+      this.analyticsRefresh, this.sidebarRefresh, this.modelConfigRefresh,
     );
+  }
+
+  /** Every open view reads what it shows again (at most once per REFRESH_INTERVAL_MS). */
+  refreshAll(): void {
+    this.analyticsRefresh.request();
+    this.sidebarRefresh.request();
+    this.modelConfigRefresh.request();
+  }
+
+  private postToAnalytics(message: { type: 'refresh' }): void {
+    for (const panel of this.analyticsPanels.keys()) void panel.webview.postMessage(message);
+  }
+
+  private async pushSidebarData(): Promise<void> {
+    const view = this.sidebar;
+    if (view) await view.webview.postMessage({ type: 'sidebarData', data: await this.sidebarData() });
+  }
+
+  /** Each model configuration panel gets its project or agent as stored now (the view keeps unsaved edits). */
+  private async pushModelConfigs(): Promise<void> {
+    await Promise.all([...this.modelConfigPanels].map(async ([panel, { project, agentId }]) => {
+      const init = await this.modelConfigInit(project, agentId).catch(() => null);
+      if (init && this.modelConfigPanels.has(panel)) await panel.webview.postMessage({ type: 'init', ...init });
+    }));
   }
 
   /** The analytics panel of the workspace's project, or of one agent session. */
@@ -142,6 +192,8 @@ export class Views implements vscode.Disposable {
     panel.webview.options = webviewOptions(this.extensionUri);
     const init = await this.modelConfigInit(project, agentId);
     renderWebview(panel.webview, this.extensionUri, 'modelConfig', panel.title, init);
+    this.modelConfigPanels.set(panel, { project, agentId });
+    panel.onDidDispose(() => this.modelConfigPanels.delete(panel));
     panel.webview.onDidReceiveMessage(async (m: unknown) => {
       if (!isModelConfigWebviewMessage(m)) return;
       if (m.type === 'ready') {
@@ -228,9 +280,9 @@ export class Views implements vscode.Disposable {
     };
     try {
       const a = await loadAnalytics(this.api, null, 'day', 30_000);
-      data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests };
+      data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests, refusedRequests: a.summary.refusedRequests };
       data.costSeries = a.timeseries.map((p) => ({ bucketStart: p.bucketStart, cost: p.cost }));
-      data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName }));
+      data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName, ...(r.refused ? { refused: true } : {}) }));
     } catch { /* the gateway or its store is not up yet: health alone */ }
     return data;
   }

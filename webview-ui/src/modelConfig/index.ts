@@ -120,6 +120,33 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
   persist();
 }
 
+/**
+ * The host's init again for the project or agent on screen: it changed elsewhere (Set Budget,
+ * another panel), or its spend did. What is stored and spent is replaced; unsaved edits and a
+ * save under way stay (the person's edits win on their save). Another target: shown afresh.
+ */
+function refreshInit(next: ModelConfigInit): void {
+  if (!init || JSON.stringify(persistedTarget(init)) !== JSON.stringify(persistedTarget(next))) {
+    applyInit(next, loadState(isPersistedState));
+    return;
+  }
+  const storedChanged = baseKey(init) !== baseKey(next);
+  const choicesChanged = JSON.stringify([init.models, init.inheritedRules]) !== JSON.stringify([next.models, next.inheritedRules]);
+  const keepEdits = isDirty() || pendingSave !== null;
+  init = next;
+  if (storedChanged && !keepEdits) {
+    if (next.target.kind === 'project') projectDraft = projectDraftFrom(next.target.project.modelConfig);
+    else agentDraft = agentDraftFrom(next.target.agent, preferredModel(next.models));
+    budgetDraft = budgetDraftFrom(storedBudget(next));
+    touched.clear();
+  }
+  validate();
+  // A new stored configuration or model list rebuilds the form (focus is kept); new spend only updates it.
+  if (storedChanged || choicesChanged) render();
+  else update();
+  persist();
+}
+
 function validate(): void {
   // In the order of the form: the model settings, then the budget.
   errors = projectDraft ? validateProjectDraft(projectDraft) : agentDraft ? validateAgentDraft(agentDraft) : {};
@@ -586,7 +613,7 @@ const FIELD_SUFFIXES: [string, string][] = [
 function onHost(message: ModelConfigHostMessage): void {
   switch (message.type) {
     case 'init':
-      applyInit(message, loadState(isPersistedState));
+      refreshInit(message);
       return;
     case 'models':
       if (!init) return;
