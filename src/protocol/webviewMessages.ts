@@ -266,7 +266,10 @@ export interface ModelConfigPersistedTarget {
 // ---------------------------------------------------------------------------------------
 // Host → webview
 
-/** (modelConfig) Show this project or agent; replaces what the view shows. */
+/**
+ * (modelConfig) Show this project or agent: the answer to ready, and sent again whenever what
+ * it shows changed (its stored configuration or budget, their spend); the view keeps unsaved edits.
+ */
 export interface InitMessage extends ModelConfigInit { type: 'init' }
 /** (modelConfig) The save with this id is stored; project/agent: what was stored. */
 export interface SavedMessage {
@@ -284,13 +287,13 @@ export interface AnalyticsMessage { type: 'analytics'; id: string; data: Analyti
 export interface AnalyticsErrorMessage { type: 'analyticsError'; id: string; message: string }
 /** (analytics, sidebar) A request ended; agentName: the agent's name when the host knows it. */
 export interface UsageEventMessage { type: 'usageEvent'; record: UsageRecord; agentName?: string | null }
-/** (analytics) Fetch again (the scope changed, the store caught up after a restart). */
+/** (analytics) Fetch again: the gateway started or stopped, the store ingested new requests, the person signed in. */
 export interface RefreshMessage { type: 'refresh' }
 /** (analytics) The answer to requestTeamAnalytics. */
 export interface TeamAnalyticsMessage { type: 'teamAnalytics'; id: string; data: TeamAnalyticsData }
 export interface TeamAnalyticsErrorMessage { type: 'teamAnalyticsError'; id: string; problem: TeamAnalyticsProblem; message: string }
 
-/** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData. */
+/** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData, absent when the host refreshes it. */
 export interface SidebarDataMessage { type: 'sidebarData'; id?: string; data: SidebarData }
 export interface HealthMessage { type: 'health'; health: GatewayHealthView }
 /** (sidebar) The gateway routed a request (event stream "decision"). */
