@@ -20,6 +20,7 @@ import type { AgentInfo, ProjectInfo } from './projects';
 import { parseProjectModelConfig, type ProjectModelConfig } from './modelConfig';
 import type { RoutingDecision, RoutingSource } from './routing';
 import type { UsageRecord } from './usage';
+import type { SessionModelUse } from './session';
 import { isPlainObject } from './validate';
 
 export type WebviewName = 'modelConfig' | 'analytics' | 'sidebar';
@@ -103,7 +104,9 @@ export interface AnalyticsSummary {
   cost: number | null;
   /** Requests whose cost is unknown (no price for the model, or no usage reported). */
   costUnknownRequests: number;
-  /** Input + output tokens. */
+  /** Requests a budget refused (cost 0: the provider was never called); among `requests`. */
+  refusedRequests: number;
+  /** Total tokens (src/protocol/measures.ts: input + output + cache write + cache read). */
   tokens: number;
   requests: number;
   /** cost / requests with a known cost; null when there are none. */
@@ -124,6 +127,8 @@ export interface RecentRequest {
   /** ISO-8601. */
   createdAt: string;
   source?: RoutingSource | string;
+  /** A budget refused it: the provider was never called (cost 0). */
+  refused?: boolean;
 }
 
 export interface AgentUsage {
@@ -136,7 +141,10 @@ export interface AgentUsage {
 }
 
 export interface SessionUsage {
+  /** Claude Code's session id, else Conduit's (src/protocol/session.ts sessionIdOf). */
   sessionId: string;
+  /** The models asked for and routed to, most requests first (absent from an older gateway). */
+  models?: SessionModelUse[];
   agentNames: string[];
   requests: number;
   tokens: number;
@@ -236,12 +244,17 @@ export interface SidebarDecision {
   tokenCount: number;
   timestamp: string;
   agentName: string | null;
+  /** A budget refused it: shown as refused, not as a routing. */
+  refused?: boolean;
 }
 
 export interface SidebarData {
   health: GatewayHealthView;
-  /** Today (local day) so far. */
-  today: { cost: number | null; tokens: number; requests: number; costUnknownRequests: number };
+  /**
+   * Today so far (the day in the gateway's time zone), as the usage store has it: the
+   * analytics summary of range=day. Tokens are total tokens (src/protocol/measures.ts).
+   */
+  today: { cost: number | null; tokens: number; requests: number; costUnknownRequests: number; refusedRequests?: number };
   /** Today's cost per hour, oldest first. */
   costSeries: { bucketStart: string; cost: number }[];
   /** Newest first. */
@@ -339,6 +352,7 @@ type Obj = Record<string, unknown>;
 const str = (v: unknown, max = 10_000): v is string => typeof v === 'string' && v.length <= max;
 const nonEmpty = (v: unknown, max = 500): v is string => str(v, max) && v.length > 0;
 const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const bool = (v: unknown): v is boolean => typeof v === 'boolean';
 const numOrNull = (v: unknown): boolean => v === null || num(v);
 const strOrNull = (v: unknown): boolean => v === null || str(v);
 const optional = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
@@ -403,26 +417,27 @@ const isUsageRecord = obj((o) => str(o.id) && isPlainObject(o.context) && isPlai
   && (o.usage === null || isTokenUsage(o.usage)) && isPlainObject(o.cost) && numOrNull((o.cost as Obj).cost)
   && str(o.startedAt) && str(o.endedAt));
 
-const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest));
+const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.refusedRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest));
 const checkAnalyticsData = obj((o) => isRange(o.range) && optional(o.bucket, oneOf(['hour', 'day'] as const)) && optional(o.scopeLabel, strOrNull)
   && isSummary(o.summary)
   && arrayOf(o.models, obj((m) => str(m.model) && num(m.requests) && num(m.tokens) && numOrNull(m.cost)))
   && arrayOf(o.timeseries, obj((p) => str(p.bucketStart) && num(p.cost) && num(p.requests)))
   && arrayOf(o.sources, obj((s) => str(s.source) && num(s.requests)))
   && arrayOf(o.recent, obj((r) => str(r.requestId) && strOrNull(r.sessionId) && strOrNull(r.agentName) && str(r.model)
-    && num(r.tokens) && numOrNull(r.cost) && str(r.createdAt) && optional(r.source, str)))
+    && num(r.tokens) && numOrNull(r.cost) && str(r.createdAt) && optional(r.source, str) && optional(r.refused, bool)))
   && arrayOf(o.agents, obj((a) => strOrNull(a.agentId) && strOrNull(a.name) && num(a.requests) && num(a.tokens) && numOrNull(a.cost)))
   && arrayOf(o.sessions, obj((s) => str(s.sessionId) && arrayOf(s.agentNames, str) && num(s.requests) && num(s.tokens)
-    && numOrNull(s.cost) && str(s.firstAt) && str(s.lastAt)))
+    && numOrNull(s.cost) && str(s.firstAt) && str(s.lastAt)
+    && optional(s.models, (ms) => arrayOf(ms, obj((m) => str(m.requestedModel) && str(m.model) && num(m.requests))))))
   && (o.savings === null || obj((s) => num(s.actual) && num(s.onDefaultModel) && num(s.saved) && strOrNull(s.defaultModel))(o.savings))
   && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.savedUsd))(o.cache)));
 
 const isHealth = obj((o) => oneOf(['stopped', 'starting', 'running', 'error'] as const)(o.health)
   && numOrNull(o.port) && strOrNull(o.version) && strOrNull(o.message));
 const isSidebarDecision = obj((o) => str(o.requestId) && str(o.model) && str(o.source) && str(o.rule) && num(o.tokenCount)
-  && str(o.timestamp) && strOrNull(o.agentName));
+  && str(o.timestamp) && strOrNull(o.agentName) && optional(o.refused, bool));
 const checkSidebarData = obj((o) => isHealth(o.health)
-  && obj((t) => numOrNull(t.cost) && num(t.tokens) && num(t.requests) && num(t.costUnknownRequests))(o.today)
+  && obj((t) => numOrNull(t.cost) && num(t.tokens) && num(t.requests) && num(t.costUnknownRequests) && optional(t.refusedRequests, num))(o.today)
   && arrayOf(o.costSeries, obj((p) => str(p.bucketStart) && num(p.cost)))
   && arrayOf(o.decisions, isSidebarDecision));
 

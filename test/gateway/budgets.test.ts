@@ -238,8 +238,13 @@ describe('gateway: budgets', function () {
     }
     assert.equal(upstreamModels().length, before, 'nothing reached the provider');
     const refused = await events.usageWhere((r: UsageRecord) => r.status === 402);
-    assert.deepEqual([refused.error, refused.decision.source, refused.decision.rule, refused.usage, refused.cost.cost],
-      ['budget_exceeded', 'budget', 'daily budget 120% ≥ hard limit 100%: refused', null, null]);
+    assert.deepEqual([refused.error, refused.decision.source, refused.decision.rule, refused.usage],
+      ['budget_exceeded', 'budget', 'daily budget 120% ≥ hard limit 100%: refused', null]);
+    // The provider was never called: a known cost of 0, marked as refused (not an unknown price).
+    assert.deepEqual(refused.cost, { cost: 0, costSource: 'refused', priceVersion: null });
+    await engine.ingester.ingestAvailable();
+    const day = (await call('GET', `/v1/conduit/analytics/summary?${new URLSearchParams({ project: key, from: '2026-11-29', to: '2026-11-30', tz: 'UTC' })}`)).body;
+    assert.deepEqual([day.requests, day.refusedRequests, day.unknownCostRequests], [4, 2, 0], 'two refused, none without a known price');
     assert.equal((await statuses(key)).statuses[0].state, 'hard');
 
     // Raising the budget reaches the next request at once.

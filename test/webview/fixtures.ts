@@ -81,7 +81,7 @@ export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: s
     range,
     bucket: hourly ? 'hour' : 'day',
     scopeLabel: 'synapse-app',
-    summary: { cost: 1.23456, costUnknownRequests: 2, tokens: 123456, requests: 42, avgCostPerRequest: 0.0308 },
+    summary: { cost: 1.23456, costUnknownRequests: 2, refusedRequests: 0, tokens: 123456, requests: 42, avgCostPerRequest: 0.0308 },
     models: [
       { model, requests: 25, tokens: 90000, cost: 0.9 },
       { model: MODEL_CATEGORIES.fast, requests: 12, tokens: 20000, cost: 0.03456 },
@@ -96,7 +96,10 @@ export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: s
       { agentId: null, name: null, requests: 2, tokens: 3456, cost: 0.03456 },
     ],
     sessions: [
-      { sessionId: 'sess-0', agentNames: [agentName], requests: 20, tokens: 60000, cost: 0.6, firstAt: minutesAgo(300), lastAt: minutesAgo(3) },
+      {
+        sessionId: 'sess-0', agentNames: [agentName], requests: 20, tokens: 60000, cost: 0.6, firstAt: minutesAgo(300), lastAt: minutesAgo(3),
+        models: [{ requestedModel: MODEL_CATEGORIES.powerful, model: names.model ?? MODEL_CATEGORIES.balanced, requests: 14 }, { requestedModel: MODEL_CATEGORIES.fast, model: MODEL_CATEGORIES.fast, requests: 6 }],
+      },
       { sessionId: 'sess-1', agentNames: ['Planner'], requests: 12, tokens: 40000, cost: 0.4, firstAt: minutesAgo(500), lastAt: minutesAgo(10) },
       { sessionId: 'sess-2', agentNames: [agentName, 'Planner'], requests: 10, tokens: 23456, cost: 0.23456, firstAt: minutesAgo(900), lastAt: minutesAgo(17) },
     ],
@@ -108,7 +111,7 @@ export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: s
 export function emptyAnalytics(range: AnalyticsRange = 'week'): AnalyticsData {
   return {
     range, bucket: range === 'day' ? 'hour' : 'day', scopeLabel: 'synapse-app',
-    summary: { cost: null, costUnknownRequests: 0, tokens: 0, requests: 0, avgCostPerRequest: null },
+    summary: { cost: null, costUnknownRequests: 0, refusedRequests: 0, tokens: 0, requests: 0, avgCostPerRequest: null },
     models: [], timeseries: [], sources: [], recent: [], agents: [], sessions: [], savings: null, cache: null,
   };
 }

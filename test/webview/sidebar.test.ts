@@ -73,7 +73,7 @@ describe('webview: sidebar', function () {
     assert.ok(sent.every(isSidebarWebviewMessage));
   });
 
-  it('updates from live decisions, usage and health without asking again', async () => {
+  it('updates from live decisions, usage and health without asking again; today\'s figures only from the store', async () => {
     const v = await open();
     await waitForText(v, 'todayCost', '$0.4567');
     await v.post({
@@ -83,13 +83,32 @@ describe('webview: sidebar', function () {
     await v.page.waitForFunction(() => document.querySelector('[data-testid="decisions"] [data-field="agent"]')?.textContent === 'Architect');
     assert.equal((await decisionFields(v, 'source'))[0], 'Complex reasoning');
     const before = (await v.charts()).todayCost.datasets[0].data as number[];
-    await v.post({ type: 'usageEvent', record: usageRecord({ cost: 0.1, input: 1000, output: 322 }), agentName: 'Reviewer' });
+    // A request's usage adds its decision; today's figures stay the store's (no sum of its own).
+    const live = usageRecord({ cost: 0.1, input: 1000, output: 322 });
+    await v.post({ type: 'usageEvent', record: live, agentName: 'Reviewer' });
+    await v.page.waitForFunction(() => document.querySelector('[data-testid="decisions"] [data-field="agent"]')?.textContent === 'Reviewer');
+    assert.equal(await textOf(v, 'todayCost'), '$0.4567');
+    assert.equal(await textOf(v, 'todayTokens'), '45,678');
+    // The store ingested it: the host pushes the store's figures.
+    const stored = sidebarData();
+    stored.today = { cost: 0.5567, tokens: 47_000, requests: 18, costUnknownRequests: 1, refusedRequests: 1 };
+    stored.costSeries.at(-1)!.cost += 0.1;
+    await v.post({ type: 'sidebarData', data: stored });
     await waitForText(v, 'todayCost', '$0.5567');
     assert.equal(await textOf(v, 'todayTokens'), '47,000');
     assert.equal(await textOf(v, 'todayRequests'), '18 requests');
+    assert.equal(await textOf(v, 'todayCostNote'), '+ 1 without a known price · 1 refused by a budget');
     const after = (await v.charts()).todayCost.datasets[0].data as number[];
     assert.equal(after.length, before.length);
     assert.equal(after.at(-1)!.toFixed(4), (before.at(-1)! + 0.1).toFixed(4));
+    // A request a budget refused shows as refused, not as a routing to its model.
+    const refused = usageRecord({ cost: 0, source: 'budget' });
+    refused.cost = { cost: 0, costSource: 'refused', priceVersion: null };
+    refused.status = 402;
+    refused.usage = null;
+    await v.post({ type: 'usageEvent', record: refused, agentName: 'Reviewer' });
+    await v.page.waitForFunction(() => document.querySelector('[data-testid="decisions"] [data-field="source"]')?.textContent === 'Refused');
+    assert.match((await decisionFields(v, 'model'))[0], /over budget, not sent/);
     await v.post({ type: 'health', health: { health: 'error', port: 3460, version: '0.1.0', message: 'health check failed 3 times' } });
     await waitForText(v, 'health', 'Gateway failing');
     assert.equal(await byTestId(v, 'start').isVisible(), true);
@@ -114,7 +133,9 @@ describe('webview: sidebar', function () {
   it('shows its last data at once after a reload, then asks again', async () => {
     const v = await open();
     await waitForText(v, 'todayCost', '$0.4567');
-    await v.post({ type: 'usageEvent', record: usageRecord({ cost: 0.2 }), agentName: 'Reviewer' });
+    const stored = sidebarData();
+    stored.today = { ...stored.today, cost: 0.6567 };
+    await v.post({ type: 'sidebarData', data: stored });
     await waitForText(v, 'todayCost', '$0.6567');
     const from = v.posted.length;
     v.responder = undefined; // the host does not answer: what shows comes from the saved state

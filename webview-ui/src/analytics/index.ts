@@ -17,8 +17,9 @@ import './style.css';
 import {
   ANALYTICS_RANGES, ANALYTICS_VIEWS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData, type AnalyticsData,
   type AnalyticsHostMessage, type AnalyticsInitialState, type AnalyticsRange, type AnalyticsView, type TeamAnalyticsData,
-  type UsageEventMessage,
+  type SessionUsage, type UsageEventMessage,
 } from '../../../src/protocol/webviewMessages.js';
+import { modelRoute } from '../../../src/protocol/session.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import {
   formatCost, formatDateTime, formatPercent, formatTokens, relativeTime, shortId, sourceLabel,
@@ -169,7 +170,7 @@ function buildLayout(): void {
       h('thead', null, h('tr', null, h('th', null, 'Agent'), h('th', { class: 'num' }, 'Requests'), h('th', { class: 'num' }, 'Tokens'), h('th', { class: 'num' }, 'Cost'))),
       ui.agents)),
     panel(h('h3', null, 'Usage by Session'), h('table', { class: 'data' },
-      h('thead', null, h('tr', null, h('th', null, 'Session'), h('th', null, 'Agents'), h('th', { class: 'num' }, 'Requests'),
+      h('thead', null, h('tr', null, h('th', null, 'Session'), h('th', null, 'Agents'), h('th', null, 'Model'), h('th', { class: 'num' }, 'Requests'),
         h('th', { class: 'num' }, 'Tokens'), h('th', { class: 'num' }, 'Cost'), h('th', null, 'Last Active'))),
       ui.sessions)),
   );
@@ -235,7 +236,10 @@ function renderSummary(d: AnalyticsData): void {
   ui.subtitle.hidden = view !== 'mine' || !d.scopeLabel;
   setText(ui.cost.value, formatCost(s.cost));
   setText(ui.cost.sub, `This ${d.range}`);
-  setText(ui.cost.extra, s.costUnknownRequests > 0 ? `${formatTokens(s.costUnknownRequests)} request${s.costUnknownRequests === 1 ? '' : 's'} without a known price` : '');
+  setText(ui.cost.extra, [
+    s.costUnknownRequests > 0 ? `${formatTokens(s.costUnknownRequests)} request${s.costUnknownRequests === 1 ? '' : 's'} without a known price` : '',
+    s.refusedRequests > 0 ? `${formatTokens(s.refusedRequests)} refused by a budget` : '',
+  ].filter(Boolean).join(' · '));
   setText(ui.tokens.value, formatTokens(s.tokens));
   setText(ui.tokens.sub, `${formatTokens(s.requests)} request${s.requests === 1 ? '' : 's'}`);
   setText(ui.tokens.extra, '');
@@ -302,11 +306,25 @@ function renderSessions(d: AnalyticsData): void {
       on: { click: () => post({ type: 'openSession', sessionId: s.sessionId }) },
     }, shortId(s.sessionId, 12))),
     h('td', null, s.agentNames.join(', ') || '—'),
+    sessionModelCell(s),
     h('td', { class: 'num' }, formatTokens(s.requests)),
     h('td', { class: 'num' }, formatTokens(s.tokens)),
     h('td', { class: 'num' }, formatCost(s.cost)),
     h('td', { class: 'nowrap', attrs: { title: formatDateTime(s.lastAt) } }, relativeTime(s.lastAt)))));
-  if (!d.sessions.length) setChildren(ui.sessions, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 6 } }, 'No sessions in this range.')));
+  if (!d.sessions.length) setChildren(ui.sessions, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 7 } }, 'No sessions in this range.')));
+}
+
+/**
+ * The model claude asked for and the one it was routed to ("claude-opus-5-5 → claude-sonnet-5-5"),
+ * of most of the session's requests; "+N" when there were other pairs, all of them in the title.
+ */
+function sessionModelCell(s: SessionUsage): HTMLElement {
+  const models = s.models ?? [];
+  if (!models.length) return h('td', { class: 'muted', attrs: { 'data-field': 'model' } }, '—');
+  const [main, ...others] = models;
+  const title = models.map((m) => `${modelRoute(m.requestedModel, m.model)}: ${formatTokens(m.requests)} request${m.requests === 1 ? '' : 's'}`).join('\n');
+  return h('td', { class: 'model', attrs: { 'data-field': 'model', title } },
+    `${modelRoute(main.requestedModel, main.model)}${others.length ? ` +${others.length}` : ''}`);
 }
 
 function renderAll(): void {

@@ -7,7 +7,9 @@
  * and the range's start does not move until the next fetch.
  */
 import type { UsageRecord } from '../../../src/protocol/usage.js';
-import type { AnalyticsData, RecentRequest } from '../../../src/protocol/webviewMessages.js';
+import { isRefused, totalTokens } from '../../../src/protocol/measures.js';
+import type { AnalyticsData, RecentRequest, SessionUsage } from '../../../src/protocol/webviewMessages.js';
+import { sessionIdOf } from '../../../src/protocol/session.js';
 
 /** How many recent requests the panel keeps (the gateway's limit); it shows the first 10. */
 export const RECENT_KEEP = 50;
@@ -19,14 +21,15 @@ const DAY = 24 * HOUR;
 export function recentFromRecord(record: UsageRecord, agentName: string | null | undefined): RecentRequest {
   return {
     requestId: record.id,
-    sessionId: record.context.sessionId ?? null,
+    sessionId: sessionIdOf(record.context),
     agentName: agentName ?? record.context.agentType ?? null,
     model: record.decision.model,
-    tokens: record.usage ? record.usage.inputTokens + record.usage.outputTokens : 0,
+    tokens: record.usage ? totalTokens(record.usage) : 0,
     cost: record.cost.cost,
     // The ledger's created_at is the reply's end.
     createdAt: record.endedAt,
     source: record.decision.source,
+    ...(isRefused(record.cost) ? { refused: true } : {}),
   };
 }
 
@@ -64,6 +67,7 @@ export function applyUsageEvent(data: AnalyticsData, record: UsageRecord, agentN
   s.requests += 1;
   s.tokens += tokens;
   if (cost === null) s.costUnknownRequests += 1;
+  if (item.refused) s.refusedRequests += 1;
   s.cost = addCost(s.cost, cost);
   const costed = s.requests - s.costUnknownRequests;
   s.avgCostPerRequest = s.cost !== null && costed > 0 ? s.cost / costed : null;
@@ -135,17 +139,30 @@ export function applyUsageEvent(data: AnalyticsData, record: UsageRecord, agentN
       session.cost = addCost(session.cost, cost);
       session.lastAt = item.createdAt;
       if (item.agentName && !session.agentNames.includes(item.agentName)) session.agentNames.push(item.agentName);
+      addSessionModel(session, record);
     } else {
-      data.sessions.unshift({
+      const added: SessionUsage = {
         sessionId: item.sessionId, agentNames: item.agentName ? [item.agentName] : [], requests: 1, tokens, cost,
         firstAt: record.startedAt, lastAt: item.createdAt,
-      });
+      };
+      addSessionModel(added, record);
+      data.sessions.unshift(added);
       if (data.sessions.length > RECENT_KEEP) data.sessions.length = RECENT_KEEP;
     }
     data.sessions.sort((a, b) => Date.parse(b.lastAt) - Date.parse(a.lastAt));
     sessions = true;
   }
   return { models: true, timeseries, sources: true, agents: true, sessions };
+}
+
+/** Counts a request under its (asked for, routed to) pair of models; most requests first, as the gateway lists them. */
+function addSessionModel(session: SessionUsage, record: UsageRecord): void {
+  const models = (session.models ??= []);
+  const requestedModel = record.decision.requestedModel ?? '';
+  const pair = models.find((m) => m.requestedModel === requestedModel && m.model === record.decision.model);
+  if (pair) pair.requests += 1;
+  else models.push({ requestedModel, model: record.decision.model, requests: 1 });
+  models.sort((a, b) => b.requests - a.requests);
 }
 
 export function isEmpty(data: AnalyticsData): boolean {

@@ -1,6 +1,7 @@
 // The sidebar view: the gateway's health, today's cost and tokens with a small chart, the
-// last routing decisions, and buttons that open the panels. The host pushes health,
-// routingDecision and usageEvent messages as they happen; sidebarData answers a request.
+// last routing decisions, and buttons that open the panels. Today's figures are the usage
+// store's, in sidebarData (answering a request, and pushed by the host whenever the store
+// changed); routingDecision and usageEvent messages only add to the list of decisions.
 import '../shared/boot.js';
 // The @vscode-elements components this view uses (each import defines its custom element).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -10,6 +11,7 @@ import {
   CategoryScale, Chart, Filler, LinearScale, LineController, LineElement, PointElement, Tooltip, type ChartDataset,
 } from 'chart.js';
 import type { UsageRecord } from '../../../src/protocol/usage.js';
+import { isRefused } from '../../../src/protocol/measures.js';
 import {
   isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarData, type SidebarDecision,
   type SidebarHostMessage, type SidebarInitialState,
@@ -24,7 +26,6 @@ Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearS
 
 const DECISIONS_KEEP = 20;
 const DECISIONS_SHOW = 6;
-const HOUR = 3_600_000;
 
 interface PersistedState { v: 1; data: SidebarData | null }
 
@@ -149,7 +150,11 @@ function renderHealth(health: GatewayHealthView): void {
 
 function renderToday(d: SidebarData): void {
   setText(ui.cost, formatCost(d.today.cost));
-  setText(ui.costNote, d.today.costUnknownRequests > 0 ? `+ ${d.today.costUnknownRequests} without a known price` : '');
+  const refused = d.today.refusedRequests ?? 0;
+  setText(ui.costNote, [
+    d.today.costUnknownRequests > 0 ? `+ ${d.today.costUnknownRequests} without a known price` : '',
+    refused > 0 ? `${refused} refused by a budget` : '',
+  ].filter(Boolean).join(' · '));
   setText(ui.tokens, formatTokens(d.today.tokens));
   setText(ui.requests, `${formatTokens(d.today.requests)} request${d.today.requests === 1 ? '' : 's'}`);
 }
@@ -158,8 +163,8 @@ function renderDecisions(d: SidebarData): void {
   const now = Date.now();
   const items = d.decisions.slice(0, DECISIONS_SHOW).map((x) => h('li', { attrs: { title: x.rule } },
     h('div', { class: 'decision-line' },
-      h('span', { class: 'badge', attrs: { 'data-field': 'source' } }, sourceLabel(x.source)),
-      h('span', { class: 'decision-model ellipsis', attrs: { 'data-field': 'model' } }, x.model)),
+      h('span', { class: 'badge', attrs: { 'data-field': 'source' } }, x.refused ? 'Refused' : sourceLabel(x.source)),
+      h('span', { class: 'decision-model ellipsis', attrs: { 'data-field': 'model' } }, x.refused ? `${x.model} (over budget, not sent)` : x.model)),
     h('div', { class: 'decision-meta muted' },
       h('span', { class: 'ellipsis', attrs: { 'data-field': 'agent' } }, x.agentName ?? 'no agent'),
       h('span', { attrs: { 'data-at': x.timestamp } }, relativeTime(x.timestamp, now)))));
@@ -189,46 +194,24 @@ function addDecision(d: SidebarData, decision: SidebarDecision): boolean {
   return true;
 }
 
-const localDay = (iso: string) => new Date(iso).toDateString();
-const counted = new Set<string>();
-
-function applyUsage(d: SidebarData, record: UsageRecord, agentName: string | null | undefined): void {
-  if (counted.has(record.id)) return;
-  counted.add(record.id);
-  const at = record.endedAt;
-  if (d.costSeries.length && localDay(d.costSeries[0].bucketStart) !== localDay(at)) {
-    // A new day: today's figures start again.
-    d.today = { cost: null, tokens: 0, requests: 0, costUnknownRequests: 0 };
-    d.costSeries = [];
-  }
-  const cost = record.cost.cost;
-  d.today.requests += 1;
-  d.today.tokens += record.usage ? record.usage.inputTokens + record.usage.outputTokens : 0;
-  if (cost === null) d.today.costUnknownRequests += 1;
-  else d.today.cost = (d.today.cost ?? 0) + cost;
-  const atMs = Date.parse(at);
-  const series = d.costSeries;
-  const last = series[series.length - 1];
-  let point = [...series].reverse().find((p) => Date.parse(p.bucketStart) <= atMs && atMs < Date.parse(p.bucketStart) + HOUR);
-  if (!point) {
-    let start: number;
-    if (last && atMs >= Date.parse(last.bucketStart)) {
-      const lastStart = Date.parse(last.bucketStart);
-      start = lastStart + Math.floor((atMs - lastStart) / HOUR) * HOUR;
-    } else {
-      const local = new Date(atMs);
-      local.setMinutes(0, 0, 0);
-      start = local.getTime();
-    }
-    point = { bucketStart: new Date(start).toISOString(), cost: 0 };
-    series.push(point);
-    series.sort((a, b) => Date.parse(a.bucketStart) - Date.parse(b.bucketStart));
-  }
-  point.cost += cost ?? 0;
-  addDecision(d, {
+/**
+ * A request's usage adds its decision to the list (marked when a budget refused it). Today's
+ * figures are not touched: they come from the store (sidebarData), never added up here.
+ */
+function applyUsage(d: SidebarData, record: UsageRecord, agentName: string | null | undefined): boolean {
+  const decision = {
     requestId: record.id, model: record.decision.model, source: record.decision.source, rule: record.decision.rule,
     tokenCount: record.decision.tokenCount, timestamp: record.decision.timestamp, agentName: agentName ?? record.context.agentType ?? null,
-  });
+    ...(isRefused(record.cost) ? { refused: true } : {}),
+  };
+  const known = d.decisions.find((x) => x.requestId === record.id);
+  if (known) {
+    // Its routing decision came first: the usage only tells whether it was refused.
+    if (!decision.refused || known.refused) return false;
+    known.refused = true;
+    return true;
+  }
+  return addDecision(d, decision);
 }
 
 let frame = 0;
@@ -247,7 +230,6 @@ function onHost(message: SidebarHostMessage): void {
       if (message.id !== undefined && message.id !== pendingId) return;
       pendingId = null;
       data = message.data;
-      counted.clear();
       renderAll();
       persist();
       return;
@@ -265,8 +247,7 @@ function onHost(message: SidebarHostMessage): void {
       return;
     case 'usageEvent':
       if (!data) return;
-      applyUsage(data, message.record, message.agentName);
-      scheduleRender();
+      if (applyUsage(data, message.record, message.agentName)) scheduleRender();
       return;
   }
 }
