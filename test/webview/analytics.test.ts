@@ -123,7 +123,7 @@ describe('webview: usage analytics', function () {
     await byTestId(v, 'sessions').locator('button[data-session="sess-2"]').click();
     assert.deepEqual(await v.waitForPosted('openSession', { from }), { type: 'openSession', sessionId: 'sess-2' });
     const sessionRow = await byTestId(v, 'sessions').locator('tr').first().locator('td').allTextContents();
-    assert.deepEqual(sessionRow, ['sess-0', 'Reviewer', '20', '60,000', '$0.6000', '3 minutes ago']);
+    assert.deepEqual(sessionRow, ['sess-0', 'Reviewer', 'claude-opus-5-5 → claude-sonnet-5-5 +1', '20', '60,000', '$0.6000', '3 minutes ago']);
     await showTab(v, 4);
     const agentRows = await byTestId(v, 'agents').locator('tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     assert.deepEqual(agentRows, [['Reviewer', '30', '100,000', '$1.0000'], ['Planner', '10', '20,000', '$0.2000'], ['No agent', '2', '3,456', '$0.0346']]);
@@ -209,6 +209,42 @@ describe('webview: usage analytics', function () {
     assert.equal(await textOf(v, 'totalCost-value'), '$1.7346');
     assert.equal(await textOf(v, 'totalCost-extra'), '3 requests without a known price');
     assert.equal(v.messagesOfType('requestAnalytics').length, requests);
+  });
+
+  it("Sessions: a session is listed by claude's session id, the one its terminal showed, with the model asked for → the one routed to", async () => {
+    const claudeSession = 'c120386e-56b1-4b31-b81e-93ceaad00c01';
+    const v = await open(() => {
+      const d = analyticsData('week');
+      d.sessions[1] = { ...d.sessions[1], sessionId: claudeSession, models: [{ requestedModel: 'claude-opus-5-5', model: 'claude-sonnet-5-5', requests: 12 }] };
+      d.sessions[2].models = [{ requestedModel: 'claude-sonnet-5-5', model: 'claude-sonnet-5-5', requests: 10 }];
+      return d;
+    });
+    await waitForText(v, 'totalCost-value', '$1.2346');
+    await showTab(v, 5);
+    const sessions = byTestId(v, 'sessions');
+    const link = sessions.locator(`button[data-session="${claudeSession}"]`);
+    assert.equal(await link.getAttribute('title'), `Open session ${claudeSession}`, 'the whole id, to compare with the terminal\'s');
+    assert.ok(claudeSession.startsWith((await link.textContent())!.replace('…', '')), 'the id shown is the start of claude\'s');
+    const model = (row: number) => sessions.locator('tr').nth(row).locator('[data-field="model"]');
+    assert.equal(await model(1).textContent(), 'claude-opus-5-5 → claude-sonnet-5-5');
+    assert.equal(await model(2).textContent(), 'claude-sonnet-5-5', 'the model once when routing kept it');
+    assert.equal(await model(0).getAttribute('title'), 'claude-opus-5-5 → claude-sonnet-5-5: 14 requests\nclaude-haiku-4-5: 6 requests');
+    await link.click();
+    assert.deepEqual(await v.waitForPosted('openSession'), { type: 'openSession', sessionId: claudeSession });
+  });
+
+  it('Sessions: a model name carrying HTML or script is shown as text; a session without models shows a dash', async () => {
+    const v = await open(() => {
+      const d = analyticsData('week');
+      d.sessions[0].models = [{ requestedModel: HOSTILE_SCRIPT, model: HOSTILE, requests: 1 }];
+      delete d.sessions[1].models;
+      return d;
+    });
+    await waitForText(v, 'totalCost-value', '$1.2346');
+    await showTab(v, 5);
+    const model = (row: number) => byTestId(v, 'sessions').locator('tr').nth(row).locator('[data-field="model"]');
+    assert.equal(await model(0).textContent(), `${HOSTILE_SCRIPT} → ${HOSTILE}`);
+    assert.equal(await model(1).textContent(), '—');
   });
 
   it('stays responsive through a month of data and a burst of 500 live events (recent list capped)', async () => {
