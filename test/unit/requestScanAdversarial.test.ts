@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readRequestFacts } from '../../src/conduit/routing/requestFacts';
 import { lastScanWork, scanRequestBody } from '../../src/conduit/routing/requestScan';
 import { ADVERSARIAL_SHAPES } from '../support/adversarialBodies';
+import { rng, type Rng } from './prng';
 
 // The request scan on the shapes that find its worst case (test/support/adversarialBodies.ts,
 // which bench/gateway.mjs sends too). Its work is counted in bytes examined, not timed.
@@ -20,7 +21,7 @@ function latestPromptByParse(parsed: { messages: { role: string; content: unknow
     if (typeof message.content === 'string') return message.content;
     if (!Array.isArray(message.content)) continue;
     const text = (message.content as { type?: string; text?: unknown }[])
-      .filter((b) => b.type === 'text' && typeof b.text === 'string' && !b.text.startsWith('<system-reminder>'))
+      .filter((b) => b?.type === 'text' && typeof b.text === 'string' && !b.text.startsWith('<system-reminder>'))
       .map((b) => b.text)
       .join('\n');
     if (text) return text;
@@ -28,7 +29,38 @@ function latestPromptByParse(parsed: { messages: { role: string; content: unknow
   return '';
 }
 
+/** A random conversation: prompts, tool turns, reminders, images, odd blocks and roles. */
+function randomMessages(r: Rng): unknown[] {
+  const text = (): string => r.pick(['ultrathink', 'fix the "bug"\n\tplease', '<system-reminder>ctx</system-reminder>', '', 'é😀\u0000', 'x'.repeat(300)]);
+  const block = (): unknown => r.pick([
+    () => ({ type: 'text', text: text() }),
+    () => ({ text: text(), type: 'text', cache_control: { type: 'ephemeral' } }),
+    () => ({ type: 'tool_result', tool_use_id: 't', content: [{ type: 'text', text: text() }] }),
+    () => ({ type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' } }),
+    () => ({ type: 'text', text: 42 }),
+    () => ({ type: 'text' }),
+    () => null,
+    () => 'text',
+  ])();
+  return Array.from({ length: r.int(6) }, () => ({
+    role: r.pick(['user', 'user', 'assistant', 'system', 7]),
+    ...(r.chance(0.9) ? { content: r.chance(0.3) ? text() : r.chance(0.1) ? null : Array.from({ length: r.int(4) }, block) } : {}),
+  }));
+}
+
 describe('request scan on adversarial bodies', () => {
+  it('reads the same last user text as JSON.parse, over 2,000 random conversations, some pretty-printed', () => {
+    const seed = 0x5ca1ab1e;
+    const r = rng(seed);
+    for (let n = 0; n < 2000; n++) {
+      const request = { model: 'claude-sonnet-4-5', max_tokens: 1, messages: randomMessages(r) };
+      const body = Buffer.from(JSON.stringify(request, null, r.chance(0.2) ? 2 : undefined));
+      const expected = latestPromptByParse(request as Parameters<typeof latestPromptByParse>[0]);
+      assert.equal(readRequestFacts(body).lastUserText(), expected, `seed ${seed}, conversation ${n}: ${body.toString()}`);
+    }
+  });
+
+
   for (const shape of ADVERSARIAL_SHAPES) {
     describe(shape.name, () => {
       it('does linear work: twice the body, at most 2.2 times the bytes examined, and at most 4 per byte', () => {

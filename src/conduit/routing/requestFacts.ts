@@ -4,7 +4,7 @@
  */
 import { modelIdProblem } from '../../protocol/modelId';
 import type { RangeList } from './rangeList';
-import { RequestBodyError, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
+import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
 
 export interface RequestFacts {
   requestedModel: string;
@@ -126,22 +126,43 @@ function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): num
  * What the person last typed: the text of the latest user message that has any, skipping
  * the tool results of an agentic turn (so a turn started with "ultrathink" keeps its
  * reasoning model through its tool calls) and Claude Code's <system-reminder> blocks.
- * Parsed from the end, message by message, only as far back as needed.
+ * Read from the end, message by message, only as far back as needed; of each message only
+ * its role and its text are parsed, never its tool results, images or tool inputs (a
+ * message may hold megabytes of them).
  */
 function readLatestPrompt(body: Buffer, messages: RangeList): string {
   for (let k = messages.length - 1; k >= 0; k--) {
-    const message = parseField(body, messages.at(k)) as { role?: unknown; content?: unknown } | null;
-    if (!message || message.role !== 'user') continue;
-    if (typeof message.content === 'string') return message.content;
-    if (!Array.isArray(message.content)) continue;
-    const text = message.content
-      .filter((b): b is { type: 'text'; text: string } => b?.type === 'text' && typeof b.text === 'string')
-      .filter((b) => !b.text.startsWith('<system-reminder>'))
-      .map((b) => b.text)
-      .join('\n');
+    const range = messages.at(k);
+    if (body[range[0]] !== 0x7b) continue; // not an object: no role
+    const message = scanObjectFields(body, range, 'content');
+    if (parseField(body, message.fields.get('role')) !== 'user') continue;
+    const content = message.fields.get('content');
+    if (!content) continue;
+    if (body[content[0]] === 0x22) return parseText(body, content);
+    if (body[content[0]] !== 0x5b) continue;
+    const texts: string[] = [];
+    for (let b = 0; b < message.list.length; b++) {
+      const text = blockText(body, message.list.at(b));
+      if (text !== null && !text.startsWith('<system-reminder>')) texts.push(text);
+    }
+    const text = texts.join('\n');
     if (text) return text;
   }
   return '';
+}
+
+/** The text of a content block of type "text" (null for any other block). */
+function blockText(body: Buffer, range: ByteRange): string | null {
+  if (body[range[0]] !== 0x7b) return null;
+  const { fields } = scanObjectFields(body, range, '');
+  if (parseField(body, fields.get('type')) !== 'text') return null;
+  const text = fields.get('text');
+  return text && body[text[0]] === 0x22 ? parseText(body, text) : null;
+}
+
+/** A string value (a prompt, of any length and escapes), decoded by JSON.parse. */
+function parseText(body: Buffer, [start, end]: ByteRange): string {
+  return JSON.parse(body.toString('utf8', start, end)) as string;
 }
 
 /** The body with its top-level "model" replaced, everything else byte for byte the same. */

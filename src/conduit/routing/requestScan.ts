@@ -66,18 +66,37 @@ const IN_OBJECT = 1, IN_ARRAY = 2;
  */
 export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
   const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const len = body.length;
+  const outline = scanObject(body, 0, body.length, 'messages', true);
+  return { fields: outline.fields, lastMessage: outline.list.last(), messages: outline.list, tokenEstimate: outline.tokens };
+}
+
+/**
+ * The fields of a JSON object the request scan has already read (a message, a content
+ * block) and the elements of its array field `listKey`, without a token estimate: what
+ * is then read of it (a role, a block's type and text) is parsed alone, not the whole
+ * object with its tool results and images.
+ */
+export function scanObjectFields(body: Buffer, [start, end]: ByteRange, listKey: string): ObjectOutline {
+  return scanObject(body, start, end, listKey, false);
+}
+
+/**
+ * Scans the JSON object that spans [start, end) of `body` (with whitespace around it),
+ * keeping its fields and the elements of its array field `listKey`; `estimate`: estimate
+ * the tokens of its strings.
+ */
+function scanObject(body: Buffer, start: number, len: number, listKey: string, estimate: boolean): ObjectOutline {
   nextQuote = -2;
   nextBackslash = -2;
   work = 0;
   const kinds = new Uint8Array(MAX_DEPTH + 1);   // container kind per depth
   const starts = new Int32Array(MAX_DEPTH + 1);  // where each open container began
   let depth = 0;
-  let i = skipWhitespace(body, 0);
+  let i = skipWhitespace(body, start);
   if (i >= len) throw new RequestBodyError('empty body, expected a JSON object', i);
   if (body[i] !== 0x7b) throw new RequestBodyError('expected a JSON object', i);
 
-  const top = new TopLevel();
+  const top = new ObjectOutline(listKey);
   let tokens = 0;
   let keyIsData = false;             // the last key was "data": base64 of an image or document
 
@@ -99,7 +118,7 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
     if (expect === KEY) {
       if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
       const keyStart = i + 1;
-      i = scanString(body, i);
+      i = scanString(body, i, estimate);
       tokens += stringTokens;
       if (depth === 1) top.keyRead(decodeKey(body, keyStart, i - 1));
       keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
@@ -132,7 +151,7 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
         i = skipString(body, i);
         tokens += Math.max(1600, Math.ceil((i - valueStart) * 0.75 / 100));
       } else if (b === 0x22) {
-        i = scanString(body, i);
+        i = scanString(body, i, estimate);
         tokens += stringTokens;
       } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
         i = scanNumber(body, i);
@@ -164,27 +183,33 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
     throw new RequestBodyError(`expected ',' or '${kinds[depth] === IN_OBJECT ? '}' : ']'}'`, i);
   }
 
-  i = skipWhitespace(body, i);
+  if (i < len) i = skipWhitespace(body, i); // (an object inside a body ends where its range does)
   if (i !== len) throw new RequestBodyError('unexpected data after the JSON object', i);
-  return { fields: top.fields, lastMessage: top.messages.last(), messages: top.messages, tokenEstimate: tokens };
+  top.tokens = tokens;
+  return top;
 }
 
 /**
- * What the scan keeps of the body's top level: where each field's value lies, and each
- * message. (A class, not a closure over the scan's locals: the hot loop keeps its depth
+ * What a scan keeps of an object's top level: where each field's value lies, and each
+ * element of its array field `listKey` (the request's messages, a message's content
+ * blocks). (A class, not a closure over the scan's locals: the hot loop keeps its depth
  * and position in registers.)
  */
-class TopLevel {
+export class ObjectOutline {
   readonly fields = new Map<string, ByteRange>();
-  readonly messages = new RangeList();
+  readonly list = new RangeList();
+  /** Estimated tokens of the object's strings, when asked for. */
+  tokens = 0;
   /** The top-level key whose value is being read. */
   private key: string | null = null;
-  private readingMessages = false;
+  private readingList = false;
+
+  constructor(private readonly listKey: string) {}
 
   keyRead(key: string): void {
     this.key = key;
-    this.readingMessages = key === 'messages';
-    if (this.readingMessages) this.messages.clear(); // a repeated key: the last one counts, as in JSON.parse
+    this.readingList = key === this.listKey;
+    if (this.readingList) this.list.clear(); // a repeated key: the last one counts, as in JSON.parse
   }
 
   /** A value [start, end) ended inside the container at `depth` (1 or 2); `inArray`: level 2 is an array. */
@@ -192,9 +217,9 @@ class TopLevel {
     if (depth === 1) {
       if (this.key !== null) this.fields.set(this.key, [start, end]);
       this.key = null;
-      this.readingMessages = false;
-    } else if (this.readingMessages && inArray) {
-      this.messages.push(start, end);
+      this.readingList = false;
+    } else if (this.readingList && inArray) {
+      this.list.push(start, end);
     }
   }
 }
@@ -272,7 +297,7 @@ let stringTokens = 0;
 /** Position of the next quote / backslash at or after where the scan is (-1: none; -2: not looked up yet). */
 let nextQuote = -2;
 let nextBackslash = -2;
-function scanString(body: Buffer, at: number, estimate = true): number {
+function scanString(body: Buffer, at: number, estimate: boolean): number {
   let i = at + 1;
   for (;;) {
     if (nextQuote < i) {
