@@ -10,6 +10,7 @@ import path from 'node:path';
 import { connectSse } from '../../src/conduit/client/sseClient';
 import { PriceTable } from '../../src/conduit/pricing/priceTable';
 import type { UsageRecord } from '../../src/protocol/usage';
+import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { CONDUIT, Sandbox, ensureBuilt, freePort, processAlive, run, waitForDir } from './support';
 
@@ -333,7 +334,11 @@ describe('conduit CLI lifecycle (built dist/conduit.js)', function () {
       await events.ready;
       const res = await fetch(`http://127.0.0.1:${port}/v1/messages`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-conduit-token': token, 'x-claude-code-session-id': sessionId },
+        headers: {
+          'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-conduit-token': token, 'x-claude-code-session-id': sessionId,
+          // The project routes every request to haiku: the line shows the model asked for and the routed one.
+          [CONTEXT_HEADER]: encodeSessionContext({ projectId: 'statusline-project', projectModelConfig: { enabled: true, defaultModel: 'claude-haiku-4-5' } }),
+        },
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 256, messages: [{ role: 'user', content: 'say hi' }] }),
       });
       assert.equal(res.status, 200, await res.clone().text());
@@ -357,6 +362,8 @@ describe('conduit CLI lifecycle (built dist/conduit.js)', function () {
     const out = line.stdout.trim();
     assert.equal(out.split('\n').length, 1, 'one line');
     assert.ok(out.includes(routed.replace(/^claude-/, '')), `names the routed model ${routed}: ${out}`);
+    assert.notEqual(routed, 'claude-sonnet-4-5', 'the request was routed to another model');
+    assert.ok(out.startsWith(`⇄ sonnet-4-5 → ${routed.replace(/^claude-/, '')} · `), `the model asked for, then the routed one: ${out}`);
     assert.ok(out.includes(`$${cost.toFixed(4)}`), `shows the cost $${cost.toFixed(4)}: ${out}`);
 
     // Another session has no requests yet.

@@ -6,6 +6,7 @@
 import type { ConduitPaths } from '../core/paths';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { SessionSummary } from '../usage/eventHub';
+import { modelRoute } from '../../protocol/session';
 
 function readStdin(timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
@@ -47,6 +48,9 @@ export async function statusLine(paths: ConduitPaths): Promise<number> {
   }
   const s = JSON.parse(r.body) as SessionSummary;
   const cost = `${formatCost(s.cost)}${s.costIncomplete ? '+?' : ''}`;
-  console.log(`⇄ ${s.lastModel ? shortModel(s.lastModel) : '?'} · ${s.lastSource ?? ''} · ${cost} · ${s.requests} req`);
+  // The last request's model as claude asked for it and as it was routed ("opus-5-5 → sonnet-5-5").
+  const asked = s.records[s.records.length - 1]?.decision.requestedModel;
+  const model = s.lastModel ? modelRoute(asked ? shortModel(asked) : '', shortModel(s.lastModel)) : '?';
+  console.log(`⇄ ${model} · ${s.lastSource ?? ''} · ${cost} · ${s.requests} req`);
   return 0;
 }
