@@ -7,16 +7,24 @@
 //   node bench/cpuPerRequest.mjs        (N=3000 ROUNDS=5 CLIENTS=16 by default; Linux only)
 //   node bench/cpuPerRequest.mjs a.js b.js   compares gateway bundles, in the same rounds
 // The gateway runs with the environment given (CONDUIT_LEDGER=off leaves its store out).
+// Two more rows per gateway, in the same rounds:
+//   - the usage tap per SSE event: CPU per request of a reply with DELTAS (1000) text deltas
+//     less that of the 9-event reply, per extra event, beside the bare proxy's;
+//   - the event stream per subscriber: a second gateway of the same build holds SUBSCRIBERS
+//     (50) event streams (bench/eventSubscriberPool.mjs); its extra CPU per request over the
+//     first's, per subscriber.
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { cpuMicros, startChild, startGateway, stopChildren, ticksPerSecond } from './processes.mjs';
+import { cpuMicros, startChild, startGateway, startSubscriberPool, stopChildren, ticksPerSecond } from './processes.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const N = Number(process.env.N ?? 3000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
 const CLIENTS = Number(process.env.CLIENTS ?? 16);
 const WARMUP = Number(process.env.WARMUP ?? 2000);
+const DELTAS = Number(process.env.DELTAS ?? 1000);
+const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 50);
 
 const bundles = process.argv.length > 2 ? process.argv.slice(2).map((b) => path.resolve(b)) : [path.join(root, 'dist/conduit.js')];
 for (const b of bundles) {
@@ -48,6 +56,9 @@ for (const [i, bundle] of bundles.entries()) {
   const gw = await startGateway(bundle, upstream.port);
   targets[name] = { pid: gw.pid, port: gw.port, headers: { 'x-conduit-token': gw.token } };
   gatewayNames.push(name);
+  const watched = await startGateway(bundle, upstream.port, { CONDUIT_MAX_EVENT_STREAMS: String(SUBSCRIBERS + 10) });
+  await startSubscriberPool(watched.port, watched.token, SUBSCRIBERS);
+  targets[`${name}, ${SUBSCRIBERS} subscribers`] = { pid: watched.pid, port: watched.port, headers: { 'x-conduit-token': watched.token } };
 }
 for (const t of Object.values(targets)) {
   t.requestHeaders = { ...baseHeaders, ...t.headers, host: `127.0.0.1:${t.port}` };
@@ -57,8 +68,10 @@ for (const t of Object.values(targets)) {
 const small = { model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, thinking: { type: 'enabled', budget_tokens: 31999 },
   system: [{ type: 'text', text: 'x'.repeat(2000) }], messages: [{ role: 'user', content: [{ type: 'text', text: 'y'.repeat(1800) }] }] };
 const body = Buffer.from(JSON.stringify(small));
+// The same request, answered with DELTAS text deltas (see bench/upstream.mjs).
+const longBody = Buffer.from(JSON.stringify({ ...small, metadata: { user_id: `bench-deltas-${DELTAS}` } }));
 
-function send(target, agent) {
+function send(target, agent, body) {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port: target.port, method: 'POST', path: '/v1/messages?beta=true', agent,
       headers: { ...target.requestHeaders, 'content-length': body.length } }, (res) => {
@@ -72,12 +85,12 @@ function send(target, agent) {
 }
 
 /** Sends `count` requests at CLIENTS clients; returns the target's CPU µs per request. */
-async function run(target, count) {
+async function run(target, count, body) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
   let next = 0;
   const before = cpuMicros(target.pid);
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (next++ < count) await send(target, agent);
+    while (next++ < count) await send(target, agent, body);
   }));
   const after = cpuMicros(target.pid);
   agent.destroy();
@@ -87,18 +100,24 @@ async function run(target, count) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Warm-up: JIT, keep-alive sockets to the upstream, the gateway's caches.
-for (const t of Object.values(targets)) await run(t, WARMUP);
+for (const t of Object.values(targets)) await run(t, WARMUP, body);
 
+const N_LONG = Math.max(50, Math.round(N / 10)); // long replies per round and target
 const names = Object.keys(targets);
+const tapNames = ['bare', ...gatewayNames];
 const results = Object.fromEntries(names.map((n) => [n, []]));
+const perEvent = Object.fromEntries(tapNames.map((n) => [n, []]));
+const perSubscriber = Object.fromEntries(gatewayNames.map((n) => [n, []]));
 const ratios = Object.fromEntries(gatewayNames.map((n) => [n, []]));
 for (let r = 0; r < ROUNDS; r++) {
   // Rotate which goes first, so that drifting machine noise falls on all alike.
   const order = names.map((_, k) => names[(k + r) % names.length]);
   const round = {};
-  for (const name of order) round[name] = await run(targets[name], N);
+  for (const name of order) round[name] = await run(targets[name], N, body);
   for (const name of names) results[name].push(round[name]);
   for (const name of gatewayNames) ratios[name].push(round[name] / round.bare);
+  for (const name of gatewayNames) perSubscriber[name].push((round[`${name}, ${SUBSCRIBERS} subscribers`] - round[name]) / SUBSCRIBERS);
+  for (const name of tapNames) perEvent[name].push((await run(targets[name], N_LONG, longBody) - round[name]) / DELTAS);
   console.log(`round ${r + 1}: ${names.map((n) => `${n} ${round[n].toFixed(1)} µs`).join('  ')}`);
 }
 
@@ -109,6 +128,12 @@ for (const [i, name] of gatewayNames.entries()) {
   const mg = median(results[name]);
   const label = bundles.length === 1 ? '' : `  (${path.relative(process.cwd(), bundles[i]) || bundles[i]})`;
   console.log(`${name.padEnd(11)} ${mg.toFixed(1).padStart(7)} µs  = ${median(ratios[name]).toFixed(2)}x bare (median of per-round ratios; adds ${(mg - mb).toFixed(1)} µs)${label}`);
+}
+console.log(`\nSSE events (a reply of ${DELTAS} more text deltas, ${N_LONG} requests per round) and event-stream subscribers (${SUBSCRIBERS}), medians of per-round figures:`);
+console.log(`bare proxy  ${median(perEvent.bare).toFixed(2).padStart(7)} µs per event`);
+for (const name of gatewayNames) {
+  const tap = median(perEvent[name]);
+  console.log(`${name.padEnd(11)} ${tap.toFixed(2).padStart(7)} µs per event (${(tap - median(perEvent.bare)).toFixed(2)} over bare)  ${median(perSubscriber[name]).toFixed(2).padStart(7)} µs per subscriber per request`);
 }
 await stopChildren();
 process.exit(0);

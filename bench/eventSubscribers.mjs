@@ -7,12 +7,10 @@
 //   node bench/eventSubscribers.mjs             (ROUNDS=5 ROUND_MS=3000 SUBSCRIBERS=200 CLIENTS=16)
 //   node bench/eventSubscribers.mjs a.js b.js   compares gateway bundles, in the same rounds
 // Gateways run without their store (CONDUIT_LEDGER=off) and may hold SUBSCRIBERS streams.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { cpuMicros, startChild, startGateway, stopChildren } from './processes.mjs';
+import { cpuMicros, startChild, startGateway, startSubscriberPool, stopChildren } from './processes.mjs';
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -32,22 +30,13 @@ process.on('SIGINT', () => process.exit(130));
 const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
 const gatewayEnv = { CONDUIT_LEDGER: 'off', CONDUIT_MAX_EVENT_STREAMS: String(SUBSCRIBERS + 10) };
 
-/** Opens `count` event streams to a gateway from a process of their own; resolves once all are ready. */
-async function subscriberPool(port, token, count) {
-  const pool = spawn(process.execPath, [path.join(root, 'bench/eventSubscriberPool.mjs'), String(port), token, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  process.on('exit', () => pool.kill('SIGTERM'));
-  const [line] = await once(pool.stdout, 'data');
-  if (String(line).trim() !== 'ready') throw new Error(`subscriber pool: ${line}`);
-  return pool;
-}
-
 // Per bundle, a gateway left alone and one with SUBSCRIBERS subscribers.
 const targets = [];
 for (const [i, bundle] of bundles.entries()) {
   const label = bundles.length === 1 ? '' : ` ${i + 1}`;
   const quiet = await startGateway(bundle, upstream.port, gatewayEnv);
   const watched = await startGateway(bundle, upstream.port, gatewayEnv);
-  await subscriberPool(watched.port, watched.token, SUBSCRIBERS);
+  await startSubscriberPool(watched.port, watched.token, SUBSCRIBERS);
   targets.push({ name: `gateway${label}, 0 subscribers`, bundle: i, subscribers: 0, ...quiet });
   targets.push({ name: `gateway${label}, ${SUBSCRIBERS} subscribers`, bundle: i, subscribers: SUBSCRIBERS, ...watched });
 }

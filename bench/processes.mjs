@@ -59,6 +59,19 @@ export async function stopChildren() {
   }));
 }
 
+/**
+ * Opens `count` event streams (GET /v1/conduit/events) to a gateway from a process of their
+ * own (bench/eventSubscriberPool.mjs, which reads and drops what arrives); resolves once
+ * every one has its "ready" event. The pool ends with the benchmark.
+ */
+export async function startSubscriberPool(port, token, count) {
+  const pool = spawn(process.execPath, [new URL('./eventSubscriberPool.mjs', import.meta.url).pathname, String(port), token, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(pool);
+  const [line] = await once(pool.stdout, 'data');
+  if (String(line).trim() !== 'ready') throw new Error(`subscriber pool: ${line}`);
+  return pool;
+}
+
 export let ticksPerSecond = 100;
 try { ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100; } catch { /* the usual 100 */ }
 

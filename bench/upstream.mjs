@@ -1,5 +1,7 @@
 // The benchmark's stand-in provider: reads the whole request, answers a fixed Anthropic
-// SSE stream (or JSON when stream is false). Prints its port on stdout.
+// SSE stream (or JSON when stream is false). Prints its port on stdout. A request whose
+// metadata.user_id is "bench-deltas-N" gets N text deltas instead of five (a long reply,
+// for the CPU the usage tap spends per event).
 import http from 'node:http';
 
 const events = [
@@ -13,13 +15,29 @@ const events = [
 ];
 const sse = Buffer.from(events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join(''));
 
+const frame = ([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`;
+const longReplies = new Map();
+/** The stream with `n` text deltas, built once per n. */
+function longReply(n) {
+  let reply = longReplies.get(n);
+  if (!reply) {
+    const delta = frame(['content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: ' token' } }]);
+    reply = Buffer.from(events.slice(0, 3).map(frame).join('') + delta.repeat(n) + events.slice(-3).map(frame).join(''));
+    longReplies.set(n, reply);
+  }
+  return reply;
+}
+
 const server = http.createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
-  req.on('data', () => {});
+  let head = '';
+  req.on('data', (c) => { if (head.length < 65536) head += c; });
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_bench' });
+    const deltas = /"user_id":"bench-deltas-(\d+)"/.exec(head);
+    const reply = deltas ? longReply(Number(deltas[1])) : sse;
     // Two writes, as a real stream arrives in pieces.
-    res.write(sse.subarray(0, 600));
-    res.end(sse.subarray(600));
+    res.write(reply.subarray(0, 600));
+    res.end(reply.subarray(600));
   });
 });
 server.listen(0, '127.0.0.1', () => console.log(server.address().port));
