@@ -106,7 +106,8 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
   let justOpened = false; // the container was opened by the previous token (so may close empty)
 
   while (true) {
-    i = skipWhitespace(body, i);
+    if (body[i] <= 0x20) i = skipWhitespace(body, i); // (a call only where there is whitespace: most bodies have none)
+    else work++;
     if (i >= len) throw new RequestBodyError('unexpected end of body', i);
     const b = body[i];
 
@@ -123,7 +124,7 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       if (depth === 1) top.keyRead(decodeKey(body, keyStart, i - 1));
       keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
         && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
-      i = skipWhitespace(body, i);
+      if (body[i] !== 0x3a) i = skipWhitespace(body, i);
       if (body[i] !== 0x3a) throw new RequestBodyError("expected ':' after a key", i);
       i++;
       expect = VALUE;
