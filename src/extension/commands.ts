@@ -13,6 +13,8 @@ import type { ConduitTaskProvider } from './tasks/taskProvider';
 import { TASK_TYPE } from './tasks/taskProvider';
 import { wrapperCommand } from './tasks/agentSession';
 import { exportUsageReportCommand } from './reports/exportCommand';
+import { gatewayWarning } from './ui/gatewayWarning';
+import type { ClaudeFinder } from './claude/claudeFinder';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -21,6 +23,7 @@ export interface CommandDeps {
   projects: Projects;
   secrets: Secrets;
   tasks: ConduitTaskProvider;
+  claude: ClaudeFinder;
   log: vscode.LogOutputChannel;
 }
 
@@ -71,6 +74,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     reg('conduit.runAgentSession', async () => {
       const project = await d.projects.pick('Run an agent session in which project?');
       if (!project) return;
+      if ('problem' in await d.claude.forSession()) {
+        // Not a question about the prompt for a session that cannot run: its terminal says why.
+        await vscode.tasks.executeTask(d.tasks.build({ type: TASK_TYPE, prompt: '' }, project.folder, 'Run agent session'));
+        return;
+      }
       let agentName: string | undefined;
       try {
         const agents = await d.projects.agents(project);
@@ -91,6 +99,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
     reg('conduit.openClaudeTerminal', async () => {
       const project = await d.projects.pick('Open Claude for which project?');
       if (!project) return;
+      // Without a claude found, conduit-claude's own search could pick one in an untrusted workspace.
+      const claude = await d.claude.forSession();
+      if ('problem' in claude) return;
       if (supervisor.state.health !== 'running') await supervisor.start();
       const wrapper = wrapperCommand(d.context.extensionPath);
       const terminal = vscode.window.createTerminal({
@@ -102,12 +113,13 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
           ...wrapper.env,
           ...(await d.projects.sessionEnvironment(project)),
           CONDUIT_HOME: d.settings.home,
-          ...(d.settings.claudePath ? { CONDUIT_CLAUDE_PATH: d.settings.claudePath } : {}),
+          CONDUIT_CLAUDE_PATH: claude.path,
         } as Record<string, string>,
         iconPath: new vscode.ThemeIcon('arrow-swap'),
       });
       terminal.show();
     }),
+    reg('conduit.setClaudePath', () => d.claude.askForPath()),
     reg('conduit.installWrapper', () => {
       const cli = path.join(d.context.extensionPath, 'dist', 'conduit.js');
       const r = spawnSync(process.execPath, [cli, 'install-wrapper'], {
@@ -138,7 +150,11 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
 function report(supervisor: GatewaySupervisor): void {
   const s = supervisor.state;
   if (s.health === 'running') {
-    void vscode.window.showInformationMessage(`Conduit ${s.version ?? ''} is running on 127.0.0.1:${s.port} (pid ${s.pid}${s.owned ? '' : ', started outside this window'})`.replace('Conduit  is', 'Conduit is'));
+    const running = `Conduit ${s.version ?? ''} is running on 127.0.0.1:${s.port} (pid ${s.pid}${s.owned ? '' : ', started outside this window'})`.replace('Conduit  is', 'Conduit is');
+    // Running is not enough to work: say what is missing (no credentials, a refused config.json, the journal).
+    const warning = gatewayWarning(s);
+    if (warning) void vscode.window.showWarningMessage(`${running}, but ${warning}`);
+    else void vscode.window.showInformationMessage(running);
   } else {
     void vscode.window.showWarningMessage(`Conduit is not running${s.message ? `: ${s.message}` : ''}. Start it with "Conduit: Start Gateway".`);
   }

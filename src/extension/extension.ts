@@ -18,6 +18,8 @@ import { registerTeamCommands } from './sync/teamCommands';
 import { Views } from './views/panels';
 import { AgentCommands } from './agents/agentCommands';
 import { BudgetUi, type SetBudgetTarget } from './budgets/budgetUi';
+import { ClaudeFinder } from './claude/claudeFinder';
+import { Walkthrough } from './walkthrough/walkthrough';
 
 export class ConduitExtension implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -68,14 +70,17 @@ export class ConduitExtension implements vscode.Disposable {
       vscode.commands.registerCommand('conduit.deleteAgent', guarded(() => agents.delete())),
       vscode.commands.registerCommand('conduit.setBudget', (target?: SetBudgetTarget) => guarded(() => budgets.setBudget(target))()),
     );
-    const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, () => { /* the event stream drives the status bar */ });
+    const claude = new ClaudeFinder(this.settings, context.extensionPath, this.log);
+    const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, claude, () => { /* the event stream drives the status bar */ });
 
     this.disposables.push(
       this.log, this.supervisor, this.api, this.statusBar,
       this.supervisor.onDidChange((s) => this.statusBar.setState(s)),
       this.api.onEvent((e) => this.statusBar.onEvent(e)),
       vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
-      ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, log: this.log }),
+      ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, claude, log: this.log }),
+      claude,
+      new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, log: this.log, displayName: context.extension.packageJSON.displayName }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.supervisor.state.owned) void this.supervisor.restart(); }),
     );

@@ -8,7 +8,7 @@
  * loopback port and one headless Chromium page on it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -134,6 +134,8 @@ export interface ProductOptions {
   settings?: Record<string, unknown>;
   /** Files to put in the workspace folder before it opens (relative path → content), e.g. ".vscode/tasks.json". */
   workspaceFiles?: Record<string, string>;
+  /** Symbolic links to put in the workspace folder (relative path → target), e.g. "node_modules/.bin/claude". */
+  workspaceLinks?: Record<string, string>;
 }
 
 /**
@@ -230,6 +232,10 @@ export async function openProductInBrowser(options: ProductOptions = {}): Promis
     for (const [file, content] of Object.entries(options.workspaceFiles ?? {})) {
       mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
       writeFileSync(path.join(workspace, file), content);
+    }
+    for (const [file, target] of Object.entries(options.workspaceLinks ?? {})) {
+      mkdirSync(path.dirname(path.join(workspace, file)), { recursive: true });
+      symlinkSync(target, path.join(workspace, file));
     }
     if (desktop) await installVsixDesktop(desktop, { vsix: vsixFile, userDataDir, extensionsDir, env });
     else h.installVsix({ vsix: vsixFile, userDataDir, extensionsDir, env });

@@ -28,6 +28,11 @@ export function readNumber(file: string): number | null {
   }
 }
 
+/** This process's PATH without the folders that hold a claude (node_modules/.bin when run by npm). */
+function pathWithoutClaude(): string {
+  return (process.env.PATH ?? '').split(path.delimiter).filter((dir) => dir && !existsSync(path.join(dir, 'claude'))).join(path.delimiter);
+}
+
 export const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Processes whose environment has this CONDUIT_HOME (gateways and sessions a failure left). */
@@ -48,6 +53,13 @@ export interface HostSuiteOptions {
   screenshotPrefix: string;
   fake?: Omit<FakeAnthropicOptions, 'requireApiKey'>;
   product?: Omit<ProductOptions, 'env'>;
+  /**
+   * A newcomer's machine: no provider key in the environment (the test sets upstreamKey
+   * through "Conduit: Set Provider API Key"), and claude neither in the environment
+   * (CONDUIT_CLAUDE_PATH) nor on PATH but where `npm ci` leaves it, in the workspace's
+   * node_modules/.bin.
+   */
+  newcomer?: boolean;
 }
 
 export interface HostSuite {
@@ -113,11 +125,13 @@ export function useHostSuite(o: HostSuiteOptions): HostSuite {
     mkdirSync(home);
     // Never the default port: other test runs and other people's gateways may hold it.
     writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ port: 0 }));
-    cliEnv = { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: o.upstreamKey };
+    cliEnv = { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ...(o.newcomer ? {} : { ANTHROPIC_API_KEY: o.upstreamKey }) };
+    const claudeWhere: NodeJS.ProcessEnv = o.newcomer ? { PATH: pathWithoutClaude(), CONDUIT_CLAUDE_PATH: undefined, npm_config_prefix: undefined, NPM_CONFIG_PREFIX: undefined } : { CONDUIT_CLAUDE_PATH: CLAUDE };
     product = await openProductInBrowser({
       ...o.product,
+      ...(o.newcomer ? { workspaceLinks: { ...o.product?.workspaceLinks, 'node_modules/.bin/claude': CLAUDE } } : {}),
       // code-server's environment is the extension host's, and so the gateway's and the agent sessions'.
-      env: { ...cliEnv, CONDUIT_CLAUDE_PATH: CLAUDE, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
+      env: { ...cliEnv, ...claudeWhere, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
       settings: {
         'terminal.integrated.gpuAcceleration': 'off', // xterm.js's DOM renderer: the terminal's text is in the page
         'task.problemMatchers.neverPrompt': true,

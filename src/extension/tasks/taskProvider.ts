@@ -8,6 +8,7 @@ import type { ConduitMetadataLine } from '../../protocol/usage';
 import type { AgentInfo } from '../../protocol/projects';
 import type { Projects, Project } from '../projects';
 import type { Settings } from '../settings';
+import type { ClaudeFinder } from '../claude/claudeFinder';
 import { AgentSessionTerminal } from './agentSession';
 
 export const TASK_TYPE = 'conduit';
@@ -32,6 +33,7 @@ export class ConduitTaskProvider implements vscode.TaskProvider {
     private readonly projects: Projects,
     private readonly settings: Settings,
     private readonly extensionPath: string,
+    private readonly claude: ClaudeFinder,
     private readonly onMetadata: (m: ConduitMetadataLine['data']) => void,
   ) {}
 
@@ -64,12 +66,15 @@ export class ConduitTaskProvider implements vscode.TaskProvider {
     const task = new vscode.Task(definition, folder, name, 'conduit', new vscode.CustomExecution(async (resolved) => {
       const d = resolved as ConduitTaskDefinition;
       const project = this.projects.forFolder(folder);
+      // Said before asking for a prompt: a session that cannot run should not ask for one.
+      const claude = await this.claude.forSession();
+      if ('problem' in claude) return new MessageTerminal(claude.problem);
       const prompt = d.prompt || await vscode.window.showInputBox({ prompt: `What should ${d.agent ?? 'the agent'} do?`, ignoreFocusOut: true }) || '';
       const agent = d.agent ? await this.findAgent(project, d.agent) : undefined;
       const env = {
         ...(await this.projects.sessionEnvironment(project, agent)),
         CONDUIT_HOME: this.settings.home,
-        ...(this.settings.claudePath ? { CONDUIT_CLAUDE_PATH: this.settings.claudePath } : {}),
+        CONDUIT_CLAUDE_PATH: claude.path,
       };
       if (!prompt) return new MessageTerminal('No prompt given: nothing to run.');
       return new AgentSessionTerminal({
