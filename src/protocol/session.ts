@@ -16,6 +16,11 @@ export function sessionIdOf(ctx: Pick<RequestContext, 'sessionId' | 'claudeSessi
   return ctx.claudeSessionId || ctx.sessionId || null;
 }
 
+/** Whether a request belongs to the session named `id`: by its one id, or by Conduit's id of one of its runs. */
+export function isOfSession(ctx: Pick<RequestContext, 'sessionId' | 'claudeSessionId'>, id: string): boolean {
+  return sessionIdOf(ctx) === id || ctx.sessionId === id;
+}
+
 /** "claude-opus-5-5 → claude-sonnet-5-5"; the model alone when routing kept the one asked for. */
 export function modelRoute(requestedModel: string, routedModel: string): string {
   return !requestedModel || requestedModel === routedModel ? routedModel : `${requestedModel} → ${routedModel}`;

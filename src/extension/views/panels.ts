@@ -9,6 +9,7 @@ import type { BudgetStatus, BudgetsResponse } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
 import type { UsageRecord } from '../../protocol/usage';
+import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
   type ModelConfigInit, type ModelOption, type SidebarData,
@@ -93,7 +94,7 @@ export class Views implements vscode.Disposable {
           if (this.recentRecords.length > 50) this.recentRecords.shift();
         }
         const message = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
-        if (e.type === 'usage') for (const [p, session] of this.analyticsPanels) if (!session || e.record.context.sessionId === session) void p.webview.postMessage(message);
+        if (e.type === 'usage') for (const [p, session] of this.analyticsPanels) if (!session || isOfSession(e.record.context, session)) void p.webview.postMessage(message);
         void this.sidebar?.webview.postMessage(message);
       }),
       supervisor.onDidChange((s) => {
@@ -161,7 +162,7 @@ export class Views implements vscode.Disposable {
           // The store ingests a moment after a reply ends: records seen live that the
           // fetch did not include yet are folded in (the view skips ones it already has).
           for (const record of this.recentRecords) {
-            const inScope = (!project || record.context.projectId === project.key) && (!sessionId || record.context.sessionId === sessionId);
+            const inScope = (!project || record.context.projectId === project.key) && (!sessionId || isOfSession(record.context, sessionId));
             if (inScope) void panel.webview.postMessage({ type: 'usageEvent', record });
           }
         } catch (err) {
