@@ -13,6 +13,7 @@ import { Secrets } from './secrets';
 import { RESTART_KEYS, Settings } from './settings';
 import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
 import { StatusBar } from './ui/statusBar';
+import { ContextKeys } from './ui/contextKeys';
 import { SupabaseSync } from './sync/supabaseCommands';
 import { registerTeamCommands } from './sync/teamCommands';
 import { Views } from './views/panels';
@@ -75,6 +76,7 @@ export class ConduitExtension implements vscode.Disposable {
 
     this.disposables.push(
       this.log, this.supervisor, this.api, this.statusBar,
+      new ContextKeys(this.supervisor, context.secrets),
       this.supervisor.onDidChange((s) => this.statusBar.setState(s)),
       this.api.onEvent((e) => this.statusBar.onEvent(e)),
       vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),

@@ -237,7 +237,7 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     // today's: what it showed before (a retry of this test runs after the first try's session) plus this session.
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: new RegExp(`^Conduit gateway running, last routed to ${ROUTED_MODEL}$`),
-      text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costBefore.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
+      text: new RegExp(`^\\$\\(arrow-swap\\) Conduit: sonnet-5-5 · \\S+ · \\$(?!${costBefore.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
     costAfterFirstSession = statusBarCost(item);
     const sessionCost = routing.reduce((sum, m) => sum + Number(m[3]), 0);
@@ -256,7 +256,7 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
 
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: RUNNING,
-      text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costAfterFirstSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
+      text: new RegExp(`^\\$\\(arrow-swap\\) Conduit: sonnet-5-5 · \\S+ · \\$(?!${costAfterFirstSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
     costAfterSecondSession = statusBarCost(item);
     assert.ok(costAfterSecondSession > costAfterFirstSession, `today's cost grows: ${costAfterFirstSession} → ${item.text}`);
@@ -352,7 +352,7 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     assert.equal(posts[0].body?.model, ROUTED_MODEL);
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: RUNNING,
-      text: new RegExp(`^\\$\\(arrow-swap\\) sonnet-5-5 · \\S+ · \\$(?!${costAfterSecondSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
+      text: new RegExp(`^\\$\\(arrow-swap\\) Conduit: sonnet-5-5 · \\S+ · \\$(?!${costAfterSecondSession.toFixed(4).replace('.', '\\.')}$)\\d+\\.\\d{4}$`),
     });
     assert.ok(statusBarCost(item) > costAfterSecondSession, item.text);
   });

@@ -21,7 +21,8 @@ import type { GatewaySupervisor } from '../gateway/supervisor';
 import { SessionKeeper } from './sessionKeeper';
 import { acceptInvitations } from './teamFlow';
 
-const SECRET = 'conduit.supabase.session';
+/** Where the Supabase session is kept (SecretStorage); its presence means signed in (ui/contextKeys.ts). */
+export const SUPABASE_SESSION_SECRET = 'conduit.supabase.session';
 
 export class SupabaseSync implements vscode.Disposable {
   private readonly keeper: SessionKeeper;
@@ -36,10 +37,10 @@ export class SupabaseSync implements vscode.Disposable {
   ) {
     this.keeper = new SessionKeeper({
       load: async () => {
-        const raw = await this.secrets.get(SECRET);
+        const raw = await this.secrets.get(SUPABASE_SESSION_SECRET);
         try { return raw ? (JSON.parse(raw) as SupabaseSession) : null; } catch { return null; }
       },
-      save: async (s) => { if (s) await this.secrets.store(SECRET, JSON.stringify(s)); else await this.secrets.delete(SECRET); },
+      save: async (s) => { if (s) await this.secrets.store(SUPABASE_SESSION_SECRET, JSON.stringify(s)); else await this.secrets.delete(SUPABASE_SESSION_SECRET); },
       refresh: (s) => this.auth().refreshSession(s, s.refreshToken),
       handOver: async (s) => { await this.api.call('POST', '/v1/conduit/sync/session', { url: s.url, anonKey: s.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken }); },
       now: () => Date.now(),
@@ -95,7 +96,7 @@ export class SupabaseSync implements vscode.Disposable {
   }
 
   async signOut(): Promise<void> {
-    const raw = await this.secrets.get(SECRET);
+    const raw = await this.secrets.get(SUPABASE_SESSION_SECRET);
     this.keeper.stop();
     if (raw) {
       try {
@@ -105,7 +106,7 @@ export class SupabaseSync implements vscode.Disposable {
         this.log.warn(`sync: sign-out at Supabase failed: ${(err as Error).message}`);
       }
     }
-    await this.secrets.delete(SECRET);
+    await this.secrets.delete(SUPABASE_SESSION_SECRET);
     await this.api.call('DELETE', '/v1/conduit/sync/session').catch(() => undefined);
     await vscode.workspace.getConfiguration('conduit').update('storage', 'local', vscode.ConfigurationTarget.Global);
     void vscode.window.showInformationMessage('Signed out of Supabase: usage stays on this machine.');
