@@ -1,0 +1,33 @@
+// The usage analytics webview counts requests a budget refused apart from those without a
+// known price: they cost 0 (the provider was never called), a known figure.
+import assert from 'node:assert/strict';
+import type { WebviewPage } from '../support/webviewPage';
+import { analyticsData, usageRecord } from './fixtures';
+import { textOf, waitForText, useWebviewHarness } from './helpers';
+
+describe('webview: usage analytics, refused requests', function () {
+  const pages = useWebviewHarness();
+
+  async function open(): Promise<WebviewPage> {
+    return pages.open('analytics', {
+      respond: async (message, page) => {
+        if (message.type !== 'requestAnalytics') return;
+        const data = analyticsData('week');
+        data.summary.refusedRequests = 3;
+        await page.post({ type: 'analytics', id: message.id, data });
+      },
+    });
+  }
+
+  it('says how many a budget refused beside those without a known price, and counts a live refusal there', async () => {
+    const v = await open();
+    await waitForText(v, 'totalCost-extra', '2 requests without a known price · 3 refused by a budget');
+    const refused = usageRecord({ cost: 0, source: 'budget' });
+    refused.cost = { cost: 0, costSource: 'refused', priceVersion: null };
+    refused.status = 402;
+    refused.usage = null;
+    await v.post({ type: 'usageEvent', record: refused, agentName: 'Reviewer' });
+    await waitForText(v, 'totalCost-extra', '2 requests without a known price · 4 refused by a budget');
+    assert.equal(await textOf(v, 'totalCost-value'), '$1.2346', 'a refusal costs nothing');
+  });
+});
