@@ -14,6 +14,7 @@ import { RESTART_KEYS, Settings } from './settings';
 import { ConduitTaskProvider, TASK_TYPE } from './tasks/taskProvider';
 import { StatusBar } from './ui/statusBar';
 import { ContextKeys } from './ui/contextKeys';
+import { StatusTotals } from './ui/statusTotals';
 import { SupabaseSync } from './sync/supabaseCommands';
 import { registerTeamCommands } from './sync/teamCommands';
 import { Views } from './views/panels';
@@ -21,6 +22,7 @@ import { AgentCommands } from './agents/agentCommands';
 import { BudgetUi, type SetBudgetTarget } from './budgets/budgetUi';
 import { ClaudeFinder } from './claude/claudeFinder';
 import { Walkthrough } from './walkthrough/walkthrough';
+import { ProblemNotices } from './gateway/problemNotices';
 
 export class ConduitExtension implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -72,16 +74,18 @@ export class ConduitExtension implements vscode.Disposable {
       vscode.commands.registerCommand('conduit.setBudget', (target?: SetBudgetTarget) => guarded(() => budgets.setBudget(target))()),
     );
     const claude = new ClaudeFinder(this.settings, context.extensionPath, this.log);
-    const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, claude, () => { /* the event stream drives the status bar */ });
+    const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, claude, (m) => this.statusBar.onMetadata(m));
 
     this.disposables.push(
       this.log, this.supervisor, this.api, this.statusBar,
       new ContextKeys(this.supervisor, context.secrets),
       this.supervisor.onDidChange((s) => this.statusBar.setState(s)),
       this.api.onEvent((e) => this.statusBar.onEvent(e)),
+      new StatusTotals(this.api, this.statusBar, this.log),
       vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
       ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, claude, log: this.log }),
       claude,
+      new ProblemNotices({ supervisor: this.supervisor, claude, settings: this.settings, log: this.log }),
       new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, log: this.log, displayName: context.extension.packageJSON.displayName }),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.supervisor.state.owned) void this.supervisor.restart(); }),
