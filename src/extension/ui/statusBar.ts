@@ -31,6 +31,11 @@ export function formatUsd(usd: number): string {
   return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
 }
 
+/** A field of a parsed line as text (any JSON value may be there). */
+const text = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v ?? ''));
+/** A field of a parsed line as a finite, non-negative number, or null. */
+const count = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : null);
+
 function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()#+\-.!|<>&]/g, '\\$&');
 }
@@ -95,13 +100,16 @@ export class StatusBar implements vscode.Disposable {
 
   /** A conduit_metadata line of a session the extension runs, as it arrives. */
   onMetadata(m: ConduitMetadataLine['data']): void {
+    // The line was parsed from a process's output: each field is checked, not trusted to its type.
     const d = m.routingDecision;
-    this.last = { model: d.model, source: d.source, rule: d.rule };
+    const routing = { model: text(d.model), source: text(d.source), rule: text(d.rule) };
+    const usage = m.usage && [m.usage.inputTokens, m.usage.outputTokens, m.usage.cacheCreationTokens, m.usage.cacheReadTokens].every((x) => count(x) !== null) ? m.usage : null;
+    this.last = routing;
     this.addRecent({
-      requestId: m.requestId, model: d.model, source: d.source, rule: d.rule, estimatedInputTokens: d.tokenCount,
-      tokens: m.usage ? totalTokens(m.usage) : null, cost: m.usage ? m.usage.cost : null, refused: false,
+      requestId: text(m.requestId), ...routing, estimatedInputTokens: count(d.tokenCount) ?? 0,
+      tokens: usage ? totalTokens(usage) : null, cost: usage ? count(usage.cost) : null, refused: false,
     });
-    this.showSession(m.sessionId ?? null);
+    this.showSession(typeof m.sessionId === 'string' && m.sessionId ? m.sessionId : null);
     this.render();
   }
 
