@@ -46,7 +46,11 @@ export function optionalNumber(
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isFinite(v)) throw new ValidationError(`${path}.${key}`, `expected a number, got ${describe(v)}`);
   if (integer && !Number.isInteger(v)) throw new ValidationError(`${path}.${key}`, `expected a whole number, got ${v}`);
-  if (v < min || v > max) throw new ValidationError(`${path}.${key}`, `expected a number from ${min} to ${max}, got ${v}`);
+  if (v < min || v > max) {
+    // An open end is not named ("at least 1", not "from 1 to Infinity").
+    const range = max === Infinity ? `at least ${min}` : min === -Infinity ? `at most ${max}` : `from ${min} to ${max}`;
+    throw new ValidationError(`${path}.${key}`, `expected a number ${range}, got ${v}`);
+  }
   return v;
 }
 

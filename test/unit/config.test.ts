@@ -207,7 +207,7 @@ describe('loadConfig', () => {
     }
 
     it('a threshold of -10 names the field', () => {
-      loadFails({ routing: { longContextThreshold: -10 } }, 'config.routing.longContextThreshold', /-10/);
+      loadFails({ routing: { longContextThreshold: -10 } }, 'config.routing.longContextThreshold', /: expected a number at least 1, got -10$/);
     });
 
     it('a defaultModel of an unknown provider names the provider and the configured ones', () => {
