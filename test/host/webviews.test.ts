@@ -99,9 +99,26 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     assert.equal((await view.locator('[data-testid="recent"] [data-field="cost"]').first().innerText()).trim().length > 0, true);
     await screenshot('2-analytics-recent-activity');
 
+    // One id and one cost: the terminal names the session by claude's own session id, with the
+    // model claude asked for and the routed one, and its summary states Conduit's cost (claude's
+    // estimate, where shown, labelled as claude's); the Sessions tab lists it by the same id.
+    const claudeSession = String(posts[0].headers['x-claude-code-session-id']);
+    // The terminal's rows joined: a long line wraps over rows, losing the space a row ended with.
+    const lines = text.replace(/\n/g, '');
+    const header = new RegExp(`● session ${escapeRegExp(claudeSession)}\\s?·\\s?(?:\\S+\\s?→\\s?)?${escapeRegExp(ROUTED_MODEL)}\\s?·`);
+    assert.match(lines, header, text);
+    const summary = /✓ done in \d+\.\d s\s?·\s?\d+ turns?\s?·\s?\$(\d+\.\d{4})(?:\s?\(claude's\s?estimate[^)]*:\s?\$\d+\.\d{4}\))?/.exec(lines);
+    assert.ok(summary, `a summary line with Conduit's cost: ${text}`);
+    assert.ok(Math.abs(Number(summary[1]) - sessionCost) <= 0.0001 * slack, `the summary's $${summary[1]} is the sum of the session's requests, ${sessionCost}`);
+    await view.locator('[data-testid="tab-5"]').click();
+    const sessionRow = view.locator(`[data-testid="sessions"] tr:has(button[data-session="${claudeSession}"])`);
+    await sessionRow.waitFor({ state: 'visible', timeout: DATA_TIMEOUT });
+    assert.match((await sessionRow.locator('[data-field="model"]').innerText()).trim(), new RegExp(`^(?:\\S+ → )?${escapeRegExp(ROUTED_MODEL)}$`));
+    await view.locator('[data-testid="tab-3"]').click();
+
     // Click-through: the request's session opens in a panel of its own, with that session's cost.
     await view.locator('[data-testid="recent"] button').first().click();
-    await suite.product.page.locator('.tab', { hasText: /^Session [0-9a-f]{8}/ }).waitFor({ timeout: 30_000 });
+    await suite.product.page.locator('.tab', { hasText: new RegExp(`^Session ${claudeSession.slice(0, 8)}`) }).waitFor({ timeout: 30_000 });
     const sessionTotal = panel().locator('[data-testid="totalCost-value"]', { hasText: /^\$\d/ });
     await sessionTotal.waitFor({ timeout: DATA_TIMEOUT });
     const shown = Number((await sessionTotal.innerText()).trim().slice(1));
