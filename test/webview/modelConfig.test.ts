@@ -135,6 +135,21 @@ describe('webview: model configuration', function () {
     await v.waitForPosted((m) => m.type === 'save' && m.id !== save.id);
   });
 
+  it('a fallback model the gateway refused shows its reason at that fallback\'s field and in the status', async () => {
+    const v = await open({ value: projectInit() });
+    await byTestId(v, 'addFallback').click();
+    await byTestId(v, 'addFallback').click();
+    await typeInto(v, 'fallback-0', 'claude-haiku-4-5');
+    await typeInto(v, 'fallback-1', 'gpt-9-ultra-nonexistent');
+    await byTestId(v, 'save').click();
+    const save = await v.waitForPosted<{ id: string }>('save');
+    const reason = 'unknown model "gpt-9-ultra-nonexistent": neither the price table nor provider anthropic\'s model list knows it';
+    await v.post({ type: 'saveFailed', id: save.id, message: `modelConfig.rules.fallbackModels[1]: ${reason}`, field: 'modelConfig.rules.fallbackModels[1]' });
+    await waitForText(v, 'status', `Could not save: modelConfig.rules.fallbackModels[1]: ${reason}`);
+    assert.equal(await v.page.locator('[data-error-for="fallback.1"]').textContent(), reason);
+    assert.equal(await v.page.locator('[data-error-for="fallback.0"]').textContent(), '');
+  });
+
   it('validates inline and blocks the save: threshold a whole number of at least 1,000, fallback ids filled and distinct', async () => {
     const v = await open({ value: projectInit() });
     const error = (key: string) => v.page.locator(`[data-error-for="${key}"]`);

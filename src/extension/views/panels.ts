@@ -46,7 +46,8 @@ export const MODEL_OPTIONS: ModelOption[] = [
  */
 function failedField(err: unknown): string | null {
   if (err instanceof ValidationError) return err.path;
-  if (err instanceof GatewayHttpError && err.status === 400) return /^([A-Za-z][\w.]*): /.exec(err.message)?.[1] ?? null;
+  // The gateway's 400s start with the field's path, list indexes included ("modelConfig.rules.fallbackModels[1]: ...").
+  if (err instanceof GatewayHttpError && err.status === 400) return /^([A-Za-z][\w.[\]]*): /.exec(err.message)?.[1] ?? null;
   return null;
 }
 
@@ -129,7 +130,7 @@ export class Views implements vscode.Disposable {
   /** Each model configuration panel gets its project or agent as stored now (the view keeps unsaved edits). */
   private async pushModelConfigs(): Promise<void> {
     await Promise.all([...this.modelConfigPanels].map(async ([panel, { project, agentId }]) => {
-      const init = await this.modelConfigInit(project, agentId).catch(() => null);
+      const init = await this.modelConfigInit(project, agentId, 'read').catch(() => null);
       if (init && this.modelConfigPanels.has(panel)) await panel.webview.postMessage({ type: 'init', ...init });
     }));
   }
@@ -243,8 +244,15 @@ export class Views implements vscode.Disposable {
     }
   }
 
-  private async modelConfigInit(project: Project, agentId?: string): Promise<ModelConfigInit> {
-    const info = await this.projects.info(project);
+  /**
+   * What a model configuration panel shows. Opening one stores the project when it is new (PUT);
+   * a refresh only reads it (GET): a PUT is a change of the projects API, which would refresh
+   * the panels again, and again.
+   */
+  private async modelConfigInit(project: Project, agentId?: string, how: 'store' | 'read' = 'store'): Promise<ModelConfigInit> {
+    const info = how === 'read'
+      ? await this.api.call<ProjectInfo>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}`)
+      : await this.projects.info(project);
     const models = await this.models();
     const inheritedRules = { ...DEFAULT_RULES };
     if (agentId) {

@@ -610,6 +610,12 @@ const FIELD_SUFFIXES: [string, string][] = [
   ['longContextThreshold', 'threshold'], ['fallbackModels', 'fallback'], ['defaultModel', 'defaultModel'], ['customModelId', 'agentModel'],
 ];
 
+/** "modelConfig.rules.fallbackModels[1]" (a model the gateway refused): that fallback's own field. */
+function fallbackFieldOf(path: string | null | undefined): string | undefined {
+  const index = path ? /fallbackModels\[(\d+)\]$/.exec(path)?.[1] : undefined;
+  return index === undefined ? undefined : `fallback.${index}`;
+}
+
 function onHost(message: ModelConfigHostMessage): void {
   switch (message.type) {
     case 'init':
@@ -651,7 +657,7 @@ function onHost(message: ModelConfigHostMessage): void {
     case 'saveFailed': {
       if (!pendingSave || pendingSave.id !== message.id) return;
       pendingSave = null;
-      const field = budgetFieldOf(message.field)
+      const field = budgetFieldOf(message.field) ?? fallbackFieldOf(message.field)
         ?? (message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined);
       if (field) {
         // The gateway's messages start with the path ("budget.dailyUsd: ..."): inline, the field says where.
