@@ -127,6 +127,7 @@ describe('Synapse Conduit views stay current (code-server + Chromium)', function
     await view.locator('[data-testid="dailySpend"]', { hasText: /^spent \$\d+\.\d+ today \(\d+%\)/ }).waitFor({ timeout: 30_000 });
     assert.equal(await dailyValue(), amount);
     assert.equal((await view.locator('[data-testid="status"]').innerText()).trim(), '', 'the panel shows what is stored: nothing unsaved');
+    await daily.scrollIntoViewIfNeeded(); // the budget section is below the model settings
     await suite.screenshot('5-model-config-after-set-budget');
   });
 

@@ -65,6 +65,8 @@ const touched = new Set<string>();
 let showAllErrors = false;
 let pendingSave: { id: string; message: SaveMessage } | null = null;
 let status: { kind: 'none' | 'saved' | 'failed' | 'invalid'; text: string } = { kind: 'none', text: '' };
+/** Whether the host's init has come since the page loaded (what the person edits from then on is this page's). */
+let shownSinceLoad = false;
 
 const app = document.getElementById('app')!;
 
@@ -619,7 +621,11 @@ function fallbackFieldOf(path: string | null | undefined): string | undefined {
 function onHost(message: ModelConfigHostMessage): void {
   switch (message.type) {
     case 'init':
-      refreshInit(message);
+      // The first init since the page loaded answers ready: a draft restored from a reload is kept
+      // only if nothing was stored meanwhile (applyInit). Later ones refresh what is on screen.
+      if (shownSinceLoad) refreshInit(message);
+      else applyInit(message, loadState(isPersistedState));
+      shownSinceLoad = true;
       return;
     case 'models':
       if (!init) return;
