@@ -6,9 +6,10 @@
 // session by the REAL claude through the gateway to the Anthropic stand-in, recorded for
 // the workspace's project; the usage analytics opened.
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { credentialsStateOf } from '../../src/extension/walkthrough/credentialsState';
-import { useHostSuite } from '../support/hostSuite';
+import { CLAUDE, useHostSuite } from '../support/hostSuite';
 
 /** The key the stand-in accepts; the person types it into "Conduit: Set Provider API Key". */
 const UPSTREAM_KEY = 'sk-test-host-newcomer';
@@ -100,5 +101,63 @@ describe('A newcomer\'s first agent session (code-server + Chromium)', function 
     await stepIs('analytics', true, 30_000);
     for (const id of ['findClaude', 'credentials', 'defaultModel', 'firstSession']) await stepIs(id, true);
     await suite.screenshot('3-walkthrough-done');
+  });
+});
+
+// The same newcomer without any claude (nothing in the workspace either): one notification
+// says so, a session says why in its terminal instead of failing with exit 127, and
+// "Set Path..." writes the setting that makes the walkthrough's first step check itself off.
+describe('A newcomer without claude (code-server + Chromium)', function () {
+  this.retries(Number(process.env.CONDUIT_HOST_RETRIES ?? 1));
+  const suite = useHostSuite({
+    upstreamKey: UPSTREAM_KEY,
+    screenshotPrefix: 'no-claude-',
+    newcomer: true,
+    claudeInWorkspace: false,
+    product: { settings: { 'terminal.integrated.gpuAcceleration': 'off' } },
+  });
+  const NOT_FOUND = /claude was not found on PATH nor in/;
+
+  /** The notifications (toasts and the ones in the center) that say claude was not found. */
+  async function notFoundNotifications(): Promise<Locator> {
+    await suite.product.runCommand('Notifications: Show Notifications');
+    const items = suite.product.page.locator('.notifications-center .notification-list-item', { hasText: NOT_FOUND });
+    await items.first().waitFor({ timeout: 30_000 });
+    return items;
+  }
+
+  it('at startup one notification says claude was not found, names conduit.claude.path, and offers "Set Path..." and "How to Install"', async function () {
+    this.timeout(120_000);
+    await suite.product.activation();
+    const toast = await suite.product.notification(NOT_FOUND, 60_000);
+    assert.match(await toast.innerText(), /set the conduit\.claude\.path setting to it/);
+    await toast.getByRole('button', { name: 'Set Path...' }).waitFor();
+    await toast.getByRole('button', { name: 'How to Install' }).waitFor();
+    await suite.screenshot('1-notification');
+  });
+
+  it('a session tried twice says why in its terminal without asking for a prompt, and adds no second notification', async function () {
+    this.timeout(120_000);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      await suite.product.runCommand('Conduit: Run Agent Session');
+      await suite.product.waitForTerminalText(NOT_FOUND, 30_000);
+    }
+    assert.equal(await suite.product.page.locator('.quick-input-widget', { hasText: 'What should the agent do?' }).filter({ visible: true }).count(), 0, 'a prompt was asked for a session that cannot run');
+    assert.equal(await (await notFoundNotifications()).count(), 1);
+    await suite.screenshot('2-terminal');
+  });
+
+  it('"Set Path..." writes the chosen claude to the user settings, and the walkthrough\'s first step checks itself off', async function () {
+    this.timeout(120_000);
+    const item = (await notFoundNotifications()).first();
+    await item.getByRole('button', { name: 'Set Path...' }).click();
+    // code-server's own file dialog, a quick input: go to claude's folder, pick the file.
+    await suite.product.answerInput('The claude program', { value: `${path.dirname(CLAUDE)}/`, pick: path.basename(CLAUDE) });
+    // In the notification center, which is open (or a toast, once it is closed).
+    await suite.product.page.locator('.notification-list-item', { hasText: `Conduit runs claude from ${CLAUDE}` }).first().waitFor({ timeout: 30_000 });
+    assert.ok(suite.product.extensionLog().includes(`claude: ${CLAUDE} (setting)`), suite.product.extensionLog());
+    await suite.product.runCommand('Conduit: Get Started: First Agent Session');
+    await suite.product.page.locator('button.getting-started-step[data-step-id$="#findClaude"][aria-checked="true"]').waitFor({ timeout: 30_000 });
+    await suite.screenshot('3-found');
   });
 });

@@ -60,6 +60,8 @@ export interface HostSuiteOptions {
    * node_modules/.bin.
    */
   newcomer?: boolean;
+  /** With newcomer, false leaves claude out of the workspace too: nowhere to be found. */
+  claudeInWorkspace?: boolean;
 }
 
 export interface HostSuite {
@@ -129,7 +131,7 @@ export function useHostSuite(o: HostSuiteOptions): HostSuite {
     const claudeWhere: NodeJS.ProcessEnv = o.newcomer ? { PATH: pathWithoutClaude(), CONDUIT_CLAUDE_PATH: undefined, npm_config_prefix: undefined, NPM_CONFIG_PREFIX: undefined } : { CONDUIT_CLAUDE_PATH: CLAUDE };
     product = await openProductInBrowser({
       ...o.product,
-      ...(o.newcomer ? { workspaceLinks: { ...o.product?.workspaceLinks, 'node_modules/.bin/claude': CLAUDE } } : {}),
+      ...(o.newcomer && o.claudeInWorkspace !== false ? { workspaceLinks: { ...o.product?.workspaceLinks, 'node_modules/.bin/claude': CLAUDE } } : {}),
       // code-server's environment is the extension host's, and so the gateway's and the agent sessions'.
       env: { ...cliEnv, ...claudeWhere, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
       settings: {

@@ -97,6 +97,9 @@ export class Walkthrough implements vscode.Disposable {
 
   private async read(): Promise<void> {
     if (this.d.supervisor.state.health !== 'running') return; // what was checked stays checked
+    // Once every step the gateway answers for is done, VS Code keeps them checked: no more reads on each request.
+    const fromGateway = [WALKTHROUGH_CONTEXT.hasCredentials, WALKTHROUGH_CONTEXT.projectModelSet, WALKTHROUGH_CONTEXT.sessionRecorded];
+    if (fromGateway.every((key) => this.keys.get(key))) return;
     this.set(WALKTHROUGH_CONTEXT.hasCredentials, (await this.credentials()) !== 'none');
     const folders = vscode.workspace.workspaceFolders ?? [];
     let modelSet = false;
