@@ -144,6 +144,9 @@ describe('A newcomer without claude (code-server + Chromium)', function () {
     }
     assert.equal(await suite.product.page.locator('.quick-input-widget', { hasText: 'What should the agent do?' }).filter({ visible: true }).count(), 0, 'a prompt was asked for a session that cannot run');
     assert.equal(await (await notFoundNotifications()).count(), 1);
+    // Nor a notification about credentials: without a claude the session never reaches a login.
+    assert.equal(await suite.product.page.locator('.notifications-center .notification-list-item', { hasText: 'has no credentials for this session' }).count(), 0,
+      'a credentials notification for a session that could not start claude');
     await suite.screenshot('2-terminal');
   });
 

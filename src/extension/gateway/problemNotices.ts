@@ -76,8 +76,9 @@ export class ProblemNotices implements vscode.Disposable {
   private async onSessionStarted(): Promise<void> {
     if (this.credentialsNoticeShown || this.deps.supervisor.state.credentials?.state !== 'none') return;
     const claude = await this.deps.claude.locate();
-    // A claude logged in of its own is served with its login: nothing is missing.
-    if (claude.found && (await isClaudeLoggedIn(claude.path)) === true) return;
+    // Without a claude the session never reaches the login: the not-found notification says
+    // what to do first. A claude logged in of its own is served with its login: nothing is missing.
+    if (!claude.found || (await isClaudeLoggedIn(claude.path)) === true) return;
     if (this.credentialsNoticeShown) return;
     this.credentialsNoticeShown = true;
     this.deps.log.warn(NO_CREDENTIALS_MESSAGE);

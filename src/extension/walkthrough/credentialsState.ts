@@ -4,15 +4,15 @@
  * or, from a gateway that does not report it yet, whether its anthropic provider holds a key.
  * Undefined when the value says neither.
  */
-export type CredentialsState = 'api-key' | 'client-login' | 'none';
+import { CREDENTIALS_STATES, type CredentialsState } from '../../protocol/credentials';
 
-const STATES: readonly string[] = ['api-key', 'client-login', 'none'];
+export type { CredentialsState };
 
 export function credentialsStateOf(value: unknown): CredentialsState | undefined {
   if (!value || typeof value !== 'object') return undefined;
   const o = value as { credentials?: { state?: unknown }; providers?: unknown };
   const state = o.credentials?.state;
-  if (typeof state === 'string' && STATES.includes(state)) return state as CredentialsState;
+  if (typeof state === 'string' && (CREDENTIALS_STATES as readonly string[]).includes(state)) return state as CredentialsState;
   if (!Array.isArray(o.providers)) return undefined;
   const anthropic = o.providers.find((p) => (p as { name?: unknown })?.name === 'anthropic') as { hasKey?: unknown } | undefined;
   return anthropic?.hasKey === true ? 'api-key' : 'none';
