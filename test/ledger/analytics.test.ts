@@ -93,6 +93,16 @@ function assertTotals(actual: Record<string, unknown>, expected: Totals, what: s
   else close(actual.cost as number, expected.cost, `${what}: cost`);
 }
 
+/** A listed session's models are the (asked for → routed to) pairs of `rs` with their counts, most requests first. */
+function assertPairs(session: Record<string, any>, rs: UsageRecord[], what: string): void {
+  const pairs = groupBy(rs, (r) => `${r.decision.requestedModel} → ${r.decision.model}`);
+  assert.ok(rs.length > 0, `${what}: has requests`);
+  assert.deepEqual(
+    session.models.map((m: any) => `${m.requestedModel} → ${m.model} ×${m.requests}`).sort(),
+    [...pairs.entries()].map(([k, v]) => `${k} ×${v.length}`).sort(), `${what}: models asked for and routed to`);
+  assert.ok(session.models.every((m: any, i: number) => i === 0 || session.models[i - 1].requests >= m.requests), `${what}: most requests first`);
+}
+
 describe('ledger: analytics', () => {
   let store: TestStore;
   let engine: LedgerEngine;
@@ -280,6 +290,20 @@ describe('ledger: analytics', () => {
         assert.equal(s.lastAt, new Date(e.last).toISOString());
         assert.equal(s.firstAt, new Date(Math.min(...e.rs.map((r) => Date.parse(r.endedAt)))).toISOString());
         assert.deepEqual(s.agents.map((a: any) => a.name).sort(), [...new Set(e.rs.map((r) => r.context.agentId).filter(Boolean))].sort());
+        // The models asked for and routed to: every request of the session in the scope's
+        // projects and agents (usage_session_model_rollup), most requests first.
+        assertPairs(s, records.filter((r) => ofP(r) && sessionIdOf(r.context) === s.sessionId), `session ${s.sessionId}`);
+      }
+      // With an agent: the totals and the models of that agent's requests only.
+      const planner = await ask('sessions', { project: P, agent: 'planner', range: 'month', tz: 'UTC', limit: 50 });
+      assert.ok(planner.sessions.length > 3);
+      for (const s of planner.sessions) {
+        assertPairs(s, records.filter((r) => ofP(r) && r.context.agentId === 'planner' && sessionIdOf(r.context) === s.sessionId), `planner's session ${s.sessionId}`);
+      }
+      // Over every project: the session's requests in all of them.
+      const everywhere = await ask('sessions', { range: 'month', tz: 'UTC', limit: 50 });
+      for (const s of everywhere.sessions) {
+        assertPairs(s, records.filter((r) => sessionIdOf(r.context) === s.sessionId), `session ${s.sessionId} over every project`);
       }
     });
 

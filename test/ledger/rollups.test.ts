@@ -1,7 +1,8 @@
 // The rollups the ledger's migrations add equal a GROUP BY of usage_tracking after
 // inserts, replays, updates, deletes, cascades, TRUNCATE and a rebuild, on real PostgreSQL
 // 15: usage_session_rollup (20261128000002, by project, session and agent; the session is
-// claude's session id, else Conduit's, since 20261203000001) and
+// claude's session id, else Conduit's, since 20261203000001), usage_session_model_rollup
+// (20261203000002, by project, session, agent, model asked for and model routed to) and
 // usage_project_hourly (20261128000003, by project and hour). And agents.external_id
 // (20261128000001) is unique per project.
 import assert from 'node:assert/strict';
@@ -17,6 +18,23 @@ const COLUMNS = `coalesce(project_id::text, '-') as project, session_id as sessi
 
 async function rollup(sql: SqlClient): Promise<Record<string, string>[]> {
   return (await sql.query(`select ${COLUMNS} from public.usage_session_rollup order by 1, 2, 3`)).rows;
+}
+
+const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
+  coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
+
+async function modelRollup(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
+}
+
+async function groupedPairs(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${PAIRS} from (
+      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model,
+        count(*) as request_count
+      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
+      group by 1, 2, 3, 4, 5
+    ) g order by 1, 2, 3, 4, 5`)).rows;
 }
 
 const HOURLY = `coalesce(project_id::text, '-') as project, bucket::text, request_count::text as requests,
@@ -74,12 +92,15 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
     const g = await grouped(sql);
     assert.deepEqual(await rollup(sql), g, `session rollup differs from GROUP BY ${when}`);
     assert.deepEqual(await projectHourly(sql), await groupedHourly(sql), `project hourly totals differ from GROUP BY ${when}`);
+    assert.deepEqual(await modelRollup(sql), await groupedPairs(sql), `session model pairs differ from GROUP BY ${when}`);
     return g;
   };
 
   it('match after inserts and an idempotent replay', async () => {
     const g = await assertExact('after inserts');
     assert.ok(g.length > 20, 'many keys');
+    const pairs = await groupedPairs(sql);
+    assert.ok(pairs.length >= g.length && pairs.some((r) => r.requested !== r.model), 'a pair per session at least, routed elsewhere too');
     const { sql: replay, params } = usageInsert(ds.usage.slice(0, 100), 'on conflict (request_id) do nothing');
     await sql.query(replay, params);
     await assertExact('after a replay');
@@ -96,6 +117,10 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
       `update public.usage_tracking set claude_session_id = 'resumed-claude-session' where request_id like '%\\_6_' escape '\\'`,
       `update public.usage_tracking set claude_session_id = null where request_id like '%\\_7_' escape '\\'`,
       `update public.usage_tracking set claude_session_id = null, session_id = null where request_id like '%\\_8_' escape '\\'`,
+      // The pairs' keys: the model routed to and the model asked for (also none).
+      `update public.usage_tracking set model = 'claude-opus-4-5' where request_id like '%\\_9_' escape '\\'`,
+      `update public.usage_tracking set requested_model = null where request_id like '%0_'`,
+      `update public.usage_tracking set requested_model = model where request_id like '%7'`,
       `delete from public.usage_tracking where request_id like '%\\_3_' escape '\\'`,
       `delete from public.usage_tracking where created_at = (select max(created_at) from public.usage_tracking)`,
       `delete from public.agents where name = 'tester'`,
@@ -109,14 +134,19 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
   it('match after a rebuild and after TRUNCATE', async () => {
     const before = await rollup(sql);
     const beforeHourly = await projectHourly(sql);
-    await sql.query(`truncate public.usage_session_rollup, public.usage_project_hourly`);
+    const beforePairs = await modelRollup(sql);
+    assert.ok(beforePairs.length > 0);
+    await sql.query(`truncate public.usage_session_rollup, public.usage_project_hourly, public.usage_session_model_rollup`);
     await sql.query(`select public.rebuild_usage_session_rollup()`);
     await sql.query(`select public.rebuild_usage_project_hourly()`);
+    await sql.query(`select public.rebuild_usage_session_model_rollup()`);
     assert.deepEqual(await rollup(sql), before);
     assert.deepEqual(await projectHourly(sql), beforeHourly);
+    assert.deepEqual(await modelRollup(sql), beforePairs);
     await sql.query(`truncate public.usage_tracking`);
     assert.deepEqual(await rollup(sql), []);
     assert.deepEqual(await projectHourly(sql), []);
+    assert.deepEqual(await modelRollup(sql), []);
   });
 
   it('keeps agents unique by (project, external id), several without one', async () => {

@@ -90,6 +90,23 @@ const TABLES: TableCase[] = [
     ],
     delete: (of) => [`delete from public.usage_hourly_rollup where project_id = $1`, [of.project]],
   },
+  {
+    // A session's models asked for and routed to (20261203000002): the same policies as
+    // usage_session_rollup, so nobody reads another user's pairs.
+    table: 'usage_session_model_rollup',
+    ofProject: 'project_id = $1',
+    insert: (to) => [
+      `insert into public.usage_session_model_rollup (project_id, session_id, requested_model, model, request_count)
+       values ($1, 'intruder', 'intruder', 'intruder', 1)`,
+      [to.project],
+    ],
+    update: (of) => [`update public.usage_session_model_rollup set request_count = request_count + 1 where project_id = $1`, [of.project]],
+    move: (from, to) => [
+      `update public.usage_session_model_rollup set project_id = $2 where project_id = $1 and session_id = 'intruder'`,
+      [from.project, to.project],
+    ],
+    delete: (of) => [`delete from public.usage_session_model_rollup where project_id = $1`, [of.project]],
+  },
 ];
 
 describe('sql: row-level security (Supabase roles emulated)', () => {
@@ -269,15 +286,29 @@ describe('sql: row-level security (Supabase roles emulated)', () => {
       );
       const after = await count(`select coalesce(sum(request_count), 0) as count from public.usage_hourly_rollup where project_id = $1`, [projectA]);
       assert.equal(after, before + 1);
+      // The session's model pair too (usage_session_model_rollup), read back by its owner.
+      await pgClient.query(
+        `insert into public.usage_tracking (request_id, project_id, session_id, requested_model, model) values ('api-write-session', $1, 'api-session', 'claude-sonnet-4-5', 'claude-haiku-4-5')`,
+        [projectA],
+      );
+      const { rows } = await pgClient.query(
+        `select requested_model, model, request_count::int as n from public.usage_session_model_rollup where session_id = 'api-session'`,
+      );
+      assert.deepEqual(rows, [{ requested_model: 'claude-sonnet-4-5', model: 'claude-haiku-4-5', n: 1 }]);
+    });
+    await as('authenticated', USER_B, async () => {
+      assert.equal(await count(`select count(*) from public.usage_session_model_rollup where project_id = $1`, [projectA]), 0);
     });
   });
 
   it('API roles cannot rebuild the rollup; service_role bypasses row-level security', async () => {
     await as('authenticated', USER_A, async () => {
       await refused('select public.rebuild_usage_hourly_rollup()', []);
+      await refused('select public.rebuild_usage_session_model_rollup()', []);
     });
     await as('anon', null, async () => {
       await refused('select public.rebuild_usage_hourly_rollup()', []);
+      await refused('select public.rebuild_usage_session_model_rollup()', []);
     });
     const total = await count('select count(*) from public.usage_tracking');
     await as('service_role', null, async () => {

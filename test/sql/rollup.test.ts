@@ -1,6 +1,7 @@
-// The hourly rollup equals a GROUP BY of usage_tracking after every kind of change:
-// batch inserts, idempotent replays, updates, deletes, cascades from agents and
-// projects, and TRUNCATE.
+// The hourly rollup, and the session model pairs (usage_session_model_rollup,
+// 20261203000002), equal a GROUP BY of usage_tracking after every kind of change: batch
+// inserts, idempotent replays, updates, deletes, cascades from agents and projects, and
+// TRUNCATE.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
@@ -13,6 +14,20 @@ import {
   usageInsert,
   type Dataset,
 } from './ledgerFixtures';
+
+/** usage_session_model_rollup, and what it should hold: a GROUP BY of usage_tracking. */
+const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
+  coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
+async function modelPairRows(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
+}
+async function groupedModelPairs(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${PAIRS} from (
+      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model, count(*) as request_count
+      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null group by 1, 2, 3, 4, 5
+    ) g order by 1, 2, 3, 4, 5`)).rows;
+}
 
 describe('sql: usage_hourly_rollup', () => {
   let pgClient: pg.Client;
@@ -30,6 +45,7 @@ describe('sql: usage_hourly_rollup', () => {
   async function assertRollupExact(when: string) {
     const grouped = await groupedUsageRows(sql);
     assert.deepEqual(await rollupRows(sql), grouped, `rollup differs from GROUP BY ${when}`);
+    assert.deepEqual(await modelPairRows(sql), await groupedModelPairs(sql), `session model pairs differ from GROUP BY ${when}`);
     return grouped;
   }
 
@@ -42,9 +58,11 @@ describe('sql: usage_hourly_rollup', () => {
 
   it('counts a replay of the same request ids once', async () => {
     const before = await rollupRows(sql);
+    const pairsBefore = await modelPairRows(sql);
     const { sql: replay, params } = usageInsert(ds.usage.slice(0, 120), 'on conflict (request_id) do nothing');
     await sql.query(replay, params);
     assert.deepEqual(await rollupRows(sql), before);
+    assert.deepEqual(await modelPairRows(sql), pairsBefore);
   });
 
   it('matches after upserts that change rows (insert ... on conflict do update)', async () => {
@@ -67,6 +85,8 @@ describe('sql: usage_hourly_rollup', () => {
     await sql.query(`update public.usage_tracking set routing_source = null, status = 529, error = 'overloaded_error'
                      where request_id like '%\\_3_' escape '\\'`);
     await sql.query(`update public.usage_tracking set agent_id = null where request_id like '%\\_4_' escape '\\'`);
+    await sql.query(`update public.usage_tracking set requested_model = null where request_id like '%\\_6_' escape '\\'`);
+    await sql.query(`update public.usage_tracking set claude_session_id = null where request_id like '%\\_7_' escape '\\'`);
     await sql.query(`update public.usage_tracking set metadata = '{"touched": true}'`); // changes nothing counted
     await assertRollupExact('after updates');
   });
@@ -95,11 +115,16 @@ describe('sql: usage_hourly_rollup', () => {
     assert.ok(grouped.length > 0);
   });
 
-  it('matches after rebuild_usage_hourly_rollup(), and after TRUNCATE', async () => {
+  it('matches after rebuild_usage_hourly_rollup() (and rebuild_usage_session_model_rollup()), and after TRUNCATE', async () => {
     const before = await rollupRows(sql);
+    const pairsBefore = await modelPairRows(sql);
+    assert.ok(pairsBefore.length > 0);
     await sql.query('select public.rebuild_usage_hourly_rollup()');
+    await sql.query('select public.rebuild_usage_session_model_rollup()');
     assert.deepEqual(await rollupRows(sql), before);
+    assert.deepEqual(await modelPairRows(sql), pairsBefore);
     await sql.exec('truncate public.usage_tracking');
     assert.deepEqual(await rollupRows(sql), []);
+    assert.deepEqual(await modelPairRows(sql), []);
   });
 });

@@ -618,9 +618,10 @@ async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Pro
   if (scope.noMatch) where.push(`sr.project_id = ${p.add(NO_ROWS)}::uuid`);
   else if (scope.project) where.push(`sr.project_id = ${p.add(scope.project.id)}::uuid`);
   if (scope.agentIds) where.push(`sr.agent_id = any(${p.add(scope.agentIds)}::uuid[])`);
-  // The session's models over the same projects and agents as its totals.
-  const modelScope = `${scope.project && !scope.noMatch ? ` and u.project_id = ${p.add(scope.project.id)}::uuid` : ''}${
-    scope.agentIds ? ` and u.agent_id = any(${p.add(scope.agentIds)}::uuid[])` : ''}`;
+  // The session's models asked for and routed to (usage_session_model_rollup, migration
+  // 20261203000002) over the same projects and agents as its totals.
+  const modelScope = `${scope.project && !scope.noMatch ? ` and mr.project_id = ${p.add(scope.project.id)}::uuid` : ''}${
+    scope.agentIds ? ` and mr.agent_id = any(${p.add(scope.agentIds)}::uuid[])` : ''}`;
   if (scope.session !== null) {
     // The rollup's key is the session's id; Conduit's id of one of its runs finds it too.
     const id = p.add(scope.session);
@@ -649,8 +650,8 @@ async function sessions(db: SqlClient, scope: ResolvedScope, limit: number): Pro
           from public.agents a where a.id = any(s.agent_ids)) as agents,
        (select coalesce(json_agg(json_build_object('requestedModel', m.requested_model, 'model', m.model, 'requests', m.n)
             order by m.n desc, m.model, m.requested_model), '[]'::json)
-          from (select u.requested_model, u.model, count(*)::int as n from public.usage_tracking u
-                where ${sessionKey('u')} = s.session_id${modelScope} group by 1, 2) m) as models
+          from (select mr.requested_model, mr.model, sum(mr.request_count)::int as n from public.usage_session_model_rollup mr
+                where mr.session_id = s.session_id${modelScope} group by 1, 2) m) as models
      from s
      order by s.last_at desc, s.session_id`, p.values);
   return {
