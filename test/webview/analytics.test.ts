@@ -157,13 +157,17 @@ describe('webview: usage analytics', function () {
     await waitForText(v, 'state', 'No usage data available');
     assert.equal(await byTestId(v, 'content').isVisible(), false);
 
-    // A request arrives: the panel leaves the empty state without fetching again.
+    // A request arrives: the panel leaves the empty state at once, listing it, without
+    // fetching; its figures come with the store's next answer, asked for on 'refresh'.
     const before = v.messagesOfType('requestAnalytics').length;
     await v.post({ type: 'usageEvent', record: usageRecord({ cost: 0.25, input: 2000, output: 1000 }), agentName: 'Planner' });
-    await waitForText(v, 'totalCost-value', '$0.2500');
-    assert.equal(await textOf(v, 'totalCost-sub'), 'This day');
-    assert.equal(await textOf(v, 'totalTokens-value'), '3,000');
+    await byTestId(v, 'recent').locator('[data-field="agent"]', { hasText: 'Planner' }).waitFor({ state: 'attached' });
+    await byTestId(v, 'content').waitFor({ state: 'visible' });
     assert.equal(v.messagesOfType('requestAnalytics').length, before);
+    const from = v.posted.length;
+    await v.post({ type: 'refresh' });
+    const again = await v.waitForPosted<Request>('requestAnalytics', { from });
+    assert.equal(again.range, 'day');
   });
 
   it('shows an error with a Retry button that asks again', async () => {
@@ -181,34 +185,40 @@ describe('webview: usage analytics', function () {
     await waitForText(v, 'totalCost-value', '$1.2346');
   });
 
-  it('updates summary, recent activity and charts from live usage events without fetching again', async () => {
-    const data = analyticsData('week');
+  it('a live usage event joins the recent activity at once; the figures stay the store\'s until it answers again after a refresh', async () => {
+    let data = analyticsData('week');
     const v = await open(() => structuredClone(data));
     await waitForText(v, 'totalCost-value', '$1.2346');
     await showTab(v, 3);
     const requests = v.messagesOfType('requestAnalytics').length;
+    const chartsBefore = await v.charts();
     const record = usageRecord({ cost: 0.5, input: 3000, output: 1000, model: MODEL_CATEGORIES.powerful, sessionId: 'sess-new', source: 'reasoning' });
     await v.post({ type: 'usageEvent', record, agentName: 'Architect' });
-    await waitForText(v, 'totalCost-value', '$1.7346');
-    assert.equal(await textOf(v, 'totalTokens-value'), '127,456');
-    assert.equal(await textOf(v, 'totalTokens-sub'), '43 requests');
-    assert.equal(await textOf(v, 'avgCost-value'), `$${(1.73456 / 41).toFixed(4)}`);
     const first = byTestId(v, 'recent').locator('li').first();
-    assert.equal(await first.locator('[data-field="agent"]').textContent(), 'Architect');
+    await first.locator('[data-field="agent"]', { hasText: 'Architect' }).waitFor();
     assert.equal(await first.locator('[data-field="time"]').textContent(), 'less than a minute ago');
     assert.equal(await byTestId(v, 'recent').locator('li').count(), 10);
-    const charts = await v.charts();
-    assert.deepEqual(charts.modelUsage.datasets[0].data, [25, 12, 6]);
-    assert.deepEqual(charts.sources.datasets[0].data, [20, 12, 6, 5]);
-    assert.equal((charts.costOverTime.datasets[0].data.at(-1) as number).toFixed(4), (data.timeseries.at(-1)!.cost + 0.5).toFixed(4));
+    // No second counter: the cards and charts are still the store's answer.
+    assert.equal(await textOf(v, 'totalCost-value'), '$1.2346');
+    assert.equal(await textOf(v, 'totalTokens-sub'), '42 requests');
+    assert.deepEqual((await v.charts()).modelUsage.datasets[0].data, chartsBefore.modelUsage.datasets[0].data);
+    assert.deepEqual((await v.charts()).costOverTime.datasets[0].data, chartsBefore.costOverTime.datasets[0].data);
+    assert.equal(v.messagesOfType('requestAnalytics').length, requests, 'a usage event fetches nothing');
 
-    // The same request again (the event stream replays after a reconnect) counts once.
+    // The same request again (the event stream replays after a reconnect) is listed once.
     await v.post({ type: 'usageEvent', record, agentName: 'Architect' });
     await v.post({ type: 'usageEvent', record: usageRecord({ cost: null }), agentName: HOSTILE });
-    await waitForText(v, 'totalTokens-sub', '44 requests');
-    assert.equal(await textOf(v, 'totalCost-value'), '$1.7346');
-    assert.equal(await textOf(v, 'totalCost-extra'), '3 requests without a known price');
-    assert.equal(v.messagesOfType('requestAnalytics').length, requests);
+    await byTestId(v, 'recent').locator('li').first().locator('[data-field="agent"]', { hasText: HOSTILE }).waitFor();
+    assert.equal(await byTestId(v, 'recent').locator('li', { hasText: 'Architect' }).count(), 1);
+
+    // The store ingested them: the host says refresh, the panel asks again and shows its answer.
+    data = structuredClone(data);
+    data.summary.cost = 1.73456;
+    data.summary.requests = 44;
+    await v.post({ type: 'refresh' });
+    await waitForText(v, 'totalCost-value', '$1.7346');
+    assert.equal(await textOf(v, 'totalTokens-sub'), '44 requests');
+    assert.equal(v.messagesOfType('requestAnalytics').length, requests + 1);
   });
 
   it("Sessions: a session is listed by claude's session id, the one its terminal showed, with the model asked for → the one routed to", async () => {
@@ -247,7 +257,7 @@ describe('webview: usage analytics', function () {
     assert.equal(await model(1).textContent(), '—');
   });
 
-  it('stays responsive through a month of data and a burst of 500 live events (recent list capped)', async () => {
+  it('stays responsive through a month of data and a burst of 500 live events (recent list capped, figures unchanged)', async () => {
     const v = await open(() => analyticsData('month'));
     await waitForText(v, 'totalCost-sub', 'This month');
     await showTab(v, 3);
@@ -255,7 +265,8 @@ describe('webview: usage analytics', function () {
     await v.page.evaluate((records) => {
       for (const record of records) window.dispatchEvent(new MessageEvent('message', { data: { type: 'usageEvent', record, agentName: 'Burst' } }));
     }, Array.from({ length: 500 }, (_, i) => usageRecord({ cost: 0.001, input: 100, output: 0, sessionId: `burst-${i % 60}` })));
-    await waitForText(v, 'totalTokens-sub', '542 requests');
+    await byTestId(v, 'recent').locator('li').first().locator('[data-field="agent"]', { hasText: 'Burst' }).waitFor();
+    assert.equal(await textOf(v, 'totalTokens-sub'), '42 requests', 'the figures are the store\'s');
     const elapsed = Date.now() - started;
     assert.ok(elapsed < 10_000, `500 events took ${elapsed} ms`);
     assert.equal(await byTestId(v, 'recent').locator('li').count(), 10);
@@ -282,9 +293,10 @@ describe('webview: usage analytics', function () {
     assert.equal(await byTestId(v, 'agents').locator('td').first().textContent(), HOSTILE);
     await showTab(v, 5);
     assert.equal(await byTestId(v, 'sessions').locator('td').nth(1).textContent(), HOSTILE_SCRIPT);
+    await showTab(v, 3);
     await v.post({ type: 'usageEvent', record: usageRecord({ model: `${HOSTILE}-live` }), agentName: HOSTILE_SCRIPT });
-    await waitForText(v, 'totalTokens-sub', '43 requests');
-    assert.equal((await v.charts()).modelUsage.labels.includes(`${HOSTILE}-live`), true);
+    await byTestId(v, 'recent').locator('[data-field="model"]', { hasText: `${HOSTILE}-live` }).waitFor();
+    assert.equal(await byTestId(v, 'recent').locator('[data-field="agent"]').first().textContent(), HOSTILE_SCRIPT);
     assert.deepEqual(await injectedElements(v), { img: 0, script: 2, iframe: 0 });
   });
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import type { WebviewPage } from '../support/webviewPage';
 import { analyticsData, usageRecord } from './fixtures';
-import { textOf, waitForText, useWebviewHarness } from './helpers';
+import { byTestId, textOf, waitForText, useWebviewHarness } from './helpers';
 
 describe('webview: usage analytics, refused requests', function () {
   const pages = useWebviewHarness();
@@ -19,7 +19,7 @@ describe('webview: usage analytics, refused requests', function () {
     });
   }
 
-  it('says how many a budget refused beside those without a known price, and counts a live refusal there', async () => {
+  it('says how many a budget refused beside those without a known price, and lists a live refusal as refused (counted once the store has it)', async () => {
     const v = await open();
     await waitForText(v, 'totalCost-extra', '2 requests without a known price · 3 refused by a budget');
     const refused = usageRecord({ cost: 0, source: 'budget' });
@@ -27,7 +27,11 @@ describe('webview: usage analytics, refused requests', function () {
     refused.status = 402;
     refused.usage = null;
     await v.post({ type: 'usageEvent', record: refused, agentName: 'Reviewer' });
-    await waitForText(v, 'totalCost-extra', '2 requests without a known price · 4 refused by a budget');
+    await byTestId(v, 'tab-3').click();
+    const first = byTestId(v, 'recent').locator('li').first();
+    await first.locator('[data-field="agent"]', { hasText: 'Reviewer' }).waitFor();
+    assert.match(await first.locator('[data-field="model"]').innerText(), /\(over budget, not sent\)$/);
+    assert.equal(await textOf(v, 'totalCost-extra'), '2 requests without a known price · 3 refused by a budget', 'the count is the store\'s');
     assert.equal(await textOf(v, 'totalCost-value'), '$1.2346', 'a refusal costs nothing');
   });
 });

@@ -1,6 +1,7 @@
 // The usage analytics panel: summary cards, charts, recent activity and breakdowns for a
-// day, week or month. It asks the host for a range (requestAnalytics → analytics) and then
-// stays current from the host's usageEvent messages, one finished request at a time.
+// day, week or month. It asks the host for a range (requestAnalytics → analytics) and asks
+// again when the host says the store ingested requests ('refresh'): every figure is the
+// store's. A finished request (usageEvent) only joins the recent activity list at once.
 // A Mine / Team switch shows instead the project's usage per member (requestTeamAnalytics
 // → teamAnalytics, from Supabase; team.ts).
 import '../shared/boot.js';
@@ -26,7 +27,7 @@ import {
 } from '../shared/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
-import { RECENT_SHOW, applyUsageEvent, isEmpty, type AppliedEvent } from './model.js';
+import { RECENT_SHOW, addRecentRequest, isEmpty } from './model.js';
 import { TeamView, type TeamPhase } from './team.js';
 
 type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
@@ -267,7 +268,8 @@ function renderRecent(d: AnalyticsData): void {
   setChildren(ui.recent, ...d.recent.slice(0, RECENT_SHOW).map((r) => {
     const cells = [
       h('span', { class: 'agent ellipsis', attrs: { 'data-field': 'agent' } }, r.agentName ?? 'No agent'),
-      h('span', { class: 'model ellipsis', attrs: { 'data-field': 'model' } }, r.model),
+      // As the sidebar says it: a refused request never reached the provider.
+      h('span', { class: 'model ellipsis', attrs: { 'data-field': 'model' } }, r.refused ? `${r.model} (over budget, not sent)` : r.model),
       h('span', { class: 'num', attrs: { 'data-field': 'tokens' } }, `${formatTokens(r.tokens)} tokens`),
       h('span', { class: 'num', attrs: { 'data-field': 'cost' } }, formatCost(r.cost)),
       h('span', { class: 'time muted', attrs: { 'data-field': 'time', 'data-at': r.createdAt, title: formatDateTime(r.createdAt) } }, relativeTime(r.createdAt, now)),
@@ -339,24 +341,16 @@ function renderAll(): void {
 }
 
 // Live events are folded in at most once per frame, whatever their rate.
-let queued: AppliedEvent | null = null;
-function scheduleLiveRender(parts: AppliedEvent): void {
-  if (queued) {
-    for (const k of Object.keys(parts) as (keyof AppliedEvent)[]) queued[k] ||= parts[k];
-    return;
-  }
-  queued = { ...parts };
+let recentQueued = false;
+/** Redraws the recent activity list once per frame, however many requests arrived in it. */
+function scheduleRecentRender(): void {
+  if (recentQueued) return;
+  recentQueued = true;
   requestAnimationFrame(() => {
-    const p = queued!;
-    queued = null;
+    recentQueued = false;
     if (!data) return;
     renderState();
-    renderSummary(data);
     renderRecent(data);
-    if (p.agents) renderAgents(data);
-    if (p.sessions) renderSessions(data);
-    charts ??= new AnalyticsCharts(canvases);
-    charts.update(data, { models: p.models, timeseries: p.timeseries, sources: p.sources });
     persist();
   });
 }
@@ -424,7 +418,7 @@ function onHost(message: AnalyticsHostMessage): void {
       clearTimeout(pending.timer);
       pending = null;
       data = message.data;
-      for (const event of buffered) applyUsageEvent(data, event.record, event.agentName);
+      for (const event of buffered) addRecentRequest(data, event.record, event.agentName);
       buffered = [];
       phase = 'ready';
       renderAll();
@@ -445,8 +439,7 @@ function onHost(message: AnalyticsHostMessage): void {
         return;
       }
       if (phase !== 'ready' || !data) return;
-      const applied = applyUsageEvent(data, message.record, message.agentName);
-      if (applied) scheduleLiveRender(applied);
+      if (addRecentRequest(data, message.record, message.agentName)) scheduleRecentRender();
       return;
     }
     case 'refresh':
