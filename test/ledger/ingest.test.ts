@@ -95,7 +95,7 @@ describe('ledger: journal ingestion', () => {
     await engine.maintain();
     const { rows: stats } = await store.pglite.query<{ relname: string }>(
       `select relname from pg_stat_user_tables where last_analyze is not null or last_vacuum is not null order by 1`);
-    for (const t of ['usage_hourly_rollup', 'usage_project_hourly', 'usage_session_rollup', 'usage_tracking']) {
+    for (const t of ['usage_hourly_rollup', 'usage_project_hourly', 'usage_session_rollup', 'usage_session_model_rollup', 'usage_tracking']) {
       assert.ok(stats.some((s) => s.relname === t), `${t} maintained`);
     }
   });
