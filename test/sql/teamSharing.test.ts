@@ -330,7 +330,7 @@ describe('sql: team sharing (project members, Supabase roles emulated)', () => {
   describe('what a member reads', () => {
     const PROJECT_TABLES = [
       ['projects', 'id'], ['agents', 'project_id'], ['usage_tracking', 'project_id'], ['routing_decisions', 'project_id'],
-      ['usage_hourly_rollup', 'project_id'], ['usage_session_rollup', 'project_id'], ['usage_project_hourly', 'project_id'],
+      ['usage_hourly_rollup', 'project_id'], ['usage_session_rollup', 'project_id'], ['usage_project_hourly', 'project_id'], ['usage_session_model_rollup', 'project_id'],
     ] as const;
 
     it("a member (and the owner) reads every row of the shared project, in every table", async () => {
