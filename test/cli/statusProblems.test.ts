@@ -4,61 +4,45 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
-import { Sandbox, ensureBuilt } from './support';
+import { useCliSandbox } from './support';
 
 const UPSTREAM_KEY = 'sk-test-cli-status-problems';
 
 describe('conduit status and start: credentials and config.json problems in words', function () {
   this.timeout(60_000);
-  let fake: FakeAnthropic;
-  let sb: Sandbox;
-
-  before(async () => {
-    ensureBuilt();
-    fake = await startFakeAnthropic({ requireApiKey: UPSTREAM_KEY });
-  });
-  after(async () => {
-    await fake?.close();
-  });
-  beforeEach(() => {
-    sb = new Sandbox();
-  });
-  afterEach(async () => {
-    await sb.cleanup();
-  });
+  const cli = useCliSandbox(UPSTREAM_KEY);
 
   async function start(env: NodeJS.ProcessEnv): Promise<number> {
-    const r = await sb.conduit(['start', '--port', '0'], env);
+    const r = await cli.sb.conduit(['start', '--port', '0'], env);
     assert.equal(r.code, 0, `start failed: ${r.stderr}`);
     return Number(/127\.0\.0\.1:(\d+)/.exec(r.stdout)![1]);
   }
 
   it('with no provider key: "No credentials" with both ways to fix it; --json has the state', async () => {
-    await start(sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: '' }));
-    const plain = await sb.conduit(['status'], sb.env());
+    await start(cli.sb.env({ CONDUIT_ANTHROPIC_URL: cli.fake.url, ANTHROPIC_API_KEY: '' }));
+    const plain = await cli.sb.conduit(['status'], cli.sb.env());
     assert.equal(plain.code, 0);
     assert.match(plain.stdout, /^No credentials: .*Conduit: Set Provider API Key.*ANTHROPIC_API_KEY.*claude \/login/m);
-    const { json } = await sb.status();
+    const { json } = await cli.sb.status();
     assert.equal((json as unknown as { credentials: { state: string } }).credentials.state, 'none');
   });
 
   it('with a provider key: no credentials line, and the state is "api-key"', async () => {
-    await start(sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY }));
-    const plain = await sb.conduit(['status'], sb.env());
+    await start(cli.sb.env({ CONDUIT_ANTHROPIC_URL: cli.fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY }));
+    const plain = await cli.sb.conduit(['status'], cli.sb.env());
     assert.doesNotMatch(plain.stdout, /credentials/i);
-    assert.equal((((await sb.status()).json) as unknown as { credentials: { state: string } }).credentials.state, 'api-key');
+    assert.equal((((await cli.sb.status()).json) as unknown as { credentials: { state: string } }).credentials.state, 'api-key');
   });
 
   it('a config.json naming an unknown provider stops start with one configuration error line', async () => {
-    writeFileSync(path.join(sb.home, 'config.json'), JSON.stringify({ port: 0, routing: { defaultModel: 'nosuchprovider/claude-x' } }));
-    const env = sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY });
-    const foreground = await sb.conduit(['start', '--foreground'], env);
+    writeFileSync(path.join(cli.sb.home, 'config.json'), JSON.stringify({ port: 0, routing: { defaultModel: 'nosuchprovider/claude-x' } }));
+    const env = cli.sb.env({ CONDUIT_ANTHROPIC_URL: cli.fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY });
+    const foreground = await cli.sb.conduit(['start', '--foreground'], env);
     assert.equal(foreground.code, 1);
     assert.match(foreground.stderr, /^conduit: configuration error: .*config\.json: config\.routing\.defaultModel: unknown provider "nosuchprovider"/m);
-    const background = await sb.conduit(['start'], env);
+    const background = await cli.sb.conduit(['start'], env);
     assert.equal(background.code, 1);
     assert.match(background.stderr, /unknown provider "nosuchprovider"/);
-    assert.equal((await sb.status()).code, 3);
+    assert.equal((await cli.sb.status()).code, 3);
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, watch, writeF
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const DIST = path.join(ROOT, 'dist');
@@ -222,4 +223,29 @@ export class Sandbox {
     }
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/**
+ * The set-up of a suite that runs the built CLI against the Anthropic stand-in: the
+ * bundles built, one stand-in for the suite (it refuses other keys than `upstreamKey`),
+ * and a fresh Sandbox for each test, removed after it (and the stand-in's log cleared).
+ * Its fields are set inside the tests.
+ */
+export function useCliSandbox(upstreamKey: string): { readonly fake: FakeAnthropic; readonly sb: Sandbox } {
+  const state = {} as { fake: FakeAnthropic; sb: Sandbox };
+  before(async () => {
+    ensureBuilt();
+    state.fake = await startFakeAnthropic({ requireApiKey: upstreamKey });
+  });
+  after(async () => {
+    await state.fake?.close();
+  });
+  beforeEach(() => {
+    state.sb = new Sandbox();
+  });
+  afterEach(async () => {
+    await state.sb.cleanup();
+    state.fake.reset();
+  });
+  return state;
 }

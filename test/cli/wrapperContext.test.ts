@@ -7,8 +7,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import type { ProjectModelConfig } from '../../src/protocol/modelConfig';
-import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
-import { ROOT, Sandbox, WRAPPER, ensureBuilt, run, type RunResult } from './support';
+import { ROOT, WRAPPER, run, useCliSandbox, type RunResult } from './support';
 
 const CLAUDE = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'claude.cmd' : 'claude');
 const UPSTREAM_KEY = 'sk-test-wrapper-context';
@@ -29,32 +28,16 @@ function contextFor(projectModelConfig: ProjectModelConfig): SessionContext {
 
 describe('conduit-claude: the size of the session context', function () {
   this.timeout(90_000);
-  let fake: FakeAnthropic;
-  let sb: Sandbox;
-
-  before(async () => {
-    ensureBuilt();
-    fake = await startFakeAnthropic({ requireApiKey: UPSTREAM_KEY });
-  });
-  after(async () => {
-    await fake?.close();
-  });
-  beforeEach(() => {
-    sb = new Sandbox();
-  });
-  afterEach(async () => {
-    await sb.cleanup();
-    fake.reset();
-  });
+  const cli = useCliSandbox(UPSTREAM_KEY);
 
   function wrapper(args: string[], extra: NodeJS.ProcessEnv): Promise<RunResult> {
-    const env = sb.env({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CONDUIT_SESSION_ID: SESSION_ID, SYNAPSE_PROJECT_ID: PROJECT_ID, ...extra });
-    return run(process.execPath, [WRAPPER, ...args], { env, cwd: sb.work, timeoutMs: 60_000 });
+    const env = cli.sb.env({ CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CONDUIT_SESSION_ID: SESSION_ID, SYNAPSE_PROJECT_ID: PROJECT_ID, ...extra });
+    return run(process.execPath, [WRAPPER, ...args], { env, cwd: cli.sb.work, timeoutMs: 60_000 });
   }
 
   it('a configuration too large for the header: exit 2 naming the variable and the limit, before a gateway or claude starts', async () => {
-    const marker = path.join(sb.root, 'claude-ran');
-    const claude = path.join(sb.root, 'claude-marker');
+    const marker = path.join(cli.sb.root, 'claude-ran');
+    const claude = path.join(cli.sb.root, 'claude-marker');
     writeFileSync(claude, '#!/bin/sh\ntouch "$MARKER"\n');
     chmodSync(claude, 0o755);
     const cases: [string, string, string][] = [
@@ -78,8 +61,8 @@ describe('conduit-claude: the size of the session context', function () {
       assert.equal(w.stdout, '');
       assert.equal(existsSync(marker), false, `${what}: claude never ran`);
     }
-    assert.equal(fake.requests.length, 0);
-    assert.equal(existsSync(sb.pidFile), false, 'no gateway was started for it');
+    assert.equal(cli.fake.requests.length, 0);
+    assert.equal(existsSync(cli.sb.pidFile), false, 'no gateway was started for it');
   });
 
   it('the largest context the limit allows reaches the gateway through the real claude', async () => {
@@ -91,11 +74,11 @@ describe('conduit-claude: the size of the session context', function () {
     const encoded = encodeSessionContext(contextFor(config)).length;
     assert.ok(encoded <= MAX_CONTEXT_HEADER_BYTES && encoded > MAX_CONTEXT_HEADER_BYTES - 100, `context of ${encoded} bytes`);
 
-    const start = await sb.conduit(['start', '--port', '0'], sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY }));
+    const start = await cli.sb.conduit(['start', '--port', '0'], cli.sb.env({ CONDUIT_ANTHROPIC_URL: cli.fake.url, ANTHROPIC_API_KEY: UPSTREAM_KEY }));
     assert.equal(start.code, 0, start.stderr);
     const w = await wrapper(['-p', 'say hi'], { CONDUIT_CLAUDE_PATH: CLAUDE, SYNAPSE_PROJECT_MODEL_CONFIG: JSON.stringify(config) });
     assert.equal(w.code, 0, `exit ${w.code}: ${w.stderr}${w.stdout}`);
-    const posts = fake.requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
+    const posts = cli.fake.requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
     assert.ok(posts.length >= 1, 'claude\'s requests reached the stand-in');
     for (const p of posts) assert.equal(p.body.model, 'claude-haiku-4-5', 'routed by the project configuration the context carried');
   });
