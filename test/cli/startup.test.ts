@@ -46,6 +46,12 @@ describe('conduit start against hostile plugins (built dist/conduit.js)', functi
     const plugins = await pluginStatus(port);
     assert.deepEqual(plugins.map((p) => [p.name, p.state]), [['good', 'loaded'], ['10-loops', 'disabled']]);
     assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+    // `conduit status` names it, with the reason; --json lists every plugin's state.
+    const plain = await cli.sb.conduit(['status'], cli.sb.env());
+    assert.match(plain.stdout, /^Plugin 10-loops \(.*10-loops\.js\) is disabled: .*did not finish loading within 1000 ms/m);
+    assert.doesNotMatch(plain.stdout, /Plugin good/);
+    const json = JSON.parse((await cli.sb.conduit(['status', '--json'], cli.sb.env())).stdout) as { plugins: PluginStatus[] };
+    assert.deepEqual(json.plugins.map((p) => [p.name, p.state]), [['good', 'loaded'], ['10-loops', 'disabled']]);
   });
 
   it('a plugin that calls process.exit() at load cannot end the gateway: it is disabled with a log line', async () => {

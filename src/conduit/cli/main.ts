@@ -16,6 +16,7 @@ import { findRunningGateway, request } from '../client/gatewayClient';
 import type { UnrecordedUsage } from '../../protocol/usage';
 import { credentialsProblem, type GatewayCredentials } from '../../protocol/credentials';
 import type { ConfigStatus } from '../../protocol/configState';
+import type { PluginState } from '../plugins/pluginRouter';
 import { installWrapper } from './installWrapper';
 import { printLogs } from './logs';
 import { statusLine } from './statusline';
@@ -81,12 +82,13 @@ async function main(argv: string[]): Promise<number> {
       // The whole credentials state when the token lets us read it, else /health's.
       const credentials = detail?.credentials ?? running?.health.credentials ?? null;
       const config = detail?.config ?? null;
+      const plugins = detail?.plugins ?? null;
       const status = running
         ? {
           running: true, status: running.health.status, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version,
-          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config,
+          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config, plugins,
         }
-        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null };
+        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null, plugins: null };
       if (args.includes('--json')) console.log(JSON.stringify(status));
       else if (running) {
         console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
@@ -97,6 +99,9 @@ async function main(argv: string[]): Promise<number> {
         const credentialsLine = credentialsProblem(credentials);
         if (credentialsLine) console.log(`${credentialsLine.charAt(0).toUpperCase()}${credentialsLine.slice(1)}`);
         if (config?.state === 'refused') console.log(`Configuration: a change was refused, the last good one is in force: ${config.error}`);
+        for (const p of plugins ?? []) {
+          if (p.state === 'disabled') console.log(`Plugin ${p.name} (${p.file}) is disabled: ${p.reason}`);
+        }
       } else console.log(`Conduit is not running (home ${paths.home})`);
       return running ? 0 : 3;
     }
@@ -128,6 +133,7 @@ interface GatewayStatusDetail {
   ledger?: { unrecorded?: UnrecordedUsage | null };
   credentials?: GatewayCredentials;
   config?: ConfigStatus;
+  plugins?: PluginState[];
 }
 
 /** The gateway's status (billed requests the store could not record, credentials, config.json); null when it cannot tell. */
