@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { processAlive, useCliSandbox } from './support';
 
-const UPSTREAM_KEY = 'sk-ant-test-cli-startup-secret';
+const UPSTREAM_KEY = 'test-upstream-key-cli-startup';
 
 interface PluginStatus { name: string; file: string; state: 'loaded' | 'disabled'; reason?: string }
 

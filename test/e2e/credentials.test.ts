@@ -15,7 +15,7 @@ import { ROOT, Sandbox, WRAPPER, ensureBuilt, run, type RunResult } from '../cli
 
 const CLAUDE = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'claude.cmd' : 'claude');
 /** The stand-in accepts this as a key or a Bearer token: here, the subscription's OAuth token. */
-const SUBSCRIPTION_TOKEN = 'sk-ant-oat01-e2e-subscription-login';
+const SUBSCRIPTION_TOKEN = 'test-oauth-e2e-subscription-login';
 const STREAM_JSON = ['-p', 'say hi', '--output-format', 'stream-json', '--verbose'];
 
 describe('the real claude through a gateway without a provider key', function () {
@@ -69,7 +69,7 @@ describe('the real claude through a gateway without a provider key', function ()
     const claudeDir = path.join(sb.userHome, '.claude');
     mkdirSync(claudeDir, { recursive: true });
     writeFileSync(path.join(claudeDir, '.credentials.json'), JSON.stringify({
-      claudeAiOauth: { accessToken: SUBSCRIPTION_TOKEN, refreshToken: 'sk-ant-ort01-unused', expiresAt: Date.now() + 24 * 3600_000, scopes: ['user:inference'], subscriptionType: 'pro' },
+      claudeAiOauth: { accessToken: SUBSCRIPTION_TOKEN, refreshToken: 'test-oauth-refresh-unused', expiresAt: Date.now() + 24 * 3600_000, scopes: ['user:inference'], subscriptionType: 'pro' },
     }), { mode: 0o600 });
     const w = await wrapper();
     assert.equal(w.code, 0, `${w.stderr}\n${w.stdout.slice(-500)}`);

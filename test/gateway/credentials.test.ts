@@ -12,9 +12,9 @@ import type { GatewayCredentials } from '../../src/protocol/credentials';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { assertAnthropicError, rawRequest, smallRequest } from './helpers';
 
-const PROVIDER_KEY = 'sk-ant-api03-the-provider-accepts-this';
+const PROVIDER_KEY = 'test-provider-key-accepted';
 /** What claude sends when it is logged in with a Claude subscription (seen with the real claude, offline). */
-const SUBSCRIPTION_LOGIN = 'Bearer sk-ant-oat01-a-subscription-login';
+const SUBSCRIPTION_LOGIN = 'Bearer test-subscription-login-token';
 
 describe('gateway credentials: the state in /health and status, and a 401 that says how to fix it', () => {
   let fake: FakeAnthropic;
@@ -91,7 +91,7 @@ describe('gateway credentials: the state in /health and status, and a 401 that s
     assert.match(afterRefusal.refused?.message ?? '', /invalid x-api-key/, 'the provider\'s own reason');
     const h = await health(g);
     assert.deepEqual(h.credentials, { state: 'client-login' }, 'the open route has the state and nothing else');
-    assert.doesNotMatch(JSON.stringify(h), /sk-ant/);
+    for (const secret of [SUBSCRIPTION_LOGIN.slice('Bearer '.length), PROVIDER_KEY]) assert.ok(!JSON.stringify(h).includes(secret), 'no credential in /health');
 
     const accepted = await send(g, { authorization: `Bearer ${PROVIDER_KEY}` });
     assert.equal(accepted.status, 200, accepted.text);
@@ -105,7 +105,7 @@ describe('gateway credentials: the state in /health and status, and a 401 that s
     assert.equal((await send(good)).status, 200);
     assert.equal((await credentials(good)).refused, null);
 
-    const bad = await gatewayWith('sk-ant-api03-revoked');
+    const bad = await gatewayWith('test-provider-key-revoked');
     assert.deepEqual((await health(bad)).credentials, { state: 'api-key' });
     const r = await send(bad);
     const error = assertAnthropicError(r, 401, 'authentication_error');
@@ -113,6 +113,6 @@ describe('gateway credentials: the state in /health and status, and a 401 that s
     assertNamesBothWays(error.message);
     const status = await rawRequest(bad.url, { path: '/v1/conduit/status', headers: { 'x-conduit-token': bad.token } });
     assert.equal(JSON.parse(status.text).credentials.refused.message, 'invalid x-api-key');
-    assert.doesNotMatch(status.text, /sk-ant-api03-revoked/, 'the status never shows the key');
+    assert.doesNotMatch(status.text, /test-provider-key-revoked/, 'the status never shows the key');
   });
 });

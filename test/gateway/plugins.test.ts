@@ -328,7 +328,7 @@ describe('what plugins can see', () => {
       plugins: {
         'env-dump.js': `require('node:fs').writeFileSync(require('node:path').join(__dirname, 'env.json'), JSON.stringify(process.env)); module.exports = { customRouter() { return null; } };`,
       },
-      apiKey: 'sk-ant-test-secret-upstream',
+      apiKey: 'test-upstream-secret-key',
       env: {
         PATH: process.env.PATH,
         LANG: 'C.UTF-8',
@@ -352,7 +352,7 @@ describe('what plugins can see', () => {
         'AWS_SECRET_ACCESS_KEY', 'SUPABASE_SERVICE_ROLE_KEY', 'SUPABASE_ANON_KEY', 'DB_PASSWORD', 'DATABASE_URL']) {
         assert.equal(seen[secret], undefined, `${secret} reached the plugin`);
       }
-      assert.ok(!JSON.stringify(seen).includes('sk-ant-test-secret-upstream'));
+      assert.ok(!JSON.stringify(seen).includes('test-upstream-secret-key'));
       assert.equal(seen.PATH, process.env.PATH);
       assert.equal(seen.LANG, 'C.UTF-8');
       assert.equal(seen.NODE_ENV, 'test');

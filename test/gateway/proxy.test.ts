@@ -239,10 +239,10 @@ describe('gateway proxy without a provider key', () => {
   });
 
   it('still serves clients that bring their own credentials', async () => {
-    const res = await t.messages(smallRequest(), { authorization: 'Bearer sk-ant-oat01-someone' });
+    const res = await t.messages(smallRequest(), { authorization: 'Bearer test-oauth-someone' });
     assert.equal(res.status, 200);
     await res.arrayBuffer();
     const [up] = await t.fake.waitForRequests(1);
-    assert.equal(up.headers.authorization, 'Bearer sk-ant-oat01-someone');
+    assert.equal(up.headers.authorization, 'Bearer test-oauth-someone');
   });
 });
