@@ -118,7 +118,7 @@ export async function installCodeServer({ log = (line) => console.log(line) } = 
   const child = spawn(npm, ['install', '--save-exact', '--no-audit', '--no-fund', `code-server@${CODE_SERVER_VERSION}`], {
     cwd: codeServerDir,
     // code-server's postinstall refuses to run as root without unsafe-perm.
-    env: { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' },
+    env: { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true', ...localNodeHeaders() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(out, { end: false });
@@ -196,6 +196,18 @@ function writeCodeServerConfig(userDataDir, bindAddr) {
 }
 
 /** Installs (or reinstalls) a .vsix into the given user-data and extensions folders. */
+/**
+ * code-server's argon2 builds a native module: node-gyp then downloads Node's headers,
+ * which fails without the internet unless it is told where they are. Node installed from
+ * a distribution's packages ships them (<prefix>/include/node): point node-gyp there,
+ * unless the person's npm configuration already names a folder.
+ */
+function localNodeHeaders() {
+  if (process.env.npm_config_nodedir) return {};
+  const prefix = path.dirname(path.dirname(process.execPath));
+  return existsSync(path.join(prefix, 'include', 'node', 'node_api.h')) ? { npm_config_nodedir: prefix } : {};
+}
+
 export function installVsix({ vsix, userDataDir, extensionsDir, env = process.env }) {
   requireInstalled();
   const config = writeCodeServerConfig(userDataDir);
