@@ -152,3 +152,15 @@ export function formatDuration(ms: number): string {
   if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;
 }
+
+/**
+ * Spend against a budget, as the status bar, the sidebar and the model configuration say it:
+ * "$7.13 / $40" (a budget of whole dollars without cents), the spend alone without a budget.
+ * No cost known yet counts as $0.00 here: the caller marks requests of unknown price.
+ */
+export function formatSpendOfBudget(cost: number | null, budgetUsd: number | null): string {
+  const spent = formatMoney(cost ?? 0);
+  if (budgetUsd === null || !Number.isFinite(budgetUsd)) return spent;
+  const budget = Number.isInteger(budgetUsd) ? `$${budgetUsd.toLocaleString('en-US')}` : formatMoney(budgetUsd);
+  return `${spent} / ${budget}`;
+}
