@@ -81,7 +81,7 @@ export class ConduitExtension implements vscode.Disposable {
       new ContextKeys(this.supervisor, context.secrets),
       this.supervisor.onDidChange((s) => this.statusBar.setState(s)),
       this.api.onEvent((e) => this.statusBar.onEvent(e)),
-      new StatusTotals(this.api, this.statusBar, this.log),
+      new StatusTotals(this.api, this.statusBar, this.projects, this.log),
       vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
       ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, claude, log: this.log }),
       claude,

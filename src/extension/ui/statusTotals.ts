@@ -1,15 +1,23 @@
 /**
- * Keeps the status bar's costs the usage store's: today's and the shown session's totals
- * are read from the gateway (the analytics summary) when its event stream connects (the
- * gateway started, the window reloaded), when the store says it ingested new requests,
+ * Keeps the status bar's costs the usage store's: today's and this month's spend (calendar,
+ * in the gateway's zone, against the budgets when set) of the workspace's project (every
+ * project when the window has none or several folders), and the shown session's cost. They
+ * are read from the gateway when its event stream connects (the gateway started, the window
+ * reloaded), when the store says it ingested new requests, when a budget or project changed,
  * when the shown session or the cost scope changes, and on each quarter hour (a new day
  * starts with no request to announce it). Nothing is added up here.
+ *
+ * It also gives the status bar the names of the agents its requests came from (the gateway's
+ * rules name an agent by its id).
  */
 import * as vscode from 'vscode';
+import type { AgentInfo } from '../../protocol/projects';
 import type { GatewayApi } from '../gateway/gatewayApi';
-import { loadTotals } from '../views/analyticsData';
+import type { Projects } from '../projects';
+import { loadCalendarSpend } from '../views/calendarSpend';
+import { gatewayFacts } from '../views/gatewayFacts';
 import { RefreshThrottle } from '../views/refreshThrottle';
-import type { StatusBar } from './statusBar';
+import type { StatusBar, StatusTotalsData } from './statusBar';
 
 /** The least time between two reads: a busy gateway ingests several times a second. */
 const REFRESH_INTERVAL_MS = 250;
@@ -20,13 +28,25 @@ export class StatusTotals implements vscode.Disposable {
   private readonly refresh = new RefreshThrottle(() => this.read(), REFRESH_INTERVAL_MS);
   private readonly subscriptions: vscode.Disposable[];
   private dayTimer: NodeJS.Timeout | undefined;
+  private readonly agentNames = new Map<string, string>();
+  /** Projects whose agents are being read, or were read and still lacked an id (read again after a change). */
+  private readonly agentsAsked = new Set<string>();
 
-  constructor(private readonly api: GatewayApi, private readonly statusBar: StatusBar, private readonly log: vscode.LogOutputChannel) {
+  constructor(
+    private readonly api: GatewayApi,
+    private readonly statusBar: StatusBar,
+    private readonly projects: Projects,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
     this.subscriptions = [
       api.onConnected(() => this.refresh.request()),
       api.onEvent((e) => { if (e.type === 'ingested') this.refresh.request(); }),
+      // A budget was set or changed, an agent renamed: amounts and names are read again.
+      api.onDidChangeProjects(() => { this.agentsAsked.clear(); this.refresh.request(); }),
       statusBar.onDidChangeSession(() => this.refresh.request()),
+      statusBar.onUnknownAgent(({ projectId }) => { if (projectId) void this.readAgents(projectId); }),
       vscode.workspace.onDidChangeConfiguration((e) => { if (e.affectsConfiguration('conduit.statusBar.costScope')) this.refresh.request(); }),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh.request()),
     ];
     this.armDayTimer();
   }
@@ -36,12 +56,52 @@ export class StatusTotals implements vscode.Disposable {
     this.dayTimer = setTimeout(() => { this.refresh.request(); this.armDayTimer(); }, wait);
   }
 
+  /** The workspace's one project, or none (every project) with no folder or several. */
+  private project(): { key: string; name: string } | null {
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    if (folders.length !== 1) return null;
+    const p = this.projects.forFolder(folders[0]);
+    return { key: p.key, name: p.folder.name };
+  }
+
   private async read(): Promise<void> {
     try {
-      this.statusBar.setTotals(await loadTotals(this.api, this.statusBar.session));
+      const project = this.project();
+      const sessionId = this.statusBar.session;
+      const { timeZone } = await gatewayFacts(this.api);
+      const sessionSummary = sessionId
+        ? this.api.callWhenReady<{ cost?: unknown; unknownCostRequests?: unknown }>('GET', `/v1/conduit/analytics/summary?${new URLSearchParams({ range: 'month', tz: timeZone, session: sessionId })}`)
+        : Promise.resolve(null);
+      const [spend, session] = await Promise.all([loadCalendarSpend(this.api, { projectKey: project?.key }, timeZone), sessionSummary]);
+      const totals: StatusTotalsData = {
+        spend,
+        scopeLabel: project ? `project ${project.name}` : 'all projects',
+        session: sessionId && session ? {
+          id: sessionId,
+          cost: typeof session.cost === 'number' ? session.cost : null,
+          unknownCostRequests: typeof session.unknownCostRequests === 'number' ? session.unknownCostRequests : 0,
+        } : null,
+      };
+      this.statusBar.setTotals(totals);
     } catch (err) {
       // The item keeps the last totals it had; the next change reads them again.
       this.log.debug(`status bar totals: ${(err as Error).message}`);
+    }
+  }
+
+  /** The names of a project's agents, once per project until something changes. */
+  private async readAgents(projectKey: string): Promise<void> {
+    if (this.agentsAsked.has(projectKey)) return;
+    this.agentsAsked.add(projectKey);
+    try {
+      const agents = await this.api.call<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(projectKey)}/agents`);
+      for (const a of Array.isArray(agents) ? agents : []) {
+        if (typeof a?.id === 'string' && typeof a.name === 'string') this.agentNames.set(a.id, a.name);
+      }
+      this.statusBar.setAgentNames(new Map(this.agentNames));
+    } catch (err) {
+      this.agentsAsked.delete(projectKey); // asked again with the next request of an unknown agent
+      this.log.debug(`status bar agent names: ${(err as Error).message}`);
     }
   }
 
