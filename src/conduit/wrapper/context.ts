@@ -3,13 +3,20 @@ import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { locateClaude, type ClaudeLocation } from '../core/claudeLocator';
+import { projectIdentityOfWorkingDirectory } from '../core/projectIdentity';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
 import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import { sessionIdOf } from '../../protocol/session';
 import type { ConduitMetadataLine, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 
-export function sessionContextFromEnv(env: NodeJS.ProcessEnv): SessionContext {
+/**
+ * The session's context. Without SYNAPSE_PROJECT_ID (claude run in a terminal rather than
+ * by the extension; set to '' it means no project), the project is the one of the folder `cwd` is in, derived as the
+ * extension derives a workspace folder's (src/conduit/core/projectIdentity.ts), so both
+ * record into the same project.
+ */
+export function sessionContextFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): SessionContext {
   // The gateway refuses a context with an id over 200 characters (parseSessionContext):
   // say so now, naming the variable, rather than on every request of the session.
   const id = (name: string): string | undefined => {
@@ -18,7 +25,8 @@ export function sessionContextFromEnv(env: NodeJS.ProcessEnv): SessionContext {
     return v || undefined;
   };
   const ctx: SessionContext = { sessionId: id('CONDUIT_SESSION_ID') ?? randomUUID() };
-  const projectId = id('SYNAPSE_PROJECT_ID');
+  // Set but empty: explicitly no project.
+  const projectId = env.SYNAPSE_PROJECT_ID === undefined ? projectIdentityOfWorkingDirectory(cwd).key : id('SYNAPSE_PROJECT_ID');
   const agentId = id('SYNAPSE_AGENT_ID');
   const agentType = id('SYNAPSE_AGENT_TYPE');
   if (projectId) ctx.projectId = projectId;
