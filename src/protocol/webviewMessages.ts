@@ -96,8 +96,33 @@ export interface AgentModelSelection {
 // ---------------------------------------------------------------------------------------
 // Usage analytics
 
-export type AnalyticsRange = 'day' | 'week' | 'month';
-export const ANALYTICS_RANGES: readonly AnalyticsRange[] = ['day', 'week', 'month'];
+/**
+ * The periods the analytics API answers for (GET /v1/conduit/analytics/<query>?range=):
+ * calendar ones counted like budgets (today, this week from Monday, this month from the 1st,
+ * in the gateway's zone), rolling ones (the last 24 hours, 7 or 30 days) and custom dates.
+ * 'day' | 'week' | 'month' are the older names of 24h, 7d and 30d, still accepted.
+ */
+export type AnalyticsRangeKind = 'today' | 'this-week' | 'this-month' | '24h' | '7d' | '30d' | 'custom';
+export const ANALYTICS_RANGE_KINDS: readonly AnalyticsRangeKind[] = ['today', 'this-week', 'this-month', '24h', '7d', '30d', 'custom'];
+export type AnalyticsRange = AnalyticsRangeKind | 'day' | 'week' | 'month';
+export const ANALYTICS_RANGES: readonly AnalyticsRange[] = [...ANALYTICS_RANGE_KINDS, 'day', 'week', 'month'];
+/** A range as asked for: custom ones carry their first and last day (YYYY-MM-DD, both included). */
+export interface AnalyticsPeriod { range: AnalyticsRange; from?: string; to?: string }
+
+/** Which period an answer covers (the API's scope), so every figure can say it. */
+export interface AnalyticsScope {
+  range: AnalyticsRange;
+  calendar: boolean;
+  /** "This month", "Last 7 days", "Dec 1 – Dec 3, 2026". */
+  label: string;
+  from: string;
+  to: string;
+  /** The period of equal length just before (for "+12% vs previous period"). */
+  previous: { from: string; to: string } | null;
+}
+
+/** Input, output, cache write and cache read tokens (src/protocol/measures.ts). */
+export interface TokenSplit { inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number }
 
 export interface AnalyticsSummary {
   /** USD of the requests with a known price; null when none had one. */
@@ -111,11 +136,57 @@ export interface AnalyticsSummary {
   requests: number;
   /** cost / requests with a known cost; null when there are none. */
   avgCostPerRequest: number | null;
+  /** The four measures that make up `tokens`. */
+  split?: TokenSplit;
+  /** Requests that ended with an error (status >= 400; budget refusals apart). */
+  failedRequests?: number;
+  errorRate?: number | null;
+  failedByStatus?: { status: number; error: string | null; requests: number }[];
+  /** Requests that reported usage but whose model has no price, and those models. */
+  unpricedRequests?: number;
+  unpricedModels?: { model: string; requests: number; tokens: number }[];
+  /** The same figures for scope.previous. */
+  previous?: { cost: number | null; requests: number; tokens: number } | null;
 }
 
-export interface ModelUsage { model: string; requests: number; tokens: number; cost: number | null }
+/** A model that its provider retired, and who still asks for it. */
+export interface RetiredModel {
+  since: string;
+  replacement: string | null;
+  askedBy: { agents: { id: string; name: string }[]; sessions: number };
+}
+export interface ModelUsage {
+  model: string;
+  requests: number;
+  tokens: number;
+  cost: number | null;
+  split?: TokenSplit;
+  /** false: the price table has no price for it (its cost is unknown, never $0). */
+  priceKnown?: boolean;
+  retired?: RetiredModel | null;
+  /** What cache reads saved against the input price; null without a price. */
+  cacheSavings?: number | null;
+}
 export interface CostPoint { bucketStart: string; cost: number; requests: number }
-export interface SourceUsage { source: RoutingSource | string; requests: number }
+export interface SourceUsage { source: RoutingSource | string; requests: number; cost?: number | null; share?: number }
+
+/** What the daily chart stacks by. */
+export type DailyGroupBy = 'model' | 'agent' | 'project';
+export const DAILY_GROUP_BYS: readonly DailyGroupBy[] = ['model', 'agent', 'project'];
+export interface DailyCell { cost: number | null; requests: number; tokens: number; split?: TokenSplit }
+/** Cost per local calendar day of the range, stacked by model, agent or project (GET …/analytics/daily). */
+export interface DailyBreakdown {
+  groupBy: DailyGroupBy;
+  days: { date: string; start: string; cost: number | null; requests: number; tokens: number; byKey: Record<string, DailyCell> }[];
+  /** Sorted by cost, most first; key '' is "No agent". */
+  keys: { key: string; label: string; cost: number | null; requests: number }[];
+  unknownCostRequests: number;
+}
+
+export type SessionSort = 'recent' | 'cost' | 'requests' | 'tokens' | 'duration';
+export const SESSION_SORTS: readonly SessionSort[] = ['recent', 'cost', 'requests', 'tokens', 'duration'];
+/** One page of the range's sessions, ranked over the whole range. */
+export interface SessionsPage { sort: SessionSort; offset: number; total: number; sessions: SessionUsage[] }
 
 export interface RecentRequest {
   requestId: string;
@@ -138,6 +209,10 @@ export interface AgentUsage {
   requests: number;
   tokens: number;
   cost: number | null;
+  /** Of the range's known cost (0..1). */
+  share?: number;
+  /** Cost per day (per week beyond 31 days) over the range. */
+  trend?: number[];
 }
 
 export interface SessionUsage {
@@ -151,6 +226,11 @@ export interface SessionUsage {
   cost: number | null;
   firstAt: string;
   lastAt: string;
+  /** Claude Code's own session id, when claude sent one. */
+  claudeSessionId?: string | null;
+  durationMs?: number;
+  /** The start of the session's first prompt (at most 160 characters). */
+  firstPrompt?: string | null;
 }
 
 export interface SavingsSummary {
@@ -191,6 +271,15 @@ export interface AnalyticsData {
   /** null when no request could be compared (no default model or no prices). */
   savings: SavingsSummary | null;
   cache: CacheSummary | null;
+  /** The period the figures cover (absent from an older gateway). */
+  scope?: AnalyticsScope | null;
+  /** Custom range's days, as asked for. */
+  from?: string;
+  to?: string;
+  /** Cost per day, by each grouping. */
+  daily?: Partial<Record<DailyGroupBy, DailyBreakdown>>;
+  /** The first page of sessions (sessions above are its rows). */
+  sessionsPage?: { sort: SessionSort; offset: number; total: number };
 }
 
 /** Whose usage the analytics view shows: this machine's own (mine) or the project's team's. */
@@ -297,7 +386,8 @@ export interface ModelsMessage { type: 'models'; models: ModelOption[] }
 
 /** (analytics) The answer to requestAnalytics. */
 export interface AnalyticsMessage { type: 'analytics'; id: string; data: AnalyticsData }
-export interface AnalyticsErrorMessage { type: 'analyticsError'; id: string; message: string }
+/** notRunning: the gateway is not up (yet); the view waits for the host's refresh instead of showing the socket error. */
+export interface AnalyticsErrorMessage { type: 'analyticsError'; id: string; message: string; problem?: 'notRunning' | 'failed' }
 /** (analytics, sidebar) A request ended; agentName: the agent's name when the host knows it. */
 export interface UsageEventMessage { type: 'usageEvent'; record: UsageRecord; agentName?: string | null }
 /** (analytics) Fetch again: the gateway started or stopped, the store ingested new requests, the person signed in. */
@@ -305,6 +395,10 @@ export interface RefreshMessage { type: 'refresh' }
 /** (analytics) The answer to requestTeamAnalytics. */
 export interface TeamAnalyticsMessage { type: 'teamAnalytics'; id: string; data: TeamAnalyticsData }
 export interface TeamAnalyticsErrorMessage { type: 'teamAnalyticsError'; id: string; problem: TeamAnalyticsProblem; message: string }
+/** (analytics) The answer to requestSessions. */
+export interface SessionsPageMessage { type: 'sessionsPage'; id: string; page: SessionsPage }
+/** (analytics) The answer to addPrice or exportView: done (saved: the price was stored) or why not. */
+export interface ActionResultMessage { type: 'actionResult'; action: 'addPrice' | 'exportView'; ok: boolean; message: string }
 
 /** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData, absent when the host refreshes it. */
 export interface SidebarDataMessage { type: 'sidebarData'; id?: string; data: SidebarData }
@@ -314,7 +408,7 @@ export interface RoutingDecisionMessage { type: 'routingDecision'; requestId: st
 
 export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage | ModelsMessage;
 export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage
-  | TeamAnalyticsMessage | TeamAnalyticsErrorMessage;
+  | TeamAnalyticsMessage | TeamAnalyticsErrorMessage | SessionsPageMessage | ActionResultMessage;
 export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage;
 export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage | SidebarHostMessage;
 
@@ -329,10 +423,23 @@ export type SaveMessage =
   | { type: 'save'; id: string; kind: 'project'; projectKey: string; config: ProjectModelConfig; budget?: BudgetPolicy }
   | { type: 'save'; id: string; kind: 'agent'; projectKey: string; agentId: string; config: AgentModelSelection; budget?: BudgetPolicy };
 
-export interface RequestAnalyticsMessage { type: 'requestAnalytics'; id: string; range: AnalyticsRange }
+export interface RequestAnalyticsMessage { type: 'requestAnalytics'; id: string; range: AnalyticsRange; from?: string; to?: string }
+/** (analytics) A page of the range's sessions in another order. */
+export interface RequestSessionsMessage { type: 'requestSessions'; id: string; range: AnalyticsRange; from?: string; to?: string; sort: SessionSort; offset: number }
+/** (analytics) Ask for a price of a model that has none (the host asks for the figures and stores them). */
+export interface AddPriceMessage { type: 'addPrice'; model: string }
+/** What an export writes: one of the tables on screen, for the period on screen. */
+export type ExportViewName = 'sessions' | 'recent' | 'agents' | 'models' | 'daily';
+export const EXPORT_VIEWS: readonly ExportViewName[] = ['sessions', 'recent', 'agents', 'models', 'daily'];
+export interface ExportViewMessage {
+  type: 'exportView';
+  format: 'csv' | 'json';
+  view: ExportViewName;
+  params: { range: AnalyticsRange; from?: string; to?: string; sort?: SessionSort; groupBy?: DailyGroupBy };
+}
 export interface OpenSessionMessage { type: 'openSession'; sessionId: string }
 /** (analytics) The Team view of a range: the project's usage per member, from Supabase. */
-export interface RequestTeamAnalyticsMessage { type: 'requestTeamAnalytics'; id: string; range: AnalyticsRange }
+export interface RequestTeamAnalyticsMessage { type: 'requestTeamAnalytics'; id: string; range: AnalyticsRange; from?: string; to?: string }
 /** (analytics) Run "Conduit: Sign In to Supabase" (the Team view without a session); the host sends refresh after it. */
 export interface SignInMessage { type: 'signIn' }
 
@@ -341,7 +448,8 @@ export interface GatewayActionMessage { type: 'gatewayAction'; action: 'start' |
 export interface RequestSidebarDataMessage { type: 'requestSidebarData'; id: string }
 
 export type ModelConfigWebviewMessage = ReadyMessage | SaveMessage;
-export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | OpenSessionMessage | RequestTeamAnalyticsMessage | SignInMessage;
+export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | OpenSessionMessage | RequestTeamAnalyticsMessage | SignInMessage
+  | RequestSessionsMessage | AddPriceMessage | ExportViewMessage;
 export type SidebarWebviewMessage = ReadyMessage | OpenPanelMessage | GatewayActionMessage | RequestSidebarDataMessage;
 export type WebviewToHostMessage = ModelConfigWebviewMessage | AnalyticsWebviewMessage | SidebarWebviewMessage;
 
@@ -361,6 +469,9 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: unknown): v is T =
 const obj = (check: (o: Obj) => boolean) => (v: unknown): boolean => isPlainObject(v) && check(v);
 
 const isRange = oneOf(ANALYTICS_RANGES);
+/** A range, with its two days when (and only when) it is custom. */
+const isPeriod = (o: Obj): boolean => isRange(o.range)
+  && (o.range === 'custom' ? isDay(o.from) && isDay(o.to) && (o.from as string) <= (o.to as string) : o.from === undefined && o.to === undefined);
 const isId = (v: unknown): v is string => nonEmpty(v, 200);
 
 const isModelOption = obj((o) => nonEmpty(o.id) && str(o.name, 500)
@@ -417,20 +528,43 @@ const isUsageRecord = obj((o) => str(o.id) && isPlainObject(o.context) && isPlai
   && (o.usage === null || isTokenUsage(o.usage)) && isPlainObject(o.cost) && numOrNull((o.cost as Obj).cost)
   && str(o.startedAt) && str(o.endedAt));
 
-const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.refusedRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest));
+const isDay = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
+const isTokenSplit = obj((t) => num(t.inputTokens) && num(t.outputTokens) && num(t.cacheCreationTokens) && num(t.cacheReadTokens));
+const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.refusedRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest)
+  && optional(o.split, isTokenSplit) && optional(o.failedRequests, num) && optional(o.errorRate, numOrNull)
+  && optional(o.failedByStatus, (x) => arrayOf(x, obj((f) => num(f.status) && strOrNull(f.error) && num(f.requests))))
+  && optional(o.unpricedRequests, num) && optional(o.unpricedModels, (x) => arrayOf(x, obj((m) => str(m.model) && num(m.requests) && num(m.tokens))))
+  && optional(o.previous, (x) => x === null || obj((q) => numOrNull(q.cost) && num(q.requests) && num(q.tokens))(x)));
+const isRetired = obj((r) => str(r.since) && strOrNull(r.replacement)
+  && obj((a) => arrayOf(a.agents, obj((g) => str(g.id) && str(g.name))) && num(a.sessions))(r.askedBy));
+const isDailyCell = obj((c) => numOrNull(c.cost) && num(c.requests) && num(c.tokens) && optional(c.split, isTokenSplit));
+const isDaily = obj((d) => oneOf(DAILY_GROUP_BYS)(d.groupBy) && num(d.unknownCostRequests)
+  && arrayOf(d.days, obj((day) => isDay(day.date) && str(day.start) && numOrNull(day.cost) && num(day.requests) && num(day.tokens)
+    && isPlainObject(day.byKey) && Object.values(day.byKey).every(isDailyCell)))
+  && arrayOf(d.keys, obj((k) => str(k.key) && str(k.label) && numOrNull(k.cost) && num(k.requests))));
+const isScope = obj((sc) => isRange(sc.range) && bool(sc.calendar) && str(sc.label, 200) && str(sc.from) && str(sc.to)
+  && (sc.previous === null || obj((q) => str(q.from) && str(q.to))(sc.previous)));
+const isSession = obj((s) => str(s.sessionId) && arrayOf(s.agentNames, str) && num(s.requests) && num(s.tokens)
+  && numOrNull(s.cost) && str(s.firstAt) && str(s.lastAt)
+  && optional(s.models, (ms) => arrayOf(ms, obj((m) => str(m.requestedModel) && str(m.model) && num(m.requests))))
+  && optional(s.claudeSessionId, strOrNull) && optional(s.durationMs, num) && optional(s.firstPrompt, strOrNull));
+const isSessionsPage = obj((pg) => oneOf(SESSION_SORTS)(pg.sort) && num(pg.offset) && num(pg.total) && arrayOf(pg.sessions, isSession));
 const checkAnalyticsData = obj((o) => isRange(o.range) && optional(o.bucket, oneOf(['hour', 'day'] as const)) && optional(o.scopeLabel, strOrNull)
   && isSummary(o.summary)
-  && arrayOf(o.models, obj((m) => str(m.model) && num(m.requests) && num(m.tokens) && numOrNull(m.cost)))
+  && arrayOf(o.models, obj((m) => str(m.model) && num(m.requests) && num(m.tokens) && numOrNull(m.cost) && optional(m.split, isTokenSplit)
+    && optional(m.priceKnown, bool) && optional(m.retired, (r) => r === null || isRetired(r)) && optional(m.cacheSavings, numOrNull)))
   && arrayOf(o.timeseries, obj((p) => str(p.bucketStart) && num(p.cost) && num(p.requests)))
-  && arrayOf(o.sources, obj((s) => str(s.source) && num(s.requests)))
+  && arrayOf(o.sources, obj((s) => str(s.source) && num(s.requests) && optional(s.cost, numOrNull) && optional(s.share, num)))
   && arrayOf(o.recent, obj((r) => str(r.requestId) && strOrNull(r.sessionId) && strOrNull(r.agentName) && str(r.model)
     && num(r.tokens) && numOrNull(r.cost) && str(r.createdAt) && optional(r.source, str) && optional(r.refused, bool)))
-  && arrayOf(o.agents, obj((a) => strOrNull(a.agentId) && strOrNull(a.name) && num(a.requests) && num(a.tokens) && numOrNull(a.cost)))
-  && arrayOf(o.sessions, obj((s) => str(s.sessionId) && arrayOf(s.agentNames, str) && num(s.requests) && num(s.tokens)
-    && numOrNull(s.cost) && str(s.firstAt) && str(s.lastAt)
-    && optional(s.models, (ms) => arrayOf(ms, obj((m) => str(m.requestedModel) && str(m.model) && num(m.requests))))))
+  && arrayOf(o.agents, obj((a) => strOrNull(a.agentId) && strOrNull(a.name) && num(a.requests) && num(a.tokens) && numOrNull(a.cost)
+    && optional(a.share, num) && optional(a.trend, (t) => arrayOf(t, num))))
+  && arrayOf(o.sessions, isSession)
   && (o.savings === null || obj((s) => num(s.actual) && num(s.onDefaultModel) && num(s.saved) && strOrNull(s.defaultModel))(o.savings))
-  && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.savedUsd))(o.cache)));
+  && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.savedUsd))(o.cache))
+  && optional(o.scope, (sc) => sc === null || isScope(sc)) && optional(o.from, isDay) && optional(o.to, isDay)
+  && optional(o.daily, obj((d) => Object.entries(d).every(([k, v]) => oneOf(DAILY_GROUP_BYS)(k) && isDaily(v))))
+  && optional(o.sessionsPage, obj((pg) => oneOf(SESSION_SORTS)(pg.sort) && num(pg.offset) && num(pg.total))));
 
 const isHealth = obj((o) => oneOf(['stopped', 'starting', 'running', 'error'] as const)(o.health)
   && numOrNull(o.port) && strOrNull(o.version) && strOrNull(o.message));
@@ -458,7 +592,9 @@ const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> =
   saveFailed: (o) => isId(o.id) && str(o.message) && optional(o.field, strOrNull),
   models: (o) => arrayOf(o.models, isModelOption),
   analytics: (o) => isId(o.id) && checkAnalyticsData(o.data),
-  analyticsError: (o) => isId(o.id) && str(o.message),
+  analyticsError: (o) => isId(o.id) && str(o.message) && optional(o.problem, oneOf(['notRunning', 'failed'] as const)),
+  sessionsPage: (o) => isId(o.id) && isSessionsPage(o.page),
+  actionResult: (o) => oneOf(['addPrice', 'exportView'] as const)(o.action) && bool(o.ok) && str(o.message),
   usageEvent: (o) => isUsageRecord(o.record) && optional(o.agentName, strOrNull),
   refresh: () => true,
   teamAnalytics: (o) => isId(o.id) && checkTeamAnalyticsData(o.data),
@@ -474,9 +610,13 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
   save: (o) => isId(o.id) && nonEmpty(o.projectKey) && optional(o.budget, isBudgetPolicy)
     && ((o.kind === 'project' && o.agentId === undefined && isProjectModelConfig(o.config))
       || (o.kind === 'agent' && isId(o.agentId) && isAgentSelection(o.config))),
-  requestAnalytics: (o) => isId(o.id) && isRange(o.range),
+  requestAnalytics: (o) => isId(o.id) && isPeriod(o),
+  requestSessions: (o) => isId(o.id) && isPeriod(o) && oneOf(SESSION_SORTS)(o.sort) && num(o.offset) && o.offset >= 0,
+  addPrice: (o) => nonEmpty(o.model, 200),
+  exportView: (o) => oneOf(['csv', 'json'] as const)(o.format) && oneOf(EXPORT_VIEWS)(o.view)
+    && obj((p) => isPeriod(p) && optional(p.sort, oneOf(SESSION_SORTS)) && optional(p.groupBy, oneOf(DAILY_GROUP_BYS)))(o.params),
   openSession: (o) => isId(o.sessionId),
-  requestTeamAnalytics: (o) => isId(o.id) && isRange(o.range),
+  requestTeamAnalytics: (o) => isId(o.id) && isPeriod(o),
   signIn: (o) => Object.keys(o).length === 1,
   openPanel: (o) => o.panel === 'analytics' || o.panel === 'modelConfig',
   gatewayAction: (o) => o.action === 'start' || o.action === 'restart' || o.action === 'showLogs',
@@ -485,12 +625,12 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
 
 const VIEW_HOST_TYPES: Record<WebviewName, readonly HostToWebviewMessage['type'][]> = {
   modelConfig: ['init', 'saved', 'saveFailed', 'models'],
-  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError'],
+  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError', 'sessionsPage', 'actionResult'],
   sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent'],
 };
 const VIEW_WEBVIEW_TYPES: Record<WebviewName, readonly WebviewToHostMessage['type'][]> = {
   modelConfig: ['ready', 'save'],
-  analytics: ['ready', 'requestAnalytics', 'openSession', 'requestTeamAnalytics', 'signIn'],
+  analytics: ['ready', 'requestAnalytics', 'openSession', 'requestTeamAnalytics', 'signIn', 'requestSessions', 'addPrice', 'exportView'],
   sidebar: ['ready', 'openPanel', 'gatewayAction', 'requestSidebarData'],
 };
 

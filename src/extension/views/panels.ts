@@ -18,7 +18,8 @@ import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { TeamAnalyticsError, loadAnalytics, loadTeamAnalytics } from './analyticsData';
+import { loadAnalytics } from './analyticsData';
+import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
 import { RefreshThrottle } from './refreshThrottle';
 import { renderWebview, webviewOptions } from './webviewHost';
 
@@ -153,40 +154,15 @@ export class Views implements vscode.Disposable {
     this.analyticsPanels.set(panel, sessionId);
     const project = vscode.workspace.workspaceFolders?.length === 1 ? this.projects.forFolder(vscode.workspace.workspaceFolders[0]) : null;
     panel.onDidDispose(() => this.analyticsPanels.delete(panel));
+    const target: AnalyticsPanelTarget = {
+      api: this.api, projectKey: project?.key ?? null, projectName: project?.folder.name ?? null, sessionId,
+      recentRecords: () => this.recentRecords,
+      post: (message) => void panel.webview.postMessage(message),
+      openSession: (id) => this.openAnalytics(id),
+      refreshAll: () => this.analyticsRefresh.request(),
+    };
     panel.webview.onDidReceiveMessage(async (m: unknown) => {
-      if (!isAnalyticsWebviewMessage(m)) return;
-      if (m.type === 'requestAnalytics') {
-        try {
-          const data = await loadAnalytics(this.api, project?.key ?? null, m.range, 60_000, sessionId);
-          const scope = sessionId ? `session ${sessionId}` : project?.folder.name ?? 'All projects';
-          void panel.webview.postMessage({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: scope } });
-          // The store ingests a moment after a reply ends: records seen live that the
-          // fetch did not include yet are folded in (the view skips ones it already has).
-          for (const record of this.recentRecords) {
-            const inScope = (!project || record.context.projectId === project.key) && (!sessionId || isOfSession(record.context, sessionId));
-            if (inScope) void panel.webview.postMessage({ type: 'usageEvent', record });
-          }
-        } catch (err) {
-          void panel.webview.postMessage({ type: 'analyticsError', id: m.id, message: (err as Error).message });
-        }
-      } else if (m.type === 'requestTeamAnalytics') {
-        try {
-          const data = await loadTeamAnalytics(this.api, project?.key ?? null, m.range);
-          void panel.webview.postMessage({ type: 'teamAnalytics', id: m.id, data });
-        } catch (err) {
-          const problem = err instanceof TeamAnalyticsError ? err.problem : 'failed';
-          void panel.webview.postMessage({ type: 'teamAnalyticsError', id: m.id, problem, message: (err as Error).message });
-        }
-      } else if (m.type === 'signIn') {
-        // The command asks for what it needs; afterwards the view asks again (signed in or not).
-        try {
-          await vscode.commands.executeCommand('conduit.signInSupabase');
-        } finally {
-          void panel.webview.postMessage({ type: 'refresh' });
-        }
-      } else if (m.type === 'openSession') {
-        this.openAnalytics(m.sessionId); // click-through: the session's own breakdown
-      }
+      if (isAnalyticsWebviewMessage(m)) await onAnalyticsMessage(target, m);
     });
   }
 

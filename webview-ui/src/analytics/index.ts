@@ -33,7 +33,7 @@ import { TeamView, type TeamPhase } from './team.js';
 type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
 type VscodeTabs = HTMLElementTagNameMap['vscode-tabs'];
 
-const RANGE_LABELS: Record<AnalyticsRange, string> = { day: 'Today', week: 'Last 7 days', month: 'Last 30 days' };
+const RANGE_LABELS: Partial<Record<AnalyticsRange, string>> = { day: 'Today', week: 'Last 7 days', month: 'Last 30 days' };
 const VIEW_LABELS: Record<AnalyticsView, string> = { mine: 'Mine', team: 'Team' };
 const TABS = ['Model Usage', 'Cost Trends', 'Routing Sources', 'Recent Activity', 'Agents', 'Sessions'] as const;
 /** The host should answer well within this; after it the panel offers Retry. */
@@ -89,7 +89,7 @@ const app = document.getElementById('app')!;
 function rangeSelect(): VscodeSelect {
   const select = h('vscode-single-select', { attrs: { 'data-testid': 'range' } });
   select.label = 'Range';
-  select.append(...ANALYTICS_RANGES.map((r) => h('vscode-option', { attrs: { value: r, selected: r === range } }, RANGE_LABELS[r])));
+  select.append(...(['day', 'week', 'month'] as const).map((r) => h('vscode-option', { attrs: { value: r, selected: r === range } }, RANGE_LABELS[r])));
   select.addEventListener('change', () => {
     const next = select.value as AnalyticsRange;
     if (!ANALYTICS_RANGES.includes(next) || next === range) return;

@@ -8,7 +8,10 @@ import { formatCost, formatPercent, formatTokens } from '../shared/format.js';
 
 export type TeamPhase = 'loading' | 'ready' | TeamAnalyticsProblem;
 
-const RANGE_TEXT: Record<TeamAnalyticsData['range'], string> = { day: 'today', week: 'in the last 7 days', month: 'in the last 30 days' };
+const RANGE_TEXT: Record<TeamAnalyticsData['range'], string> = {
+  today: 'today', 'this-week': 'this week', 'this-month': 'this month', '24h': 'in the last 24 hours', '7d': 'in the last 7 days',
+  '30d': 'in the last 30 days', custom: 'in the chosen days', day: 'today', week: 'in the last 7 days', month: 'in the last 30 days',
+};
 
 /** How a member is named in the table: display name, else address, else a former member. */
 export function memberName(m: Pick<TeamMemberUsage, 'name' | 'email'>): string {
