@@ -5,6 +5,7 @@
  * usage store's (the analytics summary), the amounts the budgets'; the status bar, the
  * sidebar and the model configuration view all show this one shape.
  */
+import type { SidebarData } from './webviewMessages';
 
 /** One calendar period's spend, with the budget set for it. */
 export interface PeriodSpend {
@@ -45,4 +46,31 @@ export function isCalendarSpend(v: unknown): v is CalendarSpend {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return isPeriodSpend(o.today) && isPeriodSpend(o.month) && typeof o.timeZone === 'string' && o.timeZone.length <= 100;
+}
+
+/** A model's list price in USD per million tokens (the gateway's price table, config.json's prices on top). */
+export interface ModelListPrice { input: number; output: number }
+
+export function isModelListPrice(v: unknown): v is ModelListPrice {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return isCount(o.input) && isCount(o.output);
+}
+
+/**
+ * What the sidebar shows besides SidebarData (src/protocol/webviewMessages.ts): whose figures
+ * they are, and that scope's calendar spend against its budgets (absent until the store answered).
+ */
+export interface SidebarSpend {
+  /** "project synapse-app" or "all projects". */
+  scopeLabel: string;
+  spend?: CalendarSpend;
+}
+
+export type SidebarSpendData = SidebarData & Partial<SidebarSpend>;
+
+export function isSidebarSpend(v: unknown): v is SidebarSpend {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.scopeLabel === 'string' && o.scopeLabel.length <= 300 && (o.spend === undefined || isCalendarSpend(o.spend));
 }

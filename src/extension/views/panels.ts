@@ -8,19 +8,20 @@ import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
 import type { BudgetStatus, BudgetsResponse } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
+import type { SidebarSpendData } from '../../protocol/spend';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type ModelConfigInit, type ModelOption, type SidebarData,
+  type ModelConfigInit, type ModelOption,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { loadAnalytics } from './analyticsData';
 import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
 import { RefreshThrottle } from './refreshThrottle';
+import { loadSidebarData } from './sidebarData';
 import { renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
@@ -255,21 +256,12 @@ export class Views implements vscode.Disposable {
     });
   }
 
-  private async sidebarData(): Promise<SidebarData> {
+  /** The workspace's project when the window has one folder; every project otherwise (the sidebar says which). */
+  private async sidebarData(): Promise<SidebarSpendData> {
     const s = this.supervisor.state;
-    const data: SidebarData = {
-      health: { health: s.health, port: s.port, version: s.version, message: s.message },
-      today: { cost: null, tokens: 0, requests: 0, costUnknownRequests: 0 },
-      costSeries: [],
-      decisions: [],
-    };
-    try {
-      const a = await loadAnalytics(this.api, null, 'day', 30_000);
-      data.today = { cost: a.summary.cost, tokens: a.summary.tokens, requests: a.summary.requests, costUnknownRequests: a.summary.costUnknownRequests, refusedRequests: a.summary.refusedRequests };
-      data.costSeries = a.timeseries.map((p) => ({ bucketStart: p.bucketStart, cost: p.cost }));
-      data.decisions = a.recent.slice(0, 10).map((r) => ({ requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: '', tokenCount: r.tokens, timestamp: r.createdAt, agentName: r.agentName, ...(r.refused ? { refused: true } : {}) }));
-    } catch { /* the gateway or its store is not up yet: health alone */ }
-    return data;
+    const folders = vscode.workspace.workspaceFolders ?? [];
+    const project = folders.length === 1 ? this.projects.forFolder(folders[0]) : null;
+    return loadSidebarData(this.api, { health: s.health, port: s.port, version: s.version, message: s.message }, project && { key: project.key, name: project.folder.name });
   }
 
   dispose(): void {

@@ -1,0 +1,71 @@
+/**
+ * What the sidebar shows, read from the gateway: today's figures, its cost per hour and the
+ * last requests of one scope (the workspace's project, or every project), and that scope's
+ * spend today and this month against its budgets. Today is the calendar day in the gateway's
+ * zone, as budgets count it. No vscode import: the tests run it against a real gateway.
+ */
+import { calendarDates } from '../../protocol/spend';
+import type { GatewayHealthView, SidebarDecision } from '../../protocol/webviewMessages';
+import type { SidebarSpendData } from '../../protocol/spend';
+import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
+import { loadCalendarSpend, type SpendApi } from './calendarSpend';
+import { gatewayFacts } from './gatewayFacts';
+
+/** The project the sidebar covers; null: every project (no single workspace folder). */
+export interface SidebarScope { key: string; name: string }
+
+const DECISIONS = 10;
+
+type Row = Record<string, unknown>;
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+const rowsOf = (answer: unknown, key: string): Row[] => {
+  const list = typeof answer === 'object' && answer !== null ? (answer as Row)[key] : null;
+  return Array.isArray(list) ? list.filter((r): r is Row => typeof r === 'object' && r !== null) : [];
+};
+
+/** "project synapse-app" / "all projects": whose figures the sidebar and the status bar show. */
+export function scopeLabelOf(scope: SidebarScope | null): string {
+  return scope ? `project ${scope.name}` : 'all projects';
+}
+
+export async function loadSidebarData(api: SpendApi, health: GatewayHealthView, scope: SidebarScope | null, maxWaitMs = 30_000): Promise<SidebarSpendData> {
+  const data: SidebarSpendData = {
+    health,
+    today: { cost: null, tokens: 0, requests: 0, costUnknownRequests: 0 },
+    costSeries: [],
+    decisions: [],
+    scopeLabel: scopeLabelOf(scope),
+  };
+  try {
+    const { timeZone } = await gatewayFacts(api);
+    const { today } = calendarDates(timeZone);
+    const params = { range: 'custom', from: today, to: today, tz: timeZone, ...(scope ? { project: scope.key } : {}) };
+    const query = (q: string, extra: Record<string, string> = {}) =>
+      api.callWhenReady<unknown>('GET', `/v1/conduit/analytics/${q}?${new URLSearchParams({ ...params, ...extra })}`, undefined, maxWaitMs);
+    const [summary, series, recent, spend] = await Promise.all([
+      query('summary'), query('timeseries', { bucket: 'hour' }), query('recent', { limit: String(DECISIONS) }),
+      loadCalendarSpend(api, { projectKey: scope?.key }, timeZone, maxWaitMs),
+    ]);
+    const s = (typeof summary === 'object' && summary !== null ? summary : {}) as Row;
+    data.today = {
+      cost: typeof s.cost === 'number' && Number.isFinite(s.cost) ? s.cost : null,
+      tokens: num(s.totalTokens), requests: num(s.requests), costUnknownRequests: num(s.unknownCostRequests), refusedRequests: num(s.refusedRequests),
+    };
+    // The day's hours up to now: the store's buckets run to the end of the day.
+    const now = Date.now();
+    data.costSeries = rowsOf(series, 'points').map((p) => ({ bucketStart: String(p.start), cost: num(p.cost) }))
+      .filter((p) => Date.parse(p.bucketStart) <= now);
+    data.decisions = rowsOf(recent, 'requests').slice(0, DECISIONS).map((r): SidebarDecision => {
+      const agent = (typeof r.agent === 'object' && r.agent !== null ? r.agent : null) as Row | null;
+      return {
+        requestId: String(r.requestId), model: String(r.model), source: typeof r.source === 'string' ? r.source : 'unknown',
+        rule: typeof r.rule === 'string' ? r.rule : '',
+        tokenCount: totalTokens({ inputTokens: num(r.inputTokens), outputTokens: num(r.outputTokens), cacheCreationTokens: num(r.cacheCreationTokens), cacheReadTokens: num(r.cacheReadTokens) }),
+        timestamp: String(r.at), agentName: typeof agent?.name === 'string' ? agent.name : null,
+        ...(r.costSource === REFUSED_COST_SOURCE ? { refused: true } : {}),
+      };
+    });
+    data.spend = spend;
+  } catch { /* the gateway or its store is not up yet: health alone */ }
+  return data;
+}
