@@ -1,6 +1,6 @@
 /**
- * Request bodies: read into one Buffer up to a size limit, and refused without reading
- * them in a way every client can see.
+ * Request bodies: read up to a size limit (as one Buffer, or as the chunks they came
+ * in), and refused without reading them in a way every client can see.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GatewayError, errorBody, sendError } from './errors';
@@ -15,6 +15,15 @@ import { GatewayError, errorBody, sendError } from './errors';
 export const REFUSED_BODY_READ_LIMIT = 128 * 1024 * 1024;
 
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return readBodyChunks(req, limit).then((chunks) => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+}
+
+/**
+ * The body as the chunks it arrived in, not joined: the messages route scans and forwards
+ * them as they are (see routing/bodyChunks.ts; joining megabytes costs more than the scan).
+ * An empty body is one empty chunk.
+ */
+export function readBodyChunks(req: IncomingMessage, limit: number): Promise<Buffer[]> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
     return Promise.reject(new GatewayError('request_too_large', `request body of ${declared} bytes is over the gateway's limit of ${limit} bytes (maxBodyBytes)`));
@@ -34,7 +43,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)));
+    req.once('end', () => resolve(chunks.length === 0 ? [Buffer.alloc(0)] : chunks));
     req.once('error', (err) => reject(new GatewayError('invalid_request_error', `request body could not be read: ${err.message}`)));
     req.once('aborted', () => reject(new GatewayError('invalid_request_error', 'the client abandoned the request body')));
   });

@@ -5,6 +5,7 @@
  */
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
+import { bodyLength, type BodyChunks } from '../routing/bodyChunks';
 import type { ClientAuth } from './auth';
 import type { Provider } from './providers';
 
@@ -84,13 +85,21 @@ export function headerValue(flat: string[], lowerName: string): string {
 /**
  * POSTs `body` to the provider; the reply comes to `handler` (onConnect, onHeaders, onData,
  * onComplete, onError). The provider has `timeoutMs` to send its headers, and then may
- * stay silent for at most `timeoutMs` between two pieces of the body.
+ * stay silent for at most `timeoutMs` between two pieces of the body. A body in several
+ * chunks goes as they are, one write each, with its length declared (not joined first:
+ * see routing/bodyChunks.ts).
  */
 export function sendUpstream(
-  provider: Provider, path: string, headers: string[], body: Buffer, timeoutMs: number, handler: Dispatcher.DispatchHandler,
+  provider: Provider, path: string, headers: string[], body: Buffer | BodyChunks, timeoutMs: number, handler: Dispatcher.DispatchHandler,
 ): void {
+  let payload: Buffer | BodyChunks = body;
+  if (!Buffer.isBuffer(body)) {
+    if (body.length === 1) payload = body[0];
+    else headers.push('content-length', String(bodyLength(body)));
+  }
   provider.pool.dispatch({
-    method: 'POST', path: provider.basePath + path, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
+    // (undici takes any iterable of chunks as a body; its DispatchOptions type lists only Readable.)
+    method: 'POST', path: provider.basePath + path, headers, body: payload as Buffer, headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
   }, handler);
 }
 
@@ -110,7 +119,7 @@ export function upstreamErrorMessage(error: Error, provider: Provider, timeoutMs
  * the client, when the provider cannot be reached or has no such route (404).
  */
 export function relayUpstream(
-  res: ServerResponse, provider: Provider, path: string, headers: string[], body: Buffer, timeoutMs: number,
+  res: ServerResponse, provider: Provider, path: string, headers: string[], body: Buffer | BodyChunks, timeoutMs: number,
   extraHeaders: string[], unavailable: () => void,
 ): void {
   sendUpstream(provider, path, headers, body, timeoutMs, new Relay(res, extraHeaders, unavailable));

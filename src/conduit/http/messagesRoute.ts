@@ -19,7 +19,8 @@ import type { CredentialsSource, CredentialsTracker } from '../core/credentials'
 import type { LedgerService } from '../ledger/service';
 import type { PriceTable } from '../pricing/priceTable';
 import type { PluginRouter } from '../plugins/pluginRouter';
-import { InvalidRequestError, readRequestFacts, withModel, type RequestFacts } from '../routing/requestFacts';
+import type { BodyChunks } from '../routing/bodyChunks';
+import { InvalidRequestError, readRequestFacts, withModelChunks, type RequestFacts } from '../routing/requestFacts';
 import { routeByRules, routeBySession, type RouteChoice } from '../routing/router';
 import { rulesFor, type RoutingRules } from '../routing/rules';
 import type { EventHub } from '../usage/eventHub';
@@ -85,7 +86,7 @@ function requestContextOf(req: IncomingMessage, ctx: SessionContext): RequestCon
 }
 
 /** Reads the facts and context of a request, answering 400 itself when they are bad. */
-export function parseRouted(req: IncomingMessage, res: ServerResponse, body: Buffer): { facts: RequestFacts; ctx: SessionContext } | null {
+export function parseRouted(req: IncomingMessage, res: ServerResponse, body: BodyChunks): { facts: RequestFacts; ctx: SessionContext } | null {
   try {
     return { facts: readRequestFacts(body), ctx: sessionContextOf(req) };
   } catch (err) {
@@ -110,7 +111,7 @@ export async function chooseRoute(facts: RequestFacts, sessionCtx: SessionContex
   return { choice: choice ?? routeByRules(facts, rules), rules };
 }
 
-export async function handleMessages(req: IncomingMessage, res: ServerResponse, body: Buffer, auth: ClientAuth, deps: MessagesDeps): Promise<void> {
+export async function handleMessages(req: IncomingMessage, res: ServerResponse, body: BodyChunks, auth: ClientAuth, deps: MessagesDeps): Promise<void> {
   const t0 = performance.now();
   const clock = deps.now ?? Date.now;
   const startedAt = new Date(clock());
@@ -229,7 +230,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private failed: string[] | null = null;
 
   constructor(
-    private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly body: Buffer,
+    private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly body: BodyChunks,
     private readonly auth: ClientAuth, private readonly facts: RequestFacts, private readonly decision: RoutingDecision,
     private readonly requestId: string, private readonly candidates: ResolvedModel[], private readonly deps: MessagesDeps,
     private readonly t0: number, private readonly done: (status: number, outcome: Outcome, firstByteMs: number | null) => void,
@@ -253,7 +254,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     this.phase = WAITING;
     this.abortUpstream = null;
     this.resumeUpstream = null;
-    sendUpstream(provider, this.req.url ?? '/v1/messages', headers, withModel(this.body, this.facts, model), this.deps.upstreamTimeoutMs, this);
+    sendUpstream(provider, this.req.url ?? '/v1/messages', headers, withModelChunks(this.body, this.facts, model), this.deps.upstreamTimeoutMs, this);
   }
 
   /** Whose credentials went to the provider: the client's own, or the gateway's key. */

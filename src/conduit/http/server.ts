@@ -19,7 +19,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import type { EventHub } from '../usage/eventHub';
 import { authenticate, isLoopbackHost } from './auth';
-import { readBody, refuseUnreadBody } from './body';
+import { readBodyChunks, refuseUnreadBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { headerOverflowResponse } from './headerOverflow';
@@ -34,7 +34,8 @@ import { TeamAccess } from '../team/teamService';
 import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
 import { relayUpstream, upstreamHeaders } from './forward';
-import { withModel } from '../routing/requestFacts';
+import type { BodyChunks } from '../routing/bodyChunks';
+import { withModelChunks } from '../routing/requestFacts';
 import { safeHeaderValue } from './safeHeader';
 import { sessionIdOf } from '../../protocol/session';
 
@@ -132,13 +133,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
 
   if (path === '/v1/messages') {
     if (method !== 'POST') return sendError(res, 'invalid_request_error', `${method} is not allowed on /v1/messages; use POST`, 405);
-    const body = await readBody(req, deps.maxBodyBytes());
+    const body = await readBodyChunks(req, deps.maxBodyBytes());
     await handleMessages(req, res, body, auth, deps);
     return;
   }
   if (path === '/v1/messages/count_tokens') {
     if (method !== 'POST') return sendError(res, 'invalid_request_error', `${method} is not allowed here; use POST`, 405);
-    const body = await readBody(req, deps.maxBodyBytes());
+    const body = await readBodyChunks(req, deps.maxBodyBytes());
     await handleCountTokens(req, res, body, deps, auth);
     return;
   }
@@ -194,7 +195,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
   sendError(res, 'not_found_error', `no route ${method} ${path}`);
 }
 
-async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body: Buffer, deps: ServerDeps, auth: ReturnType<typeof authenticate>): Promise<void> {
+async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body: BodyChunks, deps: ServerDeps, auth: ReturnType<typeof authenticate>): Promise<void> {
   const parsed = parseRouted(req, res, body);
   if (!parsed) return;
   const { facts } = parsed;
@@ -209,7 +210,7 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
   }
   const headers = upstreamHeaders(req.headers, target.provider, auth);
   if (!headers) return estimate();
-  relayUpstream(res, target.provider, req.url ?? '/v1/messages/count_tokens', headers, withModel(body, facts, target.model),
+  relayUpstream(res, target.provider, req.url ?? '/v1/messages/count_tokens', headers, withModelChunks(body, facts, target.model),
     deps.upstreamTimeoutMs, ['x-conduit-model', safeHeaderValue(target.model)], estimate);
 }
 

@@ -3,6 +3,7 @@
  * small fields are parsed; the last message is parsed lazily, when a rule asks for it.
  */
 import { modelIdProblem } from '../../protocol/modelId';
+import { splice, withContiguous, type BodyChunks } from './bodyChunks';
 import type { RangeList } from './rangeList';
 import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
 
@@ -34,7 +35,16 @@ export class InvalidRequestError extends Error {
 
 const WEB_SEARCH_TYPE = Buffer.from('"web_search_');
 
-export function readRequestFacts(body: Buffer): RequestFacts {
+/**
+ * The facts of a request body, one Buffer or the chunks it arrived in (read through one
+ * reused contiguous copy: see bodyChunks.ts).
+ */
+export function readRequestFacts(body: Buffer | BodyChunks): RequestFacts {
+  const chunks: BodyChunks = Buffer.isBuffer(body) ? [body] : body;
+  return withContiguous(chunks, (view) => factsOf(view, chunks));
+}
+
+function factsOf(body: Buffer, chunks: BodyChunks): RequestFacts {
   let scan: ScannedRequest;
   try {
     scan = scanRequestBody(body);
@@ -85,7 +95,8 @@ export function readRequestFacts(body: Buffer): RequestFacts {
     effort,
     hasWebSearchTool,
     scan,
-    lastUserText: () => (lastUserText ??= readLatestPrompt(body, scan.messages)),
+    // Read when a rule asks, through the contiguous view again (the one of the scan is gone by then).
+    lastUserText: () => (lastUserText ??= withContiguous(chunks, (view) => readLatestPrompt(view, scan.messages))),
   };
 }
 
@@ -168,7 +179,16 @@ function parseText(body: Buffer, [start, end]: ByteRange): string {
 /** The body with its top-level "model" replaced, everything else byte for byte the same. */
 export function withModel(body: Buffer, facts: RequestFacts, model: string): Buffer {
   if (model === facts.requestedModel) return body;
+  return Buffer.concat(withModelChunks([body], facts, model));
+}
+
+/**
+ * The body's chunks with its top-level "model" replaced: the same chunks where the model
+ * is unchanged, else new ones around the model's bytes (the rest is the same memory).
+ */
+export function withModelChunks(chunks: BodyChunks, facts: RequestFacts, model: string): BodyChunks {
+  if (model === facts.requestedModel) return chunks;
   const range = facts.scan.fields.get('model');
   if (!range) throw new Error('withModel: the request has no model field');
-  return Buffer.concat([body.subarray(0, range[0]), Buffer.from(JSON.stringify(model)), body.subarray(range[1])]);
+  return splice(chunks, range[0], range[1], Buffer.from(JSON.stringify(model)));
 }
