@@ -151,7 +151,7 @@ export class Views implements vscode.Disposable {
 
   private wireAnalytics(panel: vscode.WebviewPanel, sessionId: string | null = null): void {
     panel.webview.options = webviewOptions(this.extensionUri);
-    renderWebview(panel.webview, this.extensionUri, 'analytics', panel.title, {});
+    renderWebview(panel.webview, this.extensionUri, 'analytics', panel.title, { sessionId });
     this.analyticsPanels.set(panel, sessionId);
     const project = vscode.workspace.workspaceFolders?.length === 1 ? this.projects.forFolder(vscode.workspace.workspaceFolders[0]) : null;
     panel.onDidDispose(() => this.analyticsPanels.delete(panel));
