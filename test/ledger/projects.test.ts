@@ -253,6 +253,107 @@ describe('ledger: projects and agents API', () => {
     assert.equal((await store.pglite.query(`select 1 from public.agents where project_id = $1`, [project.id])).rows.length, 0);
   });
 
+  /** One request of this context, once the store has it. */
+  async function recorded(ctx: SessionContext): Promise<void> {
+    const ingested = once(live.ingester, 'batch');
+    await routedModel(gateway, fake, ctx);
+    await ingested;
+  }
+
+  async function usageOf(key: string): Promise<{ project: string; requests: number; sessions: string[] }[]> {
+    const { rows } = await store.pglite.query<{ project: string; requests: number; sessions: string[] }>(
+      `select p.id::text as project, count(u.id)::int as requests, array_agg(distinct u.session_id order by u.session_id) filter (where u.id is not null) as sessions
+       from public.projects p left join public.usage_tracking u on u.project_id = p.id
+       where p.workspace_key = $1 group by p.id`, [key]);
+    return rows;
+  }
+
+  const recentCount = async (key: string): Promise<number> => {
+    const r = await fetch(`${gateway.url}/v1/conduit/analytics/recent?project=${encodeURIComponent(key)}&range=day`, { headers: { 'x-conduit-token': gateway.token } });
+    assert.equal(r.status, 200);
+    return ((await r.json()) as { requests: unknown[] }).requests.length;
+  };
+
+  it('an old random key\'s project is renamed to the derived key, history and agents included; the old key still names it', async () => {
+    const old = randomUUID();
+    const derived = `github.com/acme/rename-${randomUUID().slice(0, 8)}#packages/api`;
+    const before = (await call('PUT', old, { name: 'api', modelConfig: { enabled: true, defaultModel: 'claude-haiku-4-5' } })).body as ProjectInfo;
+    const agent = (await call('POST', `${old}/agents`, { name: 'reviewer', personaType: 'code-reviewer', useProjectModel: true, customModelId: null })).body as AgentInfo;
+    await recorded({ projectId: old, agentId: agent.id, sessionId: 'rename-1' });
+    await recorded({ projectId: old, sessionId: 'rename-2' });
+
+    const put = await call('PUT', encodeURIComponent(derived), { name: 'api', previousKeys: [old] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const after = put.body as ProjectInfo;
+    assert.equal(after.id, before.id, 'the same project, renamed');
+    assert.equal(after.workspaceKey, derived);
+    assert.equal(after.modelConfig.defaultModel, 'claude-haiku-4-5');
+    assert.deepEqual(await usageOf(derived), [{ project: before.id, requests: 2, sessions: ['rename-1', 'rename-2'] }]);
+    assert.deepEqual(await usageOf(old), [], 'no project keeps the old key');
+    assert.equal(await recentCount(derived), 2, 'the analytics of the derived key show the history');
+    assert.deepEqual(((await call('GET', `${encodeURIComponent(derived)}/agents`)).body as AgentInfo[]).map((a) => a.id), [agent.id]);
+    // The old key still names it (a task started before, a terminal with the old variable).
+    assert.equal(((await call('GET', old)).body as ProjectInfo).id, before.id);
+    await recorded({ projectId: old, sessionId: 'rename-3' });
+    assert.equal((await usageOf(derived))[0].requests, 3);
+    // Said again (every start of the extension until it forgets the old key): nothing changes.
+    const again = await call('PUT', encodeURIComponent(derived), { name: 'api', previousKeys: [old] });
+    assert.equal((again.body as ProjectInfo).id, before.id);
+    assert.equal((await usageOf(derived))[0].requests, 3);
+    // The request routed by the saved configuration under its new key too.
+    assert.equal(await routedModel(gateway, fake, { projectId: derived, sessionId: 'rename-4', projectModelConfig: HEADER_PROJECT_CONFIG }), 'claude-haiku-4-5');
+  });
+
+  it('an old key\'s project is merged into the derived key\'s when both have history (a terminal recorded first, two profiles)', async () => {
+    const derived = `github.com/acme/merge-${randomUUID().slice(0, 8)}`;
+    const [first, second] = [randomUUID(), randomUUID()];
+    // The terminal's sessions, recorded under the derived key by ingestion: no saved settings.
+    await recorded({ projectId: derived, agentId: 'shared-agent', sessionId: 'merge-terminal' });
+    // Two VS Code profiles, each with its own random key, settings and agents.
+    const firstProject = (await call('PUT', first, { name: 'shop', modelConfig: { enabled: true, defaultModel: 'claude-opus-4-1' }, dailyBudgetUsd: 5 })).body as ProjectInfo;
+    const own = (await call('POST', `${first}/agents`, { name: 'planner', personaType: 'planner', useProjectModel: false, customModelId: 'claude-haiku-4-5' })).body as AgentInfo;
+    await recorded({ projectId: first, agentId: own.id, sessionId: 'merge-first' });
+    await recorded({ projectId: first, agentId: 'shared-agent', sessionId: 'merge-first' });
+    await recorded({ projectId: second, sessionId: 'merge-second' });
+    const total = 4;
+
+    const put = await call('PUT', encodeURIComponent(derived), { name: 'shop', previousKeys: [first] });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+    const merged = put.body as ProjectInfo;
+    assert.notEqual(merged.id, firstProject.id);
+    assert.equal(merged.modelConfig.defaultModel, 'claude-opus-4-1', 'the settings saved through the extension win over the ones ingestion made');
+    assert.equal(merged.dailyBudgetUsd, 5);
+    assert.equal((await store.pglite.query(`select 1 from public.projects where id = $1`, [firstProject.id])).rows.length, 0, 'the old project is gone');
+    // The second profile's key, on its own start.
+    assert.equal(((await call('PUT', encodeURIComponent(derived), { name: 'shop', previousKeys: [second] })).body as ProjectInfo).id, merged.id);
+    assert.deepEqual(await usageOf(derived), [{ project: merged.id, requests: total, sessions: ['merge-first', 'merge-second', 'merge-terminal'] }]);
+    assert.equal(await recentCount(derived), total);
+
+    // One "shared-agent" (the same external id in both), and the planner moved with its id and model.
+    const agents = (await call('GET', `${encodeURIComponent(derived)}/agents`)).body as AgentInfo[];
+    assert.deepEqual(agents.map((a) => a.id).sort(), [own.id, 'shared-agent'].sort());
+    const { rows: byAgent } = await store.pglite.query<{ agent: string | null; n: number }>(
+      `select a.external_id as agent, count(*)::int as n from public.usage_tracking u left join public.agents a on a.id = u.agent_id
+       where u.project_id = $1 and a.external_id is not null group by 1 order by 1`, [merged.id]);
+    assert.deepEqual(byAgent, [{ agent: 'shared-agent', n: 2 }]);
+    assert.equal(await routedModel(gateway, fake, { projectId: derived, agentId: own.id, sessionId: 'merge-after' }), 'claude-haiku-4-5');
+
+    // A session still carrying an old key (its cached project is gone) records into the merged one.
+    await recorded({ projectId: first, sessionId: 'merge-late' });
+    await recorded({ projectId: second, sessionId: 'merge-late' });
+    assert.equal((await usageOf(derived))[0].requests, total + 3);
+    assert.deepEqual(await usageOf(first), []);
+    assert.deepEqual(await usageOf(second), []);
+  });
+
+  it('refuses previousKeys that are not a short list of keys, naming the field', async () => {
+    for (const body of [{ previousKeys: 'x' }, { previousKeys: Array.from({ length: 11 }, (_, i) => `k${i}`) }, { previousKeys: [''] }, { previousKeys: ['x'.repeat(201)] }, { previousKeys: [1] }]) {
+      const r = await call('PUT', 'previous-keys-refused', body);
+      assert.equal(r.status, 400, JSON.stringify(body));
+      assert.match(errorOf(r).message, /previousKeys/);
+    }
+  });
+
   it('routes by a project configuration saved through the API from the next request on, instead of the session header\'s', async () => {
     const key = randomUUID();
     const ctx: SessionContext = { projectId: key, sessionId: 'routing-session', projectModelConfig: HEADER_PROJECT_CONFIG };

@@ -2,13 +2,15 @@
  * Projects and their agents, as src/protocol/projects.ts documents them:
  *
  *   GET    /v1/conduit/projects/:key                 → ProjectInfo (404 when unknown)
- *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?, budget?} → ProjectInfo (created when new)
+ *   PUT    /v1/conduit/projects/:key                 {name?, modelConfig?, dailyBudgetUsd?, monthlyBudgetUsd?, budget?, previousKeys?} → ProjectInfo (created when new)
  *   GET    /v1/conduit/projects/:key/agents          → AgentInfo[] (404 for an unknown project)
  *   POST   /v1/conduit/projects/:key/agents          AgentInput → AgentInfo (201; 409 for a name the project has)
  *   PUT    /v1/conduit/projects/:key/agents/:agentId Partial<AgentInput> → AgentInfo
  *   DELETE /v1/conduit/projects/:key/agents/:agentId → 204
  *
- * `:key` is the project's workspace key (SYNAPSE_PROJECT_ID), percent-encoded; `:agentId`
+ * `:key` is the project's workspace key (SYNAPSE_PROJECT_ID), percent-encoded, or one of
+ * its earlier keys; `previousKeys` (at most 10) are earlier keys of the same folder, whose
+ * projects are renamed to `:key` or merged into it, history included (projectStore.ts); `:agentId`
  * the id AgentInfo gives (SYNAPSE_AGENT_ID). A saved model configuration reaches the
  * routing of the next request at once (LedgerService.routingContext), and so does a saved
  * budget (`budget`: src/protocol/budgets.ts; the answer waits for the budget tracker). Answers 400 naming
@@ -43,7 +45,8 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** As long as a session context's projectId / agentId may be. */
 const MAX_KEY_LENGTH = 200;
 
-const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget'] as const;
+const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget', 'previousKeys'] as const;
+const MAX_PREVIOUS_KEYS = 10;
 const AGENT_KEYS = ['name', 'personaType', 'useProjectModel', 'customModelId', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget'] as const;
 
 export async function handleProjects(req: IncomingMessage, res: ServerResponse, path: string, deps: ProjectsRouteDeps): Promise<void> {
@@ -223,7 +226,23 @@ export function parseProjectUpdate(o: Record<string, unknown>): ProjectUpdate {
   if (monthly !== undefined) update.monthlyBudgetUsd = monthly;
   const limits = budgetPolicyOf(o, update);
   if (limits) update.budgetLimits = limits;
+  const previous = previousKeys(o);
+  if (previous) update.previousKeys = previous;
   return update;
+}
+
+function previousKeys(o: Record<string, unknown>): string[] | undefined {
+  const v = o.previousKeys;
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v) || v.length > MAX_PREVIOUS_KEYS) {
+    throw new ValidationError('previousKeys', `expected a list of at most ${MAX_PREVIOUS_KEYS} project keys, got ${describe(v)}`);
+  }
+  return v.map((k, i) => {
+    if (typeof k !== 'string' || k.length === 0 || k.length > MAX_KEY_LENGTH) {
+      throw new ValidationError(`previousKeys[${i}]`, `expected a project key of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(k)}`);
+    }
+    return k;
+  });
 }
 
 export function parseAgentPatch(o: Record<string, unknown>): Partial<AgentInput> {

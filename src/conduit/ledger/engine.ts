@@ -155,6 +155,7 @@ export class LedgerEngine {
     return runProjectOp(this.db, this.localUserId, op, {
       nextVersion: () => ++this.settingsVersion,
       agentDeleted: (id, externalId) => this.ingester.forgetAgent(id, externalId),
+      projectDeleted: (id) => this.ingester.forgetProject(id),
     });
   }
 

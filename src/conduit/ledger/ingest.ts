@@ -217,6 +217,12 @@ export class JournalIngester extends EventEmitter {
     for (const [key, value] of this.agents) if (value === lower) this.agents.delete(key);
   }
 
+  /** The project with this id was merged into another (projectStore.ts): its keys are resolved again. */
+  forgetProject(id: string): void {
+    for (const [key, value] of this.projects) if (value === id) this.projects.delete(key);
+    for (const key of this.agents.keys()) if (key.startsWith(`${id}\n`)) this.agents.delete(key);
+  }
+
   /**
    * Billed requests the store could not record (unrecorded.ts), as of the last pass that
    * set a line aside (and the first pass). Emitted as 'unrecorded' when it changes.
@@ -482,6 +488,13 @@ export class JournalIngester extends EventEmitter {
       const { rows } = await tx.query<{ id: string }>(`select id::text from public.projects where id = any($1::uuid[])`, [byId]);
       for (const r of rows) out.set(byId.find((p) => p.toLowerCase() === r.id)!, r.id);
     }
+    // An earlier key of a project (key_aliases: a random key an older extension kept) is that project.
+    const { rows: aliased } = await tx.query<{ id: string; alias: string }>(
+      `select p.id::text, a.alias from public.projects p cross join lateral unnest(p.key_aliases) as a(alias)
+       where p.user_id = $1 and p.key_aliases && $2::text[] and a.alias = any($2::text[])`,
+      [this.localUserId, wanted.filter((p) => !out.has(p))],
+    );
+    for (const r of aliased) out.set(r.alias, r.id);
     const keys = wanted.filter((p) => !out.has(p));
     if (!keys.length) return;
     await tx.query(

@@ -19,6 +19,8 @@ export interface ProjectUpdate {
   monthlyBudgetUsd?: number | null;
   /** The budget policy's limits (its amounts are the two fields above). */
   budgetLimits?: BudgetLimitsPatch;
+  /** Earlier keys of the project: their projects are renamed to, or merged into, this one (projectStore.ts). */
+  previousKeys?: string[];
 }
 
 /** The fields of a budget policy beside its amounts; only those given change. */

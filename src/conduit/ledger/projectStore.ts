@@ -22,6 +22,11 @@ export interface ProjectStoreHooks {
   nextVersion(): number;
   /** An agent was deleted: ingestion must not attach usage to it any more. */
   agentDeleted(id: string, externalId: string | null): void;
+  /**
+   * A project was merged into another and deleted (called inside the transaction, before it
+   * commits): ingestion must resolve its keys again (they are the other's aliases now).
+   */
+  projectDeleted?(id: string): void;
 }
 
 interface ProjectRow {
@@ -95,9 +100,12 @@ function limitsAfter(r: AgentRow | ProjectRow | null, patch: BudgetLimitsPatch |
   ];
 }
 
+/** The project a key names: its workspace key, else one of its earlier keys (key_aliases). */
 async function findProject(db: SqlClient, userId: string, key: string): Promise<ProjectRow | null> {
   const { rows } = await db.query<ProjectRow>(
-    `select ${PROJECT_COLUMNS} from public.projects where user_id = $1 and workspace_key = $2`, [userId, key]);
+    `select ${PROJECT_COLUMNS} from public.projects
+     where user_id = $1 and (workspace_key = $2 or key_aliases @> array[$2]::text[])
+     order by (workspace_key = $2) desc limit 1`, [userId, key]);
   return rows[0] ?? null;
 }
 
@@ -233,6 +241,10 @@ export async function runProjectOp(db: LedgerDb, userId: string, op: ProjectOp, 
 }
 
 async function putProject(tx: SqlClient, userId: string, key: string, update: ProjectUpdate, hooks: ProjectStoreHooks): Promise<ProjectOpReply> {
+  let adopted = false;
+  for (const previous of update.previousKeys ?? []) {
+    if (previous !== key && (await adoptKey(tx, userId, key, previous, hooks))) adopted = true;
+  }
   let project = await findProject(tx, userId, key);
   if (!project) {
     const { rows } = await tx.query<ProjectRow>(
@@ -265,9 +277,96 @@ async function putProject(tx: SqlClient, userId: string, key: string, update: Pr
   if (update.modelConfig) {
     const { rows } = await tx.query(
       `insert into conduit_local.saved_project_config (project_id) values ($1) on conflict do nothing returning 1`, [project.id]);
-    if (rows.length === 0 && !changed) return { value: projectInfo(project) }; // saved before, unchanged
-  } else if (!changed) {
+    if (rows.length === 0 && !changed && !adopted) return { value: projectInfo(project) }; // saved before, unchanged
+  } else if (!changed && !adopted) {
     return { value: projectInfo(project) };
   }
   return { value: projectInfo(project), settings: await projectSettings(tx, project.id, hooks.nextVersion()) };
+}
+
+/**
+ * Gives the project of an earlier key (`previous`: a random key an older extension kept in
+ * VS Code's workspace state) the derived key `key`, keeping its history: renamed when no
+ * project has `key` yet, else merged into that one (usage, routing decisions, agents,
+ * budget alerts, the saved settings when only the earlier project had some, its team link)
+ * and deleted. Either way `previous` stays an alias of the project (key_aliases), so a
+ * request that still carries it counts there. Returns whether anything changed.
+ */
+async function adoptKey(tx: SqlClient, userId: string, key: string, previous: string, hooks: ProjectStoreHooks): Promise<boolean> {
+  const { rows: [old] } = await tx.query<{ id: string; key_aliases: string[] }>(
+    `select id::text, key_aliases from public.projects where user_id = $1 and workspace_key = $2`, [userId, previous]);
+  if (!old) return false; // never used, or adopted before
+  const target = await findProject(tx, userId, key);
+  const aliases = [...new Set([...old.key_aliases, previous])];
+  if (!target) {
+    await tx.query(
+      `update public.projects set workspace_key = $2, key_aliases = (select array(select distinct unnest(key_aliases || $3::text[]))) where id = $1`,
+      [old.id, key, aliases]);
+    // Its rows go to Supabase under a project id derived from the workspace key (outbox.ts):
+    // logged again, the next push moves them (upserts by request id) to the renamed project.
+    for (const table of ['agents', 'usage_tracking', 'routing_decisions']) {
+      await tx.query(
+        `insert into conduit_local.sync_log (table_name, ids)
+         select $2, array_agg(id) from public.${table} where project_id = $1 having count(*) > 0`, [old.id, table]);
+    }
+    await tx.query(
+      `update conduit_local.workspace_link set workspace_key = $2
+       where workspace_key = $1 and not exists (select 1 from conduit_local.workspace_link where workspace_key = $2)`, [previous, key]);
+    return true;
+  }
+  // One statement, so the (agent_id, project_id) foreign keys are checked once every row moved.
+  // An agent of the earlier project with the same external id as one of the target's is
+  // that agent; the others move (a name the target has gets " (2)").
+  await tx.query(
+    `with same as (
+       select o.id as old_agent, t.id as new_agent
+       from public.agents o join public.agents t on t.project_id = $2 and t.external_id = o.external_id
+       where o.project_id = $1
+     ), moved as (
+       update public.agents a set project_id = $2,
+         name = case when exists (select 1 from public.agents t where t.project_id = $2 and t.name = a.name) then a.name || ' (2)' else a.name end
+       where a.project_id = $1 and a.id not in (select old_agent from same)
+       returning a.id
+     ), usage as (
+       update public.usage_tracking u set project_id = $2, agent_id = coalesce(s.new_agent, u.agent_id)
+       from public.usage_tracking u2 left join same s on s.old_agent = u2.agent_id
+       where u2.id = u.id and u.project_id = $1
+       returning u.id
+     ), decisions as (
+       update public.routing_decisions d set project_id = $2, agent_id = coalesce(s.new_agent, d.agent_id)
+       from public.routing_decisions d2 left join same s on s.old_agent = d2.agent_id
+       where d2.id = d.id and d.project_id = $1
+       returning d.id
+     ), alerts as (
+       update public.budget_alerts b set project_id = $2, agent_id = coalesce(s.new_agent, b.agent_id)
+       from public.budget_alerts b2 left join same s on s.old_agent = b2.agent_id
+       where b2.id = b.id and b.project_id = $1
+         and not exists (select 1 from public.budget_alerts t where t.project_id = $2 and t.alert_id = b.alert_id)
+       returning b.id
+     )
+     select (select count(*) from moved) + (select count(*) from usage) + (select count(*) from decisions) + (select count(*) from alerts) as n`,
+    [old.id, target.id]);
+  // The settings saved through the extension were the earlier project's: they win over a
+  // target that only ingestion made (a terminal's session before the extension started).
+  const { rows: saved } = await tx.query(
+    `select 1 from conduit_local.saved_project_config where project_id = $1
+     and not exists (select 1 from conduit_local.saved_project_config where project_id = $2)`, [old.id, target.id]);
+  if (saved.length) {
+    await tx.query(
+      `update public.projects t set model_config = o.model_config, daily_budget_usd = o.daily_budget_usd, monthly_budget_usd = o.monthly_budget_usd,
+         budget_soft_limit_percent = o.budget_soft_limit_percent, budget_soft_limit_model = o.budget_soft_limit_model,
+         budget_hard_limit_percent = o.budget_hard_limit_percent
+       from public.projects o where o.id = $1 and t.id = $2`, [old.id, target.id]);
+    await tx.query(`insert into conduit_local.saved_project_config (project_id) values ($1) on conflict do nothing`, [target.id]);
+  }
+  await tx.query(
+    `update conduit_local.workspace_link set workspace_key = $2
+     where workspace_key = $1 and not exists (select 1 from conduit_local.workspace_link where workspace_key = $2)`, [previous, key]);
+  await tx.query(`delete from conduit_local.workspace_link where workspace_key = $1`, [previous]);
+  await tx.query(`delete from public.projects where id = $1`, [old.id]);
+  await tx.query(
+    `update public.projects set key_aliases = (select array(select distinct unnest(key_aliases || $2::text[]))) where id = $1`,
+    [target.id, aliases]);
+  hooks.projectDeleted?.(old.id);
+  return true;
 }
