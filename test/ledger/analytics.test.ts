@@ -45,6 +45,14 @@ function localLabel(d: Date, tz: string, bucket: 'hour' | 'day'): string {
   return bucket === 'day' ? `${p.year}-${p.month}-${p.day}` : `${p.year}-${p.month}-${p.day}T${p.hour}:00`;
 }
 
+/** The local hours (of the scope's zone) that the scope's range touches. */
+function localHours(scope: { from: string; to: string; tz: string }): number {
+  const seen = new Set<string>();
+  for (let t = Date.parse(scope.from); t < Date.parse(scope.to); t += 15 * 60_000) seen.add(localLabel(new Date(t), scope.tz, 'hour'));
+  seen.add(localLabel(new Date(Date.parse(scope.to) - 1), scope.tz, 'hour'));
+  return seen.size;
+}
+
 interface Totals {
   requests: number; errors: number; inputTokens: number; outputTokens: number; cacheCreationTokens: number;
   cacheCreation5mTokens: number; cacheCreation1hTokens: number; cacheReadTokens: number; cost: number; costed: number;
@@ -146,20 +154,47 @@ describe('ledger: analytics', () => {
   });
 
   describe('queries', () => {
-    it('takes day, week and month as whole local days ending now, in the caller\'s time zone', async () => {
-      const scope = async (range: 'day' | 'week' | 'month', tz: string) => (await ask('summary', { range, tz })).scope;
-      assert.deepEqual(await scope('week', 'Europe/Berlin'), { from: '2026-11-20T23:00:00.000Z', to: NOW.toISOString(), tz: 'Europe/Berlin', project: null, agent: null, session: null });
-      assert.equal((await scope('day', 'Europe/Berlin')).from, '2026-11-26T23:00:00.000Z');
-      assert.equal((await scope('month', 'Europe/Berlin')).from, '2026-10-28T23:00:00.000Z');
-      assert.equal((await scope('day', 'Asia/Kolkata')).from, '2026-11-26T18:30:00.000Z');
-      assert.equal((await scope('day', 'America/New_York')).from, '2026-11-27T05:00:00.000Z');
-      assert.equal((await scope('week', 'America/New_York')).from, '2026-11-21T05:00:00.000Z');
-      assert.equal((await scope('day', 'UTC')).from, '2026-11-27T00:00:00.000Z');
-      // Custom: dates are whole local days (to inclusive); date-times as given.
-      const custom = (await ask('summary', { range: 'custom', from: '2026-11-02', to: '2026-11-03', tz: 'Asia/Kolkata' })).scope;
-      assert.deepEqual([custom.from, custom.to], ['2026-11-01T18:30:00.000Z', '2026-11-03T18:30:00.000Z']);
-      const times = (await ask('summary', { range: 'custom', from: '2026-11-02T10:15', to: '2026-11-03T08:00:00Z', tz: 'Europe/Berlin' })).scope;
-      assert.deepEqual([times.from, times.to], ['2026-11-02T09:15:00.000Z', '2026-11-03T08:00:00.000Z']);
+    it('calendar ranges (today, this week, this month) from local midnight, Monday and the 1st; rolling ones back from now; each with its label and previous period', async () => {
+      const scopeAt = async (range: AnalyticsParams['range'], tz: string, now = NOW, extra: Partial<AnalyticsParams> = {}) =>
+        (finishAnalytics(await engine.analytics('summary', params({ range, tz, ...extra }), now), prices, params({})) as Record<string, any>).scope;
+      const pick = (s: any) => [s.from, s.to, s.previous.from, s.previous.to];
+      // NOW is Friday 2026-11-27 06:17:23 in Berlin.
+      const today = await scopeAt('today', 'Europe/Berlin');
+      assert.deepEqual(today, {
+        from: '2026-11-26T23:00:00.000Z', to: NOW.toISOString(), tz: 'Europe/Berlin', project: null, agent: null, session: null,
+        range: 'today', calendar: true, label: 'Today', previous: { from: '2026-11-25T23:00:00.000Z', to: '2026-11-26T05:17:23.456Z' },
+      });
+      assert.deepEqual(pick(await scopeAt('this-week', 'Europe/Berlin')), ['2026-11-22T23:00:00.000Z', NOW.toISOString(), '2026-11-15T23:00:00.000Z', '2026-11-20T05:17:23.456Z']);
+      // Last month's period crosses the end of summer time (Oct 25): Oct 1 00:00 CEST to Oct 27 06:17 CET.
+      assert.deepEqual(pick(await scopeAt('this-month', 'Europe/Berlin')), ['2026-10-31T23:00:00.000Z', NOW.toISOString(), '2026-09-30T22:00:00.000Z', '2026-10-27T05:17:23.456Z']);
+      assert.equal((await scopeAt('today', 'Asia/Kolkata')).from, '2026-11-26T18:30:00.000Z');
+      assert.equal((await scopeAt('today', 'America/New_York')).from, '2026-11-27T05:00:00.000Z');
+      // Rolling: now minus 24 hours, 7 or 30 days; the previous period is the one just before.
+      for (const [range, alias, hours, label] of [['24h', 'day', 24, 'Last 24 hours'], ['7d', 'week', 168, 'Last 7 days'], ['30d', 'month', 720, 'Last 30 days']] as const) {
+        const from = new Date(NOW.getTime() - hours * 3_600_000).toISOString();
+        const prev = new Date(NOW.getTime() - 2 * hours * 3_600_000).toISOString();
+        for (const r of [range, alias]) {
+          const s = await scopeAt(r, 'Europe/Paris');
+          assert.deepEqual([...pick(s), s.range, s.calendar, s.label], [from, NOW.toISOString(), prev, from, range, false, label], r);
+        }
+      }
+      // The day summer time ends in Paris (Sunday 2026-10-25, 25 hours long), at 21:00 local.
+      const dstDay = new Date('2026-10-25T20:00:00Z');
+      assert.deepEqual(pick(await scopeAt('today', 'Europe/Paris', dstDay)), ['2026-10-24T22:00:00.000Z', dstDay.toISOString(), '2026-10-23T22:00:00.000Z', '2026-10-24T19:00:00.000Z']);
+      assert.deepEqual(pick(await scopeAt('this-week', 'Europe/Paris', dstDay)), ['2026-10-18T22:00:00.000Z', dstDay.toISOString(), '2026-10-11T22:00:00.000Z', '2026-10-18T19:00:00.000Z']);
+      // The Monday after: the week starts at midnight CET, the previous one at midnight CEST.
+      const monday = new Date('2026-10-26T10:00:00Z');
+      assert.deepEqual(pick(await scopeAt('this-week', 'Europe/Paris', monday)), ['2026-10-25T23:00:00.000Z', monday.toISOString(), '2026-10-18T22:00:00.000Z', '2026-10-19T09:00:00.000Z']);
+      // This month to the 3rd 21:00 → last month to the 3rd 21:00.
+      const third = new Date('2026-11-03T20:00:00Z');
+      assert.deepEqual(pick(await scopeAt('this-month', 'Europe/Paris', third)), ['2026-10-31T23:00:00.000Z', third.toISOString(), '2026-09-30T22:00:00.000Z', '2026-10-03T19:00:00.000Z']);
+      // Custom: dates are whole local days (to inclusive); date-times as given; named by their dates.
+      const custom = await scopeAt('custom', 'Asia/Kolkata', NOW, { from: '2026-11-02', to: '2026-11-03' });
+      assert.deepEqual([...pick(custom), custom.label, custom.calendar], ['2026-11-01T18:30:00.000Z', '2026-11-03T18:30:00.000Z', '2026-10-30T18:30:00.000Z', '2026-11-01T18:30:00.000Z', 'Nov 2 – Nov 3, 2026', false]);
+      const times = await scopeAt('custom', 'Europe/Berlin', NOW, { from: '2026-11-02T10:15', to: '2026-11-03T08:00:00Z' });
+      assert.deepEqual([times.from, times.to, times.label], ['2026-11-02T09:15:00.000Z', '2026-11-03T08:00:00.000Z', 'Nov 2 – Nov 3, 2026']);
+      assert.equal((await scopeAt('custom', 'UTC', NOW, { from: '2025-12-30', to: '2026-01-02' })).label, 'Dec 30, 2025 – Jan 2, 2026');
+      assert.equal((await scopeAt('custom', 'UTC', NOW, { from: '2026-11-02', to: '2026-11-02' })).label, 'Nov 2, 2026');
     });
 
     it('summary: cost, tokens, requests and average cost, with unknown costs counted apart', async () => {
@@ -211,9 +246,11 @@ describe('ledger: analytics', () => {
 
     it('cost over time in day and hour buckets of the caller\'s time zone, whole-hour and half-hour offsets alike', async () => {
       const cases: [Partial<AnalyticsParams>, number][] = [
-        [{ project: P, range: 'month', tz: 'Europe/Berlin', bucket: 'day' }, 30],
-        [{ project: P, range: 'month', tz: 'Asia/Kolkata', bucket: 'day' }, 30],
-        [{ range: 'week', tz: 'America/New_York', bucket: 'day' }, 7],
+        // 30 and 7 days back from now: 31 and 8 local days, the first and last in part.
+        [{ project: P, range: 'month', tz: 'Europe/Berlin', bucket: 'day' }, 31],
+        [{ project: P, range: '30d', tz: 'Asia/Kolkata', bucket: 'day' }, 31],
+        [{ range: 'week', tz: 'America/New_York', bucket: 'day' }, 8],
+        [{ project: P, range: 'this-month', tz: 'Europe/Paris', bucket: 'day' }, 27],
         [{ project: P, range: 'week', tz: 'America/New_York', bucket: 'hour' }, 0],
         [{ project: P, range: 'week', tz: 'Asia/Kolkata', bucket: 'hour' }, 0],
         [{ project: P, agent: 'coder', range: 'custom', from: '2026-11-05T07:40:00Z', to: '2026-11-19T13:10:00Z', tz: 'Australia/Adelaide', bucket: 'day' }, 15],
@@ -227,7 +264,7 @@ describe('ledger: analytics', () => {
         const points = answer.points as Record<string, any>[];
         // Every bucket of the range is there, in order, empty ones included.
         if (days) assert.equal(points.length, days, `${what}: one point per local day`);
-        else assert.equal(points.length, Math.ceil((Date.parse(answer.scope.to) - Date.parse(answer.scope.from)) / 3_600_000), `${what}: one point per hour`);
+        else assert.equal(points.length, localHours(answer.scope), `${what}: one point per local hour`);
         assert.deepEqual(points.map((p) => p.start), [...points.map((p) => p.start)].sort(), `${what}: in order`);
         for (const p of points) {
           assert.equal(p.label, localLabel(new Date(p.start), c.tz!, bucket), `${what}: label of ${p.start}`);
@@ -413,7 +450,7 @@ describe('ledger: analytics', () => {
 
     it('refuses parameters it cannot answer, saying which and why', async () => {
       const bad = (query: string, message: RegExp) => assert.throws(() => parseAnalyticsParams(new URLSearchParams(query)), (e: Error) => e instanceof AnalyticsParamError && message.test(e.message), query);
-      bad('range=year', /range: expected one of day, week, month, custom/);
+      bad('range=year', /range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, day, week, month, got "year"/);
       bad('range=custom&from=2026-11-01', /needs both from and to/);
       bad('range=week&from=2026-11-01&to=2026-11-02', /apply to range=custom only/);
       bad('from=yesterday&to=2026-11-02', /from: expected a date/);
@@ -421,8 +458,9 @@ describe('ledger: analytics', () => {
       bad('tz=Mars/Olympus', /tz: "Mars\/Olympus" is not an IANA time zone/);
       bad('bucket=minute', /bucket: expected hour or day/);
       bad('range=month&bucket=hour', /bucket=hour covers at most 31 days/);
-      bad('limit=0', /limit: expected a whole number from 1 to 50/);
-      bad('limit=51', /limit/);
+      bad('limit=0', /limit: expected a whole number from 1 to 200/);
+      bad('limit=201', /limit: expected a whole number from 1 to 200/);
+      assert.throws(() => parseAnalyticsParams(new URLSearchParams('limit=51'), 'models'), /limit: expected a whole number from 1 to 50, got "51"/);
       bad('projekt=x', /unknown parameter "projekt"/);
       bad('project=a&project=b', /given more than once/);
       bad(`project=${'x'.repeat(201)}`, /project: expected 1 to 200 characters/);
@@ -483,7 +521,7 @@ describe('ledger: analytics', () => {
       assert.equal(noToken.status, 401);
       const bad = await get('/v1/conduit/analytics/summary?range=fortnight');
       assert.equal(bad.status, 400);
-      assert.deepEqual(await bad.json(), { type: 'error', error: { type: 'invalid_request_error', message: '[conduit] range: expected one of day, week, month, custom, got "fortnight"' } });
+      assert.deepEqual(await bad.json(), { type: 'error', error: { type: 'invalid_request_error', message: '[conduit] range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, day, week, month, got "fortnight"' } });
       const late = await get('/v1/conduit/analytics/summary?from=2026-11-05&to=2026-11-01');
       assert.equal(late.status, 400);
       assert.match(((await late.json()) as any).error.message, /from must be before to/);

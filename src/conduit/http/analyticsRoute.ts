@@ -1,8 +1,8 @@
 /**
- * GET /v1/conduit/analytics/<query>?project=&agent=&session=&range=day|week|month|custom&from=&to=&tz=&bucket=hour|day&limit=&baseline=
+ * GET /v1/conduit/analytics/<query>?project=&agent=&session=&range=today|this-week|this-month|24h|7d|30d|custom&from=&to=&tz=&bucket=hour|day&limit=&offset=&sort=&groupBy=&baseline=
  *
- * Queries: summary, models, timeseries, sources, recent, agents, sessions, savings, cache
- * (see src/conduit/ledger/analytics.ts). Answers 400 for a bad parameter, 404 for an
+ * Queries: summary, models, timeseries, daily, sources, recent, agents, sessions, savings, cache
+ * (see src/conduit/ledger/analytics/, answers in src/protocol/analytics.ts). Answers 400 for a bad parameter, 404 for an
  * unknown query, and 503 with Retry-After while the usage store is opening (or if it
  * failed to open). The token check happens before (server.ts).
  *
@@ -64,7 +64,7 @@ export async function handleAnalytics(req: IncomingMessage, res: ServerResponse,
   }
   let params;
   try {
-    params = parseAnalyticsParams(search);
+    params = parseAnalyticsParams(search, name);
   } catch (err) {
     if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
     throw err;
