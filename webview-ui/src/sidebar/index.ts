@@ -1,7 +1,10 @@
-// The sidebar view: the gateway's health, today's cost and tokens with a small chart, the
-// last routing decisions, and buttons that open the panels. Today's figures are the usage
-// store's, in sidebarData (answering a request, and pushed by the host whenever the store
-// changed); routingDecision and usageEvent messages only add to the list of decisions.
+// The sidebar view: the gateway's health, today's cost and tokens with a small chart, today's
+// and this month's spend against the budgets, the last routing decisions, and buttons that
+// open the panels. Its figures are the usage store's for one scope it names (the workspace's
+// project, or every project), today and this month being calendar periods in the gateway's
+// zone as budgets count them. They come in sidebarData (answering a request, and pushed by
+// the host whenever the store changed); routingDecision and usageEvent messages only add to
+// the list of decisions.
 import '../shared/boot.js';
 // The @vscode-elements components this view uses (each import defines its custom element).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -12,14 +15,15 @@ import {
 } from 'chart.js';
 import type { UsageRecord } from '../../../src/protocol/usage.js';
 import { isRefused } from '../../../src/protocol/measures.js';
+import { isSidebarSpend, type PeriodSpend, type SidebarSpendData } from '../../../src/protocol/spend.js';
 import {
-  isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarData, type SidebarDecision,
+  isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarDecision,
   type SidebarHostMessage, type SidebarInitialState,
 } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
 import { costTickLabel } from '../charts/costAxis.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import { formatAxisHour, formatBucket, formatCost, formatTokens, relativeTime, sourceLabel } from '../shared/format.js';
+import { formatAxisHour, formatBucket, formatMoney, formatSpendOfBudget, formatTokens, relativeTime, sourceLabel } from '../shared/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Filler, Tooltip);
@@ -27,14 +31,21 @@ Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearS
 const DECISIONS_KEEP = 20;
 const DECISIONS_SHOW = 6;
 
-interface PersistedState { v: 1; data: SidebarData | null }
+interface PersistedState { v: 1; data: SidebarSpendData | null }
+
+/** The host's data, with the scope and spend it carries besides SidebarData checked too. */
+function isSidebarSpendData(v: unknown): v is SidebarSpendData {
+  if (!isSidebarData(v)) return false;
+  const extra = v as Partial<SidebarSpendData>;
+  return extra.scopeLabel === undefined || isSidebarSpend(extra);
+}
 
 function isPersistedState(v: unknown): v is PersistedState {
   return typeof v === 'object' && v !== null && (v as PersistedState).v === 1
-    && ((v as PersistedState).data === null || isSidebarData((v as PersistedState).data));
+    && ((v as PersistedState).data === null || isSidebarSpendData((v as PersistedState).data));
 }
 
-let data: SidebarData | null = null;
+let data: SidebarSpendData | null = null;
 let pendingId: string | null = null;
 
 function persist(): void {
@@ -59,7 +70,9 @@ const ui = {
   start: button('Start Gateway', 'start', false, () => post({ type: 'gatewayAction', action: 'start' })),
   restart: button('Restart', 'restart', true, () => post({ type: 'gatewayAction', action: 'restart' })),
   logs: button('Show Logs', 'logs', true, () => post({ type: 'gatewayAction', action: 'showLogs' })),
+  scope: h('p', { class: 'scope muted', attrs: { 'data-testid': 'scope' } }),
   cost: h('div', { class: 'stat-value', attrs: { 'data-testid': 'todayCost' } }),
+  month: h('p', { class: 'month-line', attrs: { 'data-testid': 'monthCost' } }),
   costNote: h('div', { class: 'stat-note muted', attrs: { 'data-testid': 'todayCostNote' } }),
   tokens: h('div', { class: 'stat-value', attrs: { 'data-testid': 'todayTokens' } }),
   requests: h('div', { class: 'stat-note muted', attrs: { 'data-testid': 'todayRequests' } }),
@@ -77,9 +90,11 @@ function buildLayout(): void {
       h('div', { class: 'button-row' }, ui.start, ui.restart, ui.logs)),
     h('section', { class: 'today', attrs: { 'aria-label': 'Today' } },
       h('h2', null, 'Today'),
+      ui.scope,
       h('div', { class: 'stats' },
         h('div', { class: 'stat' }, h('div', { class: 'stat-label muted' }, 'Cost'), ui.cost, ui.costNote),
         h('div', { class: 'stat' }, h('div', { class: 'stat-label muted' }, 'Tokens'), ui.tokens, ui.requests)),
+      ui.month,
       h('div', { class: 'chart-box small' }, ui.canvas)),
     h('section', { class: 'recent', attrs: { 'aria-label': 'Last routing decisions' } },
       h('h2', null, 'Last Routing Decisions'),
@@ -102,7 +117,7 @@ function styleChart(c: AnyChart, theme: ThemeColors): void {
   line.backgroundColor = withAlpha(seriesColor(theme, 0), 0.25);
 }
 
-function renderChart(d: SidebarData): void {
+function renderChart(d: SidebarSpendData): void {
   currentTheme();
   const labels = d.costSeries.map((p) => formatAxisHour(p.bucketStart));
   const values = d.costSeries.map((p) => p.cost);
@@ -116,7 +131,7 @@ function renderChart(d: SidebarData): void {
           x: { ticks: { maxTicksLimit: 4, maxRotation: 0, autoSkipPadding: 16 }, grid: { display: false } },
           y: { beginAtZero: true, ticks: { maxTicksLimit: 3, callback: costTickLabel } },
         },
-        plugins: { tooltip: { callbacks: { label: (ctx) => formatCost(ctx.parsed.y) } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => formatMoney(ctx.parsed.y) } } },
         interaction: { intersect: false, mode: 'index' },
       },
     });
@@ -126,7 +141,7 @@ function renderChart(d: SidebarData): void {
     chart.data.datasets[0].data = values;
     chart.update('none');
   }
-  ui.canvas.setAttribute('aria-label', `Cost per hour today: ${d.costSeries.filter((p) => p.cost > 0).map((p) => `${formatBucket(p.bucketStart, 'hour')} ${formatCost(p.cost)}`).join('; ') || 'no cost yet'}`);
+  ui.canvas.setAttribute('aria-label', `Cost per hour today: ${d.costSeries.filter((p) => p.cost > 0).map((p) => `${formatBucket(p.bucketStart, 'hour')} ${formatMoney(p.cost)}`).join('; ') || 'no cost yet'}`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -148,23 +163,43 @@ function renderHealth(health: GatewayHealthView): void {
   ui.restart.hidden = health.health === 'stopped';
 }
 
-function renderToday(d: SidebarData): void {
-  setText(ui.cost, formatCost(d.today.cost));
+/** The whole percent of its budget a period spent (never rounded up to a limit not reached); null without a budget. */
+function budgetPercent(p: Pick<PeriodSpend, 'cost' | 'budgetUsd'>): number | null {
+  if (p.budgetUsd === null) return null;
+  return p.budgetUsd === 0 ? 100 : Math.floor((100 * (p.cost ?? 0)) / p.budgetUsd); // a budget of 0 counts as reached (the gateway's rule)
+}
+
+function renderToday(d: SidebarSpendData): void {
+  setText(ui.scope, d.scopeLabel
+    ? `${d.scopeLabel[0].toUpperCase()}${d.scopeLabel.slice(1)}${d.spend ? ` · calendar day, ${d.spend.timeZone}` : ''}`
+    : 'All projects');
+  const today = d.spend?.today;
+  // Against the daily budget when one is set; the store's cost alone otherwise.
+  setText(ui.cost, today && today.budgetUsd !== null ? formatSpendOfBudget(d.today.cost, today.budgetUsd) : formatMoney(d.today.cost ?? (d.today.requests ? null : 0)));
   const refused = d.today.refusedRequests ?? 0;
   setText(ui.costNote, [
+    today && today.budgetUsd !== null ? `${budgetPercent({ cost: d.today.cost, budgetUsd: today.budgetUsd })}% of the daily budget` : '',
     d.today.costUnknownRequests > 0 ? `+ ${d.today.costUnknownRequests} without a known price` : '',
     refused > 0 ? `${refused} refused by a budget` : '',
   ].filter(Boolean).join(' · '));
   setText(ui.tokens, formatTokens(d.today.tokens));
   setText(ui.requests, `${formatTokens(d.today.requests)} request${d.today.requests === 1 ? '' : 's'}`);
+  const month = d.spend?.month;
+  const monthPercent = month ? budgetPercent(month) : null;
+  setText(ui.month, month
+    ? `This month: ${formatSpendOfBudget(month.cost, month.budgetUsd)}${monthPercent === null ? '' : ` (${monthPercent}%)`}${month.unknownCostRequests > 0 ? ` + ${month.unknownCostRequests} without a known price` : ''}`
+    : '');
+  ui.month.hidden = !month;
 }
 
-function renderDecisions(d: SidebarData): void {
+function renderDecisions(d: SidebarSpendData): void {
   const now = Date.now();
+  // The model first and whole (it wraps rather than being cut); the source badge follows it,
+  // on the next line when both do not fit, and is the one shortened if it is still too wide.
   const items = d.decisions.slice(0, DECISIONS_SHOW).map((x) => h('li', { attrs: { title: x.rule } },
     h('div', { class: 'decision-line' },
-      h('span', { class: 'badge', attrs: { 'data-field': 'source' } }, x.refused ? 'Refused' : sourceLabel(x.source)),
-      h('span', { class: 'decision-model ellipsis', attrs: { 'data-field': 'model' } }, x.refused ? `${x.model} (over budget, not sent)` : x.model)),
+      h('span', { class: 'decision-model', attrs: { 'data-field': 'model', title: x.model } }, x.refused ? `${x.model} (over budget, not sent)` : x.model),
+      h('span', { class: 'badge decision-source', attrs: { 'data-field': 'source' } }, x.refused ? 'Refused' : sourceLabel(x.source))),
     h('div', { class: 'decision-meta muted' },
       h('span', { class: 'ellipsis', attrs: { 'data-field': 'agent' } }, x.agentName ?? 'no agent'),
       h('span', { attrs: { 'data-at': x.timestamp } }, relativeTime(x.timestamp, now)))));
@@ -186,7 +221,7 @@ function renderAll(): void {
 // ---------------------------------------------------------------------------------------
 // Live updates
 
-function addDecision(d: SidebarData, decision: SidebarDecision): boolean {
+function addDecision(d: SidebarSpendData, decision: SidebarDecision): boolean {
   if (d.decisions.some((x) => x.requestId === decision.requestId)) return false;
   d.decisions.unshift(decision);
   d.decisions.sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp));
@@ -198,7 +233,7 @@ function addDecision(d: SidebarData, decision: SidebarDecision): boolean {
  * A request's usage adds its decision to the list (marked when a budget refused it). Today's
  * figures are not touched: they come from the store (sidebarData), never added up here.
  */
-function applyUsage(d: SidebarData, record: UsageRecord, agentName: string | null | undefined): boolean {
+function applyUsage(d: SidebarSpendData, record: UsageRecord, agentName: string | null | undefined): boolean {
   const decision = {
     requestId: record.id, model: record.decision.model, source: record.decision.source, rule: record.decision.rule,
     tokenCount: record.decision.tokenCount, timestamp: record.decision.timestamp, agentName: agentName ?? record.context.agentType ?? null,
@@ -228,6 +263,7 @@ function onHost(message: SidebarHostMessage): void {
   switch (message.type) {
     case 'sidebarData':
       if (message.id !== undefined && message.id !== pendingId) return;
+      if (!isSidebarSpendData(message.data)) return; // its scope or spend is malformed: nothing of it is shown
       pendingId = null;
       data = message.data;
       renderAll();
@@ -258,7 +294,7 @@ function onHost(message: SidebarHostMessage): void {
 {
   const saved = loadState(isPersistedState);
   const initial = readInitialState() as SidebarInitialState | null;
-  data = initial && isSidebarData(initial.data) ? initial.data : saved?.data ?? null;
+  data = initial && isSidebarSpendData(initial.data) ? initial.data : saved?.data ?? null;
   buildLayout();
   renderAll();
   onHostMessage(isSidebarHostMessage, onHost);
