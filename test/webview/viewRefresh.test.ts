@@ -47,10 +47,10 @@ describe('webview: views refresh themselves', function () {
     const v = await pages.open('sidebar', {
       respond: async (m, page) => { if (m.type === 'requestSidebarData') await page.post({ type: 'sidebarData', id: m.id, data: sidebarData() }); },
     });
-    await waitForText(v, 'todayCost', '$0.4567');
+    await waitForText(v, 'todayCost', '$0.46');
     const later: SidebarData = { ...sidebarData(), today: { cost: 0.5, tokens: 50_000, requests: 18, costUnknownRequests: 0 } };
     await v.post({ type: 'sidebarData', data: later });
-    await waitForText(v, 'todayCost', '$0.5000');
+    await waitForText(v, 'todayCost', '$0.50');
     assert.equal(await textOf(v, 'todayRequests'), '18 requests');
   });
 
