@@ -2,6 +2,8 @@
 // plugin worker, and (once they exist) the webviews. `--production` minifies and drops
 // source maps; `--watch` rebuilds on change. Type checking is separate: `npm run typecheck`.
 import * as esbuild from 'esbuild';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 
@@ -100,6 +102,23 @@ function copyPgliteAssets() {
   }
 }
 
+// The store snapshot a first start unpacks instead of running initdb and the migrations
+// (src/conduit/ledger/storeSnapshot.ts), made by the bundled ledger process itself. It
+// takes seconds, so it is made again only when what goes into it changed.
+function makeStoreSnapshot() {
+  const sql = ['migrations', 'local'].flatMap((f) => readdirSync(path.join(root, 'dist/supabase', f)).sort().map((n) => `dist/supabase/${f}/${n}`));
+  const hash = createHash('sha256');
+  for (const file of [...sql, 'src/conduit/ledger/localSchema.ts', 'src/conduit/ledger/storeSnapshot.ts', 'node_modules/@electric-sql/pglite/package.json']) {
+    hash.update(file).update(readFileSync(path.join(root, file)));
+  }
+  const key = hash.digest('hex').slice(0, 16);
+  try {
+    if (JSON.parse(readFileSync(path.join(root, 'dist/store-snapshot.json'), 'utf8')).key === key && existsSync(path.join(root, 'dist/store-snapshot.tar.gz'))) return;
+  } catch { /* none yet */ }
+  const r = spawnSync(process.execPath, [path.join(root, 'dist/ledger-worker.js'), '--make-snapshot', path.join(root, 'dist'), key], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`making the store snapshot failed (exit code ${r.status})`);
+}
+
 if (watch) {
   copySqlAssets(); // once: an edited migration needs a restart of the watch
   copyPgliteAssets();
@@ -110,4 +129,5 @@ if (watch) {
   makeBinsExecutable();
   copySqlAssets();
   copyPgliteAssets();
+  makeStoreSnapshot();
 }

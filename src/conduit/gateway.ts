@@ -17,7 +17,7 @@ import { PriceTable } from './pricing/priceTable';
 import { EventHub } from './usage/eventHub';
 import { Journal } from './usage/journal';
 import type { LedgerService } from './ledger/service';
-import { WorkerLedger } from './ledger/workerLedger';
+import { storeIdleSeconds, WorkerLedger } from './ledger/workerLedger';
 import { VERSION } from './version';
 import { BudgetTracker } from './budgets/budgetTracker';
 import { localTimeZone } from './core/timeZone';
@@ -172,7 +172,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   // The store opens in the background; the journal holds what arrives meanwhile.
   const ledgerOption = options.ledger ?? (env.CONDUIT_LEDGER ?? process.env.CONDUIT_LEDGER) !== 'off';
   if (typeof ledgerOption === 'object') ledger = ledgerOption;
-  else if (ledgerOption) ledger = new WorkerLedger({ dataDir: path.join(paths.dataDir, 'pglite'), journalDir: paths.journalDir, log });
+  else if (ledgerOption) {
+    ledger = new WorkerLedger({
+      dataDir: path.join(paths.dataDir, 'pglite'), journalDir: paths.journalDir, log,
+      // Closed while unused (its memory given back); reopened soon for new records while an event stream shows totals.
+      idleSeconds: storeIdleSeconds(env.CONDUIT_STORE_IDLE_SECONDS ?? process.env.CONDUIT_STORE_IDLE_SECONDS, log),
+      watched: () => hub.subscriberCount > 0,
+    });
+  }
   const unsubscribeLedger = hub.subscribe((e) => { if (e.type === 'usage') ledger?.announce([e.record.id]); });
   // Views read totals from the store; this tells them when to read again.
   const unsubscribeIngested = ledger?.onIngested((inserted) => hub.publish({ type: 'ingested', inserted, at: new Date(now()).toISOString() })) ?? (() => undefined);

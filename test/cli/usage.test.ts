@@ -3,6 +3,8 @@
 // store; the CLI finds it through CONDUIT_HOME's pid and port files, as it finds one that
 // `conduit start` ran). Every figure is checked against the records themselves.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
@@ -11,7 +13,8 @@ import { shortModel } from '../../src/conduit/cli/statusline';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { makeRecords, writeJournal } from '../ledger/support/records';
 import { openTestStore, type TestStore } from '../ledger/support/store';
-import { Sandbox, ensureBuilt } from './support';
+import { CONDUIT, Sandbox, ensureBuilt } from './support';
+import { WAITING_LINE } from '../../src/conduit/cli/storeWait';
 import { sessionIdOf } from '../../src/protocol/session';
 
 const DAY = 86_400_000;
@@ -229,15 +232,31 @@ describe('conduit usage (built dist/conduit.js)', function () {
     assert.match(top.stdout, /usage \[daily\|monthly\|session\]/);
   });
 
-  it('while the gateway\'s store is still opening: says so and to retry, exit 1', async () => {
+  it('while the gateway\'s store is still opening: waits for it, saying so once on stderr, then answers', async () => {
     const other = new Sandbox();
-    const opening = await startGateway({ home: other.home, port: 0, log: silentLogger, env: { CONDUIT_PLUGINS_DISABLED: '1' }, ledger: new EngineLedger(new Promise(() => undefined)) });
+    const opened = await store.engine();
+    let open!: (engine: typeof opened.engine) => void;
+    const opening = await startGateway({
+      home: other.home, port: 0, log: silentLogger, env: { CONDUIT_PLUGINS_DISABLED: '1' },
+      ledger: new EngineLedger(new Promise<typeof opened.engine>((resolve) => { open = resolve; })),
+    });
     try {
       writeFileSync(other.pidFile, `${process.pid}\n`);
       writeFileSync(other.portFile, `${opening.port}\n`);
-      const r = await other.conduit(['usage', 'monthly'], other.env());
-      assert.equal(r.code, 1);
-      assert.match(r.stderr, /^conduit usage: the usage store is still opening .*retry shortly\n$/);
+      const cli = spawn(process.execPath, [CONDUIT, 'usage', 'monthly', '--tz', 'UTC', '--json'], { env: other.env(), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      cli.stdout.on('data', (c: Buffer) => { stdout += c; });
+      // The store opens once the CLI has said it waits (the gateway answered 503 meanwhile).
+      cli.stderr.on('data', (c: Buffer) => {
+        stderr += c;
+        if (stderr.includes(WAITING_LINE)) open(opened.engine);
+      });
+      const [code] = await once(cli, 'close') as [number | null];
+      assert.equal(code, 0, stderr);
+      assert.equal(stderr, `${WAITING_LINE}\n`);
+      const out = JSON.parse(stdout) as Record<string, any>;
+      assert.equal(out.totals.requests, records.length); // from the first request to today: all of them
     } finally {
       rmSync(other.pidFile, { force: true });
       await opening.close();

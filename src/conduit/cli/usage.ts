@@ -11,6 +11,7 @@ import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';
 import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../protocol/reports';
 import { shortModel } from './statusline';
+import { whenStoreOpen } from './storeWait';
 
 export const USAGE_HELP = `usage: conduit usage [daily|monthly|session] [options]
   daily                  one row per day (the default)
@@ -299,13 +300,13 @@ export async function usageCommand(paths: ConduitPaths, args: string[]): Promise
   }
   let report;
   try {
-    report = await fetchUsageReport({ port: gw.port, token: gw.token }, {
+    report = await whenStoreOpen(() => fetchUsageReport({ port: gw.port, token: gw.token }, {
       groupBy: GROUP_BY[a.kind], tz: a.tz,
       ...(a.since ? { from: a.since } : {}),
       ...(a.until ? { to: a.until } : {}),
       ...(a.project ? { project: a.project } : {}),
       ...(a.agent ? { agent: a.agent } : {}),
-    });
+    }));
   } catch (err) {
     if (!(err instanceof ReportError)) throw err;
     console.error(`conduit usage: ${err.message}`);

@@ -11,7 +11,8 @@ import { runAnalytics, type AnalyticsParams, type AnalyticsQuery, type RawAnalyt
 import { JournalIngester, type IngestOptions } from './ingest';
 import { ledgerDbFromPglite, type LedgerDb } from './ledgerDb';
 import { applyLocalSchema, ensureLocalUser } from './localSchema';
-import { applyMigrations } from './migrations';
+import { applyMigrations, defaultMigrationsDir } from './migrations';
+import { defaultSnapshotPath, snapshotMismatch, unpackSnapshot } from './storeSnapshot';
 import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
 import type { SyncSessionInput } from './service';
 import { runUsageReport, type ReportParams, type ReportResult } from './reports';
@@ -45,6 +46,11 @@ export interface LedgerEngineOptions {
   migrationsDir?: string;
   /** Use this instance instead of opening one (tests share one per file). */
   pglite?: PGliteInterface;
+  /**
+   * The build's store snapshot (storeSnapshot.ts) a new data folder starts from instead of
+   * initdb; default: the one shipped with the code; null: none (initdb and every migration).
+   */
+  snapshot?: string | null;
   ingest?: Omit<IngestOptions, 'log'>;
   outbox?: Omit<OutboxOptions, 'log'>;
 }
@@ -78,7 +84,10 @@ export class LedgerEngine {
     let pglite = options.pglite;
     const owns = !pglite;
     if (!pglite) {
-      if (options.dataDir) prepareDataDir(options.dataDir, options.log);
+      if (options.dataDir) {
+        prepareDataDir(options.dataDir, options.log);
+        if (!existsSync(options.dataDir)) await startFromSnapshot(options);
+      }
       const { PGlite } = await import('@electric-sql/pglite');
       pglite = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), postgresqlconf: PGLITE_CONF });
     }
@@ -216,6 +225,32 @@ export class LedgerEngine {
     }
     await this.ingester.stop();
     if (this.ownsPglite) await this.pglite.close();
+  }
+}
+
+/**
+ * A new store: unpacks the build's snapshot into its data folder (PGlite then opens it as
+ * an existing one). Without a usable snapshot PGlite runs initdb, as it always did.
+ */
+async function startFromSnapshot(options: LedgerEngineOptions & { dataDir: string | null }): Promise<void> {
+  const dataDir = options.dataDir!;
+  const snapshot = options.snapshot === undefined ? defaultSnapshotPath() : options.snapshot;
+  if (!snapshot) {
+    options.log.info('ledger: no store snapshot shipped with this build; creating the store with initdb');
+    return;
+  }
+  const mismatch = snapshotMismatch(snapshot, options.migrationsDir ?? defaultMigrationsDir());
+  if (mismatch) {
+    options.log.warn(`ledger: the store snapshot ${snapshot} is not used: ${mismatch}; creating the store with initdb`);
+    return;
+  }
+  const t0 = performance.now();
+  try {
+    const files = await unpackSnapshot(snapshot, dataDir);
+    options.log.info(`ledger: created the store from the build's snapshot (${files} files in ${Math.round(performance.now() - t0)} ms)`);
+  } catch (err) {
+    options.log.warn(`ledger: the store snapshot ${snapshot} could not be unpacked (${(err as Error).message}); creating the store with initdb`);
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

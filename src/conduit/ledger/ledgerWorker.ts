@@ -1,20 +1,24 @@
-// The ledger's worker thread: owns the embedded store (PGlite) for the gateway process.
-// Opening a new store takes seconds and every query runs on this thread, so the gateway's
-// thread only forwards requests and never waits on the store.
-import { access, readlinkSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { parentPort, workerData } from 'node:worker_threads';
+// The ledger's process: owns the embedded store (PGlite) for the gateway, which forks it
+// (workerLedger.ts) and talks to it over the IPC channel. Opening a store and every query
+// run here, so the gateway's thread never waits on the store; and a process, not a
+// thread, because the memory of PGlite's WebAssembly heap is given back to the system only
+// when its process ends (a terminated worker thread left the gateway at ~240 MB), and a
+// crash here cannot take the gateway down.
+//
+//   node ledger-worker.js '<LedgerWorkerData as JSON>'      (forked by the gateway)
+//   node ledger-worker.js --make-snapshot <folder>          (the build: storeSnapshot.ts)
 import type { Logger } from '../core/log';
 import { LedgerEngine } from './engine';
 import type { ModelSettingsSnapshot } from './modelSettings';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
 import { ReportCursors } from './reports';
+import { defaultMigrationsDir } from './migrations';
+import { writeStoreSnapshot } from './storeSnapshot';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
-const port = parentPort!;
-const data = workerData as LedgerWorkerData;
-const post = (m: FromLedgerWorker) => port.postMessage(m);
+const post = (m: FromLedgerWorker) => {
+  if (process.connected) process.send!(m, undefined, {}, () => undefined); // a gateway gone: nobody to tell
+};
 const log: Logger = {
   debug: (message) => post({ type: 'log', level: 'debug', message }),
   info: (message) => post({ type: 'log', level: 'info', message }),
@@ -22,40 +26,31 @@ const log: Logger = {
   error: (message) => post({ type: 'log', level: 'error', message }),
 };
 
-/**
- * On Linux a thread has its own nice value: this one (PGlite's queries and ingestion) yields
- * the cores to the gateway's thread when both want them, and runs as usual when they are
- * idle. Elsewhere the priority is per process and left alone.
- */
-function lowerThreadPriority(): void {
-  if (process.platform !== 'linux') return;
-  // Threads inherit the nice value of the thread that creates them: start the process's
-  // shared I/O thread pool first (it is created on first use), so it keeps the usual one.
-  access(__filename, () => undefined);
-  try {
-    const tid = Number(path.basename(readlinkSync('/proc/thread-self')));
-    if (Number.isInteger(tid) && tid > 0 && tid !== process.pid) os.setPriority(tid, Math.max(os.getPriority(tid), 10));
-  } catch { /* not allowed or not available: run at the usual priority */ }
-}
-lowerThreadPriority();
+/** The longest a (re)open waits for the journal's new records before it says ready. */
+const CATCH_UP_BEFORE_READY_MS = 1_000;
 
 let engine: LedgerEngine | null = null;
-let closing = false;
-/** Finished usage reports, read page by page by the gateway's thread. */
+let closing: Promise<void> | null = null;
+/** Finished usage reports, read page by page by the gateway. */
 const reports = new ReportCursors();
 
-async function close(): Promise<void> {
-  closing = true;
-  reports.closeAll();
-  const e = engine;
-  engine = null;
-  try {
-    await e?.close();
-  } catch (err) {
-    log.error(`ledger: closing the store failed: ${(err as Error).message}`);
-  }
-  post({ type: 'closed' });
-  port.close();
+/** Ingests what the journal holds (bounded), closes the store, says so, and ends the process. */
+function close(): Promise<void> {
+  closing ??= (async () => {
+    reports.closeAll();
+    const e = engine;
+    engine = null;
+    try {
+      await e?.close();
+    } catch (err) {
+      log.error(`ledger: closing the store failed: ${(err as Error).message}`);
+    }
+    post({ type: 'closed' });
+    if (process.connected) process.disconnect();
+    // Nothing should hold the process now; should something (a stray socket), end it anyway.
+    setTimeout(() => process.exit(0), 2_000).unref();
+  })();
+  return closing;
 }
 
 async function handle(m: ToLedgerWorker): Promise<void> {
@@ -98,35 +93,77 @@ async function handle(m: ToLedgerWorker): Promise<void> {
   }
 }
 
-port.on('message', (m: ToLedgerWorker) => {
-  handle(m).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
-});
+function serve(data: LedgerWorkerData): void {
+  process.on('message', (m: ToLedgerWorker) => {
+    handle(m).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
+  });
+  // The gateway ended (or was killed) without asking: close the store cleanly all the same.
+  process.on('disconnect', () => void close());
 
-// The gateway's thread gathers announcements into one message per burst (workerLedger.ts):
-// ingest it at once, without the ingester's own wait.
-LedgerEngine.open({ dataDir: data.dataDir, journalDir: data.journalDir, log, ingest: { debounceMs: 0 }, ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}) }).then(
-  async (opened) => {
-    if (closing) {
-      await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
-      return;
-    }
-    let settings: ModelSettingsSnapshot = { version: 0, projects: [] };
-    try {
-      settings = await opened.modelSettings();
-    } catch (err) {
-      log.warn(`ledger: the saved model settings could not be read (requests are routed by their sessions' settings): ${(err as Error).message}`);
-    }
-    if (closing) {
-      await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
-      return;
-    }
-    engine = opened;
-    engine.ingester.on('batch', (b: { records: number; inserted: number }) => post({ type: 'ingested', records: b.records, inserted: b.inserted }));
-    engine.ingester.on('unrecorded', (unrecorded: UnrecordedUsage) => post({ type: 'unrecorded', unrecorded }));
-    engine.start();
-    post({ type: 'ready', openMs: opened.openMs, settings });
-  },
-  (err: Error) => {
-    post({ type: 'failed', error: err?.message ?? String(err) });
-  },
-);
+  // The gateway gathers announcements into one message per burst (workerLedger.ts): ingest
+  // it at once, without the ingester's own wait.
+  LedgerEngine.open({
+    dataDir: data.dataDir, journalDir: data.journalDir, log, ingest: { debounceMs: 0 },
+    ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}),
+    ...(data.snapshot !== undefined ? { snapshot: data.snapshot } : {}),
+  }).then(
+    async (opened) => {
+      if (closing) {
+        await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
+        return;
+      }
+      let settings: ModelSettingsSnapshot = { version: 0, projects: [] };
+      try {
+        settings = await opened.modelSettings();
+      } catch (err) {
+        log.warn(`ledger: the saved model settings could not be read (requests are routed by their sessions' settings): ${(err as Error).message}`);
+      }
+      if (closing) {
+        await opened.close({ finalIngestMs: 0 }).catch(() => undefined);
+        return;
+      }
+      engine = opened;
+      engine.ingester.on('batch', (b: { records: number; inserted: number }) => post({ type: 'ingested', records: b.records, inserted: b.inserted }));
+      engine.ingester.on('unrecorded', (unrecorded: UnrecordedUsage) => post({ type: 'unrecorded', unrecorded }));
+      engine.start();
+      // A reopen finds what was journaled while the store was closed: take it in first (for
+      // a short while at most), so the query that reopened the store sees it.
+      await Promise.race([
+        engine.ingester.ingestAvailable().catch(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, CATCH_UP_BEFORE_READY_MS).unref()),
+      ]);
+      if (closing) return;
+      post({ type: 'ready', openMs: opened.openMs, settings });
+    },
+    (err: Error) => {
+      post({ type: 'failed', error: err?.message ?? String(err) });
+      if (process.connected) process.disconnect();
+    },
+  );
+}
+
+/** The build: a new in-memory store, migrated, dumped into `outDir` (storeSnapshot.ts). */
+async function makeSnapshot(outDir: string, key: string | undefined): Promise<void> {
+  const t0 = performance.now();
+  const { PGlite } = await import('@electric-sql/pglite');
+  const pglite = await PGlite.create();
+  try {
+    const { bytes, migrations } = await writeStoreSnapshot(pglite, defaultMigrationsDir(), outDir, key);
+    console.log(`store snapshot: ${migrations} migrations, ${(bytes / 1048576).toFixed(1)} MB in ${Math.round(performance.now() - t0)} ms`);
+  } finally {
+    await pglite.close();
+  }
+}
+
+const snapshotAt = process.argv.indexOf('--make-snapshot');
+if (snapshotAt >= 0) {
+  makeSnapshot(process.argv[snapshotAt + 1] ?? '.', process.argv[snapshotAt + 2]).catch((err) => {
+    console.error(`store snapshot: ${(err as Error).stack ?? String(err)}`);
+    process.exitCode = 1;
+  });
+} else if (process.send) {
+  serve(JSON.parse(process.argv[2] ?? '{}') as LedgerWorkerData);
+} else {
+  console.error('ledger-worker.js is started by the gateway (or by the build with --make-snapshot <folder>)');
+  process.exitCode = 2;
+}

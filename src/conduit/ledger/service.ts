@@ -1,5 +1,5 @@
 // What the gateway's HTTP routes see of the ledger: its state, analytics, and the sync
-// session. Implemented by WorkerLedger (the gateway: the store in a worker thread) and
+// session. Implemented by WorkerLedger (the gateway: the store in a child process) and
 // EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
 import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
 import type { SyncStatus } from './outbox';
@@ -11,7 +11,11 @@ import type { ReportParams } from './reports';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
-export type LedgerState = 'opening' | 'ready' | 'failed' | 'closed';
+/**
+ * 'idle': the store was closed after a while without queries (its memory given back); the
+ * next query reopens it and waits for it, new journal records reopen it for ingestion.
+ */
+export type LedgerState = 'opening' | 'ready' | 'idle' | 'failed' | 'closed';
 
 export interface SyncSessionInput {
   url: string;
@@ -64,7 +68,7 @@ export interface LedgerService {
    * remove. Rejects with LedgerUnavailableError unless the store is ready.
    */
   workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]>;
-  /** Resolves once the store is ready; rejects if it fails to open (or closes first). */
+  /** Resolves once the store is ready (or idle: usable on demand); rejects if it fails to open (or closes first). */
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */
   announce(requestIds: string[]): void;
@@ -89,7 +93,7 @@ export class LedgerUnavailableError extends Error {
   constructor(readonly state: LedgerState, detail: string | null) {
     super(
       state === 'opening'
-        ? 'the usage store is still opening (the first start creates it, which takes about 15 seconds); requests are journaled meanwhile; retry shortly'
+        ? 'the usage store is still opening (a first start creates it, which takes a few seconds); requests are journaled meanwhile; retry shortly'
         : state === 'failed'
           ? `the usage store could not be opened: ${detail ?? 'unknown error'} (see the gateway log; requests are still journaled)`
           : 'the usage store is closed (the gateway is stopping)',

@@ -1,5 +1,5 @@
-// Messages between the gateway's thread (WorkerLedger) and the ledger's worker thread
-// (ledgerWorker.ts). Plain data only (structured clone).
+// Messages between the gateway (WorkerLedger) and the ledger's process (ledgerWorker.ts),
+// over the child process's IPC channel ('advanced' serialization: structured clone).
 import type { AnalyticsParams, AnalyticsQuery } from './analytics';
 import type { SyncSessionInput } from './service';
 import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
@@ -12,6 +12,8 @@ export interface LedgerWorkerData {
   dataDir: string | null;
   journalDir: string;
   migrationsDir?: string;
+  /** The store snapshot a new store starts from (engine.ts); default: the shipped one; null: none. */
+  snapshot?: string | null;
 }
 
 export type ToLedgerWorker =
