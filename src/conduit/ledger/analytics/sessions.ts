@@ -60,9 +60,18 @@ export async function sessions(db: SqlClient, scope: ResolvedScope, page: Sessio
        -- claude's id: the key is claude's where its latest request carried one.
        (select u.claude_session_id from public.usage_tracking u where ${sessionKey('u')} = s.session_id
           order by ${sessionKey('u')} desc, u.created_at desc limit 1) as claude_session_id,
-       (select i.first_prompt from public.usage_session_info i
-          where (i.claude_session_id = s.session_id or i.session_id = s.session_id) and i.first_prompt is not null
-          order by i.created_at limit 1) as first_prompt
+       -- The first prompt of the session's first run that reported one: by claude's id, by
+       -- Conduit's, or by Conduit's id of its first request's run (a run that could not tell
+       -- claude's id). Three index lookups rather than one OR the planner would scan for.
+       (select x.first_prompt from (
+          select i.first_prompt, i.created_at from public.usage_session_info i where i.claude_session_id = s.session_id
+          union all
+          select i.first_prompt, i.created_at from public.usage_session_info i where i.session_id = s.session_id
+          union all
+          select i.first_prompt, i.created_at from public.usage_session_info i where i.session_id = (
+            select u.session_id from public.usage_tracking u where ${sessionKey('u')} = s.session_id
+            order by ${sessionKey('u')}, u.created_at limit 1)
+        ) x where x.first_prompt is not null order by x.created_at limit 1) as first_prompt
      from s
      order by s.rank`, p.values);
   // The count of sessions in range: from any row of the page, else (a page past the end) counted alone.
