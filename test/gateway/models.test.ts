@@ -20,7 +20,7 @@ describe('GET /v1/conduit/models (the model configuration view\'s list)', () => 
   it('lists the priced Claude models with the seed\'s categories, config\'s own models and the rules\' choices', async () => {
     const res = await get(t.token);
     assert.equal(res.status, 200);
-    const { models } = (await res.json()) as { models: { id: string; name: string; category: string | null }[] };
+    const { models } = (await res.json()) as { models: { id: string; name: string; category: string | null; price: { input: number; output: number } | null }[] };
     const byId = new Map(models.map((m) => [m.id, m]));
     for (const [id, category] of [['claude-haiku-4-5', 'fast'], ['claude-sonnet-4-6', 'balanced'], ['claude-opus-5-5', 'powerful']] as const) {
       assert.equal(byId.get(id)?.category, category, `${id} is listed as ${category}`);
@@ -29,6 +29,15 @@ describe('GET /v1/conduit/models (the model configuration view\'s list)', () => 
     assert.equal(byId.get('my-own-model')?.category, null, 'a model priced in config.json is offered');
     assert.equal(byId.get('proxy/claude-sonnet-4-6')?.category, 'balanced', 'a rule\'s model of another provider is offered');
     assert.equal(byId.size, models.length, 'each model once');
+  });
+
+  it('gives each model its price per million tokens, input and output, as requests are costed; null when unknown', async () => {
+    const { models } = (await (await get(t.token)).json()) as { models: { id: string; price: { input: number; output: number } | null }[] };
+    const byId = new Map(models.map((m) => [m.id, m.price]));
+    assert.deepEqual(byId.get('claude-sonnet-4-5'), { input: 3, output: 15 }, 'the price table\'s');
+    assert.deepEqual(byId.get('claude-haiku-4-5'), { input: 1, output: 5 });
+    assert.deepEqual(byId.get('my-own-model'), { input: 1, output: 2 }, 'config.json\'s own price');
+    assert.equal(byId.get('proxy/claude-sonnet-4-6'), null, 'a model of another provider has no known price');
   });
 
   it('needs the access token', async () => {
