@@ -1,11 +1,21 @@
 /**
- * Workspace folders as Conduit projects: each folder gets a stable workspace key (kept in
- * the workspace's state), and its model configuration and agents live in the ledger,
- * read and written through the gateway. When the gateway is not running, a project
- * still has its key and the default model configuration; agents need the gateway.
+ * Workspace folders as Conduit projects: a folder's workspace key is derived from the folder
+ * (src/conduit/core/projectIdentity.ts: its committed conduit.projectId setting, else the
+ * repository's remote and the folder's path in it, else its real path), so every profile,
+ * machine and terminal (conduit-claude) names the same project. Its model configuration
+ * and agents live in the ledger, read and written through the gateway. When the gateway is
+ * not running, a project still has its key and the default model configuration; agents
+ * need the gateway.
+ *
+ * Older versions gave each folder a random key kept in the workspace's state: while one is
+ * there (or the folder's derived key changed since the last start: a remote renamed, the
+ * setting committed), the gateway is asked to give that key's project, history included,
+ * to the derived key (previousKeys of PUT /v1/conduit/projects/:key), and the old key is
+ * forgotten once it did.
  */
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
+import { projectIdentityOf } from '../conduit/core/projectIdentity';
 import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type AgentInput, type ProjectInfo } from '../protocol/projects';
 import { GatewayHttpError, type GatewayApi } from './gateway/gatewayApi';
 
@@ -14,18 +24,78 @@ export interface Project {
   key: string;
 }
 
-export class Projects {
-  constructor(private readonly state: vscode.Memento, private readonly api: GatewayApi) {}
+/** Workspace state: the random key an older version made for the folder. */
+const legacyKeyId = (folder: vscode.WorkspaceFolder) => `conduit.projectKey:${folder.uri.toString()}`;
+/** Workspace state: the folder's key the gateway last confirmed (its history is there). */
+const confirmedKeyId = (folder: vscode.WorkspaceFolder) => `conduit.confirmedProjectKey:${folder.uri.toString()}`;
 
-  /** The project of a folder: its key is made once and kept. */
+export class Projects implements vscode.Disposable {
+  /** Derived keys by folder URI: reading the repository again on every call is not needed. */
+  private readonly keys = new Map<string, string>();
+  /** Folders whose earlier keys are being handed over (one request at a time per folder). */
+  private readonly adopting = new Map<string, Promise<void>>();
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(private readonly state: vscode.Memento, private readonly api: GatewayApi) {
+    // A folder's setting may be committed or changed while the window is open.
+    const settings = vscode.workspace.createFileSystemWatcher('**/.vscode/settings.json');
+    const forget = () => this.keys.clear();
+    this.subscriptions.push(settings, settings.onDidChange(forget), settings.onDidCreate(forget), settings.onDidDelete(forget),
+      vscode.workspace.onDidChangeWorkspaceFolders(() => this.adoptPreviousKeys()),
+      // Each time the gateway's event stream connects (started, restarted): hand over what waits.
+      api.onConnected(() => this.adoptPreviousKeys()));
+    this.adoptPreviousKeys();
+  }
+
+  dispose(): void {
+    for (const s of this.subscriptions) s.dispose();
+  }
+
+  /** The project of a folder, by the key derived from it (a random one kept for a folder that is not on disk). */
   forFolder(folder: vscode.WorkspaceFolder): Project {
-    const id = `conduit.projectKey:${folder.uri.toString()}`;
-    let key = this.state.get<string>(id);
+    const uri = folder.uri.toString();
+    let key = this.keys.get(uri);
     if (!key) {
-      key = randomUUID();
-      void this.state.update(id, key);
+      key = folder.uri.scheme === 'file' ? projectIdentityOf(folder.uri.fsPath).key : this.randomKey(folder);
+      this.keys.set(uri, key);
     }
     return { folder, key };
+  }
+
+  /** A virtual folder (no path to derive a key from): a key made once and kept, as before. */
+  private randomKey(folder: vscode.WorkspaceFolder): string {
+    let key = this.state.get<string>(legacyKeyId(folder));
+    if (!key) {
+      key = randomUUID();
+      void this.state.update(legacyKeyId(folder), key);
+    }
+    return key;
+  }
+
+  /** The earlier keys of a folder's project that the gateway has not taken over yet. */
+  private previousKeys(project: Project): string[] {
+    if (project.folder.uri.scheme !== 'file') return [];
+    const keys = [this.state.get<string>(legacyKeyId(project.folder)), this.state.get<string>(confirmedKeyId(project.folder))];
+    return [...new Set(keys.filter((k): k is string => !!k && k !== project.key))];
+  }
+
+  /** After the gateway answered for the project with its previous keys: they are its aliases now. */
+  private async confirmed(project: Project): Promise<void> {
+    if (project.folder.uri.scheme !== 'file') return;
+    await this.state.update(legacyKeyId(project.folder), undefined);
+    await this.state.update(confirmedKeyId(project.folder), project.key);
+  }
+
+  /** Hands every folder's earlier keys over to its derived key, when the gateway runs. */
+  private adoptPreviousKeys(): void {
+    for (const folder of vscode.workspace.workspaceFolders ?? []) {
+      const project = this.forFolder(folder);
+      const uri = folder.uri.toString();
+      const confirmedKey = folder.uri.scheme === 'file' ? this.state.get<string>(confirmedKeyId(folder)) : project.key;
+      if (this.adopting.has(uri) || (confirmedKey === project.key && !this.previousKeys(project).length)) continue;
+      const run = this.put(project, true).then(() => undefined, () => undefined).finally(() => this.adopting.delete(uri));
+      this.adopting.set(uri, run);
+    }
   }
 
   /** The folder to act on: the only one, the active editor's, or the person's pick. */
@@ -41,9 +111,21 @@ export class Projects {
     return picked ? this.forFolder(picked) : active ? this.forFolder(active) : undefined;
   }
 
+  /** Creates or reads the project (with its name), handing its earlier keys over; `wait`: while the store opens. */
+  private async put(project: Project, wait: boolean): Promise<ProjectInfo> {
+    const previousKeys = this.previousKeys(project);
+    const body = { name: project.folder.name, ...(previousKeys.length ? { previousKeys } : {}) };
+    const path = `/v1/conduit/projects/${encodeURIComponent(project.key)}`;
+    const info = wait ? await this.api.callWhenReady<ProjectInfo>('PUT', path, body) : await this.api.call<ProjectInfo>('PUT', path, body);
+    if (previousKeys.length || (project.folder.uri.scheme === 'file' && this.state.get<string>(confirmedKeyId(project.folder)) !== project.key)) {
+      await this.confirmed(project);
+    }
+    return info;
+  }
+
   async info(project: Project): Promise<ProjectInfo> {
     try {
-      return await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name });
+      return await this.put(project, false);
     } catch {
       return { id: project.key, workspaceKey: project.key, name: project.folder.name, modelConfig: DEFAULT_PROJECT_MODEL_CONFIG, dailyBudgetUsd: null, monthlyBudgetUsd: null };
     }
