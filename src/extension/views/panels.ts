@@ -8,12 +8,13 @@ import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
 import type { BudgetStatus, BudgetsResponse } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
+import type { ModelConfigViewInit } from '../../protocol/modelConfigView';
 import type { SidebarSpendData } from '../../protocol/spend';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type ModelConfigInit, type ModelOption,
+  type ModelOption,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
@@ -21,6 +22,7 @@ import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
 import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
 import { RefreshThrottle } from './refreshThrottle';
+import { loadModelConfigExtras } from './modelConfigData';
 import { loadSidebarData } from './sidebarData';
 import { renderWebview, webviewOptions } from './webviewHost';
 
@@ -226,7 +228,7 @@ export class Views implements vscode.Disposable {
    * a refresh only reads it (GET): a PUT is a change of the projects API, which would refresh
    * the panels again, and again.
    */
-  private async modelConfigInit(project: Project, agentId?: string, how: 'store' | 'read' = 'store'): Promise<ModelConfigInit> {
+  private async modelConfigInit(project: Project, agentId?: string, how: 'store' | 'read' = 'store'): Promise<ModelConfigViewInit> {
     const info = how === 'read'
       ? await this.api.call<ProjectInfo>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}`)
       : await this.projects.info(project);
@@ -234,9 +236,9 @@ export class Views implements vscode.Disposable {
     const inheritedRules = { ...DEFAULT_RULES };
     if (agentId) {
       const agent = (await this.projects.agents(project)).find((a) => a.id === agentId);
-      if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, agent.id) };
+      if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, agent.id), ...await loadModelConfigExtras(this.api, project.key, agent.id) };
     }
-    return { target: { kind: 'project', project: info }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, null) };
+    return { target: { kind: 'project', project: info }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, null), ...await loadModelConfigExtras(this.api, project.key, null) };
   }
 
   private wireSidebar(view: vscode.WebviewView): void {
