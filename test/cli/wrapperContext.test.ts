@@ -1,11 +1,14 @@
 // conduit-claude (the built dist/conduit-claude.js) and the size of the session context it
 // sends in a request header: a context the gateway could not read is refused before claude
 // runs, naming the variable and the limit; the largest one allowed goes through the real
-// claude (node_modules/.bin/claude) to a real gateway process.
+// claude (node_modules/.bin/claude) to a real gateway process. Without SYNAPSE_PROJECT_ID,
+// the context names the project of the working directory, derived as VS Code derives a
+// workspace folder's (src/conduit/core/projectIdentity.ts).
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
+import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, decodeSessionContext, encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import type { ProjectModelConfig } from '../../src/protocol/modelConfig';
 import { ROOT, WRAPPER, run, useCliSandbox, type RunResult } from './support';
 
@@ -81,5 +84,42 @@ describe('conduit-claude: the size of the session context', function () {
     const posts = cli.fake.requests.filter((r) => r.method === 'POST' && new URL(r.url, 'http://x').pathname === '/v1/messages');
     assert.ok(posts.length >= 1, 'claude\'s requests reached the stand-in');
     for (const p of posts) assert.equal(p.body.model, 'claude-haiku-4-5', 'routed by the project configuration the context carried');
+  });
+
+  it('without SYNAPSE_PROJECT_ID, the session belongs to the project of its working directory (as VS Code derives it)', async () => {
+    // A claude that records the context conduit-claude gave it.
+    const claude = path.join(cli.sb.root, 'claude-context');
+    const seen = path.join(cli.sb.root, 'context-seen');
+    writeFileSync(claude, '#!/bin/sh\nprintf "%s" "$ANTHROPIC_CUSTOM_HEADERS" > "$SEEN"\n');
+    chmodSync(claude, 0o755);
+    const repo = path.join(cli.sb.root, 'shop');
+    const deep = path.join(repo, 'src', 'lib');
+    mkdirSync(deep, { recursive: true });
+    execFileSync('git', ['init', '-q', repo], { stdio: 'pipe' });
+    execFileSync('git', ['-C', repo, 'remote', 'add', 'origin', 'git@github.com:acme/shop.git'], { stdio: 'pipe' });
+    const contextIn = async (cwd: string, extra: NodeJS.ProcessEnv = {}): Promise<SessionContext> => {
+      const env = cli.sb.env({ CONDUIT_CLAUDE_PATH: claude, SEEN: seen, CONDUIT_SESSION_ID: SESSION_ID, ...extra });
+      delete env.SYNAPSE_PROJECT_ID;
+      Object.assign(env, extra);
+      const w = await run(process.execPath, [WRAPPER, '-p', 'say hi'], { env, cwd, timeoutMs: 60_000 });
+      assert.equal(w.code, 0, `exit ${w.code}: ${w.stderr}`);
+      const line = readFileSync(seen, 'utf8').split('\n').find((l) => l.toLowerCase().startsWith(`${CONTEXT_HEADER.toLowerCase()}:`));
+      assert.ok(line, 'the context header was passed to claude');
+      return decodeSessionContext(line.slice(line.indexOf(':') + 1).trim());
+    };
+    // Anywhere in the repository: the project its remote names (the repository's root).
+    assert.equal((await contextIn(deep)).projectId, 'github.com/acme/shop');
+    assert.equal((await contextIn(repo)).projectId, 'github.com/acme/shop');
+    // A sub-folder opened in VS Code (it has a .vscode folder) is its own project.
+    mkdirSync(path.join(repo, 'src', '.vscode'));
+    assert.equal((await contextIn(deep)).projectId, 'github.com/acme/shop#src');
+    // The committed setting wins.
+    writeFileSync(path.join(repo, 'src', '.vscode', 'settings.json'), '{ "conduit.projectId": "shop-frontend", }');
+    assert.equal((await contextIn(deep)).projectId, 'shop-frontend');
+    // Outside a repository: the real path. Set, the variable wins; set but empty, no project.
+    const plain = realpathSync(cli.sb.work);
+    assert.equal((await contextIn(plain)).projectId, plain);
+    assert.equal((await contextIn(deep, { SYNAPSE_PROJECT_ID: 'from-vscode' })).projectId, 'from-vscode');
+    assert.equal((await contextIn(deep, { SYNAPSE_PROJECT_ID: '' })).projectId, undefined);
   });
 });
