@@ -47,15 +47,26 @@ export function lastScanWork(): number {
   return work;
 }
 
-// Character classes for the token estimate of string contents.
+// Character classes for the token estimate of string contents, by byte: a non-ASCII lead
+// byte is a character of its own (a token, like punctuation), a continuation byte is
+// part of the character before it.
 const CLS_OTHER = 0, CLS_LETTER = 1, CLS_DIGIT = 2, CLS_SPACE = 3, CLS_NEWLINE = 4;
-const ASCII_CLASS = new Uint8Array(128);
-for (let c = 0; c < 128; c++) {
-  ASCII_CLASS[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) ? CLS_LETTER
+// (and what classifyUpTo handles apart: continuation bytes, the closing quote, escapes)
+const CLS_CONTINUATION = 5, CLS_QUOTE = 6, CLS_BACKSLASH = 7;
+const BYTE_CLASS = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  BYTE_CLASS[c] = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) ? CLS_LETTER
     : c >= 0x30 && c <= 0x39 ? CLS_DIGIT
     : c === 0x20 ? CLS_SPACE
+    : c >= 0x80 && c < 0xc0 ? CLS_CONTINUATION
+    : c === QUOTE ? CLS_QUOTE
+    : c === BACKSLASH ? CLS_BACKSLASH
     : CLS_OTHER;
 }
+// A run of one class is a token, plus one per this many further characters: words of
+// letters one per six, digits three to a token, indentation a token per four spaces; a
+// run of newlines is one token.
+const RUN_PER_TOKEN = new Int32Array([1, 6, 3, 4, 0x3fffffff]);
 
 // Container kinds on the stack.
 const IN_OBJECT = 1, IN_ARRAY = 2;
@@ -92,58 +103,55 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
   const kinds = new Uint8Array(MAX_DEPTH + 1);   // container kind per depth
   const starts = new Int32Array(MAX_DEPTH + 1);  // where each open container began
   let depth = 0;
+  let steps = 0; // structural bytes read here (added to work at the end: a local, not a module variable, per byte)
   let i = skipWhitespace(body, start);
   if (i >= len) throw new RequestBodyError('empty body, expected a JSON object', i);
   if (body[i] !== 0x7b) throw new RequestBodyError('expected a JSON object', i);
 
   const top = new ObjectOutline(listKey);
   let tokens = 0;
-  let keyIsData = false;             // the last key was "data": base64 of an image or document
+  let keyNext = false; // a key comes before the next value (in an object, after '{' or ',')
 
-  // What may come next: a key (in an object), a value, or ',' / a closer after a value.
-  const KEY = 0, VALUE = 1, AFTER = 2;
-  let expect = VALUE;
-  let justOpened = false; // the container was opened by the previous token (so may close empty)
-
-  while (true) {
-    if (body[i] <= 0x20) i = skipWhitespace(body, i); // (a call only where there is whitespace: most bodies have none)
-    else work++;
+  // One turn per value: its key first when in an object, then the value; a container's
+  // opener goes round again for its first element, a scalar (or an empty container)
+  // continues below with the ',' and closers that follow it. (Few branches per token:
+  // bodies of 200k tiny messages or of deep nesting are nothing but tokens.)
+  value: for (;;) {
+    let b = body[i];
+    if (b <= 0x20) b = body[i = skipWhitespace(body, i)];
     if (i >= len) throw new RequestBodyError('unexpected end of body', i);
-    const b = body[i];
-
-    if (justOpened && ((b === 0x7d && kinds[depth] === IN_OBJECT) || (b === 0x5d && kinds[depth] === IN_ARRAY))) {
-      expect = AFTER; // empty container: handled as a closer below
-    }
-    justOpened = false;
-
-    if (expect === KEY) {
+    let isData = false; // the value follows a "data" key: base64 of an image or document
+    if (keyNext) {
+      keyNext = false;
       if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
       const keyStart = i + 1;
       i = scanString(body, i, estimate);
       tokens += stringTokens;
-      if (depth === 1) top.keyRead(decodeKey(body, keyStart, i - 1));
-      keyIsData = i - 1 - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
+      const keyEnd = i - 1;
+      if (depth === 1) top.keyRead(decodeKey(body, keyStart, keyEnd));
+      isData = keyEnd - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
         && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
       if (body[i] !== 0x3a) i = skipWhitespace(body, i);
       if (body[i] !== 0x3a) throw new RequestBodyError("expected ':' after a key", i);
-      i++;
-      expect = VALUE;
-      continue;
+      steps++;
+      b = body[++i];
+      if (b <= 0x20) b = body[i = skipWhitespace(body, i)];
+      if (i >= len) throw new RequestBodyError('unexpected end of body', i);
     }
-
-    if (expect === VALUE) {
-      const isData = keyIsData;
-      keyIsData = false; // only the value right after a "data" key is base64
-      if (b === 0x7b || b === 0x5b) {
-        if (depth >= MAX_DEPTH) throw new RequestBodyError('nesting too deep', i);
-        depth++;
-        kinds[depth] = b === 0x7b ? IN_OBJECT : IN_ARRAY;
-        starts[depth] = i;
-        i++;
-        expect = b === 0x7b ? KEY : VALUE;
-        justOpened = true;
+    steps++;
+    if (b === 0x7b || b === 0x5b) {
+      if (depth >= MAX_DEPTH) throw new RequestBodyError('nesting too deep', i);
+      depth++;
+      kinds[depth] = b === 0x7b ? IN_OBJECT : IN_ARRAY;
+      starts[depth] = i;
+      let c = body[++i];
+      if (c <= 0x20) c = body[i = skipWhitespace(body, i)];
+      if (c !== (b === 0x7b ? 0x7d : 0x5d)) {
+        keyNext = b === 0x7b;
         continue;
       }
+      // An empty container: its closer is read below.
+    } else {
       const valueStart = i;
       if (b === 0x22 && isData && depth > 1) {
         // Base64 of an image or a document: its tokens depend on pixels or pages, not on
@@ -162,28 +170,31 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       else if (b === 0x6e) i = expectLiteral(body, i, 'null');
       else throw new RequestBodyError('expected a value', i);
       if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, valueStart, i);
-      expect = AFTER;
-      continue;
     }
 
-    // After a value: ',' or the closer of the current container.
-    if (b === 0x2c) {
-      i++;
-      expect = kinds[depth] === IN_OBJECT ? KEY : VALUE;
-      continue;
-    }
-    if ((b === 0x7d && kinds[depth] === IN_OBJECT) || (b === 0x5d && kinds[depth] === IN_ARRAY)) {
-      const start = starts[depth];
+    // After a value: ',' (then the next key or value), or the closer of the current
+    // container (then its parent's ',' or closer).
+    for (;;) {
+      let c = body[i];
+      if (c <= 0x20) c = body[i = skipWhitespace(body, i)];
+      if (i >= len) throw new RequestBodyError('unexpected end of body', i);
+      steps++;
+      const kind = kinds[depth];
+      if (c === 0x2c) {
+        i++;
+        keyNext = kind === IN_OBJECT;
+        continue value;
+      }
+      if (c !== (kind === IN_OBJECT ? 0x7d : 0x5d)) throw new RequestBodyError(`expected ',' or '${kind === IN_OBJECT ? '}' : ']'}'`, i);
+      const open = starts[depth];
       i++;
       depth--;
-      if (depth === 0) break;
-      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, start, i); // the closed container is a value of its parent
-      expect = AFTER;
-      continue;
+      if (depth === 0) break value;
+      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, open, i); // the closed container is a value of its parent
     }
-    throw new RequestBodyError(`expected ',' or '${kinds[depth] === IN_OBJECT ? '}' : ']'}'`, i);
   }
 
+  work += steps;
   if (i < len) i = skipWhitespace(body, i); // (an object inside a body ends where its range does)
   if (i !== len) throw new RequestBodyError('unexpected data after the JSON object', i);
   top.tokens = tokens;
@@ -295,11 +306,26 @@ function decodeKey(body: Buffer, start: number, end: number): string {
  * estimate (see estimateTokens).
  */
 let stringTokens = 0;
+const SHORT_STRING = 48;
 /** Position of the next quote / backslash at or after where the scan is (-1: none; -2: not looked up yet). */
 let nextQuote = -2;
 let nextBackslash = -2;
 function scanString(body: Buffer, at: number, estimate: boolean): number {
   let i = at + 1;
+  // Most strings are short and plain (keys, roles, types, ids): read here to their end
+  // in one loop, classified for the estimate as they are read, with no search set up.
+  const len = body.length;
+  const stop = i + SHORT_STRING < len ? i + SHORT_STRING : len;
+  let k = i;
+  if (estimate) k = classifyUpTo(body, i, stop, true);
+  else while (k < stop && body[k] !== QUOTE && body[k] !== BACKSLASH) k++;
+  work += k + 1 - i;
+  if (k < stop && body[k] === QUOTE) {
+    stringTokens = estimate ? classified : 0;
+    return k + 1;
+  }
+  // Longer, or with escapes: searched (the bytes read above are read again, at most
+  // SHORT_STRING per string, so the work stays linear).
   for (;;) {
     if (nextQuote < i) {
       nextQuote = findByte(body, QUOTE, i);
@@ -386,47 +412,58 @@ function characterStart(body: Uint8Array, start: number, at: number): number {
  */
 function classify(body: Uint8Array, start: number, end: number): number {
   work += end - start;
+  classifyUpTo(body, start, end, false);
+  return classified;
+}
+
+/** The tokens classifyUpTo counted. */
+let classified = 0;
+
+/**
+ * Classifies string bytes from `start` until `stop`, or until a quote (the string's
+ * end), or, when `plainOnly`, until a backslash (escapes are validated elsewhere first);
+ * returns where it stopped and leaves the tokens in `classified`.
+ */
+function classifyUpTo(body: Uint8Array, start: number, stop: number, plainOnly: boolean): number {
   let tokens = 0;
   let prev = CLS_OTHER;
-  let run = 0;
+  let left = 0; // characters of the current run until its next token
   let i = start;
-  while (i < end) {
-    const b = body[i];
-    let cls: number;
-    if (b < 0x80) {
-      if (b === 0x5c) {
-        const e = body[i + 1];
-        if (e === 0x75) {
-          // The second half of an escaped surrogate pair (\uDC00-\uDFFF) belongs to the
-          // character counted at the first, as an astral character's four UTF-8 bytes count once.
-          if (!isLowSurrogate(body[i + 2], body[i + 3])) tokens++;
-          i += 6;
-          prev = CLS_OTHER;
-          continue;
-        }
-        cls = e === 0x6e || e === 0x72 ? CLS_NEWLINE : e === 0x74 ? CLS_SPACE : CLS_OTHER;
-        i += 2;
-      } else {
-        cls = ASCII_CLASS[b];
-        i++;
+  while (i < stop) {
+    let cls = BYTE_CLASS[body[i]];
+    if (cls >= CLS_CONTINUATION) {
+      if (cls === CLS_CONTINUATION) {
+        i++; // part of the character counted at its lead byte
+        continue;
       }
+      if (cls === CLS_QUOTE || plainOnly) break;
+      const e = body[i + 1];
+      if (e === 0x75) {
+        // The second half of an escaped surrogate pair (\uDC00-\uDFFF) belongs to the
+        // character counted at the first, as an astral character's four UTF-8 bytes count once.
+        if (!isLowSurrogate(body[i + 2], body[i + 3])) tokens++;
+        i += 6;
+        prev = CLS_OTHER;
+        continue;
+      }
+      cls = e === 0x6e || e === 0x72 ? CLS_NEWLINE : e === 0x74 ? CLS_SPACE : CLS_OTHER;
+      i += 2;
     } else {
       i++;
-      if (b < 0xc0) continue; // UTF-8 continuation byte: part of the character counted at its lead byte
-      tokens++;
-      prev = CLS_OTHER;
-      continue;
     }
     if (cls === prev && cls !== CLS_OTHER) {
-      run++;
-      if (cls === CLS_LETTER ? run % 6 === 0 : cls === CLS_DIGIT ? run % 3 === 0 : cls === CLS_SPACE ? run % 4 === 0 : false) tokens++;
+      if (--left === 0) {
+        tokens++;
+        left = RUN_PER_TOKEN[cls];
+      }
     } else {
-      run = 0;
       if (cls !== CLS_SPACE) tokens++;
       prev = cls;
+      left = RUN_PER_TOKEN[cls];
     }
   }
-  return tokens;
+  classified = tokens;
+  return i;
 }
 
 /** Whether \u escape hex digits starting `h1 h2` name a low surrogate (DC-DF, either case). */
