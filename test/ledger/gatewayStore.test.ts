@@ -1,5 +1,5 @@
 // The gateway with its real store: PGlite on disk in CONDUIT_HOME/data/pglite, opened in
-// the ledger's worker thread. The gateway serves at once, requests made while the store
+// the ledger's child process. The gateway serves at once, requests made while the store
 // opens are journaled and ingested once it is ready, and the store outlives a restart.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -14,7 +14,7 @@ import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 
-describe('ledger: the gateway and its store (worker thread, on disk)', () => {
+describe('ledger: the gateway and its store (child process, on disk)', () => {
   let fake: FakeAnthropic;
   let home: string;
   const env = () => ({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: 'sk-test-upstream-key', CONDUIT_PLUGINS_DISABLED: '1' });

@@ -31,6 +31,7 @@ import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpRe
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
+import type { SessionInfoInput } from './sessionInfo';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
@@ -89,7 +90,10 @@ function exited(child: ChildProcess): Promise<void> {
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
 
-/** Events: 'state' (LedgerState), 'ingested' ({ records, inserted } per committed batch), 'unrecorded' (UnrecordedUsage). */
+/**
+ * Events: 'state' (LedgerState), 'ingested' ({ records, inserted } per committed batch),
+ * 'unrecorded' (UnrecordedUsage), 'exit' ({ pid }: a store process has ended).
+ */
 export class WorkerLedger extends EventEmitter implements LedgerService {
   state: LedgerState = 'opening';
   error: string | null = null;
@@ -121,6 +125,11 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   private openReports = 0;
   /** The outbox's last status, shown while the store is idle. */
   private lastSync: SyncStatus | null = null;
+
+  /** The store's process while one runs (tests, bench/footprint.mjs). */
+  get storePid(): number | null {
+    return this.child?.pid ?? null;
+  }
 
   constructor(private readonly options: WorkerLedgerOptions) {
     super();
@@ -257,6 +266,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     });
     child.once('exit', (code, signal) => {
       unlock();
+      this.emit('exit', { pid: child.pid });
       if (this.child !== child) return; // closed for idleness or by close()
       this.child = null;
       const why = this.error ?? `the store's process exited (${signal ?? `code ${code}`})`;
@@ -426,6 +436,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
     return this.request((id) => ({ type: 'links', id, op }));
+  }
+
+  sessionInfo(info: SessionInfoInput): Promise<void> {
+    return this.request((id) => ({ type: 'sessionInfo', id, info }));
   }
 
   /** The store can be asked now, or after a quick reopen. */
