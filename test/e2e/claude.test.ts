@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PriceTable } from '../../src/conduit/pricing/priceTable';
 import { SessionRenderer } from '../../src/extension/tasks/streamJsonRenderer';
@@ -205,7 +205,8 @@ describe('conduit-claude with the real claude CLI', function () {
 
     assert.equal(out.metadata.length, posts.length, 'exactly one metadata line per POST /v1/messages');
     checkMetadata(out.metadata[0], posts[0], sent);
-    assert.equal(out.metadata[0].data.projectContext, undefined, 'no project: no project context');
+    // No SYNAPSE_PROJECT_ID: the project of the working directory (not a repository: its real path).
+    assert.deepEqual(out.metadata[0].data.projectContext, { projectId: realpathSync(sb.work) });
   });
 
   it('stream-json byte for byte: removing the metadata lines leaves exactly what claude wrote (a two-request turn)', async () => {
