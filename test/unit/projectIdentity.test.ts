@@ -221,6 +221,20 @@ describe('project identity (projectIdentity.ts)', function () {
       }
     });
 
+    it('a config, .git file or settings file that is a named pipe is not read (reading would wait forever)', () => {
+      const dir = repo('fifo-config');
+      rmSync(path.join(dir, '.git', 'config'));
+      execFileSync('mkfifo', [path.join(dir, '.git', 'config')]);
+      mkdirSync(path.join(dir, '.vscode'));
+      execFileSync('mkfifo', [path.join(dir, '.vscode', 'settings.json')]);
+      assert.equal(projectIdentityOf(dir).key, dir);
+      const pipeGit = path.join(root, 'fifo-gitfile');
+      mkdirSync(pipeGit);
+      execFileSync('mkfifo', [path.join(pipeGit, '.git')]);
+      assert.equal(projectIdentityOf(pipeGit).key, pipeGit);
+      assert.equal(projectFolderOf(pipeGit), pipeGit);
+    });
+
     it('the old [remote.origin] form, quoted values and comments are read as git reads them', () => {
       const parsed = parseGitConfig([
         '# a comment', '[core]', '\tbare = false', '[remote.origin]', '\turl = "git@github.com:acme/old.git" ; trailing comment',
