@@ -124,6 +124,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     device: os.hostname(),
     get providers() { return providers; },
     get prices() { return prices; },
+    // The prices route writes config.json and reloads it at once (reloadConfig is defined below).
+    configFile: paths.config,
+    reloadConfig: () => reloadConfig(),
     clients: { leases, idleStop },
     get upstreamTimeoutMs() { return config.upstreamTimeoutMs; },
     rules: () => config.rules,

@@ -250,6 +250,17 @@ export interface RecentAnswer {
 /** The first prompt excerpt a session keeps: its length, whitespace collapsed. */
 export const FIRST_PROMPT_CHARS = 160;
 
+/**
+ * A prompt as the sessions view shows it: whitespace runs as one space, at most
+ * FIRST_PROMPT_CHARS characters (code points: a cut never splits a surrogate pair), an
+ * ellipsis where it was cut. Lone surrogates and NUL are the caller's to clean (the store
+ * cannot hold them).
+ */
+export function promptExcerpt(text: string): string {
+  const chars = Array.from(text.replace(/\s+/g, ' ').trim());
+  return chars.length <= FIRST_PROMPT_CHARS ? chars.join('') : `${chars.slice(0, FIRST_PROMPT_CHARS - 1).join('').trimEnd()}…`;
+}
+
 /** PUT /v1/conduit/sessions/<conduitSessionId>/info: what conduit-claude tells of its session. */
 export interface SessionInfoBody {
   claudeSessionId?: string | null;

@@ -7,6 +7,8 @@
  *   GET  /v1/conduit/status              the gateway's state
  *   GET  /v1/conduit/events              decisions and usage (SSE)
  *   GET  /v1/conduit/sessions/:id        a session's id (claude's, else Conduit's), records and totals, by either id
+ *   PUT  /v1/conduit/sessions/:id/info   conduit-claude's run: claude's session id, first prompt (sessionInfoRoute.ts)
+ *   PUT  /v1/conduit/prices/<model>      add a price to config.json and reload (pricesRoute.ts)
  *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
  *   GET  /v1/conduit/reports/usage       a usage report as NDJSON, in pages (reportsRoute.ts, src/protocol/reports.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
@@ -24,6 +26,8 @@ import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { headerOverflowResponse } from './headerOverflow';
 import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
+import { SESSION_INFO_PATH, handleSessionInfo } from './sessionInfoRoute';
+import { PRICES_PREFIX, handlePrices } from './pricesRoute';
 import { REPORTS_PREFIX, handleReports } from './reportsRoute';
 import { SYNC_PREFIX, handleSync } from './syncRoute';
 import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
@@ -53,6 +57,9 @@ export interface ServerDeps extends MessagesDeps {
   log: Logger;
   status: () => Record<string, unknown>;
   health: () => Record<string, unknown>;
+  /** config.json and its reload, for the prices route (absent: the route is not served). */
+  configFile?: string;
+  reloadConfig?: () => void;
 }
 
 export function createGatewayServer(deps: ServerDeps): http.Server {
@@ -163,6 +170,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     // The id the session is known by everywhere (claude's, else Conduit's), whichever was asked.
     const last = s.records[s.records.length - 1];
     sendJson(res, 200, { sessionId: last ? sessionIdOf(last.context) : session[1], ...s });
+    return;
+  }
+  const info = SESSION_INFO_PATH.exec(path);
+  if (info) {
+    await handleSessionInfo(req, res, info[1], deps);
+    return;
+  }
+  if (path.startsWith(PRICES_PREFIX) && deps.configFile && deps.reloadConfig) {
+    await handlePrices(req, res, path, { configFile: deps.configFile, reloadConfig: deps.reloadConfig, get prices() { return deps.prices; } });
     return;
   }
   if (path.startsWith(ANALYTICS_PREFIX)) {

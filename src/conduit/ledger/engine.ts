@@ -20,6 +20,7 @@ import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSe
 import { loadModelSettings, runProjectOp } from './projectStore';
 import { runBudgetOp } from './budgetStore';
 import { runLinkOp, type LinkOp, type LinkOpValues } from './workspaceLinks';
+import { saveSessionInfo, type SessionInfoInput } from './sessionInfo';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
 import { accessTokenClaims } from './accessToken';
@@ -181,6 +182,11 @@ export class LedgerEngine {
   }
 
   /** Local plus Supabase: push to this user's project from now on (resuming its cursor). */
+  /** What conduit-claude tells of a run: claude's session id, the first prompt (sessionInfo.ts). */
+  sessionInfo(info: SessionInfoInput): Promise<void> {
+    return saveSessionInfo(this.db, this.localUserId, info);
+  }
+
   async setSyncSession(session: SyncSessionInput): Promise<SyncStatus> {
     const claims = accessTokenClaims(session.accessToken);
     const key = `${session.url.replace(/\/+$/, '')}|${claims.sub}`;

@@ -6,6 +6,7 @@ import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOp
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
+import type { SessionInfoInput } from './sessionInfo';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
 import type { UnrecordedUsage } from '../../protocol/usage';
@@ -78,6 +79,10 @@ export class EngineLedger implements LedgerService {
 
   async workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
     return this.ready().workspaceLinks(op) as Promise<LinkOpValues[K]>;
+  }
+
+  async sessionInfo(info: SessionInfoInput): Promise<void> {
+    await this.ready().sessionInfo(info);
   }
 
   /** Resolves once the engine is there and the saved model settings are loaded. */

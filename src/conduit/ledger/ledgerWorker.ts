@@ -81,6 +81,8 @@ async function handle(m: ToLedgerWorker): Promise<void> {
         return reply(await engine.budgets(m.op));
       case 'links':
         return reply(await engine.workspaceLinks(m.op));
+      case 'sessionInfo':
+        return reply(await engine.sessionInfo(m.info));
       case 'report':
         return reply(reports.add(await engine.report(m.params, new Date(m.now))));
       case 'reportPage':

@@ -9,6 +9,7 @@ import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
 import type { ReportParams } from './reports';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
+import type { SessionInfoInput } from './sessionInfo';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 /**
@@ -68,6 +69,8 @@ export interface LedgerService {
    * remove. Rejects with LedgerUnavailableError unless the store is ready.
    */
   workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]>;
+  /** Stores what conduit-claude tells of a run (sessionInfo.ts). Rejects with LedgerUnavailableError unless the store can be used. */
+  sessionInfo(info: SessionInfoInput): Promise<void>;
   /** Resolves once the store is ready (or idle: usable on demand); rejects if it fails to open (or closes first). */
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */

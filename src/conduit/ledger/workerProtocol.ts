@@ -6,6 +6,7 @@ import type { ModelSettingsSnapshot, ProjectOp } from './modelSettings';
 import type { BudgetOp } from '../budgets/budgetOps';
 import type { ReportParams } from './reports';
 import type { LinkOp } from './workspaceLinks';
+import type { SessionInfoInput } from './sessionInfo';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface LedgerWorkerData {
@@ -24,6 +25,7 @@ export type ToLedgerWorker =
   | { type: 'projects'; id: number; op: ProjectOp }
   | { type: 'budgets'; id: number; op: BudgetOp }
   | { type: 'links'; id: number; op: LinkOp }
+  | { type: 'sessionInfo'; id: number; info: SessionInfoInput }
   | { type: 'announce'; ids: string[] }
   /** Usage reports: run one (reply: ReportOpened), read a page of its rows, drop it. */
   | { type: 'report'; id: number; params: ReportParams; now: string }

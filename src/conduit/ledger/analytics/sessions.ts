@@ -2,7 +2,7 @@
 // requests or tokens, longest) a page at a time, from the session rollup; each with its
 // models (usage_session_model_rollup), claude's session id and its first prompt as
 // conduit-claude reported it (usage_session_info, migration 20261203000003).
-import { FIRST_PROMPT_CHARS, type SessionSort } from '../../../protocol/analytics';
+import type { SessionSort } from '../../../protocol/analytics';
 import { totalTokens } from '../../../protocol/measures';
 import type { SqlClient } from '../sqlClient';
 import { NO_ROWS, Params, type ResolvedScope } from './scope';
@@ -101,7 +101,8 @@ export async function sessions(db: SqlClient, scope: ResolvedScope, page: Sessio
       cost: r.costed_requests > 0 ? usd(r.cost) : null,
       unknownCostRequests: r.requests - r.costed_requests,
       averageDurationMs: r.requests > 0 ? Math.round((r.duration_ms as number) / r.requests) : null,
-      firstPrompt: typeof r.first_prompt === 'string' ? (r.first_prompt as string).slice(0, FIRST_PROMPT_CHARS) : null,
+      // Cut to FIRST_PROMPT_CHARS when stored (sessionInfoRoute.ts; the column checks it).
+      firstPrompt: (r.first_prompt as string | null) ?? null,
     })),
   };
 }

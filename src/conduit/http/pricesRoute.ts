@@ -1,0 +1,106 @@
+/**
+ * PUT /v1/conduit/prices/<model>   { input, output, cacheWrite5m?, cacheWrite1h?, cacheRead? }
+ *
+ * "Add a price" for a model the price table does not know (a fine-tune, a new id): USD per
+ * million tokens, each a finite number >= 0; cache prices left out follow Anthropic's
+ * ratios to input (1.25x, 2x, 0.1x: parsePriceOverrides). Written into config.json's
+ * `prices` (the rest of the file kept; mode 0600, a temporary file renamed over it), then
+ * the configuration is reloaded so the next request and the next analytics answer price
+ * that model. Requests already stored keep the cost they were recorded with. A config.json
+ * that is not a JSON object is left alone (409). The token check happens before (server.ts).
+ */
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PriceBody } from '../../protocol/analytics';
+import { modelIdProblem } from '../../protocol/modelId';
+import { writeSecretFile } from '../core/secretFile';
+import { parsePriceOverrides, type PriceTable } from '../pricing/priceTable';
+import { sendJson } from './analyticsRoute';
+import { readBody } from './body';
+import { GatewayError, sendError } from './errors';
+
+export const PRICES_PREFIX = '/v1/conduit/prices/';
+const BODY_LIMIT = 4 * 1024;
+const FIELDS = ['input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead'] as const;
+
+export interface PricesDeps {
+  /** config.json's path. */
+  configFile: string;
+  /** Reads config.json again (the gateway's reload: prices, providers, rules). */
+  reloadConfig: () => void;
+  readonly prices: PriceTable;
+}
+
+/** The body's prices, checked: input and output required, every one finite and >= 0, nothing else. */
+export function parsePriceBody(body: Buffer): PriceBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new GatewayError('invalid_request_error', `body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatewayError('invalid_request_error', `body: expected an object { ${FIELDS.join(', ')} } in USD per million tokens`);
+  const o = value as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!(FIELDS as readonly string[]).includes(key)) throw new GatewayError('invalid_request_error', `body: unknown field "${key.slice(0, 40)}" (allowed: ${FIELDS.join(', ')})`);
+  }
+  const out: Record<string, number> = {};
+  for (const key of FIELDS) {
+    const v = o[key];
+    if (v === undefined && (key === 'input' || key === 'output')) throw new GatewayError('invalid_request_error', `${key}: required (USD per million tokens)`);
+    if (v === undefined) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new GatewayError('invalid_request_error', `${key}: expected a price in USD per million tokens (a finite number >= 0), got ${JSON.stringify(v)?.slice(0, 40)}`);
+    out[key] = v;
+  }
+  return out as unknown as PriceBody;
+}
+
+/** config.json as an object, or {} when there is none; GatewayError (409) when it is not an object. */
+function readConfigObject(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw err;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new GatewayError('invalid_request_error', `${file} is not valid JSON (${(err as Error).message}); fix it before adding a price`, 409);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatewayError('invalid_request_error', `${file} does not hold a JSON object; fix it before adding a price`, 409);
+  const prices = (value as Record<string, unknown>).prices;
+  if (prices !== undefined && (typeof prices !== 'object' || prices === null || Array.isArray(prices))) {
+    throw new GatewayError('invalid_request_error', `${file}: "prices" is not an object; fix it before adding a price`, 409);
+  }
+  return value as Record<string, unknown>;
+}
+
+export async function handlePrices(req: IncomingMessage, res: ServerResponse, path: string, deps: PricesDeps): Promise<void> {
+  let model: string;
+  try {
+    model = decodeURIComponent(path.slice(PRICES_PREFIX.length));
+  } catch {
+    return sendError(res, 'invalid_request_error', 'the model id in the path is not valid percent-encoding');
+  }
+  const problem = modelIdProblem(model);
+  if (problem) return sendError(res, 'invalid_request_error', `model: ${problem}`);
+  if (req.method === 'GET') {
+    const hit = deps.prices.lookup(model);
+    return sendJson(res, 200, { model, price: hit?.price ?? null, source: hit?.costSource ?? null });
+  }
+  if (req.method !== 'PUT') return sendError(res, 'invalid_request_error', `${req.method} is not allowed here; use PUT (or GET)`, 405);
+  const price = parsePriceBody(await readBody(req, BODY_LIMIT));
+  parsePriceOverrides({ [model]: price }); // the rules config.json's prices are read by, to be sure
+  const config = readConfigObject(deps.configFile);
+  const prices = { ...(config.prices as Record<string, unknown> | undefined), [model]: price };
+  writeSecretFile(deps.configFile, `${JSON.stringify({ ...config, prices }, null, 2)}\n`);
+  deps.reloadConfig();
+  const applied = deps.prices.lookup(model);
+  if (applied?.costSource !== 'config') {
+    return sendError(res, 'api_error', `the price was written to ${deps.configFile}, but the configuration was not reloaded (see the gateway's status for why); the last good one stays in force`, 500);
+  }
+  sendJson(res, 200, { model, price: applied.price, source: 'config' });
+}
