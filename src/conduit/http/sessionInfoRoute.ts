@@ -19,7 +19,7 @@ import { sendJson, sendUnavailable } from './analyticsRoute';
 import { GatewayError, sendError } from './errors';
 
 export const SESSION_INFO_PATH = /^\/v1\/conduit\/sessions\/([A-Za-z0-9._-]{1,200})\/info$/;
-/** Enough for a prompt's first few thousand characters (the wrapper sends at most 2,000). */
+/** Enough for a prompt's first couple of thousand characters (the wrapper sends at most 1,920). */
 const BODY_LIMIT = 16 * 1024;
 const SESSION_ID = /^[A-Za-z0-9._-]{1,200}$/;
 

@@ -5,7 +5,9 @@
  *  - claude is pointed at it (ANTHROPIC_BASE_URL) with the access token and the session
  *    context (SYNAPSE_*) in custom headers;
  *  - with --output-format stream-json, a conduit_metadata line is added for every API
- *    request of the session; otherwise stdout is claude's alone.
+ *    request of the session; otherwise stdout is claude's alone;
+ *  - the prompt given on the command line is reported to the gateway with claude's session
+ *    id (sessionInfoReport.ts), for the sessions view.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,6 +26,8 @@ import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from
 import { claudeLaunch, type ClaudeLaunch } from './claudeLaunch';
 import { LineMerger } from './lineMerger';
 import { ClaudeResultWatcher, SessionReport } from './sessionSummary';
+import { promptFromArgs } from './firstPrompt';
+import { SessionInfoReport } from './sessionInfoReport';
 
 /** Renewed every 20 s; a session that ended without releasing it (killed) lets go within a minute. */
 const SESSION_LEASE_SECONDS = 60;
@@ -78,7 +82,10 @@ async function main(): Promise<void> {
   const streamJson = wantsStreamJson(args);
   const merger = new LineMerger((t) => process.stdout.write(t));
   const report = new SessionReport(ctx.sessionId!);
-  const claudeResult = new ClaudeResultWatcher();
+  // The first prompt (for the sessions view) goes to the gateway with claude's session id as
+  // soon as claude's init line names it; without stream-json, as claude starts.
+  const info = new SessionInfoReport({ port, token }, ctx.sessionId!, promptFromArgs(args));
+  const claudeResult = new ClaudeResultWatcher((claudeSessionId) => info.send(claudeSessionId));
   const emit = (r: UsageRecord) => {
     if (report.add(r)) merger.pushExtra(JSON.stringify(metadataLine(r)));
   };
@@ -110,6 +117,7 @@ async function main(): Promise<void> {
     stdio: ['inherit', streamJson ? 'pipe' : 'inherit', 'inherit'],
     windowsVerbatimArguments: launch.windowsVerbatimArguments,
   });
+  if (!streamJson) info.send(null);
   if (streamJson) {
     child.stdout!.on('data', (c: Buffer) => {
       merger.pushChild(c);
@@ -150,6 +158,7 @@ async function main(): Promise<void> {
     merger.end();
     events?.close();
   }
+  await info.finish(claudeResult.initSessionId ?? claudeResult.result?.sessionId ?? null);
   await lease.release();
   await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', resolve) : resolve()));
   if (signal) {

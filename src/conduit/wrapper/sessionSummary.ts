@@ -1,7 +1,8 @@
 /**
  * conduit-claude's last stream-json line (conduit_session, src/protocol/session.ts): the
  * session's id and Conduit's totals from the records it reported, with claude's own cost
- * estimate (total_cost_usd of claude's result line) beside them.
+ * estimate (total_cost_usd of claude's result line) beside them. Claude's init line gives
+ * its session id early, for the session's report to the gateway (sessionInfoReport.ts).
  */
 import { SessionTally, sessionIdOf, type ConduitSessionLine } from '../../protocol/session';
 import type { UsageRecord } from '../../protocol/usage';
@@ -10,6 +11,9 @@ import type { UsageRecord } from '../../protocol/usage';
 const RESULT_MARK = Buffer.from('"type":"result"');
 /** A line longer than this is not read (a result text can be long; the cost is not worth more). */
 const MAX_RESULT_LINE = 16 * 1024 * 1024;
+
+/** How claude's first stream-json line (its init) says what it is. */
+const INIT_MARK = Buffer.from('"subtype":"init"');
 
 /** What claude's result line says that the summary needs. */
 export interface ClaudeResult {
@@ -25,6 +29,11 @@ export class ClaudeResultWatcher {
   private parts: Buffer[] = [];
   private length = 0;
   result: ClaudeResult | null = null;
+  /** Claude's session id, from its init line (the first of stream-json), once seen. */
+  initSessionId: string | null = null;
+
+  /** `onInit`: called once with claude's session id when its init line goes by. */
+  constructor(private readonly onInit: (sessionId: string) => void = () => undefined) {}
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -50,9 +59,25 @@ export class ClaudeResultWatcher {
     if (this.length > 0 && this.length <= MAX_RESULT_LINE) {
       const line = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts);
       if (line.includes(RESULT_MARK)) this.result = parseResult(line.toString('utf8')) ?? this.result;
+      else if (this.initSessionId === null && line.includes(INIT_MARK)) {
+        const id = parseInitSessionId(line.toString('utf8'));
+        if (id) {
+          this.initSessionId = id;
+          this.onInit(id);
+        }
+      }
     }
     this.parts = [];
     this.length = 0;
+  }
+}
+
+function parseInitSessionId(line: string): string | null {
+  try {
+    const o = JSON.parse(line.replace(/\r$/, '')) as { type?: unknown; subtype?: unknown; session_id?: unknown };
+    return o?.type === 'system' && o.subtype === 'init' && typeof o.session_id === 'string' && o.session_id ? o.session_id : null;
+  } catch {
+    return null;
   }
 }
 
