@@ -227,6 +227,8 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private firstByteMs: number | null = null;
   private clientGone = false;
   private draining = false;
+  /** The reply's writes of this turn are held together (onData). */
+  private corked = false;
   private failed: string[] | null = null;
 
   constructor(
@@ -328,6 +330,13 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     if (this.firstByteMs === null) this.firstByteMs = Math.round(performance.now() - this.t0);
     if (!this.encoded) this.tap!.push(chunk);
     else if (this.decoder) this.decoder.push(chunk);
+    if (!this.corked) {
+      // The pieces that arrive together (a whole short reply and its end, read at once)
+      // leave in one write at the end of this turn, not one system call each.
+      this.corked = true;
+      this.res.cork();
+      process.nextTick(exchangeUncork, this);
+    }
     if (this.res.write(chunk)) return true;
     // The client reads slower than the provider sends: pause the provider until it drains.
     if (!this.draining) {
@@ -468,6 +477,15 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   clientDrained(): void {
     this.resumeUpstream?.();
   }
+
+  uncork(): void {
+    this.corked = false;
+    this.res.uncork(); // (nothing left to do when the reply was ended meanwhile: end uncorks)
+  }
+}
+
+function exchangeUncork(exchange: Exchange): void {
+  exchange.uncork();
 }
 
 function exchangeClientClosed(this: ServerResponse): void {
