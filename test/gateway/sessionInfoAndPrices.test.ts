@@ -105,15 +105,24 @@ describe('gateway: session info and prices routes', () => {
     await message('acme-ft-7', 'run-price-1');
     const before = (await analytics('models?range=today&project=info-project')).models.find((m: any) => m.model === 'acme-ft-7');
     assert.deepEqual([before.priceKnown, before.cost], [false, null]);
+    const unpriced = (await analytics('recent?range=today&project=info-project&limit=1')).requests[0];
+    assert.deepEqual([unpriced.model, unpriced.cost, unpriced.costSource], ['acme-ft-7', null, 'unknown']);
+    assert.equal((await analytics('summary?range=today&project=info-project')).unpricedRequests, 1);
     const res = await call('PUT', '/v1/conduit/prices/acme-ft-7', { input: 2, output: 8 });
     assert.equal(res.status, 200, await res.clone().text());
-    assert.deepEqual(await res.json(), { model: 'acme-ft-7', price: { input: 2, output: 8, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 }, source: 'config' });
+    assert.deepEqual(await res.json(), { model: 'acme-ft-7', price: { input: 2, output: 8, cacheWrite5m: 2.5, cacheWrite1h: 4, cacheRead: 0.2 }, source: 'config', repricedRequests: 1 });
     const file = path.join(home, 'config.json');
     const written = JSON.parse(readFileSync(file, 'utf8'));
     assert.deepEqual(written, { upstreamTimeoutMs: 90000, port: 0, prices: { 'acme-ft-7': { input: 2, output: 8 } } });
     if (process.platform !== 'win32') assert.equal(statSync(file).mode & 0o777, 0o600);
     const after = (await analytics('models?range=today&project=info-project')).models.find((m: any) => m.model === 'acme-ft-7');
     assert.equal(after.priceKnown, true, 'the analytics know the price at once');
+    // The request stored without a price is priced now, as the gateway would have.
+    const expected = Math.round((unpriced.inputTokens * 2 + unpriced.outputTokens * 8 + unpriced.cacheCreationTokens * 2.5 + unpriced.cacheReadTokens * 0.2)) / 1e6;
+    assert.equal(after.cost, expected);
+    assert.equal(after.unknownCostRequests, 0);
+    const summary = await analytics('summary?range=today&project=info-project');
+    assert.deepEqual([summary.unpricedRequests, summary.unpricedModels], [0, []]);
     // The next request is priced.
     await message('acme-ft-7', 'run-price-2');
     const recent = (await analytics('recent?range=today&project=info-project&limit=1')).requests[0];
@@ -121,7 +130,9 @@ describe('gateway: session info and prices routes', () => {
     assert.equal(recent.costSource, 'config');
     assert.ok(recent.cost > 0);
     // A second model keeps the first.
-    assert.equal((await call('PUT', `/v1/conduit/prices/${encodeURIComponent('org/acme-ft-8:beta')}`, { input: 1, output: 1, cacheRead: 0 })).status, 200);
+    const second = await call('PUT', `/v1/conduit/prices/${encodeURIComponent('org/acme-ft-8:beta')}`, { input: 1, output: 1, cacheRead: 0 });
+    assert.equal(second.status, 200);
+    assert.equal(((await second.json()) as any).repricedRequests, 0);
     assert.deepEqual(Object.keys(JSON.parse(readFileSync(file, 'utf8')).prices), ['acme-ft-7', 'org/acme-ft-8:beta']);
     assert.deepEqual((await (await call('GET', `/v1/conduit/prices/${encodeURIComponent('org/acme-ft-8:beta')}`)).json() as any).price.cacheRead, 0);
   });

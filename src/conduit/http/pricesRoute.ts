@@ -6,7 +6,8 @@
  * ratios to input (1.25x, 2x, 0.1x: parsePriceOverrides). Written into config.json's
  * `prices` (the rest of the file kept; mode 0600, a temporary file renamed over it), then
  * the configuration is reloaded so the next request and the next analytics answer price
- * that model. Requests already stored keep the cost they were recorded with. A config.json
+ * that model; the requests already stored for it without a known price are priced too
+ * (reprice.ts; `repricedRequests`, null when the store could not be asked). A config.json
  * that is not a JSON object is left alone (409). The token check happens before (server.ts).
  */
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,8 @@ import type { PriceBody } from '../../protocol/analytics';
 import { modelIdProblem } from '../../protocol/modelId';
 import { writeSecretFile } from '../core/secretFile';
 import { parsePriceOverrides, type PriceTable } from '../pricing/priceTable';
+import type { Logger } from '../core/log';
+import type { LedgerService } from '../ledger/service';
 import { sendJson } from './analyticsRoute';
 import { readBody } from './body';
 import { GatewayError, sendError } from './errors';
@@ -24,6 +27,8 @@ const BODY_LIMIT = 4 * 1024;
 const FIELDS = ['input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead'] as const;
 
 export interface PricesDeps {
+  ledger?: LedgerService | null;
+  log: Logger;
   /** config.json's path. */
   configFile: string;
   /** Reads config.json again (the gateway's reload: prices, providers, rules). */
@@ -102,5 +107,12 @@ export async function handlePrices(req: IncomingMessage, res: ServerResponse, pa
   if (applied?.costSource !== 'config') {
     return sendError(res, 'api_error', `the price was written to ${deps.configFile}, but the configuration was not reloaded (see the gateway's status for why); the last good one stays in force`, 500);
   }
-  sendJson(res, 200, { model, price: applied.price, source: 'config' });
+  let repricedRequests: number | null = null;
+  try {
+    repricedRequests = (await deps.ledger?.repriceModel(model, applied.price)) ?? null;
+  } catch (err) {
+    // The price is in force for new requests; stored ones wait for the next price change.
+    deps.log.warn(`prices: the stored requests of ${model} were not priced: ${(err as Error)?.message ?? String(err)}`);
+  }
+  sendJson(res, 200, { model, price: applied.price, source: 'config', repricedRequests });
 }

@@ -178,7 +178,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     return;
   }
   if (path.startsWith(PRICES_PREFIX) && deps.configFile && deps.reloadConfig) {
-    await handlePrices(req, res, path, { configFile: deps.configFile, reloadConfig: deps.reloadConfig, get prices() { return deps.prices; } });
+    await handlePrices(req, res, path, { configFile: deps.configFile, reloadConfig: deps.reloadConfig, get prices() { return deps.prices; }, ledger: deps.ledger ?? null, log: deps.log });
     return;
   }
   if (path.startsWith(ANALYTICS_PREFIX)) {

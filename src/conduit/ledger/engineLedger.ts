@@ -7,6 +7,7 @@ import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import type { SessionInfoInput } from './sessionInfo';
+import type { ModelPrice } from '../pricing/priceTable';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
 import type { UnrecordedUsage } from '../../protocol/usage';
@@ -83,6 +84,10 @@ export class EngineLedger implements LedgerService {
 
   async sessionInfo(info: SessionInfoInput): Promise<void> {
     await this.ready().sessionInfo(info);
+  }
+
+  async repriceModel(model: string, price: ModelPrice): Promise<number> {
+    return this.ready().repriceModel(model, price);
   }
 
   /** Resolves once the engine is there and the saved model settings are loaded. */

@@ -83,6 +83,8 @@ async function handle(m: ToLedgerWorker): Promise<void> {
         return reply(await engine.workspaceLinks(m.op));
       case 'sessionInfo':
         return reply(await engine.sessionInfo(m.info));
+      case 'reprice':
+        return reply(await engine.repriceModel(m.model, m.price));
       case 'report':
         return reply(reports.add(await engine.report(m.params, new Date(m.now))));
       case 'reportPage':
@@ -108,6 +110,7 @@ function serve(data: LedgerWorkerData): void {
     dataDir: data.dataDir, journalDir: data.journalDir, log, ingest: { debounceMs: 0 },
     ...(data.migrationsDir ? { migrationsDir: data.migrationsDir } : {}),
     ...(data.snapshot !== undefined ? { snapshot: data.snapshot } : {}),
+    ...(data.reopen ? { reopen: true } : {}),
   }).then(
     async (opened) => {
       if (closing) {

@@ -10,6 +10,7 @@ import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/
 import type { ReportParams } from './reports';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import type { SessionInfoInput } from './sessionInfo';
+import type { ModelPrice } from '../pricing/priceTable';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 /**
@@ -71,6 +72,8 @@ export interface LedgerService {
   workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]>;
   /** Stores what conduit-claude tells of a run (sessionInfo.ts). Rejects with LedgerUnavailableError unless the store can be used. */
   sessionInfo(info: SessionInfoInput): Promise<void>;
+  /** A price added for a model: prices its stored requests that had none (reprice.ts); how many. */
+  repriceModel(model: string, price: ModelPrice): Promise<number>;
   /** Resolves once the store is ready (or idle: usable on demand); rejects if it fails to open (or closes first). */
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */

@@ -32,6 +32,7 @@ import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { LinkOp, LinkOpValues } from './workspaceLinks';
 import type { SessionInfoInput } from './sessionInfo';
+import type { ModelPrice } from '../pricing/priceTable';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
@@ -172,6 +173,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
       dataDir: this.options.dataDir, journalDir: this.options.journalDir,
       ...(this.options.migrationsDir ? { migrationsDir: this.options.migrationsDir } : {}),
       ...(this.options.snapshot !== undefined ? { snapshot: this.options.snapshot } : {}),
+      ...(this.hasOpened ? { reopen: true } : {}),
     };
     let unlock = () => {};
     if (data.dataDir) {
@@ -440,6 +442,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   sessionInfo(info: SessionInfoInput): Promise<void> {
     return this.request((id) => ({ type: 'sessionInfo', id, info }));
+  }
+
+  repriceModel(model: string, price: ModelPrice): Promise<number> {
+    return this.request((id) => ({ type: 'reprice', id, model, price }));
   }
 
   /** The store can be asked now, or after a quick reopen. */

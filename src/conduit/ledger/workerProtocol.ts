@@ -7,6 +7,7 @@ import type { BudgetOp } from '../budgets/budgetOps';
 import type { ReportParams } from './reports';
 import type { LinkOp } from './workspaceLinks';
 import type { SessionInfoInput } from './sessionInfo';
+import type { ModelPrice } from '../pricing/priceTable';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface LedgerWorkerData {
@@ -15,6 +16,8 @@ export interface LedgerWorkerData {
   migrationsDir?: string;
   /** The store snapshot a new store starts from (engine.ts); default: the shipped one; null: none. */
   snapshot?: string | null;
+  /** The gateway opened this store before in this run (engine.ts: no migrations again). */
+  reopen?: boolean;
 }
 
 export type ToLedgerWorker =
@@ -26,6 +29,7 @@ export type ToLedgerWorker =
   | { type: 'budgets'; id: number; op: BudgetOp }
   | { type: 'links'; id: number; op: LinkOp }
   | { type: 'sessionInfo'; id: number; info: SessionInfoInput }
+  | { type: 'reprice'; id: number; model: string; price: ModelPrice }
   | { type: 'announce'; ids: string[] }
   /** Usage reports: run one (reply: ReportOpened), read a page of its rows, drop it. */
   | { type: 'report'; id: number; params: ReportParams; now: string }
