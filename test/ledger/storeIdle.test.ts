@@ -115,7 +115,8 @@ describe('ledger: the store closes while unused and reopens on demand (child pro
     try {
       const ingested = ingestedCount(ledger, 1);
       await message(3);
-      await ingested; // without a query: the records reopened the store
+      await ingested; // without a query: the records reopened the store (which ingests before it says ready)
+      await stateReached(ledger, 'ready');
       assert.ok(infos.some((m) => /usage store reopened in \d+ ms \(to ingest new journal records\)/.test(m)), infos.join('\n'));
       assert.equal(await requests(), 4);
     } finally {

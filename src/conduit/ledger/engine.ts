@@ -12,7 +12,7 @@ import { JournalIngester, type IngestOptions } from './ingest';
 import { ledgerDbFromPglite, type LedgerDb } from './ledgerDb';
 import { applyLocalSchema, ensureLocalUser } from './localSchema';
 import { applyMigrations, defaultMigrationsDir } from './migrations';
-import { defaultSnapshotPath, snapshotMismatch, unpackSnapshot } from './storeSnapshot';
+import { checkSnapshot, defaultSnapshotPath, unpackSnapshot } from './storeSnapshot';
 import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
 import type { SyncSessionInput } from './service';
 import { runUsageReport, type ReportParams, type ReportResult } from './reports';
@@ -54,6 +54,11 @@ export interface LedgerEngineOptions {
    * initdb; default: the one shipped with the code; null: none (initdb and every migration).
    */
   snapshot?: string | null;
+  /**
+   * This process's owner opened (and migrated) this store before in this run: skip the
+   * migrations and the local schema (a reopen after the store was closed while unused).
+   */
+  reopen?: boolean;
   ingest?: Omit<IngestOptions, 'log'>;
   outbox?: Omit<OutboxOptions, 'log'>;
 }
@@ -86,19 +91,24 @@ export class LedgerEngine {
     const t0 = performance.now();
     let pglite = options.pglite;
     const owns = !pglite;
+    let fromSnapshot: { shimCurrent: boolean } | null = null;
     if (!pglite) {
       if (options.dataDir) {
         prepareDataDir(options.dataDir, options.log);
-        if (!existsSync(options.dataDir)) await startFromSnapshot(options);
+        if (!existsSync(options.dataDir)) fromSnapshot = await startFromSnapshot(options);
       }
       const { PGlite } = await import('@electric-sql/pglite');
       pglite = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), postgresqlconf: PGLITE_CONF });
     }
     try {
-      const result = await applyMigrations(fromPglite(pglite), { includeShim: true, ...(options.migrationsDir ? { dir: options.migrationsDir } : {}) });
-      if (result.applied.length) options.log.info(`ledger: applied migrations ${result.applied.join(', ')}`);
       const db = ledgerDbFromPglite(pglite);
-      await applyLocalSchema(db);
+      if (!options.reopen) {
+        // A store just unpacked from a snapshot that ran this very shim needs it not again.
+        const includeShim = !fromSnapshot?.shimCurrent;
+        const result = await applyMigrations(fromPglite(pglite), { includeShim, ...(options.migrationsDir ? { dir: options.migrationsDir } : {}) });
+        if (result.applied.length) options.log.info(`ledger: applied migrations ${result.applied.join(', ')}`);
+        await applyLocalSchema(db);
+      }
       const localUserId = await ensureLocalUser(db);
       if (options.dataDir && owns) {
         const marker = path.join(options.dataDir, READY_MARKER);
@@ -247,25 +257,27 @@ export class LedgerEngine {
  * A new store: unpacks the build's snapshot into its data folder (PGlite then opens it as
  * an existing one). Without a usable snapshot PGlite runs initdb, as it always did.
  */
-async function startFromSnapshot(options: LedgerEngineOptions & { dataDir: string | null }): Promise<void> {
+async function startFromSnapshot(options: LedgerEngineOptions & { dataDir: string | null }): Promise<{ shimCurrent: boolean } | null> {
   const dataDir = options.dataDir!;
   const snapshot = options.snapshot === undefined ? defaultSnapshotPath() : options.snapshot;
   if (!snapshot) {
     options.log.info('ledger: no store snapshot shipped with this build; creating the store with initdb');
-    return;
+    return null;
   }
-  const mismatch = snapshotMismatch(snapshot, options.migrationsDir ?? defaultMigrationsDir());
+  const { mismatch, shimCurrent } = checkSnapshot(snapshot, options.migrationsDir ?? defaultMigrationsDir());
   if (mismatch) {
     options.log.warn(`ledger: the store snapshot ${snapshot} is not used: ${mismatch}; creating the store with initdb`);
-    return;
+    return null;
   }
   const t0 = performance.now();
   try {
     const files = await unpackSnapshot(snapshot, dataDir);
     options.log.info(`ledger: created the store from the build's snapshot (${files} files in ${Math.round(performance.now() - t0)} ms)`);
+    return { shimCurrent };
   } catch (err) {
     options.log.warn(`ledger: the store snapshot ${snapshot} could not be unpacked (${(err as Error).message}); creating the store with initdb`);
     rmSync(dataDir, { recursive: true, force: true });
+    return null;
   }
 }
 

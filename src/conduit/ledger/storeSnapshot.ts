@@ -23,6 +23,8 @@ export interface SnapshotManifest {
   /** What the snapshot was made from (esbuild.mjs skips making it again while this holds). */
   key?: string;
   migrations: Record<string, string>;
+  /** The local shim's files (supabase/local) it ran: the same ones need not run again on the first open. */
+  shim?: Record<string, string>;
 }
 
 /** The snapshot shipped with the code: beside the bundle, or the repository's dist/ from source; null when there is none. */
@@ -41,9 +43,10 @@ export async function writeStoreSnapshot(pglite: PGliteInterface & { dumpDataDir
   await applyLocalSchema(ledgerDbFromPglite(pglite));
   await pglite.exec('checkpoint'); // the first open then replays next to nothing
   const tarball = Buffer.from(await (await pglite.dumpDataDir('gzip')).arrayBuffer());
-  const migrations = Object.fromEntries(readSqlFiles(path.join(migrationsDir, 'migrations')).map((f) => [f.name, f.checksum]));
+  const checksums = (folder: string) => Object.fromEntries(readSqlFiles(path.join(migrationsDir, folder)).map((f) => [f.name, f.checksum]));
+  const migrations = checksums('migrations');
   mkdirSync(outDir, { recursive: true });
-  const manifest: SnapshotManifest = { ...(key ? { key } : {}), migrations };
+  const manifest: SnapshotManifest = { ...(key ? { key } : {}), migrations, shim: checksums('local') };
   // Each file whole or not at all: a gateway or another build may read them meanwhile.
   const put = (name: string, content: string | Buffer) => {
     const temp = path.join(outDir, `.${name}.${process.pid}.tmp`);
@@ -56,21 +59,26 @@ export async function writeStoreSnapshot(pglite: PGliteInterface & { dumpDataDir
 }
 
 /**
- * Why the snapshot cannot serve this code's migrations (a migration it holds is gone or
- * was edited since: applying the rest on top would be refused), or null when it can.
+ * Whether the snapshot can serve this code's migrations: `mismatch` says why not (a
+ * migration it holds is gone or was edited since: applying the rest on top would be
+ * refused); `shimCurrent`: it ran the same local shim as this code has.
  */
-export function snapshotMismatch(tarball: string, migrationsDir: string): string | null {
+export function checkSnapshot(tarball: string, migrationsDir: string): { mismatch: string | null; shimCurrent: boolean } {
   let manifest: SnapshotManifest;
   try {
     manifest = JSON.parse(readFileSync(manifestPathOf(tarball), 'utf8')) as SnapshotManifest;
   } catch (err) {
-    return `its manifest cannot be read (${(err as Error).message})`;
+    return { mismatch: `its manifest cannot be read (${(err as Error).message})`, shimCurrent: false };
   }
   const current = new Map(readSqlFiles(path.join(migrationsDir, 'migrations')).map((f) => [f.name, f.checksum]));
   for (const [name, checksum] of Object.entries(manifest.migrations ?? {})) {
-    if (current.get(name) !== checksum) return `it holds migration ${name} ${current.has(name) ? 'as it was before an edit' : 'that this code does not have'}`;
+    if (current.get(name) !== checksum) {
+      return { mismatch: `it holds migration ${name} ${current.has(name) ? 'as it was before an edit' : 'that this code does not have'}`, shimCurrent: false };
+    }
   }
-  return null;
+  const shim = readSqlFiles(path.join(migrationsDir, 'local'));
+  const shimCurrent = !!manifest.shim && shim.length === Object.keys(manifest.shim).length && shim.every((f) => manifest.shim![f.name] === f.checksum);
+  return { mismatch: null, shimCurrent };
 }
 
 /**
