@@ -117,6 +117,7 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
   const top = new ObjectOutline(listKey);
   let tokens = 0;
   let keyNext = false; // a key comes before the next value (in an object, after '{' or ',')
+  let listing = false; // inside the array of the top-level key listKey: its elements are kept
 
   // One turn per value: its key first when in an object, then the value; a container's
   // opener goes round again for its first element, a scalar (or an empty container)
@@ -150,6 +151,7 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       depth++;
       kinds[depth] = b === 0x7b ? IN_OBJECT : IN_ARRAY;
       starts[depth] = i;
+      if (depth === 2) listing = b === 0x5b && top.isListKey();
       let c = body[++i];
       if (c <= 0x20) c = body[i = skipWhitespace(body, i)];
       if (c !== (b === 0x7b ? 0x7d : 0x5d)) {
@@ -175,7 +177,9 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       else if (b === 0x66) i = expectLiteral(body, i, 'false');
       else if (b === 0x6e) i = expectLiteral(body, i, 'null');
       else throw new RequestBodyError('expected a value', i);
-      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, valueStart, i);
+      if (depth === 2) {
+        if (listing) top.list.push(valueStart, i);
+      } else if (depth === 1) top.fieldEnded(valueStart, i);
     }
 
     // After a value: ',' (then the next key or value), or the closer of the current
@@ -196,7 +200,13 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       i++;
       depth--;
       if (depth === 0) break value;
-      if (depth <= 2) top.valueEnded(depth, kinds[2] === IN_ARRAY, open, i); // the closed container is a value of its parent
+      // The closed container is a value of its parent.
+      if (depth === 2) {
+        if (listing) top.list.push(open, i);
+      } else if (depth === 1) {
+        top.fieldEnded(open, i);
+        listing = false;
+      }
     }
   }
 
@@ -220,25 +230,23 @@ export class ObjectOutline {
   tokens = 0;
   /** The top-level key whose value is being read. */
   private key: string | null = null;
-  private readingList = false;
 
   constructor(private readonly listKey: string) {}
 
   keyRead(key: string): void {
     this.key = key;
-    this.readingList = key === this.listKey;
-    if (this.readingList) this.list.clear(); // a repeated key: the last one counts, as in JSON.parse
+    if (key === this.listKey) this.list.clear(); // a repeated key: the last one counts, as in JSON.parse
   }
 
-  /** A value [start, end) ended inside the container at `depth` (1 or 2); `inArray`: level 2 is an array. */
-  valueEnded(depth: number, inArray: boolean, start: number, end: number): void {
-    if (depth === 1) {
-      if (this.key !== null) this.fields.set(this.key, [start, end]);
-      this.key = null;
-      this.readingList = false;
-    } else if (this.readingList && inArray) {
-      this.list.push(start, end);
-    }
+  /** Whether the value being read is that of listKey (whose elements, if an array, are listed). */
+  isListKey(): boolean {
+    return this.key === this.listKey;
+  }
+
+  /** The value [start, end) of the top-level key just read ended. */
+  fieldEnded(start: number, end: number): void {
+    if (this.key !== null) this.fields.set(this.key, [start, end]);
+    this.key = null;
   }
 }
 
