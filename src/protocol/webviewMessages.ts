@@ -354,7 +354,8 @@ export interface SidebarData {
 // Initial state: what the host passes to webviewHtml({initialState}) for each view.
 
 export type ModelConfigInitialState = ModelConfigInit | null;
-export interface AnalyticsInitialState { range?: AnalyticsRange; view?: AnalyticsView; data?: AnalyticsData | null }
+/** sessionId: the panel shows that one session (no period or Mine / Team to choose). */
+export interface AnalyticsInitialState { period?: AnalyticsPeriod; view?: AnalyticsView; sessionId?: string | null }
 export interface SidebarInitialState { data?: SidebarData | null }
 
 /**

@@ -61,7 +61,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('starts on Mine; Team asks for the range\'s team usage and shows each member, their share and the team total; Mine asks again', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.2346');
+    await waitForText(v, 'totalCost-value', '$1.23');
     assert.equal(await pressed(v, 'mine'), 'true');
     assert.equal(await pressed(v, 'team'), 'false');
     assert.equal(await byTestId(v, 'view').getAttribute('role'), 'group');
@@ -71,7 +71,7 @@ describe('webview: usage analytics, Mine / Team', function () {
     await byTestId(v, 'view-team').click();
     const request = await v.waitForPosted<TeamRequest>('requestTeamAnalytics', { from });
     assert.ok(isAnalyticsWebviewMessage(request));
-    assert.equal(request.range, 'week');
+    assert.equal(request.range, 'this-month');
     assert.equal(await pressed(v, 'team'), 'true');
     assert.equal(await pressed(v, 'mine'), 'false');
     await waitForText(v, 'team-state', 'Loading team usage...');
@@ -82,12 +82,12 @@ describe('webview: usage analytics, Mine / Team', function () {
     await waitForText(v, 'team-project', 'Shared app (shared by lead@example.test) · 3 members · in the last 7 days');
     const t = await table(v);
     assert.deepEqual(t.rows, [
-      ['Lea Lead', '30', '120,000', '$1.5000', '75.0%'],
-      ['dev', '12', '30,000', '$0.5000', '25.0%'],
-      ['Former member', '1', '500', '$0.0000', '0.0%'],
+      ['Lea Lead', '30', '120,000', '$1.50', '75.0%'],
+      ['dev', '12', '30,000', '$0.50', '25.0%'],
+      ['Former member', '1', '500', '$0.00', '0.0%'],
     ]);
     assert.deepEqual(t.badges, [['owner'], ['you'], []]);
-    assert.deepEqual(t.total.map((x) => x.trim()), ['Team total', '43', '150,500', '$2.0000', '100.0%']);
+    assert.deepEqual(t.total.map((x) => x.trim()), ['Team total', '43', '150,500', '$2.00', '100.0%']);
     assert.equal(await byTestId(v, 'team-members').locator('[data-member="u-me"] [data-field="cost"]').getAttribute('title'), '2 requests without a known price');
     assert.equal(await textOf(v, 'team-state'), '');
     assert.equal(await v.page.locator('table.team-table th[scope="col"]').count(), 5);
@@ -95,7 +95,7 @@ describe('webview: usage analytics, Mine / Team', function () {
     const back = v.posted.length;
     await byTestId(v, 'view-mine').click();
     const mine = await v.waitForPosted<{ type: string; range: string }>('requestAnalytics', { from: back });
-    assert.equal(mine.range, 'week');
+    assert.equal(mine.range, 'this-month');
     assert.equal(await byTestId(v, 'content').isVisible(), true, 'Mine paints its figures again at once');
     assert.equal(await byTestId(v, 'team').isVisible(), false);
   });
@@ -105,9 +105,9 @@ describe('webview: usage analytics, Mine / Team', function () {
     await byTestId(v, 'view-team').click();
     const week = await v.waitForPosted<TeamRequest>('requestTeamAnalytics');
     await chooseOption(v, 'range', 'Today');
-    const day = await v.waitForPosted<TeamRequest>((m) => m.type === 'requestTeamAnalytics' && m.range === 'day');
+    const day = await v.waitForPosted<TeamRequest>((m) => m.type === 'requestTeamAnalytics' && m.range === 'today');
     await v.post({ type: 'teamAnalytics', id: week.id, data: teamData('week') }); // late: ignored
-    await v.post({ type: 'teamAnalytics', id: day.id, data: emptyTeam('day') });
+    await v.post({ type: 'teamAnalytics', id: day.id, data: emptyTeam('today') });
     await waitForText(v, 'team-empty', 'No usage by the team of "Shared app" today');
     assert.equal(await byTestId(v, 'team-content').isVisible(), false);
     assert.equal(v.messagesOfType('requestAnalytics').length, 1, 'only the first Mine fetch: the range change under Team asks for the team');
@@ -121,8 +121,8 @@ describe('webview: usage analytics, Mine / Team', function () {
     const before = v.posted.length;
     await byTestId(v, 'team-retry').click();
     const retried = await v.waitForPosted<TeamRequest>('requestTeamAnalytics', { from: before });
-    assert.equal(retried.range, 'day');
-    await v.post({ type: 'teamAnalytics', id: retried.id, data: teamData('day') });
+    assert.equal(retried.range, 'today');
+    await v.post({ type: 'teamAnalytics', id: retried.id, data: teamData('today') });
     await waitForText(v, 'team-project', /today$/);
     assert.equal((await table(v)).rows.length, 3);
 
@@ -147,7 +147,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('without a Supabase session: a clear message and a button that asks the host to sign in; never a chart', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.2346');
+    await waitForText(v, 'totalCost-value', '$1.23');
     await byTestId(v, 'view-team').click();
     const request = await v.waitForPosted<TeamRequest>('requestTeamAnalytics');
     await v.post({ type: 'teamAnalyticsError', id: request.id, problem: 'signedOut', message: 'team sharing needs Supabase: ... sign in' });
@@ -179,7 +179,7 @@ describe('webview: usage analytics, Mine / Team', function () {
     await v.reload();
     await waitForText(v, 'team-project', /in the last 30 days$/); // from the saved state
     const again = await v.waitForPosted<TeamRequest>('requestTeamAnalytics', { from });
-    assert.equal(again.range, 'month');
+    assert.equal(again.range, '30d');
     assert.equal(await pressed(v, 'team'), 'true');
     assert.equal(v.posted.slice(from).some((m) => m.type === 'requestAnalytics'), false, 'Mine is not fetched while Team is shown');
     const d = teamData('month');
@@ -190,7 +190,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('reaches the switch, range, Refresh and Sign In with Tab, each with a visible focus indicator; Space and Enter switch', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.2346');
+    await waitForText(v, 'totalCost-value', '$1.23');
     await byTestId(v, 'view-team').focus();
     const from = v.posted.length;
     await v.page.keyboard.press('Enter');

@@ -32,27 +32,43 @@ function clashes(labels: Label[]): string[] {
   return found;
 }
 
-/** A day with a few cents of spend: Chart.js steps the cost axis by $0.0025 or $0.002. */
-function cheapDay(): AnalyticsData {
-  const d = analyticsData('day');
-  d.timeseries = d.timeseries.map((p, i) => ({ ...p, cost: [0.0012, 0.0034, 0.0121, 0.0007][i % 4] }));
+/** A month with a few tenths of a cent a day: Chart.js steps the cost axis by $0.0025 or $0.002. */
+function cheapMonth(): AnalyticsData {
+  const d = analyticsData('30d');
+  const daily = d.daily!.model!;
+  daily.days = daily.days.map((day, i) => {
+    const cost = [0.0012, 0.0034, 0.0121, 0.0007][i % 4];
+    return { ...day, cost, byKey: { [daily.keys[0].key]: { cost, requests: 1, tokens: 100 } } };
+  });
+  daily.keys = [daily.keys[0]];
   return d;
 }
 
 describe('webview: chart axes', function () {
   const pages = useWebviewHarness();
 
-  it('Cost Over Time labels its cost axis with the decimals of its scale: no label twice', async () => {
+  it('cost per day labels its cost axis with the decimals of its scale (no label twice), and its 30 days without clipping or overlap at 1024 px', async () => {
     const v = await pages.open('analytics', {
-      respond: async (m, page) => { if (m.type === 'requestAnalytics') await page.post({ type: 'analytics', id: m.id, data: cheapDay() }); },
+      viewport: { width: 1024, height: 700 },
+      respond: async (m, page) => { if (m.type === 'requestAnalytics') await page.post({ type: 'analytics', id: m.id, data: cheapMonth() }); },
     });
-    await waitForText(v, 'totalCost-value', '$1.2346');
-    await byTestId(v, 'tab-1').click();
-    await waitForPaintedCanvas(v, 'canvas[data-chart="costOverTime"]');
-    const y = (await axes(v)).costOverTime.y;
-    assert.ok(y.length >= 4, `the cost axis has ticks: ${JSON.stringify(y)}`);
-    assert.deepEqual(clashes(y), [], y.map((l) => l.text).join(' '));
-    assert.ok(y.every((l) => /^\$0\.\d{3,4}$/.test(l.text)), y.map((l) => l.text).join(' '));
+    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForPaintedCanvas(v, 'canvas[data-chart="daily"]');
+    const { daily, modelUsage } = await axes(v);
+    assert.ok(daily.y.length >= 4, `the cost axis has ticks: ${JSON.stringify(daily.y)}`);
+    assert.deepEqual(clashes(daily.y), [], daily.y.map((l) => l.text).join(' '));
+    assert.ok(daily.y.every((l) => /^\$0\.\d{3,4}$/.test(l.text) || l.text === '$0.00'), daily.y.map((l) => l.text).join(' '));
+    assert.ok(daily.x.length >= 5, JSON.stringify(daily.x));
+    assert.deepEqual(clashes(daily.x), [], JSON.stringify(daily.x));
+    const width = await v.page.locator('canvas[data-chart="daily"]').evaluate((c) => c.getBoundingClientRect().width);
+    assert.ok(daily.x.every((l) => l.left >= 0 && l.right <= width), `x labels inside the chart's ${width}px: ${JSON.stringify(daily.x.map((l) => [l.text, l.left, l.right]))}`);
+    // The requests and tokens axes: counts as the text writes them (no axis titles to crowd the ticks).
+    await byTestId(v, 'tab-0').click();
+    await waitForPaintedCanvas(v, 'canvas[data-chart="modelUsage"]');
+    const tokens = (await axes(v)).modelUsage.y1;
+    assert.ok(tokens.some((l) => /^\d+(\.\d)?M$/.test(l.text)), tokens.map((l) => l.text).join(' '));
+    assert.deepEqual(clashes(tokens), []);
+    assert.ok(modelUsage);
   });
 
   it('the sidebar\'s cost axis never repeats a label, and its hour labels keep apart when the view scrolls', async () => {
@@ -68,7 +84,7 @@ describe('webview: chart axes', function () {
       viewport: { width: 260, height: 420 },
       respond: async (m, page) => { if (m.type === 'requestSidebarData') await page.post({ type: 'sidebarData', id: m.id, data: data() }); },
     });
-    await waitForText(v, 'todayCost', '$0.4567');
+    await waitForText(v, 'todayCost', '$0.46');
     await waitForPaintedCanvas(v, 'canvas[data-chart="todayCost"]', 50);
     assert.ok(await v.page.evaluate(() => document.scrollingElement!.scrollHeight > window.innerHeight), 'the view scrolls');
     // The chart has taken its size in the narrower view (a resize is one animation frame away).

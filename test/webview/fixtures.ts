@@ -54,10 +54,22 @@ export function agentInit(a: AgentInfo = agent(), p: ProjectInfo = project()): M
 const now = (): number => Date.now();
 const minutesAgo = (m: number) => new Date(now() - m * 60_000).toISOString();
 
-/** A day's data (24 hourly buckets) or a week's/month's (daily buckets), newest request 3 minutes ago. */
-export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: string; model?: string } = {}): AnalyticsData {
-  const hourly = range === 'day';
-  const buckets = hourly ? 24 : range === 'week' ? 7 : 30;
+const DAYS: Record<AnalyticsRange, number> = { today: 1, '24h': 2, 'this-week': 4, '7d': 7, 'this-month': 3, '30d': 30, custom: 3, day: 2, week: 7, month: 30 };
+const LABELS: Record<AnalyticsRange, string> = {
+  today: 'Today', '24h': 'Last 24 hours', 'this-week': 'This week', '7d': 'Last 7 days', 'this-month': 'This month', '30d': 'Last 30 days',
+  custom: 'Dec 1 – Dec 3, 2026', day: 'Last 24 hours', week: 'Last 7 days', month: 'Last 30 days',
+};
+export const UNPRICED_MODEL = 'ft:claude-haiku-4-5:acme:support';
+export const RETIRED_MODEL = 'claude-3-5-sonnet-20241022';
+
+/**
+ * A period's data, shaped as the host sends it: daily buckets stacked by model and agent
+ * whose sums equal the summary, failed requests apart from unpriced ones, a retired model,
+ * newest request 3 minutes ago.
+ */
+export function analyticsData(range: AnalyticsRange = 'this-month', names: { agent?: string; model?: string } = {}): AnalyticsData {
+  const hourly = range === 'day' || range === '24h' || range === 'today';
+  const buckets = hourly ? 24 : DAYS[range];
   const step = hourly ? 3_600_000 : 86_400_000;
   const lastStart = Math.floor(now() / step) * step;
   const timeseries = Array.from({ length: buckets }, (_, i) => ({
@@ -67,52 +79,95 @@ export function analyticsData(range: AnalyticsRange = 'week', names: { agent?: s
   }));
   const agentName = names.agent ?? 'Reviewer';
   const model = names.model ?? MODEL_CATEGORIES.balanced;
-  const recent = Array.from({ length: 14 }, (_, i) => ({
+  const recent = Array.from({ length: 40 }, (_, i) => ({
     requestId: `req-${i}`,
     sessionId: i % 4 === 3 ? null : `sess-${i % 3}`,
-    agentName: i % 2 ? 'Planner' : agentName,
+    agentName: i % 5 === 4 ? null : i % 2 ? 'Planner' : agentName,
     model: i % 3 === 2 ? MODEL_CATEGORIES.fast : model,
     tokens: 1200 + i * 10,
     cost: i === 5 ? null : 0.0123 + i / 1000,
     createdAt: minutesAgo(3 + i * 7),
     source: i % 3 === 2 ? 'background' : 'default',
   }));
+  // Cost per model and day: the summary's cost is their sum (to the micro-dollar).
+  const days = DAYS[range];
+  const dayStart = Math.floor(now() / 86_400_000) * 86_400_000;
+  const modelCost = [[model, 0.3], [MODEL_CATEGORIES.powerful, 0.1], [MODEL_CATEGORIES.fast, 0.01152]] as const;
+  const agentKeys = [[agent().id, agentName, 0.75], ['a2', 'Planner', 0.2], ['', 'No agent', 0.05]] as const;
+  const dailyDays = Array.from({ length: days }, (_, i) => {
+    const date = new Date(dayStart - (days - 1 - i) * 86_400_000);
+    return { date: date.toISOString().slice(0, 10), start: date.toISOString(), weight: 1 + (i % 3) };
+  });
+  const weights = dailyDays.reduce((n, d) => n + d.weight, 0);
+  const cell = (cost: number, requests: number) => ({ cost: Math.round(cost * 1e6) / 1e6, requests, tokens: requests * 3000 });
+  const byModel = dailyDays.map((d) => {
+    const byKey = Object.fromEntries(modelCost.map(([m, c]) => [m, cell((c * d.weight) / weights * 3, d.weight * 2)]));
+    const cost = Object.values(byKey).reduce((n, c) => n + c.cost, 0);
+    return { date: d.date, start: d.start, cost: Math.round(cost * 1e6) / 1e6, requests: d.weight * 6, tokens: d.weight * 18000, byKey };
+  });
+  const total = Math.round(byModel.reduce((n, d) => n + d.cost, 0) * 1e6) / 1e6;
+  const byAgent = byModel.map((d) => ({
+    ...d, byKey: Object.fromEntries(agentKeys.map(([k, , share]) => [k, cell(d.cost * share, d.requests / 3)])),
+  }));
+  const keys = (list: readonly (readonly [string, string, number])[], perKey: (k: string) => number) => list.map(([key, label]) => ({ key, label, cost: perKey(key), requests: 10 }));
+  const sumOf = (rows: typeof byModel, key: string) => Math.round(rows.reduce((n, d) => n + (d.byKey[key]?.cost ?? 0), 0) * 1e6) / 1e6;
   return {
     range,
+    ...(range === 'custom' ? { from: '2026-12-01', to: '2026-12-03' } : {}),
+    scope: { range, calendar: ['today', 'this-week', 'this-month'].includes(range), label: LABELS[range], from: new Date(dayStart - (days - 1) * 86_400_000).toISOString(), to: new Date(now()).toISOString(), previous: { from: new Date(dayStart - (2 * days - 1) * 86_400_000).toISOString(), to: new Date(dayStart - (days - 1) * 86_400_000).toISOString() } },
     bucket: hourly ? 'hour' : 'day',
     scopeLabel: 'synapse-app',
-    summary: { cost: 1.23456, costUnknownRequests: 2, refusedRequests: 0, tokens: 123456, requests: 42, avgCostPerRequest: 0.0308 },
+    summary: {
+      cost: total, costUnknownRequests: 7, refusedRequests: 0, tokens: 32_512_000, requests: 1931, avgCostPerRequest: 0.0308,
+      split: { inputTokens: 1_200_000, outputTokens: 300_000, cacheCreationTokens: 912_000, cacheReadTokens: 30_100_000 },
+      failedRequests: 4, errorRate: 4 / 1931, failedByStatus: [{ status: 529, error: 'overloaded_error', requests: 3 }, { status: 500, error: 'api_error', requests: 1 }],
+      unpricedRequests: 3, unpricedModels: [{ model: UNPRICED_MODEL, requests: 3, tokens: 9000 }],
+      previous: { cost: total / 1.12, requests: 1700, tokens: 30_000_000 },
+    },
     models: [
-      { model, requests: 25, tokens: 90000, cost: 0.9 },
-      { model: MODEL_CATEGORIES.fast, requests: 12, tokens: 20000, cost: 0.03456 },
-      { model: MODEL_CATEGORIES.powerful, requests: 5, tokens: 13456, cost: 0.3 },
+      { model, requests: 1200, tokens: 20_000_000, cost: sumOf(byModel, model), split: { inputTokens: 800_000, outputTokens: 200_000, cacheCreationTokens: 600_000, cacheReadTokens: 18_400_000 }, priceKnown: true, retired: null, cacheSavings: 49.68 },
+      { model: MODEL_CATEGORIES.fast, requests: 500, tokens: 9_000_000, cost: sumOf(byModel, MODEL_CATEGORIES.fast), split: { inputTokens: 300_000, outputTokens: 80_000, cacheCreationTokens: 220_000, cacheReadTokens: 8_400_000 }, priceKnown: true, retired: null, cacheSavings: 7.56 },
+      { model: MODEL_CATEGORIES.powerful, requests: 220, tokens: 3_503_000, cost: sumOf(byModel, MODEL_CATEGORIES.powerful), split: { inputTokens: 99_000, outputTokens: 20_000, cacheCreationTokens: 92_000, cacheReadTokens: 3_292_000 }, priceKnown: true, retired: null, cacheSavings: 14.81 },
+      { model: UNPRICED_MODEL, requests: 3, tokens: 9000, cost: null, split: { inputTokens: 1000, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 8000 }, priceKnown: false, retired: null, cacheSavings: null },
+      { model: RETIRED_MODEL, requests: 8, tokens: 0, cost: 0, split: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, priceKnown: true, retired: { since: '2025-10-22', replacement: 'claude-sonnet-4-5', askedBy: { agents: [{ id: 'a2', name: 'Planner' }], sessions: 2 } }, cacheSavings: 0 },
     ],
     timeseries,
-    sources: [{ source: 'default', requests: 20 }, { source: 'background', requests: 12 }, { source: 'long-context', requests: 6 }, { source: 'reasoning', requests: 4 }],
+    sources: [
+      { source: 'default', requests: 900, cost: 0.5, share: 900 / 1931 }, { source: 'background', requests: 500, cost: 0.02, share: 500 / 1931 },
+      { source: 'long-context', requests: 300, cost: 0.3, share: 300 / 1931 }, { source: 'reasoning', requests: 150, cost: 0.2, share: 150 / 1931 },
+      { source: 'agent', requests: 40, cost: 0.1, share: 40 / 1931 }, { source: 'web-search', requests: 20, cost: 0.05, share: 20 / 1931 },
+      { source: 'plugin', requests: 12, cost: 0.04, share: 12 / 1931 }, { source: 'passthrough', requests: 9, cost: 0.03, share: 9 / 1931 },
+    ],
     recent,
     agents: [
-      { agentId: agent().id, name: agentName, requests: 30, tokens: 100000, cost: 1.0 },
-      { agentId: 'a2', name: 'Planner', requests: 10, tokens: 20000, cost: 0.2 },
-      { agentId: null, name: null, requests: 2, tokens: 3456, cost: 0.03456 },
+      { agentId: 'a2', name: 'Planner', requests: 400, tokens: 7_000_000, cost: sumOf(byAgent, 'a2'), share: 0.2, trend: byAgent.map((d) => d.byKey.a2.cost) },
+      { agentId: null, name: null, requests: 31, tokens: 512_000, cost: sumOf(byAgent, ''), share: 0.05, trend: byAgent.map((d) => d.byKey[''].cost) },
+      { agentId: agent().id, name: agentName, requests: 1500, tokens: 25_000_000, cost: sumOf(byAgent, agent().id), share: 0.75, trend: byAgent.map((d) => d.byKey[agent().id].cost) },
     ],
     sessions: [
       {
-        sessionId: 'sess-0', agentNames: [agentName], requests: 20, tokens: 60000, cost: 0.6, firstAt: minutesAgo(300), lastAt: minutesAgo(3),
-        models: [{ requestedModel: MODEL_CATEGORIES.powerful, model: names.model ?? MODEL_CATEGORIES.balanced, requests: 14 }, { requestedModel: MODEL_CATEGORIES.fast, model: MODEL_CATEGORIES.fast, requests: 6 }],
+        sessionId: 'sess-0', claudeSessionId: 'sess-0', agentNames: [agentName], requests: 20, tokens: 60000, cost: 17.14, firstAt: minutesAgo(300), lastAt: minutesAgo(3), durationMs: 297 * 60_000,
+        firstPrompt: 'Refactor the billing module so that invoices are computed from the ledger', models: [{ requestedModel: MODEL_CATEGORIES.powerful, model: names.model ?? MODEL_CATEGORIES.balanced, requests: 14 }, { requestedModel: MODEL_CATEGORIES.fast, model: MODEL_CATEGORIES.fast, requests: 6 }],
       },
-      { sessionId: 'sess-1', agentNames: ['Planner'], requests: 12, tokens: 40000, cost: 0.4, firstAt: minutesAgo(500), lastAt: minutesAgo(10) },
-      { sessionId: 'sess-2', agentNames: [agentName, 'Planner'], requests: 10, tokens: 23456, cost: 0.23456, firstAt: minutesAgo(900), lastAt: minutesAgo(17) },
+      { sessionId: 'sess-1', claudeSessionId: 'sess-1', agentNames: ['Planner'], requests: 12, tokens: 40000, cost: 15.56, firstAt: minutesAgo(500), lastAt: minutesAgo(10), durationMs: 490 * 60_000, firstPrompt: 'Plan the migration' },
+      { sessionId: 'sess-2', claudeSessionId: null, agentNames: [agentName, 'Planner'], requests: 10, tokens: 23456, cost: 14.39, firstAt: minutesAgo(900), lastAt: minutesAgo(17), durationMs: 883 * 60_000, firstPrompt: null },
     ],
-    savings: { actual: 1.23456, onDefaultModel: 2.5, saved: 1.26544, defaultModel: MODEL_CATEGORIES.balanced },
-    cache: { hitRate: 0.62, savedUsd: 0.4321 },
+    sessionsPage: { sort: 'cost', offset: 0, total: 3 },
+    daily: {
+      model: { groupBy: 'model', days: byModel, keys: keys(modelCost.map(([m, c]) => [m, m, c] as const), (k) => sumOf(byModel, k)), unknownCostRequests: 7 },
+      agent: { groupBy: 'agent', days: byAgent, keys: keys(agentKeys, (k) => sumOf(byAgent, k)), unknownCostRequests: 7 },
+    },
+    savings: { actual: total, onDefaultModel: total + 1931.2049, saved: 1931.2049, defaultModel: MODEL_CATEGORIES.balanced },
+    cache: { hitRate: 0.62, savedUsd: 72.05 },
   };
 }
 
-export function emptyAnalytics(range: AnalyticsRange = 'week'): AnalyticsData {
+export function emptyAnalytics(range: AnalyticsRange = 'this-month'): AnalyticsData {
   return {
     range, bucket: range === 'day' ? 'hour' : 'day', scopeLabel: 'synapse-app',
+    scope: { range, calendar: false, label: LABELS[range], from: new Date(now() - 86_400_000).toISOString(), to: new Date(now()).toISOString(), previous: null },
     summary: { cost: null, costUnknownRequests: 0, refusedRequests: 0, tokens: 0, requests: 0, avgCostPerRequest: null },
-    models: [], timeseries: [], sources: [], recent: [], agents: [], sessions: [], savings: null, cache: null,
+    models: [], timeseries: [], sources: [], recent: [], agents: [], sessions: [], savings: null, cache: null, daily: {},
   };
 }
 

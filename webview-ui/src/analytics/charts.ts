@@ -1,152 +1,202 @@
 /**
- * The analytics panel's four charts. Only the Chart.js parts they use are registered, so
- * the rest of Chart.js is left out of the bundle. Data changes go through update('none'):
- * no animation, no re-layout of the legend unless labels change.
+ * The analytics panel's charts: cost per day stacked by model, agent or project (the first
+ * chart), requests and tokens per model, cost by model, and routing sources as labelled
+ * horizontal bars. Every series is coloured by its key (SeriesColors), never by rank. Only
+ * the Chart.js parts they use are registered. Data changes go through update('none').
  */
 import {
-  ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Filler, Legend, LinearScale,
-  LineController, LineElement, PieController, PointElement, Tooltip, type ChartDataset,
+  ArcElement, BarController, BarElement, CategoryScale, Chart, DoughnutController, Legend, LinearScale, Tooltip,
+  type ChartDataset, type TooltipItem,
 } from 'chart.js';
-import type { AnalyticsData } from '../../../src/protocol/webviewMessages.js';
-import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
+import type { AnalyticsData, DailyBreakdown, DailyGroupBy } from '../../../src/protocol/webviewMessages.js';
+import { currentTheme, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
 import { costTickLabel } from '../charts/costAxis.js';
-import { formatBucket, formatCost, formatTokens, sourceLabel } from '../shared/format.js';
-import { bucketSizeMs } from './model.js';
+import type { SeriesColors } from '../charts/seriesColors.js';
+import { formatCount, formatMoney, formatPercent, sourceLabel } from '../shared/format.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, PieController, ArcElement,
-  LineController, LineElement, PointElement, Filler, Tooltip, Legend);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend);
 
-/** Slices beyond this many are summed into "Other" (a month can see many models). */
-const MAX_SLICES = 8;
-const MAX_BARS = 12;
+export type ChartName = 'daily' | 'modelUsage' | 'costByModel' | 'sources';
 
-export type ChartName = 'modelUsage' | 'costByModel' | 'costOverTime' | 'sources';
-
-
-function topN<T>(items: T[], n: number, value: (t: T) => number, label: (t: T) => string): { labels: string[]; values: number[] } {
-  const sorted = [...items].sort((a, b) => value(b) - value(a));
-  const head = sorted.slice(0, n);
-  const labels = head.map(label);
-  const values = head.map(value);
-  const rest = sorted.slice(n).reduce((sum, t) => sum + value(t), 0);
-  if (sorted.length > n) {
-    labels.push('Other');
-    values.push(rest);
-  }
-  return { labels, values };
-}
-
-/** Replaces a chart's labels and data in place and redraws without animation. */
-function setData(chart: AnyChart, labels: string[], data: number[][], beforeDraw?: (chart: AnyChart) => void): void {
-  chart.data.labels = labels;
-  chart.data.datasets.forEach((dataset: { data: unknown[] }, i: number) => {
-    dataset.data = data[i] ?? [];
-  });
-  beforeDraw?.(chart);
-  chart.update('none');
-}
-
-function sliceColors(chart: AnyChart, theme: ThemeColors): void {
-  const n = chart.data.labels?.length ?? 0;
-  for (const dataset of chart.data.datasets as ChartDataset<'doughnut' | 'pie'>[]) {
-    dataset.backgroundColor = Array.from({ length: n }, (_, i) => seriesColor(theme, i));
-    dataset.borderColor = theme.background;
-    dataset.hoverBorderColor = theme.foreground;
-  }
-  const legend = chart.options.plugins?.legend;
-  if (legend) legend.labels = { ...(legend.labels ?? {}), color: theme.foreground };
+const dayLabel = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+/** "Dec 3" for a YYYY-MM-DD (a calendar day: no zone shift). */
+export function formatDay(date: string): string {
+  const d = new Date(`${date}T00:00:00Z`);
+  return Number.isNaN(d.getTime()) ? date : dayLabel.format(d);
 }
 
 function describe(canvas: HTMLCanvasElement, text: string): void {
   canvas.setAttribute('aria-label', text.length > 600 ? `${text.slice(0, 600)}…` : text);
 }
 
-function styleBars(chart: AnyChart, theme: ThemeColors): void {
-  styleScales(chart, theme);
-  const [requests, tokens] = chart.data.datasets as ChartDataset<'bar'>[];
-  requests.backgroundColor = seriesColor(theme, 0);
-  tokens.backgroundColor = withAlpha(seriesColor(theme, 1), 0.8);
-}
-
-function styleLine(chart: AnyChart, theme: ThemeColors): void {
-  styleScales(chart, theme);
-  const line = chart.data.datasets[0] as ChartDataset<'line'>;
-  line.borderColor = seriesColor(theme, 0);
-  line.backgroundColor = withAlpha(seriesColor(theme, 0), 0.2);
-  line.pointBackgroundColor = seriesColor(theme, 0);
+/** A stacked bar's breakdown, most first, for the tooltip that follows the pointer. */
+function tooltipBreakdown(items: TooltipItem<'bar'>[]): string[] {
+  return [...items]
+    .filter((i) => (i.parsed.y ?? 0) > 0)
+    .sort((a, b) => (b.parsed.y ?? 0) - (a.parsed.y ?? 0))
+    .map((i) => `${i.dataset.label}: ${formatMoney(i.parsed.y)}`);
 }
 
 export class AnalyticsCharts {
+  private readonly daily: AnyChart;
   private readonly modelUsage: AnyChart;
   private readonly costByModel: AnyChart;
-  private readonly costOverTime: AnyChart;
   private readonly sources: AnyChart;
+  private last: { data: AnalyticsData; groupBy: DailyGroupBy } | null = null;
 
-  constructor(private readonly canvases: Record<ChartName, HTMLCanvasElement>) {
+  constructor(private readonly canvases: Record<ChartName, HTMLCanvasElement>, private readonly colors: SeriesColors) {
     currentTheme();
     for (const canvas of Object.values(canvases)) canvas.setAttribute('role', 'img');
+    const restyle = () => (chart: AnyChart, theme: ThemeColors) => {
+      styleScales(chart, theme);
+      if (this.last) this.colorize(theme);
+    };
+    this.daily = new Chart(canvases.daily, {
+      type: 'bar',
+      data: { labels: [], datasets: [] },
+      options: {
+        // The tooltip follows the pointer over the whole day's column, not only a bar.
+        interaction: { mode: 'index', intersect: false },
+        scales: {
+          x: { stacked: true, grid: { display: false }, ticks: { autoSkip: true, maxRotation: 0, autoSkipPadding: 8 } },
+          y: { stacked: true, beginAtZero: true, ticks: { callback: costTickLabel, maxTicksLimit: 6 } },
+        },
+        plugins: {
+          legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 12 } },
+          tooltip: {
+            callbacks: {
+              label: () => '',
+              beforeBody: (items) => tooltipBreakdown(items as TooltipItem<'bar'>[]),
+              footer: (items) => {
+                const total = items.reduce((n, i) => n + (i.parsed.y ?? 0), 0);
+                return `Total: ${formatMoney(total)}`;
+              },
+            },
+            filter: () => true,
+          },
+        },
+        layout: { padding: { top: 4 } },
+      },
+    });
+    trackChart('daily', this.daily, restyle());
     this.modelUsage = new Chart(canvases.modelUsage, {
       type: 'bar',
       data: { labels: [], datasets: [{ label: 'Requests', data: [], yAxisID: 'y' }, { label: 'Tokens', data: [], yAxisID: 'y1' }] },
       options: {
+        interaction: { mode: 'index', intersect: false },
         scales: {
-          y: { beginAtZero: true, position: 'left', title: { display: true, text: 'Requests' }, ticks: { precision: 0 } },
-          y1: { beginAtZero: true, position: 'right', title: { display: true, text: 'Tokens' }, grid: { drawOnChartArea: false } },
+          x: { ticks: { autoSkip: false, maxRotation: 30, callback(value) { const l = String(this.getLabelForValue(Number(value))); return l.length > 22 ? `${l.slice(0, 21)}…` : l; } } },
+          // Axis names in the legend and tooltip, not as titles that crowd the ticks.
+          y: { beginAtZero: true, position: 'left', ticks: { precision: 0, callback: (v) => formatCount(Number(v)) } },
+          y1: { beginAtZero: true, position: 'right', grid: { drawOnChartArea: false }, ticks: { callback: (v) => formatCount(Number(v)) } },
         },
-        plugins: { legend: { position: 'bottom' } },
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${formatCount(ctx.parsed.y ?? 0)}` } },
+        },
       },
     });
-    trackChart('modelUsage', this.modelUsage, styleBars);
+    trackChart('modelUsage', this.modelUsage, restyle());
     this.costByModel = new Chart(canvases.costByModel, {
       type: 'doughnut',
       data: { labels: [], datasets: [{ label: 'Cost (USD)', data: [] }] },
       options: {
         plugins: {
-          legend: { position: 'bottom' },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.label}: ${formatCost(ctx.parsed as number)}` } },
+          legend: { position: 'right', labels: { boxWidth: 12, boxHeight: 12 } },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.label}: ${String(ctx.label).endsWith('(price unknown)') ? 'price unknown' : formatMoney(ctx.parsed as number)}` } },
         },
       },
     });
-    trackChart('costByModel', this.costByModel, sliceColors);
-    this.costOverTime = new Chart(canvases.costOverTime, {
-      type: 'line',
-      data: { labels: [], datasets: [{ label: 'Cost (USD)', data: [], fill: true, tension: 0.25, pointRadius: 2 }] },
+    trackChart('costByModel', this.costByModel, (chart, theme) => {
+      const legend = chart.options.plugins?.legend;
+      if (legend) legend.labels = { ...(legend.labels ?? {}), color: theme.foreground };
+      if (this.last) this.colorize(theme);
+    });
+    this.sources = new Chart(canvases.sources, {
+      type: 'bar',
+      data: { labels: [], datasets: [{ label: 'Requests', data: [] }] },
       options: {
-        scales: { y: { beginAtZero: true, ticks: { callback: costTickLabel } }, x: {} },
+        indexAxis: 'y',
+        scales: { x: { beginAtZero: true, ticks: { precision: 0, callback: (v) => formatCount(Number(v)) } }, y: { grid: { display: false } } },
         plugins: {
           legend: { display: false },
-          tooltip: { callbacks: { label: (ctx) => formatCost(ctx.parsed.y) } },
+          tooltip: { callbacks: { label: (ctx) => this.sourceTooltip(ctx.dataIndex) } },
         },
       },
     });
-    trackChart('costOverTime', this.costOverTime, styleLine);
-    this.sources = new Chart(canvases.sources, {
-      type: 'pie',
-      data: { labels: [], datasets: [{ label: 'Requests', data: [] }] },
-      options: { plugins: { legend: { position: 'bottom' } } },
-    });
-    trackChart('sources', this.sources, sliceColors);
+    trackChart('sources', this.sources, restyle());
   }
 
-  update(data: AnalyticsData, parts: Partial<Record<'models' | 'timeseries' | 'sources', boolean>> = { models: true, timeseries: true, sources: true }): void {
+  private sourceTooltip(index: number): string {
+    const s = this.last?.data.sources[index];
+    if (!s) return '';
+    return `${formatCount(s.requests)} requests · ${formatMoney(s.cost ?? null)} · ${formatPercent(s.share ?? null)} of requests`;
+  }
+
+  /** Colours of every series from its key (the theme changed, or the data did). */
+  private colorize(theme: ThemeColors): void {
+    if (!this.last) return;
+    const { data, groupBy } = this.last;
+    const daily = data.daily?.[groupBy];
+    for (const ds of this.daily.data.datasets as (ChartDataset<'bar'> & { key?: string })[]) {
+      ds.backgroundColor = this.colors.color(theme, groupBy, ds.key ?? '');
+      ds.borderColor = theme.background;
+      ds.borderWidth = daily && daily.keys.length > 1 ? { top: 1 } as never : 0;
+    }
+    const models = this.modelUsage.data.labels as string[];
+    const [requests, tokens] = this.modelUsage.data.datasets as ChartDataset<'bar'>[];
+    // Requests in the model's colour, tokens in the same colour lighter: one colour per model everywhere.
+    requests.backgroundColor = models.map((m) => this.colors.color(theme, 'model', m));
+    tokens.backgroundColor = models.map((m) => withAlpha(this.colors.color(theme, 'model', m), 0.45));
+    tokens.borderColor = models.map((m) => this.colors.color(theme, 'model', m));
+    tokens.borderWidth = 1;
+    const costModels = (this.costByModel.data as { modelKeys?: string[] }).modelKeys ?? [];
+    const slice = this.costByModel.data.datasets[0] as ChartDataset<'doughnut'>;
+    slice.backgroundColor = costModels.map((m) => this.colors.color(theme, 'model', m));
+    slice.borderColor = theme.background;
+    const bars = this.sources.data.datasets[0] as ChartDataset<'bar'>;
+    bars.backgroundColor = data.sources.map((s) => this.colors.color(theme, 'source', s.source));
+  }
+
+  update(data: AnalyticsData, groupBy: DailyGroupBy): void {
     const theme = currentTheme();
-    if (parts.models) {
-      const bars = [...data.models].sort((a, b) => b.requests - a.requests).slice(0, MAX_BARS);
-      setData(this.modelUsage, bars.map((m) => m.model), [bars.map((m) => m.requests), bars.map((m) => m.tokens)]);
-      describe(this.canvases.modelUsage, `Requests and tokens per model: ${bars.map((m) => `${m.model} ${m.requests} requests, ${formatTokens(m.tokens)} tokens`).join('; ') || 'none'}`);
-      const slices = topN(data.models.filter((m) => (m.cost ?? 0) > 0), MAX_SLICES, (m) => m.cost ?? 0, (m) => m.model);
-      setData(this.costByModel, slices.labels, [slices.values], (chart) => sliceColors(chart, theme));
-      describe(this.canvases.costByModel, `Cost by model: ${slices.labels.map((l, i) => `${l} ${formatCost(slices.values[i])}`).join('; ') || 'none'}`);
+    this.last = { data, groupBy };
+    this.updateDaily(data.daily?.[groupBy] ?? null);
+    const bars = [...data.models].sort((a, b) => b.requests - a.requests);
+    this.modelUsage.data.labels = bars.map((m) => m.model);
+    this.modelUsage.data.datasets[0].data = bars.map((m) => m.requests);
+    this.modelUsage.data.datasets[1].data = bars.map((m) => m.tokens);
+    describe(this.canvases.modelUsage, `Requests and tokens per model: ${bars.map((m) => `${m.model} ${formatCount(m.requests)} requests, ${formatCount(m.tokens)} tokens`).join('; ') || 'none'}`);
+    // Priced models by cost; a model without a price is its own entry, never left out.
+    const priced = data.models.filter((m) => m.cost !== null && m.priceKnown !== false).sort((a, b) => (b.cost ?? 0) - (a.cost ?? 0));
+    const unpriced = data.models.filter((m) => m.cost === null || m.priceKnown === false);
+    const costKeys = [...priced, ...unpriced].map((m) => m.model);
+    this.costByModel.data.labels = [...priced.map((m) => m.model), ...unpriced.map((m) => `${m.model} (price unknown)`)];
+    (this.costByModel.data as { modelKeys?: string[] }).modelKeys = costKeys;
+    this.costByModel.data.datasets[0].data = [...priced.map((m) => m.cost ?? 0), ...unpriced.map(() => 0)];
+    describe(this.canvases.costByModel, `Cost by model: ${[...priced.map((m) => `${m.model} ${formatMoney(m.cost)}`), ...unpriced.map((m) => `${m.model} price unknown`)].join('; ') || 'none'}`);
+    this.sources.data.labels = data.sources.map((s) => sourceLabel(s.source));
+    this.sources.data.datasets[0].data = data.sources.map((s) => s.requests);
+    describe(this.canvases.sources, `Routing decision sources: ${data.sources.map((s) => `${sourceLabel(s.source)} ${s.requests} requests`).join('; ') || 'none'}`);
+    this.colorize(theme);
+    for (const chart of [this.daily, this.modelUsage, this.costByModel, this.sources]) chart.update();
+  }
+
+  private updateDaily(daily: DailyBreakdown | null): void {
+    const chart = this.daily;
+    if (!daily) {
+      chart.data.labels = [];
+      chart.data.datasets = [];
+      describe(this.canvases.daily, 'Cost per day: not available from this gateway');
+      return;
     }
-    if (parts.timeseries) {
-      const bucket = bucketSizeMs(data) >= 24 * 3_600_000 ? 'day' : 'hour';
-      setData(this.costOverTime, data.timeseries.map((p) => formatBucket(p.bucketStart, bucket)), [data.timeseries.map((p) => p.cost)]);
-      describe(this.canvases.costOverTime, `Cost over time, per ${bucket}: ${data.timeseries.filter((p) => p.cost > 0).map((p) => `${formatBucket(p.bucketStart, bucket)} ${formatCost(p.cost)}`).join('; ') || 'no cost'}`);
-    }
-    if (parts.sources) {
-      const slices = topN(data.sources, MAX_SLICES, (s) => s.requests, (s) => sourceLabel(s.source));
-      setData(this.sources, slices.labels, [slices.values], (chart) => sliceColors(chart, theme));
-      describe(this.canvases.sources, `Routing decision sources: ${slices.labels.map((l, i) => `${l} ${slices.values[i]} requests`).join('; ') || 'none'}`);
-    }
+    chart.data.labels = daily.days.map((d) => formatDay(d.date));
+    chart.data.datasets = daily.keys.map((k) => ({
+      key: k.key,
+      label: k.label,
+      data: daily.days.map((d) => d.byKey[k.key]?.cost ?? 0),
+      stack: 'cost',
+    }));
+    describe(this.canvases.daily, `Cost per day by ${daily.groupBy}: ${daily.days.filter((d) => (d.cost ?? 0) > 0).map((d) => `${formatDay(d.date)} ${formatMoney(d.cost)}`).join('; ') || 'no cost'}`);
   }
 }

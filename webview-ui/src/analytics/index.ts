@@ -1,9 +1,12 @@
-// The usage analytics panel: summary cards, charts, recent activity and breakdowns for a
-// day, week or month. It asks the host for a range (requestAnalytics → analytics) and asks
-// again when the host says the store ingested requests ('refresh'): every figure is the
-// store's. A finished request (usageEvent) only joins the recent activity list at once.
-// A Mine / Team switch shows instead the project's usage per member (requestTeamAnalytics
-// → teamAnalytics, from Supabase; team.ts).
+// The usage analytics panel. Cards, then the first chart of every spend page (cost per day
+// stacked by model, agent or project), then tabs: models, routing sources, failed and
+// unpriced requests, recent activity, agents, sessions. It asks the host for a period
+// (requestAnalytics → analytics) and asks again when the host says the store ingested
+// requests or the gateway started ('refresh'): every figure is the store's, and every
+// figure says which period it covers (the answer's scope.label). A finished request
+// (usageEvent) only joins the recent activity list at once. A Mine / Team switch shows
+// instead the project's usage per member (team.ts). A panel opened on one session hides
+// the period and Mine / Team controls, which do not apply to it.
 import '../shared/boot.js';
 // The @vscode-elements components this view uses (each import defines its custom element).
 import '@vscode-elements/elements/dist/vscode-button/index.js';
@@ -16,59 +19,75 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '../shared/base.css';
 import './style.css';
 import {
-  ANALYTICS_RANGES, ANALYTICS_VIEWS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData, type AnalyticsData,
-  type AnalyticsHostMessage, type AnalyticsInitialState, type AnalyticsRange, type AnalyticsView, type TeamAnalyticsData,
-  type SessionUsage, type UsageEventMessage,
+  ANALYTICS_RANGES, ANALYTICS_VIEWS, DAILY_GROUP_BYS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData,
+  type AnalyticsData, type AnalyticsHostMessage, type AnalyticsPeriod, type AnalyticsView, type DailyGroupBy,
+  type ExportViewName, type SessionSort, type SessionsPage, type TeamAnalyticsData, type UsageEventMessage,
 } from '../../../src/protocol/webviewMessages.js';
-import { modelRoute } from '../../../src/protocol/session.js';
+import { currentTheme } from '../charts/chartTheme.js';
+import { SeriesColors, type ColorSlots } from '../charts/seriesColors.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import {
-  formatCost, formatDateTime, formatPercent, formatTokens, relativeTime, shortId, sourceLabel,
+  formatChange, formatCount, formatMoney, formatPercent, formatTokenSplit, formatTokens, relativeTime, sourceLabel,
 } from '../shared/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
-import { RECENT_SHOW, addRecentRequest, isEmpty } from './model.js';
+import { RECENT_PAGE, addRecentRequest, isEmpty, periodLabel, samePeriod } from './model.js';
+import { RangePicker } from './rangePicker.js';
+import {
+  Pager, RECENT_COLUMNS, SESSION_COLUMNS, agentRows, head, modelRows, recentRows, sessionRows,
+} from './tables.js';
 import { TeamView, type TeamPhase } from './team.js';
 
-type VscodeSelect = HTMLElementTagNameMap['vscode-single-select'];
 type VscodeTabs = HTMLElementTagNameMap['vscode-tabs'];
 
-const RANGE_LABELS: Partial<Record<AnalyticsRange, string>> = { day: 'Today', week: 'Last 7 days', month: 'Last 30 days' };
 const VIEW_LABELS: Record<AnalyticsView, string> = { mine: 'Mine', team: 'Team' };
-const TABS = ['Model Usage', 'Cost Trends', 'Routing Sources', 'Recent Activity', 'Agents', 'Sessions'] as const;
+const GROUP_LABELS: Record<DailyGroupBy, string> = { model: 'Model', agent: 'Agent', project: 'Project' };
+const TABS = ['Models', 'Routing Sources', 'Failed & Unpriced', 'Recent Activity', 'Agents', 'Sessions'] as const;
 /** The host should answer well within this; after it the panel offers Retry. */
 const ANSWER_TIMEOUT_MS = 30_000;
 
 interface PersistedState {
-  v: 1;
-  range: AnalyticsRange;
+  v: 2;
+  period: AnalyticsPeriod;
   tab: number;
   /** The last data shown, so a reopened panel paints at once while it fetches again. */
   data: AnalyticsData | null;
-  /** Mine or Team (absent in a state saved before the switch existed: Mine). */
-  view?: AnalyticsView;
-  /** The last Team view shown. */
-  team?: TeamAnalyticsData | null;
+  view: AnalyticsView;
+  team: TeamAnalyticsData | null;
+  groupBy: DailyGroupBy;
+  /** Each model's (agent's, project's) colour, kept for good. */
+  colors: ColorSlots;
+}
+
+function isPeriod(p: unknown): p is AnalyticsPeriod {
+  const o = p as Partial<AnalyticsPeriod> | null;
+  return typeof o === 'object' && o !== null && ANALYTICS_RANGES.includes(o.range as AnalyticsPeriod['range']);
 }
 
 function isPersistedState(v: unknown): v is PersistedState {
   if (typeof v !== 'object' || v === null) return false;
   const s = v as Partial<PersistedState>;
-  return s.v === 1 && ANALYTICS_RANGES.includes(s.range as AnalyticsRange) && typeof s.tab === 'number'
+  return s.v === 2 && isPeriod(s.period) && typeof s.tab === 'number'
     && (s.data === null || isAnalyticsData(s.data))
-    && (s.view === undefined || ANALYTICS_VIEWS.includes(s.view))
-    && (s.team === undefined || s.team === null || isTeamAnalyticsData(s.team));
+    && ANALYTICS_VIEWS.includes(s.view as AnalyticsView)
+    && (s.team === null || isTeamAnalyticsData(s.team))
+    && DAILY_GROUP_BYS.includes(s.groupBy as DailyGroupBy)
+    && typeof s.colors === 'object' && s.colors !== null;
 }
 
 // ---------------------------------------------------------------------------------------
 // State
 
-let range: AnalyticsRange = 'week';
+const initial = (readInitialState() ?? {}) as { sessionId?: string | null; period?: AnalyticsPeriod; view?: AnalyticsView };
+/** The panel shows one session: no period or Mine / Team to choose. */
+const sessionMode = typeof initial.sessionId === 'string' && initial.sessionId.length > 0;
+
+let period: AnalyticsPeriod = sessionMode ? { range: '30d' } : { range: 'this-month' };
 let tab = 0;
 let data: AnalyticsData | null = null;
-let phase: 'loading' | 'ready' | 'error' = 'loading';
+let phase: 'loading' | 'ready' | 'error' | 'notRunning' = 'loading';
 let errorMessage = '';
-let pending: { id: string; range: AnalyticsRange; timer: number } | null = null;
+let pending: { id: string; timer: number } | null = null;
 /** Events that arrive while a fetch is under way: applied to its answer unless it already counts them. */
 let buffered: UsageEventMessage[] = [];
 let view: AnalyticsView = 'mine';
@@ -76,9 +95,16 @@ let team: TeamAnalyticsData | null = null;
 let teamPhase: TeamPhase = 'loading';
 let teamMessage = '';
 let teamPending: { id: string; timer: number } | null = null;
+let groupBy: DailyGroupBy = 'model';
+let colors = new SeriesColors();
+/** The sessions page on screen, and the one asked for. */
+let sessions: SessionsPage | null = null;
+let sessionsWanted: { sort: SessionSort; offset: number } = { sort: 'cost', offset: 0 };
+let sessionsPending: string | null = null;
+let recentOffset = 0;
 
 function persist(): void {
-  saveState<PersistedState>({ v: 1, range, tab, data, view, team });
+  saveState<PersistedState>({ v: 2, period, tab, data, view, team, groupBy, colors: colors.table });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -86,32 +112,16 @@ function persist(): void {
 
 const app = document.getElementById('app')!;
 
-function rangeSelect(): VscodeSelect {
-  const select = h('vscode-single-select', { attrs: { 'data-testid': 'range' } });
-  select.label = 'Range';
-  select.append(...(['day', 'week', 'month'] as const).map((r) => h('vscode-option', { attrs: { value: r, selected: r === range } }, RANGE_LABELS[r])));
-  select.addEventListener('change', () => {
-    const next = select.value as AnalyticsRange;
-    if (!ANALYTICS_RANGES.includes(next) || next === range) return;
-    range = next;
-    data = null;
-    team = null;
-    persist();
-    fetchView(false);
-  });
-  return select;
-}
-
-/** Mine / Team: a pair of toggle buttons (aria-pressed), each reached by Tab. */
-function viewSwitch(): { group: HTMLElement; buttons: Record<AnalyticsView, HTMLButtonElement> } {
-  const buttons = Object.fromEntries(ANALYTICS_VIEWS.map((v) => [v, h('button', {
+/** Toggle buttons joined into one control (aria-pressed), each reached by Tab. */
+function segmented<T extends string>(testid: string, labelId: string, values: readonly T[], label: (v: T) => string, choose: (v: T) => void) {
+  const buttons = Object.fromEntries(values.map((v) => [v, h('button', {
     class: 'segment',
-    attrs: { type: 'button', 'data-testid': `view-${v}`, 'aria-pressed': 'false' },
-    on: { click: () => showView(v) },
-  }, VIEW_LABELS[v])])) as Record<AnalyticsView, HTMLButtonElement>;
-  const group = h('div', { class: 'segmented', attrs: { role: 'group', 'aria-labelledby': 'view-label', 'data-testid': 'view' } },
-    buttons.mine, buttons.team);
-  return { group, buttons };
+    attrs: { type: 'button', 'data-testid': `${testid}-${v}`, 'aria-pressed': 'false' },
+    on: { click: () => choose(v) },
+  }, label(v))])) as Record<T, HTMLButtonElement>;
+  const group = h('div', { class: 'segmented', attrs: { role: 'group', 'aria-labelledby': labelId, 'data-testid': testid } }, ...values.map((v) => buttons[v]));
+  const press = (current: T) => { for (const v of values) buttons[v].setAttribute('aria-pressed', String(v === current)); };
+  return { group, buttons, press };
 }
 
 function card(testid: string, label: string) {
@@ -126,27 +136,54 @@ function canvas(name: ChartName): HTMLCanvasElement {
   return h('canvas', { attrs: { 'data-chart': name } });
 }
 
+/** A figure's title with the period it covers ("This month"), kept in step with the answer. */
+function titled(title: string, testid: string): HTMLElement {
+  return h('h3', { class: 'figure-title' }, title, ' ', h('span', { class: 'period-label muted', attrs: { 'data-testid': `period-${testid}` } }));
+}
+
+function exportButtons(exportView: ExportViewName): HTMLElement {
+  const button = (format: 'csv' | 'json') => h('button', {
+    class: 'link', attrs: { type: 'button', 'data-testid': `export-${exportView}-${format}`, title: `Export this table (${format.toUpperCase()})` },
+    on: { click: () => post({ type: 'exportView', format, view: exportView, params: { ...period, ...(exportView === 'sessions' ? { sort: sessionsWanted.sort } : {}), ...(exportView === 'daily' ? { groupBy } : {}) } }) },
+  }, format.toUpperCase());
+  return h('div', { class: 'export', attrs: { 'data-testid': `export-${exportView}` } }, h('span', { class: 'muted' }, 'Export'), button('csv'), button('json'));
+}
+
 const canvases: Record<ChartName, HTMLCanvasElement> = {
-  modelUsage: canvas('modelUsage'), costByModel: canvas('costByModel'), costOverTime: canvas('costOverTime'), sources: canvas('sources'),
+  daily: canvas('daily'), modelUsage: canvas('modelUsage'), costByModel: canvas('costByModel'), sources: canvas('sources'),
 };
 
+const viewSwitch = segmented('view', 'view-label', ANALYTICS_VIEWS, (v) => VIEW_LABELS[v], (v) => showView(v));
+const groupSwitch = segmented('groupBy', 'groupBy-label', DAILY_GROUP_BYS, (g) => GROUP_LABELS[g], (g) => chooseGroup(g));
+
 const ui = {
-  subtitle: h('p', { class: 'subtitle', attrs: { 'data-testid': 'scope' } }),
-  view: viewSwitch(),
+  subtitle: h('p', { class: 'subtitle muted', attrs: { 'data-testid': 'scope' } }),
   mine: h('div', { class: 'mine', attrs: { 'data-testid': 'mine' } }),
   team: new TeamView({ retry: () => fetchTeam(false), signIn: () => post({ type: 'signIn' }) }),
-  range: rangeSelect(),
+  range: new RangePicker(period, (p) => choosePeriod(p)),
   refresh: h('vscode-button', { attrs: { secondary: true, 'data-testid': 'refresh' } }, 'Refresh'),
   state: h('div', { class: 'state', attrs: { 'data-testid': 'state', 'aria-live': 'polite' } }),
+  action: h('p', { class: 'action-status muted', attrs: { 'data-testid': 'action-status', role: 'status' } }),
   content: h('div', { class: 'content', attrs: { 'data-testid': 'content' } }),
   cost: card('totalCost', 'Total Cost'),
   tokens: card('totalTokens', 'Total Tokens'),
   avg: card('avgCost', 'Avg Cost/Request'),
   savings: card('savings', 'Savings vs Default Model'),
   cache: card('cache', 'Prompt Cache'),
-  recent: h('ul', { class: 'recent-list', attrs: { 'data-testid': 'recent' } }),
+  health: card('health', 'Failed / Unpriced'),
+  dailyNote: h('p', { class: 'muted small', attrs: { 'data-testid': 'daily-note' } }),
+  models: h('tbody', { attrs: { 'data-testid': 'models' } }),
+  sources: h('tbody', { attrs: { 'data-testid': 'sources' } }),
+  failed: h('tbody', { attrs: { 'data-testid': 'failed' } }),
+  unpriced: h('tbody', { attrs: { 'data-testid': 'unpriced' } }),
+  failedSummary: h('p', { attrs: { 'data-testid': 'failed-summary' } }),
+  unpricedSummary: h('p', { attrs: { 'data-testid': 'unpriced-summary' } }),
+  recent: h('tbody', { attrs: { 'data-testid': 'recent' } }),
+  recentPager: new Pager('recent-pager', (d) => { recentOffset = Math.max(0, recentOffset + d * RECENT_PAGE); if (data) renderRecent(data); }),
   agents: h('tbody', { attrs: { 'data-testid': 'agents' } }),
   sessions: h('tbody', { attrs: { 'data-testid': 'sessions' } }),
+  sessionsHead: h('thead'),
+  sessionsPager: new Pager('sessions-pager', (d) => requestSessions(sessionsWanted.sort, Math.max(0, sessionsWanted.offset + d * (sessions?.sessions.length || 25)))),
   tabs: h('vscode-tabs', { attrs: { 'data-testid': 'tabs' } }) as VscodeTabs,
 };
 
@@ -154,26 +191,45 @@ function panel(...children: (Node | string)[]): HTMLElement {
   return h('vscode-tab-panel', null, ...children);
 }
 
+function table(columns: { label: string; num?: boolean; title?: string }[] | null, body: HTMLTableSectionElement, thead?: HTMLTableSectionElement): HTMLElement {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'data' }, thead ?? (columns ? head(columns) : null), body));
+}
+
 function buildLayout(): void {
-  // The range may come from the saved state, read after the select was made.
-  for (const option of ui.range.querySelectorAll('vscode-option')) option.selected = option.value === range;
-  ui.range.value = range;
   ui.refresh.addEventListener('click', () => fetchView(true));
   ui.tabs.append(
     ...TABS.map((title, i) => h('vscode-tab-header', { attrs: { slot: 'header', 'data-testid': `tab-${i}` } }, title)),
-    panel(h('div', { class: 'chart-grid' },
-      h('figure', { class: 'chart' }, h('h3', null, 'Requests and Tokens by Model'), h('div', { class: 'chart-box' }, canvases.modelUsage)),
-      h('figure', { class: 'chart' }, h('h3', null, 'Cost by Model'), h('div', { class: 'chart-box' }, canvases.costByModel)))),
-    panel(h('figure', { class: 'chart' }, h('h3', null, 'Cost Over Time'), h('div', { class: 'chart-box wide' }, canvases.costOverTime))),
-    panel(h('figure', { class: 'chart' }, h('h3', null, 'Routing Decision Sources'), h('div', { class: 'chart-box' }, canvases.sources))),
-    panel(h('h3', null, 'Recent Activity'), h('p', { class: 'muted' }, `The ${RECENT_SHOW} latest requests. Choose one to open its session.`), ui.recent),
-    panel(h('h3', null, 'Usage by Agent'), h('table', { class: 'data' },
-      h('thead', null, h('tr', null, h('th', null, 'Agent'), h('th', { class: 'num' }, 'Requests'), h('th', { class: 'num' }, 'Tokens'), h('th', { class: 'num' }, 'Cost'))),
-      ui.agents)),
-    panel(h('h3', null, 'Usage by Session'), h('table', { class: 'data' },
-      h('thead', null, h('tr', null, h('th', null, 'Session'), h('th', null, 'Agents'), h('th', null, 'Model'), h('th', { class: 'num' }, 'Requests'),
-        h('th', { class: 'num' }, 'Tokens'), h('th', { class: 'num' }, 'Cost'), h('th', null, 'Last Active'))),
-      ui.sessions)),
+    panel(
+      h('div', { class: 'chart-grid' },
+        h('figure', { class: 'chart' }, titled('Requests and Tokens by Model', 'modelUsage'),
+          h('p', { class: 'muted small legend-note' }, 'Solid: requests (left axis) · light: tokens (right axis)'),
+          h('div', { class: 'chart-box' }, canvases.modelUsage)),
+        h('figure', { class: 'chart' }, titled('Cost by Model', 'costByModel'), h('div', { class: 'chart-box' }, canvases.costByModel))),
+      h('div', { class: 'table-head' }, titled('Per Model', 'models'), exportButtons('models')),
+      table([{ label: 'Model' }, { label: 'Requests', num: true }, { label: 'Input', num: true }, { label: 'Output', num: true },
+        { label: 'Cache Write', num: true }, { label: 'Cache Read', num: true }, { label: 'Cost', num: true },
+        { label: 'Cache Savings', num: true, title: 'Cache reads priced at the input price, minus what they cost' }], ui.models)),
+    panel(
+      h('figure', { class: 'chart' }, titled('Routing Decision Sources', 'sources'), h('div', { class: 'chart-box sources-box' }, canvases.sources)),
+      table([{ label: 'Source' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }, { label: 'Share of Requests', num: true }], ui.sources)),
+    panel(
+      h('div', { class: 'problems' },
+        h('section', null, titled('Failed Requests', 'failed'), ui.failedSummary,
+          table([{ label: 'Status' }, { label: 'Error' }, { label: 'Requests', num: true }], ui.failed)),
+        h('section', null, titled('Requests Without a Price', 'unpriced'), ui.unpricedSummary,
+          table([{ label: 'Model' }, { label: 'Requests', num: true }, { label: 'Tokens', num: true }, { label: '' }], ui.unpriced)))),
+    panel(
+      h('div', { class: 'table-head' }, titled('Recent Activity', 'recent'), exportButtons('recent')),
+      h('p', { class: 'muted small' }, 'Newest first. Choose a time to open its session.'),
+      table(RECENT_COLUMNS, ui.recent), ui.recentPager.el),
+    panel(
+      h('div', { class: 'table-head' }, titled('Usage by Agent', 'agents'), exportButtons('agents')),
+      table([{ label: 'Agent' }, { label: 'Requests', num: true }, { label: 'Tokens', num: true }, { label: 'Cost', num: true },
+        { label: 'Share of Cost', num: true }, { label: 'Trend' }], ui.agents)),
+    panel(
+      h('div', { class: 'table-head' }, titled('Usage by Session', 'sessions'), exportButtons('sessions')),
+      h('p', { class: 'muted small' }, 'Ranked over the whole period. Choose a column to rank by it.'),
+      table(null, ui.sessions, ui.sessionsHead), ui.sessionsPager.el),
   );
   ui.tabs.selectedIndex = tab;
   ui.tabs.addEventListener('vsc-tabs-select', (event) => {
@@ -181,17 +237,24 @@ function buildLayout(): void {
     persist();
   });
   setChildren(ui.content,
-    h('div', { class: 'cards' }, ui.cost.el, ui.tokens.el, ui.avg.el, ui.savings.el, ui.cache.el),
+    h('div', { class: 'cards' }, ui.cost.el, ui.tokens.el, ui.avg.el, ui.savings.el, ui.cache.el, ui.health.el),
+    h('figure', { class: 'chart daily' },
+      h('div', { class: 'figure-head' }, titled('Cost per Day', 'daily'),
+        h('div', { class: 'figure-controls' }, h('span', { class: 'field-label', id: 'groupBy-label' }, 'By'), groupSwitch.group, exportButtons('daily'))),
+      h('div', { class: 'chart-box daily-box' }, canvases.daily), ui.dailyNote),
     ui.tabs);
   setChildren(ui.mine, ui.state, ui.content);
+  const controls = sessionMode
+    ? h('div', { class: 'controls' }, ui.refresh)
+    : h('div', { class: 'controls' },
+      h('div', { class: 'field-label', id: 'view-label' }, 'Show'), viewSwitch.group,
+      h('div', { class: 'field-label' }, 'Period'), ui.range.el, ui.refresh);
   setChildren(app,
-    h('header', { class: 'top' },
-      h('div', { class: 'title' }, h('h1', null, 'Usage Analytics'), ui.subtitle),
-      h('div', { class: 'controls' },
-        h('div', { class: 'field-label', id: 'view-label' }, 'Show'), ui.view.group,
-        h('div', { class: 'field-label' }, 'Range'), ui.range, ui.refresh)),
+    h('header', { class: 'top' }, h('div', { class: 'title' }, h('h1', null, sessionMode ? 'Session Usage' : 'Usage Analytics'), ui.subtitle), controls),
+    ui.action,
     ui.mine,
     ui.team.el);
+  renderSessionsHead();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -201,11 +264,11 @@ let charts: AnalyticsCharts | null = null;
 
 /** Which of Mine and Team is shown, and the switch's pressed button. */
 function renderView(): void {
-  for (const v of ANALYTICS_VIEWS) ui.view.buttons[v].setAttribute('aria-pressed', String(v === view));
+  viewSwitch.press(view);
   ui.mine.hidden = view !== 'mine';
   ui.team.el.hidden = view !== 'team';
   ui.subtitle.hidden = view !== 'mine' || !data?.scopeLabel;
-  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' : teamPhase === 'loading'));
+  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' || pending !== null : teamPhase === 'loading'));
 }
 
 function renderTeam(): void {
@@ -213,45 +276,58 @@ function renderTeam(): void {
   renderView();
 }
 
+function retryButton(): HTMLElement {
+  const retry = h('vscode-button', { attrs: { 'data-testid': 'retry' } }, 'Retry');
+  retry.addEventListener('click', () => fetchRange(false));
+  return retry;
+}
+
 function renderState(): void {
   renderView();
-  const showContent = phase === 'ready' && data !== null && !isEmpty(data);
+  const showContent = data !== null && !isEmpty(data) && (phase === 'ready' || phase === 'loading');
   ui.content.hidden = !showContent;
+  // A new period is on its way: the figures shown stay, dimmed, until it replaces them.
+  ui.content.classList.toggle('stale', pending !== null && showContent);
   if (phase === 'loading' && !data) {
     setChildren(ui.state, h('div', { class: 'state-message' }, h('vscode-progress-ring', { attrs: { 'aria-hidden': 'true' } }), h('p', null, 'Loading usage data...')));
+  } else if (phase === 'notRunning') {
+    setChildren(ui.state, h('div', { class: 'banner info', attrs: { 'data-testid': 'not-running' } },
+      h('p', null, 'The Conduit gateway is not running yet. This panel fills in by itself once it starts.'), retryButton()));
   } else if (phase === 'error') {
-    const retry = h('vscode-button', { attrs: { 'data-testid': 'retry' } }, 'Retry');
-    retry.addEventListener('click', () => fetchRange(false));
     setChildren(ui.state, h('div', { class: 'banner', attrs: { role: 'alert', 'data-testid': 'error' } },
-      h('p', null, 'Could not load usage data: ', h('span', { attrs: { 'data-testid': 'errorMessage' } }, errorMessage)), retry));
+      h('p', null, 'Could not load usage data: ', h('span', { attrs: { 'data-testid': 'errorMessage' } }, errorMessage)), retryButton()));
   } else if (data && isEmpty(data)) {
-    setChildren(ui.state, h('p', { class: 'state-message', attrs: { 'data-testid': 'empty' } }, 'No usage data available'));
+    setChildren(ui.state, h('p', { class: 'state-message', attrs: { 'data-testid': 'empty' } }, `No usage data for ${periodLabel(data, period).toLowerCase() === 'today' ? 'today' : periodLabel(data, period)}`));
   } else {
     setChildren(ui.state);
   }
 }
 
+/** Counts of requests in full ("1,931 requests"); token counts are the abbreviated ones. */
+const plural = (n: number, word: string) => `${formatTokens(n)} ${word}${n === 1 ? '' : 's'}`;
+
 function renderSummary(d: AnalyticsData): void {
   const s = d.summary;
+  const label = periodLabel(d, period);
   setText(ui.subtitle, d.scopeLabel ?? '');
   ui.subtitle.hidden = view !== 'mine' || !d.scopeLabel;
-  setText(ui.cost.value, formatCost(s.cost));
-  setText(ui.cost.sub, `This ${d.range}`);
-  setText(ui.cost.extra, [
-    s.costUnknownRequests > 0 ? `${formatTokens(s.costUnknownRequests)} request${s.costUnknownRequests === 1 ? '' : 's'} without a known price` : '',
-    s.refusedRequests > 0 ? `${formatTokens(s.refusedRequests)} refused by a budget` : '',
-  ].filter(Boolean).join(' · '));
-  setText(ui.tokens.value, formatTokens(s.tokens));
-  setText(ui.tokens.sub, `${formatTokens(s.requests)} request${s.requests === 1 ? '' : 's'}`);
-  setText(ui.tokens.extra, '');
-  setText(ui.avg.value, formatCost(s.avgCostPerRequest));
-  setText(ui.avg.sub, 'per request with a known price');
+  for (const el of app.querySelectorAll('.period-label')) setText(el, `· ${label}`);
+  setText(ui.cost.value, formatMoney(s.cost));
+  setText(ui.cost.sub, label);
+  const change = s.previous ? formatChange(s.cost, s.previous.cost) : null;
+  setText(ui.cost.extra, change ? `${change} vs previous period (${formatMoney(s.previous!.cost)})` : s.previous ? `previous period: ${formatMoney(s.previous.cost)}` : '');
+  setText(ui.tokens.value, formatCount(s.tokens));
+  setText(ui.tokens.sub, `${plural(s.requests, 'request')} · ${label}`);
+  setText(ui.tokens.extra, s.split ? formatTokenSplit(s.split) : '');
+  ui.tokens.extra.title = s.split ? `Input ${s.split.inputTokens.toLocaleString()} · output ${s.split.outputTokens.toLocaleString()} · cache write ${s.split.cacheCreationTokens.toLocaleString()} · cache read ${s.split.cacheReadTokens.toLocaleString()}` : '';
+  setText(ui.avg.value, formatMoney(s.avgCostPerRequest));
+  setText(ui.avg.sub, `per priced request · ${label}`);
   setText(ui.avg.extra, '');
   const sv = d.savings;
   if (sv) {
-    setText(ui.savings.value, sv.saved >= 0 ? formatCost(sv.saved) : `-${formatCost(-sv.saved)}`);
-    setText(ui.savings.sub, `vs everything on ${sv.defaultModel ?? 'the default model'}: ${formatCost(sv.onDefaultModel)}`);
-    setText(ui.savings.extra, sv.saved >= 0 ? `Routing paid ${formatCost(sv.actual)}` : `Routing cost ${formatCost(-sv.saved)} more`);
+    setText(ui.savings.value, formatMoney(sv.saved));
+    setText(ui.savings.sub, `vs everything on ${sv.defaultModel ?? 'the default model'}: ${formatMoney(sv.onDefaultModel)}`);
+    setText(ui.savings.extra, sv.saved >= 0 ? `${formatMoney(sv.saved)} saved · routing paid ${formatMoney(sv.actual)}` : `Routing cost ${formatMoney(-sv.saved)} more`);
   } else {
     setText(ui.savings.value, '—');
     setText(ui.savings.sub, 'No default model with a known price to compare with');
@@ -260,84 +336,109 @@ function renderSummary(d: AnalyticsData): void {
   const c = d.cache;
   setText(ui.cache.value, c ? formatPercent(c.hitRate) : '—');
   setText(ui.cache.sub, 'of prompt tokens read from cache');
-  setText(ui.cache.extra, c && c.savedUsd !== null ? `${formatCost(c.savedUsd)} saved by caching` : 'Savings unknown (no price)');
+  setText(ui.cache.extra, c && c.savedUsd !== null ? `${formatMoney(c.savedUsd)} saved by caching` : 'Savings unknown (no price)');
+  // Failed requests apart from unpriced ones: a different problem each, a different fix.
+  const failed = s.failedRequests;
+  const unpriced = s.unpricedRequests ?? unpricedModels(d).reduce((n, m) => n + m.requests, 0);
+  setText(ui.health.value, failed !== undefined ? `${formatTokens(failed)} / ${formatTokens(unpriced)}` : formatTokens(s.costUnknownRequests));
+  setText(ui.health.sub, failed !== undefined
+    ? `${plural(failed, 'failed request')} (${formatPercent(s.errorRate ?? null)} error rate)`
+    : `${plural(s.costUnknownRequests, 'request')} without a known cost`);
+  setText(ui.health.extra, [
+    failed !== undefined ? `${plural(unpriced, 'request')} to a model without a price` : '',
+    s.refusedRequests > 0 ? `${formatCount(s.refusedRequests)} refused by a budget` : '',
+  ].filter(Boolean).join(' · '));
+}
+
+function unpricedModels(d: AnalyticsData): { model: string; requests: number; tokens: number }[] {
+  if (d.summary.unpricedModels) return d.summary.unpricedModels;
+  return d.models.filter((m) => m.priceKnown === false || (m.cost === null && m.tokens > 0)).map((m) => ({ model: m.model, requests: m.requests, tokens: m.tokens }));
+}
+
+const addPrice = (model: string) => post({ type: 'addPrice', model });
+const modelColor = (model: string) => colors.color(currentTheme(), 'model', model);
+
+function renderTables(d: AnalyticsData): void {
+  setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice));
+  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 8 } }, 'No requests in this period.')));
+  setChildren(ui.sources, ...d.sources.map((s) => h('tr', { attrs: { 'data-source': s.source } },
+    h('td', { attrs: { 'data-field': 'source' } }, sourceLabel(s.source)),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatMoney(s.cost ?? null)),
+    h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(s.share ?? (d.summary.requests ? s.requests / d.summary.requests : null))))));
+  const s = d.summary;
+  const byStatus = s.failedByStatus ?? [];
+  setText(ui.failedSummary, s.failedRequests === undefined
+    ? 'This gateway does not count failed requests apart yet.'
+    : `${plural(s.failedRequests, 'request')} failed (${formatPercent(s.errorRate ?? null)} of ${formatTokens(s.requests)}); they cost nothing and are not in the totals' prices.`);
+  setChildren(ui.failed, ...byStatus.map((f) => h('tr', { attrs: { 'data-status': f.status } },
+    h('td', { attrs: { 'data-field': 'status' } }, String(f.status)),
+    h('td', { class: f.error ? undefined : 'muted', attrs: { 'data-field': 'error' } }, f.error ?? '—'),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(f.requests)))));
+  const unpriced = unpricedModels(d);
+  setText(ui.unpricedSummary, unpriced.length
+    ? `${plural(unpriced.reduce((n, m) => n + m.requests, 0), 'request')} to ${plural(unpriced.length, 'model')} without a price: their cost is unknown, not $0.`
+    : 'Every model used in this period has a price.');
+  setChildren(ui.unpriced, ...unpriced.map((m) => h('tr', { attrs: { 'data-model': m.model } },
+    h('td', { attrs: { 'data-field': 'model' } }, m.model),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(m.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatCount(m.tokens)),
+    h('td', null, h('vscode-button', { attrs: { secondary: true, 'data-action': 'addPrice' }, on: { click: () => addPrice(m.model) } }, 'Add a price')))));
+  setChildren(ui.agents, ...agentRows(d.agents, (key) => colors.color(currentTheme(), 'agent', key)));
+  if (!d.agents.length) setChildren(ui.agents, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 6 } }, 'No agents in this period.')));
+  renderRecent(d);
 }
 
 function renderRecent(d: AnalyticsData): void {
-  const now = Date.now();
-  setChildren(ui.recent, ...d.recent.slice(0, RECENT_SHOW).map((r) => {
-    const cells = [
-      h('span', { class: 'agent ellipsis', attrs: { 'data-field': 'agent' } }, r.agentName ?? 'No agent'),
-      // As the sidebar says it: a refused request never reached the provider.
-      h('span', { class: 'model ellipsis', attrs: { 'data-field': 'model' } }, r.refused ? `${r.model} (over budget, not sent)` : r.model),
-      h('span', { class: 'num', attrs: { 'data-field': 'tokens' } }, `${formatTokens(r.tokens)} tokens`),
-      h('span', { class: 'num', attrs: { 'data-field': 'cost' } }, formatCost(r.cost)),
-      h('span', { class: 'time muted', attrs: { 'data-field': 'time', 'data-at': r.createdAt, title: formatDateTime(r.createdAt) } }, relativeTime(r.createdAt, now)),
-    ];
-    const item = r.sessionId
-      ? h('button', {
-        class: 'row-button recent-row',
-        attrs: { type: 'button', title: `Open session ${r.sessionId}${r.source ? ` · ${sourceLabel(r.source)}` : ''}`, 'data-request': r.requestId },
-        on: { click: () => post({ type: 'openSession', sessionId: r.sessionId! }) },
-      }, ...cells)
-      : h('div', { class: 'recent-row', attrs: { 'data-request': r.requestId } }, ...cells);
-    return h('li', null, item);
-  }));
-  if (!d.recent.length) setChildren(ui.recent, h('li', { class: 'muted' }, 'No requests in this range.'));
+  if (recentOffset >= d.recent.length) recentOffset = Math.max(0, Math.floor((d.recent.length - 1) / RECENT_PAGE) * RECENT_PAGE);
+  const rows = d.recent.slice(recentOffset, recentOffset + RECENT_PAGE);
+  setChildren(ui.recent, ...recentRows(rows, Date.now(), (id) => post({ type: 'openSession', sessionId: id })));
+  if (!rows.length) setChildren(ui.recent, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 6 } }, 'No requests in this period.')));
+  ui.recentPager.render(recentOffset, rows.length, d.recent.length);
 }
 
-/** Only the relative times: called every 30 s. */
-function refreshTimes(): void {
-  const now = Date.now();
-  ui.recent.querySelectorAll<HTMLElement>('[data-at]').forEach((el) => setText(el, relativeTime(el.dataset.at!, now)));
+function renderSessionsHead(): void {
+  const next = head(SESSION_COLUMNS, { current: sessionsWanted.sort, choose: (sort) => requestSessions(sort, 0) });
+  ui.sessionsHead.replaceChildren(...next.childNodes);
 }
 
-function renderAgents(d: AnalyticsData): void {
-  setChildren(ui.agents, ...d.agents.map((a) => h('tr', null,
-    h('td', null, a.name ?? (a.agentId ? shortId(a.agentId) : 'No agent')),
-    h('td', { class: 'num' }, formatTokens(a.requests)),
-    h('td', { class: 'num' }, formatTokens(a.tokens)),
-    h('td', { class: 'num' }, formatCost(a.cost)))));
-  if (!d.agents.length) setChildren(ui.agents, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 4 } }, 'No agents in this range.')));
+function renderSessions(): void {
+  renderSessionsHead();
+  const page = sessions;
+  if (!page) return;
+  setChildren(ui.sessions, ...sessionRows(page, (id) => post({ type: 'openSession', sessionId: id })));
+  if (!page.sessions.length) setChildren(ui.sessions, h('tr', null, h('td', { class: 'muted', attrs: { colspan: SESSION_COLUMNS.length } }, 'No sessions in this period.')));
+  ui.sessionsPager.render(page.offset, page.sessions.length, page.total);
 }
 
-function renderSessions(d: AnalyticsData): void {
-  setChildren(ui.sessions, ...d.sessions.map((s) => h('tr', null,
-    h('td', null, h('button', {
-      class: 'link', attrs: { type: 'button', title: `Open session ${s.sessionId}`, 'data-session': s.sessionId },
-      on: { click: () => post({ type: 'openSession', sessionId: s.sessionId }) },
-    }, shortId(s.sessionId, 12))),
-    h('td', null, s.agentNames.join(', ') || '—'),
-    sessionModelCell(s),
-    h('td', { class: 'num' }, formatTokens(s.requests)),
-    h('td', { class: 'num' }, formatTokens(s.tokens)),
-    h('td', { class: 'num' }, formatCost(s.cost)),
-    h('td', { class: 'nowrap', attrs: { title: formatDateTime(s.lastAt) } }, relativeTime(s.lastAt)))));
-  if (!d.sessions.length) setChildren(ui.sessions, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 7 } }, 'No sessions in this range.')));
-}
-
-/**
- * The model claude asked for and the one it was routed to ("claude-opus-5-5 → claude-sonnet-5-5"),
- * of most of the session's requests; "+N" when there were other pairs, all of them in the title.
- */
-function sessionModelCell(s: SessionUsage): HTMLElement {
-  const models = s.models ?? [];
-  if (!models.length) return h('td', { class: 'muted', attrs: { 'data-field': 'model' } }, '—');
-  const [main, ...others] = models;
-  const title = models.map((m) => `${modelRoute(m.requestedModel, m.model)}: ${formatTokens(m.requests)} request${m.requests === 1 ? '' : 's'}`).join('\n');
-  return h('td', { class: 'model', attrs: { 'data-field': 'model', title } },
-    `${modelRoute(main.requestedModel, main.model)}${others.length ? ` +${others.length}` : ''}`);
+function renderDaily(d: AnalyticsData): void {
+  const available = DAILY_GROUP_BYS.filter((g) => d.daily?.[g]);
+  for (const g of DAILY_GROUP_BYS) groupSwitch.buttons[g].hidden = !available.includes(g) || available.length < 2;
+  if (!available.includes(groupBy) && available.length) groupBy = available[0];
+  groupSwitch.press(groupBy);
+  const daily = d.daily?.[groupBy];
+  setText(ui.dailyNote, !daily
+    ? 'Cost per day needs a newer gateway.'
+    : daily.unknownCostRequests > 0 ? `${plural(daily.unknownCostRequests, 'request')} without a known cost are not in the bars.` : '');
 }
 
 function renderAll(): void {
   renderState();
   if (!data) return;
   renderSummary(data);
-  renderRecent(data);
-  renderAgents(data);
-  renderSessions(data);
-  charts ??= new AnalyticsCharts(canvases);
-  charts.update(data);
+  renderDaily(data);
+  renderTables(data);
+  renderSessions();
+  charts ??= new AnalyticsCharts(canvases, colors);
+  charts.update(data, groupBy);
+}
+
+function chooseGroup(next: DailyGroupBy): void {
+  if (next === groupBy || !data) return;
+  groupBy = next;
+  renderDaily(data);
+  charts?.update(data, groupBy);
+  persist();
 }
 
 // Live events are folded in at most once per frame, whatever their rate.
@@ -355,6 +456,12 @@ function scheduleRecentRender(): void {
   });
 }
 
+/** Only the relative times: called every 30 s. */
+function refreshTimes(): void {
+  const now = Date.now();
+  app.querySelectorAll<HTMLElement>('[data-at]').forEach((el) => setText(el, relativeTime(el.dataset.at!, now)));
+}
+
 // ---------------------------------------------------------------------------------------
 // Host
 
@@ -362,6 +469,16 @@ function scheduleRecentRender(): void {
 function fetchView(keepContent: boolean): void {
   if (view === 'team') fetchTeam(keepContent && team !== null);
   else fetchRange(keepContent && data !== null);
+}
+
+function choosePeriod(next: AnalyticsPeriod): void {
+  period = next;
+  team = null;
+  recentOffset = 0;
+  sessionsWanted = { sort: sessionsWanted.sort, offset: 0 };
+  persist();
+  // The old period's figures stay on screen, dimmed, until the new ones arrive.
+  fetchView(true);
 }
 
 function showView(next: AnalyticsView): void {
@@ -385,10 +502,10 @@ function fetchTeam(keepContent: boolean): void {
     renderTeam();
   }, ANSWER_TIMEOUT_MS);
   teamPending = { id, timer };
-  if (!keepContent || (team && team.range !== range)) team = null;
+  if (!keepContent) team = null;
   teamPhase = 'loading';
   renderTeam();
-  post({ type: 'requestTeamAnalytics', id, range });
+  post({ type: 'requestTeamAnalytics', id, ...period });
 }
 
 function fetchRange(keepContent: boolean): void {
@@ -401,37 +518,63 @@ function fetchRange(keepContent: boolean): void {
     errorMessage = 'the extension did not answer in time.';
     renderAll();
   }, ANSWER_TIMEOUT_MS);
-  pending = { id, range, timer };
+  pending = { id, timer };
   buffered = [];
-  if (!keepContent) {
-    phase = 'loading';
-    data = null;
-  }
+  if (!keepContent) data = null;
+  if (!data) phase = 'loading';
+  else if (phase !== 'ready') phase = 'loading';
   renderState();
-  post({ type: 'requestAnalytics', id, range });
+  post({ type: 'requestAnalytics', id, ...period });
+}
+
+function requestSessions(sort: SessionSort, offset: number): void {
+  sessionsWanted = { sort, offset };
+  const id = requestId();
+  sessionsPending = id;
+  renderSessionsHead();
+  post({ type: 'requestSessions', id, ...period, sort, offset });
 }
 
 function onHost(message: AnalyticsHostMessage): void {
   switch (message.type) {
     case 'analytics': {
-      if (!pending || pending.id !== message.id) return; // an older range's answer
+      if (!pending || pending.id !== message.id) return; // an older period's answer
       clearTimeout(pending.timer);
       pending = null;
       data = message.data;
       for (const event of buffered) addRecentRequest(data, event.record, event.agentName);
       buffered = [];
       phase = 'ready';
+      const first = data.sessionsPage ?? { sort: 'recent' as SessionSort, offset: 0, total: data.sessions.length };
+      sessions = { ...first, sessions: data.sessions };
+      // The sessions shown in another order or page than the answer's first page: ask for it again.
+      if (first.sort !== sessionsWanted.sort || sessionsWanted.offset !== 0) {
+        if (data.sessionsPage) requestSessions(sessionsWanted.sort, sessionsWanted.offset);
+        else sessionsWanted = { sort: first.sort, offset: 0 };
+      }
       renderAll();
       persist();
       return;
     }
     case 'analyticsError':
+      if (sessionsPending === message.id) { sessionsPending = null; return; }
       if (!pending || pending.id !== message.id) return;
       clearTimeout(pending.timer);
       pending = null;
-      phase = 'error';
+      // Not running yet: wait for the host's refresh when it starts (the figures shown before stay hidden meanwhile).
+      phase = message.problem === 'notRunning' ? 'notRunning' : 'error';
       errorMessage = message.message;
       renderAll();
+      return;
+    case 'sessionsPage':
+      if (sessionsPending !== message.id) return;
+      sessionsPending = null;
+      sessions = message.page;
+      renderSessions();
+      return;
+    case 'actionResult':
+      setText(ui.action, message.message);
+      ui.action.classList.toggle('error', !message.ok);
       return;
     case 'usageEvent': {
       if (pending) {
@@ -446,7 +589,7 @@ function onHost(message: AnalyticsHostMessage): void {
       fetchView(true);
       return;
     case 'teamAnalytics':
-      if (!teamPending || teamPending.id !== message.id) return; // an older range's answer
+      if (!teamPending || teamPending.id !== message.id) return; // an older period's answer
       clearTimeout(teamPending.timer);
       teamPending = null;
       team = message.data;
@@ -473,24 +616,27 @@ function onHost(message: AnalyticsHostMessage): void {
 
 {
   const saved = loadState(isPersistedState);
-  const initial = readInitialState() as AnalyticsInitialState | null;
   if (saved) {
-    range = saved.range;
+    if (!sessionMode) period = saved.period;
     tab = Math.min(Math.max(0, Math.trunc(saved.tab)), TABS.length - 1);
     data = saved.data;
-    view = saved.view ?? 'mine';
-    team = saved.team ?? null;
-  } else if (initial && typeof initial === 'object') {
-    if (initial.range && ANALYTICS_RANGES.includes(initial.range)) range = initial.range;
-    if (initial.view && ANALYTICS_VIEWS.includes(initial.view)) view = initial.view;
-    if (initial.data && isAnalyticsData(initial.data) && initial.data.range === range) data = initial.data;
+    view = sessionMode ? 'mine' : saved.view;
+    team = saved.team;
+    groupBy = saved.groupBy;
+    colors = new SeriesColors(saved.colors);
+  } else {
+    if (!sessionMode && initial.period && isPeriod(initial.period)) period = initial.period;
+    if (!sessionMode && initial.view && ANALYTICS_VIEWS.includes(initial.view)) view = initial.view;
   }
-  if (data && data.range !== range) data = null;
-  if (team && team.range !== range) team = null;
+  if (data && !samePeriod(data, period)) data = null;
+  if (team && team.range !== period.range) team = null;
+  ui.range.set(period);
   buildLayout();
   onHostMessage(isAnalyticsHostMessage, onHost);
   if (data) {
     phase = 'ready';
+    sessions = { ...(data.sessionsPage ?? { sort: 'recent', offset: 0, total: data.sessions.length }), sessions: data.sessions };
+    sessionsWanted = { sort: sessions.sort, offset: 0 };
     renderAll();
   }
   if (team) teamPhase = 'ready';

@@ -6,15 +6,31 @@
  */
 import type { UsageRecord } from '../../../src/protocol/usage.js';
 import { isRefused, totalTokens } from '../../../src/protocol/measures.js';
-import type { AnalyticsData, RecentRequest } from '../../../src/protocol/webviewMessages.js';
+import type { AnalyticsData, AnalyticsPeriod, AnalyticsRange, RecentRequest } from '../../../src/protocol/webviewMessages.js';
 import { sessionIdOf } from '../../../src/protocol/session.js';
 
-/** How many recent requests the panel keeps (the gateway's limit); it shows the first 10. */
-export const RECENT_KEEP = 50;
-export const RECENT_SHOW = 10;
+/** How many recent requests the panel keeps (the API's most); it shows them a page at a time. */
+export const RECENT_KEEP = 200;
+export const RECENT_PAGE = 25;
 
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
+/** What the picker calls each kind: the label when an answer carries none (an older gateway). */
+const RANGE_NAMES: Record<AnalyticsRange, string> = {
+  today: 'Today', 'this-week': 'This week', 'this-month': 'This month', '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days',
+  custom: 'Custom range', day: 'Last 24 hours', week: 'Last 7 days', month: 'Last 30 days',
+};
+
+/** The period the figures cover, as the answer names it ("This month", "Dec 1 – Dec 3, 2026"). */
+export function periodLabel(data: AnalyticsData | null, period: AnalyticsPeriod): string {
+  if (data?.scope?.label) return data.scope.label;
+  if (period.range === 'custom' && period.from && period.to) return `${period.from} – ${period.to}`;
+  return RANGE_NAMES[period.range];
+}
+
+/** Whether data answers this period (a saved answer of another period is not shown). */
+export function samePeriod(data: AnalyticsData, period: AnalyticsPeriod): boolean {
+  if (data.range !== period.range) return false;
+  return period.range !== 'custom' || (data.from === period.from && data.to === period.to);
+}
 
 export function recentFromRecord(record: UsageRecord, agentName: string | null | undefined): RecentRequest {
   return {
@@ -29,16 +45,6 @@ export function recentFromRecord(record: UsageRecord, agentName: string | null |
     source: record.decision.source,
     ...(isRefused(record.cost) ? { refused: true } : {}),
   };
-}
-
-export function bucketSizeMs(data: AnalyticsData): number {
-  if (data.bucket) return data.bucket === 'hour' ? HOUR : DAY;
-  const points = data.timeseries;
-  if (points.length >= 2) {
-    const step = Date.parse(points[1].bucketStart) - Date.parse(points[0].bucketStart);
-    if (step > 0) return step;
-  }
-  return data.range === 'day' ? HOUR : DAY;
 }
 
 /**

@@ -4,7 +4,7 @@
 // failed (with Retry). Every name and address is set as text (h() makes Text nodes).
 import type { TeamAnalyticsData, TeamAnalyticsProblem, TeamMemberUsage } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import { formatCost, formatPercent, formatTokens } from '../shared/format.js';
+import { formatMoney, formatPercent, formatTokens } from '../shared/format.js';
 
 export type TeamPhase = 'loading' | 'ready' | TeamAnalyticsProblem;
 
@@ -98,7 +98,7 @@ export class TeamView {
         h('td', {
           class: 'num',
           attrs: { 'data-field': 'cost', title: m.costUnknownRequests > 0 ? `${plural(m.costUnknownRequests, 'request')} without a known price` : undefined },
-        }, formatCost(m.cost)),
+        }, formatMoney(m.cost)),
         h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(share)));
     }));
     const t = d.totals;
@@ -109,7 +109,7 @@ export class TeamView {
       h('td', {
         class: 'num',
         attrs: { 'data-field': 'cost', title: t.costUnknownRequests > 0 ? `${plural(t.costUnknownRequests, 'request')} without a known price` : undefined },
-      }, formatCost(t.cost)),
+      }, formatMoney(t.cost)),
       h('td', { class: 'num', attrs: { 'data-field': 'share' } }, t.cost > 0 ? formatPercent(1) : '—')));
   }
 }
