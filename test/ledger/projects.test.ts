@@ -290,6 +290,11 @@ describe('ledger: projects and agents API', () => {
     assert.equal(after.modelConfig.defaultModel, 'claude-haiku-4-5');
     assert.deepEqual(await usageOf(derived), [{ project: before.id, requests: 2, sessions: ['rename-1', 'rename-2'] }]);
     assert.deepEqual(await usageOf(old), [], 'no project keeps the old key');
+    // Logged again for the next push: on Supabase its project's id is derived from the key (outbox.ts).
+    const { rows: logged } = await store.pglite.query<{ ids: string[] }>(
+      `select ids::text[] from conduit_local.sync_log where table_name = 'usage_tracking' order by seq desc limit 1`);
+    const { rows: usageIds } = await store.pglite.query<{ id: string }>(`select id::text from public.usage_tracking where project_id = $1`, [before.id]);
+    assert.deepEqual([...logged[0].ids].sort(), usageIds.map((r) => r.id).sort());
     assert.equal(await recentCount(derived), 2, 'the analytics of the derived key show the history');
     assert.deepEqual(((await call('GET', `${encodeURIComponent(derived)}/agents`)).body as AgentInfo[]).map((a) => a.id), [agent.id]);
     // The old key still names it (a task started before, a terminal with the old variable).
