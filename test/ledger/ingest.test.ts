@@ -12,6 +12,8 @@ import { parseLine } from '../../src/conduit/ledger/journalReader';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { AGENT_KEYS, journalLine, makeRecords, PROJECT_KEYS, writeJournal } from './support/records';
 import { openTestStore, type TestStore } from './support/store';
+import { assertRollupsExact } from './support/rollupChecks';
+import { fromPglite } from '../../src/conduit/ledger/sqlClient';
 
 const repoRoot = path.resolve(__dirname, '../..');
 
@@ -136,6 +138,20 @@ describe('ledger: journal ingestion', () => {
     assert.equal(await count(`select count(*) as n from public.routing_decisions`), 700);
     assert.equal(await count(`select sum(request_count) as n from public.usage_hourly_rollup`), 700);
     assert.equal(await count(`select sum(request_count) as n from public.usage_session_rollup`), 700);
+  });
+
+  it('keeps every rollup equal to the stored rows through batches that repeat records, across hours and sessions', async () => {
+    const records = makeRecords({ count: 500, seed: 12, spanMs: 6 * 3_600_000 });
+    const { engine, journalDir } = await store.engine({ ingest: { batchSize: 64 } });
+    writeJournal(journalDir, records);
+    // Lines again: within one batch of 64 (the ingester drops them) and across batches (the store does).
+    writeJournal(journalDir, [...records.slice(100, 130), ...records.slice(100, 300)]);
+    const result = await engine.ingester.ingestAvailable();
+    assert.equal(result.inserted, 500);
+    assert.equal(await count(`select count(*) as n from public.usage_tracking`), 500);
+    assert.ok(await count(`select count(distinct public.usage_hour_bucket(created_at)) as n from public.usage_tracking`) >= 6);
+    assert.ok(await count(`select count(distinct coalesce(claude_session_id, session_id)) as n from public.usage_tracking`) >= 3);
+    await assertRollupsExact(fromPglite(store.pglite), 'after ingesting batches with repeated records');
   });
 
   it('keeps the checkpoint (file, byte offset) in the store, with the rows of the same transaction', async () => {

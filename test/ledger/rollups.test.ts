@@ -9,70 +9,7 @@ import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
 import { buildDataset, insertDataset, migratedDatabase, usageInsert, type Dataset } from '../sql/ledgerFixtures';
-
-const COLUMNS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
-  first_at::text, last_at::text, request_count::text as requests, error_count::text as errors,
-  input_tokens::text as input, output_tokens::text as output, total_tokens::text as total,
-  cache_creation_tokens::text as cache_write, cache_read_tokens::text as cache_read,
-  cost::numeric(20, 6)::text as cost, costed_request_count::text as costed, duration_ms::text as duration`;
-
-async function rollup(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${COLUMNS} from public.usage_session_rollup order by 1, 2, 3`)).rows;
-}
-
-const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
-  coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
-
-async function modelRollup(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
-}
-
-async function groupedPairs(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
-    select ${PAIRS} from (
-      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model,
-        count(*) as request_count
-      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
-      group by 1, 2, 3, 4, 5
-    ) g order by 1, 2, 3, 4, 5`)).rows;
-}
-
-const HOURLY = `coalesce(project_id::text, '-') as project, bucket::text, request_count::text as requests,
-  error_count::text as errors, input_tokens::text as input, output_tokens::text as output, total_tokens::text as total,
-  cache_creation_tokens::text as cache_write, cache_creation_5m_tokens::text as w5, cache_creation_1h_tokens::text as w1,
-  cache_read_tokens::text as cache_read, cost::numeric(20, 6)::text as cost, costed_request_count::text as costed,
-  duration_ms::text as duration`;
-
-async function projectHourly(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${HOURLY} from public.usage_project_hourly order by 1, 2`)).rows;
-}
-
-async function groupedHourly(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
-    select ${HOURLY} from (
-      select project_id, public.usage_hour_bucket(created_at) as bucket, count(*) as request_count,
-        count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
-        sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
-        sum(cache_creation_tokens) as cache_creation_tokens, sum(cache_creation_5m_tokens) as cache_creation_5m_tokens,
-        sum(cache_creation_1h_tokens) as cache_creation_1h_tokens, sum(cache_read_tokens) as cache_read_tokens,
-        coalesce(sum(cost), 0) as cost, count(cost) as costed_request_count, coalesce(sum(duration_ms), 0) as duration_ms
-      from public.usage_tracking group by 1, 2
-    ) g order by 1, 2`)).rows;
-}
-
-async function grouped(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
-    select ${COLUMNS} from (
-      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, min(created_at) as first_at, max(created_at) as last_at,
-        count(*) as request_count,
-        count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
-        sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
-        sum(cache_creation_tokens) as cache_creation_tokens, sum(cache_read_tokens) as cache_read_tokens,
-        coalesce(sum(cost), 0) as cost, count(cost) as costed_request_count, coalesce(sum(duration_ms), 0) as duration_ms
-      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
-      group by 1, 2, 3
-    ) g order by 1, 2, 3`)).rows;
-}
+import { assertRollupsExact, groupedPairs, modelRollup, projectHourly, rollup } from './support/rollupChecks';
 
 describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15)', () => {
   let pgClient: pg.Client;
@@ -88,13 +25,7 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
     await pgClient?.end();
   });
 
-  const assertExact = async (when: string) => {
-    const g = await grouped(sql);
-    assert.deepEqual(await rollup(sql), g, `session rollup differs from GROUP BY ${when}`);
-    assert.deepEqual(await projectHourly(sql), await groupedHourly(sql), `project hourly totals differ from GROUP BY ${when}`);
-    assert.deepEqual(await modelRollup(sql), await groupedPairs(sql), `session model pairs differ from GROUP BY ${when}`);
-    return g;
-  };
+  const assertExact = (when: string) => assertRollupsExact(sql, when);
 
   it('match after inserts and an idempotent replay', async () => {
     const g = await assertExact('after inserts');
@@ -104,6 +35,32 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
     const { sql: replay, params } = usageInsert(ds.usage.slice(0, 100), 'on conflict (request_id) do nothing');
     await sql.query(replay, params);
     await assertExact('after a replay');
+  });
+
+  it('match after one batch that repeats request ids (stored ones, and twice within itself) across hours and sessions', async () => {
+    const before = Number((await sql.query<{ n: string }>(`select count(*) as n from public.usage_tracking`)).rows[0].n);
+    // Stored already, with other figures: on conflict do nothing keeps the stored row, and the rollups with it.
+    const stored = ds.usage.slice(0, 25).map((u) => ({ ...u, outputTokens: u.outputTokens + 1000, costMicros: 999_999 }));
+    // New requests spread over hours, sessions, projects and agents; each sent twice, the second copy different.
+    const fresh = buildDataset(ds.anchor, 60, 4242).usage.map((u, i) => ({
+      ...u,
+      projectId: i % 7 === 0 ? null : ds.projects[i % 2].id,
+      agentId: i % 3 === 0 && i % 7 !== 0 ? ds.agents[i % 2 === 0 ? 0 : 2].id : null,
+      sessionId: `batch-session-${i % 4}`,
+      // Several rows of one claude session in the batch, and rows keyed by Conduit's session id.
+      claudeSessionId: i % 5 === 0 ? (null as unknown as string) : `batch-claude-${i % 3}`,
+      createdAt: new Date(ds.anchor.getTime() - (i % 9) * 3_600_000 - i * 1000),
+    }));
+    const copies = fresh.map((u) => ({ ...u, inputTokens: u.inputTokens + 5, model: 'claude-opus-4-5', createdAt: new Date(u.createdAt.getTime() - 86_400_000) }));
+    const { sql: insert, params } = usageInsert([...stored, ...fresh, ...copies], 'on conflict (request_id) do nothing');
+    await sql.query(insert, params);
+    const after = Number((await sql.query<{ n: string }>(`select count(*) as n from public.usage_tracking`)).rows[0].n);
+    assert.equal(after - before, fresh.length, 'each new request id once');
+    const { rows: spread } = await sql.query<{ hours: string; sessions: string }>(
+      `select count(distinct public.usage_hour_bucket(created_at)) as hours, count(distinct coalesce(claude_session_id, session_id)) as sessions
+       from public.usage_tracking where request_id = any($1::text[])`, [fresh.map((u) => u.requestId)]);
+    assert.ok(Number(spread[0].hours) >= 9 && Number(spread[0].sessions) >= 4, 'the batch spans hours and sessions');
+    await assertExact('after a batch with repeated request ids');
   });
 
   it('match after updates of sessions, times and measures, and deletes', async () => {

@@ -1,0 +1,84 @@
+// The rollups of usage_tracking read as rows, beside what they should hold: a GROUP BY of
+// usage_tracking. Shared by the rollup tests on PostgreSQL (rollups.test.ts) and the
+// ingestion tests on PGlite (ingest.test.ts), so both check the same figures.
+import assert from 'node:assert/strict';
+import type { SqlClient } from '../../../src/conduit/ledger/sqlClient';
+import { groupedUsageRows, rollupRows } from '../../sql/ledgerFixtures';
+
+const COLUMNS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
+  first_at::text, last_at::text, request_count::text as requests, error_count::text as errors,
+  input_tokens::text as input, output_tokens::text as output, total_tokens::text as total,
+  cache_creation_tokens::text as cache_write, cache_read_tokens::text as cache_read,
+  cost::numeric(20, 6)::text as cost, costed_request_count::text as costed, duration_ms::text as duration`;
+
+export async function rollup(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${COLUMNS} from public.usage_session_rollup order by 1, 2, 3`)).rows;
+}
+
+const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
+  coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
+
+export async function modelRollup(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
+}
+
+export async function groupedPairs(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${PAIRS} from (
+      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model,
+        count(*) as request_count
+      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
+      group by 1, 2, 3, 4, 5
+    ) g order by 1, 2, 3, 4, 5`)).rows;
+}
+
+const HOURLY = `coalesce(project_id::text, '-') as project, bucket::text, request_count::text as requests,
+  error_count::text as errors, input_tokens::text as input, output_tokens::text as output, total_tokens::text as total,
+  cache_creation_tokens::text as cache_write, cache_creation_5m_tokens::text as w5, cache_creation_1h_tokens::text as w1,
+  cache_read_tokens::text as cache_read, cost::numeric(20, 6)::text as cost, costed_request_count::text as costed,
+  duration_ms::text as duration`;
+
+export async function projectHourly(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${HOURLY} from public.usage_project_hourly order by 1, 2`)).rows;
+}
+
+export async function groupedHourly(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${HOURLY} from (
+      select project_id, public.usage_hour_bucket(created_at) as bucket, count(*) as request_count,
+        count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
+        sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
+        sum(cache_creation_tokens) as cache_creation_tokens, sum(cache_creation_5m_tokens) as cache_creation_5m_tokens,
+        sum(cache_creation_1h_tokens) as cache_creation_1h_tokens, sum(cache_read_tokens) as cache_read_tokens,
+        coalesce(sum(cost), 0) as cost, count(cost) as costed_request_count, coalesce(sum(duration_ms), 0) as duration_ms
+      from public.usage_tracking group by 1, 2
+    ) g order by 1, 2`)).rows;
+}
+
+export async function grouped(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${COLUMNS} from (
+      select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, min(created_at) as first_at, max(created_at) as last_at,
+        count(*) as request_count,
+        count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
+        sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens, sum(total_tokens) as total_tokens,
+        sum(cache_creation_tokens) as cache_creation_tokens, sum(cache_read_tokens) as cache_read_tokens,
+        coalesce(sum(cost), 0) as cost, count(cost) as costed_request_count, coalesce(sum(duration_ms), 0) as duration_ms
+      from public.usage_tracking where coalesce(claude_session_id, session_id) is not null
+      group by 1, 2, 3
+    ) g order by 1, 2, 3`)).rows;
+}
+
+/**
+ * Every rollup equals the GROUP BY of usage_tracking it stands for: the hourly rollup, the
+ * project hourly totals, the session rollup and the session model pairs. Returns the
+ * sessions' GROUP BY.
+ */
+export async function assertRollupsExact(sql: SqlClient, when: string): Promise<Record<string, string>[]> {
+  assert.deepEqual(await rollupRows(sql), await groupedUsageRows(sql), `hourly rollup differs from GROUP BY ${when}`);
+  const g = await grouped(sql);
+  assert.deepEqual(await rollup(sql), g, `session rollup differs from GROUP BY ${when}`);
+  assert.deepEqual(await projectHourly(sql), await groupedHourly(sql), `project hourly totals differ from GROUP BY ${when}`);
+  assert.deepEqual(await modelRollup(sql), await groupedPairs(sql), `session model pairs differ from GROUP BY ${when}`);
+  return g;
+}
