@@ -1,6 +1,7 @@
 // The projects API (/v1/conduit/projects/...) over HTTP on an in-process gateway whose
 // store is the shared test PGlite: CRUD and its refusals, usage attached to the projects
-// and agents it made, and routing by the saved model settings from the next request on.
+// and agents it made, and routing by the saved model settings from the next request on; a
+// project given a new key (previousKeys) keeps its history, here and on a sync target.
 // Then the same through the ledger's worker thread, with the settings loaded at open.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -8,7 +9,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { silentLogger } from '../../src/conduit/core/log';
+import { applyMigrations } from '../../src/conduit/ledger/migrations';
+import { remoteProjectId } from '../../src/conduit/ledger/outbox';
+import { PgSyncTarget } from '../../src/conduit/ledger/pgSyncTarget';
+import { fromPgClient } from '../../src/conduit/ledger/sqlClient';
+import { getTestPostgres } from '../support/postgres';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import type { LedgerEngine } from '../../src/conduit/ledger/engine';
 import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
@@ -349,6 +356,39 @@ describe('ledger: projects and agents API', () => {
     assert.equal((await usageOf(derived))[0].requests, total + 3);
     assert.deepEqual(await usageOf(first), []);
     assert.deepEqual(await usageOf(second), []);
+  });
+
+  it('a renamed project\'s history moves on the sync target too (real PostgreSQL as Supabase, row-level security on)', async function () {
+    this.timeout(120_000);
+    const url = await (await getTestPostgres()).newDatabase();
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    const userId = randomUUID();
+    const target = new PgSyncTarget({ connectionString: url, asUser: userId, connectTimeoutMs: 5_000 });
+    try {
+      await applyMigrations(fromPgClient(admin), { includeShim: true });
+      await admin.query(`insert into auth.users (id, email) values ($1, 'rename-sync@example.com')`, [userId]);
+      const old = randomUUID();
+      const derived = `github.com/acme/synced-${randomUUID().slice(0, 8)}`;
+      await call('PUT', old, { name: 'synced' });
+      await recorded({ projectId: old, sessionId: 'synced-1' });
+      live.setSyncTarget({ key: `rename|${userId}`, userId, label: 'rename test', target });
+      await live.outbox.pushNow();
+      const remoteUsage = async () => (await admin.query<{ project_id: string; session_id: string }>(
+        `select project_id::text, session_id from public.usage_tracking where session_id like 'synced-%' order by session_id`)).rows;
+      assert.deepEqual(await remoteUsage(), [{ project_id: remoteProjectId(userId, old), session_id: 'synced-1' }]);
+
+      await call('PUT', encodeURIComponent(derived), { name: 'synced', previousKeys: [old] });
+      await live.outbox.pushNow();
+      assert.deepEqual(await remoteUsage(), [{ project_id: remoteProjectId(userId, derived), session_id: 'synced-1' }], 'moved to the derived key\'s project');
+      const { rows: [remoteProject] } = await admin.query<{ workspace_key: string; key_aliases: string[] }>(
+        `select workspace_key, key_aliases from public.projects where id = $1`, [remoteProjectId(userId, derived)]);
+      assert.deepEqual(remoteProject, { workspace_key: derived, key_aliases: [old] });
+    } finally {
+      live.setSyncTarget(null);
+      await target.close();
+      await admin.end();
+    }
   });
 
   it('refuses previousKeys that are not a short list of keys, naming the field', async () => {
