@@ -288,6 +288,9 @@ describe('ledger: projects and agents API', () => {
     const agent = (await call('POST', `${old}/agents`, { name: 'reviewer', personaType: 'code-reviewer', useProjectModel: true, customModelId: null })).body as AgentInfo;
     await recorded({ projectId: old, agentId: agent.id, sessionId: 'rename-1' });
     await recorded({ projectId: old, sessionId: 'rename-2' });
+    // Linked to a project shared with this person (team sharing): the link follows the project.
+    const shared = randomUUID();
+    await live.workspaceLinks({ op: 'set', link: { workspaceKey: old, projectId: shared, userId: randomUUID(), projectName: 'team api', ownerEmail: null } });
 
     const put = await call('PUT', encodeURIComponent(derived), { name: 'api', previousKeys: [old] });
     assert.equal(put.status, 200, JSON.stringify(put.body));
@@ -297,6 +300,8 @@ describe('ledger: projects and agents API', () => {
     assert.equal(after.modelConfig.defaultModel, 'claude-haiku-4-5');
     assert.deepEqual(await usageOf(derived), [{ project: before.id, requests: 2, sessions: ['rename-1', 'rename-2'] }]);
     assert.deepEqual(await usageOf(old), [], 'no project keeps the old key');
+    const links = await live.workspaceLinks({ op: 'list' }) as { workspaceKey: string; projectId: string }[];
+    assert.deepEqual(links.filter((l) => l.projectId === shared).map((l) => l.workspaceKey), [derived]);
     // Logged again for the next push: on Supabase its project's id is derived from the key (outbox.ts).
     const { rows: logged } = await store.pglite.query<{ ids: string[] }>(
       `select ids::text[] from conduit_local.sync_log where table_name = 'usage_tracking' order by seq desc limit 1`);

@@ -13,6 +13,7 @@ import {
 } from './modelSettings';
 import type { SqlClient } from './sqlClient';
 import { policyOf } from './budgetStore';
+import { moveLink } from './workspaceLinks';
 import { EMPTY_BUDGET_POLICY } from '../../protocol/budgets';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -309,9 +310,7 @@ async function adoptKey(tx: SqlClient, userId: string, key: string, previous: st
         `insert into conduit_local.sync_log (table_name, ids)
          select $2, array_agg(id) from public.${table} where project_id = $1 having count(*) > 0`, [old.id, table]);
     }
-    await tx.query(
-      `update conduit_local.workspace_link set workspace_key = $2
-       where workspace_key = $1 and not exists (select 1 from conduit_local.workspace_link where workspace_key = $2)`, [previous, key]);
+    await moveLink(tx, previous, key);
     return true;
   }
   // One statement, so the (agent_id, project_id) foreign keys are checked once every row moved.
@@ -359,10 +358,7 @@ async function adoptKey(tx: SqlClient, userId: string, key: string, previous: st
        from public.projects o where o.id = $1 and t.id = $2`, [old.id, target.id]);
     await tx.query(`insert into conduit_local.saved_project_config (project_id) values ($1) on conflict do nothing`, [target.id]);
   }
-  await tx.query(
-    `update conduit_local.workspace_link set workspace_key = $2
-     where workspace_key = $1 and not exists (select 1 from conduit_local.workspace_link where workspace_key = $2)`, [previous, key]);
-  await tx.query(`delete from conduit_local.workspace_link where workspace_key = $1`, [previous]);
+  await moveLink(tx, previous, key);
   await tx.query(`delete from public.projects where id = $1`, [old.id]);
   await tx.query(
     `update public.projects set key_aliases = (select array(select distinct unnest(key_aliases || $2::text[]))) where id = $1`,

@@ -104,3 +104,16 @@ export async function brokenLinks(db: SqlClient, userId: string): Promise<Worksp
     [userId]);
   return rows.map(linkOf);
 }
+
+/**
+ * A project's workspace key changed (projectStore.ts: an earlier key handed to the derived
+ * one): its link follows, unless the new key has a link of its own, which wins; the earlier
+ * key keeps none.
+ */
+export async function moveLink(db: SqlClient, previousKey: string, key: string): Promise<void> {
+  await db.query(
+    `update conduit_local.workspace_link set workspace_key = $2
+     where workspace_key = $1 and not exists (select 1 from conduit_local.workspace_link where workspace_key = $2)`,
+    [previousKey, key]);
+  await db.query(`delete from conduit_local.workspace_link where workspace_key = $1`, [previousKey]);
+}
