@@ -4,6 +4,7 @@
 // the machine's noise falls on all of them alike; figures are medians over rounds.
 //   npm run bench:gateway            (ROUNDS=5 by default; BENCH_QUICK=1 for a short run)
 //   npm run bench:gateway -- [a/conduit.js b/conduit.js]   (gateways of other builds, side by side)
+// STORE_OFF=1 adds a row for the first build with its store off (CONDUIT_LEDGER=off).
 // ADVERSARIAL_ONLY=1 runs only the adversarial request bodies (test/support/adversarialBodies.ts:
 // the request scan's worst shapes), ADVERSARIAL=0 leaves them out.
 import { existsSync, readFileSync } from 'node:fs';
@@ -38,6 +39,8 @@ const upstream = await startChild([path.join(root, 'bench/upstream.mjs')]);
 const bare = await startChild([path.join(root, 'bench/bareProxy.mjs'), String(upstream.port)]);
 const gateways = [];
 for (const bundle of bundles) gateways.push(await startGateway(bundle, upstream.port));
+// STORE_OFF=1: also the first bundle with CONDUIT_LEDGER=off, the request path without the store.
+const storeOff = process.env.STORE_OFF === '1' ? await startGateway(bundles[0], upstream.port, { CONDUIT_LEDGER: 'off' }) : null;
 
 // One gateway is "gateway"; several are named by their build's folder (a/dist/conduit.js: "a").
 const gatewayName = (bundle, k) => (bundles.length === 1 ? 'gateway' : path.basename(path.dirname(path.dirname(bundle))) || `gateway${k}`);
@@ -45,7 +48,9 @@ const targets = {
   direct: { port: upstream.port, headers: { 'x-api-key': 'bench-key' } },
   bare: { port: bare.port, headers: { 'x-api-key': 'bench-key' } },
   ...Object.fromEntries(gateways.map((g, k) => [gatewayName(bundles[k], k), { port: g.port, headers: { 'x-conduit-token': g.token } }])),
+  ...(storeOff ? { 'store off': { port: storeOff.port, headers: { 'x-conduit-token': storeOff.token } } } : {}),
 };
+if (storeOff) gateways.push(storeOff);
 const gatewayNames = Object.keys(targets).slice(2);
 
 const { headers: claudeHeaders } = claudeCodeRequest();
