@@ -140,15 +140,18 @@ console.log(`maintenance (vacuum + analyze): ${fmt(Math.round(ms(t0)))} ms`);
 const records = makeRecords({ count: INGEST, end: now, spanMs: 2 * 86_400_000, seed: 42, idPrefix: 'bench-ingest' });
 writeJournal(journalDir, records);
 t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const result = await engine.ingester.ingestAvailable();
 const ingestMs = ms(t0);
+const ingestCpu = process.cpuUsage(cpu0);
 const { rows: ingested } = await db.query(
   `select (select count(*) from public.usage_tracking where request_id like 'bench-ingest-%')::int as usage,
           (select count(*) from public.routing_decisions where request_id like 'bench-ingest-%')::int as decisions`);
 if (ingested[0].usage !== INGEST || result.inserted !== INGEST) throw new Error(`ingested ${ingested[0].usage} of ${INGEST}`);
 const perSec = (n) => fmt(Math.round(n / (ingestMs / 1000)));
 console.log(`ingestion: ${fmt(INGEST)} journal records in ${fmt(Math.round(ingestMs))} ms = ${perSec(INGEST)} records/s ` +
-  `(${perSec(ingested[0].usage + ingested[0].decisions)} rows/s: usage_tracking + routing_decisions, batches of 1,000 per transaction)`);
+  `(${perSec(ingested[0].usage + ingested[0].decisions)} rows/s: usage_tracking + routing_decisions, batches of 1,000 per transaction); ` +
+  `CPU ${Math.round((ingestCpu.user + ingestCpu.system) / INGEST)} µs per record (this process: reading the journal and the store)`);
 t0 = performance.now();
 const again = await engine.ingester.ingestAvailable();
 console.log(`replay check: a second pass read ${again.records} new records (checkpoint) in ${Math.round(ms(t0))} ms`);
