@@ -35,20 +35,20 @@ describe('webview: model configuration', function () {
     assert.ok(await v.page.getByText('Use Conduit to automatically select the best model based on context').isVisible());
     assert.equal(await byTestId(v, 'routing').evaluate((el) => (el as HTMLInputElement).checked), true);
     assert.deepEqual(await optionLabels(v, 'defaultModel'), [
-      'None: the model Claude Code asks for', 'Claude Opus 5.5 (powerful)', 'Claude Sonnet 5.5 (balanced)', 'Claude Haiku 4.5 (fast)', 'DeepSeek V4',
+      'None: the model Claude Code asks for', 'Claude Opus 5.5 · claude-opus-5-5', 'Claude Sonnet 5.5 · claude-sonnet-5-5', 'Claude Haiku 4.5 · claude-haiku-4-5', 'DeepSeek V4 · openrouter/deepseek-v4',
     ]);
     assert.equal(await selectValue(v, 'defaultModel'), MODEL_CATEGORIES.balanced);
     assert.equal(await v.page.locator('h2', { hasText: 'Active Routing Rules' }).isVisible(), true);
     assert.deepEqual(await previewText(v), [
-      'Long context (>60k tokens) → goes to Claude Sonnet 5.5',
-      'Background tasks → goes to Claude Haiku 4.5',
-      'Complex reasoning → goes to Claude Opus 5.5',
-      'Default → goes to Claude Sonnet 5.5',
+      'Long context (>60k tokens) → goes to Claude Sonnet 5.5 · claude-sonnet-5-5',
+      'Background tasks → goes to Claude Haiku 4.5 · claude-haiku-4-5',
+      'Complex reasoning → goes to Claude Opus 5.5 · claude-opus-5-5',
+      'Default → goes to Claude Sonnet 5.5 · claude-sonnet-5-5',
     ]);
     // The host's model list changes (providers edited): the select follows, the draft stays.
     await v.post({ type: 'models', models: [...MODELS, { id: 'anthropic/claude-next', name: 'Claude Next', category: 'powerful' }] });
     await v.page.waitForFunction(() => document.querySelectorAll('[data-testid="defaultModel"] vscode-option').length === 6);
-    assert.equal((await optionLabels(v, 'defaultModel')).at(-1), 'Claude Next (powerful)');
+    assert.equal((await optionLabels(v, 'defaultModel')).at(-1), 'Claude Next · anthropic/claude-next');
     assert.equal(await selectValue(v, 'defaultModel'), MODEL_CATEGORIES.balanced);
     // Routing off: no preview; the content rules are disabled, the note says why.
     await byTestId(v, 'routing').click();
@@ -62,12 +62,12 @@ describe('webview: model configuration', function () {
   it('saves the whole project configuration from every control, showing "Saving..." until the host answers', async () => {
     const stored = project({ modelConfig: { enabled: true, defaultModel: MODEL_CATEGORIES.balanced, rules: { reasoningKeywords: ['ultrathink'], reasoningBudgetThreshold: 40_000 } } });
     const v = await open({ value: projectInit(stored) });
-    await chooseOption(v, 'defaultModel', 'Claude Opus 5.5 (powerful)');
+    await chooseOption(v, 'defaultModel', 'Claude Opus 5.5 · claude-opus-5-5');
     await typeInto(v, 'threshold', '75000');
-    await chooseOption(v, 'longContextModel', 'DeepSeek V4');
+    await chooseOption(v, 'longContextModel', 'DeepSeek V4 · openrouter/deepseek-v4');
     await chooseOption(v, 'backgroundModel', 'Off: this rule never applies');
-    await chooseOption(v, 'reasoningModel', 'Claude Opus 5.5 (powerful)');
-    await chooseOption(v, 'webSearchModel', 'Claude Haiku 4.5 (fast)');
+    await chooseOption(v, 'reasoningModel', 'Claude Opus 5.5 · claude-opus-5-5');
+    await chooseOption(v, 'webSearchModel', 'Claude Haiku 4.5 · claude-haiku-4-5');
     await byTestId(v, 'plugins').click();
     await byTestId(v, 'addFallback').click();
     await typeInto(v, 'fallback-0', 'claude-haiku-4-5');
@@ -80,11 +80,11 @@ describe('webview: model configuration', function () {
     await byTestId(v, 'up-1').click();
     await byTestId(v, 'remove-1').click();
     assert.deepEqual(await previewText(v), [
-      'Long context (>75k tokens) → goes to DeepSeek V4',
-      'Web search → goes to Claude Haiku 4.5',
-      'Complex reasoning → goes to Claude Opus 5.5',
-      'Default → goes to Claude Opus 5.5',
-      'If a model fails → goes to Claude Sonnet 5.5, then DeepSeek V4',
+      'Long context (>75k tokens) → goes to DeepSeek V4 · openrouter/deepseek-v4',
+      'Web search → goes to Claude Haiku 4.5 · claude-haiku-4-5',
+      'Complex reasoning → goes to Claude Opus 5.5 · claude-opus-5-5',
+      'Default → goes to Claude Opus 5.5 · claude-opus-5-5',
+      'If a model fails → goes to Claude Sonnet 5.5 · claude-sonnet-5-5, then DeepSeek V4 · openrouter/deepseek-v4',
     ]);
 
     const from = v.posted.length;
@@ -196,9 +196,9 @@ describe('webview: model configuration', function () {
     assert.equal(await byTestId(v, 'rulesEditor').count(), 0, 'an agent has no rules editor');
     // The preview is the project's rules (its background rule is off).
     assert.deepEqual(await previewText(v), [
-      'Long context (>60k tokens) → goes to Claude Sonnet 5.5',
-      'Complex reasoning → goes to Claude Opus 5.5',
-      'Default → goes to Claude Sonnet 5.5',
+      'Long context (>60k tokens) → goes to Claude Sonnet 5.5 · claude-sonnet-5-5',
+      'Complex reasoning → goes to Claude Opus 5.5 · claude-opus-5-5',
+      'Default → goes to Claude Sonnet 5.5 · claude-sonnet-5-5',
     ]);
 
     await byTestId(v, 'useProjectDefaults').click();
@@ -206,7 +206,7 @@ describe('webview: model configuration', function () {
     assert.equal(await selectValue(v, 'defaultModel'), MODEL_CATEGORIES.balanced, 'starts from the balanced model');
     assert.equal(await byTestId(v, 'preview').isVisible(), false);
     await waitForText(v, 'routingHint', 'This agent uses its own model for every request, so routing rules do not apply.');
-    await chooseOption(v, 'defaultModel', 'Claude Haiku 4.5 (fast)');
+    await chooseOption(v, 'defaultModel', 'Claude Haiku 4.5 · claude-haiku-4-5');
     await byTestId(v, 'save').click();
     const own = await v.waitForPosted<Record<string, unknown>>('save');
     assert.equal(isModelConfigWebviewMessage(own), true);
@@ -229,14 +229,14 @@ describe('webview: model configuration', function () {
     const v = await open(before);
     assert.equal(await textOf(v, 'subject'), HOSTILE_SCRIPT);
     assert.deepEqual(await previewText(v), [
-      'Long context (>60k tokens) → goes to Claude Sonnet 5.5',
-      'Background tasks → goes to Claude Haiku 4.5',
-      'Complex reasoning → goes to Claude Opus 5.5',
-      `Default → goes to ${HOSTILE}`,
+      'Long context (>60k tokens) → goes to Claude Sonnet 5.5 · claude-sonnet-5-5',
+      'Background tasks → goes to Claude Haiku 4.5 · claude-haiku-4-5',
+      'Complex reasoning → goes to Claude Opus 5.5 · claude-opus-5-5',
+      `Default → goes to ${HOSTILE} · evil/model`,
     ]);
-    assert.deepEqual((await optionLabels(v, 'defaultModel')).at(-1), HOSTILE);
+    assert.deepEqual((await optionLabels(v, 'defaultModel')).at(-1), `${HOSTILE} · evil/model`);
     await byTestId(v, 'defaultModel').click(); // the open list renders the names too
-    await byTestId(v, 'defaultModel').getByRole('option', { name: HOSTILE }).waitFor();
+    await byTestId(v, 'defaultModel').getByRole('option', { name: `${HOSTILE} · evil/model` }).waitFor();
     await v.page.keyboard.press('Escape');
     // An agent whose name and stored model are hostile.
     await v.post({ type: 'init', ...agentInit(agent({ name: HOSTILE, personaType: HOSTILE_SCRIPT, useProjectModel: false, customModelId: `<b>${HOSTILE}</b>` })) });

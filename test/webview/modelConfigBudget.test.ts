@@ -60,7 +60,7 @@ describe('webview: model configuration budget', function () {
     assert.equal(await selectValue(v, 'softLimitModel'), MODEL_CATEGORIES.fast);
     assert.equal(await valueOf(v, 'hardLimitPercent'), '100');
     assert.deepEqual(await optionLabels(v, 'softLimitModel'), [
-      'The cheapest configured model', 'Claude Opus 5.5 (powerful)', 'Claude Sonnet 5.5 (balanced)', 'Claude Haiku 4.5 (fast)', 'DeepSeek V4',
+      'The cheapest configured model', 'Claude Opus 5.5 · claude-opus-5-5', 'Claude Sonnet 5.5 · claude-sonnet-5-5', 'Claude Haiku 4.5 · claude-haiku-4-5', 'DeepSeek V4 · openrouter/deepseek-v4',
     ]);
     for (const line of [
       'The most to spend in a calendar day. Empty: no daily budget.',
@@ -94,7 +94,7 @@ describe('webview: model configuration budget', function () {
     await typeInto(v, 'monthlyUsd', '1,200');
     await typeInto(v, 'softLimitPercent', '75 %');
     assert.equal(await isDisabled(v, 'softLimitModel'), false);
-    await chooseOption(v, 'softLimitModel', 'DeepSeek V4');
+    await chooseOption(v, 'softLimitModel', 'DeepSeek V4 · openrouter/deepseek-v4');
     await typeInto(v, 'hardLimitPercent', '110');
     await waitForText(v, 'status', 'Unsaved changes');
 
@@ -119,7 +119,7 @@ describe('webview: model configuration budget', function () {
     assert.equal(await selectValue(v, 'softLimitModel'), 'openrouter/deepseek-v4');
 
     // A save that changes only the model configuration leaves the budget out.
-    await chooseOption(v, 'defaultModel', 'Claude Haiku 4.5 (fast)');
+    await chooseOption(v, 'defaultModel', 'Claude Haiku 4.5 · claude-haiku-4-5');
     const from = v.posted.length;
     await byTestId(v, 'save').click();
     const modelOnly = await v.waitForPosted<Record<string, unknown>>('save', { from });
@@ -234,9 +234,9 @@ describe('webview: model configuration budget', function () {
     };
     const v = await open({ value: init });
     assert.equal(await byTestId(v, 'softLimitModel').locator('vscode-option').last().textContent(), `<b>${HOSTILE}</b> (not offered by the configured providers)`);
-    assert.ok((await optionLabels(v, 'softLimitModel')).includes(HOSTILE));
+    assert.ok((await optionLabels(v, 'softLimitModel')).includes(`${HOSTILE} · evil/model`));
     assert.equal(await textOf(v, 'dailySpend'), 'spent $4.10 today (82%)');
-    await chooseOption(v, 'softLimitModel', HOSTILE);
+    await chooseOption(v, 'softLimitModel', `${HOSTILE} · evil/model`);
     await byTestId(v, 'save').click();
     const save = await v.waitForPosted<{ budget: BudgetPolicy }>('save');
     assert.equal(save.budget.softLimitModel, 'evil/model');

@@ -5,6 +5,8 @@
  */
 import type { ProjectModelConfig, RoutingRulesConfig } from '../../../src/protocol/modelConfig.js';
 import type { AgentModelSelection, InheritedRules, ModelOption } from '../../../src/protocol/webviewMessages.js';
+import { listPriceOf, type PricedModelOption } from '../../../src/protocol/modelConfigView.js';
+import type { ModelListPrice } from '../../../src/protocol/spend.js';
 
 /** A rule's model select: keep the gateway's setting, switch the rule off, or a model. */
 export const INHERIT = '@inherit';
@@ -180,8 +182,37 @@ export function previewLines(rules: EffectiveRules, modelName: (id: string) => s
   return lines;
 }
 
+/** One naming everywhere: the display name with the id beside it ("Claude Sonnet 5.5 · claude-sonnet-5-5"), the id alone when it has no other name. */
+export function modelDisplayName(model: Pick<ModelOption, 'id' | 'name'>): string {
+  return model.name && model.name !== model.id ? `${model.name} · ${model.id}` : model.id;
+}
+
+/** USD for a list price: whole dollars without cents ("$3", "$0.80", "$1.25"). */
+function priceUsd(usd: number): string {
+  return Number.isInteger(usd) ? `$${usd.toLocaleString('en-US')}` : `$${usd.toFixed(2)}`;
+}
+
+/** "$3 / $15 per M" (input / output USD per million tokens); "price unknown" when the gateway knows none. */
+export function formatListPrice(price: ModelListPrice | null): string {
+  return price ? `${priceUsd(price.input)} / ${priceUsd(price.output)} per M` : 'price unknown';
+}
+
+/**
+ * A model as a picker offers it: its name and id, and its price when the gateway sent prices
+ * ("Claude Sonnet 5.5 · claude-sonnet-5-5 · $3 / $15 per M").
+ */
 export function modelLabel(model: ModelOption): string {
-  return model.category ? `${model.name} (${model.category})` : model.name;
+  const withPrice = (model as PricedModelOption).price !== undefined;
+  return withPrice ? `${modelDisplayName(model)} · ${formatListPrice(listPriceOf(model))}` : modelDisplayName(model);
+}
+
+/** What a picker's option says below the list: its category and price in words. */
+export function modelDescription(model: ModelOption): string {
+  const price = listPriceOf(model);
+  return [
+    model.category ? `${model.category} model` : '',
+    price ? `input ${priceUsd(price.input)}, output ${priceUsd(price.output)} per million tokens` : '',
+  ].filter(Boolean).join(' · ') || model.id;
 }
 
 /** The model of a category, for an agent without a model of its own yet. */

@@ -17,10 +17,12 @@ import {
   type ModelConfigPersistedTarget, type ModelOption, type SaveMessage,
 } from '../../../src/protocol/webviewMessages.js';
 import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
-import { formatThreshold } from '../shared/format.js';
+import { formatMoney, formatSpendOfBudget, formatThreshold } from '../shared/format.js';
+import { modelConfigExtrasOf } from '../../../src/protocol/modelConfigView.js';
+import type { PeriodSpend } from '../../../src/protocol/spend.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import {
-  INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelLabel, preferredModel,
+  INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelDescription, modelDisplayName, modelLabel, preferredModel,
   previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
   type AgentDraft, type FieldErrors, type ProjectDraft, type RuleModelKey,
 } from './draft.js';
@@ -133,7 +135,7 @@ function refreshInit(next: ModelConfigInit): void {
     return;
   }
   const storedChanged = baseKey(init) !== baseKey(next);
-  const choicesChanged = JSON.stringify([init.models, init.inheritedRules]) !== JSON.stringify([next.models, next.inheritedRules]);
+  const choicesChanged = JSON.stringify([init.models, init.inheritedRules, modelConfigExtrasOf(init).pluginsDir]) !== JSON.stringify([next.models, next.inheritedRules, modelConfigExtrasOf(next).pluginsDir]);
   const keepEdits = isDirty() || pendingSave !== null;
   init = next;
   if (storedChanged && !keepEdits) {
@@ -200,14 +202,17 @@ const ui: {
   budgetFields: Partial<Record<BudgetField, VscodeTextfield>>;
   softLimitModel?: VscodeSelect;
   spend: { daily?: HTMLElement; monthly?: HTMLElement };
+  spendSummary?: HTMLElement;
   save?: VscodeButton;
   status?: HTMLElement;
   fieldErrors: Map<string, HTMLElement>;
   fieldHints: Map<string, HTMLElement>;
 } = { ruleSelects: {}, budgetFields: {}, spend: {}, fieldErrors: new Map(), fieldHints: new Map() };
 
+/** A model as the view names it everywhere: "Claude Sonnet 5.5 · claude-sonnet-5-5", the id alone for a model it does not know. */
 function modelName(id: string): string {
-  return init?.models.find((m) => m.id === id)?.name ?? id;
+  const model = init?.models.find((m) => m.id === id);
+  return model ? modelDisplayName(model) : id;
 }
 
 function option(value: string, label: string, selected: boolean, description?: string): HTMLElement {
@@ -221,7 +226,7 @@ function modelSelect(key: string, label: string, value: string, extra: { value: 
   select.label = label;
   const models: ModelOption[] = init?.models ?? [];
   const options: HTMLElement[] = extra.map((e) => option(e.value, e.label, e.value === value));
-  for (const m of models) options.push(option(m.id, modelLabel(m), m.id === value, m.id));
+  for (const m of models) options.push(option(m.id, modelLabel(m), m.id === value, modelDescription(m)));
   if (value && !extra.some((e) => e.value === value) && !models.some((m) => m.id === value)) {
     options.push(option(value, `${value} (not offered by the configured providers)`, true, value));
   }
@@ -384,7 +389,7 @@ function renderRulesEditor(draft: ProjectDraft): HTMLElement {
     ruleRow('backgroundModel', 'Background model', 'For Claude Code\'s background work (its requests for a haiku-class model).'),
     ruleRow('reasoningModel', 'Reasoning model', 'When the person asks for deep thought ("ultrathink", a raised /effort, a large thinking budget).'),
     ruleRow('webSearchModel', 'Web-search model', 'For requests that offer the web search tool.'),
-    h('div', { class: 'rule-row' }, ui.plugins, h('p', { class: 'description' }, 'Plugins in ~/.conduit/plugins may pick a model before these rules.')),
+    h('div', { class: 'rule-row' }, ui.plugins, pluginsDescription()),
     h('h3', null, 'Fallback Models'),
     h('p', { class: 'description' }, 'Tried in this order when the chosen model fails before answering (rate limit, overload, server error).'),
     ui.fallbackList,
@@ -392,6 +397,14 @@ function renderRulesEditor(draft: ProjectDraft): HTMLElement {
     h('div', { class: 'fallback-actions' }, ui.addFallback));
   renderFallbacks(draft, null);
   return section;
+}
+
+/** Where the gateway loads plugins from: its own home's folder, as it says (not a default path). */
+function pluginsDescription(): HTMLElement {
+  const dir = modelConfigExtrasOf(init).pluginsDir;
+  return dir
+    ? h('p', { class: 'description' }, 'Plugins in ', h('code', { class: 'path', attrs: { 'data-testid': 'pluginsDir' } }, dir), ' may pick a model before these rules.')
+    : h('p', { class: 'description' }, 'Plugins in the gateway\'s plugins folder (CONDUIT_HOME/plugins) may pick a model before these rules.');
 }
 
 function renderFallbacks(draft: ProjectDraft, focus: string | null): void {
@@ -487,8 +500,10 @@ function renderBudgetSection(draft: BudgetDraft): HTMLElement {
   const scope = init!.target.kind === 'project'
     ? 'Limits what this project spends, its agents\' requests included.'
     : 'Limits what this agent spends. The project\'s budget applies too: the stricter limit wins.';
+  ui.spendSummary = h('p', { class: 'spend-summary', attrs: { 'data-testid': 'spendSummary', 'aria-live': 'polite' } });
   return h('section', { class: 'budget', attrs: { 'data-testid': 'budgetSection' } },
     h('h2', null, 'Budget'),
+    ui.spendSummary,
     h('p', { class: 'description' }, `${scope} Periods are calendar days and months.`),
     row('dailyUsd', 'Daily budget (USD)', text('dailyUsd', 'Daily budget (USD)', 'none'),
       'The most to spend in a calendar day. Empty: no daily budget.', spend('daily')),
@@ -557,7 +572,25 @@ function update(): void {
   ui.status!.className = `status ${status.kind === 'failed' || status.kind === 'invalid' ? 'error-text' : 'muted'}`;
 }
 
+/** "$1.23 / $5" (+ what had no known price). */
+function periodText(p: PeriodSpend): string {
+  const unknown = p.unknownCostRequests > 0 ? ` + ${p.unknownCostRequests} request${p.unknownCostRequests === 1 ? '' : 's'} without a known price` : '';
+  return `${p.budgetUsd === null ? formatMoney(p.cost ?? 0) : formatSpendOfBudget(p.cost, p.budgetUsd)}${unknown}`;
+}
+
+/** What the project or agent spent today and this month (the store's figures, against its budgets). */
+function spendSummaryText(): string {
+  const spend = init ? modelConfigExtrasOf(init).spend : undefined;
+  if (!spend || !init) return '';
+  const who = init.target.kind === 'agent' ? `${init.target.agent.name} spent` : 'This project spent (its agents included)';
+  return `${who} ${periodText(spend.today)} today and ${periodText(spend.month)} this month (calendar, ${spend.timeZone}).`;
+}
+
 function updateBudget(): void {
+  if (ui.spendSummary) {
+    setText(ui.spendSummary, spendSummaryText());
+    ui.spendSummary.hidden = !ui.spendSummary.textContent;
+  }
   if (!budgetDraft || !init) return;
   for (const [key, el] of ui.fieldHints) setText(el, hints[key as BudgetField] ?? '');
   for (const [key, field] of Object.entries(ui.budgetFields)) field!.invalid = Boolean(ui.fieldErrors.get(key)?.textContent);
