@@ -4,7 +4,7 @@
 //   2. every analytics query, for day / week / month and with agent, session and time zone
 //      variants: p50 / p95 / max in ms over --runs runs (after warm-up).
 //
-//   node --import tsx bench/ledger.mjs [--rows 1000000] [--span-days 365] [--ingest 20000] [--runs 40] [--memory] [--keep]
+//   node --import tsx bench/ledger.mjs [--rows 1000000] [--span-days 365] [--ingest 20000] [--runs 40] [--memory] [--keep] [--only <name part or query>]
 //
 // The million rows are generated inside PGlite (INSERT ... SELECT generate_series, in
 // chunks, through the real rollup triggers), not row by row from JavaScript.
@@ -178,7 +178,22 @@ scenarios.push(
   { name: 'summary month, all projects', q: 'summary', params: { range: 'month', tz: 'UTC', limit: 50 } },
   { name: 'models month, all projects', q: 'models', params: { range: 'month', tz: 'UTC', limit: 50 } },
   { name: 'recent month, all projects', q: 'recent', params: { range: 'month', tz: 'UTC', limit: 50 } },
+  // Issue 11: calendar ranges, the daily split, sessions ranked over the whole range, pages.
+  { name: 'summary this-month (+previous)', q: 'summary', params: { project, range: 'this-month', tz: 'Europe/Paris', limit: 50 } },
+  { name: 'summary today, all projects', q: 'summary', params: { range: 'today', tz: 'Europe/Paris', limit: 50 } },
+  { name: 'models this-month', q: 'models', params: { project, range: 'this-month', tz: 'Europe/Paris', limit: 50 } },
+  { name: 'daily 30d by model', q: 'daily', params: { project, range: '30d', tz: 'Europe/Paris', groupBy: 'model', limit: 50 } },
+  { name: 'daily 30d by agent', q: 'daily', params: { project, range: '30d', tz: 'Europe/Paris', groupBy: 'agent', limit: 50 } },
+  { name: 'daily 30d by project, all projects', q: 'daily', params: { range: '30d', tz: 'Europe/Paris', groupBy: 'project', limit: 50 } },
+  { name: 'daily this-week by model, Asia/Kolkata', q: 'daily', params: { project, range: 'this-week', tz: 'Asia/Kolkata', groupBy: 'model', limit: 50 } },
+  { name: 'sessions 30d by cost', q: 'sessions', params: { project, range: '30d', tz: 'UTC', sort: 'cost', limit: 50 } },
+  { name: 'sessions 30d by duration, page 3', q: 'sessions', params: { project, range: '30d', tz: 'UTC', sort: 'duration', limit: 50, offset: 100 } },
+  { name: 'sessions 30d by cost, all projects', q: 'sessions', params: { range: '30d', tz: 'UTC', sort: 'cost', limit: 200 } },
+  { name: 'agents this-month (share, trend)', q: 'agents', params: { project, range: 'this-month', tz: 'Europe/Paris', limit: 50 } },
+  { name: 'recent 30d, 200 from offset 200', q: 'recent', params: { project, range: '30d', tz: 'UTC', limit: 200, offset: 200 } },
 );
+const ONLY = arg('only', '');
+if (ONLY) scenarios.splice(0, scenarios.length, ...scenarios.filter((s) => s.name.includes(ONLY) || s.q === ONLY));
 
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 console.log('\nquery (project bench-project-0 unless said)      p50 ms   p95 ms   max ms');

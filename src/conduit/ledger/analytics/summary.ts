@@ -57,14 +57,16 @@ export async function failures(db: SqlClient, scope: ResolvedScope): Promise<Fai
 /** Models with requests that reported usage but got no cost: their model had no price. */
 async function unpricedModels(db: SqlClient, scope: ResolvedScope, failedUncosted: Map<string, number>): Promise<UnpricedModel[]> {
   const p = new Params();
-  const src = usageSource(p, scope);
+  // Rollup hours and rows that hold requests without a cost only: a month of a busy project
+  // has few of them. A model's tokens are then those of its hours with such requests (all of
+  // them for a model without a price).
+  const src = usageSource(p, scope, [], false, true);
   const { rows } = await db.query<SumRow & { model: string }>(
     `select s.model, ${SUMS} from ${src.sql} group by 1 having sum(s.n) > sum(s.costed)`, p.values);
   const list: UnpricedModel[] = [];
   for (const r of rows) {
     const t = totalsOf(r);
     const requests = t.unknownCostRequests - (failedUncosted.get(r.model) ?? 0);
-    // Tokens: the model's, which are all unpriced ones unless its price changed within the range.
     if (requests > 0) list.push({ model: r.model, requests, totalTokens: t.totalTokens });
   }
   return list.sort((a, b) => b.requests - a.requests || a.model.localeCompare(b.model));
@@ -81,7 +83,9 @@ export async function summary(db: SqlClient, scope: ResolvedScope, params: Analy
   const row = await totals(db, scope);
   const t = totalsOf(row);
   const f = await failures(db, scope);
-  const unpriced = t.unknownCostRequests > 0 ? await unpricedModels(db, scope, f.uncostedByModel) : [];
+  // Unknown costs that failures without usage do not explain are requests to unpriced models.
+  const failedUncosted = [...f.uncostedByModel.values()].reduce((n, x) => n + x, 0);
+  const unpriced = t.unknownCostRequests > failedUncosted ? await unpricedModels(db, scope, f.uncostedByModel) : [];
   const prev = totalsOf(await totals(db, withPeriod(scope, scope.previous)));
   return {
     ...t,
