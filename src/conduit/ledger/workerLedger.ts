@@ -77,11 +77,18 @@ export function storeIdleSeconds(text: string | undefined, log?: Logger): number
   return STORE_IDLE_SECONDS;
 }
 
+/**
+ * One V8 helper thread: PGlite's WebAssembly is compiled for speed (TurboFan) in the
+ * background as its functions get hot, and several threads compiling at once took the
+ * store's process ~35 MB higher (peak 210 → 175 MB for an open) without opening faster.
+ */
+const STORE_NODE_FLAGS = ['--v8-pool-size=1'];
+
 function childEntry(): { file: string; execArgv: string[] } {
   // Bundled: dist/ledger-worker.js beside dist/conduit.js.
-  if (!__filename.endsWith('.ts')) return { file: path.join(__dirname, 'ledger-worker.js'), execArgv: [] };
+  if (!__filename.endsWith('.ts')) return { file: path.join(__dirname, 'ledger-worker.js'), execArgv: STORE_NODE_FLAGS };
   // From source (tests under tsx): the TypeScript entry, with the loader this process runs under.
-  return { file: path.join(__dirname, 'ledgerWorker.ts'), execArgv: process.execArgv };
+  return { file: path.join(__dirname, 'ledgerWorker.ts'), execArgv: [...process.execArgv, ...STORE_NODE_FLAGS] };
 }
 
 function exited(child: ChildProcess): Promise<void> {
