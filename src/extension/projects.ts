@@ -15,7 +15,7 @@
  */
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
-import { projectIdentityOf } from '../conduit/core/projectIdentity';
+import { PROJECT_ID_SETTING, projectIdentityOf } from '../conduit/core/projectIdentity';
 import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type AgentInput, type ProjectInfo } from '../protocol/projects';
 import { GatewayHttpError, type GatewayApi } from './gateway/gatewayApi';
 
@@ -35,6 +35,8 @@ export class Projects implements vscode.Disposable {
   /** Folders whose earlier keys are being handed over (one request at a time per folder). */
   private readonly adopting = new Map<string, Promise<void>>();
   private readonly subscriptions: vscode.Disposable[] = [];
+  /** Problems with a folder's setting already shown (once per window). */
+  private readonly told = new Set<string>();
 
   constructor(private readonly state: vscode.Memento, private readonly api: GatewayApi) {
     // A folder's setting may be committed or changed while the window is open.
@@ -56,7 +58,17 @@ export class Projects implements vscode.Disposable {
     const uri = folder.uri.toString();
     let key = this.keys.get(uri);
     if (!key) {
-      key = folder.uri.scheme === 'file' ? projectIdentityOf(folder.uri.fsPath).key : this.randomKey(folder);
+      if (folder.uri.scheme === 'file') {
+        const identity = projectIdentityOf(folder.uri.fsPath);
+        key = identity.key;
+        // A committed setting that is ignored would silently split the project: say so.
+        for (const problem of identity.problems.filter((p) => p.includes(PROJECT_ID_SETTING) && !this.told.has(p))) {
+          this.told.add(problem);
+          void vscode.window.showWarningMessage(`Conduit: ${problem}. The project of "${folder.name}" is ${key}.`);
+        }
+      } else {
+        key = this.randomKey(folder);
+      }
       this.keys.set(uri, key);
     }
     return { folder, key };
