@@ -261,11 +261,16 @@ describe('project identity (projectIdentity.ts)', function () {
     it('an unusable value is ignored and said so; the remote counts', () => {
       const dir = repo('bad-setting', 'git@github.com:acme/bad.git');
       mkdirSync(path.join(dir, '.vscode'));
-      for (const value of ['42', '""', '"   "', JSON.stringify('x'.repeat(201)), JSON.stringify('a\u0000b')]) {
+      for (const value of ['42', JSON.stringify('x'.repeat(201)), JSON.stringify('a\u0000b')]) {
         writeFileSync(path.join(dir, '.vscode', 'settings.json'), `{ "conduit.projectId": ${value} }`);
         const id = projectIdentityOf(dir);
         assert.equal(id.key, 'github.com/acme/bad', value);
         assert.match(id.problems.join('\n'), /conduit\.projectId/, value);
+      }
+      // Empty (the setting's default) is not set, and no problem.
+      for (const value of ['""', '"   "', 'null']) {
+        writeFileSync(path.join(dir, '.vscode', 'settings.json'), `{ "conduit.projectId": ${value} }`);
+        assert.deepEqual([projectIdentityOf(dir).key, projectIdentityOf(dir).problems], ['github.com/acme/bad', []], value);
       }
       writeFileSync(path.join(dir, '.vscode', 'settings.json'), '{ "conduit.projectId": "x", oops }');
       assert.equal(projectIdentityOf(dir).key, 'github.com/acme/bad');

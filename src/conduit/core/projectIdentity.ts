@@ -224,7 +224,8 @@ function projectIdSetting(folder: string, problems: string[]): string | null {
   }
   if (!settings || typeof settings !== 'object' || Array.isArray(settings)) return null;
   const value = (settings as Record<string, unknown>)[PROJECT_ID_SETTING];
-  if (value === undefined || value === null) return null;
+  // Empty is the setting's default: not set.
+  if (value === undefined || value === null || (typeof value === 'string' && !value.trim())) return null;
   const id = typeof value === 'string' ? value.trim() : '';
   // eslint-disable-next-line no-control-regex
   if (!id || id.length > MAX_PROJECT_KEY_LENGTH || /[\x00-\x1f\x7f]/.test(id)) {
