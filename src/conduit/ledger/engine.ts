@@ -93,11 +93,12 @@ export class LedgerEngine {
     const owns = !pglite;
     let fromSnapshot: { shimCurrent: boolean } | null = null;
     if (!pglite) {
+      const loading = import('@electric-sql/pglite'); // loads while a snapshot unpacks
       if (options.dataDir) {
         prepareDataDir(options.dataDir, options.log);
         if (!existsSync(options.dataDir)) fromSnapshot = await startFromSnapshot(options);
       }
-      const { PGlite } = await import('@electric-sql/pglite');
+      const { PGlite } = await loading;
       pglite = await PGlite.create({ ...(options.dataDir ? { dataDir: options.dataDir } : {}), postgresqlconf: PGLITE_CONF });
     }
     try {

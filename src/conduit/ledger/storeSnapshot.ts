@@ -95,7 +95,7 @@ export async function unpackSnapshot(tarball: string, dataDir: string): Promise<
   let remaining = 0;
   let padding = 0;
   try {
-    for await (const chunk of createReadStream(tarball).pipe(createGunzip()) as AsyncIterable<Buffer>) {
+    for await (const chunk of createReadStream(tarball, { highWaterMark: 1 << 18 }).pipe(createGunzip({ chunkSize: 1 << 18 })) as AsyncIterable<Buffer>) {
       const data = pending.length ? Buffer.concat([pending, chunk]) : chunk;
       pending = Buffer.alloc(0);
       let off = 0;
