@@ -9,10 +9,13 @@
 // The gateway runs with the environment given (CONDUIT_LEDGER=off leaves its store out).
 // Two more rows per gateway, in the same rounds:
 //   - the usage tap per SSE event: CPU per request of a reply with DELTAS (1000) text deltas
-//     less that of the 9-event reply, per extra event, beside the bare proxy's;
+//     less that of the 9-event reply, per extra event, beside the bare proxy's; and the same
+//     with DELTAS/4 deltas: equal figures mean the cost per event does not grow with the
+//     reply (no re-scan or re-concatenation of what came before);
 //   - the event stream per subscriber: a second gateway of the same build holds SUBSCRIBERS
 //     (50) event streams (bench/eventSubscriberPool.mjs); its extra CPU per request over the
-//     first's, per subscriber.
+//     first's, per subscriber; and a third holds SUBSCRIBERS/5: equal figures mean each
+//     subscriber costs a write, not another serialization of every event.
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -25,6 +28,8 @@ const CLIENTS = Number(process.env.CLIENTS ?? 16);
 const WARMUP = Number(process.env.WARMUP ?? 2000);
 const DELTAS = Number(process.env.DELTAS ?? 1000);
 const SUBSCRIBERS = Number(process.env.SUBSCRIBERS ?? 50);
+const SUBSCRIBER_COUNTS = [SUBSCRIBERS, Math.max(1, Math.round(SUBSCRIBERS / 5))];
+const DELTA_COUNTS = [DELTAS, Math.max(1, Math.round(DELTAS / 4))];
 
 const bundles = process.argv.length > 2 ? process.argv.slice(2).map((b) => path.resolve(b)) : [path.join(root, 'dist/conduit.js')];
 for (const b of bundles) {
@@ -56,9 +61,11 @@ for (const [i, bundle] of bundles.entries()) {
   const gw = await startGateway(bundle, upstream.port);
   targets[name] = { pid: gw.pid, port: gw.port, headers: { 'x-conduit-token': gw.token } };
   gatewayNames.push(name);
-  const watched = await startGateway(bundle, upstream.port, { CONDUIT_MAX_EVENT_STREAMS: String(SUBSCRIBERS + 10) });
-  await startSubscriberPool(watched.port, watched.token, SUBSCRIBERS);
-  targets[`${name}, ${SUBSCRIBERS} subscribers`] = { pid: watched.pid, port: watched.port, headers: { 'x-conduit-token': watched.token } };
+  for (const count of SUBSCRIBER_COUNTS) {
+    const watched = await startGateway(bundle, upstream.port, { CONDUIT_MAX_EVENT_STREAMS: String(count + 10) });
+    await startSubscriberPool(watched.port, watched.token, count);
+    targets[`${name}, ${count} subscribers`] = { pid: watched.pid, port: watched.port, headers: { 'x-conduit-token': watched.token } };
+  }
 }
 for (const t of Object.values(targets)) {
   t.requestHeaders = { ...baseHeaders, ...t.headers, host: `127.0.0.1:${t.port}` };
@@ -68,8 +75,8 @@ for (const t of Object.values(targets)) {
 const small = { model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, thinking: { type: 'enabled', budget_tokens: 31999 },
   system: [{ type: 'text', text: 'x'.repeat(2000) }], messages: [{ role: 'user', content: [{ type: 'text', text: 'y'.repeat(1800) }] }] };
 const body = Buffer.from(JSON.stringify(small));
-// The same request, answered with DELTAS text deltas (see bench/upstream.mjs).
-const longBody = Buffer.from(JSON.stringify({ ...small, metadata: { user_id: `bench-deltas-${DELTAS}` } }));
+// The same request, answered with DELTAS (and DELTAS/4) text deltas (see bench/upstream.mjs).
+const longBodies = DELTA_COUNTS.map((n) => Buffer.from(JSON.stringify({ ...small, metadata: { user_id: `bench-deltas-${n}` } })));
 
 function send(target, agent, body) {
   return new Promise((resolve, reject) => {
@@ -106,8 +113,8 @@ const N_LONG = Math.max(50, Math.round(N / 10)); // long replies per round and t
 const names = Object.keys(targets);
 const tapNames = ['bare', ...gatewayNames];
 const results = Object.fromEntries(names.map((n) => [n, []]));
-const perEvent = Object.fromEntries(tapNames.map((n) => [n, []]));
-const perSubscriber = Object.fromEntries(gatewayNames.map((n) => [n, []]));
+const perEvent = DELTA_COUNTS.map(() => Object.fromEntries(tapNames.map((n) => [n, []])));
+const perSubscriber = SUBSCRIBER_COUNTS.map(() => Object.fromEntries(gatewayNames.map((n) => [n, []])));
 const ratios = Object.fromEntries(gatewayNames.map((n) => [n, []]));
 for (let r = 0; r < ROUNDS; r++) {
   // Rotate which goes first, so that drifting machine noise falls on all alike.
@@ -116,8 +123,14 @@ for (let r = 0; r < ROUNDS; r++) {
   for (const name of order) round[name] = await run(targets[name], N, body);
   for (const name of names) results[name].push(round[name]);
   for (const name of gatewayNames) ratios[name].push(round[name] / round.bare);
-  for (const name of gatewayNames) perSubscriber[name].push((round[`${name}, ${SUBSCRIBERS} subscribers`] - round[name]) / SUBSCRIBERS);
-  for (const name of tapNames) perEvent[name].push((await run(targets[name], N_LONG, longBody) - round[name]) / DELTAS);
+  for (const [c, count] of SUBSCRIBER_COUNTS.entries()) {
+    for (const name of gatewayNames) perSubscriber[c][name].push((round[`${name}, ${count} subscribers`] - round[name]) / count);
+  }
+  for (const [d, deltas] of DELTA_COUNTS.entries()) {
+    // As many events per round at either length: the shorter replies are sent more often.
+    const count = Math.round((N_LONG * DELTAS) / deltas);
+    for (const name of tapNames) perEvent[d][name].push((await run(targets[name], count, longBodies[d]) - round[name]) / deltas);
+  }
   console.log(`round ${r + 1}: ${names.map((n) => `${n} ${round[n].toFixed(1)} µs`).join('  ')}`);
 }
 
@@ -129,11 +142,18 @@ for (const [i, name] of gatewayNames.entries()) {
   const label = bundles.length === 1 ? '' : `  (${path.relative(process.cwd(), bundles[i]) || bundles[i]})`;
   console.log(`${name.padEnd(11)} ${mg.toFixed(1).padStart(7)} µs  = ${median(ratios[name]).toFixed(2)}x bare (median of per-round ratios; adds ${(mg - mb).toFixed(1)} µs)${label}`);
 }
-console.log(`\nSSE events (a reply of ${DELTAS} more text deltas, ${N_LONG} requests per round) and event-stream subscribers (${SUBSCRIBERS}), medians of per-round figures:`);
-console.log(`bare proxy  ${median(perEvent.bare).toFixed(2).padStart(7)} µs per event`);
+console.log(`\nSSE events (replies of ${DELTA_COUNTS.join(' and ')} more text deltas, ${N_LONG * DELTAS} events per round at either length), medians of per-round figures:`);
+for (const [d, deltas] of DELTA_COUNTS.entries()) {
+  const bareTap = median(perEvent[d].bare);
+  console.log(`bare proxy  ${bareTap.toFixed(2).padStart(7)} µs per event (${deltas} deltas)`);
+  for (const name of gatewayNames) {
+    const tap = median(perEvent[d][name]);
+    console.log(`${name.padEnd(11)} ${tap.toFixed(2).padStart(7)} µs per event (${deltas} deltas; ${(tap - bareTap).toFixed(2)} over bare)`);
+  }
+}
+console.log(`\nEvent-stream subscribers (${SUBSCRIBER_COUNTS.join(' and ')} per gateway), medians of per-round figures:`);
 for (const name of gatewayNames) {
-  const tap = median(perEvent[name]);
-  console.log(`${name.padEnd(11)} ${tap.toFixed(2).padStart(7)} µs per event (${(tap - median(perEvent.bare)).toFixed(2)} over bare)  ${median(perSubscriber[name]).toFixed(2).padStart(7)} µs per subscriber per request`);
+  console.log(`${name.padEnd(11)} ${SUBSCRIBER_COUNTS.map((count, c) => `${median(perSubscriber[c][name]).toFixed(2).padStart(7)} µs per subscriber per request (${count} subscribers)`).join('  ')}`);
 }
 await stopChildren();
 process.exit(0);
