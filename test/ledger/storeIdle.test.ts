@@ -10,7 +10,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import type { LedgerState } from '../../src/conduit/ledger/service';
-import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
+import { STORE_IDLE_SECONDS, storeIdleSeconds, WorkerLedger } from '../../src/conduit/ledger/workerLedger';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 
@@ -143,5 +143,16 @@ describe('ledger: the store closes while unused and reopens on demand (child pro
     await ended;
     assert.equal(ledger.state, 'closed');
     assert.throws(() => process.kill(pid, 0), /ESRCH/);
+  });
+
+  it('reads CONDUIT_STORE_IDLE_SECONDS as whole seconds (0: never close), else keeps the default and says why', () => {
+    assert.equal(storeIdleSeconds(undefined), STORE_IDLE_SECONDS);
+    assert.equal(storeIdleSeconds('45'), 45);
+    assert.equal(storeIdleSeconds('0'), 0);
+    const warnings: string[] = [];
+    assert.equal(storeIdleSeconds('5 minutes', { ...silentLogger, warn: (m) => warnings.push(m) }), STORE_IDLE_SECONDS);
+    assert.equal(storeIdleSeconds('-3', { ...silentLogger, warn: (m) => warnings.push(m) }), STORE_IDLE_SECONDS);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[0], /^CONDUIT_STORE_IDLE_SECONDS: expected a whole number of seconds .*got "5 minutes"; using 300$/);
   });
 });
