@@ -1,7 +1,7 @@
 // usage_session_info (migration 20261203000003) on a real PostgreSQL with Supabase's roles
 // emulated as PostgREST runs a request (SET LOCAL ROLE, request.jwt.claims): a person reads,
 // writes, moves and deletes only their own sessions' first prompts; anon nothing. And the
-// partial index of failed requests is what the summary's count reads.
+// partial index of requests without a cost, failed or refused is what the summary's counts read.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { migratedDatabase, USER_A, USER_B } from './ledgerFixtures';
@@ -73,13 +73,14 @@ describe('sql: usage_session_info row-level security', () => {
     await pgClient.query(`delete from public.usage_session_info where session_id = 'run-160'`);
   });
 
-  it('counts failed requests from the partial index', async () => {
+  it('counts failed, refused and unpriced requests from the partial index', async () => {
     await pgClient.query('set enable_seqscan = off');
     try {
       const plan = (await rows(`explain select count(*) from public.usage_tracking u
-        where u.created_at >= now() - interval '30 days' and (u.error is not null or coalesce(u.status, 200) >= 400 or u.cost_source = 'refused')`))
+        where u.created_at >= now() - interval '30 days' and (u.cost is null or u.error is not null or coalesce(u.status, 200) >= 400 or u.cost_source = 'refused')`))
         .map((r) => r['QUERY PLAN']).join('\n');
-      assert.match(plan, /usage_tracking_failed_created_idx/);
+      assert.match(plan, /usage_tracking_uncosted_created_idx/);
+      assert.equal((await rows(`select count(*)::int as n from pg_indexes where indexname = 'usage_tracking_failed_created_idx'`))[0].n, 0, 'the narrower index is gone');
     } finally {
       await pgClient.query('reset enable_seqscan');
     }

@@ -53,15 +53,11 @@ export function sessionRows(p: Params, alias: string, session: string): string {
  * usage rows too (a bucket boundary cuts them). `totalsOnly`: the caller groups by nothing
  * but time, so without an agent filter the per-project hourly totals serve (one row per
  * hour instead of one per agent, model and source); model, source and agent are then null.
- * `uncostedOnly`: only the rows that hold requests without a known cost.
  */
-export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false, uncostedOnly = false): Source {
+export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false): Source {
   const fromMs = scope.from.getTime();
   const toMs = scope.to.getTime();
-  // uncostedOnly: only rows holding requests without a cost (usage rows without one, rollup
-  // rows with fewer costed requests than requests): the unpriced models' read.
-  const uncosted = (alias: string) => !uncostedOnly ? [] : [alias === 'u' ? 'u.cost is null' : `${alias}.costed_request_count < ${alias}.request_count`];
-  const filters = (alias: string) => [...scopeFilters(p, scope, alias), ...uncosted(alias)].map((x) => ` and ${x}`).join('');
+  const filters = (alias: string) => scopeFilters(p, scope, alias).map((x) => ` and ${x}`).join('');
   const rawColumns = `u.project_id, u.agent_id, u.model, u.routing_source, u.created_at as at,
       1::bigint as n, (u.error is not null or coalesce(u.status, 200) >= 400)::int::bigint as errors,
       u.input_tokens::bigint as input, u.output_tokens::bigint as output,
