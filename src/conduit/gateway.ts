@@ -1,6 +1,6 @@
 /**
  * Assembles a running gateway: configuration, access token, providers, prices, plugins,
- * journal, event hub, the usage ledger (in a worker thread) and the HTTP server on 127.0.0.1.
+ * journal, event hub, the usage ledger (its store in a child process) and the HTTP server on 127.0.0.1.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import os from 'node:os';

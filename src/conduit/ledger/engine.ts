@@ -1,8 +1,8 @@
 // The embedded store and everything that works on it: PGlite on disk (or in memory), the
 // shared migrations and the local schema, the journal ingester, the analytics queries and
-// the outbox. The gateway runs one in a worker thread (ledgerWorker.ts), so neither
-// opening the store (seconds) nor a query ever holds up a request; tests and the
-// benchmark run one in their own thread.
+// the outbox. The gateway runs one in a child process (ledgerWorker.ts), so neither
+// opening the store nor a query ever holds up a request; tests and the benchmark run one
+// in their own thread.
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PGliteInterface } from '@electric-sql/pglite';
