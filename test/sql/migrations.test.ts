@@ -108,6 +108,20 @@ describe('sql: migrations on PostgreSQL', () => {
       }
     });
 
+    it('rolls inserted usage rows up with one statement-level trigger; updates, deletes and TRUNCATE with one per rollup', async () => {
+      const { rows } = await sql.query<{ name: string; events: string }>(
+        `select t.tgname as name,
+                concat_ws(',', case when t.tgtype & 4 <> 0 then 'insert' end, case when t.tgtype & 8 <> 0 then 'delete' end,
+                               case when t.tgtype & 16 <> 0 then 'update' end, case when t.tgtype & 32 <> 0 then 'truncate' end) as events
+         from pg_trigger t
+         where t.tgrelid = 'public.usage_tracking'::regclass and not t.tgisinternal
+           and t.tgtype & 1 = 0 -- statement-level
+         order by 1`);
+      const byEvent = (event: string) => rows.filter((r) => r.events.split(',').includes(event)).map((r) => r.name);
+      assert.deepEqual(byEvent('insert'), ['usage_tracking_rollups_insert']);
+      for (const event of ['update', 'delete', 'truncate']) assert.equal(byEvent(event).length, 4, `${event}: one trigger per rollup`);
+    });
+
     it('enables row-level security on every table, with a policy for every verb', async () => {
       const { rows: noRls } = await sql.query<{ relname: string }>(
         `select relname from pg_class where relnamespace = 'public'::regnamespace and relkind in ('r', 'p') and not relrowsecurity`,
