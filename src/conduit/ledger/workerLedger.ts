@@ -125,6 +125,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   private hasOpened = false;
   /** The process closed for idleness, until it has ended (a reopen waits for it: one process holds the store). */
   private stopping: Promise<void> | null = null;
+  private stoppingChild: ChildProcess | null = null;
   private readonly idleMs: number;
   private lastActiveAt = Date.now();
   private idleTimer: NodeJS.Timeout | null = null;
@@ -351,9 +352,11 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     this.options.log.info(`ledger: the usage store is closed after ${this.idleMs / 1000} s without use (it opens again when needed)`);
     const killTimer = setTimeout(() => child.kill('SIGKILL'), this.options.closeTimeoutMs ?? 10_000);
     killTimer.unref();
+    this.stoppingChild = child;
     this.stopping = exited(child).then(() => {
       clearTimeout(killTimer);
       this.stopping = null;
+      this.stoppingChild = null;
     });
     child.send({ type: 'close' } satisfies ToLedgerWorker, undefined, {}, () => undefined);
   }
@@ -532,9 +535,11 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     for (const timer of [this.restartTimer, this.flushTimer, this.idleTimer, this.catchUpTimer]) if (timer) clearTimeout(timer);
     this.flushTimer = this.idleTimer = this.catchUpTimer = this.restartTimer = null;
     this.announced = [];
+    this.stoppingChild?.ref(); // the gateway's own end waits for its store's
     await this.stopping;
     const child = this.child;
     if (!child) return;
+    child.ref(); // the gateway's own end waits for its store's: nothing else may keep it alive now
     const done = exited(child);
     if (was === 'opening' && !this.hasOpened) {
       // A first open: stop at once. One cut short leaves a folder without its ready marker,
