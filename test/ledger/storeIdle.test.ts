@@ -124,6 +124,33 @@ describe('ledger: the store closes while unused and reopens on demand (child pro
     }
   });
 
+  it('budgets keep working from memory while the store is closed: past the hard limit a request is refused', async () => {
+    const key = 'idle-budget-project';
+    const headers = { 'content-type': 'application/json', 'x-conduit-token': gateway.token };
+    const put = await fetch(`${gateway.url}/v1/conduit/projects/${encodeURIComponent(key)}`, {
+      method: 'PUT', headers, body: JSON.stringify({ name: 'idle budget', budget: { dailyUsd: 0.1, hardLimitPercent: 100 } }),
+    });
+    assert.equal(put.status, 200, await put.text());
+    const pid = ledger.storePid;
+    await stateReached(ledger, 'idle');
+    if (pid) await processEnded(pid);
+    // One request costs about $0.32 at claude-sonnet-4-5's prices: the first spends past the $0.10.
+    fake.setDefault({ kind: 'message', usage: { input_tokens: 100_000, output_tokens: 1_000 } });
+    try {
+      const send = () => fetch(`${gateway.url}/v1/messages`, {
+        method: 'POST',
+        headers: { ...headers, 'anthropic-version': '2023-06-01', [CONTEXT_HEADER]: encodeSessionContext({ projectId: key, sessionId: 'idle-budget-session' }) },
+        body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'spend' }] }),
+      });
+      const first = await send();
+      assert.equal(first.status, 200, await first.text());
+      const second = await send();
+      assert.equal(second.status, 402, await second.text());
+    } finally {
+      fake.reset();
+    }
+  });
+
   it('a crash of the store process does not take the gateway down; the next query opens the store again', async () => {
     assert.equal(await requests(), 4); // opens it if idle; the idle time counts from here
     const pid = ledger.storePid!;
