@@ -7,6 +7,7 @@ import { isAnalyticsWebviewMessage } from '../../src/protocol/webviewMessages';
 import { type OpenOptions, type WebviewPage } from '../support/webviewPage';
 import { HOSTILE, HOSTILE_SCRIPT, RETIRED_MODEL, UNPRICED_MODEL, analyticsData, emptyAnalytics, usageRecord } from './fixtures';
 import { byTestId, chooseOption, injectedElements, optionLabels, textOf, waitForPaintedCanvas, waitForText, useWebviewHarness } from './helpers';
+import { walkWithTab } from './keyboard';
 
 type Request = { type: 'requestAnalytics'; id: string } & AnalyticsPeriod;
 type Charts = Awaited<ReturnType<WebviewPage['charts']>>;
@@ -79,8 +80,21 @@ describe('webview: usage analytics', function () {
     assert.equal(await byTestId(v, 'groupBy-agent').getAttribute('aria-pressed'), 'true');
     assert.equal(await byTestId(v, 'groupBy-project').isVisible(), false, 'no project grouping in a project\'s panel');
     stackSums(charts).forEach((sum, i) => assert.ok(Math.abs(sum - data.daily!.agent!.days[i].cost!) < 1e-4, `day ${i}: ${sum}`));
-    // Axis ticks are money and token counts as the text writes them.
     assert.ok((await v.page.locator('canvas[data-chart="daily"]').getAttribute('aria-label'))!.startsWith('Cost per day by agent: '));
+
+    // The tooltip follows the pointer over the whole day, not only over a bar: high above the
+    // last day's stack it lists that day's breakdown, most first, and its total.
+    const box = (await v.page.locator('canvas[data-chart="daily"]').boundingBox())!;
+    await v.page.mouse.move(box.x + box.width * 0.83, box.y + box.height * 0.2);
+    await v.page.waitForFunction(() => (window as unknown as { __conduitCharts: () => { daily: { tooltip: unknown } } }).__conduitCharts().daily.tooltip !== null);
+    const tooltip = (await v.page.evaluate(() => (window as unknown as { __conduitCharts: () => { daily: { tooltip: { title: string[]; lines: string[]; footer: string[] } } } }).__conduitCharts().daily.tooltip));
+    const last = data.daily!.agent!.days.at(-1)!;
+    assert.deepEqual(tooltip.lines, [
+      `Reviewer: $${last.byKey[data.agents[2].agentId!].cost!.toFixed(2)}`,
+      `Planner: $${last.byKey.a2.cost!.toFixed(2)}`,
+      `No agent: $${last.byKey[''].cost!.toFixed(2)}`,
+    ]);
+    assert.equal(tooltip.footer[0], `Total: $${(last.byKey[data.agents[2].agentId!].cost! + last.byKey.a2.cost! + last.byKey[''].cost!).toFixed(2)}`);
   });
 
   it('each model keeps one colour: across periods, and in the requests/tokens bars and cost by model', async () => {
@@ -337,6 +351,23 @@ describe('webview: usage analytics', function () {
     assert.equal(await byTestId(v, 'failed').locator('[data-field="error"]').textContent(), HOSTILE_SCRIPT);
     assert.equal(await byTestId(v, 'models').locator('[data-field="model"]').first().textContent(), HOSTILE_SCRIPT);
     assert.deepEqual(await injectedElements(v), { img: 0, script: 2, iframe: 0 });
+  });
+
+  it('reaches every control with Tab, each with a visible focus indicator', async () => {
+    const v = await open(() => analyticsData('this-month'));
+    await waitForText(v, 'totalCost-value', '$1.23');
+    const top = await walkWithTab(v);
+    const names = top.expected.map((e) => e.split(':').slice(1).join(':'));
+    for (const name of ['button:view-mine', 'button:view-team', 'vscode-single-select:range', 'vscode-button:refresh', 'button:groupBy-model', 'button:groupBy-agent', 'button:export-daily-csv', 'vscode-tab-header:tab-0']) {
+      assert.ok(names.includes(name), `${name} in ${names.join(', ')}`);
+    }
+    assert.deepEqual(top.missing, []);
+    assert.deepEqual(top.noVisibleFocus, []);
+    await showTab(v, 5);
+    const sessions = await walkWithTab(v);
+    assert.ok(sessions.expected.some((e) => e.endsWith(':button:Cost ▾')), 'the sort buttons are reached');
+    assert.deepEqual(sessions.missing, []);
+    assert.deepEqual(sessions.noVisibleFocus, []);
   });
 
   it('keeps period, tab and last data through a reload, painting before the new answer', async () => {

@@ -33,6 +33,12 @@ describe('webview: usage analytics screenshots', function () {
     for (const size of SIZES) {
       it(`${theme} at ${size.width}x${size.height}: the first chart in view, saved to media/screenshots`, async () => {
         const v = await open(theme, size);
+        if (theme === 'high-contrast') {
+          // The pressed Mine button differs from Team by more than a shade: an outline of its own.
+          const look = (id: string) => v.page.locator(`[data-testid="${id}"]`).evaluate((el) => { const s = getComputedStyle(el); return `${s.outlineStyle} ${s.textDecorationLine}`; });
+          assert.equal(await look('view-mine'), 'solid underline');
+          assert.equal(await look('view-team'), 'none none');
+        }
         const box = await v.page.locator('canvas[data-chart="daily"]').boundingBox();
         assert.ok(box && box.y + box.height <= size.height, `the cost per day chart ends at ${box && box.y + box.height}, below the fold of ${size.height}`);
         const file = path.join(readmeScreenshotDir, `analytics-${theme}-${size.width}x${size.height}.png`);

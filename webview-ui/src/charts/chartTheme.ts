@@ -146,6 +146,10 @@ export function styleScales(chart: AnyChart, theme: ThemeColors): void {
       datasets: chart.data.datasets.map((d) => ({
         label: d.label ?? null, data: [...d.data], backgroundColor: d.backgroundColor ?? null, borderColor: d.borderColor ?? null,
       })),
+      // What the tooltip shows now (title, breakdown lines, footer), or null when it is hidden.
+      tooltip: chart.tooltip && chart.tooltip.opacity > 0 && chart.tooltip.getActiveElements().length
+        ? { title: [...chart.tooltip.title], lines: [...chart.tooltip.beforeBody, ...chart.tooltip.body.flatMap((b) => b.lines)].filter(Boolean), footer: [...chart.tooltip.footer] }
+        : null,
       // Each axis's labels as drawn, with the box each takes on the canvas (CSS pixels).
       axes: Object.fromEntries(Object.entries(chart.scales).map(([id, scale]) => [id, scale.getLabelItems().map((item) => {
         const text = String(item.label);
