@@ -55,6 +55,8 @@ export interface WorkerLedgerOptions extends LedgerWorkerData {
 /** Defaults of the announcement batching: a record reaches the store ≤ 0.5 s + one pass after its reply. */
 export const ANNOUNCE_QUIET_MS = 150;
 export const ANNOUNCE_MAX_DELAY_MS = 500;
+/** Announcements kept while the store opens, sent once it is ready. */
+const MAX_ANNOUNCED_WHILE_OPENING = 10_000;
 /** CONDUIT_STORE_IDLE_SECONDS's default. */
 export const STORE_IDLE_SECONDS = 300;
 /** Records journaled while the store is idle and someone watches the totals reopen it after this long (gathering a burst). */
@@ -497,6 +499,12 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   announce(requestIds: string[]): void {
     if (this.state === 'idle') return this.scheduleCatchUp(); // the journal holds them; the reopened store reads it
+    if (this.state === 'opening') {
+      // The store reads the journal as it opens, but may have read it before these landed:
+      // they are announced once it is ready (a bounded list; the store's poll finds the rest).
+      if (this.announced.length < MAX_ANNOUNCED_WHILE_OPENING) for (const id of requestIds) this.announced.push(id);
+      return;
+    }
     if (this.state !== 'ready') return; // the store catches up from the journal when it is ready
     // The hot path: one push and a clock read per request; the timer is armed once per batch.
     for (const id of requestIds) this.announced.push(id);
