@@ -137,7 +137,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   /** The outbox's last status, shown while the store is idle. */
   private lastSync: SyncStatus | null = null;
 
-  /** The store's process while one runs (tests, bench/footprint.mjs). */
+  /** The store's process while one runs (tests). */
   get storePid(): number | null {
     return this.child?.pid ?? null;
   }
