@@ -102,7 +102,7 @@ export class AnalyticsCharts {
       data: { labels: [], datasets: [{ label: 'Cost (USD)', data: [] }] },
       options: {
         plugins: {
-          legend: { position: 'right', labels: { boxWidth: 12, boxHeight: 12 } },
+          legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 12 } },
           tooltip: { callbacks: { label: (ctx) => `${ctx.label}: ${String(ctx.label).endsWith('(price unknown)') ? 'price unknown' : formatMoney(ctx.parsed as number)}` } },
         },
       },

@@ -370,7 +370,7 @@ function renderTables(d: AnalyticsData): void {
   const byStatus = s.failedByStatus ?? [];
   setText(ui.failedSummary, s.failedRequests === undefined
     ? 'This gateway does not count failed requests apart yet.'
-    : `${plural(s.failedRequests, 'request')} failed (${formatPercent(s.errorRate ?? null)} of ${formatTokens(s.requests)}); they cost nothing and are not in the totals' prices.`);
+    : `${plural(s.failedRequests, 'request')} failed (${formatPercent(s.errorRate ?? null)} of ${formatTokens(s.requests)}): each ended with one of the statuses below.`);
   setChildren(ui.failed, ...byStatus.map((f) => h('tr', { attrs: { 'data-status': f.status } },
     h('td', { attrs: { 'data-field': 'status' } }, String(f.status)),
     h('td', { class: f.error ? undefined : 'muted', attrs: { 'data-field': 'error' } }, f.error ?? '—'),
