@@ -62,6 +62,19 @@ export function httpStatus(err: unknown): number {
   return typeof status === 'number' ? status : 0;
 }
 
+/**
+ * The gateway is not up (yet): GatewayApi's "not running" (GatewayUnavailableError), or its
+ * port refusing connections (a panel restored before the gateway started). The panel then
+ * says so plainly and waits for the host's refresh, instead of showing the socket error.
+ */
+export function isNotRunning(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; cause?: { code?: unknown }; constructor?: { name?: unknown }; message?: unknown } | null;
+  if (!e) return false;
+  if (e.constructor?.name === 'GatewayUnavailableError') return true;
+  return [e.code, e.cause?.code].some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET')
+    || (typeof e.message === 'string' && /\bECONNREFUSED\b/.test(e.message));
+}
+
 const splitOf = (r: Json): TokenSplit => ({
   inputTokens: num(r?.inputTokens), outputTokens: num(r?.outputTokens), cacheCreationTokens: num(r?.cacheCreationTokens), cacheReadTokens: num(r?.cacheReadTokens),
 });

@@ -11,9 +11,9 @@ import path from 'node:path';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import type { AnalyticsHostMessage, AnalyticsPeriod, AnalyticsWebviewMessage, ExportViewMessage, SessionUsage } from '../../protocol/webviewMessages';
-import { GatewayUnavailableError, type GatewayApi } from '../gateway/gatewayApi';
+import type { GatewayApi } from '../gateway/gatewayApi';
 import { viewFile, viewTable } from '../reports/viewExport';
-import { TeamAnalyticsError, loadAnalytics, loadSessionsPage, loadTeamAnalytics } from './analyticsData';
+import { TeamAnalyticsError, isNotRunning, loadAnalytics, loadSessionsPage, loadTeamAnalytics } from './analyticsData';
 
 export interface AnalyticsPanelTarget {
   api: GatewayApi;
@@ -28,17 +28,6 @@ export interface AnalyticsPanelTarget {
   openSession(sessionId: string): void;
   /** Ask every analytics panel to fetch again (a price changed every cost). */
   refreshAll(): void;
-}
-
-/**
- * The gateway is not up (yet): not running, or its port refuses connections (a panel
- * restored before the gateway started). The view waits for the host's refresh then.
- */
-export function isNotRunning(err: unknown): boolean {
-  if (err instanceof GatewayUnavailableError) return true;
-  const code = (err as { code?: unknown; cause?: { code?: unknown } } | null);
-  const codes = [code?.code, code?.cause?.code];
-  return codes.some((c) => c === 'ECONNREFUSED' || c === 'ECONNRESET') || /\bECONNREFUSED\b/.test((err as Error)?.message ?? '');
 }
 
 const periodOf = (m: { range: AnalyticsPeriod['range']; from?: string; to?: string }): AnalyticsPeriod => ({ range: m.range, ...(m.range === 'custom' ? { from: m.from, to: m.to } : {}) });
