@@ -3,26 +3,25 @@
 // reload the status bar shows today's cost as the store has it (a running sum since
 // activation showed $0.0000), and for the same traffic the status bar, the sidebar, the
 // analytics API, `conduit usage --json` and the terminal's summary line give the same
-// session cost, today's cost and total tokens (src/protocol/measures.ts).
+// session cost, today's cost and total tokens (src/protocol/measures.ts). With budgets set,
+// the status bar shows today and this month against them, and its tooltip names an agent by
+// its name and keeps model ids on one line.
 import assert from 'node:assert/strict';
 import type { FrameLocator } from 'playwright-core';
-import { runConduit, type StatusBarItemState } from '../support/codeServer';
-import { useHostSuite } from '../support/hostSuite';
+import { calendarDates } from '../../src/protocol/spend';
+import type { AgentInfo } from '../../src/protocol/projects';
+import type { BudgetsResponse } from '../../src/protocol/budgets';
+import { formatMoney } from '../../webview-ui/src/shared/format';
+import { runConduit } from '../support/codeServer';
+import { messagePosts, useHostSuite } from '../support/hostSuite';
+import { CALENDAR_SPEND, statusTextAfter, todayFigureOf } from './statusText';
 
 const STATUS_ITEM = 'Conduit gateway';
 const RUNNING = /^Conduit gateway running(, |$)/;
-/** The status bar's text once it shows a cost: "... · $0.0123" ("+?" after it when a price is unknown). */
-const WITH_COST = /· \$(\d+\.\d{4})(\+\?)?$/;
 const DATA_TIMEOUT = 60_000;
 
-/** A cost as every surface prints it: four decimals. */
+/** A cost as the CLI and the terminal print it: four decimals. */
 const usd4 = (x: number | null) => (x ?? 0).toFixed(4);
-
-function statusBarCost(item: StatusBarItemState): string {
-  const m = WITH_COST.exec(item.text);
-  assert.ok(m, `no cost in the status bar text ${JSON.stringify(item.text)}`);
-  return m[1];
-}
 
 interface Summary { requests: number; cost: number | null; totalTokens: number; unknownCostRequests: number }
 
@@ -49,6 +48,12 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     return r.body;
   }
 
+  /** Today and this month as calendar periods in the gateway's zone (as budgets count them). */
+  async function calendar(period: 'today' | 'month', extra: Record<string, string> = {}): Promise<Summary> {
+    const { today, monthStart } = calendarDates((await dayZone()) ?? Intl.DateTimeFormat().resolvedOptions().timeZone);
+    return summary({ range: 'custom', from: period === 'today' ? today : monthStart, to: today, ...extra });
+  }
+
   it('after a window reload the status bar shows today\'s cost, equal to the analytics\' today', async function () {
     this.timeout(300_000);
     await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 90_000);
@@ -57,13 +62,13 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     assert.match(text, /✓ done/, text);
     session = { id: String(posts[0].headers['x-claude-code-session-id']), text };
     // The store has the session once the status bar, which reads it, shows a cost above zero.
-    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /· \$(?!0\.0000)\d+\.\d{4}(\+\?)?$/ }, DATA_TIMEOUT);
-    const today = await summary({ range: 'day' });
+    await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: statusTextAfter('$0.00') }, DATA_TIMEOUT);
+    const today = await calendar('today');
     assert.ok(today.requests >= posts.length && (today.cost ?? 0) > 0, JSON.stringify(today));
 
     await suite.product.runCommand('Developer: Reload Window');
-    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: WITH_COST }, 90_000);
-    assert.equal(statusBarCost(item), usd4(today.cost), `after the reload the status bar shows ${item.text}; the analytics' today is ${today.cost}`);
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: CALENDAR_SPEND }, 90_000);
+    assert.equal(todayFigureOf(item.text), formatMoney(today.cost), `after the reload the status bar shows ${item.text}; the analytics' today is ${today.cost}`);
     await suite.screenshot('1-status-bar-after-reload');
   });
 
@@ -72,7 +77,7 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     assert.ok(session, 'needs the session of the first test');
     assert.equal(await dayZone(), Intl.DateTimeFormat().resolvedOptions().timeZone, 'the gateway names its zone of "today": the system\'s, with no budgetTimeZone');
     // This suite's CONDUIT_HOME has seen this one session only: today's figures are the session's.
-    const today = await summary({ range: 'day' });
+    const today = await calendar('today');
     const ofSession = await summary({ range: 'month', session: session.id });
     assert.equal(ofSession.requests, today.requests, 'the one session is all of today');
 
@@ -86,9 +91,10 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     assert.ok(done, `the terminal's summary line: ${session.text}`);
     assert.equal(done[1], usd4(ofSession.cost), 'the terminal states the session\'s cost as the store has it');
 
-    // The status bar (today's cost).
-    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: WITH_COST });
-    assert.equal(statusBarCost(item), usd4(today.cost));
+    // The status bar (today's cost, and this month's: the same one session).
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: CALENDAR_SPEND });
+    assert.equal(todayFigureOf(item.text), formatMoney(today.cost));
+    assert.match(item.text, new RegExp(`· ${formatMoney(today.cost).replace(/[$.]/g, '\\$&')} this month$`));
 
     // `conduit usage --json`: today's row and the session's row.
     const daily = await runConduit(suite.product.extensionDir, ['usage', 'daily', '--json'], suite.cliEnv);
@@ -110,9 +116,68 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     await page.locator('.part.activitybar .action-label[aria-label^="Conduit"]').click();
     await page.locator('.part.sidebar .title-label', { hasText: /conduit/i }).waitFor();
     const view = sidebar();
-    await view.locator('[data-testid="todayCost"]', { hasText: `$${usd4(today.cost)}` }).waitFor({ timeout: DATA_TIMEOUT });
+    await view.locator('[data-testid="todayCost"]', { hasText: formatMoney(today.cost) }).waitFor({ timeout: DATA_TIMEOUT });
     const tokens = Number((await view.locator('[data-testid="todayTokens"]').innerText()).replace(/\D/g, ''));
     assert.equal(tokens, today.totalTokens, 'the sidebar\'s tokens are total tokens, cache included');
     await suite.screenshot('2-sidebar');
+  });
+
+  it('with budgets set, the status bar shows today and this month against them; its tooltip names the agent by its name and keeps model ids on one line', async function () {
+    this.timeout(300_000);
+    assert.ok(session, 'needs the session of the first test');
+    // The workspace's project: the key its sessions carry in their context (the gateway's record of the first session).
+    const recorded = await suite.api<{ records: { context: { projectId?: string } }[] }>('GET', `/v1/conduit/sessions/${encodeURIComponent(session.id)}`);
+    const key = recorded.body.records?.[0]?.context.projectId;
+    assert.ok(key, `the session carried its project: ${JSON.stringify(recorded.body).slice(0, 300)}`);
+    // An agent with its own model, its name full of markdown and HTML; budgets on the project.
+    const name = 'Nightly *Reviewer* <b>x</b> | `y`';
+    // (A retry of this test finds the agent its first try made.)
+    const existing = (await suite.api<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(key)}/agents`)).body.find((a) => a.name === name);
+    const created = existing ? { status: 200, body: existing }
+      : await suite.api<AgentInfo>('POST', `/v1/conduit/projects/${encodeURIComponent(key)}/agents`, { name, personaType: 'reviewer', useProjectModel: false, customModelId: 'claude-haiku-4-5' });
+    assert.ok(created.status === 200 || created.status === 201, JSON.stringify(created.body));
+    const budget = await suite.api('PUT', `/v1/conduit/projects/${encodeURIComponent(key)}`, { budget: { dailyUsd: 40, monthlyUsd: 400 } });
+    assert.equal(budget.status, 200, JSON.stringify(budget.body));
+
+    const shown = await suite.product.statusBarItem(STATUS_ITEM);
+    await suite.product.runCommand('Conduit: Run Agent Session');
+    await suite.product.answerInput('Which agent?', { pick: name });
+    const before = messagePosts(suite.fake.requests).length;
+    await suite.product.answerInput('What should the agent do?', { value: 'say hi' });
+    const agentPosts = (await suite.fake.waitForRequests(before + 1, 90_000)).slice(before);
+    const agentSession = String(agentPosts[0].headers['x-claude-code-session-id']);
+    await suite.product.waitForTerminalText(new RegExp(`● session ${agentSession}[^]*✓ done`), 90_000);
+    // The session ended: the budgets have counted all of it (each request as it ended); the
+    // status bar shows the store's figures once the store has it too, and they are the same.
+    const { statuses } = (await suite.api<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(key)}`)).body;
+    const spent = (period: string) => statuses.find((s) => s.scope === 'project' && s.period === period)!.spentUsd;
+    const expected = `· ${formatMoney(spent('daily'))} / $40 today · ${formatMoney(spent('monthly'))} / $400 this month`;
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
+      ariaLabel: RUNNING, text: new RegExp(`^\\$\\(arrow-swap\\) Conduit: haiku-4-5 · agent ${expected.replace(/[$.|/]/g, '\\$&')}$`),
+    }, DATA_TIMEOUT).catch((err: Error) => { throw new Error(`the status bar never ended with "${expected}": ${err.message}`); });
+    assert.ok(shown?.text !== item.text, 'the figures changed with the agent\'s session');
+    const today = await calendar('today', { project: key });
+    const month = await calendar('month', { project: key });
+    assert.equal(today.cost!.toFixed(6), spent('daily').toFixed(6), 'today as the daily budget counts it');
+    assert.equal(month.cost!.toFixed(6), spent('monthly').toFixed(6), 'this month as the monthly budget counts it');
+
+    // The tooltip: the agent by its name (as text), not by its id; the model id on one line.
+    const { page } = suite.product;
+    await page.locator(`.statusbar-item[aria-label^="${STATUS_ITEM}"]`).hover();
+    const hover = page.locator('.monaco-hover, .workbench-hover').filter({ hasText: 'uses its own model' }).last();
+    await hover.waitFor({ timeout: 30_000 });
+    const tip = await hover.innerText();
+    assert.ok(tip.includes(`"${name}" uses its own model`), tip);
+    assert.ok(!tip.includes(created.body.id), `the agent's id is not shown: ${tip}`);
+    assert.ok(tip.includes('Spent by project'), tip);
+    assert.equal(await hover.locator('b').count(), 0, 'the name\'s HTML is text');
+    const lines = await hover.locator('td', { hasText: /^haiku.4.5$/ }).first().evaluate((td) => {
+      const range = document.createRange();
+      range.selectNodeContents(td);
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size;
+    });
+    assert.equal(lines, 1, 'the model id stays on one line');
+    await suite.screenshot('3-status-bar-tooltip');
+    await page.keyboard.press('Escape');
   });
 });

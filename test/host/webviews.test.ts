@@ -11,6 +11,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { escapeRegExp, useHostSuite } from '../support/hostSuite';
+import { CALENDAR_SPEND, SHOWN_ROUNDING, statusTextAfter, todayCostOf, todayFigureOf } from './statusText';
 
 const ROOT = path.resolve(__dirname, '../..');
 const README_SCREENSHOTS = path.join(ROOT, 'media/screenshots');
@@ -64,22 +65,22 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
   it('the usage analytics panel shows the cost and the model of a real agent session', async function () {
     this.timeout(240_000);
     // Today's cost before the session: a retry of this test runs on top of the first try's session.
-    const before = /\$(\d+\.\d{4})$/.exec((await suite.product.statusBarItem(STATUS_ITEM))?.text ?? '');
-    const costBefore = before ? Number(before[1]) : 0;
+    const shownBefore = (await suite.product.statusBarItem(STATUS_ITEM))?.text ?? '';
+    const costBefore = CALENDAR_SPEND.test(shownBefore) ? todayCostOf(shownBefore) : 0;
     const { posts, text } = await suite.runAgentSession('say hi');
     for (const p of posts) assert.equal(p.body?.model, ROUTED_MODEL);
     const routing = [...text.matchAll(/⇄ (\S+) \((\S+?)(?::[^)]*)?\) · \d+ in \/ \d+ out · \$(\d+\.\d+)/g)];
     assert.equal(routing.length, posts.length, `one routing line for each of the session's ${posts.length} requests: ${text}`);
     const sessionCost = routing.reduce((sum, m) => sum + Number(m[3]), 0);
     assert.ok(sessionCost > 0, text);
-    // The status bar adds the session to today's cost (its text is "… · $0.0123").
+    // The status bar adds the session to today's cost (its text is "… · $0.02 today · $0.02 this month").
     const expected = costBefore + sessionCost;
-    // Each shown figure is rounded to 4 places: accept the sum give or take a rounding step per term.
     const slack = routing.length + 1;
-    const candidates = Array.from({ length: 2 * slack + 1 }, (_, i) => (expected + (i - slack) * 0.0001).toFixed(4)).filter((c) => Number(c) > 0);
-    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: new RegExp(`· \\$(${candidates.map(escapeRegExp).join('|')})$`) })
+    const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: statusTextAfter(todayFigureOf(shownBefore)) })
       .catch(async (err: Error) => { throw new Error(`today's cost: $${costBefore} before + the session's ${sessionCost}: ${err.message}`); });
-    firstSessionCost = /\$(\d+\.\d{4})$/.exec(item.text)![0];
+    // Each shown figure is rounded to cents; the session's lines to 4 places.
+    assert.ok(Math.abs(todayCostOf(item.text) - expected) <= 2 * SHOWN_ROUNDING + 0.0001 * slack, `today's cost ${item.text}: $${costBefore} before + the session's ${sessionCost}`);
+    firstSessionCost = todayFigureOf(item.text)!;
 
     await suite.product.runCommand('Conduit: Open Usage Analytics');
     await suite.product.page.locator('.tab', { hasText: 'Usage Analytics' }).waitFor();
