@@ -179,7 +179,12 @@ describe('webview: usage analytics', function () {
     assert.equal(await retired.locator('[data-field="retired"]').textContent(), 'retired');
     assert.equal(await retired.locator('[data-field="retiredBy"]').textContent(), 'Retired 2025-10-22 (replaced by claude-sonnet-4-5) · still asked for by Planner, 2 sessions');
     const sonnet = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] td`).allTextContents();
-    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68']);
+    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '']);
+    // Its cost over the period: a line of the daily breakdown's figures for that model.
+    const trend = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] svg.sparkline`).getAttribute('aria-label');
+    const data = analyticsData('this-month');
+    assert.equal(trend, `Cost per day: ${data.daily!.model!.days.map((d) => `$${d.byKey[MODEL_CATEGORIES.balanced].cost!.toFixed(2)}`).join(', ')}`);
+    assert.equal(await models.locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="trend"]`).textContent(), '—');
 
     await showTab(v, 2);
     assert.match(await textOf(v, 'failed-summary'), /^4 requests failed \(0\.2% of 1,931\)/);

@@ -208,7 +208,8 @@ function buildLayout(): void {
       h('div', { class: 'table-head' }, titled('Per Model', 'models'), exportButtons('models')),
       table([{ label: 'Model' }, { label: 'Requests', num: true }, { label: 'Input', num: true }, { label: 'Output', num: true },
         { label: 'Cache Write', num: true }, { label: 'Cache Read', num: true }, { label: 'Cost', num: true },
-        { label: 'Cache Savings', num: true, title: 'Cache reads priced at the input price, minus what they cost' }], ui.models)),
+        { label: 'Cache Savings', num: true, title: 'Cache reads priced at the input price, minus what they cost' },
+        { label: 'Cost per Day', title: 'Over the period' }], ui.models)),
     panel(
       h('figure', { class: 'chart' }, titled('Routing Decision Sources', 'sources'), h('div', { class: 'chart-box sources-box' }, canvases.sources)),
       table([{ label: 'Source' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }, { label: 'Share of Requests', num: true }], ui.sources)),
@@ -359,8 +360,10 @@ const addPrice = (model: string) => post({ type: 'addPrice', model });
 const modelColor = (model: string) => colors.color(currentTheme(), 'model', model);
 
 function renderTables(d: AnalyticsData): void {
-  setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice));
-  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 8 } }, 'No requests in this period.')));
+  const byModel = d.daily?.model;
+  const trendOf = (model: string) => (byModel && byModel.days.length > 1 ? byModel.days.map((day) => day.byKey[model]?.cost ?? 0) : null);
+  setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice, trendOf));
+  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 9 } }, 'No requests in this period.')));
   setChildren(ui.sources, ...d.sources.map((s) => h('tr', { attrs: { 'data-source': s.source } },
     h('td', { attrs: { 'data-field': 'source' } }, sourceLabel(s.source)),
     h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),

@@ -43,7 +43,11 @@ export function retiredText(m: ModelUsage): string | null {
   return `Retired ${r.since}${r.replacement ? ` (replaced by ${r.replacement})` : ''}${who.length ? ` · still asked for by ${who.join(', ')}` : ''}`;
 }
 
-export function modelRows(models: ModelUsage[], colorOf: (model: string) => string, addPrice: (model: string) => void): HTMLTableRowElement[] {
+/**
+ * One row per model, most expensive first. trendOf: the model's cost per day over the
+ * period (from the daily breakdown), drawn as a small line; null when there is none.
+ */
+export function modelRows(models: ModelUsage[], colorOf: (model: string) => string, addPrice: (model: string) => void, trendOf: (model: string) => number[] | null = () => null): HTMLTableRowElement[] {
   const sorted = [...models].sort((a, b) => (b.cost ?? -1) - (a.cost ?? -1) || b.requests - a.requests);
   return sorted.map((m) => {
     const unknown = m.cost === null || m.priceKnown === false;
@@ -64,7 +68,8 @@ export function modelRows(models: ModelUsage[], colorOf: (model: string) => stri
           class: 'link', attrs: { type: 'button', 'data-action': 'addPrice', title: `Add a price for ${m.model}` }, on: { click: () => addPrice(m.model) },
         }, 'Add a price'))
         : formatMoney(m.cost)),
-      h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatMoney(m.cacheSavings ?? null)));
+      h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatMoney(m.cacheSavings ?? null)),
+      h('td', { attrs: { 'data-field': 'trend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model)) : '—'))(trendOf(m.model))));
   });
 }
 
