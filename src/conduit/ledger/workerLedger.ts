@@ -123,6 +123,8 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   private readonly crashes: number[] = [];
   /** Saved model settings: loaded when the store opens, updated by the projects API. */
   private readonly modelSettings = new ModelSettingsCache();
+  /** What the store ingested while it opened: announced as one 'ingested' once it is ready. */
+  private ingestedWhileOpening = { records: 0, inserted: 0 };
   /** The store was ready once in this run: it exists and is migrated, so a reopen is quick and queries wait for it. */
   private hasOpened = false;
   /** The process closed for idleness, until it has ended (a reopen waits for it: one process holds the store). */
@@ -232,6 +234,13 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           return;
         case 'ingested':
           this.touch();
+          // The store takes in the journal's backlog before it says it is ready: a view told now
+          // would read totals that still answer "not ready". Say it once the store answers.
+          if (this.state === 'opening') {
+            this.ingestedWhileOpening.records += m.records;
+            this.ingestedWhileOpening.inserted += m.inserted;
+            return;
+          }
           this.emit('ingested', { records: m.records, inserted: m.inserted });
           return;
         case 'unrecorded':
@@ -244,6 +253,10 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           this.hasOpened = true;
           this.touch();
           this.setState('ready');
+          if (this.ingestedWhileOpening.inserted > 0 || this.ingestedWhileOpening.records > 0) {
+            this.emit('ingested', { ...this.ingestedWhileOpening });
+          }
+          this.ingestedWhileOpening = { records: 0, inserted: 0 };
           log.info(reason === 'query' || reason === 'journal'
             ? `ledger: usage store reopened in ${Date.now() - started} ms (${reason === 'query' ? 'for a query' : 'to ingest new journal records'})`
             : `ledger: usage store ready in ${m.openMs} ms (${Date.now() - started} ms since start)`);
