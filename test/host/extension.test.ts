@@ -184,16 +184,16 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     await suite.screenshot('1-workbench');
   });
 
-  it('starts the gateway on activation: the status bar goes from a spinner to "$(arrow-swap) Conduit · $0.0000"', async function () {
+  it('starts the gateway on activation: the status bar goes from a spinner to "$(arrow-swap) Conduit · $0.00 today · $0.00 this month"', async function () {
     this.timeout(90_000);
-    const running = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) Conduit · \$0\.0000$/ }, 60_000);
+    const running = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: /^\$\(arrow-swap\) Conduit · \$0\.00 today · \$0\.00 this month$/ }, 60_000);
     assert.equal(running.ariaLabel, 'Conduit gateway running');
 
     // Every state the item showed, recorded in the page from its first render on.
     const history = (await suite.product.statusBarHistory(STATUS_ITEM)).map((e) => `${e.ariaLabel} | ${e.text}`);
     const spinner = history.indexOf('Conduit gateway starting | $(loading~spin) Conduit');
     assert.ok(spinner >= 0, `no spinner while starting; the item showed: ${history.join(' → ')}`);
-    assert.ok(history.indexOf('Conduit gateway running | $(arrow-swap) Conduit · $0.0000') > spinner, history.join(' → '));
+    assert.ok(history.indexOf('Conduit gateway running | $(arrow-swap) Conduit · $0.00 today · $0.00 this month') > spinner, history.join(' → '));
 
     // The gateway of the extension is the one `conduit` sees in the same CONDUIT_HOME.
     const pid = await whenInDir(suite.conduitHome, () => readNumber(pidFile()), 'gateway.pid', 10_000);
@@ -348,7 +348,7 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     await suite.product.page.locator(`.statusbar-item[aria-label^="${STATUS_ITEM}"]`).hover();
     const tooltip = suite.product.page.locator('.monaco-hover, .workbench-hover').filter({ hasText: `running on 127.0.0.1:${status.port}` }).first();
     await tooltip.waitFor({ timeout: 30_000 });
-    assert.match(await tooltip.innerText(), /sonnet-5-5/);
+    assert.match(await tooltip.innerText(), /sonnet\u20115\u20115/, 'the model id, with non-breaking hyphens (it never wraps)');
     await suite.screenshot('9-gateway-restarted-after-sigkill');
 
     // The event stream followed the new gateway: a session now still reaches the status bar.
