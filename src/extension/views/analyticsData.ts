@@ -34,25 +34,6 @@ export async function dayTimeZone(api: Pick<GatewayApi, 'call'>): Promise<string
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
-/** Today's and a session's cost as the usage store has them: the one source of totals. */
-export interface LedgerTotals {
-  today: { cost: number | null; unknownCostRequests: number };
-  /** The session asked for; null when none was. */
-  session: { id: string; cost: number | null; unknownCostRequests: number } | null;
-}
-
-/** Reads LedgerTotals from the analytics summary (range=day; a session over the last 30 days). */
-export async function loadTotals(api: AnalyticsApi, sessionId: string | null, maxWaitMs = 60_000): Promise<LedgerTotals> {
-  const tz = await dayTimeZone(api);
-  const summary = (params: Record<string, string>) => api.callWhenReady<Json>('GET', `/v1/conduit/analytics/summary?${new URLSearchParams({ tz, ...params })}`, undefined, maxWaitMs)
-    .then((s) => ({ cost: numOrNull(s?.cost), unknownCostRequests: num(s?.unknownCostRequests) }));
-  const [today, session] = await Promise.all([
-    summary({ range: 'day' }),
-    sessionId ? summary({ range: 'month', session: sessionId }) : Promise.resolve(null),
-  ]);
-  return { today, session: sessionId && session ? { id: sessionId, ...session } : null };
-}
-
 /** The gateway's calls the analytics need (GatewayApi; a test passes plain HTTP). */
 export type AnalyticsApi = Pick<GatewayApi, 'call' | 'callWhenReady'>;
 
