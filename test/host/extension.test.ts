@@ -156,17 +156,17 @@ describe('Synapse Conduit in VS Code (code-server + Chromium)', function () {
     return { posts, text: text.slice(text.lastIndexOf(`● session ${session}`)) };
   }
 
-  it('installs from a .vsix that holds only the bundles, the embedded store, the ledger SQL and the docs', function () {
+  it('installs from a .vsix that holds only the bundles, the embedded store and its snapshot, the ledger SQL and the docs', function () {
     const files = filesUnder(suite.product.extensionDir).filter((f) => f !== '.vsixmanifest');
     const unexpected = files.filter((f) =>
       !/^(package\.json|readme\.md|license(\.txt)?|changelog\.md)$/i.test(f) && // vsce renames readme.md and LICENSE.txt
       !/^dist\/.+\.js$/.test(f) &&
       !/^dist\/supabase\/.+\.sql$/.test(f) &&
-      !/^dist\/(pglite\.wasm|pglite\.data|initdb\.wasm)$/.test(f) &&
+      !/^dist\/(pglite\.wasm|pglite\.data|initdb\.wasm|store-snapshot\.tar\.gz|store-snapshot\.json)$/.test(f) &&
       !/^dist\/webview\/[\w-]+\.css$/.test(f) &&
       !f.startsWith('media/'));
     assert.deepEqual(unexpected, [], `files that should not ship: ${unexpected.join(', ')}`);
-    for (const bundle of ['dist/extension.js', 'dist/conduit.js', 'dist/conduit-claude.js', 'dist/plugin-worker.js', 'dist/ledger-worker.js', 'dist/pglite.wasm', 'dist/pglite.data', 'dist/initdb.wasm']) {
+    for (const bundle of ['dist/extension.js', 'dist/conduit.js', 'dist/conduit-claude.js', 'dist/plugin-worker.js', 'dist/ledger-worker.js', 'dist/pglite.wasm', 'dist/pglite.data', 'dist/initdb.wasm', 'dist/store-snapshot.tar.gz', 'dist/store-snapshot.json']) {
       assert.ok(files.includes(bundle), `${bundle} is missing from the .vsix (has ${files.join(', ')})`);
     }
     assert.ok(files.some((f) => f.startsWith('dist/supabase/migrations/')), 'the ledger migrations are missing from the .vsix');
