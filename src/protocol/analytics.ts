@@ -15,6 +15,15 @@ export type AnalyticsRange = CalendarRange | RollingRange | 'custom';
 /** Older names, still accepted: each is the rolling range it names. */
 export const RANGE_ALIASES = { day: '24h', week: '7d', month: '30d' } as const satisfies Record<string, RollingRange>;
 export const ANALYTICS_RANGES: readonly AnalyticsRange[] = [...CALENDAR_RANGES, ...ROLLING_RANGES, 'custom'];
+/**
+ * A session's whole life, first to last request (`session=<id>` without a range, or
+ * `range=session`): a session's figures whatever its age.
+ */
+export const SESSION_RANGE = 'session';
+/** What an answer's scope.range can be: a range kind, or a session's own span. */
+export type ScopeRange = AnalyticsRange | typeof SESSION_RANGE;
+/** How a session's span is named on screen, before its dates ("Whole session · Nov 2 – Nov 3"). */
+export const SESSION_RANGE_LABEL = 'Whole session';
 
 /** How each range is named on screen (a custom range is named by its dates). */
 export const RANGE_LABELS: Record<Exclude<AnalyticsRange, 'custom'>, string> = {
@@ -41,10 +50,10 @@ export interface AnalyticsScope {
   project: { id: string; name: string; workspaceKey: string } | null;
   agent: string | null;
   session: string | null;
-  /** The range as asked, an older name resolved ('day' → '24h'). */
-  range: AnalyticsRange;
+  /** The range as asked, an older name resolved ('day' → '24h'); 'session': the session's own span. */
+  range: ScopeRange;
   calendar: boolean;
-  /** "This month", "Last 7 days", "Dec 1 – Dec 3, 2026". */
+  /** "This month", "Last 7 days", "Dec 1 – Dec 3, 2026", "Whole session · Nov 2 – Nov 3". */
   label: string;
   /** The period of equal length just before; a calendar range's previous period cut at the same elapsed time. */
   previous: { from: string; to: string };
@@ -132,6 +141,11 @@ export interface DailyMeasures {
   outputTokens: number;
   cacheCreationTokens: number;
   cacheReadTokens: number;
+  /**
+   * groupBy=model only: what cache reads saved (priced like ModelRow.cacheSavings; a day's:
+   * of its models with a price). null without a price.
+   */
+  cacheSavings?: number | null;
 }
 
 export interface DailyDay extends DailyMeasures {
@@ -149,6 +163,8 @@ export interface DailyKey {
   label: string;
   cost: number | null;
   requests: number;
+  /** groupBy=model only: the model's cache savings over the range (its models row's cacheSavings). */
+  cacheSavings?: number | null;
 }
 
 export interface DailyAnswer {

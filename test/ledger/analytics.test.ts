@@ -450,7 +450,7 @@ describe('ledger: analytics', () => {
 
     it('refuses parameters it cannot answer, saying which and why', async () => {
       const bad = (query: string, message: RegExp) => assert.throws(() => parseAnalyticsParams(new URLSearchParams(query)), (e: Error) => e instanceof AnalyticsParamError && message.test(e.message), query);
-      bad('range=year', /range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, day, week, month, got "year"/);
+      bad('range=year', /range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, session, day, week, month, got "year"/);
       bad('range=custom&from=2026-11-01', /needs both from and to/);
       bad('range=week&from=2026-11-01&to=2026-11-02', /apply to range=custom only/);
       bad('from=yesterday&to=2026-11-02', /from: expected a date/);
@@ -521,7 +521,7 @@ describe('ledger: analytics', () => {
       assert.equal(noToken.status, 401);
       const bad = await get('/v1/conduit/analytics/summary?range=fortnight');
       assert.equal(bad.status, 400);
-      assert.deepEqual(await bad.json(), { type: 'error', error: { type: 'invalid_request_error', message: '[conduit] range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, day, week, month, got "fortnight"' } });
+      assert.deepEqual(await bad.json(), { type: 'error', error: { type: 'invalid_request_error', message: '[conduit] range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, session, day, week, month, got "fortnight"' } });
       const late = await get('/v1/conduit/analytics/summary?from=2026-11-05&to=2026-11-01');
       assert.equal(late.status, 400);
       assert.match(((await late.json()) as any).error.message, /from must be before to/);

@@ -307,6 +307,90 @@ describe('ledger: analytics for spend control', () => {
     assert.equal(sessionIdOf({ claudeSessionId: first.requests[0].claudeSessionId }), first.requests[0].sessionId);
   });
 
+  it('a session older than any range: session=<id> alone (or range=session) covers its whole life, first to last request', async () => {
+    // older-0: 30 requests 59 to 54 days ago, outside the last 30 days.
+    const mine = records.filter((r) => r.context.claudeSessionId === 'older-0');
+    const first = mine[0].endedAt;
+    const last = mine.at(-1)!.endedAt;
+    assert.ok(Date.parse(first) < NOW.getTime() - 58 * DAY && mine.length === 30, 'the session is about 60 days old');
+    assert.equal((await ask('summary', { session: 'older-0' })).requests, 0, 'the last 30 days hold none of it');
+
+    const params = parseAnalyticsParams(new URLSearchParams({ session: 'older-0', tz: 'UTC' }), 'summary');
+    assert.equal(params.range, 'session', 'a session named without a range: its own span');
+    assert.deepEqual(parseAnalyticsParams(new URLSearchParams({ session: 'older-0', range: 'session' }), 'summary'), { ...params });
+    const s = await ask('summary', params);
+    assert.equal(s.requests, 30);
+    near(s.cost, sums(mine).cost, 'the session\'s cost');
+    assert.equal(s.totalTokens, sums(mine).totalTokens);
+    assert.equal(s.scope.range, 'session');
+    assert.equal(s.scope.calendar, false);
+    assert.equal(s.scope.from, first);
+    assert.equal(Date.parse(s.scope.to), Date.parse(last) + 1, 'to just after its last request');
+    const day = (iso: string) => new Intl.DateTimeFormat('en-US', { timeZone: 'UTC', month: 'short', day: 'numeric' }).format(new Date(iso));
+    assert.equal(s.scope.label, `Whole session · ${day(first)} – ${day(last)}, 2026`);
+    // Named by Conduit's id of one of its runs, too; every query answers over the span.
+    assert.equal((await ask('summary', { session: 'run-older-0', range: 'session' })).requests, 30);
+    const d = await ask('daily', { ...params, groupBy: 'model' });
+    assert.equal(d.days[0].date, first.slice(0, 10));
+    assert.equal(d.days.at(-1).date, last.slice(0, 10));
+    near(d.days.reduce((n: number, x: any) => n + (x.cost ?? 0), 0), s.cost, 'the session\'s days', 1e-6 * d.days.length);
+    const m = await ask('models', params);
+    assert.equal(m.models.reduce((n: number, x: any) => n + x.requests, 0), 30);
+    const sessions = await ask('sessions', params);
+    assert.deepEqual(sessions.sessions.map((x: any) => [x.sessionId, x.requests]), [['older-0', 30]]);
+    // A session without requests: nothing, said plainly.
+    const none = await ask('summary', { session: 'no-such-session', range: 'session' });
+    assert.deepEqual([none.requests, none.cost, none.scope.label], [0, null, 'Whole session']);
+    assert.throws(() => parseAnalyticsParams(new URLSearchParams('range=session'), 'summary'), (e: Error) => e instanceof AnalyticsParamError && /^range=session needs session/.test(e.message));
+  });
+
+  it('daily by model: cache savings per model and day, adding up to the models query\'s cacheSavings', async () => {
+    for (const [range, tz] of [['30d', 'Europe/Paris'], ['7d', 'Asia/Kolkata']] as const) {
+      const d = await ask('daily', { range, tz, groupBy: 'model' });
+      const m = await ask('models', { range, tz });
+      const what = `${range} ${tz}`;
+      assert.ok(m.models.length >= 3, `${what}: models`);
+      for (const row of m.models) {
+        const days = d.days.map((x: any) => x.byKey[row.model]?.cacheSavings ?? null).filter((x: number | null) => x !== null);
+        const key = d.keys.find((k: any) => k.key === row.model);
+        if (row.cacheSavings === null) {
+          assert.equal(days.length, 0, `${what} ${row.model}: no price, no savings`);
+          assert.equal(key.cacheSavings, null);
+          continue;
+        }
+        assert.equal(row.cacheSavings > 0, row.cacheReadTokens > 0, `${what} ${row.model}: saved what its cache reads saved`);
+        near(days.reduce((n: number, x: number) => n + x, 0), row.cacheSavings, `${what} ${row.model}: its days`, 1e-6 * d.days.length);
+        near(key.cacheSavings, row.cacheSavings, `${what} ${row.model}: its key`);
+      }
+      assert.ok(m.models.some((x: any) => x.cacheSavings === null), `${what}: the unpriced model is among them`);
+      assert.ok(m.models.filter((x: any) => x.cacheSavings > 0).length >= 2, `${what}: models that saved`);
+      for (const day of d.days) {
+        const priced = Object.values(day.byKey).filter((x: any) => x.cacheSavings !== null) as any[];
+        if (!priced.length) assert.equal(day.cacheSavings, null);
+        else near(day.cacheSavings, priced.reduce((n, x) => n + x.cacheSavings, 0), `${what} ${day.date}: the day's`, 1e-6 * priced.length);
+      }
+    }
+    // Only by model: agents and projects have no price of their own.
+    const byAgent = await ask('daily', { groupBy: 'agent' });
+    assert.ok(byAgent.days.every((x: any) => x.cacheSavings === undefined) && byAgent.keys.every((k: any) => k.cacheSavings === undefined));
+  });
+
+  it('a project named by an earlier key (key_aliases) is that project', async () => {
+    const byKey = await ask('summary', { project: ALPHA });
+    assert.equal((await ask('summary', { project: 'old-random-key' })).requests, 0, 'an unknown key: nothing');
+    await store.pglite.query(`update public.projects set key_aliases = array['old-random-key'] where workspace_key = $1`, [ALPHA]);
+    try {
+      const byAlias = await ask('summary', { project: 'old-random-key' });
+      assert.deepEqual(byAlias.scope.project, byKey.scope.project, 'resolved to the project it became');
+      assert.equal(byAlias.requests, byKey.requests);
+      near(byAlias.cost, byKey.cost, 'cost');
+      const d = await ask('daily', { project: 'old-random-key', groupBy: 'agent' });
+      assert.equal(d.days.reduce((n: number, x: any) => n + x.requests, 0), byKey.requests);
+    } finally {
+      await store.pglite.query(`update public.projects set key_aliases = '{}' where workspace_key = $1`, [ALPHA]);
+    }
+  });
+
   it('refuses hostile parameters with a clear message', () => {
     const bad = (query: AnalyticsQuery, search: string, message: RegExp) =>
       assert.throws(() => parseAnalyticsParams(new URLSearchParams(search), query), (e: Error) => e instanceof AnalyticsParamError && message.test(e.message), search);
@@ -319,7 +403,7 @@ describe('ledger: analytics for spend control', () => {
     bad('models', 'groupBy=model', /^groupBy applies to the daily query only \(not models\)$/);
     bad('summary', 'sort=cost', /^sort applies to the sessions query only \(not summary\)$/);
     bad('agents', 'offset=10', /^offset applies to the sessions and recent queries only \(not agents\)$/);
-    bad('summary', 'range=fortnight', /^range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, day, week, month, got "fortnight"$/);
+    bad('summary', 'range=fortnight', /^range: expected one of today, this-week, this-month, 24h, 7d, 30d, custom, session, day, week, month, got "fortnight"$/);
     bad('summary', 'range=today&from=2026-11-01', /from and to apply to range=custom only \(range is today\)/);
     assert.deepEqual(parseAnalyticsParams(new URLSearchParams('range=this-week&sort=duration&offset=400&limit=200'), 'sessions'),
       { range: 'this-week', tz: 'UTC', limit: 200, offset: 400, sort: 'duration' });

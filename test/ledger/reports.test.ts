@@ -181,6 +181,22 @@ describe('ledger: usage reports', () => {
     assert.deepEqual(order, [...new Set(order)].flatMap((s) => order.filter((o) => o === s)));
   });
 
+  it('a project named by an earlier key (key_aliases): the project it became', async () => {
+    const p = { from: '2026-11-01', to: '2026-11-27', tz: 'UTC' };
+    const byKey = await report({ ...p, project: P });
+    assert.ok(byKey.totals.requests > 0);
+    assert.equal((await report({ ...p, project: 'old-random-key' })).totals.requests, 0, 'an unknown key: nothing');
+    await store.pglite.query(`update public.projects set key_aliases = array['old-random-key'] where workspace_key = $1`, [P]);
+    try {
+      const byAlias = await report({ ...p, project: 'old-random-key' });
+      assert.deepEqual(byAlias.meta.project, { key: P, name: byKey.meta.project!.name });
+      assert.deepEqual(byAlias.totals, byKey.totals);
+      assert.deepEqual(byAlias.rows, byKey.rows);
+    } finally {
+      await store.pglite.query(`update public.projects set key_aliases = '{}' where workspace_key = $1`, [P]);
+    }
+  });
+
   it('an empty range: no rows, zero totals with an unknown (not zero) cost', async () => {
     const r = await report({ from: '2025-01-01', to: '2025-01-31', tz: 'UTC' });
     assert.equal(r.meta.totalRows, 0);

@@ -1,15 +1,18 @@
 // The query string of GET /v1/conduit/analytics/<query>, checked without a database.
 import {
-  ANALYTICS_RANGES, DAILY_GROUPS, MAX_PAGE_LIMIT, RANGE_ALIASES, SESSION_SORTS,
-  type AnalyticsRange, type DailyGroupBy, type SessionSort,
+  ANALYTICS_RANGES, DAILY_GROUPS, MAX_PAGE_LIMIT, RANGE_ALIASES, SESSION_RANGE, SESSION_SORTS,
+  type DailyGroupBy, type ScopeRange, type SessionSort,
 } from '../../../protocol/analytics';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from '../queryParams';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache', 'daily'] as const;
 export type AnalyticsQuery = (typeof ANALYTICS_QUERIES)[number];
 
-/** The range kinds the queries take; the older day, week and month are read as 24h, 7d and 30d. */
-export type RangeKind = AnalyticsRange;
+/**
+ * The range kinds the queries take (the older day, week and month are read as 24h, 7d and
+ * 30d), and 'session': the named session's own span, first to last request.
+ */
+export type RangeKind = ScopeRange;
 export type Bucket = 'hour' | 'day';
 
 export interface AnalyticsParams {
@@ -93,8 +96,9 @@ export function parseAnalyticsParams(search: URLSearchParams, query?: AnalyticsQ
   const get = strictQuery(search, PARAMS);
   const from = get('from');
   const to = get('to');
-  const rangeText = get('range') ?? (from || to ? 'custom' : '7d');
-  const accepted = [...ANALYTICS_RANGES, ...Object.keys(RANGE_ALIASES)];
+  // A session named without a period: its whole life, whatever its age.
+  const rangeText = get('range') ?? (from || to ? 'custom' : search.has('session') ? SESSION_RANGE : '7d');
+  const accepted = [...ANALYTICS_RANGES, SESSION_RANGE, ...Object.keys(RANGE_ALIASES)];
   if (!accepted.includes(rangeText)) throw new AnalyticsParamError(`range: expected one of ${accepted.join(', ')}, got "${rangeText.slice(0, 40)}"`);
   const range = rangeKind(rangeText as AnalyticsParams['range']);
   const params: AnalyticsParams = { range, tz: 'UTC', limit: MAX_LIMIT };
@@ -105,6 +109,7 @@ export function parseAnalyticsParams(search: URLSearchParams, query?: AnalyticsQ
   } else if (from || to) {
     throw new AnalyticsParamError(`from and to apply to range=custom only (range is ${rangeText})`);
   }
+  if (range === SESSION_RANGE && !search.get('session')) throw new AnalyticsParamError('range=session needs session (the session\'s id)');
   const tz = get('tz');
   if (tz !== undefined) params.tz = timeZoneParam(tz);
   const bucket = get('bucket');

@@ -1,6 +1,7 @@
 // The parts of answers that need prices (the gateway's thread, where the price table
 // lives): whether each model has a price and what its cache reads saved, savings against a
 // baseline model, and cache economics.
+import type { DailyAnswer } from '../../../protocol/analytics';
 import { costOf, type ModelPrice } from '../../pricing/priceTable';
 import type { AnalyticsParams } from './params';
 import type { ModelTokens, RawAnalytics } from './raw';
@@ -33,13 +34,41 @@ export function finishAnalytics(raw: RawAnalytics, prices: PriceLookup, params: 
     return { scope: raw.scope, ...(raw.query === 'savings' ? savings(raw.byModel, prices, params.baseline) : cache(raw.byModel, prices)) };
   }
   if (raw.query === 'models') return { scope: raw.scope, ...raw.result, models: (raw.result.models as (UsageTotals & { model: string })[]).map((m) => priced(m, prices)) };
+  if (raw.query === 'daily' && raw.result.groupBy === 'model') return { scope: raw.scope, ...dailyCacheSavings(raw.result as unknown as DailyByModel, prices) };
   return { scope: raw.scope, ...raw.result };
+}
+
+/** What a model's cache reads saved: read at (input - cache read price) instead of the input price; null without a price. */
+function cacheSavingsOf(model: string, cacheReadTokens: number, prices: PriceLookup): number | null {
+  const price = prices.lookup(model)?.price;
+  return price ? usd((cacheReadTokens * (price.input - price.cacheRead)) / 1e6) : null;
 }
 
 /** A model's row with whether it has a price and what its cache reads saved (null without a price). */
 function priced<T extends UsageTotals & { model: string }>(m: T, prices: PriceLookup): T & { priceKnown: boolean; cacheSavings: number | null } {
-  const price = prices.lookup(m.model)?.price;
-  return { ...m, priceKnown: !!price, cacheSavings: price ? usd((m.cacheReadTokens * (price.input - price.cacheRead)) / 1e6) : null };
+  return { ...m, priceKnown: !!prices.lookup(m.model), cacheSavings: cacheSavingsOf(m.model, m.cacheReadTokens, prices) };
+}
+
+type DailyByModel = Omit<DailyAnswer, 'query' | 'scope'>;
+
+/**
+ * The daily breakdown by model with what cache reads saved: per model and day, per day (the
+ * models with a price; null when none has one) and per model over the range, priced like
+ * the models query's cacheSavings, so a model's days add up to its row there.
+ */
+function dailyCacheSavings(d: DailyByModel, prices: PriceLookup): DailyByModel {
+  const reads = new Map<string, number>();
+  const days = d.days.map((day) => {
+    let saved: number | null = null;
+    const byKey = Object.fromEntries(Object.entries(day.byKey).map(([model, m]) => {
+      const cacheSavings = cacheSavingsOf(model, m.cacheReadTokens, prices);
+      if (cacheSavings !== null) saved = (saved ?? 0) + cacheSavings;
+      reads.set(model, (reads.get(model) ?? 0) + m.cacheReadTokens);
+      return [model, { ...m, cacheSavings }];
+    }));
+    return { ...day, byKey, cacheSavings: saved === null ? null : usd(saved) };
+  });
+  return { ...d, days, keys: d.keys.map((k) => ({ ...k, cacheSavings: cacheSavingsOf(k.key, reads.get(k.key) ?? 0, prices) })) };
 }
 
 function savings(rows: ModelTokens[], prices: PriceLookup, baselineOverride: string | undefined): Record<string, unknown> {

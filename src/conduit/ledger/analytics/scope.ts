@@ -1,9 +1,10 @@
 // The period and filters of a query: the range resolved to instants in the caller's time
 // zone (calendar ranges counted like budgets, from local midnight, Monday or the 1st; rolling
 // ones back from now), the period just before it, and the project and agents named.
-import { CALENDAR_RANGES, RANGE_LABELS, type AnalyticsScope, type CalendarRange } from '../../../protocol/analytics';
+import { CALENDAR_RANGES, RANGE_LABELS, SESSION_RANGE, SESSION_RANGE_LABEL, type AnalyticsScope, type CalendarRange } from '../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import { AnalyticsParamError } from '../queryParams';
+import { sessionRows } from './source';
 import { DATE, MAX_CUSTOM_DAYS, MAX_HOUR_BUCKET_DAYS, ZONED_TIME, rangeKind, type AnalyticsParams, type Bucket, type RangeKind } from './params';
 
 export const HOUR = 3_600_000;
@@ -57,7 +58,7 @@ export const isCalendar = (range: RangeKind): range is CalendarRange => (CALENDA
  * The range's instants as SQL (from, to, and the previous period's from and to; null where
  * the previous period is the one of equal length just before).
  */
-function rangeSql(p: Params, params: AnalyticsParams, range: RangeKind, now: Date): { from: string; to: string; prevFrom: string | null; prevTo: string | null } {
+function rangeSql(p: Params, params: AnalyticsParams, range: Exclude<RangeKind, typeof SESSION_RANGE>, now: Date): { from: string; to: string; prevFrom: string | null; prevTo: string | null } {
   if (range === 'custom') return { from: timeExpr(p, params.from!, params.tz, false), to: timeExpr(p, params.to!, params.tz, true), prevFrom: null, prevTo: null };
   const nowP = p.add(now.toISOString(), '::timestamptz');
   if (!isCalendar(range)) {
@@ -77,23 +78,31 @@ function rangeSql(p: Params, params: AnalyticsParams, range: RangeKind, now: Dat
   };
 }
 
-/** `maxDays`: the longest range allowed (usage reports allow more than the analytics). */
-export async function resolveScope(db: SqlClient, localUserId: string, params: AnalyticsParams, now: Date, maxDays = MAX_CUSTOM_DAYS): Promise<ResolvedScope> {
-  const range = rangeKind(params.range);
+type Instants = { from_at: Date; to_at: Date; prev_from: Date | null; prev_to: Date | null };
+
+/** A range kind's instants (and its previous period's, where not the equal length before), as the store's clock and zones read them. */
+async function rangeInstants(db: SqlClient, params: AnalyticsParams, range: Exclude<RangeKind, typeof SESSION_RANGE>, now: Date): Promise<Instants> {
   const p = new Params();
   const sql = rangeSql(p, params, range, now);
-  let rows: { from_at: Date; to_at: Date; prev_from: Date | null; prev_to: Date | null }[];
   try {
-    ({ rows } = await db.query<{ from_at: Date; to_at: Date; prev_from: Date | null; prev_to: Date | null }>(
-      `select ${sql.from} as from_at, ${sql.to} as to_at, ${sql.prevFrom ?? 'null::timestamptz'} as prev_from, ${sql.prevTo ?? 'null::timestamptz'} as prev_to`, p.values));
+    const { rows } = await db.query<Instants>(
+      `select ${sql.from} as from_at, ${sql.to} as to_at, ${sql.prevFrom ?? 'null::timestamptz'} as prev_from, ${sql.prevTo ?? 'null::timestamptz'} as prev_to`, p.values);
+    return rows[0];
   } catch (err) {
     throw new AnalyticsParamError(`from/to/tz: ${(err as Error).message}`);
   }
+}
+
+/** `maxDays`: the longest range allowed (usage reports allow more than the analytics). */
+export async function resolveScope(db: SqlClient, localUserId: string, params: AnalyticsParams, now: Date, maxDays = MAX_CUSTOM_DAYS): Promise<ResolvedScope> {
+  const range = rangeKind(params.range);
+  const rows = [range === SESSION_RANGE ? await sessionSpan(db, params.session!, now) : await rangeInstants(db, params, range, now)];
   const from = new Date(rows[0].from_at);
   const to = new Date(rows[0].to_at);
   if (!(from < to)) throw new AnalyticsParamError(`from must be before to (from ${from.toISOString()}, to ${to.toISOString()})`);
   const spanDays = (to.getTime() - from.getTime()) / DAY;
-  if (spanDays > maxDays + 1) throw new AnalyticsParamError(`the range covers ${Math.ceil(spanDays)} days; at most ${maxDays}`);
+  // A session's span is read by the session's own rows, however long it ran.
+  if (range !== SESSION_RANGE && spanDays > maxDays + 1) throw new AnalyticsParamError(`the range covers ${Math.ceil(spanDays)} days; at most ${maxDays}`);
   const bucket: Bucket = params.bucket ?? (spanDays <= 2 ? 'hour' : 'day');
   if (bucket === 'hour' && spanDays > MAX_HOUR_BUCKET_DAYS + 1) {
     throw new AnalyticsParamError(`bucket=hour covers at most ${MAX_HOUR_BUCKET_DAYS} days; this range covers ${Math.ceil(spanDays)}: use bucket=day`);
@@ -104,12 +113,14 @@ export async function resolveScope(db: SqlClient, localUserId: string, params: A
 
   const scope: ResolvedScope = { from, to, tz: params.tz, bucket, range, previous, project: null, agentIds: null, session: params.session ?? null, noMatch: false };
   if (params.project) {
+    // By id, workspace key, or an earlier key of the project (key_aliases: a random key an
+    // older extension kept), as the projects API and ingestion resolve it (projectStore.ts).
     const id = UUID.test(params.project) ? params.project : null;
     const { rows: found } = await db.query<{ id: string; name: string; workspace_key: string; default_model: string | null }>(
       `select id::text, name, workspace_key, model_config->>'defaultModel' as default_model
        from public.projects
-       where id = $1::uuid or (user_id = $2::uuid and workspace_key = $3)
-       order by (id = $1::uuid) desc nulls last
+       where id = $1::uuid or (user_id = $2::uuid and (workspace_key = $3 or key_aliases @> array[$3]::text[]))
+       order by (id = $1::uuid) desc nulls last, (workspace_key = $3) desc
        limit 1`,
       [id, localUserId, params.project],
     );
@@ -133,6 +144,19 @@ export async function resolveScope(db: SqlClient, localUserId: string, params: A
   return scope;
 }
 
+/**
+ * A session's whole life: from its first request to just after its last (the end is
+ * exclusive), by its id or Conduit's id of one of its runs (sessionRows' two indexes). A
+ * session without rows gets the millisecond before now: nothing in it.
+ */
+async function sessionSpan(db: SqlClient, session: string, now: Date): Promise<Instants> {
+  const p = new Params();
+  const { rows: [r] } = await db.query<{ first_at: Date | null; last_at: Date | null }>(
+    `select min(u.created_at) as first_at, max(u.created_at) as last_at from public.usage_tracking u where ${sessionRows(p, 'u', session)}`, p.values);
+  if (!r?.first_at || !r.last_at) return { from_at: new Date(now.getTime() - 1), to_at: now, prev_from: null, prev_to: null };
+  return { from_at: new Date(r.first_at), to_at: new Date(new Date(r.last_at).getTime() + 1), prev_from: null, prev_to: null };
+}
+
 /** The same filters over another period (the previous one, for comparisons). */
 export function withPeriod(scope: ResolvedScope, period: { from: Date; to: Date }): ResolvedScope {
   return { ...scope, from: period.from, to: period.to };
@@ -150,6 +174,12 @@ export function customLabel(from: Date, to: Date, tz: string): string {
   return `${day(from, !sameYear)} – ${day(last, true)}`;
 }
 
+/** "Whole session · Nov 2 – Nov 3": the local dates of its first and last request (just "Whole session" when it has none). */
+function sessionLabel(scope: ResolvedScope): string {
+  const span = scope.to.getTime() - scope.from.getTime();
+  return span <= 1 ? SESSION_RANGE_LABEL : `${SESSION_RANGE_LABEL} · ${customLabel(scope.from, scope.to, scope.tz)}`;
+}
+
 export function scopeInfo(scope: ResolvedScope, params: AnalyticsParams): ScopeInfo {
   return {
     from: scope.from.toISOString(),
@@ -160,7 +190,9 @@ export function scopeInfo(scope: ResolvedScope, params: AnalyticsParams): ScopeI
     session: scope.session,
     range: scope.range,
     calendar: isCalendar(scope.range),
-    label: scope.range === 'custom' ? customLabel(scope.from, scope.to, scope.tz) : RANGE_LABELS[scope.range],
+    label: scope.range === 'custom' ? customLabel(scope.from, scope.to, scope.tz)
+      : scope.range === SESSION_RANGE ? sessionLabel(scope)
+      : RANGE_LABELS[scope.range],
     previous: { from: scope.previous.from.toISOString(), to: scope.previous.to.toISOString() },
   };
 }
