@@ -38,7 +38,11 @@ interface RecentRow { model: string; inputTokens: number; outputTokens: number; 
 describe('Usage analytics panel actions in VS Code (code-server + Chromium)', function () {
   // A real browser driving a real VS Code: one more try before a UI hiccup fails the run.
   this.retries(Number(process.env.CONDUIT_HOST_RETRIES ?? 1)); // 0 while debugging a failure
-  const s = useHostSuite({ upstreamKey: 'sk-test-host-actions', screenshotPrefix: 'actions-' });
+  const s = useHostSuite({
+    upstreamKey: 'sk-test-host-actions', screenshotPrefix: 'actions-',
+    // Models the gateway takes without a price: listed as the provider's own (knownModels.ts).
+    config: { providers: { anthropic: { models: [UNPRICED_MODEL, HOSTILE_MODEL] } } },
+  });
   let projectKey = '';
   const view = () => editorWebview(s.product.page);
   const analytics = async <T>(query: string) => {
@@ -78,7 +82,12 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
     await s.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 60_000);
     // The workspace's project, by the key the extension derives from its folder (projects.ts).
     projectKey = projectIdentityOf(s.product.workspace).key;
-    const project = await s.api('PUT', `/v1/conduit/projects/${encodeURIComponent(projectKey)}`, {});
+    // The store opens a few seconds after the gateway (503 with Retry-After meanwhile): a bounded poll.
+    let project = await s.api('PUT', `/v1/conduit/projects/${encodeURIComponent(projectKey)}`, {});
+    for (const deadline = Date.now() + DATA_TIMEOUT; project.status === 503 && Date.now() < deadline;) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      project = await s.api('PUT', `/v1/conduit/projects/${encodeURIComponent(projectKey)}`, {});
+    }
     assert.equal(project.status, 200, JSON.stringify(project.body));
     const pricing = await agentOf('pricing-agent', UNPRICED_MODEL);
     const hostile = await agentOf(HOSTILE_AGENT, HOSTILE_MODEL);
@@ -123,8 +132,8 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
     await panel.locator('[data-testid="action-status"]', { hasText: `Price of ${UNPRICED_MODEL} saved.` }).waitFor({ timeout: 30_000 });
 
     const file = path.join(s.conduitHome, 'config.json');
-    const config = JSON.parse(readFileSync(file, 'utf8')) as { port: number; prices?: Record<string, { input: number; output: number }> };
-    assert.equal(config.port, 0, 'the rest of config.json is kept');
+    const config = JSON.parse(readFileSync(file, 'utf8')) as { port: number; providers: unknown; prices?: Record<string, { input: number; output: number }> };
+    assert.deepEqual([config.port, config.providers], [0, { anthropic: { models: [UNPRICED_MODEL, HOSTILE_MODEL] } }], 'the rest of config.json is kept');
     const price = config.prices?.[UNPRICED_MODEL];
     assert.deepEqual(price && [price.input, price.output], [INPUT_PRICE, OUTPUT_PRICE], JSON.stringify(config));
     assert.equal(statSync(file).mode & 0o777, 0o600);

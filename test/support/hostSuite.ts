@@ -62,6 +62,8 @@ export interface HostSuiteOptions {
   newcomer?: boolean;
   /** With newcomer, false leaves claude out of the workspace too: nowhere to be found. */
   claudeInWorkspace?: boolean;
+  /** More of the gateway's config.json (e.g. providers.anthropic.models), written before it starts. */
+  config?: Record<string, unknown>;
 }
 
 export interface HostSuite {
@@ -126,7 +128,7 @@ export function useHostSuite(o: HostSuiteOptions): HostSuite {
     mkdirSync(conduitHome);
     mkdirSync(home);
     // Never the default port: other test runs and other people's gateways may hold it.
-    writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ port: 0 }));
+    writeFileSync(path.join(conduitHome, 'config.json'), JSON.stringify({ ...o.config, port: 0 }));
     cliEnv = { CONDUIT_HOME: conduitHome, HOME: home, CONDUIT_ANTHROPIC_URL: fake.url, ...(o.newcomer ? {} : { ANTHROPIC_API_KEY: o.upstreamKey }) };
     const claudeWhere: NodeJS.ProcessEnv = o.newcomer ? { PATH: pathWithoutClaude(), CONDUIT_CLAUDE_PATH: undefined, npm_config_prefix: undefined, NPM_CONFIG_PREFIX: undefined } : { CONDUIT_CLAUDE_PATH: CLAUDE };
     product = await openProductInBrowser({
