@@ -195,6 +195,20 @@ describe('conduit usage (built dist/conduit.js)', function () {
     assertSums(inP.totals, sums(records.filter((x) => x.context.projectId === P)), 'one project');
   });
 
+  it('--project with a project\'s earlier key (key_aliases): the project it became', async () => {
+    const args = ['daily', '--since', since, '--until', until, '--tz', 'UTC', '--json'];
+    await store.pglite.query(`update public.projects set key_aliases = array['old-random-key'] where workspace_key = $1`, [P]);
+    try {
+      const r = await usage([...args, '--project', 'old-random-key']);
+      assert.equal(r.code, 0, r.stderr);
+      const answer = JSON.parse(r.stdout) as Record<string, any>;
+      assert.equal(answer.project.key, P);
+      assertSums(answer.totals, sums(records.filter((x) => x.context.projectId === P)), 'by its earlier key');
+    } finally {
+      await store.pglite.query(`update public.projects set key_aliases = '{}' where workspace_key = $1`, [P]);
+    }
+  });
+
   it('days in the machine\'s time zone by default, and in --tz when given', async () => {
     const kolkata = await usage(['daily', '--since', since, '--until', until, '--json'], sb.env({ TZ: 'Asia/Kolkata' }));
     assert.equal(kolkata.code, 0, kolkata.stderr);
