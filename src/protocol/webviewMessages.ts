@@ -173,7 +173,8 @@ export interface SourceUsage { source: RoutingSource | string; requests: number;
 /** What the daily chart stacks by. */
 export type DailyGroupBy = 'model' | 'agent' | 'project';
 export const DAILY_GROUP_BYS: readonly DailyGroupBy[] = ['model', 'agent', 'project'];
-export interface DailyCell { cost: number | null; requests: number; tokens: number; split?: TokenSplit }
+/** cacheSavings: by model only, what the model's cache reads saved that day (null: no price). */
+export interface DailyCell { cost: number | null; requests: number; tokens: number; split?: TokenSplit; cacheSavings?: number | null }
 /** Cost per local calendar day of the range, stacked by model, agent or project (GET …/analytics/daily). */
 export interface DailyBreakdown {
   groupBy: DailyGroupBy;

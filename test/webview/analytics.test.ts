@@ -179,7 +179,7 @@ describe('webview: usage analytics', function () {
     assert.equal(await retired.locator('[data-field="retired"]').textContent(), 'retired');
     assert.equal(await retired.locator('[data-field="retiredBy"]').textContent(), 'Retired 2025-10-22 (replaced by claude-sonnet-4-5) · still asked for by Planner, 2 sessions');
     const sonnet = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] td`).allTextContents();
-    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '']);
+    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '', '—'], 'no cache savings per day from this host: —');
     // Its cost over the period: a line of the daily breakdown's figures for that model.
     const trend = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] svg.sparkline`).getAttribute('aria-label');
     const data = analyticsData('this-month');
@@ -322,6 +322,25 @@ describe('webview: usage analytics', function () {
     const again = await v.waitForPosted<Request>('requestAnalytics', { from });
     await v.post({ type: 'analytics', id: again.id, data: analyticsData('this-month') });
     await waitForText(v, 'totalCost-value', '$1.23');
+  });
+
+  it('per model: cache savings per day beside cost per day, from the daily breakdown by model', async () => {
+    const data = analyticsData('this-month');
+    const byModel = data.daily!.model!;
+    const balanced = MODEL_CATEGORIES.balanced;
+    // What a gateway that prices cache reads per day sends: each priced model's savings that day.
+    for (const [i, day] of byModel.days.entries()) {
+      for (const [model, cell] of Object.entries(day.byKey)) cell.cacheSavings = model === UNPRICED_MODEL ? null : 0.5 + i;
+    }
+    const v = await open(() => data);
+    await waitForText(v, 'totalCost-value', '$1.23');
+    const row = byTestId(v, 'models').locator(`tr[data-model="${balanced}"]`);
+    assert.equal(await row.locator('[data-field="savingsTrend"] svg.sparkline').getAttribute('aria-label'),
+      `Cache savings per day: ${byModel.days.map((_, i) => `$${(0.5 + i).toFixed(2)}`).join(', ')}`);
+    assert.match((await row.locator('[data-field="trend"] svg.sparkline').getAttribute('aria-label'))!, /^Cost per day: /);
+    assert.equal(await byTestId(v, 'models').locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="savingsTrend"]`).textContent(), '—');
+    const headers = await byTestId(v, 'models').locator('xpath=ancestor::table//th').allTextContents();
+    assert.deepEqual(headers.slice(-2).map((x) => x.trim()), ['Cost per Day', 'Savings per Day']);
   });
 
   it('a session\'s panel has no period or Mine / Team controls', async () => {

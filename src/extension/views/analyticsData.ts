@@ -101,7 +101,10 @@ function sessionOf(s: Json): SessionUsage {
 }
 
 function dailyOf(raw: Json, groupBy: DailyGroupBy): DailyBreakdown {
-  const cell = (c: Json): DailyCell => ({ cost: numOrNull(c?.cost), requests: num(c?.requests), tokens: num(c?.totalTokens), ...(hasSplit(c) ? { split: splitOf(c) } : {}) });
+  const cell = (c: Json): DailyCell => ({
+    cost: numOrNull(c?.cost), requests: num(c?.requests), tokens: num(c?.totalTokens), ...(hasSplit(c) ? { split: splitOf(c) } : {}),
+    ...(c?.cacheSavings !== undefined ? { cacheSavings: numOrNull(c.cacheSavings) } : {}),
+  });
   return {
     groupBy,
     days: (Array.isArray(raw?.days) ? raw.days : []).map((d: Json) => ({
@@ -120,9 +123,18 @@ export const RECENT_LIMIT = 200;
 
 interface Target { projectKey: string | null; sessionId: string | null }
 
+/**
+ * A session's figures cover its whole life (range=session: its first to its last request),
+ * whatever its age and whatever period the panel holds; a project's, the period asked.
+ */
+function targetParams(target: Target, period: AnalyticsPeriod): Record<string, string> {
+  const project: Record<string, string> = target.projectKey ? { project: target.projectKey } : {};
+  return target.sessionId ? { range: 'session', ...project, session: target.sessionId } : { ...periodParams(period), ...project };
+}
+
 function queryOf(api: AnalyticsApi, target: Target, period: AnalyticsPeriod, tz: string, maxWaitMs: number) {
   return (q: string, extra: Record<string, string> = {}, optionalExtra = false): Promise<Json> => {
-    const base = { ...periodParams(period), tz, ...(target.projectKey ? { project: target.projectKey } : {}), ...(target.sessionId ? { session: target.sessionId } : {}) };
+    const base = { ...targetParams(target, period), tz };
     const ask = (params: Record<string, string>) => api.callWhenReady<Json>('GET', `/v1/conduit/analytics/${q}?${new URLSearchParams(params)}`, undefined, maxWaitMs).then((r) => r ?? {});
     // A gateway from before these parameters refuses them (400): ask it without.
     return ask({ ...base, ...extra }).catch((err) => {
@@ -151,13 +163,15 @@ export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null
   const tz = await dayTimeZone(api);
   const query = queryOf(api, { projectKey, sessionId }, period, tz, maxWaitMs);
   const hourly = range === 'day' || range === '24h' || range === 'today';
+  // A session's buckets: hours or days as its span needs (the gateway chooses).
+  const bucket: Record<string, string> = sessionId ? {} : { bucket: hourly ? 'hour' : 'day' };
   // The daily breakdowns are new: an older gateway has no such query, and the rest still shows.
   const daily = (groupBy: DailyGroupBy) => query('daily', { groupBy }).then((r) => dailyOf(r, groupBy)).catch((err) => {
     if (httpStatus(err) === 400 || httpStatus(err) === 404) return null;
     throw err;
   });
   const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache, byModel, byAgent, byProject] = await Promise.all([
-    query('summary'), query('models'), query('timeseries', { bucket: hourly ? 'hour' : 'day' }), query('sources'),
+    query('summary'), query('models'), query('timeseries', bucket), query('sources'),
     query('recent', { limit: String(RECENT_LIMIT) }, true), query('agents'),
     query('sessions', { sort: 'cost', offset: '0', limit: String(SESSIONS_PAGE_SIZE) }, true), query('savings'), query('cache'),
     daily('model'), daily('agent'), projectKey || sessionId ? Promise.resolve(null) : daily('project'),
@@ -189,7 +203,8 @@ export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null
         unpricedRequests: num(summary.unpricedRequests),
         unpricedModels: (Array.isArray(summary.unpricedModels) ? summary.unpricedModels : []).map((m: Json) => ({ model: String(m.model ?? ''), requests: num(m.requests), tokens: num(m.totalTokens) })),
       } : {}),
-      ...(summary.previous && typeof summary.previous === 'object'
+      // A session has no previous period to compare with (the span before it means nothing).
+      ...(!sessionId && summary.previous && typeof summary.previous === 'object'
         ? { previous: { cost: numOrNull(summary.previous.cost), requests: num(summary.previous.requests), tokens: num(summary.previous.totalTokens) } } : {}),
     },
     models: (models.models ?? []).map((m: Json) => ({

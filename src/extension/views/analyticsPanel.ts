@@ -36,6 +36,7 @@ export async function onAnalyticsMessage(t: AnalyticsPanelTarget, m: AnalyticsWe
   switch (m.type) {
     case 'requestAnalytics':
       try {
+        // A session's panel: the session's whole life, whatever the period asked (analyticsData asks range=session).
         const data = await loadAnalytics(t.api, t.projectKey, periodOf(m), 60_000, t.sessionId);
         const scope = t.sessionId ? `session ${t.sessionId}` : t.projectName ?? 'All projects';
         t.post({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: scope } });

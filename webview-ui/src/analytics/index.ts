@@ -82,6 +82,8 @@ const initial = (readInitialState() ?? {}) as { sessionId?: string | null; perio
 /** The panel shows one session: no period or Mine / Team to choose. */
 const sessionMode = typeof initial.sessionId === 'string' && initial.sessionId.length > 0;
 
+// A session's panel shows the session's whole life: the host asks for its span (range=session)
+// whatever period this holds, and every figure is labelled by the answer ("Whole session · Nov 2 – Nov 3").
 let period: AnalyticsPeriod = sessionMode ? { range: '30d' } : { range: 'this-month' };
 let tab = 0;
 let data: AnalyticsData | null = null;
@@ -209,7 +211,8 @@ function buildLayout(): void {
       table([{ label: 'Model' }, { label: 'Requests', num: true }, { label: 'Input', num: true }, { label: 'Output', num: true },
         { label: 'Cache Write', num: true }, { label: 'Cache Read', num: true }, { label: 'Cost', num: true },
         { label: 'Cache Savings', num: true, title: 'Cache reads priced at the input price, minus what they cost' },
-        { label: 'Cost per Day', title: 'Over the period' }], ui.models)),
+        { label: 'Cost per Day', title: 'Over the period' },
+        { label: 'Savings per Day', title: 'Cache savings per day over the period' }], ui.models)),
     panel(
       h('figure', { class: 'chart' }, titled('Routing Decision Sources', 'sources'), h('div', { class: 'chart-box sources-box' }, canvases.sources)),
       table([{ label: 'Source' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }, { label: 'Share of Requests', num: true }], ui.sources)),
@@ -362,8 +365,11 @@ const modelColor = (model: string) => colors.color(currentTheme(), 'model', mode
 function renderTables(d: AnalyticsData): void {
   const byModel = d.daily?.model;
   const trendOf = (model: string) => (byModel && byModel.days.length > 1 ? byModel.days.map((day) => day.byKey[model]?.cost ?? 0) : null);
-  setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice, trendOf));
-  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 9 } }, 'No requests in this period.')));
+  // Cache savings per day: from a gateway that prices them (groupBy=model's cacheSavings), for a model with a price.
+  const savingsOf = (model: string) => (byModel && byModel.days.length > 1 && byModel.days.some((day) => typeof day.byKey[model]?.cacheSavings === 'number')
+    ? byModel.days.map((day) => day.byKey[model]?.cacheSavings ?? 0) : null);
+  setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice, trendOf, savingsOf));
+  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 10 } }, 'No requests in this period.')));
   setChildren(ui.sources, ...d.sources.map((s) => h('tr', { attrs: { 'data-source': s.source } },
     h('td', { attrs: { 'data-field': 'source' } }, sourceLabel(s.source)),
     h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),

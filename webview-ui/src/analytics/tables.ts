@@ -46,8 +46,12 @@ export function retiredText(m: ModelUsage): string | null {
 /**
  * One row per model, most expensive first. trendOf: the model's cost per day over the
  * period (from the daily breakdown), drawn as a small line; null when there is none.
+ * savingsOf: what its cache reads saved per day, beside it (null: none, or no price).
  */
-export function modelRows(models: ModelUsage[], colorOf: (model: string) => string, addPrice: (model: string) => void, trendOf: (model: string) => number[] | null = () => null): HTMLTableRowElement[] {
+export function modelRows(
+  models: ModelUsage[], colorOf: (model: string) => string, addPrice: (model: string) => void,
+  trendOf: (model: string) => number[] | null = () => null, savingsOf: (model: string) => number[] | null = () => null,
+): HTMLTableRowElement[] {
   const sorted = [...models].sort((a, b) => (b.cost ?? -1) - (a.cost ?? -1) || b.requests - a.requests);
   return sorted.map((m) => {
     const unknown = m.cost === null || m.priceKnown === false;
@@ -69,12 +73,13 @@ export function modelRows(models: ModelUsage[], colorOf: (model: string) => stri
         }, 'Add a price'))
         : formatMoney(m.cost)),
       h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatMoney(m.cacheSavings ?? null)),
-      h('td', { attrs: { 'data-field': 'trend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model)) : '—'))(trendOf(m.model))));
+      h('td', { attrs: { 'data-field': 'trend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model)) : '—'))(trendOf(m.model))),
+      h('td', { attrs: { 'data-field': 'savingsTrend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model), 'Cache savings per day') : '—'))(savingsOf(m.model))));
   });
 }
 
-/** A small trend line (cost per day) as inline SVG; its numbers in the title. */
-export function sparkline(values: number[], color: string): Element {
+/** A small trend line (cost per day, or `what` per day) as inline SVG; its numbers in its label. */
+export function sparkline(values: number[], color: string, what = 'Cost per day'): Element {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   const width = 80;
@@ -84,7 +89,7 @@ export function sparkline(values: number[], color: string): Element {
   svg.setAttribute('height', String(height));
   svg.setAttribute('class', 'sparkline');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `Cost per day: ${values.map((v) => formatMoney(v)).join(', ')}`);
+  svg.setAttribute('aria-label', `${what}: ${values.map((v) => formatMoney(v)).join(', ')}`);
   if (values.length) {
     const max = Math.max(...values, 0) || 1;
     const step = values.length > 1 ? width / (values.length - 1) : 0;
