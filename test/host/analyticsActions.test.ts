@@ -6,7 +6,7 @@
 // refresh, the panel shows that model's cost. "Export" (CSV) of the Sessions table goes
 // through code-server's save dialog to a file in the workspace whose rows are the table's
 // (ids, agents, models, costs), RFC 4180, with a hostile agent name and model id written
-// with a leading "'". Screenshots: .test-output/host/actions-*.png.
+// with a leading "'"; so does the export of Recent Activity. Screenshots: .test-output/host/actions-*.png.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -198,5 +198,42 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
     const priced = written.find((r) => r[col('session_id')] === 'host-actions-price')!;
     assert.deepEqual([priced[col('agents')], priced[col('models')], priced[col('requests')]], ['pricing-agent', UNPRICED_MODEL, '2']);
     assert.ok(Number(priced[col('cost_usd')]) > 0, 'priced after "Add a price"');
+  });
+
+  it('"Export" (CSV) of Recent Activity writes its requests newest first: the times, sessions, agents, models and costs shown', async function () {
+    this.timeout(180_000);
+    const { product } = s;
+    const panel = view();
+    await panel.locator('[data-testid="tab-3"]').click();
+    const rows = panel.locator('[data-testid="recent"] tr:has([data-at])');
+    await rows.nth(2).waitFor({ state: 'visible', timeout: DATA_TIMEOUT });
+    const shown = await rows.evaluateAll((trs) => trs.map((tr) => {
+      const text = (field: string) => (tr.querySelector(`[data-field="${field}"]`)?.textContent ?? '').trim();
+      const time = tr.querySelector('[data-field="time"]');
+      return { at: time?.getAttribute('data-at') ?? '', opens: time?.getAttribute('title') ?? '', agent: text('agent'), model: text('model'), cost: text('cost') };
+    }));
+    assert.equal(shown.length, 3, JSON.stringify(shown));
+
+    const target = path.join(product.workspace, 'recent-export.csv');
+    await panel.locator('[data-testid="export-recent-csv"]').click();
+    await answerSaveDialog(product.page, 'Export recent', target, '.csv');
+    await panel.locator('[data-testid="action-status"]', { hasText: `3 rows written to ${target}` }).waitFor({ timeout: 30_000 });
+    const text = readFileSync(target, 'utf8');
+    assert.ok(text.startsWith('\uFEFF'), 'a byte order mark');
+    const [header, ...written] = parseCsv(text.slice(1));
+    assert.deepEqual(header, ['at', 'request_id', 'session_id', 'agent', 'model', 'source', 'total_tokens', 'cost_usd', 'refused']);
+    const col = (name: string) => header.indexOf(name);
+    assert.deepEqual(written.map((r) => r[col('at')]), shown.map((r) => r.at), 'the requests shown, in their order');
+    written.forEach((r, i) => {
+      assert.equal(shown[i].opens, `Open session ${r[col('session_id')]}`);
+      assert.match(r[col('request_id')], /\S/, 'each request has its id');
+      const cost = r[col('cost_usd')];
+      assert.equal(formatMoney(cost === '' ? null : Number(cost)), shown[i].cost);
+      assert.equal(r[col('agent')].replace(/^'(?=[=+\-@])/, ''), shown[i].agent);
+      assert.equal(r[col('model')].replace(/^'(?=[=+\-@])/, ''), shown[i].model);
+    });
+    const hostile = written.filter((r) => r[col('session_id')] === 'host-actions-hostile');
+    assert.deepEqual(hostile.map((r) => [r[col('agent')], r[col('model')], r[col('cost_usd')]]), [[`'${HOSTILE_AGENT}`, `'${HOSTILE_MODEL}`, '']]);
+    assert.ok(text.includes(`,"'${HOSTILE_AGENT.replace(/"/g, '""')}",`), text);
   });
 });
