@@ -179,7 +179,7 @@ describe('webview: usage analytics', function () {
     assert.equal(await retired.locator('[data-field="retired"]').textContent(), 'retired');
     assert.equal(await retired.locator('[data-field="retiredBy"]').textContent(), 'Retired 2025-10-22 (replaced by claude-sonnet-4-5) · still asked for by Planner, 2 sessions');
     const sonnet = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] td`).allTextContents();
-    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '', '—'], 'no cache savings per day from this host: —');
+    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '']);
     // Its cost over the period: a line of the daily breakdown's figures for that model.
     const trend = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] svg.sparkline`).getAttribute('aria-label');
     const data = analyticsData('this-month');
@@ -337,10 +337,16 @@ describe('webview: usage analytics', function () {
     const row = byTestId(v, 'models').locator(`tr[data-model="${balanced}"]`);
     assert.equal(await row.locator('[data-field="savingsTrend"] svg.sparkline').getAttribute('aria-label'),
       `Cache savings per day: ${byModel.days.map((_, i) => `$${(0.5 + i).toFixed(2)}`).join(', ')}`);
-    assert.match((await row.locator('[data-field="trend"] svg.sparkline').getAttribute('aria-label'))!, /^Cost per day: /);
-    assert.equal(await byTestId(v, 'models').locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="savingsTrend"]`).textContent(), '—');
-    const headers = await byTestId(v, 'models').locator('xpath=ancestor::table//th').allTextContents();
-    assert.deepEqual(headers.slice(-2).map((x) => x.trim()), ['Cost per Day', 'Savings per Day']);
+    // In the same cell as the cost per day (solid), dashed, as the note above the table says.
+    assert.equal(await textOf(v, 'models-note'), 'Per day: cost solid, cache savings dashed.');
+    const lines = row.locator('[data-field="trend"] svg.sparkline');
+    assert.deepEqual(await lines.evaluateAll((svgs) => svgs.map((x) => [x.getAttribute('aria-label')!.split(':')[0], x.querySelector('polyline')!.getAttribute('stroke-dasharray')])),
+      [['Cost per day', null], ['Cache savings per day', '3 2']]);
+    assert.equal(await byTestId(v, 'models').locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="trend"]`).textContent(), '—');
+    // The table keeps its width at 1024 px.
+    await v.page.setViewportSize({ width: 1024, height: 700 });
+    const wrap = await byTestId(v, 'models').evaluate((tbody) => { const t = tbody.closest('table')!; return [t.scrollWidth, t.parentElement!.clientWidth]; });
+    assert.ok(wrap[0] <= wrap[1], `the per-model table is ${wrap[0]} px wide in ${wrap[1]} px`);
   });
 
   it('a session\'s panel has no period or Mine / Team controls', async () => {

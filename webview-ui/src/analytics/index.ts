@@ -208,11 +208,11 @@ function buildLayout(): void {
           h('div', { class: 'chart-box' }, canvases.modelUsage)),
         h('figure', { class: 'chart' }, titled('Cost by Model', 'costByModel'), h('div', { class: 'chart-box' }, canvases.costByModel))),
       h('div', { class: 'table-head' }, titled('Per Model', 'models'), exportButtons('models')),
+      h('p', { class: 'muted small', attrs: { 'data-testid': 'models-note' } }, 'Per day: cost solid, cache savings dashed.'),
       table([{ label: 'Model' }, { label: 'Requests', num: true }, { label: 'Input', num: true }, { label: 'Output', num: true },
         { label: 'Cache Write', num: true }, { label: 'Cache Read', num: true }, { label: 'Cost', num: true },
         { label: 'Cache Savings', num: true, title: 'Cache reads priced at the input price, minus what they cost' },
-        { label: 'Cost per Day', title: 'Over the period' },
-        { label: 'Savings per Day', title: 'Cache savings per day over the period' }], ui.models)),
+        { label: 'Cost per Day', title: 'Over the period: cost (solid) and, where cache reads saved, cache savings (dashed)' }], ui.models)),
     panel(
       h('figure', { class: 'chart' }, titled('Routing Decision Sources', 'sources'), h('div', { class: 'chart-box sources-box' }, canvases.sources)),
       table([{ label: 'Source' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }, { label: 'Share of Requests', num: true }], ui.sources)),
@@ -369,7 +369,7 @@ function renderTables(d: AnalyticsData): void {
   const savingsOf = (model: string) => (byModel && byModel.days.length > 1 && byModel.days.some((day) => typeof day.byKey[model]?.cacheSavings === 'number')
     ? byModel.days.map((day) => day.byKey[model]?.cacheSavings ?? 0) : null);
   setChildren(ui.models, ...modelRows(d.models, modelColor, addPrice, trendOf, savingsOf));
-  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 10 } }, 'No requests in this period.')));
+  if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 9 } }, 'No requests in this period.')));
   setChildren(ui.sources, ...d.sources.map((s) => h('tr', { attrs: { 'data-source': s.source } },
     h('td', { attrs: { 'data-field': 'source' } }, sourceLabel(s.source)),
     h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),

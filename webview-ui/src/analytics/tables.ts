@@ -73,13 +73,23 @@ export function modelRows(
         }, 'Add a price'))
         : formatMoney(m.cost)),
       h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatMoney(m.cacheSavings ?? null)),
-      h('td', { attrs: { 'data-field': 'trend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model)) : '—'))(trendOf(m.model))),
-      h('td', { attrs: { 'data-field': 'savingsTrend' } }, ((t) => (t && !unknown ? sparkline(t, colorOf(m.model), 'Cache savings per day') : '—'))(savingsOf(m.model))));
+      h('td', { attrs: { 'data-field': 'trend' } }, trendCell(m, unknown, colorOf(m.model), trendOf(m.model), savingsOf(m.model))));
   });
 }
 
-/** A small trend line (cost per day, or `what` per day) as inline SVG; its numbers in its label. */
-export function sparkline(values: number[], color: string, what = 'Cost per day'): Element {
+/**
+ * A model's lines over the period in one cell (the table keeps its width at 1024 px): its
+ * cost per day, and below it, dashed, what its cache reads saved per day; '—' without either.
+ */
+function trendCell(m: ModelUsage, unknown: boolean, color: string, cost: number[] | null, saved: number[] | null): Node | string {
+  if (unknown || (!cost && !saved)) return '—';
+  return h('div', { class: 'trends' },
+    cost ? sparkline(cost, color) : h('span', { class: 'muted' }, '—'),
+    saved ? h('span', { attrs: { 'data-field': 'savingsTrend', title: `Cache savings per day of ${m.model}` } }, sparkline(saved, color, 'Cache savings per day', true)) : null);
+}
+
+/** A small trend line (cost per day, or `what` per day) as inline SVG; its numbers in its label. dashed: a second line beside a solid one. */
+export function sparkline(values: number[], color: string, what = 'Cost per day', dashed = false): Element {
   const ns = 'http://www.w3.org/2000/svg';
   const svg = document.createElementNS(ns, 'svg');
   const width = 80;
@@ -99,6 +109,7 @@ export function sparkline(values: number[], color: string, what = 'Cost per day'
     line.setAttribute('fill', 'none');
     line.setAttribute('stroke', color);
     line.setAttribute('stroke-width', '1.5');
+    if (dashed) line.setAttribute('stroke-dasharray', '3 2');
     svg.append(line);
   }
   return svg;
