@@ -57,14 +57,17 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
   it('after a window reload the status bar shows today\'s cost, equal to the analytics\' today', async function () {
     this.timeout(300_000);
     await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING }, 90_000);
-    const { posts, text } = await suite.runAgentSession('say hi');
-    assert.ok(posts.length >= 1, 'the session reached the stand-in');
-    assert.match(text, /✓ done/, text);
-    session = { id: String(posts[0].headers['x-claude-code-session-id']), text };
+    // A retry of this test (after a slow reload) keeps the session its first try ran.
+    if (!session) {
+      const { posts, text } = await suite.runAgentSession('say hi');
+      assert.ok(posts.length >= 1, 'the session reached the stand-in');
+      assert.match(text, /✓ done/, text);
+      session = { id: String(posts[0].headers['x-claude-code-session-id']), text };
+    }
     // The store has the session once the status bar, which reads it, shows a cost above zero.
     await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: statusTextAfter('$0.00') }, DATA_TIMEOUT);
     const today = await calendar('today');
-    assert.ok(today.requests >= posts.length && (today.cost ?? 0) > 0, JSON.stringify(today));
+    assert.ok(today.requests >= 1 && (today.cost ?? 0) > 0, JSON.stringify(today));
 
     await suite.product.runCommand('Developer: Reload Window');
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: CALENDAR_SPEND }, 90_000);
@@ -76,14 +79,20 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     this.timeout(180_000);
     assert.ok(session, 'needs the session of the first test');
     assert.equal(await dayZone(), Intl.DateTimeFormat().resolvedOptions().timeZone, 'the gateway names its zone of "today": the system\'s, with no budgetTimeZone');
-    // This suite's CONDUIT_HOME has seen this one session only: today's figures are the session's.
+    // This suite's CONDUIT_HOME has seen only the sessions the stand-in saw (one, unless a
+    // first try of the test above ran one before it failed): today's figures, read from the
+    // hourly rollups, are the sum of those sessions' figures, read from their usage rows.
     const today = await calendar('today');
     const ofSession = await summary({ range: 'month', session: session.id });
-    assert.equal(ofSession.requests, today.requests, 'the one session is all of today');
+    const seen = [...new Set(messagePosts(suite.fake.requests).map((p) => String(p.headers['x-claude-code-session-id'])))];
+    assert.ok(seen.includes(session.id), `the stand-in saw the session: ${seen.join(', ')}`);
+    const ofSeen = await Promise.all(seen.map((id) => summary({ range: 'month', session: id })));
+    const sum = (f: (s: Summary) => number) => ofSeen.reduce((a, s) => a + f(s), 0);
+    assert.equal(sum((s) => s.requests), today.requests, `the sessions ${seen.join(', ')} are all of today`);
 
-    // The analytics API: the session's and today's cost and total tokens agree.
-    assert.equal(usd4(ofSession.cost), usd4(today.cost));
-    assert.equal(ofSession.totalTokens, today.totalTokens);
+    // The analytics API: the sessions' and today's cost and total tokens agree.
+    assert.equal(usd4(sum((s) => s.cost ?? 0)), usd4(today.cost));
+    assert.equal(sum((s) => s.totalTokens), today.totalTokens);
     assert.ok(today.totalTokens > 0);
 
     // The terminal's summary line states Conduit's cost of the session ("✓ done in 3.2 s · 1 turn · $0.0097[...]").
