@@ -159,6 +159,39 @@ describe('ledger: analytics for spend control', () => {
     assert.equal((await ask('summary', { range: 'custom', from: '2026-09-01', to: '2026-09-02' })).errorRate, null);
   });
 
+  it('summary: failed, refused and unpriced requests alike whether a range cuts hours at its ends or not, per project and agent', async () => {
+    const MIN = 60_000;
+    const ranges = [
+      // Partial hours at both ends, the end cutting the burst of refused requests.
+      [NOW.getTime() - 25 * DAY + 17 * MIN + 13_000, NOW.getTime() - 2 * DAY + 90_000],
+      // Within one hour: usage rows only.
+      [NOW.getTime() - 10 * DAY - 5 * MIN, NOW.getTime() - 10 * DAY + 50 * MIN],
+      // Whole hours only.
+      [NOW.getTime() - 24 * DAY, NOW.getTime() - 3 * DAY],
+    ];
+    let seen = 0;
+    for (const [from, to] of ranges) {
+      for (const filter of [{}, { project: BETA }, { agent: 'reviewer' }] as Partial<AnalyticsParams>[]) {
+        const s = await ask('summary', { range: 'custom', from: new Date(from).toISOString(), to: new Date(to).toISOString(), ...filter });
+        const rs = inRange(s, (r) => (filter.project === undefined || r.context.projectId === filter.project) && (filter.agent === undefined || r.context.agentId === filter.agent));
+        const what = `${new Date(from).toISOString()} to ${new Date(to).toISOString()} ${JSON.stringify(filter)}`;
+        assert.equal(s.requests, rs.length, `${what}: requests`);
+        const refused = rs.filter((r) => r.cost.costSource === 'refused');
+        const failed = rs.filter((r) => r.cost.costSource !== 'refused' && (r.error !== undefined || r.status >= 400));
+        const unpriced = rs.filter((r) => r.cost.cost === null && !refused.includes(r) && !failed.includes(r));
+        assert.equal(s.refusedRequests, refused.length, `${what}: refused`);
+        assert.equal(s.failedRequests, failed.length, `${what}: failed`);
+        assert.equal(s.failedByStatus.reduce((n: number, x: any) => n + x.requests, 0), failed.length, `${what}: failed by status`);
+        for (const x of s.failedByStatus) assert.equal(x.requests, failed.filter((r) => r.status === x.status && (r.error ?? null) === x.error).length, `${what}: ${x.status} ${x.error}`);
+        assert.equal(s.unpricedRequests, unpriced.length, `${what}: unpriced`);
+        const tokens = unpriced.reduce((n, r) => n + (r.usage ? totalTokens(r.usage) : 0), 0);
+        assert.equal(s.unpricedModels.reduce((n: number, m: any) => n + m.totalTokens, 0), tokens, `${what}: unpriced tokens`);
+        seen += refused.length + failed.length + unpriced.length;
+      }
+    }
+    assert.ok(seen > 500, 'the ranges hold failed, refused and unpriced requests');
+  });
+
   it('models: the unpriced model kept with priceKnown false; the retired one marked with who asked for it; cache savings', async () => {
     const m = await ask('models', {});
     const byId = new Map<string, any>(m.models.map((x: any) => [x.model, x]));

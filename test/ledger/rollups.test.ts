@@ -3,13 +3,14 @@
 // 15: usage_session_rollup (20261128000002, by project, session and agent; the session is
 // claude's session id, else Conduit's, since 20261203000001), usage_session_model_rollup
 // (20261203000002, by project, session, agent, model asked for and model routed to) and
-// usage_project_hourly (20261128000003, by project and hour). And agents.external_id
+// usage_project_hourly (20261128000003, by project and hour) and usage_uncosted_hourly
+// (20261203000006, failed, refused and unpriced requests by hour and key). And agents.external_id
 // (20261128000001) is unique per project.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
 import { buildDataset, insertDataset, migratedDatabase, usageInsert, type Dataset } from '../sql/ledgerFixtures';
-import { assertRollupsExact, groupedPairs, modelRollup, projectHourly, rollup } from './support/rollupChecks';
+import { assertRollupsExact, groupedPairs, modelRollup, projectHourly, rollup, uncostedHourly } from './support/rollupChecks';
 
 describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15)', () => {
   let pgClient: pg.Client;
@@ -78,6 +79,11 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
       `update public.usage_tracking set model = 'claude-opus-4-5' where request_id like '%\\_9_' escape '\\'`,
       `update public.usage_tracking set requested_model = null where request_id like '%0_'`,
       `update public.usage_tracking set requested_model = model where request_id like '%7'`,
+      // Failed, refused and unpriced requests per hour: refused by a budget, healed, priced, failed later.
+      `update public.usage_tracking set cost = 0, cost_source = 'refused', status = 402, error = 'budget_exceeded' where request_id like '%\\_1_' escape '\\'`,
+      `update public.usage_tracking set status = 200, error = null where request_id like '%\\_2_' escape '\\'`,
+      `update public.usage_tracking set cost = 0.5, cost_source = 'table:2026-11-01' where cost is null and request_id like '%\\_6_' escape '\\'`,
+      `update public.usage_tracking set status = 529, error = 'overloaded_error' where request_id like '%\\_9_' escape '\\'`,
       `delete from public.usage_tracking where request_id like '%\\_3_' escape '\\'`,
       `delete from public.usage_tracking where created_at = (select max(created_at) from public.usage_tracking)`,
       `delete from public.agents where name = 'tester'`,
@@ -92,18 +98,23 @@ describe('ledger: rollups and agent keys of the ledger migrations (PostgreSQL 15
     const before = await rollup(sql);
     const beforeHourly = await projectHourly(sql);
     const beforePairs = await modelRollup(sql);
+    const beforeUncosted = await uncostedHourly(sql);
     assert.ok(beforePairs.length > 0);
-    await sql.query(`truncate public.usage_session_rollup, public.usage_project_hourly, public.usage_session_model_rollup`);
+    assert.ok(beforeUncosted.some((r) => r.refused === 'true') && beforeUncosted.some((r) => r.status === '200'), 'refused and unpriced requests');
+    await sql.query(`truncate public.usage_session_rollup, public.usage_project_hourly, public.usage_session_model_rollup, public.usage_uncosted_hourly`);
     await sql.query(`select public.rebuild_usage_session_rollup()`);
     await sql.query(`select public.rebuild_usage_project_hourly()`);
     await sql.query(`select public.rebuild_usage_session_model_rollup()`);
+    await sql.query(`select public.rebuild_usage_uncosted_hourly()`);
     assert.deepEqual(await rollup(sql), before);
     assert.deepEqual(await projectHourly(sql), beforeHourly);
     assert.deepEqual(await modelRollup(sql), beforePairs);
+    assert.deepEqual(await uncostedHourly(sql), beforeUncosted);
     await sql.query(`truncate public.usage_tracking`);
     assert.deepEqual(await rollup(sql), []);
     assert.deepEqual(await projectHourly(sql), []);
     assert.deepEqual(await modelRollup(sql), []);
+    assert.deepEqual(await uncostedHourly(sql), []);
   });
 
   it('keeps agents unique by (project, external id), several without one', async () => {

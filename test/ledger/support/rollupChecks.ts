@@ -69,9 +69,31 @@ export async function grouped(sql: SqlClient): Promise<Record<string, string>[]>
     ) g order by 1, 2, 3`)).rows;
 }
 
+const UNCOSTED = `coalesce(project_id::text, '-') as project, bucket::text, coalesce(agent_id::text, '-') as agent, model,
+  coalesce(status::text, '-') as status, coalesce(error, '-') as error, refused::text, request_count::text as requests,
+  tokens::text`;
+
+/** usage_uncosted_hourly (20261203000006): failed, refused and unpriced requests per hour and key. */
+export async function uncostedHourly(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`select ${UNCOSTED} from public.usage_uncosted_hourly order by 1, 2, 3, 4, 5, 6, 7`)).rows;
+}
+
+export async function groupedUncosted(sql: SqlClient): Promise<Record<string, string>[]> {
+  return (await sql.query(`
+    select ${UNCOSTED} from (
+      select project_id, public.usage_hour_bucket(created_at) as bucket, agent_id, model, status, error,
+        coalesce(cost_source = 'refused', false) as refused, count(*) as request_count,
+        sum(input_tokens + output_tokens + cache_creation_tokens + cache_read_tokens) as tokens
+      from public.usage_tracking
+      where cost is null or error is not null or coalesce(status, 200) >= 400 or cost_source = 'refused'
+      group by 1, 2, 3, 4, 5, 6, 7
+    ) g order by 1, 2, 3, 4, 5, 6, 7`)).rows;
+}
+
 /**
  * Every rollup equals the GROUP BY of usage_tracking it stands for: the hourly rollup, the
- * project hourly totals, the session rollup and the session model pairs. Returns the
+ * project hourly totals, the session rollup, the session model pairs and the failed, refused
+ * and unpriced requests per hour. Returns the
  * sessions' GROUP BY.
  */
 export async function assertRollupsExact(sql: SqlClient, when: string): Promise<Record<string, string>[]> {
@@ -80,5 +102,6 @@ export async function assertRollupsExact(sql: SqlClient, when: string): Promise<
   assert.deepEqual(await rollup(sql), g, `session rollup differs from GROUP BY ${when}`);
   assert.deepEqual(await projectHourly(sql), await groupedHourly(sql), `project hourly totals differ from GROUP BY ${when}`);
   assert.deepEqual(await modelRollup(sql), await groupedPairs(sql), `session model pairs differ from GROUP BY ${when}`);
+  assert.deepEqual(await uncostedHourly(sql), await groupedUncosted(sql), `failed, refused and unpriced per hour differ from GROUP BY ${when}`);
   return g;
 }

@@ -54,9 +54,21 @@ export function sessionRows(p: Params, alias: string, session: string): string {
  * but time, so without an agent filter the per-project hourly totals serve (one row per
  * hour instead of one per agent, model and source); model, source and agent are then null.
  */
-export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false): Source {
+/**
+ * The scope's range split for the hourly rollups: whole UTC hours [a, b) (none when a === b)
+ * and the partial hours at its ends, as [start, end) in ms, to read from usage rows.
+ */
+export function splitHours(scope: Pick<ResolvedScope, 'from' | 'to'>): { a: number; b: number; edges: [number, number][] } {
   const fromMs = scope.from.getTime();
   const toMs = scope.to.getTime();
+  let a = Math.ceil(fromMs / HOUR) * HOUR;
+  let b = Math.floor(toMs / HOUR) * HOUR;
+  if (a >= b) a = b = toMs; // no whole hour: all from usage rows
+  const edges: [number, number][] = a === b ? [[fromMs, toMs]] : [[fromMs, a], [b, toMs]];
+  return { a, b, edges: edges.filter(([x, y]) => x < y) };
+}
+
+export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = [], totalsOnly = false): Source {
   const filters = (alias: string) => scopeFilters(p, scope, alias).map((x) => ` and ${x}`).join('');
   const rawColumns = `u.project_id, u.agent_id, u.model, u.routing_source, u.created_at as at,
       1::bigint as n, (u.error is not null or coalesce(u.status, 200) >= 400)::int::bigint as errors,
@@ -72,22 +84,13 @@ export function usageSource(p: Params, scope: ResolvedScope, cutHours: Date[] = 
     };
   }
   // Whole UTC hours [a, b) come from the rollup; [from, a) and [b, to) from usage rows.
-  let a = Math.ceil(fromMs / HOUR) * HOUR;
-  let b = Math.floor(toMs / HOUR) * HOUR;
-  if (a >= b) a = b = toMs; // no whole hour: all from usage rows
-  const lo: string[] = [];
-  const hi: string[] = [];
+  const { a, b, edges } = splitHours(scope);
+  const lo = edges.map(([x]) => new Date(x).toISOString());
+  const hi = edges.map(([, y]) => new Date(y).toISOString());
   const edge = (x: number, y: number) => {
-    if (x < y) {
-      lo.push(new Date(x).toISOString());
-      hi.push(new Date(y).toISOString());
-    }
+    lo.push(new Date(x).toISOString());
+    hi.push(new Date(y).toISOString());
   };
-  if (a === b) edge(fromMs, toMs);
-  else {
-    edge(fromMs, a);
-    edge(b, toMs);
-  }
   const cut = cutHours.map((h) => h.getTime()).filter((h) => h >= a && h < b);
   for (const h of cut) edge(h, h + HOUR);
   const parts: string[] = [];

@@ -7,7 +7,7 @@ import type { SqlClient } from '../sqlClient';
 import { NO_UNRECORDED, unrecordedUsage } from '../unrecorded';
 import type { AnalyticsParams } from './params';
 import { Params, withPeriod, type ResolvedScope } from './scope';
-import { rowFilters, SUMS, totalsOf, usageSource, usd, type SumRow } from './source';
+import { rowFilters, scopeFilters, splitHours, SUMS, totalsOf, usageSource, usd, type SumRow } from './source';
 
 /**
  * A usage row without a known cost, failed, or refused by a budget: the rows of the partial
@@ -22,23 +22,51 @@ export interface Accounting {
   unpriced: UnpricedModel[];
 }
 
+interface AccountingRow { model: string; status: number | null; error: string | null; refused: boolean; failed: boolean; n: number; tokens: number }
+
 /**
- * Failed, refused and unpriced requests of the scope, read from usage rows: the rollups
- * count errors and costed requests but keep neither status, cost source nor which
- * requests lacked a price. These are few, and a partial index holds only them.
+ * Failed, refused and unpriced requests of the scope, grouped by model, status, error and
+ * refusal: the whole UTC hours from usage_uncosted_hourly (migration
+ * 20261203000006_uncosted_hourly_rollup.sql), the partial hours at the range's ends from
+ * usage rows through the partial index (few rows, but scattered over the table: reading a
+ * long range's rows was most of the summary's time). A session's come from its usage rows.
  */
+async function accountingRows(db: SqlClient, scope: ResolvedScope): Promise<AccountingRow[]> {
+  const p = new Params();
+  const rowColumns = `u.model, u.status, u.error, coalesce(u.cost_source = '${REFUSED_COST_SOURCE}', false) as refused, 1 as n,
+       u.input_tokens::bigint + u.output_tokens + u.cache_creation_tokens + u.cache_read_tokens as tokens`;
+  const parts: string[] = [];
+  if (scope.session !== null) {
+    parts.push(`select ${rowColumns} from public.usage_tracking u
+      where ${[...rowFilters(p, scope, 'u'), UNCOSTED_FAILED_OR_REFUSED].join(' and ')}`);
+  } else {
+    const { a, b, edges } = splitHours(scope);
+    if (a < b) {
+      parts.push(`select r.model, r.status, r.error, r.refused, r.request_count as n, r.tokens
+        from public.usage_uncosted_hourly r
+        where ${[`r.bucket >= ${p.add(new Date(a).toISOString())}::timestamptz`, `r.bucket < ${p.add(new Date(b).toISOString())}::timestamptz`,
+          ...scopeFilters(p, scope, 'r')].join(' and ')}`);
+    }
+    for (const [x, y] of edges) {
+      parts.push(`select ${rowColumns} from public.usage_tracking u
+        where ${[`u.created_at >= ${p.add(new Date(x).toISOString())}::timestamptz`, `u.created_at < ${p.add(new Date(y).toISOString())}::timestamptz`,
+          ...scopeFilters(p, scope, 'u'), UNCOSTED_FAILED_OR_REFUSED].join(' and ')}`);
+    }
+  }
+  if (!parts.length) return [];
+  const { rows } = await db.query<AccountingRow>(
+    `select s.model, s.status, s.error, s.refused, (s.error is not null or coalesce(s.status, 200) >= 400) as failed,
+       sum(s.n)::int as n, sum(s.tokens)::float8 as tokens
+     from (${parts.join('\n     union all\n     ')}) s
+     group by 1, 2, 3, 4, 5`, p.values);
+  return rows;
+}
+
+/** Failed (by status and error), refused and unpriced (by model, with tokens) requests of the scope. */
 export async function accounting(db: SqlClient, scope: ResolvedScope): Promise<Accounting> {
   const out: Accounting = { refused: 0, failed: 0, byStatus: [], unpriced: [] };
   if (scope.noMatch) return out;
-  const p = new Params();
-  const where = [...rowFilters(p, scope, 'u'), UNCOSTED_FAILED_OR_REFUSED];
-  const { rows } = await db.query<{ model: string; status: number | null; error: string | null; refused: boolean; failed: boolean; n: number; tokens: number }>(
-    `select u.model, u.status, u.error, coalesce(u.cost_source = ${p.add(REFUSED_COST_SOURCE)}, false) as refused,
-       (u.error is not null or coalesce(u.status, 200) >= 400) as failed, count(*)::int as n,
-       sum(u.input_tokens::bigint + u.output_tokens + u.cache_creation_tokens + u.cache_read_tokens)::float8 as tokens
-     from public.usage_tracking u
-     where ${where.join(' and ')}
-     group by 1, 2, 3, 4, 5`, p.values);
+  const rows = await accountingRows(db, scope);
   const byStatus = new Map<string, FailedStatus>();
   const unpriced = new Map<string, UnpricedModel>();
   for (const r of rows) {
