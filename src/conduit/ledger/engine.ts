@@ -147,7 +147,7 @@ export class LedgerEngine {
       const t0 = performance.now();
       this.insertedSinceMaintenance = 0;
       try {
-        await this.db.exec(`vacuum (analyze) public.usage_hourly_rollup, public.usage_project_hourly, public.usage_session_rollup, public.usage_session_model_rollup`);
+        await this.db.exec(`vacuum (analyze) public.usage_hourly_rollup, public.usage_project_hourly, public.usage_session_rollup, public.usage_session_model_rollup, public.usage_uncosted_hourly`);
         await this.db.exec(`analyze public.usage_tracking, public.routing_decisions, public.projects, public.agents`);
         this.log.debug(`ledger: maintenance (vacuum, analyze) took ${Math.round(performance.now() - t0)} ms`);
       } catch (err) {
