@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { accessTokenClaims } from '../../src/conduit/ledger/accessToken';
-import { deterministicUuid, remoteAgentId, remoteProjectId } from '../../src/conduit/ledger/outbox';
+import { accessTokenClaims } from '../../src/conduit/ledger/sync/accessToken';
+import { deterministicUuid, remoteAgentId, remoteProjectId } from '../../src/conduit/ledger/sync/outbox';
 import { refreshSession, signInWithPassword, verifyOtp } from '../../src/conduit/ledger/supabaseAuth';
-import { SupabaseSyncTarget } from '../../src/conduit/ledger/supabaseSyncTarget';
+import { SupabaseSyncTarget } from '../../src/conduit/ledger/sync/supabaseSyncTarget';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }
 

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
-import { INSUFFICIENT_PRIVILEGE, isRowRefusal, SyncTargetError } from '../../src/conduit/ledger/syncErrors';
-import { SupabaseSyncTarget } from '../../src/conduit/ledger/supabaseSyncTarget';
+import { INSUFFICIENT_PRIVILEGE, isRowRefusal, SyncTargetError } from '../../src/conduit/ledger/sync/syncErrors';
+import { SupabaseSyncTarget } from '../../src/conduit/ledger/sync/supabaseSyncTarget';
 
 const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
 const token = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '7d1f4c1e-2b7a-4e53-9c6f-5a4b3c2d1e0f', role: 'authenticated', exp: Math.floor(Date.now() / 1000) + 3600 })}.sig`;

@@ -9,7 +9,7 @@ import type pg from 'pg';
 import { silentLogger } from '../../src/conduit/core/log';
 import { createGatewayServer, type ServerDeps } from '../../src/conduit/http/server';
 import { parseMembersQuery } from '../../src/conduit/http/teamRoute';
-import { remoteProjectId } from '../../src/conduit/ledger/outbox';
+import { remoteProjectId } from '../../src/conduit/ledger/sync/outbox';
 import type { SyncStatusReport } from '../../src/conduit/ledger/service';
 import { PgTeamBackend } from '../../src/conduit/team/pgTeamBackend';
 import { TeamAccess } from '../../src/conduit/team/teamService';

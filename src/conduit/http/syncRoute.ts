@@ -9,12 +9,12 @@
  *                                     one-sentence message; see src/protocol/team.ts)
  *
  * The extension owns the session's refresh: it posts the refreshed session again (the
- * gateway never uses the refresh token, see src/conduit/ledger/supabaseSyncTarget.ts).
+ * gateway never uses the refresh token, see src/conduit/ledger/sync/supabaseSyncTarget.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { LedgerUnavailableError, type LedgerService, type SyncSessionInput } from '../ledger/service';
-import { accessTokenClaims } from '../ledger/accessToken';
+import { accessTokenClaims } from '../ledger/sync/accessToken';
 import { readBody } from './body';
 import { sendJson, sendUnavailable } from './analyticsRoute';
 import { GatewayError, sendError } from './errors';

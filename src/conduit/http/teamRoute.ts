@@ -18,7 +18,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from '../ledger/queryParams';
-import { remoteProjectId } from '../ledger/outbox';
+import { remoteProjectId } from '../ledger/sync/outbox';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';
 import { TeamError, type TeamErrorKind } from '../team/teamBackend';

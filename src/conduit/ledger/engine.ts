@@ -13,7 +13,7 @@ import { ledgerDbFromPglite, type LedgerDb } from './ledgerDb';
 import { applyLocalSchema, ensureLocalUser } from './localSchema';
 import { applyMigrations, defaultMigrationsDir } from './migrations';
 import { checkSnapshot, defaultSnapshotPath, unpackSnapshot } from './storeSnapshot';
-import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './outbox';
+import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './sync/outbox';
 import type { SyncSessionInput } from './service';
 import { runUsageReport, type ReportParams, type ReportResult } from './reports';
 import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
@@ -25,8 +25,8 @@ import { repriceModel } from './reprice';
 import type { ModelPrice } from '../pricing/priceTable';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
-import { accessTokenClaims } from './accessToken';
-import { SupabaseSyncTarget } from './supabaseSyncTarget';
+import { accessTokenClaims } from './sync/accessToken';
+import { SupabaseSyncTarget } from './sync/supabaseSyncTarget';
 
 /**
  * PGlite's server settings. shared_buffers: Postgres' default 128 MB is sized for a server;

@@ -2,7 +2,7 @@
 // session. Implemented by WorkerLedger (the gateway: the store in a child process) and
 // EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
 import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
-import type { SyncStatus } from './outbox';
+import type { SyncStatus } from './sync/outbox';
 import type { ProjectOp, ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';

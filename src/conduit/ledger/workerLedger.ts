@@ -23,9 +23,9 @@ import { AnalyticsParamError, type AnalyticsParams, type AnalyticsQuery, type Ra
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import type { ReportOpened, ReportParams } from './reports';
 import type { UsageReportRow } from '../../protocol/reports';
-import { accessTokenClaims } from './accessToken';
+import { accessTokenClaims } from './sync/accessToken';
 import { lockStore } from './storeLock';
-import type { SyncStatus } from './outbox';
+import type { SyncStatus } from './sync/outbox';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
 import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpReply, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';

@@ -26,11 +26,11 @@
 // (network, 5xx, expired session) keeps the backoff.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../core/log';
-import type { LedgerDb } from './ledgerDb';
-import { brokenLinkMessage, type BrokenLinkNotice } from '../../protocol/team';
+import type { Logger } from '../../core/log';
+import type { LedgerDb } from '../ledgerDb';
+import { brokenLinkMessage, type BrokenLinkNotice } from '../../../protocol/team';
 import { isRowRefusal } from './syncErrors';
-import { brokenLinks, linkedProjects, markLinksBroken } from './workspaceLinks';
+import { brokenLinks, linkedProjects, markLinksBroken } from '../workspaceLinks';
 
 export type SyncTable = 'projects' | 'agents' | 'usage_tracking' | 'routing_decisions';
 
