@@ -10,15 +10,29 @@ export interface SseConnection {
   close(): void;
 }
 
+/** The gateway answered the subscription with an error status (429: too many streams open; 5xx). */
+export class SseRefusedError extends Error {
+  constructor(readonly status: number, readonly reason: string, readonly retryAfterMs: number | null) {
+    super(`event stream answered ${status}${reason ? `: ${reason}` : ''}`);
+  }
+}
+
+/** onClose runs once for a stream that ends, fails or is refused (not one closed with close()). */
 export function connectSse(port: number, path: string, token: string, onEvent: (e: SseEvent) => void, onClose?: (err?: Error) => void): SseConnection {
   let readyResolve!: () => void;
   let readyReject!: (err: Error) => void;
   const ready = new Promise<void>((res, rej) => { readyResolve = res; readyReject = rej; });
+  // A caller that relies on onClose alone need not wait for ready: its failure is not unhandled.
+  ready.catch(() => undefined);
   let closedByUs = false;
   const req = http.get({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, [TOKEN_HEADER]: token, accept: 'text/event-stream' }, agent: false }, (res) => {
     if (res.statusCode !== 200) {
-      readyReject(new Error(`event stream answered ${res.statusCode}`));
-      res.resume();
+      // The refusal's reason (Anthropic's error shape) is read, so that it can be shown.
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => { if (text.length < 4096) text += c; });
+      res.once('end', () => refused(res.statusCode ?? 0, text, res.headers['retry-after']));
+      res.once('error', (err) => closed(err));
       return;
     }
     res.setEncoding('utf8');
@@ -39,12 +53,25 @@ export function connectSse(port: number, path: string, token: string, onEvent: (
         else if (data.length) onEvent({ event, data: data.join('\n') });
       }
     });
-    res.once('close', () => { if (!closedByUs) onClose?.(); });
+    res.once('close', () => closed());
   });
-  req.on('error', (err) => {
-    readyReject(err);
-    if (!closedByUs) onClose?.(err);
-  });
+  req.on('error', (err) => closed(err));
+  let ended = false;
+  // A response's close and a request error can both come for one stream: onClose runs once.
+  function closed(err?: Error): void {
+    readyReject(err ?? new Error('the event stream closed before it was ready'));
+    if (ended || closedByUs) return;
+    ended = true;
+    onClose?.(err);
+  }
+  function refused(status: number, text: string, retryAfter: string | undefined): void {
+    let reason = '';
+    try {
+      reason = String((JSON.parse(text) as { error?: { message?: unknown } }).error?.message ?? '').replace(/^\[conduit\] /, '');
+    } catch { /* not Anthropic's shape: the status alone */ }
+    const seconds = Number(retryAfter);
+    closed(new SseRefusedError(status, reason, retryAfter !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null));
+  }
   return {
     ready,
     close() {

@@ -1,22 +1,20 @@
 /**
  * The extension's view of the running gateway: its local API (with the access token)
- * and its event stream, reconnected whenever the gateway (re)starts.
+ * and its event stream, reconnected whenever the gateway (re)starts, and with backoff
+ * whenever the stream is refused or drops while it runs (eventStream.ts).
  */
 import * as vscode from 'vscode';
 import { readAccessToken } from '../../conduit/core/secretFile';
 import { conduitPaths } from '../../conduit/core/paths';
 import { request } from '../../conduit/client/gatewayClient';
-import { connectSse, type SseConnection } from '../../conduit/client/sseClient';
+import { GatewayHttpError, call as callRoute } from '../../conduit/client/call';
+import { urlOf, type AnyRoute, type ResponseOf, type RouteInput } from '../../protocol/route';
+import { ReconnectingEventStream } from './eventStream';
 import type { GatewayEvent } from '../../protocol/usage';
 import type { GatewaySupervisor } from './supervisor';
 import type { Settings } from '../settings';
 
-/** An error answer of the gateway's API, with its status (503: not ready yet, try again). */
-export class GatewayHttpError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
-  }
-}
+export { GatewayHttpError };
 
 export class GatewayUnavailableError extends Error {
   constructor(message = 'The Conduit gateway is not running. Start it with "Conduit: Start Gateway".') {
@@ -33,16 +31,34 @@ export class GatewayApi implements vscode.Disposable {
   private readonly projectsChanged = new vscode.EventEmitter<void>();
   /** This window changed a project, agent or budget through the projects API (views showing them refresh). */
   readonly onDidChangeProjects = this.projectsChanged.event;
-  private sse: SseConnection | null = null;
-  private ssePort: number | null = null;
-  private reconnect: NodeJS.Timeout | undefined;
+  private readonly stream: ReconnectingEventStream;
+  /** The port the event stream was started for; null while the gateway does not run. */
+  private streamPort: number | null = null;
   /** Calls waiting for the store to open (callWhenReady). */
   private storeWaiters = 0;
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly supervisor: GatewaySupervisor, private readonly settings: Settings, private readonly log: vscode.LogOutputChannel) {
+    this.stream = new ReconnectingEventStream({
+      path: '/v1/conduit/events',
+      target: () => {
+        const { port } = this.supervisor.state;
+        const token = this.token;
+        return port !== null && token ? { port, token } : null;
+      },
+      onEvent: (e) => {
+        if (e.event !== 'decision' && e.event !== 'usage' && e.event !== 'budget' && e.event !== 'ingested') return;
+        try {
+          this.events.fire(JSON.parse(e.data) as GatewayEvent);
+        } catch {
+          this.log.warn('an event from the gateway was not valid JSON');
+        }
+      },
+      onReady: () => this.connected.fire(),
+      onDrop: (reason, retryInMs) => this.log.warn(`event stream: ${reason}; connecting again in ${(retryInMs / 1000).toFixed(1)} s`),
+    });
     this.subscription = supervisor.onDidChange((s) => {
-      if (s.health === 'running' && s.port !== this.ssePort) this.connect();
+      if (s.health === 'running' && s.port !== this.streamPort) this.connect();
       if (s.health !== 'running') this.disconnect();
     });
     if (supervisor.state.health === 'running') this.connect();
@@ -52,10 +68,26 @@ export class GatewayApi implements vscode.Disposable {
     return readAccessToken(conduitPaths(this.settings.home).token);
   }
 
-  /** GET/POST/PUT/DELETE on the gateway's local API; parsed JSON, or a clear error. */
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  /**
+   * A route of the gateway's API (src/protocol/routes.ts) with its input; its answer, or a
+   * clear error (GatewayHttpError for the gateway's refusals).
+   */
+  call<R extends AnyRoute>(route: R, input: RouteInput<R>): Promise<ResponseOf<R>>;
+  /** A path of the API as a string: what the table does not name yet. */
+  call<T>(method: string, path: string, body?: unknown): Promise<T>;
+  async call(routeOrMethod: AnyRoute | string, inputOrPath: RouteInput<AnyRoute> | string, body?: unknown): Promise<unknown> {
     const { port } = this.supervisor.state;
     if (this.supervisor.state.health !== 'running' || port === null) throw new GatewayUnavailableError();
+    const [method, path] = typeof routeOrMethod === 'string'
+      ? [routeOrMethod, inputOrPath as string] : [routeOrMethod.method, urlOf(routeOrMethod, inputOrPath as RouteInput<AnyRoute>)];
+    const answer = typeof routeOrMethod === 'string'
+      ? await this.callPath(port, routeOrMethod, path, body)
+      : await callRoute({ port, token: this.token }, routeOrMethod, inputOrPath as RouteInput<AnyRoute>, { timeoutMs: 10_000 });
+    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
+    return answer;
+  }
+
+  private async callPath(port: number, method: string, path: string, body: unknown): Promise<unknown> {
     const r = await request(port, method, path, { token: this.token, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 10_000 });
     let parsed: unknown;
     try {
@@ -67,8 +99,7 @@ export class GatewayApi implements vscode.Disposable {
       const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`;
       throw new GatewayHttpError(message.replace(/^\[conduit\] /, ''), r.status);
     }
-    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
-    return parsed as T;
+    return parsed;
   }
 
   /**
@@ -76,57 +107,43 @@ export class GatewayApi implements vscode.Disposable {
    * few seconds of a first start): a command run just after VS Code starts should work,
    * not fail. The wait shows in the status bar.
    */
-  async callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs = 60_000): Promise<T> {
+  callWhenReady<R extends AnyRoute>(route: R, input: RouteInput<R>, maxWaitMs?: number): Promise<ResponseOf<R>>;
+  callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs?: number): Promise<T>;
+  async callWhenReady(routeOrMethod: AnyRoute | string, inputOrPath: RouteInput<AnyRoute> | string, bodyOrWait?: unknown, wait?: number): Promise<unknown> {
+    const once = typeof routeOrMethod === 'string'
+      ? () => this.call<unknown>(routeOrMethod, inputOrPath as string, bodyOrWait)
+      : () => this.call(routeOrMethod, inputOrPath as RouteInput<AnyRoute>);
+    const maxWaitMs = (typeof routeOrMethod === 'string' ? wait : bodyOrWait as number | undefined) ?? 60_000;
     try {
-      return await this.call<T>(method, path, body);
+      return await once();
     } catch (err) {
       if (!(err instanceof GatewayHttpError) || err.status !== 503) throw err;
     }
     const deadline = Date.now() + maxWaitMs;
-    const retry = async (): Promise<T> => {
+    const retry = async (): Promise<unknown> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
-          return await this.call<T>(method, path, body);
+          return await once();
         } catch (err) {
           if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
         }
       }
     };
-    // One status bar entry however many calls wait together (the analytics panel makes nine).
+    // One status bar entry however many calls wait together.
     if (this.storeWaiters++ > 0) return retry().finally(() => { this.storeWaiters--; });
     return Promise.resolve(vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Conduit: waiting for the usage store to open' }, retry))
       .finally(() => { this.storeWaiters--; });
   }
 
   private connect(): void {
-    this.disconnect();
-    const { port } = this.supervisor.state;
-    const token = this.token;
-    if (port === null || !token) return;
-    this.ssePort = port;
-    this.sse = connectSse(port, '/v1/conduit/events', token, (e) => {
-      if (e.event !== 'decision' && e.event !== 'usage' && e.event !== 'budget' && e.event !== 'ingested') return;
-      try {
-        this.events.fire(JSON.parse(e.data) as GatewayEvent);
-      } catch {
-        this.log.warn('an event from the gateway was not valid JSON');
-      }
-    }, () => {
-      // Dropped while the gateway still runs (a restart in between): try again shortly.
-      this.sse = null;
-      this.ssePort = null;
-      clearTimeout(this.reconnect);
-      this.reconnect = setTimeout(() => { if (this.supervisor.state.health === 'running') this.connect(); }, 1_000);
-    });
-    this.sse.ready.then(() => this.connected.fire(), (err) => this.log.warn(`event stream: ${(err as Error).message}`));
+    this.streamPort = this.supervisor.state.port;
+    this.stream.start();
   }
 
   private disconnect(): void {
-    clearTimeout(this.reconnect);
-    this.sse?.close();
-    this.sse = null;
-    this.ssePort = null;
+    this.stream.stop();
+    this.streamPort = null;
   }
 
   dispose(): void {
