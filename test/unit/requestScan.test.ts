@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { RequestBodyError, scanRequestBody, type ScannedRequest } from '../../src/conduit/routing/requestScan';
+import { RequestBodyError, scanObjectFields, scanRequestBody, type ScannedRequest } from '../../src/conduit/routing/requestScan';
 import { claudeCodeRequest, grownRequest } from '../support/claudeRequest';
 import { rng, type Rng } from './prng';
 
@@ -276,6 +276,43 @@ describe('scanRequestBody', () => {
       assert.equal(slice(buf, scanned.fields.get('a')!), '{}');
       assert.equal(slice(buf, scanned.fields.get('b')!), '[]');
       assert.equal(slice(buf, scanned.fields.get('c')!), '[{},[],[[]],{"d":{}}]');
+    });
+  });
+
+  describe('outline of a message the scan has read (scanObjectFields)', () => {
+    it('finds every field and content element as JSON.parse reads them, over 2,000 random documents', () => {
+      // It skips strings and nested values without validating them again: escaped quotes
+      // and backslash runs, whitespace, numbers and literals at any place must not mislead it.
+      const r = rng(0x0b71);
+      let outlined = 0;
+      for (let n = 0; n < 2000; n++) {
+        const buf = Buffer.from(genDocument(r), 'utf8');
+        const scanned = scan(buf);
+        const parsed = JSON.parse(buf.toString('utf8')) as { messages?: unknown };
+        if (!Array.isArray(parsed.messages)) continue;
+        for (let k = 0; k < scanned.messages.length; k++) {
+          const range = scanned.messages.at(k);
+          const message = parsed.messages[k] as Record<string, unknown>;
+          if (buf[range[0]] !== 0x7b) continue;
+          const outline = scanObjectFields(buf, range, 'content');
+          outlined++;
+          const label = `document ${n}, message ${k}: ${slice(buf, range)}`;
+          assert.deepEqual([...outline.fields.keys()].sort(), Object.keys(message).sort(), label);
+          for (const [key, value] of outline.fields) assert.deepEqual(JSON.parse(slice(buf, value)), message[key], `${label}: ${key}`);
+          const content = Array.isArray(message.content) ? message.content : [];
+          assert.equal(outline.list.length, content.length, label);
+          for (let b = 0; b < content.length; b++) assert.deepEqual(JSON.parse(slice(buf, outline.list.at(b))), content[b], `${label}: element ${b}`);
+        }
+      }
+      assert.ok(outlined > 300, `${outlined} messages outlined`);
+    });
+
+    it('reads strings ending in runs of backslashes, and keys with escaped quotes', () => {
+      const message = { 'q"k': '\\', content: ['\\"', '\\\\', { a: ['"]}'] }, 'x\\'], role: 'user\\' };
+      const buf = Buffer.from(`{"messages":[ ${JSON.stringify(message, null, 1)} ]}`);
+      const outline = scanObjectFields(buf, scan(buf).messages.at(0), 'content');
+      assert.deepEqual(Object.fromEntries([...outline.fields].map(([k, v]) => [k, JSON.parse(slice(buf, v))])), message);
+      assert.deepEqual(Array.from({ length: outline.list.length }, (_, b) => JSON.parse(slice(buf, outline.list.at(b)))), message.content);
     });
   });
 

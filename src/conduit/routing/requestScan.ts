@@ -92,9 +92,94 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
  * block) and the elements of its array field `listKey`, without a token estimate: what
  * is then read of it (a role, a block's type and text) is parsed alone, not the whole
  * object with its tool results and images.
+ *
+ * The bytes were validated by that scan, so they are not validated again: a string is
+ * passed over by searching for its closing quote, a nested value by counting brackets.
+ * (Reading the latest prompt outlines the last messages and their blocks, megabytes of
+ * tool results or nested tool inputs among them; a validating scan of them cost as much
+ * again as the request's own scan.)
  */
 export function scanObjectFields(body: Buffer, [start, end]: ByteRange, listKey: string): ObjectOutline {
-  return scanObject(body, start, end, listKey, false);
+  const top = new ObjectOutline(listKey);
+  let i = skipBlank(body, start) + 1; // past the '{'
+  for (;;) {
+    i = skipBlank(body, i);
+    if (body[i] === 0x7d) break; // '}' of an empty object
+    const keyStart = i + 1;
+    i = endOfString(body, i);
+    top.keyRead(decodeKey(body, keyStart, i - 1));
+    i = skipBlank(body, skipBlank(body, i) + 1); // past the ':'
+    const valueStart = i;
+    i = top.isListKey() && body[i] === 0x5b ? endOfList(body, i, top.list) : endOfValue(body, i);
+    top.fieldEnded(valueStart, i);
+    i = skipBlank(body, i);
+    if (body[i] !== 0x2c) break; // the object's '}'
+    i++;
+  }
+  work = end - start;
+  return top;
+}
+
+/** Past whitespace in validated JSON (not counted as the scan's work). */
+function skipBlank(body: Buffer, i: number): number {
+  for (;;) {
+    const b = body[i];
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09) return i;
+    i++;
+  }
+}
+
+/**
+ * The index after the closing quote of the validated string that opens at `at`: the next
+ * quote not escaped, that is, after an even run of backslashes. (Each byte is looked at
+ * once by the search, and a run of backslashes once more, backwards, at the quote after it.)
+ */
+function endOfString(body: Buffer, at: number): number {
+  let from = at + 1;
+  for (;;) {
+    let q = from;
+    const near = from + READ_BEFORE_SEARCH;
+    while (q < near && body[q] !== QUOTE) q++;
+    if (body[q] !== QUOTE) q = body.indexOf(QUOTE, q);
+    let run = 0;
+    while (body[q - 1 - run] === BACKSLASH) run++;
+    if (run % 2 === 0) return q + 1;
+    from = q + 1;
+  }
+}
+
+/** The index after the validated value that starts at `i`. */
+function endOfValue(body: Buffer, i: number): number {
+  const b = body[i];
+  if (b === QUOTE) return endOfString(body, i);
+  if (b !== 0x7b && b !== 0x5b) {
+    // A number or a literal: up to the next delimiter.
+    for (;;) {
+      const c = body[++i];
+      if (c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return i;
+    }
+  }
+  let depth = 0;
+  for (;;) {
+    const c = body[i++];
+    if (c === QUOTE) i = endOfString(body, i - 1);
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i;
+  }
+}
+
+/** The index after the validated array that opens at `i`, each of its elements listed. */
+function endOfList(body: Buffer, i: number, list: RangeList): number {
+  i = skipBlank(body, i + 1);
+  if (body[i] === 0x5d) return i + 1;
+  for (;;) {
+    const start = i;
+    i = endOfValue(body, i);
+    list.push(start, i);
+    i = skipBlank(body, i);
+    if (body[i] !== 0x2c) return i + 1; // the ']'
+    i = skipBlank(body, i + 1);
+  }
 }
 
 /**
