@@ -4,11 +4,10 @@
  * whenever the stream is refused or drops while it runs (eventStream.ts).
  */
 import * as vscode from 'vscode';
-import { readAccessToken } from '../../conduit/core/secretFile';
-import { conduitPaths } from '../../conduit/core/paths';
+import { readAccessToken } from '../../conduit/client/accessTokenFile';
+import { conduitPaths } from '../../conduit/client/paths';
 import { request } from '../../conduit/client/gatewayClient';
-import { GatewayHttpError, call as callRoute } from '../../conduit/client/call';
-import { urlOf, type AnyRoute, type ResponseOf, type RouteInput } from '../../protocol/route';
+import { GatewayHttpError, answerOf } from '../../conduit/client/call';
 import { ReconnectingEventStream } from './eventStream';
 import type { GatewayEvent } from '../../protocol/usage';
 import type { GatewaySupervisor } from './supervisor';
@@ -69,37 +68,17 @@ export class GatewayApi implements vscode.Disposable {
   }
 
   /**
-   * A route of the gateway's API (src/protocol/routes.ts) with its input; its answer, or a
-   * clear error (GatewayHttpError for the gateway's refusals).
+   * GET/POST/PUT/DELETE on the gateway's local API; parsed JSON, or a clear error. Callers
+   * name a route of src/protocol/routes.ts through call() of src/conduit/client/call.ts,
+   * which builds its path and checks its answer.
    */
-  call<R extends AnyRoute>(route: R, input: RouteInput<R>): Promise<ResponseOf<R>>;
-  /** A path of the API as a string: what the table does not name yet. */
-  call<T>(method: string, path: string, body?: unknown): Promise<T>;
-  async call(routeOrMethod: AnyRoute | string, inputOrPath: RouteInput<AnyRoute> | string, body?: unknown): Promise<unknown> {
+  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const { port } = this.supervisor.state;
     if (this.supervisor.state.health !== 'running' || port === null) throw new GatewayUnavailableError();
-    const [method, path] = typeof routeOrMethod === 'string'
-      ? [routeOrMethod, inputOrPath as string] : [routeOrMethod.method, urlOf(routeOrMethod, inputOrPath as RouteInput<AnyRoute>)];
-    const answer = typeof routeOrMethod === 'string'
-      ? await this.callPath(port, routeOrMethod, path, body)
-      : await callRoute({ port, token: this.token }, routeOrMethod, inputOrPath as RouteInput<AnyRoute>, { timeoutMs: 10_000 });
-    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
-    return answer;
-  }
-
-  private async callPath(port: number, method: string, path: string, body: unknown): Promise<unknown> {
     const r = await request(port, method, path, { token: this.token, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 10_000 });
-    let parsed: unknown;
-    try {
-      parsed = r.body ? JSON.parse(r.body) : null;
-    } catch {
-      throw new Error(`the gateway answered ${r.status} with something that is not JSON`);
-    }
-    if (r.status >= 400) {
-      const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`;
-      throw new GatewayHttpError(message.replace(/^\[conduit\] /, ''), r.status);
-    }
-    return parsed;
+    const parsed = answerOf(r);
+    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
+    return parsed as T;
   }
 
   /**
@@ -107,24 +86,18 @@ export class GatewayApi implements vscode.Disposable {
    * few seconds of a first start): a command run just after VS Code starts should work,
    * not fail. The wait shows in the status bar.
    */
-  callWhenReady<R extends AnyRoute>(route: R, input: RouteInput<R>, maxWaitMs?: number): Promise<ResponseOf<R>>;
-  callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs?: number): Promise<T>;
-  async callWhenReady(routeOrMethod: AnyRoute | string, inputOrPath: RouteInput<AnyRoute> | string, bodyOrWait?: unknown, wait?: number): Promise<unknown> {
-    const once = typeof routeOrMethod === 'string'
-      ? () => this.call<unknown>(routeOrMethod, inputOrPath as string, bodyOrWait)
-      : () => this.call(routeOrMethod, inputOrPath as RouteInput<AnyRoute>);
-    const maxWaitMs = (typeof routeOrMethod === 'string' ? wait : bodyOrWait as number | undefined) ?? 60_000;
+  async callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs = 60_000): Promise<T> {
     try {
-      return await once();
+      return await this.call<T>(method, path, body);
     } catch (err) {
       if (!(err instanceof GatewayHttpError) || err.status !== 503) throw err;
     }
     const deadline = Date.now() + maxWaitMs;
-    const retry = async (): Promise<unknown> => {
+    const retry = async (): Promise<T> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
-          return await once();
+          return await this.call<T>(method, path, body);
         } catch (err) {
           if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
         }

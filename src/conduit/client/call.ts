@@ -1,0 +1,66 @@
+/**
+ * One typed call of the gateway's API: a route of src/protocol/routes.ts and its input
+ * (path parameters, query, body) in, the route's answer out, checked against its schema.
+ * Every client goes through it: the CLI, the wrapper, the status line and the extension
+ * (whose GatewayApi carries the call: the running gateway's port and token, the wait for
+ * the store, the views' refresh after a change).
+ */
+import { check, urlOf, type AnyRoute, type ResponseOf, type RouteInput } from '../../protocol/route';
+import { request, type HttpResult } from './gatewayClient';
+
+/** An error answer of the gateway's API, with its status (503: not ready yet, try again). */
+export class GatewayHttpError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** Where the gateway listens and its access token (null for the open routes). */
+export interface GatewayAccess {
+  port: number;
+  token: string | null;
+}
+
+/** What carries a call by method and path (the extension's GatewayApi; a test's plain HTTP). */
+export interface PathCaller {
+  call<T>(method: string, path: string, body?: unknown): Promise<T>;
+  callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs?: number): Promise<T>;
+}
+
+export interface CallOptions {
+  /** A direct call's timeout (default: request()'s). */
+  timeoutMs?: number;
+  /** Through a PathCaller: wait up to this long while the usage store opens (503). */
+  waitForStoreMs?: number;
+}
+
+/** The JSON of an answer; a GatewayHttpError for a refusal (status 400 and up). */
+export function answerOf(r: HttpResult): unknown {
+  let parsed: unknown;
+  try {
+    parsed = r.body ? JSON.parse(r.body) : null;
+  } catch {
+    throw new Error(`the gateway answered ${r.status} with something that is not JSON`);
+  }
+  if (r.status >= 400) {
+    const message = (parsed as { error?: { message?: string } } | null)?.error?.message ?? `HTTP ${r.status}`;
+    throw new GatewayHttpError(message.replace(/^\[conduit\] /, ''), r.status);
+  }
+  return parsed;
+}
+
+export async function call<R extends AnyRoute>(
+  via: GatewayAccess | Pick<PathCaller, 'call'> | PathCaller, route: R, input: RouteInput<R>, options: CallOptions = {},
+): Promise<ResponseOf<R>> {
+  const path = urlOf(route, input);
+  let answer: unknown;
+  if ('call' in via) {
+    answer = options.waitForStoreMs !== undefined && 'callWhenReady' in via
+      ? await via.callWhenReady<unknown>(route.method, path, input.body, options.waitForStoreMs)
+      : await via.call<unknown>(route.method, path, input.body);
+  } else {
+    const body = input.body === undefined ? undefined : JSON.stringify(input.body);
+    answer = answerOf(await request(via.port, route.method, path, { token: via.token, body, timeoutMs: options.timeoutMs }));
+  }
+  return check(route.response, answer, `${route.method} ${route.path}`) as ResponseOf<R>;
+}

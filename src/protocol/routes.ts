@@ -1,0 +1,144 @@
+/**
+ * The gateway's HTTP API, each route once: method, path, parameters, query, body and
+ * answer (route.ts says what a route is). The server dispatches from this table
+ * (src/conduit/http/server.ts) and every client calls through it (src/conduit/client/call.ts,
+ * the extension's GatewayApi). /v1/messages and /v1/messages/count_tokens are Anthropic's
+ * API, forwarded as they are, and the event stream is SSE: neither is here.
+ */
+import * as v from 'valibot';
+import type { PriceBody, SessionInfoBody, SessionsAnswer, SummaryAnswer } from './analytics';
+import type { AnalyticsViewAnswer } from './analyticsView';
+import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
+import type { LeasesStatus, StopWhenIdleAnswer } from './leases';
+import type { AgentInfo, ProjectInfo } from './projects';
+import type { ModelListPrice } from './spend';
+import type {
+  ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
+} from './team';
+import type { UsageRecord } from './usage';
+import { route, typed } from './route';
+
+const text = v.string();
+const optionalText = v.optional(v.string());
+
+/** The parameters every analytics query takes: whose usage, and over which period. */
+const analyticsTarget = {
+  project: optionalText,
+  agent: optionalText,
+  session: optionalText,
+  range: optionalText,
+  from: optionalText,
+  to: optionalText,
+  tz: optionalText,
+};
+
+/**
+ * The routing rules config.json merged over the gateway's defaults (a project's own
+ * configuration overrides them per request): what a model configuration view inherits.
+ */
+export const routingRulesSchema = v.object({
+  longContextThreshold: v.pipe(v.number('expected a number'), v.minValue(0, 'expected a number ≥ 0')),
+  longContextModel: v.nullable(v.string('expected a model id or null')),
+  backgroundModel: v.nullable(v.string('expected a model id or null')),
+  webSearchModel: v.nullable(v.string('expected a model id or null')),
+  reasoningModel: v.nullable(v.string('expected a model id or null')),
+  reasoningKeywords: v.array(v.string('expected a string'), 'expected a list of strings'),
+  reasoningBudgetThreshold: v.nullable(v.number('expected a number or null')),
+  reasoningEfforts: v.array(v.string('expected a string'), 'expected a list of strings'),
+  fallbackModels: v.array(v.string('expected a model id'), 'expected a list of model ids'),
+  pluginsEnabled: v.boolean('expected true or false'),
+  defaultModel: v.nullable(v.string('expected a model id or null')),
+}, 'expected an object');
+export type MergedRoutingRules = v.InferOutput<typeof routingRulesSchema>;
+
+export interface CatalogueModel {
+  id: string;
+  name: string;
+  category: 'fast' | 'balanced' | 'powerful' | null;
+  /** Input and output USD per million tokens; null when no price is known. */
+  price: ModelListPrice | null;
+}
+
+/** A session's requests since the gateway started, by either of its ids. */
+export interface SessionAnswer {
+  /** The id the session is known by everywhere (claude's, else Conduit's). */
+  sessionId: string;
+  records: UsageRecord[];
+  requests: number;
+  cost: number;
+  costIncomplete: boolean;
+  lastModel: string | null;
+  lastSource: string | null;
+}
+
+/** What GET /v1/conduit/sync/status answers. */
+export interface SyncStatusAnswer {
+  mode: string;
+  lastSuccessAt: string | null;
+  waiting: number;
+  lastError: string | null;
+  brokenLinks?: { message: string }[];
+}
+
+const projectKey = v.object({ key: text });
+const agentPath = v.object({ key: text, agentId: text });
+const teamProject = v.object({ projectId: text });
+
+export const ROUTES = {
+  health: route('GET', '/health', { response: typed<Record<string, unknown>>() }),
+  status: route('GET', '/v1/conduit/status', { response: typed<Record<string, unknown>>() }),
+  models: route('GET', '/v1/conduit/models', { response: typed<{ models: CatalogueModel[] }>() }),
+  rules: route('GET', '/v1/conduit/rules', { response: routingRulesSchema }),
+  session: route('GET', '/v1/conduit/sessions/:id', { params: v.object({ id: text }), response: typed<SessionAnswer>() }),
+  sessionInfo: route('PUT', '/v1/conduit/sessions/:id/info', { params: v.object({ id: text }), body: typed<SessionInfoBody>(), response: typed<{ firstPrompt: string | null }>() }),
+  price: route('PUT', '/v1/conduit/prices/:model', { params: v.object({ model: text }), body: typed<PriceBody>(), response: typed<Record<string, unknown>>() }),
+
+  analyticsView: route('GET', '/v1/conduit/analytics/view', {
+    query: v.object({ ...analyticsTarget, bucket: v.optional(v.picklist(['hour', 'day'], 'expected hour or day')) }),
+    response: typed<AnalyticsViewAnswer>(),
+  }),
+  analyticsSummary: route('GET', '/v1/conduit/analytics/summary', { query: v.object(analyticsTarget), response: typed<SummaryAnswer>() }),
+  analyticsSessions: route('GET', '/v1/conduit/analytics/sessions', {
+    query: v.object({ ...analyticsTarget, sort: optionalText, offset: optionalText, limit: optionalText }),
+    response: typed<SessionsAnswer>(),
+  }),
+  analyticsMembers: route('GET', '/v1/conduit/analytics/members', {
+    query: v.object({ project: text, range: optionalText, from: optionalText, to: optionalText, tz: optionalText, scope: optionalText }),
+    response: typed<TeamUsageResponse>(),
+  }),
+
+  project: route('GET', '/v1/conduit/projects/:key', { params: projectKey, response: typed<ProjectInfo>() }),
+  saveProject: route('PUT', '/v1/conduit/projects/:key', { params: projectKey, body: typed<Record<string, unknown>>(), response: typed<ProjectInfo>() }),
+  agents: route('GET', '/v1/conduit/projects/:key/agents', { params: projectKey, response: typed<AgentInfo[]>() }),
+  createAgent: route('POST', '/v1/conduit/projects/:key/agents', { params: projectKey, body: typed<Record<string, unknown>>(), response: typed<AgentInfo>() }),
+  saveAgent: route('PUT', '/v1/conduit/projects/:key/agents/:agentId', { params: agentPath, body: typed<Record<string, unknown>>(), response: typed<AgentInfo>() }),
+  deleteAgent: route('DELETE', '/v1/conduit/projects/:key/agents/:agentId', { params: agentPath }),
+
+  budgets: route('GET', '/v1/conduit/budgets', { query: v.object({ project: optionalText }), response: typed<BudgetsResponse>() }),
+  budgetAlerts: route('GET', '/v1/conduit/budgets/alerts', { query: v.object({ project: optionalText }), response: typed<BudgetAlertsResponse>() }),
+  ackBudgetAlert: route('POST', '/v1/conduit/budgets/alerts/:id/ack', { params: v.object({ id: text }), response: typed<BudgetAlert>() }),
+
+  syncSession: route('POST', '/v1/conduit/sync/session', {
+    body: typed<{ url: string; anonKey: string; accessToken: string; refreshToken: string }>(),
+  }),
+  endSyncSession: route('DELETE', '/v1/conduit/sync/session'),
+  syncStatus: route('GET', '/v1/conduit/sync/status', { response: typed<SyncStatusAnswer>() }),
+
+  teamProjects: route('GET', '/v1/conduit/team/projects', { response: typed<TeamProject[]>() }),
+  teamMembers: route('GET', '/v1/conduit/team/projects/:projectId/members', { params: teamProject, response: typed<TeamMembersResponse>() }),
+  removeTeamMember: route('DELETE', '/v1/conduit/team/projects/:projectId/members/:userId', {
+    params: v.object({ projectId: text, userId: text }), response: typed<{ removed: boolean }>(),
+  }),
+  invite: route('POST', '/v1/conduit/team/projects/:projectId/invitations', { params: teamProject, body: typed<{ email: string }>(), response: typed<ProjectInvitation>() }),
+  revokeInvitation: route('DELETE', '/v1/conduit/team/projects/:projectId/invitations/:invitationId', { params: v.object({ projectId: text, invitationId: text }) }),
+  leaveTeamProject: route('POST', '/v1/conduit/team/projects/:projectId/leave', { params: teamProject }),
+  acceptInvitations: route('POST', '/v1/conduit/team/invitations/accept', { response: typed<{ joined: TeamMembership[] }>() }),
+  workspaceLinks: route('GET', '/v1/conduit/team/links', { response: typed<WorkspaceLink[]>() }),
+  linkWorkspace: route('PUT', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: text }), body: typed<{ projectId: string }>(), response: typed<WorkspaceLink>() }),
+  unlinkWorkspace: route('DELETE', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: text }) }),
+
+  leases: route('GET', '/v1/conduit/leases', { response: typed<LeasesStatus>() }),
+  renewLease: route('PUT', '/v1/conduit/leases/:id', { params: v.object({ id: text }), body: typed<{ client: string; ttlSeconds: number }>(), response: typed<Record<string, unknown>>() }),
+  releaseLease: route('DELETE', '/v1/conduit/leases/:id', { params: v.object({ id: text }) }),
+  stopWhenIdle: route('POST', '/v1/conduit/stop-when-idle', { body: typed<{ graceSeconds: number }>(), response: typed<StopWhenIdleAnswer>() }),
+} as const;
