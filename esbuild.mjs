@@ -33,7 +33,7 @@ const builds = [
   { ...nodeBundle, define: { __CONDUIT_VERSION__: JSON.stringify(version) }, entryPoints: { 'conduit-claude': 'src/conduit/wrapper/main.ts' }, outdir: 'dist', banner: shebang },
   { ...nodeBundle, entryPoints: { 'plugin-worker': 'src/conduit/plugins/worker.ts' }, outdir: 'dist' },
   // supabase-js for the extension's sign-in, loaded on first use (keeps activation light).
-  { ...nodeBundle, entryPoints: { 'supabase-auth': 'src/conduit/ledger/supabaseAuth.ts' }, outdir: 'dist' },
+  { ...nodeBundle, entryPoints: { 'supabase-auth': 'src/extension/sync/supabaseAuth.ts' }, outdir: 'dist' },
   // The usage ledger's worker thread: owns the embedded store (PGlite, bundled in). PGlite's
   // ES module finds its .wasm/.data files through import.meta.url: point it at this bundle.
   {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { loadConfig, type GatewayConfig } from './core/config';
 import { createLogger, type Logger } from './core/log';
-import { conduitPaths, type ConduitPaths } from './core/paths';
+import { conduitPaths, type ConduitPaths } from './client/paths';
 import { ensureAccessToken } from './core/secretFile';
 import { createGatewayServer } from './http/server';
 import { ProviderRegistry } from './http/providers';

@@ -15,7 +15,7 @@
  */
 import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
-import { PROJECT_ID_SETTING, projectIdentityOf } from '../conduit/core/projectIdentity';
+import { PROJECT_ID_SETTING, projectIdentityOf } from '../conduit/client/projectIdentity';
 import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type AgentInput, type ProjectInfo } from '../protocol/projects';
 import { GatewayHttpError, type GatewayApi } from './gateway/gatewayApi';
 

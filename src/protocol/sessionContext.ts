@@ -4,6 +4,7 @@
  */
 import { parseAgentModelConfig, parseProjectModelConfig, type AgentModelConfig, type ProjectModelConfig } from './modelConfig';
 import { ValidationError, expectObject, optionalString, rejectUnknownKeys } from './validate';
+import { decodeBase64url, encodeBase64url } from './base64url';
 
 export const CONTEXT_HEADER = 'x-conduit-context';
 export const TOKEN_HEADER = 'x-conduit-token';
@@ -44,18 +45,18 @@ export function parseSessionContext(value: unknown, path = 'context'): SessionCo
 }
 
 export function encodeSessionContext(ctx: SessionContext): string {
-  return Buffer.from(JSON.stringify(ctx), 'utf8').toString('base64url');
+  return encodeBase64url(JSON.stringify(ctx));
 }
 
 export function decodeSessionContext(header: string): SessionContext {
   if (header.length > MAX_CONTEXT_HEADER_BYTES) {
     throw new ValidationError(CONTEXT_HEADER, `is ${header.length} bytes, over the limit of ${MAX_CONTEXT_HEADER_BYTES} (it carries SYNAPSE_PROJECT_MODEL_CONFIG and SYNAPSE_AGENT_MODEL_CONFIG: shorten them)`);
   }
-  // Node's decoder skips characters outside the alphabet: check them first, so junk is refused.
+  // Only the URL-safe alphabet, no padding: what encodeSessionContext writes.
   if (!/^[A-Za-z0-9_-]*$/.test(header)) throw new ValidationError(CONTEXT_HEADER, 'is not base64url-encoded JSON');
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    value = JSON.parse(decodeBase64url(header));
   } catch {
     throw new ValidationError(CONTEXT_HEADER, 'is not base64url-encoded JSON');
   }

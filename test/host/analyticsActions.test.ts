@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { projectIdentityOf } from '../../src/conduit/core/projectIdentity';
+import { projectIdentityOf } from '../../src/conduit/client/projectIdentity';
 import type { AgentInfo } from '../../src/protocol/projects';
 import { CONTEXT_HEADER, TOKEN_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { formatMoney } from '../../webview-ui/src/shared/format';

@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { accessTokenClaims } from '../../src/conduit/ledger/sync/accessToken';
+import { accessTokenClaims } from '../../src/protocol/accessToken';
 import { deterministicUuid, remoteAgentId, remoteProjectId } from '../../src/conduit/ledger/sync/outbox';
-import { refreshSession, signInWithPassword, verifyOtp } from '../../src/conduit/ledger/supabaseAuth';
+import { refreshSession, signInWithPassword, verifyOtp } from '../../src/extension/sync/supabaseAuth';
 import { SupabaseSyncTarget } from '../../src/conduit/ledger/sync/supabaseSyncTarget';
 
 interface Seen { method: string; url: string; headers: http.IncomingHttpHeaders; body: string }

@@ -19,7 +19,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { WebviewName } from '../../src/protocol/webviewMessages';
-import { contentSecurityPolicy, webviewHtml } from '../../webview-ui/src/shared/html';
+import { contentSecurityPolicy, webviewHtml } from '../../src/extension/views/webviewHtml';
 
 const repoRoot = path.resolve(__dirname, '../..');
 const distDir = path.join(repoRoot, 'dist/webview');

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { claudeLaunch } from '../../src/conduit/wrapper/claudeLaunch';
+import { claudeLaunch } from '../../src/conduit/client/claudeLaunch';
 
 const WIN = { platform: 'win32' as const, nodePath: 'C:\\node\\node.exe', comspec: 'C:\\Windows\\system32\\cmd.exe' };
 const HOSTILE_ARGS = ['-p', 'say hi & whoami | %PATH% ^ "quoted"'];

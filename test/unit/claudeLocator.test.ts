@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { claudeMissingMessage, locateClaude, type ClaudeSearch } from '../../src/conduit/core/claudeLocator';
+import { claudeMissingMessage, locateClaude, type ClaudeSearch } from '../../src/conduit/client/claudeLocator';
 
 describe('finding claude (locateClaude)', () => {
   let root: string;

@@ -5,7 +5,7 @@
 // argument splitting), and every hostile argument must come back unchanged, with no
 // operator left for cmd.exe to act on.
 import assert from 'node:assert/strict';
-import { cmdArgument, cmdCommand, cmdInvocation, quoteForCRuntime } from '../../src/conduit/wrapper/cmdQuoting';
+import { cmdArgument, cmdCommand, cmdInvocation, quoteForCRuntime } from '../../src/conduit/client/cmdQuoting';
 
 /** Variables cmd.exe would expand. */
 const ENV: Record<string, string> = { PATH: 'C:\\Windows', USERNAME: 'victim', COMSPEC: 'cmd.exe' };

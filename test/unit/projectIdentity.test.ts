@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   MAX_PROJECT_KEY_LENGTH, normaliseRemoteUrl, parseGitConfig, projectFolderOf, projectIdentityOf, projectIdentityOfWorkingDirectory, stripJsonComments,
-} from '../../src/conduit/core/projectIdentity';
+} from '../../src/conduit/client/projectIdentity';
 
 const GIT_ENV = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.com', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.com' };
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { SupabaseSession } from '../../src/conduit/ledger/supabaseAuth';
+import type { SupabaseSession } from '../../src/extension/sync/supabaseAuth';
 import { REFRESH_MARGIN_S, SessionKeeper, type SessionKeeperDeps } from '../../src/extension/sync/sessionKeeper';
 
 /** A keeper over fakes: a clock the test moves, timers it fires, a store, a refresher. */

@@ -6,7 +6,8 @@ import {
   isAnalyticsHostMessage, isAnalyticsWebviewMessage, isHostToWebviewMessage, isMessageOfType, isModelConfigHostMessage, isModelConfigWebviewMessage,
   isSidebarHostMessage, isSidebarWebviewMessage, isWebviewToHostMessage,
 } from '../../src/protocol/webviewMessages';
-import { INITIAL_STATE_ELEMENT_ID, contentSecurityPolicy, webviewHtml } from '../../webview-ui/src/shared/html';
+import { contentSecurityPolicy, webviewHtml } from '../../src/extension/views/webviewHtml';
+import { INITIAL_STATE_ELEMENT_ID } from '../../src/protocol/webviewPage';
 import { HOSTILE, INHERITED, analyticsData, projectInit, sidebarData, usageRecord } from './fixtures';
 
 const NONCE = 'abcdefghijklmnopqrstuv12';

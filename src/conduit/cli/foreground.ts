@@ -4,10 +4,10 @@ import { STARTED_BY_ENV } from '../../protocol/leases';
 import { CONFIG_ERROR_LINE } from '../../protocol/configState';
 import { ConfigError } from '../core/config';
 import { createLogger, writeStderr } from '../core/log';
-import type { ConduitPaths } from '../core/paths';
+import type { ConduitPaths } from '../client/paths';
 import { PortInUseError, startGateway } from '../gateway';
 import { findRunningGateway } from '../client/gatewayClient';
-import { clearStaleState, removeState, writeState } from './daemon';
+import { clearStaleState, removeState, writeState } from '../client/daemon';
 
 export async function runForeground(paths: ConduitPaths, port: number | undefined, notifyParent: boolean): Promise<number> {
   const notify = (m: object) => { if (notifyParent && process.send) process.send(m); };

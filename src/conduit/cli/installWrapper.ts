@@ -5,7 +5,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { ConduitPaths } from '../core/paths';
+import type { ConduitPaths } from '../client/paths';
 
 export function launcherScripts(nodePath: string, script: string): { posix: string; cmd: string } {
   // VS Code's own Node is Electron: ELECTRON_RUN_AS_NODE makes it plain Node.

@@ -1,6 +1,6 @@
 /** `conduit logs [-n N] [--follow]`: the end of the gateway's log, optionally followed. */
 import { createReadStream, existsSync, readFileSync, statSync, watchFile } from 'node:fs';
-import type { ConduitPaths } from '../core/paths';
+import type { ConduitPaths } from '../client/paths';
 
 export async function printLogs(paths: ConduitPaths, args: string[]): Promise<number> {
   // Usage first: a bad -n is exit 2 whether or not there is a log yet.

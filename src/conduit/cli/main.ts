@@ -8,10 +8,10 @@
  *   conduit statusline                         a Claude Code statusLine command
  *   conduit usage [daily|monthly|session] ...  token and cost reports (usage.ts)
  */
-import { conduitPaths, conduitHome } from '../core/paths';
+import { conduitPaths, conduitHome } from '../client/paths';
 import { VERSION } from '../version';
 import { runForeground } from './foreground';
-import { clearStaleState, startInBackground, stopGateway } from './daemon';
+import { clearStaleState, startInBackground, stopGateway } from '../client/daemon';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { UnrecordedUsage } from '../../protocol/usage';
 import { credentialsProblem, type GatewayCredentials } from '../../protocol/credentials';

@@ -3,7 +3,7 @@
  * its first line under the prompt. Configure in ~/.claude/settings.json:
  *   "statusLine": { "type": "command", "command": "conduit statusline" }
  */
-import type { ConduitPaths } from '../core/paths';
+import type { ConduitPaths } from '../client/paths';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { SessionSummary } from '../usage/eventHub';
 import { modelRoute } from '../../protocol/session';

@@ -5,7 +5,7 @@
  * cache creation and cache read tokens, total tokens and cost; per-model rows with
  * --breakdown; --json for scripts.
  */
-import type { ConduitPaths } from '../core/paths';
+import type { ConduitPaths } from '../client/paths';
 import { isValidTimeZone } from '../core/timeZone';
 import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';

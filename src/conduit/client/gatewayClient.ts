@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { ConduitPaths } from '../core/paths';
-import { readAccessToken } from '../core/secretFile';
+import type { ConduitPaths } from './paths';
+import { readAccessToken } from './accessTokenFile';
 import { TOKEN_HEADER } from '../../protocol/sessionContext';
 import type { CredentialsHealth } from '../../protocol/credentials';
 import type { ConfigHealth } from '../../protocol/configState';

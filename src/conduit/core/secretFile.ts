@@ -4,8 +4,9 @@
  * the file lives under the user's profile, which only they can read.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { readAccessToken } from '../client/accessTokenFile';
 
 export function writeSecretFile(file: string, content: string): void {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
@@ -31,16 +32,6 @@ export function ensureAccessToken(file: string): string {
       const winner = readAccessToken(file);
       if (winner) return winner;
     }
-    throw err;
-  }
-}
-
-export function readAccessToken(file: string): string | null {
-  try {
-    const t = readFileSync(file, 'utf8').trim();
-    return t.length >= 16 ? t : null;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
 }

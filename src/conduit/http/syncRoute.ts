@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { LedgerUnavailableError, type LedgerService, type SyncSessionInput } from '../ledger/service';
-import { accessTokenClaims } from '../ledger/sync/accessToken';
+import { accessTokenClaims } from '../../protocol/accessToken';
 import { readBody } from './body';
 import { sendJson, sendUnavailable } from './analyticsRoute';
 import { GatewayError, sendError } from './errors';

@@ -25,7 +25,7 @@ import { repriceModel } from './reprice';
 import type { ModelPrice } from '../pricing/priceTable';
 import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
-import { accessTokenClaims } from './sync/accessToken';
+import { accessTokenClaims } from '../../protocol/accessToken';
 import { SupabaseSyncTarget } from './sync/supabaseSyncTarget';
 
 /**

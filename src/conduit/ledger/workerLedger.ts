@@ -23,7 +23,7 @@ import { AnalyticsParamError, type AnalyticsParams, type AnalyticsQuery, type Ra
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import type { ReportOpened, ReportParams } from './reports';
 import type { UsageReportRow } from '../../protocol/reports';
-import { accessTokenClaims } from './sync/accessToken';
+import { accessTokenClaims } from '../../protocol/accessToken';
 import { lockStore } from './storeLock';
 import type { SyncStatus } from './sync/outbox';
 import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';

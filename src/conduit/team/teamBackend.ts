@@ -84,7 +84,7 @@ export class SupabaseTeamBackend implements TeamBackend {
     if (this.client) return this.client;
     // supabase-js is evaluated on the first team call only, not at the gateway's start.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { createNodeSupabaseClient } = require('../ledger/sync/supabaseClient') as typeof import('../ledger/sync/supabaseClient');
+    const { createNodeSupabaseClient } = require('../client/supabaseClient') as typeof import('../client/supabaseClient');
     const client = createNodeSupabaseClient(this.url, this.anonKey, {
       accessToken: async () => this.token,
       global: { headers: { 'x-client-info': 'synapse-conduit-team' } },

@@ -6,7 +6,7 @@
 // TeamAccess holds the person's Supabase session (the one the extension hands to the sync,
 // POST /v1/conduit/sync/session) in memory only, like the sync does.
 import { remoteProjectId } from '../ledger/sync/outbox';
-import { accessTokenClaims } from '../ledger/sync/accessToken';
+import { accessTokenClaims } from '../../protocol/accessToken';
 import type { SyncSessionInput } from '../ledger/service';
 import type {
   AnalyticsScope, InvitationStatus, MemberRole, MemberUsageRow, ProjectInvitation, ProjectMember, TeamMembership,

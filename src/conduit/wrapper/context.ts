@@ -2,8 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
-import { locateClaude, type ClaudeLocation } from '../core/claudeLocator';
-import { projectIdentityOfWorkingDirectory } from '../core/projectIdentity';
+import { locateClaude, type ClaudeLocation } from '../client/claudeLocator';
+import { projectIdentityOfWorkingDirectory } from '../client/projectIdentity';
 import { parseAgentModelConfig, parseJsonVariable, parseProjectModelConfig } from '../../protocol/modelConfig';
 import { CONTEXT_HEADER, MAX_CONTEXT_HEADER_BYTES, encodeSessionContext, type SessionContext } from '../../protocol/sessionContext';
 import { sessionIdOf } from '../../protocol/session';

@@ -9,7 +9,7 @@
  */
 import * as vscode from 'vscode';
 import os from 'node:os';
-import { CLAUDE_INSTALL_URL, claudeMissingMessage, locateClaude, type ClaudeLocation } from '../../conduit/core/claudeLocator';
+import { CLAUDE_INSTALL_URL, claudeMissingMessage, locateClaude, type ClaudeLocation } from '../../conduit/client/claudeLocator';
 import type { Settings } from '../settings';
 
 /** Context key: true while a claude is found (the walkthrough's first step, when-clauses). */

@@ -6,7 +6,7 @@
  * sends anything to the gateway. Plain Node, no 'vscode'.
  */
 import { execFile } from 'node:child_process';
-import { claudeLaunch } from '../../conduit/wrapper/claudeLaunch';
+import { claudeLaunch } from '../../conduit/client/claudeLaunch';
 
 const STATUS_TIMEOUT_MS = 15_000;
 

@@ -8,8 +8,8 @@
  *   Claude subscription (claude /login)".
  */
 import * as vscode from 'vscode';
-import { conduitPaths } from '../../conduit/core/paths';
-import { CLAUDE_INSTALL_COMMAND, type ClaudeLocation } from '../../conduit/core/claudeLocator';
+import { conduitPaths } from '../../conduit/client/paths';
+import { CLAUDE_INSTALL_COMMAND, type ClaudeLocation } from '../../conduit/client/claudeLocator';
 import { isClaudeLoggedIn } from '../claude/claudeLogin';
 import type { Settings } from '../settings';
 import { TASK_TYPE } from '../tasks/taskProvider';

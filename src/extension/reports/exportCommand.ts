@@ -6,8 +6,8 @@
 import * as vscode from 'vscode';
 import os from 'node:os';
 import path from 'node:path';
-import { conduitPaths } from '../../conduit/core/paths';
-import { readAccessToken } from '../../conduit/core/secretFile';
+import { conduitPaths } from '../../conduit/client/paths';
+import { readAccessToken } from '../../conduit/client/accessTokenFile';
 import {
   checkDate, checkDateRange, exportUsageReport, presetRange, reportFileName, type RangePreset, type ReportFormat,
 } from '../../conduit/client/reportExport';

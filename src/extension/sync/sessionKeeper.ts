@@ -5,7 +5,7 @@
  * Supabase revoke the session). No 'vscode' here: the clock, the store, the refresh and
  * the hand-over are given, so this is tested with plain mocha.
  */
-import type { SupabaseSession } from '../../conduit/ledger/supabaseAuth';
+import type { SupabaseSession } from './supabaseAuth';
 
 export interface SessionKeeperDeps {
   load(): Promise<SupabaseSession | null>;

@@ -4,9 +4,9 @@
  */
 import * as vscode from 'vscode';
 import path from 'node:path';
-import type { SupabaseProject, SupabaseSession } from '../../conduit/ledger/supabaseAuth';
+import type { SupabaseProject, SupabaseSession } from './supabaseAuth';
 
-type SupabaseAuth = typeof import('../../conduit/ledger/supabaseAuth');
+type SupabaseAuth = typeof import('./supabaseAuth');
 
 /**
  * supabase-js is large: it lives in its own bundle (dist/supabase-auth.js), loaded on the

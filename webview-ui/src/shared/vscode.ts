@@ -4,7 +4,7 @@
  * that webviewHtml() embedded.
  */
 import type { WebviewToHostMessage } from '../../../src/protocol/webviewMessages';
-import { INITIAL_STATE_ELEMENT_ID } from './html';
+import { INITIAL_STATE_ELEMENT_ID } from '../../../src/protocol/webviewPage';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

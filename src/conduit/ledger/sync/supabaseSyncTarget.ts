@@ -5,7 +5,7 @@
 // would make Supabase revoke the session. An expired token shows as the sync's last error
 // until a fresh session arrives; rows wait meanwhile.
 import type { SupabaseClient } from '@supabase/supabase-js';
-import { createNodeSupabaseClient } from './supabaseClient';
+import { createNodeSupabaseClient } from '../../client/supabaseClient';
 import type { SyncTable, SyncTarget, UpsertOptions } from './outbox';
 import { SyncTargetError } from './syncErrors';
 

@@ -4,8 +4,8 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import type { ConduitPaths } from '../core/paths';
-import { findRunningGateway, processAlive, readLocation } from '../client/gatewayClient';
+import type { ConduitPaths } from './paths';
+import { findRunningGateway, processAlive, readLocation } from './gatewayClient';
 
 export type StartResult =
   | { kind: 'started'; pid: number; port: number }

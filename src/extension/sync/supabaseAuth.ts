@@ -7,7 +7,7 @@
 // (expiresAt) and post the result to the gateway again; the gateway never refreshes, since
 // Supabase revokes a session whose refresh token is used twice.
 import type { Session, SupabaseClient } from '@supabase/supabase-js';
-import { createNodeSupabaseClient } from './sync/supabaseClient';
+import { createNodeSupabaseClient } from '../../conduit/client/supabaseClient';
 
 export interface SupabaseProject {
   /** https://<ref>.supabase.co */
@@ -79,4 +79,4 @@ export async function signOut(project: SupabaseProject, accessToken: string): Pr
   if (error) throw new Error(`Supabase sign-out failed: ${error.message}`);
 }
 
-export { accessTokenClaims, type AccessTokenClaims } from './sync/accessToken';
+export { accessTokenClaims, type AccessTokenClaims } from '../../protocol/accessToken';

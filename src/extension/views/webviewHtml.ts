@@ -5,6 +5,7 @@
  * travels as JSON in a non-executed <script type="application/json"> element that the page
  * reads with readInitialState() (webview-ui/src/shared/vscode.ts).
  */
+import { INITIAL_STATE_ELEMENT_ID } from '../../protocol/webviewPage';
 
 export interface WebviewHtmlOptions {
   /** webview.asWebviewUri(dist/webview/<name>.js).toString() */
@@ -19,9 +20,6 @@ export interface WebviewHtmlOptions {
   /** Any JSON value; undefined is sent as null. */
   initialState: unknown;
 }
-
-/** The id of the element holding the initial state. */
-export const INITIAL_STATE_ELEMENT_ID = 'conduit-initial-state';
 
 const NONCE = /^[A-Za-z0-9+/_-]{16,128}={0,2}$/;
 // A CSP source list: scheme/host expressions and 'self' separated by spaces (VS Code's

@@ -1,5 +1,7 @@
 // Reading a Supabase access token (a JWT) for whose rows the outbox pushes and until when
-// the token is good. No dependency: the gateway's thread uses it to check a posted session.
+// the token is good. No dependency: the gateway's thread uses it to check a posted session,
+// the extension's sign-in to report whose session it holds.
+import { decodeBase64url } from './base64url';
 
 export interface AccessTokenClaims {
   sub: string;
@@ -16,7 +18,7 @@ export function accessTokenClaims(token: string): AccessTokenClaims {
   if (parts.length !== 3) throw new Error('not a JWT (expected three dot-separated parts)');
   let claims: Record<string, unknown>;
   try {
-    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(decodeBase64url(parts[1])) as Record<string, unknown>;
   } catch {
     throw new Error('the JWT payload is not JSON');
   }
