@@ -23,24 +23,37 @@ export class RangeList {
   private readonly blocks: Int32Array[] = [];
   /** How many ranges there are. */
   length = 0;
+  // Where the next range goes: the block being filled, its next slot, and the slots left in
+  // it (a push is two stores and three counters: no division, no lookup of its block).
+  private filling = this.first;
+  private at2 = 0;
+  private left = FIRST_BLOCK;
 
   push(start: number, end: number): void {
-    const n = this.length++;
-    if (n < FIRST_BLOCK) {
-      this.first[2 * n] = start;
-      this.first[2 * n + 1] = end;
-      return;
-    }
-    const slot = (n - FIRST_BLOCK) % RANGES_PER_BLOCK;
-    const index = (n - FIRST_BLOCK - slot) / RANGES_PER_BLOCK;
+    if (this.left === 0) this.nextBlock();
+    const k = this.at2;
+    const block = this.filling;
+    block[k] = start;
+    block[k + 1] = end;
+    this.at2 = k + 2;
+    this.left--;
+    this.length++;
+  }
+
+  /** Moves on to the next 64 KB block (one kept from before a clear, or a new one). */
+  private nextBlock(): void {
+    const index = (this.length - FIRST_BLOCK) / RANGES_PER_BLOCK;
     if (index === this.blocks.length) this.blocks.push(new Int32Array(2 * RANGES_PER_BLOCK));
-    const block = this.blocks[index];
-    block[2 * slot] = start;
-    block[2 * slot + 1] = end;
+    this.filling = this.blocks[index];
+    this.at2 = 0;
+    this.left = RANGES_PER_BLOCK;
   }
 
   clear(): void {
     this.length = 0;
+    this.filling = this.first;
+    this.at2 = 0;
+    this.left = FIRST_BLOCK;
   }
 
   /** The range at `index` (0 ≤ index < length). */

@@ -138,7 +138,7 @@ function endOfString(body: Buffer, at: number): number {
   let from = at + 1;
   for (;;) {
     let q = from;
-    const near = from + READ_BEFORE_SEARCH;
+    const near = from + READ_BEFORE_SKIP_SEARCH;
     while (q < near && body[q] !== QUOTE) q++;
     if (body[q] !== QUOTE) q = body.indexOf(QUOTE, q);
     let run = 0;
@@ -147,6 +147,9 @@ function endOfString(body: Buffer, at: number): number {
     from = q + 1;
   }
 }
+
+/** Bytes read one by one before a search: keys, roles and types are short, escaped text has a quote every few dozen bytes. */
+const READ_BEFORE_SKIP_SEARCH = 32;
 
 /** The index after the validated value that starts at `i`. */
 function endOfValue(body: Buffer, i: number): number {
@@ -159,14 +162,23 @@ function endOfValue(body: Buffer, i: number): number {
       if (c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) return i;
     }
   }
+  // One table lookup per byte: nested tool inputs are nothing but brackets and short keys.
   let depth = 0;
   for (;;) {
-    const c = body[i++];
-    if (c === QUOTE) i = endOfString(body, i - 1);
-    else if (c === 0x7b || c === 0x5b) depth++;
-    else if ((c === 0x7d || c === 0x5d) && --depth === 0) return i;
+    const kind = SKIP_KIND[body[i++]];
+    if (kind === SKIP_PLAIN) continue;
+    if (kind === SKIP_OPEN) depth++;
+    else if (kind === SKIP_CLOSE) {
+      if (--depth === 0) return i;
+    } else i = endOfString(body, i - 1);
   }
 }
+
+const SKIP_PLAIN = 0, SKIP_QUOTE = 1, SKIP_OPEN = 2, SKIP_CLOSE = 3;
+const SKIP_KIND = new Uint8Array(256);
+SKIP_KIND[QUOTE] = SKIP_QUOTE;
+SKIP_KIND[0x7b] = SKIP_KIND[0x5b] = SKIP_OPEN;
+SKIP_KIND[0x7d] = SKIP_KIND[0x5d] = SKIP_CLOSE;
 
 /** The index after the validated array that opens at `i`, each of its elements listed. */
 function endOfList(body: Buffer, i: number, list: RangeList): number {
