@@ -170,7 +170,21 @@ function endOfValue(body: Buffer, i: number): number {
     if (kind === SKIP_OPEN) depth++;
     else if (kind === SKIP_CLOSE) {
       if (--depth === 0) return i;
-    } else i = endOfString(body, i - 1);
+    } else {
+      // A string: its first bytes read here (keys such as "type" end within them), the
+      // rest searched. (An escape's second byte is stepped over; the search finds an
+      // escaped quote by the backslashes before it, wherever it starts.)
+      const near = i + READ_BEFORE_SKIP_SEARCH;
+      for (;;) {
+        const c = body[i++];
+        if (c === QUOTE) break;
+        if (c === BACKSLASH) i++;
+        if (i >= near) {
+          i = endOfString(body, i - 1);
+          break;
+        }
+      }
+    }
   }
 }
 
