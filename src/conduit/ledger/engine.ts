@@ -183,15 +183,15 @@ export class LedgerEngine {
   }
 
   /** Budget policies, the spend that seeds the gateway's counters, and alerts (budgetStore.ts). */
-  budgets(op: BudgetOp): Promise<BudgetOpValues[BudgetOp['op']]> {
-    return runBudgetOp(this.db, this.localUserId, op, this.ingester);
+  budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
+    return runBudgetOp(this.db, this.localUserId, op, this.ingester) as Promise<BudgetOpValues[K]>;
   }
 
   /** Workspaces linked to a shared project (workspaceLinks.ts); a change applies from the next push on. */
-  async workspaceLinks(op: LinkOp): Promise<LinkOpValues[LinkOp['op']]> {
+  async workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
     const value = await runLinkOp(this.db, op);
     if (op.op !== 'list') this.outbox.kick();
-    return value;
+    return value as LinkOpValues[K];
   }
 
   /** A price added for a model: its stored requests without a known price get one (reprice.ts). */

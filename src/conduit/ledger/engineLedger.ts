@@ -1,16 +1,15 @@
 // A LedgerService over a LedgerEngine in this thread: for tests (one shared PGlite per
 // test file) and tools. The gateway itself uses WorkerLedger.
-import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
 import type { LedgerEngine } from './engine';
 import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
-import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
-import type { LinkOp, LinkOpValues } from './workspaceLinks';
-import type { SessionInfoInput } from './sessionInfo';
-import type { ModelPrice } from '../pricing/priceTable';
+import { storeOpMethods, type StoreOps } from './workerProtocol';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
 import { ReportCursors, type ReportParams } from './reports';
 import type { UnrecordedUsage } from '../../protocol/usage';
+
+// The store operations (workerProtocol.ts STORE_OPS) are methods set up in the constructor.
+export interface EngineLedger extends StoreOps {}
 
 export class EngineLedger implements LedgerService {
   state: LedgerState = 'opening';
@@ -25,6 +24,10 @@ export class EngineLedger implements LedgerService {
   private readonly opened: Promise<unknown>;
 
   constructor(engine: LedgerEngine | Promise<LedgerEngine>, private readonly options: { closeEngine?: boolean } = {}) {
+    Object.assign(this, storeOpMethods(async (op, args) => {
+      const ready = this.ready();
+      return (ready[op] as (...a: unknown[]) => Promise<unknown>).apply(ready, args);
+    }));
     this.opened = Promise.resolve(engine).then(
       (e) => {
         if (this.state === 'closed') return;
@@ -48,10 +51,6 @@ export class EngineLedger implements LedgerService {
     return this.engine;
   }
 
-  async analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
-    return this.ready().analytics(query, params);
-  }
-
   async report(params: ReportParams): Promise<UsageReportHandle> {
     const opened = this.reports.add(await this.ready().report(params));
     return {
@@ -72,22 +71,6 @@ export class EngineLedger implements LedgerService {
 
   routingContext(ctx: SessionContext): SessionContext {
     return this.modelSettings.forContext(ctx);
-  }
-
-  async budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
-    return this.ready().budgets(op) as Promise<BudgetOpValues[K]>;
-  }
-
-  async workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
-    return this.ready().workspaceLinks(op) as Promise<LinkOpValues[K]>;
-  }
-
-  async sessionInfo(info: SessionInfoInput): Promise<void> {
-    await this.ready().sessionInfo(info);
-  }
-
-  async repriceModel(model: string, price: ModelPrice): Promise<number> {
-    return this.ready().repriceModel(model, price);
   }
 
   /** Resolves once the engine is there and the saved model settings are loaded. */

@@ -10,13 +10,14 @@
 import type { Logger } from '../core/log';
 import { LedgerEngine } from './engine';
 import type { ModelSettingsSnapshot } from './modelSettings';
-import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
+import { isToLedgerWorker, STORE_OPS, type FromLedgerWorker, type LedgerWorkerData, type LedgerWorkerProtocol, type StoreOp, type ToLedgerWorker } from './workerProtocol';
+import { channelServer, type ChannelHandlers, type ResponseEnvelope } from '../../protocol/channel';
 import { ReportCursors } from './reports';
 import { defaultMigrationsDir } from './migrations';
 import { writeStoreSnapshot } from './storeSnapshot';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
-const post = (m: FromLedgerWorker) => {
+const post = (m: FromLedgerWorker | ResponseEnvelope) => {
   if (process.connected) process.send!(m, undefined, {}, () => undefined); // a gateway gone: nobody to tell
 };
 const log: Logger = {
@@ -53,53 +54,51 @@ function close(): Promise<void> {
   return closing;
 }
 
-async function handle(m: ToLedgerWorker): Promise<void> {
+function handle(m: ToLedgerWorker): Promise<void> | void {
   if (m.type === 'close') return close();
-  if (m.type === 'announce') {
-    engine?.ingester.announce(m.ids);
-    return;
-  }
-  if (m.type === 'reportClose') {
-    reports.close(m.cursor);
-    return;
-  }
-  const reply = (value: unknown) => post({ type: 'reply', id: m.id, ok: true, value });
-  try {
-    if (!engine) throw new Error('the usage store is not open');
-    switch (m.type) {
-      case 'analytics':
-        return reply(await engine.analytics(m.query, m.params, new Date(m.now)));
-      case 'setSession':
-        return reply(await engine.setSyncSession(m.session));
-      case 'clearSession':
-        return reply(await engine.clearSyncSession());
-      case 'syncStatus':
-        return reply(await engine.syncStatus());
-      case 'projects':
-        return reply(await engine.projects(m.op));
-      case 'budgets':
-        return reply(await engine.budgets(m.op));
-      case 'links':
-        return reply(await engine.workspaceLinks(m.op));
-      case 'sessionInfo':
-        return reply(await engine.sessionInfo(m.info));
-      case 'reprice':
-        return reply(await engine.repriceModel(m.model, m.price));
-      case 'report':
-        return reply(reports.add(await engine.report(m.params, new Date(m.now))));
-      case 'reportPage':
-        return reply(reports.page(m.cursor, m.offset, m.limit));
-    }
-  } catch (err) {
-    const e = err as Error;
-    const kind = (e as { kind?: unknown })?.kind;
-    post({ type: 'reply', id: m.id, ok: false, error: { name: e?.name ?? 'Error', message: e?.message ?? String(err), ...(typeof kind === 'string' ? { kind } : {}) } });
-  }
+  if (m.type === 'announce') return engine?.ingester.announce(m.ids);
+  reports.close(m.cursor);
 }
 
+function openEngine(): LedgerEngine {
+  if (!engine) throw new Error('the usage store is not open');
+  return engine;
+}
+
+/** A store operation: the engine's method of that name, with the gateway's arguments. */
+function storeOp<K extends StoreOp>(op: K) {
+  return (args: Parameters<LedgerEngine[K]>) => {
+    const e = openEngine();
+    return (e[op] as (...a: Parameters<LedgerEngine[K]>) => ReturnType<LedgerEngine[K]>).apply(e, args);
+  };
+}
+
+const storeOps = Object.fromEntries(STORE_OPS.map((op) => [op, storeOp(op)])) as {
+  [K in StoreOp]: ChannelHandlers<LedgerWorkerProtocol>[K];
+};
+
+const handlers: ChannelHandlers<LedgerWorkerProtocol> = {
+  ...storeOps,
+  setSession: (session) => openEngine().setSyncSession(session),
+  clearSession: () => openEngine().clearSyncSession(),
+  syncStatus: () => openEngine().syncStatus(),
+  projects: (op) => openEngine().projects(op),
+  report: async ({ params, now }) => reports.add(await openEngine().report(params, new Date(now))),
+  reportPage: ({ cursor, offset, limit }) => { openEngine(); return reports.page(cursor, offset, limit); },
+};
+
+/** The gateway's arguments travel as a list (a store operation's) or an object (the others'). */
+const serveRequest = channelServer<LedgerWorkerProtocol>({
+  send: (envelope: ResponseEnvelope) => post(envelope),
+  handlers,
+  validate: Object.fromEntries(STORE_OPS.map((op) => [op, Array.isArray])),
+});
+
 function serve(data: LedgerWorkerData): void {
-  process.on('message', (m: ToLedgerWorker) => {
-    handle(m).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
+  process.on('message', (m: unknown) => {
+    if (serveRequest(m)) return;
+    if (!isToLedgerWorker(m)) return log.warn('ledger: ignored a message it does not understand');
+    Promise.resolve(handle(m)).catch((err) => log.error(`ledger: ${(err as Error).stack ?? String(err)}`));
   });
   // The gateway ended (or was killed) without asking: close the store cleanly all the same.
   process.on('disconnect', () => void close());

@@ -1,16 +1,12 @@
 // What the gateway's HTTP routes see of the ledger: its state, analytics, and the sync
 // session. Implemented by WorkerLedger (the gateway: the store in a child process) and
 // EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
-import type { AnalyticsParams, AnalyticsQuery, RawAnalytics } from './analytics';
 import type { SyncStatus } from './sync/outbox';
 import type { ProjectOp, ProjectOpValues } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
-import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
 import type { ReportParams } from './reports';
-import type { LinkOp, LinkOpValues } from './workspaceLinks';
-import type { SessionInfoInput } from './sessionInfo';
-import type { ModelPrice } from '../pricing/priceTable';
+import type { StoreOps } from './workerProtocol';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 /**
@@ -31,7 +27,13 @@ export interface SyncStatusReport extends SyncStatus {
   store: LedgerState;
 }
 
-export interface LedgerService {
+/**
+ * The store operations (workerProtocol.ts STORE_OPS: analytics, budgets, workspace links,
+ * session info, repricing) have the engine's signatures; each rejects with
+ * LedgerUnavailableError unless the store is ready (or can be reopened), and with the
+ * engine's own errors (AnalyticsParamError for a range or filter it cannot answer).
+ */
+export interface LedgerService extends StoreOps {
   readonly state: LedgerState;
   /** Why the store is not ready (failed), in words for a person. */
   readonly error: string | null;
@@ -40,8 +42,6 @@ export interface LedgerService {
    * until the store has counted them.
    */
   readonly unrecorded?: UnrecordedUsage | null;
-  /** Rejects with LedgerUnavailableError unless the store is ready. */
-  analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics>;
   /**
    * Runs a usage report in the store's thread and keeps it there, to be read in pages.
    * Rejects with LedgerUnavailableError unless the store is ready, AnalyticsParamError for
@@ -63,17 +63,6 @@ export interface LedgerService {
    * the session's context as it is until the store has opened.
    */
   routingContext(ctx: SessionContext): SessionContext;
-  /** Budget policies, spend and alerts (src/conduit/ledger/budgetStore.ts). Rejects with LedgerUnavailableError unless the store is ready. */
-  budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]>;
-  /**
-   * Workspaces linked to a project shared with this person (workspaceLinks.ts): list, set,
-   * remove. Rejects with LedgerUnavailableError unless the store is ready.
-   */
-  workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]>;
-  /** Stores what conduit-claude tells of a run (sessionInfo.ts). Rejects with LedgerUnavailableError unless the store can be used. */
-  sessionInfo(info: SessionInfoInput): Promise<void>;
-  /** A price added for a model: prices its stored requests that had none (reprice.ts); how many. */
-  repriceModel(model: string, price: ModelPrice): Promise<number>;
   /** Resolves once the store is ready (or idle: usable on demand); rejects if it fails to open (or closes first). */
   whenReady(): Promise<void>;
   /** The gateway journaled (or is journaling) these requests: ingest them soon. */

@@ -19,20 +19,16 @@ import { EventEmitter } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from '../core/log';
-import { AnalyticsParamError, type AnalyticsParams, type AnalyticsQuery, type RawAnalytics } from './analytics';
+import { AnalyticsParamError } from './analytics';
 import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
-import type { ReportOpened, ReportParams } from './reports';
-import type { UsageReportRow } from '../../protocol/reports';
+import type { ReportParams } from './reports';
 import { accessTokenClaims } from '../../protocol/accessToken';
 import { lockStore } from './storeLock';
 import type { SyncStatus } from './sync/outbox';
-import type { FromLedgerWorker, LedgerWorkerData, ToLedgerWorker } from './workerProtocol';
-import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpReply, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
+import { isFromLedgerWorker, storeOpMethods, type LedgerWorkerData, type LedgerWorkerProtocol, type StoreOp, type StoreOps, type ToLedgerWorker } from './workerProtocol';
+import { ModelSettingsCache, ProjectStoreError, type ProjectOp, type ProjectOpValues, type ProjectStoreErrorKind } from './modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
-import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
-import type { LinkOp, LinkOpValues } from './workspaceLinks';
-import type { SessionInfoInput } from './sessionInfo';
-import type { ModelPrice } from '../pricing/priceTable';
+import { ChannelClient, ChannelTimeoutError, type ParamsOf, type RequestEnvelope, type WireError } from '../../protocol/channel';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 export interface WorkerLedgerOptions extends LedgerWorkerData {
@@ -98,7 +94,15 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+/** An error the store's process reported, as the class the routes tell apart. */
+function reviveError(e: WireError): Error {
+  if (e.name === 'AnalyticsParamError') return new AnalyticsParamError(e.message);
+  if (e.name === 'ProjectStoreError') return new ProjectStoreError(e.kind as ProjectStoreErrorKind, e.message);
+  return Object.assign(new Error(e.message), { name: e.name });
+}
+
+// The store operations (workerProtocol.ts STORE_OPS) are methods set up in the constructor.
+export interface WorkerLedger extends StoreOps {}
 
 /**
  * Events: 'state' (LedgerState), 'ingested' ({ records, inserted } per committed batch),
@@ -110,8 +114,13 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   /** As the store last counted them (kept while it is closed or restarts). */
   unrecorded: UnrecordedUsage | null = null;
   private child: ChildProcess | null = null;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  /** Requests to the store's process and their answers. */
+  private readonly channel = new ChannelClient<LedgerWorkerProtocol>({
+    send: (envelope) => this.post(envelope),
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    timeoutMessage: () => `the usage store did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
+    reviveError,
+  });
   private session: { input: SyncSessionInput; userId: string } | null = null;
   private announced: string[] = [];
   /** The flush timer, and when the first and the last pending announcement came. */
@@ -146,6 +155,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
 
   constructor(private readonly options: WorkerLedgerOptions) {
     super();
+    Object.assign(this, storeOpMethods((op, args) => this.storeOp(op, args)));
     this.idleMs = (options.idleSeconds ?? STORE_IDLE_SECONDS) * 1000;
     this.spawn('start');
   }
@@ -227,7 +237,13 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
         if (line) log.warn(`ledger process: ${line.slice(0, 2_000)}`);
       }
     });
-    child.on('message', (m: FromLedgerWorker) => {
+    child.on('message', (m: unknown) => {
+      const waiting = this.channel.waiting;
+      if (this.channel.receive(m)) {
+        if (this.channel.waiting < waiting) this.touch(); // an answer to a request that waited
+        return;
+      }
+      if (!isFromLedgerWorker(m)) return log.warn('ledger: ignored a message from the store\'s process that it does not understand');
       switch (m.type) {
         case 'log':
           log[m.level](m.message);
@@ -260,7 +276,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           log.info(reason === 'query' || reason === 'journal'
             ? `ledger: usage store reopened in ${Date.now() - started} ms (${reason === 'query' ? 'for a query' : 'to ingest new journal records'})`
             : `ledger: usage store ready in ${m.openMs} ms (${Date.now() - started} ms since start)`);
-          if (this.session) this.post({ type: 'setSession', id: this.trackFireAndForget(), session: this.session.input });
+          if (this.session) this.sendSessionOnce(this.session.input);
           this.flushAnnounced();
           this.armIdle();
           return;
@@ -272,17 +288,6 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
           return;
         case 'closed':
           return;
-        case 'reply': {
-          const p = this.pending.get(m.id);
-          if (!p) return;
-          this.pending.delete(m.id);
-          clearTimeout(p.timer);
-          this.touch();
-          if (m.ok) p.resolve(m.value);
-          else p.reject(m.error.name === 'AnalyticsParamError' ? new AnalyticsParamError(m.error.message)
-            : m.error.name === 'ProjectStoreError' ? new ProjectStoreError(m.error.kind as ProjectStoreErrorKind, m.error.message)
-            : Object.assign(new Error(m.error.message), { name: m.error.name }));
-        }
       }
     });
     child.once('error', (err) => {
@@ -295,11 +300,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
       if (this.child !== child) return; // closed for idleness or by close()
       this.child = null;
       const why = this.error ?? `the store's process exited (${signal ?? `code ${code}`})`;
-      for (const [id, p] of this.pending) {
-        clearTimeout(p.timer);
-        p.reject(new LedgerUnavailableError('failed', why));
-        this.pending.delete(id);
-      }
+      this.channel.failAll(new LedgerUnavailableError('failed', why));
       if (this.state === 'closed' || this.state === 'failed') return;
       this.error = why;
       const now = Date.now();
@@ -335,7 +336,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     });
   }
 
-  private post(m: ToLedgerWorker): void {
+  private post(m: ToLedgerWorker | RequestEnvelope): void {
     const child = this.child;
     if (!child?.connected) return;
     child.send(m, undefined, {}, () => undefined); // a process gone meanwhile: its exit rejects what waits
@@ -352,7 +353,7 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       if (this.state !== 'ready') return;
-      if (this.pending.size || this.openReports || this.announced.length) this.touch(); // in use: a full idle time from now
+      if (this.channel.waiting || this.openReports || this.announced.length) this.touch(); // in use: a full idle time from now
       if (Date.now() - this.lastActiveAt < this.idleMs) this.armIdle();
       else this.stopForIdle();
     }, wait);
@@ -399,45 +400,30 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     this.touch();
   }
 
-  /** An id whose reply nobody awaits (errors go to the log). */
-  private trackFireAndForget(): number {
-    const id = this.nextId++;
-    const timer = setTimeout(() => this.pending.delete(id), REQUEST_TIMEOUT_MS);
-    timer.unref();
-    this.pending.set(id, {
-      resolve: () => undefined,
-      reject: (e) => this.options.log.warn(`ledger: ${e.message}`),
-      timer,
+  /** The session, for a store that opened again: nobody awaits the answer (an error goes to the log, a timeout nowhere). */
+  private sendSessionOnce(session: SyncSessionInput): void {
+    this.channel.request('setSession', session).catch((e: Error) => {
+      if (!(e instanceof ChannelTimeoutError)) this.options.log.warn(`ledger: ${e.message}`);
     });
-    return id;
   }
 
-  private async request<T>(make: (id: number) => ToLedgerWorker): Promise<T> {
+  private async call<M extends keyof LedgerWorkerProtocol & string>(method: M, params: ParamsOf<LedgerWorkerProtocol, M>): Promise<LedgerWorkerProtocol[M]['response']> {
     await this.usable();
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new Error(`the usage store did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`));
-      }, REQUEST_TIMEOUT_MS);
-      timer.unref();
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
-      this.post(make(id));
-    });
+    return this.channel.request(method, params);
   }
 
-  analytics(query: AnalyticsQuery, params: AnalyticsParams): Promise<RawAnalytics> {
-    return this.request((id) => ({ type: 'analytics', id, query, params, now: new Date().toISOString() }));
+  private storeOp(op: StoreOp, args: unknown[]): Promise<unknown> {
+    return this.call(op, args as ParamsOf<LedgerWorkerProtocol, StoreOp>);
   }
 
   async report(params: ReportParams): Promise<UsageReportHandle> {
-    const opened = await this.request<ReportOpened>((id) => ({ type: 'report', id, params, now: new Date().toISOString() }));
+    const opened = await this.call('report', { params, now: new Date().toISOString() });
     this.openReports++;
     let open = true;
     return {
       meta: opened.meta,
       totals: opened.totals,
-      page: (offset, limit) => this.request<UsageReportRow[]>((id) => ({ type: 'reportPage', id, cursor: opened.cursor, offset, limit })),
+      page: (offset, limit) => this.call('reportPage', { cursor: opened.cursor, offset, limit }),
       close: () => {
         if (!open) return;
         open = false;
@@ -448,29 +434,13 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
   }
 
   async projects<K extends ProjectOp['op']>(op: Extract<ProjectOp, { op: K }>): Promise<ProjectOpValues[K]> {
-    const reply = await this.request<ProjectOpReply<K>>((id) => ({ type: 'projects', id, op }));
+    const reply = await this.call('projects', op);
     if (reply.settings) this.modelSettings.apply(reply.settings);
-    return reply.value;
+    return reply.value as ProjectOpValues[K];
   }
 
   routingContext(ctx: SessionContext): SessionContext {
     return this.modelSettings.forContext(ctx);
-  }
-
-  budgets<K extends BudgetOp['op']>(op: Extract<BudgetOp, { op: K }>): Promise<BudgetOpValues[K]> {
-    return this.request((id) => ({ type: 'budgets', id, op }));
-  }
-
-  workspaceLinks<K extends LinkOp['op']>(op: Extract<LinkOp, { op: K }>): Promise<LinkOpValues[K]> {
-    return this.request((id) => ({ type: 'links', id, op }));
-  }
-
-  sessionInfo(info: SessionInfoInput): Promise<void> {
-    return this.request((id) => ({ type: 'sessionInfo', id, info }));
-  }
-
-  repriceModel(model: string, price: ModelPrice): Promise<number> {
-    return this.request((id) => ({ type: 'reprice', id, model, price }));
   }
 
   /** The store can be asked now, or after a quick reopen. */
@@ -478,8 +448,8 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     return this.state === 'ready' || this.state === 'idle' || (this.state === 'opening' && this.hasOpened);
   }
 
-  private async syncRequest(make: (id: number) => ToLedgerWorker): Promise<SyncStatusReport> {
-    const status = await this.request<SyncStatus>(make);
+  private async syncRequest<M extends 'setSession' | 'clearSession' | 'syncStatus'>(method: M, params: ParamsOf<LedgerWorkerProtocol, M>): Promise<SyncStatusReport> {
+    const status = await this.call(method, params);
     this.lastSync = status;
     return { store: this.state, ...status };
   }
@@ -488,18 +458,18 @@ export class WorkerLedger extends EventEmitter implements LedgerService {
     const { sub } = accessTokenClaims(session.accessToken);
     this.session = { input: { ...session }, userId: sub };
     if (!this.reachable) return statusWithoutStore(this.state, { url: session.url, userId: sub }, this.error);
-    return this.syncRequest((id) => ({ type: 'setSession', id, session }));
+    return this.syncRequest('setSession', session);
   }
 
   async clearSyncSession(): Promise<SyncStatusReport> {
     this.session = null;
     if (!this.reachable) return statusWithoutStore(this.state, null, this.error);
-    return this.syncRequest((id) => ({ type: 'clearSession', id }));
+    return this.syncRequest('clearSession', null);
   }
 
   /** Asked often (the sync view): an idle store is not reopened for it; its last status is shown. */
   async syncStatus(): Promise<SyncStatusReport> {
-    if (this.state === 'ready') return this.syncRequest((id) => ({ type: 'syncStatus', id }));
+    if (this.state === 'ready') return this.syncRequest('syncStatus', null);
     if (this.lastSync && this.reachable) return { store: this.state, ...this.lastSync };
     return statusWithoutStore(this.state, this.session ? { url: this.session.input.url, userId: this.session.userId } : null, this.error);
   }
