@@ -14,11 +14,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import {
-  ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type PriceLookup,
+  ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type AnalyticsQuery, type PriceLookup,
 } from '../ledger/analytics';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import type { TeamAccess } from '../team/teamService';
-import { sendError } from './errors';
+import { VIEW_RECENT_LIMIT, VIEW_SESSIONS_PAGE_SIZE, type AnalyticsViewAnswer } from '../../protocol/analyticsView';
+import type { DailyAnswer, DailyGroupBy } from '../../protocol/analytics';
+import { GatewayError, sendError } from './errors';
 import { handleTeamUsage } from './teamRoute';
 
 export interface AnalyticsRouteDeps {
@@ -81,5 +83,51 @@ export async function handleAnalytics(req: IncomingMessage, res: ServerResponse,
     if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
     deps.log.error(`analytics ${name}: ${(err as Error)?.stack ?? String(err)}`);
     sendError(res, 'api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
+  }
+}
+
+/**
+ * GET /v1/conduit/analytics/view (src/protocol/analyticsView.ts): the queries an analytics
+ * view shows, each answered as its own GET would answer it, in one round trip. The view's
+ * parameters go to every query (each query's parser checks them as strictly as its own
+ * route does); bucket goes to the time series only.
+ */
+export async function analyticsView(search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<AnalyticsViewAnswer> {
+  const ledger = deps.ledger;
+  if (!ledger) throw new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway');
+  const base = new URLSearchParams(search);
+  const bucket = base.get('bucket');
+  base.delete('bucket');
+  const run = async <A>(query: AnalyticsQuery, extra: Record<string, string> = {}): Promise<A> => {
+    const one = new URLSearchParams(base);
+    for (const [k, value] of Object.entries(extra)) one.set(k, value);
+    const params = parseAnalyticsParams(one, query);
+    return { query, ...finishAnalytics(await ledger.analytics(query, params), deps.prices, params) } as A;
+  };
+  const daily = (groupBy: DailyGroupBy) => run<DailyAnswer>('daily', { groupBy });
+  // Every project's view (no project, no session) breaks each day down by project too.
+  const everyProject = !base.has('project') && !base.has('session');
+  try {
+    const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache, byModel, byAgent, byProject] = await Promise.all([
+      run<AnalyticsViewAnswer['summary']>('summary'),
+      run<AnalyticsViewAnswer['models']>('models'),
+      run<AnalyticsViewAnswer['timeseries']>('timeseries', bucket ? { bucket } : {}),
+      run<AnalyticsViewAnswer['sources']>('sources'),
+      run<AnalyticsViewAnswer['recent']>('recent', { limit: String(VIEW_RECENT_LIMIT) }),
+      run<AnalyticsViewAnswer['agents']>('agents'),
+      run<AnalyticsViewAnswer['sessions']>('sessions', { sort: 'cost', offset: '0', limit: String(VIEW_SESSIONS_PAGE_SIZE) }),
+      run<AnalyticsViewAnswer['savings']>('savings'),
+      run<AnalyticsViewAnswer['cache']>('cache'),
+      daily('model'), daily('agent'), everyProject ? daily('project') : null,
+    ]);
+    return {
+      summary, models, timeseries, sources, recent, agents, sessions, savings, cache,
+      daily: { model: byModel, agent: byAgent, ...(byProject ? { project: byProject } : {}) },
+    };
+  } catch (err) {
+    if (err instanceof AnalyticsParamError) throw new GatewayError('invalid_request_error', err.message);
+    if (err instanceof LedgerUnavailableError) throw err;
+    deps.log.error(`analytics view: ${(err as Error)?.stack ?? String(err)}`);
+    throw new GatewayError('api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }

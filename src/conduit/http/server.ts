@@ -5,17 +5,23 @@
  *   POST /v1/messages                    routed and forwarded (streamed or not)
  *   POST /v1/messages/count_tokens       forwarded with the routed model; a local estimate if the provider has none
  *   GET  /v1/conduit/status              the gateway's state
+ *   GET  /v1/conduit/models, /rules      the models a view offers; the routing rules config.json merged over the defaults
  *   GET  /v1/conduit/events              decisions and usage (SSE)
  *   GET  /v1/conduit/sessions/:id        a session's id (claude's, else Conduit's), records and totals, by either id
  *   PUT  /v1/conduit/sessions/:id/info   conduit-claude's run: claude's session id, first prompt (sessionInfoRoute.ts)
  *   PUT  /v1/conduit/prices/<model>      add a price to config.json and reload (pricesRoute.ts)
  *   GET  /v1/conduit/analytics/<query>   usage analytics from the ledger (analyticsRoute.ts)
+ *   GET  /v1/conduit/analytics/view      an analytics view's queries in one answer (analyticsRoute.ts)
  *   GET  /v1/conduit/reports/usage       a usage report as NDJSON, in pages (reportsRoute.ts, src/protocol/reports.ts)
  *   *    /v1/conduit/sync/...            the Supabase sync session and status (syncRoute.ts)
  *   *    /v1/conduit/projects/:key[/agents[/:id]]  projects, agents and their model settings (projectsRoute.ts)
  *   *    /v1/conduit/budgets[/alerts[/:id/ack]]      budget statuses and alerts (budgetsRoute.ts, src/protocol/budgets.ts)
  *   *    /v1/conduit/team/...            team sharing on Supabase: projects, members, invitations (teamRoute.ts)
  *   *    /v1/conduit/leases[/:id], POST /v1/conduit/stop-when-idle  the clients holding the gateway (leasesRoute.ts)
+ *
+ * Every route but Anthropic's and the event stream is a route of src/protocol/routes.ts;
+ * those of servedRoutes() are dispatched from that table (routeTable.ts), the others still
+ * by their prefix to their handlers.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -25,7 +31,9 @@ import { readBodyChunks, refuseUnreadBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { headerOverflowResponse } from './headerOverflow';
-import { ANALYTICS_PREFIX, handleAnalytics } from './analyticsRoute';
+import { ANALYTICS_PREFIX, analyticsView, handleAnalytics } from './analyticsRoute';
+import { dispatchRoute, serve, type ServedRoute } from './routeTable';
+import { ROUTES, type CatalogueModel } from '../../protocol/routes';
 import { SESSION_INFO_PATH, handleSessionInfo } from './sessionInfoRoute';
 import { PRICES_PREFIX, handlePrices } from './pricesRoute';
 import { REPORTS_PREFIX, handleReports } from './reportsRoute';
@@ -42,7 +50,6 @@ import type { BodyChunks } from '../routing/bodyChunks';
 import { withModelChunks } from '../routing/requestFacts';
 import { safeHeaderValue } from './safeHeader';
 import { sessionIdOf } from '../../protocol/session';
-import type { ModelListPrice } from '../../protocol/spend';
 
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
@@ -67,9 +74,10 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
   deps.team ??= new TeamAccess();
   // The request being answered on each connection (see clientError below).
   const responding = new WeakMap<object, { req: IncomingMessage; res: ServerResponse }>();
+  const table = servedRoutes(deps);
   const server = http.createServer({ requestTimeout: 120_000, headersTimeout: 30_000, keepAliveTimeout: 65_000 }, (req, res) => {
     responding.set(req.socket, { req, res });
-    handle(req, res, deps).catch((err) => {
+    handle(req, res, deps, table).catch((err) => {
       // A SyntaxError comes from parsing a field of the client's JSON that the body scan
       // let through (a number with a leading zero, say): the client's error, not ours.
       const e = err instanceof GatewayError ? err
@@ -113,7 +121,30 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   res.end(body);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps): Promise<void> {
+/** The routes of the API table this server dispatches from it. */
+function servedRoutes(deps: ServerDeps): ServedRoute[] {
+  return [
+    serve(ROUTES.models, () => ({ models: modelCatalogue(deps) })),
+    serve(ROUTES.status, () => deps.status()),
+    serve(ROUTES.rules, () => deps.rules()),
+    serve(ROUTES.session, ({ params, req }) => {
+      const { id } = params;
+      // Session ids are plain: one that needed percent-encoding names no route.
+      const path = (req.url ?? '').split('?')[0];
+      if (!SESSION_ID.test(path.slice(path.lastIndexOf('/') + 1))) throw new GatewayError('not_found_error', `no route ${req.method} ${path}`);
+      const s = deps.hub.session(id);
+      if (!s) throw new GatewayError('not_found_error', `no requests recorded for session ${id} since the gateway started`);
+      // The id the session is known by everywhere (claude's, else Conduit's), whichever was asked.
+      const last = s.records[s.records.length - 1];
+      return { sessionId: last ? sessionIdOf(last.context) ?? id : id, ...s };
+    }),
+    serve(ROUTES.analyticsView, ({ search }) => analyticsView(search, deps)),
+  ];
+}
+
+const SESSION_ID = /^[A-Za-z0-9._-]{1,200}$/;
+
+async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, table: readonly ServedRoute[]): Promise<void> {
   if (!isLoopbackHost(req.headers.host)) {
     sendError(res, 'permission_error', 'the Host header must name the loopback interface (127.0.0.1 or localhost)');
     return;
@@ -151,27 +182,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     await handleCountTokens(req, res, body, deps, auth);
     return;
   }
-  if (method === 'GET' && path === '/v1/conduit/models') {
-    sendJson(res, 200, { models: modelCatalogue(deps) });
-    return;
-  }
-  if (method === 'GET' && path === '/v1/conduit/status') {
-    sendJson(res, 200, deps.status());
-    return;
-  }
   if (method === 'GET' && path === '/v1/conduit/events') {
     handleEvents(req, res, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps.hub);
     return;
   }
-  const session = /^\/v1\/conduit\/sessions\/([A-Za-z0-9._-]{1,200})$/.exec(path);
-  if (method === 'GET' && session) {
-    const s = deps.hub.session(session[1]);
-    if (!s) return sendError(res, 'not_found_error', `no requests recorded for session ${session[1]} since the gateway started`);
-    // The id the session is known by everywhere (claude's, else Conduit's), whichever was asked.
-    const last = s.records[s.records.length - 1];
-    sendJson(res, 200, { sessionId: last ? sessionIdOf(last.context) : session[1], ...s });
-    return;
-  }
+  if (await dispatchRoute(table, req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)))) return;
   const info = SESSION_INFO_PATH.exec(path);
   if (info) {
     await handleSessionInfo(req, res, info[1], deps);
@@ -237,7 +252,7 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
  * routing rules' own choices; "provider/model" for models of other configured providers;
  * each with its list price (input/output per million tokens) or null when none is known.
  */
-function modelCatalogue(deps: ServerDeps): { id: string; name: string; category: 'fast' | 'balanced' | 'powerful' | null; price: ModelListPrice | null }[] {
+function modelCatalogue(deps: ServerDeps): CatalogueModel[] {
   const category = (id: string) => (/haiku/.test(id) ? 'fast' as const : /sonnet/.test(id) ? 'balanced' as const : /opus/.test(id) ? 'powerful' as const : null);
   // Input and output USD per million tokens, as requests are costed (config.json's prices first); null: unknown.
   const price = (id: string) => { const p = deps.prices.lookup(id)?.price; return p ? { input: p.input, output: p.output } : null; };
