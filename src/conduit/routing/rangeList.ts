@@ -20,12 +20,12 @@ const RANGES_PER_BLOCK = 8192;
  */
 export class RangeList {
   private readonly first = new Int32Array(2 * FIRST_BLOCK);
-  private readonly blocks: Int32Array[] = [];
+  private readonly blocks: Int32Array<ArrayBuffer>[] = [];
   /** How many ranges there are. */
   length = 0;
   // Where the next range goes: the block being filled, its next slot, and the slots left in
   // it (a push is two stores and three counters: no division, no lookup of its block).
-  private filling = this.first;
+  private filling: Int32Array = this.first;
   private at2 = 0;
   private left = FIRST_BLOCK;
 
