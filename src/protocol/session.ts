@@ -10,6 +10,7 @@
  *   beside it and labelled as claude's.
  */
 import type { ConduitMetadataLine, RequestContext } from './usage';
+import { formatUsd } from './format';
 
 /** The id a session is known by: Claude Code's, else Conduit's; null for a request outside any. */
 export function sessionIdOf(ctx: Pick<RequestContext, 'sessionId' | 'claudeSessionId'>): string | null {
@@ -109,7 +110,7 @@ export function wasRerouted(models: readonly SessionModelUse[]): boolean {
   return models.some((m) => m.requestedModel !== '' && m.requestedModel !== m.model);
 }
 
-const dollars = (x: number) => `$${x.toFixed(4)}`;
+const dollars = (x: number) => formatUsd(x, 'ledger');
 
 /**
  * A session's cost as the terminal states it:

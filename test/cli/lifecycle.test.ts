@@ -11,6 +11,7 @@ import { connectSse } from '../../src/conduit/client/sseClient';
 import { PriceTable } from '../../src/conduit/pricing/priceTable';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
+import { formatUsd } from '../../src/protocol/format';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { CONDUIT, Sandbox, ensureBuilt, freePort, processAlive, run, waitForDir } from './support';
 
@@ -364,12 +365,12 @@ describe('conduit CLI lifecycle (built dist/conduit.js)', function () {
     assert.ok(out.includes(routed.replace(/^claude-/, '')), `names the routed model ${routed}: ${out}`);
     assert.notEqual(routed, 'claude-sonnet-4-5', 'the request was routed to another model');
     assert.ok(out.startsWith(`⇄ sonnet-4-5 → ${routed.replace(/^claude-/, '')} · `), `the model asked for, then the routed one: ${out}`);
-    assert.ok(out.includes(`$${cost.toFixed(4)}`), `shows the cost $${cost.toFixed(4)}: ${out}`);
+    assert.ok(out.includes(formatUsd(cost)), `shows the cost ${formatUsd(cost)}: ${out}`);
 
     // Another session has no requests yet.
     const other = await sb.conduit(['statusline'], sb.env(), { input: JSON.stringify({ session_id: randomUUID() }) });
     assert.equal(other.code, 0);
-    assert.ok(!other.stdout.includes(`$${cost.toFixed(4)}`));
+    assert.ok(!other.stdout.includes(formatUsd(cost)));
 
     await sb.conduit(['stop'], sb.env());
     const stopped = await sb.conduit(['statusline'], sb.env(), { input });

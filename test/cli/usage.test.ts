@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
-import { shortModel } from '../../src/conduit/cli/statusline';
+import { shortModel } from '../../src/protocol/format';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { makeRecords, writeJournal } from '../ledger/support/records';
 import { openTestStore, type TestStore } from '../ledger/support/store';

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { projectIdentityOf } from '../../src/conduit/client/projectIdentity';
 import type { AgentInfo } from '../../src/protocol/projects';
 import { CONTEXT_HEADER, TOKEN_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
-import { formatMoney } from '../../webview-ui/src/shared/format';
+import { formatUsd } from '../../src/protocol/format';
 import { parseCsv } from '../support/csv';
 import { escapeRegExp, readNumber, useHostSuite } from '../support/hostSuite';
 import { answerSaveDialog, editorWebview } from '../support/workbenchParts';
@@ -147,7 +147,7 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
     await row.waitFor({ state: 'detached', timeout: DATA_TIMEOUT });
     await panel.locator('[data-testid="tab-0"]').click();
     const cost = panel.locator(`[data-testid="models"] tr[data-model="${UNPRICED_MODEL}"] [data-field="cost"]`);
-    await cost.filter({ hasText: new RegExp(`^${escapeRegExp(formatMoney(model.cost))}$`) }).waitFor({ timeout: DATA_TIMEOUT });
+    await cost.filter({ hasText: new RegExp(`^${escapeRegExp(formatUsd(model.cost))}$`) }).waitFor({ timeout: DATA_TIMEOUT });
     assert.equal(await cost.locator('[data-action="addPrice"]').count(), 0, 'no "Add a price" left for it');
     await s.screenshot('2-priced');
   });
@@ -183,7 +183,7 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
     assert.deepEqual(written.map((r) => r[col('session_id')]), shown.map((r) => r.sessionId));
     written.forEach((r, i) => {
       const cost = r[col('cost_usd')];
-      assert.equal(formatMoney(cost === '' ? null : Number(cost)), shown[i].cost, `the cost of ${shown[i].sessionId}`);
+      assert.equal(formatUsd(cost === '' ? null : Number(cost)), shown[i].cost, `the cost of ${shown[i].sessionId}`);
       assert.equal(r[col('requests')], shown[i].requests);
       const unquote = (cell: string) => cell.replace(/^'(?=[=+\-@])/, '');
       assert.equal(unquote(r[col('agents')]), shown[i].agent);
@@ -228,7 +228,7 @@ describe('Usage analytics panel actions in VS Code (code-server + Chromium)', fu
       assert.equal(shown[i].opens, `Open session ${r[col('session_id')]}`);
       assert.match(r[col('request_id')], /\S/, 'each request has its id');
       const cost = r[col('cost_usd')];
-      assert.equal(formatMoney(cost === '' ? null : Number(cost)), shown[i].cost);
+      assert.equal(formatUsd(cost === '' ? null : Number(cost)), shown[i].cost);
       assert.equal(r[col('agent')].replace(/^'(?=[=+\-@])/, ''), shown[i].agent);
       assert.equal(r[col('model')].replace(/^'(?=[=+\-@])/, ''), shown[i].model);
     });

@@ -11,7 +11,7 @@ import type { FrameLocator } from 'playwright-core';
 import { calendarDates } from '../../src/protocol/spend';
 import type { AgentInfo } from '../../src/protocol/projects';
 import type { BudgetsResponse } from '../../src/protocol/budgets';
-import { formatMoney } from '../../webview-ui/src/shared/format';
+import { formatUsd } from '../../src/protocol/format';
 import { runConduit } from '../support/codeServer';
 import { messagePosts, useHostSuite } from '../support/hostSuite';
 import { CALENDAR_SPEND, statusTextAfter, todayFigureOf } from './statusText';
@@ -71,7 +71,7 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
 
     await suite.product.runCommand('Developer: Reload Window');
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: CALENDAR_SPEND }, 90_000);
-    assert.equal(todayFigureOf(item.text), formatMoney(today.cost), `after the reload the status bar shows ${item.text}; the analytics' today is ${today.cost}`);
+    assert.equal(todayFigureOf(item.text), formatUsd(today.cost), `after the reload the status bar shows ${item.text}; the analytics' today is ${today.cost}`);
     await suite.screenshot('1-status-bar-after-reload');
   });
 
@@ -102,8 +102,8 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
 
     // The status bar (today's cost, and this month's: the same one session).
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: RUNNING, text: CALENDAR_SPEND });
-    assert.equal(todayFigureOf(item.text), formatMoney(today.cost));
-    assert.match(item.text, new RegExp(`· ${formatMoney(today.cost).replace(/[$.]/g, '\\$&')} this month$`));
+    assert.equal(todayFigureOf(item.text), formatUsd(today.cost));
+    assert.match(item.text, new RegExp(`· ${formatUsd(today.cost).replace(/[$.]/g, '\\$&')} this month$`));
 
     // `conduit usage --json`: today's row and the session's row.
     const daily = await runConduit(suite.product.extensionDir, ['usage', 'daily', '--json'], suite.cliEnv);
@@ -125,7 +125,7 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     await page.locator('.part.activitybar .action-label[aria-label^="Conduit"]').click();
     await page.locator('.part.sidebar .title-label', { hasText: /conduit/i }).waitFor();
     const view = sidebar();
-    await view.locator('[data-testid="todayCost"]', { hasText: formatMoney(today.cost) }).waitFor({ timeout: DATA_TIMEOUT });
+    await view.locator('[data-testid="todayCost"]', { hasText: formatUsd(today.cost) }).waitFor({ timeout: DATA_TIMEOUT });
     const tokens = Number((await view.locator('[data-testid="todayTokens"]').innerText()).replace(/\D/g, ''));
     assert.equal(tokens, today.totalTokens, 'the sidebar\'s tokens are total tokens, cache included');
     await suite.screenshot('2-sidebar');
@@ -160,7 +160,7 @@ describe('Totals in VS Code: the usage store is the one source (code-server + Ch
     // status bar shows the store's figures once the store has it too, and they are the same.
     const { statuses } = (await suite.api<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(key)}`)).body;
     const spent = (period: string) => statuses.find((s) => s.scope === 'project' && s.period === period)!.spentUsd;
-    const expected = `· ${formatMoney(spent('daily'))} / $40 today · ${formatMoney(spent('monthly'))} / $400 this month`;
+    const expected = `· ${formatUsd(spent('daily'))} / $40 today · ${formatUsd(spent('monthly'))} / $400 this month`;
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, {
       ariaLabel: RUNNING, text: new RegExp(`^\\$\\(arrow-swap\\) Conduit: haiku-4-5 · agent ${expected.replace(/[$.|/]/g, '\\$&')}$`),
     }, DATA_TIMEOUT).catch((err: Error) => { throw new Error(`the status bar never ended with "${expected}": ${err.message}`); });

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { escapeRegExp, useHostSuite } from '../support/hostSuite';
-import { formatMoney } from '../../webview-ui/src/shared/format';
+import { formatUsd } from '../../src/protocol/format';
 import { CALENDAR_SPEND, SHOWN_ROUNDING, todayCostOf, todayFigureOf } from './statusText';
 
 const ROOT = path.resolve(__dirname, '../..');
@@ -78,7 +78,7 @@ describe('Synapse Conduit webviews in VS Code (code-server + Chromium)', functio
     const expected = costBefore + sessionCost;
     const slack = routing.length + 1;
     // Each shown figure is rounded to cents, the session's lines to 4 places: the sum give or take that.
-    const candidates = [...new Set([-2, -1, 0, 1, 2].map((k) => formatMoney(Math.max(0, expected + k * SHOWN_ROUNDING + Math.sign(k) * 0.0001 * slack))))];
+    const candidates = [...new Set([-2, -1, 0, 1, 2].map((k) => formatUsd(Math.max(0, expected + k * SHOWN_ROUNDING + Math.sign(k) * 0.0001 * slack))))];
     const item = await suite.product.waitForStatusBarItem(STATUS_ITEM, { ariaLabel: /last routed to/, text: new RegExp(`· (?:${candidates.map(escapeRegExp).join('|')}) today · `) })
       .catch(async (err: Error) => { throw new Error(`today's cost: $${costBefore} before + the session's ${sessionCost}: ${err.message}`); });
     firstSessionCost = todayFigureOf(item.text)!;

@@ -4,11 +4,12 @@
 // several budgets, and the texts people read.
 import assert from 'node:assert/strict';
 import {
-  budgetVerdict, dueThresholds, forecastOf, formatUsd, percentOf, periodAt, refusalMessage, softLimitRule, stateOf,
+  budgetVerdict, dueThresholds, forecastOf, percentOf, periodAt, refusalMessage, softLimitRule, stateOf,
   thresholdMessage, zonedParts, type EvaluatedBudget,
 } from '../../src/conduit/budgets/budgetMath';
 import { BUDGET_REFUSAL, budgetAlertId, parseBudgetPolicy, parseBudgetPolicyPatch, type BudgetThreshold } from '../../src/protocol/budgets';
 import { ValidationError } from '../../src/protocol/validate';
+import { formatUsd } from '../../src/protocol/format';
 
 const H = 3_600_000;
 const iso = (t: number) => new Date(t).toISOString();
@@ -206,15 +207,15 @@ describe('budgets: texts', () => {
 
   it('a threshold alert says its percentage once: as the verb, or after the spend when the budget is used up', () => {
     const partly = { ...budget, limitUsd: 0.03, spentUsd: 0.0192, percent: 64 };
-    assert.equal(thresholdMessage(partly, 50), "Project 'X' has used 64% of its $0.03 daily budget ($0.0192 spent).");
+    assert.equal(thresholdMessage(partly, 50), "Project 'X' has used 64% of its $0.03 daily budget ($0.02 spent).");
     assert.equal(thresholdMessage(budget, 100), "Project 'X' has used all of its $5.00 daily budget ($5.02 spent, 100%).");
     for (const [b, t] of [[partly, 50], [{ ...partly, percent: 80.5 }, 80], [budget, 100], [{ ...budget, percent: 131 }, 100]] as const) {
       assert.equal(thresholdMessage(b, t).match(/\d+%/g)?.length, 1, thresholdMessage(b, t));
     }
   });
 
-  it('dollars: cents, or enough decimals to show a small amount', () => {
-    assert.deepEqual([0, 5, 5.025, 0.5, 0.05, 0.0042, 1234.5].map(formatUsd), ['$0.00', '$5.00', '$5.03', '$0.50', '$0.05', '$0.0042', '$1234.50']);
+  it('dollars (the one rule, src/protocol/format.ts): cents, or enough decimals to show a small amount', () => {
+    assert.deepEqual([0, 5, 5.025, 0.5, 0.05, 0.0042, 1234.5].map((v) => formatUsd(v)), ['$0.00', '$5.00', '$5.03', '$0.50', '$0.05', '$0.0042', '$1,234.50']);
   });
 });
 

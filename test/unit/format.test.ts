@@ -1,23 +1,24 @@
 // How the views write money, token counts, changes and durations (webview-ui/src/shared/format.ts).
 import assert from 'node:assert/strict';
-import { formatChange, formatCount, formatDuration, formatMoney, formatTokenSplit } from '../../webview-ui/src/shared/format';
+import { formatChange, formatDuration, formatTokenSplit } from '../../webview-ui/src/shared/format';
+import { formatCount, formatUsd } from '../../src/protocol/format';
 
 describe('format: money, counts, changes', () => {
   it('money: two decimals from a cent up with thousands separators, more only below a cent, unknown as a dash', () => {
-    assert.equal(formatMoney(1931.2049), '$1,931.20');
-    assert.equal(formatMoney(469.9274), '$469.93');
-    assert.equal(formatMoney(1234567.891), '$1,234,567.89');
-    assert.equal(formatMoney(1), '$1.00');
-    assert.equal(formatMoney(0.4567), '$0.46');
-    assert.equal(formatMoney(0.01), '$0.01');
-    assert.equal(formatMoney(0.0042), '$0.0042');
-    assert.equal(formatMoney(0.005), '$0.005');
-    assert.equal(formatMoney(0.000123), '$0.00012');
-    assert.equal(formatMoney(0.0000001), '<$0.000001', 'a tiny cost is not written as zero');
-    assert.equal(formatMoney(0), '$0.00');
-    assert.equal(formatMoney(-12.5), '-$12.50');
-    assert.equal(formatMoney(null), '—');
-    assert.equal(formatMoney(Number.NaN), '—');
+    assert.equal(formatUsd(1931.2049), '$1,931.20');
+    assert.equal(formatUsd(469.9274), '$469.93');
+    assert.equal(formatUsd(1234567.891), '$1,234,567.89');
+    assert.equal(formatUsd(1), '$1.00');
+    assert.equal(formatUsd(0.4567), '$0.46');
+    assert.equal(formatUsd(0.01), '$0.01');
+    assert.equal(formatUsd(0.0042), '$0.0042');
+    assert.equal(formatUsd(0.005), '$0.005');
+    assert.equal(formatUsd(0.000123), '$0.00012');
+    assert.equal(formatUsd(0.0000001), '<$0.000001', 'a tiny cost is not written as zero');
+    assert.equal(formatUsd(0), '$0.00');
+    assert.equal(formatUsd(-12.5), '-$12.50');
+    assert.equal(formatUsd(null), '—');
+    assert.equal(formatUsd(Number.NaN), '—');
   });
 
   it('token counts: abbreviated with one decimal, the next unit up when rounding reaches 1000', () => {

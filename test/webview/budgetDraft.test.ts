@@ -105,8 +105,7 @@ describe('webview: model configuration budget draft', () => {
     assert.equal(m.spendLine(statuses, 'monthly', '100'), 'spent $31.20 this month (31%), heading for $96.40 by the end of the month');
     assert.equal(m.spendLine([status()], 'monthly', '100'), null);
     assert.equal(m.spendLine(undefined, 'daily', '5'), null, 'the host could not tell');
-    assert.equal(m.formatUsd(0.0025), '$0.0025');
-    assert.equal(m.formatUsd(0), '$0.00');
+    assert.equal(m.spendLine([status({ spentUsd: 0.0025, percent: 0.05 })], 'daily', '5'), 'spent $0.0025 today (0%)', 'a fraction of a cent keeps its digits');
   });
 
   it('finds the budget field a failed save names', () => {

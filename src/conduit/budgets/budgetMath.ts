@@ -8,6 +8,7 @@ import {
   BUDGET_THRESHOLDS, FORECAST_MIN_ELAPSED_FRACTION, FORECAST_MIN_SPENT_FRACTION,
   type BudgetPeriod, type BudgetScope, type BudgetState, type BudgetThreshold,
 } from '../../protocol/budgets';
+import { formatUsd } from '../../protocol/format';
 
 export interface Period {
   /** Epoch ms, inclusive. */
@@ -190,13 +191,6 @@ export function budgetVerdict(
     if (!best || p < best.price || (p === best.price && b.percent > best.budget.percent)) best = { budget: b, model, price: p };
   }
   return best ? { kind: 'downgrade', budget: best.budget, model: best.model } : null;
-}
-
-/** USD for people: cents, or four decimals below a dollar when cents would hide it. */
-export function formatUsd(v: number): string {
-  if (v === 0 || Math.abs(v) >= 1) return `$${v.toFixed(2)}`;
-  const four = v.toFixed(4).replace(/0{1,2}$/, '');
-  return `$${four}`;
 }
 
 /** Percent for people: whole numbers, never rounded up past a limit not yet reached. */

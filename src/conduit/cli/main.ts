@@ -14,6 +14,7 @@ import { runForeground } from './foreground';
 import { clearStaleState, startInBackground, stopGateway } from '../client/daemon';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { UnrecordedUsage } from '../../protocol/usage';
+import { formatUsd } from '../../protocol/format';
 import { credentialsProblem, type GatewayCredentials } from '../../protocol/credentials';
 import type { ConfigStatus } from '../../protocol/configState';
 import type { PluginState } from '../plugins/pluginRouter';
@@ -95,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
         const journal = running.health.journal;
         if (journal && journal.state !== 'ok') console.log(`Journal degraded: ${journal.error} (${journal.pending} record(s) waiting in memory for the disk)`);
         if (journal?.lost) console.log(`Journal: ${journal.lost} record(s) lost since the start`);
-        if (unrecorded?.count) console.log(`Unrecorded: ${unrecorded.count} billed request(s) the usage store could not record ($${unrecorded.costUsd.toFixed(4)} known cost)`);
+        if (unrecorded?.count) console.log(`Unrecorded: ${unrecorded.count} billed request(s) the usage store could not record (${formatUsd(unrecorded.costUsd, 'ledger')} known cost)`);
         const credentialsLine = credentialsProblem(credentials);
         if (credentialsLine) console.log(`${credentialsLine.charAt(0).toUpperCase()}${credentialsLine.slice(1)}`);
         if (config?.state === 'refused') console.log(`Configuration: a change was refused, the last good one is in force: ${config.error}`);

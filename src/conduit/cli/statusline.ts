@@ -7,6 +7,7 @@ import type { ConduitPaths } from '../client/paths';
 import { findRunningGateway, request } from '../client/gatewayClient';
 import type { SessionSummary } from '../usage/eventHub';
 import { modelRoute } from '../../protocol/session';
+import { formatUsd, shortModel } from '../../protocol/format';
 
 function readStdin(timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
@@ -16,14 +17,6 @@ function readStdin(timeoutMs: number): Promise<string> {
     process.stdin.on('data', (c: Buffer) => chunks.push(c));
     process.stdin.once('end', () => { clearTimeout(timer); resolve(Buffer.concat(chunks).toString('utf8')); });
   });
-}
-
-export function shortModel(model: string): string {
-  return model.replace(/^claude-/, '').replace(/-\d{8}$/, '');
-}
-
-export function formatCost(usd: number): string {
-  return usd >= 1 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
 }
 
 export async function statusLine(paths: ConduitPaths): Promise<number> {
@@ -47,7 +40,7 @@ export async function statusLine(paths: ConduitPaths): Promise<number> {
     return 0;
   }
   const s = JSON.parse(r.body) as SessionSummary;
-  const cost = `${formatCost(s.cost)}${s.costIncomplete ? '+?' : ''}`;
+  const cost = `${formatUsd(s.cost)}${s.costIncomplete ? '+?' : ''}`;
   // The last request's model as claude asked for it and as it was routed ("opus-5-5 → sonnet-5-5").
   const asked = s.records[s.records.length - 1]?.decision.requestedModel;
   const model = s.lastModel ? modelRoute(asked ? shortModel(asked) : '', shortModel(s.lastModel)) : '?';

@@ -10,7 +10,7 @@ import { isValidTimeZone } from '../core/timeZone';
 import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';
 import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../protocol/reports';
-import { shortModel } from './statusline';
+import { formatInteger, formatUsd, shortModel } from '../../protocol/format';
 import { whenStoreOpen } from './storeWait';
 
 export const USAGE_HELP = `usage: conduit usage [daily|monthly|session] [options]
@@ -176,18 +176,12 @@ export function periodsOf(kind: ReportKind, rows: UsageReportRow[], order: 'asc'
 // ---------------------------------------------------------------------------------------
 // Output
 
-const num = (n: number) => n.toLocaleString('en-US');
 /** The Models column wraps past this many characters. */
 const MODELS_WIDTH = 34;
 
-/** Dollars with cents, so the column lines up; a few more digits for amounts under a cent. */
-export function usd2(cost: number): string {
-  return cost > 0 && cost < 0.01 ? `$${cost.toFixed(4)}` : `$${cost.toFixed(2)}`;
-}
-
 function costText(s: Sums): string {
-  if (s.cost === null) return s.requests ? 'n/a' : usd2(0);
-  return `${usd2(s.cost)}${s.unknownCostRequests ? '+?' : ''}`;
+  if (s.cost === null) return s.requests ? 'n/a' : formatUsd(0);
+  return `${formatUsd(s.cost)}${s.unknownCostRequests ? '+?' : ''}`;
 }
 
 /** Aligned columns: text left, numbers right; a cell may hold several lines; 'rule' draws a line. */
@@ -236,7 +230,7 @@ export function formatUsageTable(kind: ReportKind, periods: Period[], totals: Re
   const first = kind === 'daily' ? 'Date' : kind === 'monthly' ? 'Month' : 'Session';
   const headers = [first, 'Models', 'Input', 'Output', 'Cache Create', 'Cache Read', 'Total Tokens', 'Cost (USD)', ...(kind === 'session' ? ['Last Activity'] : [])];
   const numeric = [false, false, true, true, true, true, true, true, false];
-  const measures = (s: Sums) => [num(s.inputTokens), num(s.outputTokens), num(s.cacheCreationTokens), num(s.cacheReadTokens), num(s.totalTokens), costText(s)];
+  const measures = (s: Sums) => [formatInteger(s.inputTokens), formatInteger(s.outputTokens), formatInteger(s.cacheCreationTokens), formatInteger(s.cacheReadTokens), formatInteger(s.totalTokens), costText(s)];
   const rows: (string[] | 'rule')[] = [];
   for (const p of periods) {
     rows.push([p.key, wrapList(p.models.map(shortModel), MODELS_WIDTH), ...measures(p), ...(kind === 'session' ? [p.lastAt ? localTime(p.lastAt, context.tz) : ''] : [])]);
@@ -250,7 +244,7 @@ export function formatUsageTable(kind: ReportKind, periods: Period[], totals: Re
   const lastDay = localDay(new Date(Date.parse(context.to) - 1).toISOString(), context.tz);
   const title = `Conduit usage, ${kind === 'session' ? 'by session' : kind}: ${localDay(context.from, context.tz)} to ${lastDay} (${context.tz})${scope ? `, ${scope}` : ''}`;
   const notes: string[] = [];
-  if (totals.unknownCostRequests) notes.push(`+? / n/a: ${num(totals.unknownCostRequests)} request${totals.unknownCostRequests === 1 ? '' : 's'} without a known price (failed before usage, or a model the price table does not know) are not in the costs.`);
+  if (totals.unknownCostRequests) notes.push(`+? / n/a: ${formatInteger(totals.unknownCostRequests)} request${totals.unknownCostRequests === 1 ? '' : 's'} without a known price (failed before usage, or a model the price table does not know) are not in the costs.`);
   return [title, '', renderTable(headers, numeric.slice(0, headers.length), rows), ...(notes.length ? ['', ...notes] : [])].join('\n');
 }
 

@@ -4,6 +4,7 @@
  * an empty answer clears the field.
  */
 import { MAX_BUDGET_USD, MAX_LIMIT_PERCENT, type BudgetPolicy, type BudgetPolicyPatch, type BudgetStatus } from '../../protocol/budgets';
+import { formatUsd } from '../../protocol/format';
 
 export type BudgetField = keyof BudgetPolicy;
 
@@ -28,7 +29,7 @@ export function parsePercentInput(text: string): { value: number | null } | { er
 
 export function formatBudgetUsd(usd: number | null): string {
   if (usd === null) return 'none';
-  return usd >= 1 || usd === 0 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
+  return formatUsd(usd);
 }
 
 /** The patch for one field's answer, refusing a soft limit at or above the hard one. */

@@ -5,6 +5,7 @@
  */
 import { SessionTally, modelRoute, sessionCostText, type SessionTotals } from '../../protocol/session';
 import type { ConduitMetadataLine } from '../../protocol/usage';
+import { formatUsd } from '../../protocol/format';
 
 export interface RenderResult {
   /** Terminal lines to print (without line endings). */
@@ -115,7 +116,7 @@ function renderMessage(msg: any, text: string): RenderResult {
       const d = metadataOf(msg);
       const r = d?.routingDecision;
       if (!d || !r) return { lines: [sanitize(text)] };
-      const cost = d?.usage ? (d.usage.cost === null ? ' · cost unknown' : ` · $${Number(d.usage.cost).toFixed(4)}`) : '';
+      const cost = d?.usage ? (d.usage.cost === null ? ' · cost unknown' : ` · ${formatUsd(Number(d.usage.cost), 'ledger')}`) : '';
       const u = d?.usage;
       const tokens = u ? ` · ${Number(u.inputTokens) + Number(u.cacheReadTokens) + Number(u.cacheCreationTokens)} in / ${Number(u.outputTokens)} out` : '';
       return { lines: [`${DIM}⇄ ${sanitize(r.model)} (${sanitize(asText(r.source))}${r.rule ? `: ${sanitize(asText(r.rule))}` : ''})${tokens}${cost}${RESET}`], metadata: d };

@@ -22,13 +22,9 @@ import { gatewayWarning } from './gatewayWarning';
 import type { GatewayState } from '../gateway/supervisor';
 import type { Settings } from '../settings';
 import type { CalendarSpend, PeriodSpend } from '../../protocol/spend';
-import { formatMoney, formatSpendOfBudget } from '../../../webview-ui/src/shared/format';
+import { formatSpendOfBudget, formatUsd, shortModel } from '../../protocol/format';
 
 const MAX_RECENT = 5;
-
-export function shortModel(model: string): string {
-  return model.replace(/^claude-/, '').replace(/-\d{8}$/, '');
-}
 
 /** What the store says was spent: the calendar periods of a scope, and the shown session's cost. */
 export interface StatusTotalsData {
@@ -190,7 +186,7 @@ export class StatusBar implements vscode.Disposable {
     if (!t) return null;
     if (this.settings.costScope === 'session' && this.lastSession) {
       const session = t.session?.id === this.lastSession ? t.session : null;
-      return session ? `${formatMoney(session.cost ?? 0)}${session.unknownCostRequests > 0 ? '+?' : ''} this session` : null;
+      return session ? `${formatUsd(session.cost ?? 0)}${session.unknownCostRequests > 0 ? '+?' : ''} this session` : null;
     }
     return calendarSpendText(t.spend);
   }
@@ -237,7 +233,7 @@ export class StatusBar implements vscode.Disposable {
     if (this.recent.length) {
       md.appendMarkdown(`\n\n| model | rule | ${MEASURE_LABELS.totalTokens} | ${ROUTING_ESTIMATE_LABEL} | cost |\n|---|---|---:|---:|---:|\n`);
       for (const r of this.recent) {
-        const cost = r.refused ? 'refused' : r.cost === null ? (r.tokens === null ? '…' : 'unknown') : formatMoney(r.cost);
+        const cost = r.refused ? 'refused' : r.cost === null ? (r.tokens === null ? '…' : 'unknown') : formatUsd(r.cost);
         md.appendMarkdown(`| ${unbreakable(shortModel(r.model))} | ${escapeMarkdown(r.source)}: ${escapeMarkdown(this.ruleText(r))} | ${r.tokens === null ? '–' : r.tokens.toLocaleString('en-US')} | ${r.estimatedInputTokens.toLocaleString('en-US')} | ${cost} |\n`);
       }
     }

@@ -12,7 +12,8 @@ import type { AnalyticsData, DailyBreakdown, DailyGroupBy } from '../../../src/p
 import { currentTheme, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
 import { costTickLabel } from '../charts/costAxis.js';
 import type { SeriesColors } from '../charts/seriesColors.js';
-import { formatCount, formatMoney, formatPercent, sourceLabel } from '../shared/format.js';
+import { formatPercent, sourceLabel } from '../shared/format.js';
+import { formatCount, formatUsd } from '../../../src/protocol/format.js';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, DoughnutController, ArcElement, Tooltip, Legend);
 
@@ -34,7 +35,7 @@ function tooltipBreakdown(items: TooltipItem<'bar'>[]): string[] {
   return [...items]
     .filter((i) => (i.parsed.y ?? 0) > 0)
     .sort((a, b) => (b.parsed.y ?? 0) - (a.parsed.y ?? 0))
-    .map((i) => `${i.dataset.label}: ${formatMoney(i.parsed.y)}`);
+    .map((i) => `${i.dataset.label}: ${formatUsd(i.parsed.y)}`);
 }
 
 export class AnalyticsCharts {
@@ -69,7 +70,7 @@ export class AnalyticsCharts {
               beforeBody: (items) => tooltipBreakdown(items as TooltipItem<'bar'>[]),
               footer: (items) => {
                 const total = items.reduce((n, i) => n + (i.parsed.y ?? 0), 0);
-                return `Total: ${formatMoney(total)}`;
+                return `Total: ${formatUsd(total)}`;
               },
             },
             filter: () => true,
@@ -103,7 +104,7 @@ export class AnalyticsCharts {
       options: {
         plugins: {
           legend: { position: 'bottom', labels: { boxWidth: 12, boxHeight: 12 } },
-          tooltip: { callbacks: { label: (ctx) => `${ctx.label}: ${String(ctx.label).endsWith('(price unknown)') ? 'price unknown' : formatMoney(ctx.parsed as number)}` } },
+          tooltip: { callbacks: { label: (ctx) => `${ctx.label}: ${String(ctx.label).endsWith('(price unknown)') ? 'price unknown' : formatUsd(ctx.parsed as number)}` } },
         },
       },
     });
@@ -130,7 +131,7 @@ export class AnalyticsCharts {
   private sourceTooltip(index: number): string {
     const s = this.last?.data.sources[index];
     if (!s) return '';
-    return `${formatCount(s.requests)} requests · ${formatMoney(s.cost ?? null)} · ${formatPercent(s.share ?? null)} of requests`;
+    return `${formatCount(s.requests)} requests · ${formatUsd(s.cost ?? null)} · ${formatPercent(s.share ?? null)} of requests`;
   }
 
   /** Colours of every series from its key (the theme changed, or the data did). */
@@ -174,7 +175,7 @@ export class AnalyticsCharts {
     this.costByModel.data.labels = [...priced.map((m) => m.model), ...unpriced.map((m) => `${m.model} (price unknown)`)];
     (this.costByModel.data as { modelKeys?: string[] }).modelKeys = costKeys;
     this.costByModel.data.datasets[0].data = [...priced.map((m) => m.cost ?? 0), ...unpriced.map(() => 0)];
-    describe(this.canvases.costByModel, `Cost by model: ${[...priced.map((m) => `${m.model} ${formatMoney(m.cost)}`), ...unpriced.map((m) => `${m.model} price unknown`)].join('; ') || 'none'}`);
+    describe(this.canvases.costByModel, `Cost by model: ${[...priced.map((m) => `${m.model} ${formatUsd(m.cost)}`), ...unpriced.map((m) => `${m.model} price unknown`)].join('; ') || 'none'}`);
     this.sources.data.labels = data.sources.map((s) => sourceLabel(s.source));
     this.sources.data.datasets[0].data = data.sources.map((s) => s.requests);
     describe(this.canvases.sources, `Routing decision sources: ${data.sources.map((s) => `${sourceLabel(s.source)} ${s.requests} requests`).join('; ') || 'none'}`);
@@ -197,6 +198,6 @@ export class AnalyticsCharts {
       data: daily.days.map((d) => d.byKey[k.key]?.cost ?? 0),
       stack: 'cost',
     }));
-    describe(this.canvases.daily, `Cost per day by ${daily.groupBy}: ${daily.days.filter((d) => (d.cost ?? 0) > 0).map((d) => `${formatDay(d.date)} ${formatMoney(d.cost)}`).join('; ') || 'no cost'}`);
+    describe(this.canvases.daily, `Cost per day by ${daily.groupBy}: ${daily.days.filter((d) => (d.cost ?? 0) > 0).map((d) => `${formatDay(d.date)} ${formatUsd(d.cost)}`).join('; ') || 'no cost'}`);
   }
 }

@@ -26,9 +26,8 @@ import {
 import { currentTheme } from '../charts/chartTheme.js';
 import { SeriesColors, type ColorSlots } from '../charts/seriesColors.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import {
-  formatChange, formatCount, formatMoney, formatPercent, formatTokenSplit, formatTokens, relativeTime, sourceLabel,
-} from '../shared/format.js';
+import { formatChange, formatPercent, formatTokenSplit, relativeTime, sourceLabel } from '../shared/format.js';
+import { formatCount, formatInteger, formatUsd } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
 import { RECENT_PAGE, addRecentRequest, isEmpty, periodLabel, samePeriod } from './model.js';
@@ -308,7 +307,7 @@ function renderState(): void {
 }
 
 /** Counts of requests in full ("1,931 requests"); token counts are the abbreviated ones. */
-const plural = (n: number, word: string) => `${formatTokens(n)} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 function renderSummary(d: AnalyticsData): void {
   const s = d.summary;
@@ -316,22 +315,22 @@ function renderSummary(d: AnalyticsData): void {
   setText(ui.subtitle, d.scopeLabel ?? '');
   ui.subtitle.hidden = view !== 'mine' || !d.scopeLabel;
   for (const el of app.querySelectorAll('.period-label')) setText(el, `· ${label}`);
-  setText(ui.cost.value, formatMoney(s.cost));
+  setText(ui.cost.value, formatUsd(s.cost));
   setText(ui.cost.sub, label);
   const change = s.previous ? formatChange(s.cost, s.previous.cost) : null;
-  setText(ui.cost.extra, change ? `${change} vs previous period (${formatMoney(s.previous!.cost)})` : s.previous ? `previous period: ${formatMoney(s.previous.cost)}` : '');
+  setText(ui.cost.extra, change ? `${change} vs previous period (${formatUsd(s.previous!.cost)})` : s.previous ? `previous period: ${formatUsd(s.previous.cost)}` : '');
   setText(ui.tokens.value, formatCount(s.tokens));
   setText(ui.tokens.sub, `${plural(s.requests, 'request')} · ${label}`);
   setText(ui.tokens.extra, s.split ? formatTokenSplit(s.split) : '');
   ui.tokens.extra.title = s.split ? `Input ${s.split.inputTokens.toLocaleString()} · output ${s.split.outputTokens.toLocaleString()} · cache write ${s.split.cacheCreationTokens.toLocaleString()} · cache read ${s.split.cacheReadTokens.toLocaleString()}` : '';
-  setText(ui.avg.value, formatMoney(s.avgCostPerRequest));
+  setText(ui.avg.value, formatUsd(s.avgCostPerRequest));
   setText(ui.avg.sub, `per priced request · ${label}`);
   setText(ui.avg.extra, '');
   const sv = d.savings;
   if (sv) {
-    setText(ui.savings.value, formatMoney(sv.saved));
-    setText(ui.savings.sub, `vs everything on ${sv.defaultModel ?? 'the default model'}: ${formatMoney(sv.onDefaultModel)}`);
-    setText(ui.savings.extra, sv.saved >= 0 ? `${formatMoney(sv.saved)} saved · routing paid ${formatMoney(sv.actual)}` : `Routing cost ${formatMoney(-sv.saved)} more`);
+    setText(ui.savings.value, formatUsd(sv.saved));
+    setText(ui.savings.sub, `vs everything on ${sv.defaultModel ?? 'the default model'}: ${formatUsd(sv.onDefaultModel)}`);
+    setText(ui.savings.extra, sv.saved >= 0 ? `${formatUsd(sv.saved)} saved · routing paid ${formatUsd(sv.actual)}` : `Routing cost ${formatUsd(-sv.saved)} more`);
   } else {
     setText(ui.savings.value, '—');
     setText(ui.savings.sub, 'No default model with a known price to compare with');
@@ -340,11 +339,11 @@ function renderSummary(d: AnalyticsData): void {
   const c = d.cache;
   setText(ui.cache.value, c ? formatPercent(c.hitRate) : '—');
   setText(ui.cache.sub, 'of prompt tokens read from cache');
-  setText(ui.cache.extra, c && c.savedUsd !== null ? `${formatMoney(c.savedUsd)} saved by caching` : 'Savings unknown (no price)');
+  setText(ui.cache.extra, c && c.savedUsd !== null ? `${formatUsd(c.savedUsd)} saved by caching` : 'Savings unknown (no price)');
   // Failed requests apart from unpriced ones: a different problem each, a different fix.
   const failed = s.failedRequests;
   const unpriced = s.unpricedRequests ?? unpricedModels(d).reduce((n, m) => n + m.requests, 0);
-  setText(ui.health.value, failed !== undefined ? `${formatTokens(failed)} / ${formatTokens(unpriced)}` : formatTokens(s.costUnknownRequests));
+  setText(ui.health.value, failed !== undefined ? `${formatInteger(failed)} / ${formatInteger(unpriced)}` : formatInteger(s.costUnknownRequests));
   setText(ui.health.sub, failed !== undefined
     ? `${plural(failed, 'failed request')} (${formatPercent(s.errorRate ?? null)} error rate)`
     : `${plural(s.costUnknownRequests, 'request')} without a known cost`);
@@ -372,25 +371,25 @@ function renderTables(d: AnalyticsData): void {
   if (!d.models.length) setChildren(ui.models, h('tr', null, h('td', { class: 'muted', attrs: { colspan: 9 } }, 'No requests in this period.')));
   setChildren(ui.sources, ...d.sources.map((s) => h('tr', { attrs: { 'data-source': s.source } },
     h('td', { attrs: { 'data-field': 'source' } }, sourceLabel(s.source)),
-    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),
-    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatMoney(s.cost ?? null)),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(s.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatUsd(s.cost ?? null)),
     h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(s.share ?? (d.summary.requests ? s.requests / d.summary.requests : null))))));
   const s = d.summary;
   const byStatus = s.failedByStatus ?? [];
   setText(ui.failedSummary, s.failedRequests === undefined
     ? 'This gateway does not count failed requests apart yet.'
-    : `${plural(s.failedRequests, 'request')} failed (${formatPercent(s.errorRate ?? null)} of ${formatTokens(s.requests)}): each ended with one of the statuses below.`);
+    : `${plural(s.failedRequests, 'request')} failed (${formatPercent(s.errorRate ?? null)} of ${formatInteger(s.requests)}): each ended with one of the statuses below.`);
   setChildren(ui.failed, ...byStatus.map((f) => h('tr', { attrs: { 'data-status': f.status } },
     h('td', { attrs: { 'data-field': 'status' } }, String(f.status)),
     h('td', { class: f.error ? undefined : 'muted', attrs: { 'data-field': 'error' } }, f.error ?? '—'),
-    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(f.requests)))));
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(f.requests)))));
   const unpriced = unpricedModels(d);
   setText(ui.unpricedSummary, unpriced.length
     ? `${plural(unpriced.reduce((n, m) => n + m.requests, 0), 'request')} to ${plural(unpriced.length, 'model')} without a price: their cost is unknown, not $0.`
     : 'Every model used in this period has a price.');
   setChildren(ui.unpriced, ...unpriced.map((m) => h('tr', { attrs: { 'data-model': m.model } },
     h('td', { attrs: { 'data-field': 'model' } }, m.model),
-    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(m.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(m.requests)),
     h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatCount(m.tokens)),
     h('td', null, h('vscode-button', { attrs: { secondary: true, 'data-action': 'addPrice' }, on: { click: () => addPrice(m.model) } }, 'Add a price')))));
   setChildren(ui.agents, ...agentRows(d.agents, (key) => colors.color(currentTheme(), 'agent', key)));

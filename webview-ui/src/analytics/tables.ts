@@ -7,9 +7,8 @@
 import { modelRoute } from '../../../src/protocol/session.js';
 import type { AgentUsage, ModelUsage, RecentRequest, SessionSort, SessionUsage, SessionsPage } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren } from '../shared/dom.js';
-import {
-  formatCount, formatDateTime, formatDuration, formatMoney, formatPercent, formatTokens, relativeTime, shortId, sourceLabel,
-} from '../shared/format.js';
+import { formatDateTime, formatDuration, formatPercent, relativeTime, shortId, sourceLabel } from '../shared/format.js';
+import { formatCount, formatInteger, formatUsd } from '../../../src/protocol/format.js';
 
 export interface Column { label: string; num?: boolean; sort?: SessionSort; title?: string }
 
@@ -33,7 +32,7 @@ function swatch(color: string): HTMLElement {
   return el;
 }
 
-const plural = (n: number, word: string) => `${formatTokens(n)} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 /** "Retired 2025-10-22 (use claude-sonnet-4-5) · asked for by Reviewer, Planner and 3 sessions". */
 export function retiredText(m: ModelUsage): string | null {
@@ -62,7 +61,7 @@ export function modelRows(
         h('div', { class: 'model-name' }, swatch(colorOf(m.model)), h('span', { class: 'ellipsis', attrs: { 'data-field': 'model', title: m.model } }, m.model),
           retired ? h('span', { class: 'badge warn', attrs: { 'data-field': 'retired', title: retired } }, 'retired') : null),
         retired ? h('div', { class: 'muted small', attrs: { 'data-field': 'retiredBy' } }, retired) : null),
-      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(m.requests)),
+      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(m.requests)),
       h('td', { class: 'num', attrs: { 'data-field': 'input' } }, s ? formatCount(s.inputTokens) : '—'),
       h('td', { class: 'num', attrs: { 'data-field': 'output' } }, s ? formatCount(s.outputTokens) : '—'),
       h('td', { class: 'num', attrs: { 'data-field': 'cacheWrite' } }, s ? formatCount(s.cacheCreationTokens) : '—'),
@@ -71,8 +70,8 @@ export function modelRows(
         ? h('span', { class: 'price-unknown' }, 'price unknown ', h('button', {
           class: 'link', attrs: { type: 'button', 'data-action': 'addPrice', title: `Add a price for ${m.model}` }, on: { click: () => addPrice(m.model) },
         }, 'Add a price'))
-        : formatMoney(m.cost)),
-      h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatMoney(m.cacheSavings ?? null)),
+        : formatUsd(m.cost)),
+      h('td', { class: 'num', attrs: { 'data-field': 'cacheSavings' } }, formatUsd(m.cacheSavings ?? null)),
       h('td', { attrs: { 'data-field': 'trend' } }, trendCell(m, unknown, colorOf(m.model), trendOf(m.model), savingsOf(m.model))));
   });
 }
@@ -99,7 +98,7 @@ export function sparkline(values: number[], color: string, what = 'Cost per day'
   svg.setAttribute('height', String(height));
   svg.setAttribute('class', 'sparkline');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `${what}: ${values.map((v) => formatMoney(v)).join(', ')}`);
+  svg.setAttribute('aria-label', `${what}: ${values.map((v) => formatUsd(v)).join(', ')}`);
   if (values.length) {
     const max = Math.max(...values, 0) || 1;
     const step = values.length > 1 ? width / (values.length - 1) : 0;
@@ -126,9 +125,9 @@ export function agentRows(agents: AgentUsage[], colorOf: (key: string) => string
     const share = a.share ?? (known > 0 && a.cost !== null ? a.cost / known : null);
     return h('tr', { attrs: { 'data-agent': a.agentId ?? '' } },
       h('td', { class: a.name || a.agentId ? undefined : 'muted', attrs: { 'data-field': 'agent' } }, a.name ?? (a.agentId ? shortId(a.agentId) : 'No agent')),
-      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(a.requests)),
+      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(a.requests)),
       h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatCount(a.tokens)),
-      h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatMoney(a.cost)),
+      h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatUsd(a.cost)),
       h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(share)),
       h('td', { attrs: { 'data-field': 'trend' } }, a.trend ? sparkline(a.trend, colorOf(a.agentId ?? '')) : '—'));
   });
@@ -162,9 +161,9 @@ export function sessionRows(page: SessionsPage, open: (sessionId: string) => voi
     h('td', { class: s.agentNames.length ? undefined : 'muted', attrs: { 'data-field': 'agent' } }, s.agentNames.join(', ') || '—'),
     sessionModelCell(s),
     h('td', { class: 'prompt', attrs: { 'data-field': 'prompt', title: s.firstPrompt ?? undefined } }, s.firstPrompt ?? '—'),
-    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(s.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(s.requests)),
     h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatCount(s.tokens)),
-    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatMoney(s.cost)),
+    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatUsd(s.cost)),
     h('td', { class: 'num', attrs: { 'data-field': 'duration' } }, formatDuration(s.durationMs ?? Date.parse(s.lastAt) - Date.parse(s.firstAt))),
     h('td', { class: 'nowrap', attrs: { 'data-field': 'lastActive', title: formatDateTime(s.lastAt) } }, relativeTime(s.lastAt))));
 }
@@ -187,7 +186,7 @@ export function recentRows(recent: RecentRequest[], now: number, open: (sessionI
     h('td', { class: 'ellipsis', attrs: { 'data-field': 'model' } }, r.refused ? `${r.model} (over budget, not sent)` : r.model),
     h('td', { class: 'ellipsis', attrs: { 'data-field': 'source' } }, r.source ? sourceLabel(r.source) : '—'),
     h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatCount(r.tokens)),
-    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatMoney(r.cost))));
+    h('td', { class: 'num', attrs: { 'data-field': 'cost' } }, formatUsd(r.cost))));
 }
 
 /** "1–25 of 212" with Previous / Next; hidden when everything fits on one page. */

@@ -4,7 +4,8 @@
 // failed (with Retry). Every name and address is set as text (h() makes Text nodes).
 import type { TeamAnalyticsData, TeamAnalyticsProblem, TeamMemberUsage } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import { formatMoney, formatPercent, formatTokens } from '../shared/format.js';
+import { formatPercent } from '../shared/format.js';
+import { formatInteger, formatUsd } from '../../../src/protocol/format.js';
 
 export type TeamPhase = 'loading' | 'ready' | TeamAnalyticsProblem;
 
@@ -23,7 +24,7 @@ export function costShare(cost: number, total: number): number | null {
   return total > 0 ? cost / total : null;
 }
 
-const plural = (n: number, word: string) => `${formatTokens(n)} ${word}${n === 1 ? '' : 's'}`;
+const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 export class TeamView {
   readonly el: HTMLElement;
@@ -93,23 +94,23 @@ export class TeamView {
             m.isYou ? h('span', { class: 'badge' }, 'you') : null,
             m.role === 'owner' ? h('span', { class: 'badge' }, 'owner') : null),
           m.email && m.email !== name ? h('div', { class: 'muted member-email', attrs: { 'data-field': 'email' } }, m.email) : null),
-        h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(m.requests)),
-        h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatTokens(m.tokens)),
+        h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(m.requests)),
+        h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatInteger(m.tokens)),
         h('td', {
           class: 'num',
           attrs: { 'data-field': 'cost', title: m.costUnknownRequests > 0 ? `${plural(m.costUnknownRequests, 'request')} without a known price` : undefined },
-        }, formatMoney(m.cost)),
+        }, formatUsd(m.cost)),
         h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(share)));
     }));
     const t = d.totals;
     setChildren(this.foot, h('tr', null,
       h('th', { attrs: { scope: 'row' } }, 'Team total'),
-      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatTokens(t.requests)),
-      h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatTokens(t.tokens)),
+      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(t.requests)),
+      h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatInteger(t.tokens)),
       h('td', {
         class: 'num',
         attrs: { 'data-field': 'cost', title: t.costUnknownRequests > 0 ? `${plural(t.costUnknownRequests, 'request')} without a known price` : undefined },
-      }, formatMoney(t.cost)),
+      }, formatUsd(t.cost)),
       h('td', { class: 'num', attrs: { 'data-field': 'share' } }, t.cost > 0 ? formatPercent(1) : '—')));
   }
 }

@@ -4,7 +4,7 @@
  * times over. The decimals come from the ticks themselves: the fewest (at least cents) that
  * write every tick value exactly.
  */
-import { formatCost } from '../shared/format.js';
+import { formatUsd } from '../../../src/protocol/format.js';
 
 const MIN_DECIMALS = 2;
 const MAX_DECIMALS = 8;
@@ -22,5 +22,5 @@ export function costAxisDecimals(values: readonly number[]): number {
 
 /** A Chart.js ticks.callback for a cost axis: every label with the decimals its scale needs. */
 export function costTickLabel(value: number | string, _index: number, ticks: readonly { value: number }[]): string {
-  return formatCost(Number(value), costAxisDecimals(ticks.map((t) => t.value)));
+  return formatUsd(Number(value), { decimals: costAxisDecimals(ticks.map((t) => t.value)) });
 }

@@ -9,6 +9,7 @@ import {
   BUDGET_POLICY_KEYS, EMPTY_BUDGET_POLICY, MAX_BUDGET_USD, MAX_LIMIT_PERCENT,
   type BudgetPeriod, type BudgetPolicy, type BudgetStatus,
 } from '../../../src/protocol/budgets.js';
+import { formatUsd } from '../../../src/protocol/format.js';
 
 /** The fields as typed; '' = none (amounts), off (limits), or the cheapest configured model. */
 export interface BudgetDraft {
@@ -130,11 +131,6 @@ export function budgetChanged(draft: BudgetDraft, stored: Partial<BudgetPolicy> 
   if (!policy) return JSON.stringify(draft) !== JSON.stringify(base);
   const storedPolicy = budgetPolicyFrom(base) ?? EMPTY_BUDGET_POLICY;
   return BUDGET_FIELDS.some((f) => policy[f] !== storedPolicy[f]);
-}
-
-/** "$4.10"; amounts under a dollar keep the fraction of a cent that matters ("$0.0025"). */
-export function formatUsd(usd: number): string {
-  return usd >= 1 || usd === 0 ? `$${usd.toFixed(2)}` : `$${usd.toFixed(4)}`;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ProjectModelConfig, RoutingRulesConfig } from '../../../src/protoc
 import type { AgentModelSelection, InheritedRules, ModelOption } from '../../../src/protocol/webviewMessages.js';
 import { listPriceOf, type PricedModelOption } from '../../../src/protocol/modelConfigView.js';
 import type { ModelListPrice } from '../../../src/protocol/spend.js';
+import { formatUsdAmount } from '../../../src/protocol/format.js';
 
 /** A rule's model select: keep the gateway's setting, switch the rule off, or a model. */
 export const INHERIT = '@inherit';
@@ -187,14 +188,9 @@ export function modelDisplayName(model: Pick<ModelOption, 'id' | 'name'>): strin
   return model.name && model.name !== model.id ? `${model.name} · ${model.id}` : model.id;
 }
 
-/** USD for a list price: whole dollars without cents ("$3", "$0.80", "$1.25"). */
-function priceUsd(usd: number): string {
-  return Number.isInteger(usd) ? `$${usd.toLocaleString('en-US')}` : `$${usd.toFixed(2)}`;
-}
-
 /** "$3 / $15 per M" (input / output USD per million tokens); "price unknown" when the gateway knows none. */
 export function formatListPrice(price: ModelListPrice | null): string {
-  return price ? `${priceUsd(price.input)} / ${priceUsd(price.output)} per M` : 'price unknown';
+  return price ? `${formatUsdAmount(price.input)} / ${formatUsdAmount(price.output)} per M` : 'price unknown';
 }
 
 /**
@@ -211,7 +207,7 @@ export function modelDescription(model: ModelOption): string {
   const price = listPriceOf(model);
   return [
     model.category ? `${model.category} model` : '',
-    price ? `input ${priceUsd(price.input)}, output ${priceUsd(price.output)} per million tokens` : '',
+    price ? `input ${formatUsdAmount(price.input)}, output ${formatUsdAmount(price.output)} per million tokens` : '',
   ].filter(Boolean).join(' · ') || model.id;
 }
 

@@ -17,7 +17,8 @@ import {
   type ModelConfigPersistedTarget, type ModelOption, type SaveMessage,
 } from '../../../src/protocol/webviewMessages.js';
 import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
-import { formatMoney, formatSpendOfBudget, formatThreshold } from '../shared/format.js';
+import { formatThreshold } from '../shared/format.js';
+import { formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
 import { modelConfigExtrasOf } from '../../../src/protocol/modelConfigView.js';
 import type { PeriodSpend } from '../../../src/protocol/spend.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
@@ -575,7 +576,7 @@ function update(): void {
 /** "$1.23 / $5" (+ what had no known price). */
 function periodText(p: PeriodSpend): string {
   const unknown = p.unknownCostRequests > 0 ? ` + ${p.unknownCostRequests} request${p.unknownCostRequests === 1 ? '' : 's'} without a known price` : '';
-  return `${p.budgetUsd === null ? formatMoney(p.cost ?? 0) : formatSpendOfBudget(p.cost, p.budgetUsd)}${unknown}`;
+  return `${p.budgetUsd === null ? formatUsd(p.cost ?? 0) : formatSpendOfBudget(p.cost, p.budgetUsd)}${unknown}`;
 }
 
 /** What the project or agent spent today and this month (the store's figures, against its budgets). */

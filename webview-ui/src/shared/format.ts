@@ -1,19 +1,7 @@
-// Numbers, money and times as the views show them.
+// Times, percentages and labels as the views show them; money and counts: src/protocol/format.ts.
+import { formatCount } from '../../../src/protocol/format.js';
 
-/** "$1.2345"; an unknown cost is an em dash, never "$0". */
-export function formatCost(cost: number | null | undefined, decimals = 4): string {
-  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '—';
-  const sign = cost < 0 ? '-' : '';
-  return `${sign}$${Math.abs(cost).toFixed(decimals)}`;
-}
-
-const integer = new Intl.NumberFormat(undefined, { maximumFractionDigits: 0 });
-
-export function formatTokens(tokens: number): string {
-  return integer.format(tokens);
-}
-
-/** 60000 → "60k", 75500 → "75.5k", 1500000 → "1.5M" (the seed's ">60k tokens"). */
+/** 60000 → "60k", 75500 → "75.5k", 1500000 → "1.5M" (a long-context rule reads ">60k tokens"). */
 export function formatThreshold(n: number): string {
   if (n >= 1_000_000) return `${+(n / 1_000_000).toFixed(2)}M`;
   if (n >= 1000) return `${+(n / 1000).toFixed(1)}k`;
@@ -87,30 +75,6 @@ export function sourceLabel(source: string): string {
   return SOURCE_LABELS[source] ?? source;
 }
 
-// ---------------------------------------------------------------------------------------
-// Money and token counts as the analytics panel writes them (issue 11): a reader compares
-// dollars, so cents from $0.01 up with thousands separators ("$1,931.20"); only an amount
-// below a cent needs more decimals to say anything ("$0.0042"). Token counts are read at a
-// glance: "32.5M", "840k".
-
-const dollars = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-
-/**
- * "$1,931.20", "$0.46", "$0.0042", "$0.00"; an unknown cost is an em dash, never "$0".
- * Below a cent: two significant digits (at most 6 decimals), so a tiny cost never reads $0.00.
- */
-export function formatMoney(cost: number | null | undefined): string {
-  if (cost === null || cost === undefined || !Number.isFinite(cost)) return '—';
-  const sign = cost < 0 ? '-' : '';
-  const abs = Math.abs(cost);
-  if (abs === 0) return '$0.00';
-  if (abs >= 0.01) return `${sign}$${dollars.format(abs)}`;
-  if (abs < 0.0000005) return `${sign === '-' ? '>-' : '<'}$0.000001`;
-  const decimals = Math.min(6, Math.max(3, 1 - Math.floor(Math.log10(abs))));
-  // Trailing zeros say nothing ("$0.0050" → "$0.005"); a cent's worth of digits always stays.
-  return `${sign}$${abs.toFixed(decimals).replace(/(\.\d\d\d*?)0+$/, '$1')}`;
-}
-
 /** A change against the previous period: "+12%", "-3.4%", "no change"; null when there is nothing to compare. */
 export function formatChange(current: number | null, previous: number | null): string | null {
   if (current === null || previous === null || !Number.isFinite(current) || !Number.isFinite(previous) || previous === 0) return null;
@@ -118,22 +82,6 @@ export function formatChange(current: number | null, previous: number | null): s
   if (Math.abs(ratio) < 0.0005) return 'no change';
   const pct = Math.abs(ratio) >= 0.1 ? Math.round(ratio * 100).toString() : (ratio * 100).toFixed(1);
   return `${ratio > 0 ? '+' : ''}${pct}%`;
-}
-
-/** 999 → "999", 12_345 → "12.3k", 32_512_000 → "32.5M", 1.2e9 → "1.2B" (text and axis ticks alike). */
-export function formatCount(n: number): string {
-  if (!Number.isFinite(n)) return '—';
-  const abs = Math.abs(n);
-  const sign = n < 0 ? '-' : '';
-  if (abs < 1000) return `${sign}${integer.format(abs)}`;
-  const units: [number, string][] = [[1e3, 'k'], [1e6, 'M'], [1e9, 'B']];
-  for (const [size, unit] of units) {
-    const value = abs / size;
-    const rounded = value >= 100 ? Math.round(value) : Math.round(value * 10) / 10;
-    // 999_950 rounds to 1000k: written in the next unit up instead.
-    if (rounded < 1000 || unit === 'B') return `${sign}${rounded}${unit}`;
-  }
-  return `${sign}${integer.format(abs)}`;
 }
 
 /** The four token measures (src/protocol/measures.ts), each labelled: "in 1.2M · out 300k · cache write 50k · cache read 30.1M". */
@@ -151,16 +99,4 @@ export function formatDuration(ms: number): string {
   const h = Math.floor(m / 60);
   if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
   return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
-/**
- * Spend against a budget, as the status bar, the sidebar and the model configuration say it:
- * "$7.13 / $40" (a budget of whole dollars without cents), the spend alone without a budget.
- * No cost known yet counts as $0.00 here: the caller marks requests of unknown price.
- */
-export function formatSpendOfBudget(cost: number | null, budgetUsd: number | null): string {
-  const spent = formatMoney(cost ?? 0);
-  if (budgetUsd === null || !Number.isFinite(budgetUsd)) return spent;
-  const budget = Number.isInteger(budgetUsd) ? `$${budgetUsd.toLocaleString('en-US')}` : formatMoney(budgetUsd);
-  return `${spent} / ${budget}`;
 }

@@ -23,7 +23,8 @@ import {
 import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
 import { costTickLabel } from '../charts/costAxis.js';
 import { h, setChildren, setText } from '../shared/dom.js';
-import { formatAxisHour, formatBucket, formatMoney, formatSpendOfBudget, formatTokens, relativeTime, sourceLabel } from '../shared/format.js';
+import { formatAxisHour, formatBucket, relativeTime, sourceLabel } from '../shared/format.js';
+import { formatInteger, formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Filler, Tooltip);
@@ -131,7 +132,7 @@ function renderChart(d: SidebarSpendData): void {
           x: { ticks: { maxTicksLimit: 4, maxRotation: 0, autoSkipPadding: 16 }, grid: { display: false } },
           y: { beginAtZero: true, ticks: { maxTicksLimit: 3, callback: costTickLabel } },
         },
-        plugins: { tooltip: { callbacks: { label: (ctx) => formatMoney(ctx.parsed.y) } } },
+        plugins: { tooltip: { callbacks: { label: (ctx) => formatUsd(ctx.parsed.y) } } },
         interaction: { intersect: false, mode: 'index' },
       },
     });
@@ -141,7 +142,7 @@ function renderChart(d: SidebarSpendData): void {
     chart.data.datasets[0].data = values;
     chart.update('none');
   }
-  ui.canvas.setAttribute('aria-label', `Cost per hour today: ${d.costSeries.filter((p) => p.cost > 0).map((p) => `${formatBucket(p.bucketStart, 'hour')} ${formatMoney(p.cost)}`).join('; ') || 'no cost yet'}`);
+  ui.canvas.setAttribute('aria-label', `Cost per hour today: ${d.costSeries.filter((p) => p.cost > 0).map((p) => `${formatBucket(p.bucketStart, 'hour')} ${formatUsd(p.cost)}`).join('; ') || 'no cost yet'}`);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -175,15 +176,15 @@ function renderToday(d: SidebarSpendData): void {
     : 'All projects');
   const today = d.spend?.today;
   // Against the daily budget when one is set; the store's cost alone otherwise.
-  setText(ui.cost, today && today.budgetUsd !== null ? formatSpendOfBudget(d.today.cost, today.budgetUsd) : formatMoney(d.today.cost ?? (d.today.requests ? null : 0)));
+  setText(ui.cost, today && today.budgetUsd !== null ? formatSpendOfBudget(d.today.cost, today.budgetUsd) : formatUsd(d.today.cost ?? (d.today.requests ? null : 0)));
   const refused = d.today.refusedRequests ?? 0;
   setText(ui.costNote, [
     today && today.budgetUsd !== null ? `${budgetPercent({ cost: d.today.cost, budgetUsd: today.budgetUsd })}% of the daily budget` : '',
     d.today.costUnknownRequests > 0 ? `+ ${d.today.costUnknownRequests} without a known price` : '',
     refused > 0 ? `${refused} refused by a budget` : '',
   ].filter(Boolean).join(' · '));
-  setText(ui.tokens, formatTokens(d.today.tokens));
-  setText(ui.requests, `${formatTokens(d.today.requests)} request${d.today.requests === 1 ? '' : 's'}`);
+  setText(ui.tokens, formatInteger(d.today.tokens));
+  setText(ui.requests, `${formatInteger(d.today.requests)} request${d.today.requests === 1 ? '' : 's'}`);
   const month = d.spend?.month;
   const monthPercent = month ? budgetPercent(month) : null;
   setText(ui.month, month
