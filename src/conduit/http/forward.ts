@@ -125,7 +125,8 @@ export function relayUpstream(
   sendUpstream(provider, path, headers, body, timeoutMs, new Relay(res, extraHeaders, unavailable));
 }
 
-const RELAY = Symbol('conduit.relay');
+/** The relay of each client response, for the response's listeners (module functions: no closure per request). */
+const relays = new WeakMap<ServerResponse, Relay>();
 
 class Relay implements Dispatcher.DispatchHandler {
   /** 0: waiting for headers, 1: relaying, 2: discarding (404), 3: done. */
@@ -136,7 +137,7 @@ class Relay implements Dispatcher.DispatchHandler {
   private draining = false;
 
   constructor(private readonly res: ServerResponse, private readonly extraHeaders: string[], private readonly unavailable: () => void) {
-    (res as unknown as Record<symbol, Relay>)[RELAY] = this;
+    relays.set(res, this);
     res.on('close', relayClientClosed);
   }
 
@@ -194,11 +195,11 @@ class Relay implements Dispatcher.DispatchHandler {
 }
 
 function relayClientClosed(this: ServerResponse): void {
-  (this as unknown as Record<symbol, Relay>)[RELAY].clientClosed();
+  relays.get(this)?.clientClosed();
 }
 
 function relayClientDrained(this: ServerResponse): void {
-  (this as unknown as Record<symbol, Relay>)[RELAY].clientDrained();
+  relays.get(this)?.clientDrained();
 }
 
 /** Statuses after which the next fallback model is tried (before any byte reached the client). */

@@ -148,12 +148,13 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   deps.hub.publish({ type: 'decision', requestId, context, decision });
   deps.log.debug(`${requestId} ${facts.requestedModel} → ${target.provider.name}/${target.model} (${choice.source}: ${choice.rule})`);
 
-  const record = (status: number, usageOutcome: Outcome, firstByteMs: number | null): UsageRecord => {
+  // `final`: the decision as the exchange ended it (the model that answered, or failed last, after fallbacks).
+  const record = (status: number, usageOutcome: Outcome, firstByteMs: number | null, final: RoutingDecision = decision): UsageRecord => {
     const cost: CostBreakdown = usageOutcome.usage
-      ? deps.prices.cost(decision.model, usageOutcome.usage)
+      ? deps.prices.cost(final.model, usageOutcome.usage)
       : { cost: null, costSource: 'no-usage', priceVersion: null };
     const r: UsageRecord = {
-      id: requestId, context, decision, usage: usageOutcome.usage, cost, status, stream: facts.stream,
+      id: requestId, context, decision: final, usage: usageOutcome.usage, cost, status, stream: facts.stream,
       durationMs: Math.round(performance.now() - t0), firstByteMs, startedAt: startedAt.toISOString(),
       endedAt: new Date(clock()).toISOString(), device: deps.device,
     };
@@ -189,18 +190,45 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     finish(record(499, { usage: null, error: 'client_closed' }, null));
     return;
   }
-  new Exchange(req, res, body, auth, facts, decision, requestId, candidates, deps, t0,
-    (status, outcome, firstByteMs) => finish(record(status, outcome, firstByteMs))).attempt();
+  new Exchange({
+    req, res, body, auth, facts, decision, requestId, candidates, deps, t0,
+    done: (status, outcome, firstByteMs, final) => finish(record(status, outcome, firstByteMs, final)),
+  }).attempt();
 }
 
 type Outcome = { usage: UsageRecord['usage']; error?: string; outputEstimated?: true };
 
-const EXCHANGE = Symbol('conduit.exchange');
-const WAITING = 0; // for the reply's headers: nothing reached the client, a fallback is still possible
-const DISCARDING = 1; // a retryable error reply, read to its end before the next candidate is tried
-const PIPING = 2; // the reply is passing through to the client
-const DONE = 3;
-const HOLDING_ERROR = 4; // the final error reply, read whole: passed on as sent when it is Anthropic's JSON, wrapped otherwise
+/** What an exchange needs: the request, where it goes, and whom to tell how it ended. */
+interface ExchangeOptions {
+  req: IncomingMessage;
+  res: ServerResponse;
+  body: BodyChunks;
+  auth: ClientAuth;
+  facts: RequestFacts;
+  /** The decision as published: the first candidate. */
+  decision: RoutingDecision;
+  requestId: string;
+  /** The chosen model, then its fallbacks. */
+  candidates: ResolvedModel[];
+  deps: MessagesDeps;
+  /** performance.now() when the request arrived. */
+  t0: number;
+  /** Called once, when the exchange ended, with the decision it ended with. */
+  done: (status: number, outcome: Outcome, firstByteMs: number | null, decision: RoutingDecision) => void;
+}
+
+/**
+ * Where an exchange is:
+ *  waiting        for the reply's headers: nothing reached the client, a fallback is still possible
+ *  discarding     a retryable error reply, read to its end before the next candidate is tried
+ *  piping         the reply is passing through to the client
+ *  holding-error  the final error reply, read whole: passed on as sent when it is Anthropic's JSON, wrapped otherwise
+ *  done
+ */
+type ExchangePhase = 'waiting' | 'discarding' | 'piping' | 'holding-error' | 'done';
+
+/** The exchange of each client response, for the response's listeners. */
+const exchanges = new WeakMap<ServerResponse, Exchange>();
 
 /**
  * One request's way to a provider and back: tries the candidates in turn while nothing
@@ -210,7 +238,7 @@ const HOLDING_ERROR = 4; // the final error reply, read whole: passed on as sent
  */
 class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private i = 0;
-  private phase = WAITING;
+  private phase: ExchangePhase = 'waiting';
   private abortUpstream: ((err?: Error) => void) | null = null;
   private resumeUpstream: (() => void) | null = null;
   private status = 0;
@@ -230,15 +258,38 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   /** The reply's writes of this turn are held together (onData). */
   private corked = false;
   private failed: string[] | null = null;
+  private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
+  private readonly body: BodyChunks;
+  private readonly auth: ClientAuth;
+  private readonly facts: RequestFacts;
+  /** The published decision, replaced (never changed) when a fallback answers or fails last. */
+  private decision: RoutingDecision;
+  private readonly requestId: string;
+  private readonly candidates: ResolvedModel[];
+  private readonly deps: MessagesDeps;
+  private readonly t0: number;
+  private readonly onDone: ExchangeOptions['done'];
 
-  constructor(
-    private readonly req: IncomingMessage, private readonly res: ServerResponse, private readonly body: BodyChunks,
-    private readonly auth: ClientAuth, private readonly facts: RequestFacts, private readonly decision: RoutingDecision,
-    private readonly requestId: string, private readonly candidates: ResolvedModel[], private readonly deps: MessagesDeps,
-    private readonly t0: number, private readonly done: (status: number, outcome: Outcome, firstByteMs: number | null) => void,
-  ) {
-    (res as unknown as Record<symbol, Exchange>)[EXCHANGE] = this;
-    res.on('close', exchangeClientClosed);
+  constructor(options: ExchangeOptions) {
+    this.req = options.req;
+    this.res = options.res;
+    this.body = options.body;
+    this.auth = options.auth;
+    this.facts = options.facts;
+    this.decision = options.decision;
+    this.requestId = options.requestId;
+    this.candidates = options.candidates;
+    this.deps = options.deps;
+    this.t0 = options.t0;
+    this.onDone = options.done;
+    exchanges.set(this.res, this);
+    this.res.on('close', exchangeClientClosed);
+  }
+
+  /** Tells how the exchange ended, with the decision it ended with. */
+  private done(status: number, outcome: Outcome, firstByteMs: number | null): void {
+    this.onDone(status, outcome, firstByteMs, this.decision);
   }
 
   /** Sends the request to the current candidate. */
@@ -248,12 +299,12 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     if (!headers) {
       if (this.moveOn()) return this.attempt();
       sendError(this.res, 'authentication_error', `no credentials for provider "${provider.name}": the gateway has no API key for it and the client sent no login of its own; ${CREDENTIALS_FIXES}`);
-      this.phase = DONE;
+      this.phase = 'done';
       this.recordCandidate();
       this.done(401, { usage: null, error: 'missing_api_key' }, null);
       return;
     }
-    this.phase = WAITING;
+    this.phase = 'waiting';
     this.abortUpstream = null;
     this.resumeUpstream = null;
     sendUpstream(provider, this.req.url ?? '/v1/messages', headers, withModelChunks(this.body, this.facts, model), this.deps.upstreamTimeoutMs, this);
@@ -276,9 +327,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private recordCandidate(): void {
     if (this.i === 0) return;
     const { provider, model } = this.candidates[this.i];
-    this.decision.model = model;
-    this.decision.provider = provider.name;
-    this.decision.fallbacks = this.failed ?? [];
+    this.decision = { ...this.decision, model, provider: provider.name, fallbacks: this.failed ?? [] };
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -291,20 +340,20 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     const { provider, model } = this.candidates[this.i];
     if (isRetryableStatus(status) && this.i < this.candidates.length - 1) {
       this.deps.log.warn(`${this.requestId} ${provider.name}/${model} answered ${status}; trying ${this.candidates[this.i + 1].model}`);
-      this.phase = DISCARDING;
+      this.phase = 'discarding';
       return true;
     }
     this.status = status;
     this.resumeUpstream = resume;
     if (status < 300) this.deps.credentials?.answered(this.credentialsSource(), status, '');
-    const decision = this.decision;
     this.recordCandidate();
+    const decision = this.decision;
     const headers = downstreamHeaders(raw);
     headers.push('x-conduit-request-id', this.requestId, 'x-conduit-model', safeHeaderValue(decision.model), 'x-conduit-route', decision.source);
     if (status >= 400) {
       this.replyHeaders = headers;
       this.errorReply = new ErrorReplyBody();
-      this.phase = HOLDING_ERROR;
+      this.phase = 'holding-error';
       return true;
     }
     this.isSse = headerValue(headers, 'content-type').startsWith('text/event-stream');
@@ -318,13 +367,13 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     // Should Node refuse a header the provider sent, this throws, undici aborts the
     // request and onError answers 502 (or tries the next model): nothing was sent yet.
     this.res.writeHead(status, headers);
-    this.phase = PIPING;
+    this.phase = 'piping';
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    if (this.phase !== PIPING) {
-      if (this.phase === HOLDING_ERROR) this.errorReply!.push(chunk);
+    if (this.phase !== 'piping') {
+      if (this.phase === 'holding-error') this.errorReply!.push(chunk);
       return true; // else an error reply being discarded
     }
     if (this.firstByteMs === null) this.firstByteMs = Math.round(performance.now() - this.t0);
@@ -347,14 +396,14 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   }
 
   onComplete(): void {
-    if (this.phase === DISCARDING) {
+    if (this.phase === 'discarding') {
       this.moveOn();
       this.attempt();
       return;
     }
-    if (this.phase === HOLDING_ERROR) return this.passError(false);
-    if (this.phase !== PIPING) return;
-    this.phase = DONE;
+    if (this.phase === 'holding-error') return this.passError(false);
+    if (this.phase !== 'piping') return;
+    this.phase = 'done';
     this.endReply(false);
   }
 
@@ -400,7 +449,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
    * reply broke off before its end.
    */
   private passError(broken: boolean): void {
-    this.phase = DONE;
+    this.phase = 'done';
     const headers = this.replyHeaders!;
     const reply = this.errorReply!;
     if (broken) reply.cutShort();
@@ -429,23 +478,23 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
 
   onError(error: Error): void {
     const phase = this.phase;
-    if (phase === DONE) {
+    if (phase === 'done') {
       // Only a throw in this handler's own callbacks (undici reports it here) comes this late.
       this.deps.log.error(`${this.requestId}: passing the reply through failed: ${error.stack ?? error.message}`);
       return;
     }
-    if (phase === PIPING) {
-      this.phase = DONE;
+    if (phase === 'piping') {
+      this.phase = 'done';
       this.endReply(true);
       return;
     }
     if (this.clientGone) {
-      this.phase = DONE;
+      this.phase = 'done';
       this.done(499, { usage: null, error: 'client_closed' }, null);
       return;
     }
-    if (phase === HOLDING_ERROR) return this.passError(true);
-    if (phase === DISCARDING) {
+    if (phase === 'holding-error') return this.passError(true);
+    if (phase === 'discarding') {
       // The error reply being discarded broke off: it was failed already.
       this.moveOn();
       return this.attempt();
@@ -454,7 +503,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     const message = upstreamErrorMessage(error, provider, this.deps.upstreamTimeoutMs);
     this.deps.log.warn(`${this.requestId} ${provider.name}/${model}: ${message}`);
     if (this.moveOn()) return this.attempt();
-    this.phase = DONE;
+    this.phase = 'done';
     this.recordCandidate();
     sendError(this.res, 'api_error', `provider ${provider.name} could not be reached for ${model}: ${message}`, 502);
     this.done(502, { usage: null, error: 'upstream_unreachable' }, null);
@@ -471,7 +520,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   clientClosed(): void {
     if (this.res.writableFinished || this.clientGone) return;
     this.clientGone = true;
-    if (this.phase !== DONE) this.abortUpstream?.();
+    if (this.phase !== 'done') this.abortUpstream?.();
   }
 
   clientDrained(): void {
@@ -489,11 +538,11 @@ function exchangeUncork(exchange: Exchange): void {
 }
 
 function exchangeClientClosed(this: ServerResponse): void {
-  (this as unknown as Record<symbol, Exchange>)[EXCHANGE].clientClosed();
+  exchanges.get(this)?.clientClosed();
 }
 
 function exchangeClientDrained(this: ServerResponse): void {
-  (this as unknown as Record<symbol, Exchange>)[EXCHANGE].clientDrained();
+  exchanges.get(this)?.clientDrained();
 }
 
 function sseError(type: string, message: string): string {
