@@ -1,0 +1,117 @@
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import ts from 'typescript';
+
+// The rule of which part may import which (ARCHITECTURE.md, "Who may import whom"): the
+// gateway's internals stay its own, the extension and the webviews meet it only through
+// src/protocol (shapes and pure functions) and src/conduit/client (the client library).
+
+type Part = 'protocol' | 'client' | 'gateway' | 'extension' | 'webview';
+
+const MAY_IMPORT: Record<Part, readonly Part[]> = {
+  protocol: ['protocol'],
+  client: ['protocol', 'client'],
+  gateway: ['protocol', 'client', 'gateway'],
+  extension: ['protocol', 'client', 'extension'],
+  webview: ['protocol', 'webview'],
+};
+/** Which parts may import Node's built-in modules, and which the vscode API. */
+const MAY_USE_NODE: readonly Part[] = ['client', 'gateway', 'extension'];
+const MAY_USE_VSCODE: readonly Part[] = ['extension'];
+
+const root = path.resolve(__dirname, '../..');
+const SOURCE_ROOTS = ['src', 'webview-ui/src'];
+const nodeBuiltins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+function partOf(file: string): Part | null {
+  const f = file.split(path.sep).join('/');
+  if (f.startsWith('src/protocol/')) return 'protocol';
+  if (f.startsWith('src/conduit/client/')) return 'client';
+  if (f.startsWith('src/conduit/')) return 'gateway';
+  if (f.startsWith('src/extension/')) return 'extension';
+  if (f.startsWith('webview-ui/src/')) return 'webview';
+  return null;
+}
+
+/** Every module a file names: import and export-from (type-only too), require() and import(). */
+function specifiersOf(text: string): string[] {
+  const info = ts.preProcessFile(text, true, true);
+  return info.importedFiles.map((f) => f.fileName);
+}
+
+interface Violation { file: string; specifier: string; why: string }
+
+/** The imports of `file` (repo-relative) that break the rule. */
+function violationsOf(file: string, text: string): Violation[] {
+  const from = partOf(file);
+  if (!from) return [];
+  const out: Violation[] = [];
+  for (const specifier of specifiersOf(text)) {
+    if (specifier.startsWith('.')) {
+      const target = path.relative(root, path.resolve(root, path.dirname(file), specifier));
+      const to = partOf(target);
+      if (!to) out.push({ file, specifier, why: `reaches outside the parts (${target})` });
+      else if (!MAY_IMPORT[from].includes(to)) out.push({ file, specifier, why: `${from} may not import ${to}` });
+    } else if (specifier === 'vscode') {
+      if (!MAY_USE_VSCODE.includes(from)) out.push({ file, specifier, why: `${from} may not use the vscode API` });
+    } else if (nodeBuiltins.has(specifier)) {
+      if (!MAY_USE_NODE.includes(from)) out.push({ file, specifier, why: `${from} may not use Node's built-in modules` });
+    }
+  }
+  return out;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(path.join(root, dir), { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && /\.(ts|mts|cts)$/.test(e.name))
+    .map((e) => path.relative(root, path.join(e.parentPath, e.name)));
+}
+
+// Imports that break the rule today, each being moved by the change named beside it. Remove an
+// entry when its import goes: the test fails on an entry that no longer matches anything.
+const PENDING: ReadonlyArray<{ file: string; specifier: string; until: string }> = [
+  { file: 'src/extension/views/panels.ts', specifier: '../../conduit/routing/rules', until: 'the gateway serves the merged rules and the model categories (issue 13, part 1)' },
+];
+
+describe('import rules between the parts', () => {
+  it('no source file imports across the rule', () => {
+    const found = SOURCE_ROOTS.flatMap(sourceFiles).flatMap((f) => violationsOf(f, readFileSync(path.join(root, f), 'utf8')));
+    const isPending = (v: Violation) => PENDING.some((p) => p.file === v.file && p.specifier === v.specifier);
+    assert.deepEqual(found.filter((v) => !isPending(v)).map((v) => `${v.file}: '${v.specifier}' (${v.why})`), []);
+    const stale = PENDING.filter((p) => !found.some((v) => v.file === p.file && v.specifier === p.specifier));
+    assert.deepEqual(stale, [], 'these pending imports are gone: take them off PENDING');
+  });
+
+  it('finds a violating import in every form it can be written', () => {
+    const cases: Array<[file: string, text: string]> = [
+      ['src/extension/a.ts', `import { x } from '../conduit/ledger/engine';`],
+      ['src/extension/a.ts', `import type { X } from '../conduit/routing/rules';`],
+      ['src/extension/a.ts', `export { x } from '../conduit/core/paths';`],
+      ['src/extension/a.ts', `const m = require('../conduit/cli/daemon');`],
+      ['src/extension/a.ts', `type M = typeof import('../conduit/ledger/service');`],
+      ['src/extension/a.ts', `const m = await import('../../webview-ui/src/shared/format');`],
+      ['src/protocol/a.ts', `import { Buffer } from 'node:buffer';`],
+      ['src/protocol/a.ts', `import { readFileSync } from 'fs';`],
+      ['src/protocol/a.ts', `import { x } from '../conduit/client/paths';`],
+      ['src/conduit/client/a.ts', `import { x } from '../core/config';`],
+      ['src/conduit/http/a.ts', `import * as vscode from 'vscode';`],
+      ['src/conduit/http/a.ts', `import { x } from '../../extension/settings';`],
+      ['webview-ui/src/shared/a.ts', `import path from 'node:path';`],
+      ['webview-ui/src/shared/a.ts', `import { x } from '../../../src/conduit/client/paths';`],
+      ['webview-ui/src/shared/a.ts', `import { x } from '../../../test/support/fakeAnthropic';`],
+    ];
+    for (const [file, text] of cases) assert.equal(violationsOf(file, text).length, 1, `${file}: ${text}`);
+  });
+
+  it('lets each part import what the rule allows', () => {
+    const cases: Array<[file: string, text: string]> = [
+      ['src/extension/a.ts', `import * as vscode from 'vscode';\nimport path from 'node:path';\nimport { x } from '../conduit/client/paths';\nimport { y } from '../protocol/usage';`],
+      ['src/conduit/http/a.ts', `import { x } from '../client/paths';\nimport { y } from '../ledger/engine';\nimport { z } from '../../protocol/usage';\nimport pg from 'pg';`],
+      ['src/protocol/a.ts', `import { x } from './usage';\nimport * as v from 'valibot';`],
+      ['webview-ui/src/shared/a.ts', `import { x } from '../../../src/protocol/usage.js';\nimport { Chart } from 'chart.js';`],
+    ];
+    for (const [file, text] of cases) assert.deepEqual(violationsOf(file, text), [], `${file}`);
+  });
+});
