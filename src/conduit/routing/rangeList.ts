@@ -19,20 +19,22 @@ const RANGES_PER_BLOCK = 8192;
  * when it is read.
  */
 export class RangeList {
-  private readonly first = new Int32Array(2 * FIRST_BLOCK);
+  // Made on the first push: a content block's outline lists nothing, and each typed array
+  // is an allocation outside the JS heap.
+  private first: Int32Array | null = null;
   private readonly blocks: Int32Array<ArrayBuffer>[] = [];
   /** How many ranges there are. */
   length = 0;
   // Where the next range goes: the block being filled, its next slot, and the slots left in
   // it (a push is two stores and three counters: no division, no lookup of its block).
-  private filling: Int32Array = this.first;
+  private filling: Int32Array | null = null;
   private at2 = 0;
-  private left = FIRST_BLOCK;
+  private left = 0;
 
   push(start: number, end: number): void {
     if (this.left === 0) this.nextBlock();
     const k = this.at2;
-    const block = this.filling;
+    const block = this.filling!;
     block[k] = start;
     block[k + 1] = end;
     this.at2 = k + 2;
@@ -40,8 +42,14 @@ export class RangeList {
     this.length++;
   }
 
-  /** Moves on to the next 64 KB block (one kept from before a clear, or a new one). */
+  /** Moves on to the next block: the first, or a 64 KB one (kept from before a clear, or new). */
   private nextBlock(): void {
+    if (this.length === 0) {
+      this.filling = this.first ??= new Int32Array(2 * FIRST_BLOCK);
+      this.at2 = 0;
+      this.left = FIRST_BLOCK;
+      return;
+    }
     const index = (this.length - FIRST_BLOCK) / RANGES_PER_BLOCK;
     if (index === this.blocks.length) this.blocks.push(new Int32Array(2 * RANGES_PER_BLOCK));
     this.filling = this.blocks[index];
@@ -51,14 +59,12 @@ export class RangeList {
 
   clear(): void {
     this.length = 0;
-    this.filling = this.first;
-    this.at2 = 0;
-    this.left = FIRST_BLOCK;
+    this.left = 0; // the next push starts at the first block again
   }
 
   /** The range at `index` (0 ≤ index < length). */
   at(index: number): ByteRange {
-    if (index < FIRST_BLOCK) return [this.first[2 * index], this.first[2 * index + 1]];
+    if (index < FIRST_BLOCK) return [this.first![2 * index], this.first![2 * index + 1]];
     const slot = (index - FIRST_BLOCK) % RANGES_PER_BLOCK;
     const block = this.blocks[(index - FIRST_BLOCK - slot) / RANGES_PER_BLOCK];
     return [block[2 * slot], block[2 * slot + 1]];
