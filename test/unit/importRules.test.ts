@@ -8,12 +8,14 @@ import ts from 'typescript';
 // gateway's internals stay its own, the extension and the webviews meet it only through
 // src/protocol (shapes and pure functions) and src/conduit/client (the client library).
 
-type Part = 'protocol' | 'client' | 'gateway' | 'extension' | 'webview';
+type Part = 'protocol' | 'routing' | 'client' | 'gateway' | 'extension' | 'webview';
 
 const MAY_IMPORT: Record<Part, readonly Part[]> = {
   protocol: ['protocol'],
+  // The routing core is pure: a request's facts and the configuration in, a decision out.
+  routing: ['protocol', 'routing'],
   client: ['protocol', 'client'],
-  gateway: ['protocol', 'client', 'gateway'],
+  gateway: ['protocol', 'routing', 'client', 'gateway'],
   extension: ['protocol', 'client', 'extension'],
   webview: ['protocol', 'webview'],
 };
@@ -28,6 +30,7 @@ const nodeBuiltins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
 function partOf(file: string): Part | null {
   const f = file.split(path.sep).join('/');
   if (f.startsWith('src/protocol/')) return 'protocol';
+  if (f.startsWith('src/conduit/routing/')) return 'routing';
   if (f.startsWith('src/conduit/client/')) return 'client';
   if (f.startsWith('src/conduit/')) return 'gateway';
   if (f.startsWith('src/extension/')) return 'extension';
@@ -96,6 +99,8 @@ describe('import rules between the parts', () => {
       ['src/protocol/a.ts', `import { readFileSync } from 'fs';`],
       ['src/protocol/a.ts', `import { x } from '../conduit/client/paths';`],
       ['src/conduit/client/a.ts', `import { x } from '../core/config';`],
+      ['src/conduit/routing/a.ts', `import { x } from '../ledger/engine';`],
+      ['src/conduit/routing/a.ts', `import { readFileSync } from 'node:fs';`],
       ['src/conduit/http/a.ts', `import * as vscode from 'vscode';`],
       ['src/conduit/http/a.ts', `import { x } from '../../extension/settings';`],
       ['webview-ui/src/shared/a.ts', `import path from 'node:path';`],
@@ -108,7 +113,8 @@ describe('import rules between the parts', () => {
   it('lets each part import what the rule allows', () => {
     const cases: Array<[file: string, text: string]> = [
       ['src/extension/a.ts', `import * as vscode from 'vscode';\nimport path from 'node:path';\nimport { x } from '../conduit/client/paths';\nimport { y } from '../protocol/usage';`],
-      ['src/conduit/http/a.ts', `import { x } from '../client/paths';\nimport { y } from '../ledger/engine';\nimport { z } from '../../protocol/usage';\nimport pg from 'pg';`],
+      ['src/conduit/http/a.ts', `import { x } from '../client/paths';\nimport { y } from '../ledger/engine';\nimport { r } from '../routing/rules';\nimport { z } from '../../protocol/usage';\nimport pg from 'pg';`],
+      ['src/conduit/routing/a.ts', `import { x } from './rules';\nimport { y } from '../../protocol/routing';`],
       ['src/protocol/a.ts', `import { x } from './usage';\nimport * as v from 'valibot';`],
       ['webview-ui/src/shared/a.ts', `import { x } from '../../../src/protocol/usage.js';\nimport { Chart } from 'chart.js';`],
     ];
