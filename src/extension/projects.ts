@@ -1,6 +1,6 @@
 /**
  * Workspace folders as Conduit projects: a folder's workspace key is derived from the folder
- * (src/conduit/core/projectIdentity.ts: its committed conduit.projectId setting, else the
+ * (src/conduit/client/projectIdentity.ts: its committed conduit.projectId setting, else the
  * repository's remote and the folder's path in it, else its real path), so every profile,
  * machine and terminal (conduit-claude) names the same project. Its model configuration
  * and agents live in the ledger, read and written through the gateway. When the gateway is

@@ -2,7 +2,7 @@
  * Projects and agents as the gateway's local API serves them (backed by the ledger) and
  * as the extension and the webviews use them. A project is a folder (a VS Code workspace
  * folder, or the one claude runs in from a terminal), known by a workspace key derived from
- * it (src/conduit/core/projectIdentity.ts: the repository's remote and the folder's path in
+ * it (src/conduit/client/projectIdentity.ts: the repository's remote and the folder's path in
  * it, its real path, or the committed conduit.projectId setting), which its sessions carry
  * as SYNAPSE_PROJECT_ID. Earlier keys (the random ones older versions kept in VS Code's
  * workspace state) still name the project they were given to (`previousKeys`).

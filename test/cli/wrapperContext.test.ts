@@ -3,7 +3,7 @@
 // runs, naming the variable and the limit; the largest one allowed goes through the real
 // claude (node_modules/.bin/claude) to a real gateway process. Without SYNAPSE_PROJECT_ID,
 // the context names the project of the working directory, derived as VS Code derives a
-// workspace folder's (src/conduit/core/projectIdentity.ts).
+// workspace folder's (src/conduit/client/projectIdentity.ts).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';

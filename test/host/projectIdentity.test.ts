@@ -1,5 +1,5 @@
 // One project wherever claude runs (code-server + Chromium): the workspace folder is a
-// repository whose remote names the project (src/conduit/core/projectIdentity.ts). A task of
+// repository whose remote names the project (src/conduit/client/projectIdentity.ts). A task of
 // tasks.json, and conduit-claude typed into a terminal of the folder (no SYNAPSE_PROJECT_ID),
 // both run the REAL claude through the gateway to the Anthropic stand-in and record into the
 // same project, the one the remote names. Then history recorded under a random key, as older

@@ -1,4 +1,4 @@
-// Finding the real claude (src/conduit/core/claudeLocator.ts): the configured path alone when
+// Finding the real claude (src/conduit/client/claudeLocator.ts): the configured path alone when
 // set, then PATH in its order, then npm's global bin, ~/.claude/local, ~/.local/bin, the
 // project's and the extension's node_modules/.bin. Every install place is a temp folder.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// A project's identity derived from its folder (src/conduit/core/projectIdentity.ts), on real
+// A project's identity derived from its folder (src/conduit/client/projectIdentity.ts), on real
 // repositories made with the git binary in temp folders: remotes written every way give one
 // key; a sub-folder adds its path; worktrees and submodules read the right config; no remote
 // or no git gives the real path; the committed conduit.projectId setting wins; a broken or

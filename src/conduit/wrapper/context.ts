@@ -13,7 +13,7 @@ import { ValidationError } from '../../protocol/validate';
 /**
  * The session's context. Without SYNAPSE_PROJECT_ID (claude run in a terminal rather than
  * by the extension; set to '' it means no project), the project is the one of the folder `cwd` is in, derived as the
- * extension derives a workspace folder's (src/conduit/core/projectIdentity.ts), so both
+ * extension derives a workspace folder's (src/conduit/client/projectIdentity.ts), so both
  * record into the same project.
  */
 export function sessionContextFromEnv(env: NodeJS.ProcessEnv, cwd = process.cwd()): SessionContext {
@@ -65,7 +65,7 @@ function configVariable<T>(env: NodeJS.ProcessEnv, name: string, parse: (v: unkn
 }
 
 /**
- * The real claude, searched as src/conduit/core/claudeLocator.ts says: CONDUIT_CLAUDE_PATH
+ * The real claude, searched as src/conduit/client/claudeLocator.ts says: CONDUIT_CLAUDE_PATH
  * (how VS Code passes what it found, or its conduit.claude.path setting), else PATH and the
  * usual install places, the project being the folder conduit-claude runs in.
  */

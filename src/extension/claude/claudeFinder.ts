@@ -1,6 +1,6 @@
 /**
  * The claude CLI the extension's sessions run, found by the same search as conduit-claude's
- * (src/conduit/core/claudeLocator.ts) with what only the editor knows: the
+ * (src/conduit/client/claudeLocator.ts) with what only the editor knows: the
  * conduit.claude.path setting, the workspace's folders (when trusted) and the extension's
  * own folder. The sessions get the path found as CONDUIT_CLAUDE_PATH, so conduit-claude runs
  * exactly that claude. When none is found, a notification says so and offers to set the

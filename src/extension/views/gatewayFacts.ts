@@ -25,7 +25,7 @@ export async function gatewayFacts(api: Pick<GatewayApi, 'call'>): Promise<Gatew
   };
 }
 
-/** The plugins folder of a gateway home (src/conduit/core/paths.ts pluginDir), written with the home's own separator. */
+/** The plugins folder of a gateway home (src/conduit/client/paths.ts pluginDir), written with the home's own separator. */
 export function pluginsDirOf(home: string): string {
   const sep = home.includes('\\') && !home.includes('/') ? '\\' : '/';
   return `${home.replace(/[\\/]+$/, '')}${sep}plugins`;
