@@ -1,6 +1,8 @@
 /**
- * Every action of the extension, in the command palette under "Conduit". Commands that
- * need a running gateway say so clearly when it is not running.
+ * Every action of the extension, in the command palette under "Conduit", in one table
+ * (createCommands) registered in one place with one error guard (registerCommands). The
+ * table is typed by COMMAND_IDS, the list package.json contributes. Commands that need a
+ * running gateway say so clearly when it is not running.
  */
 import * as vscode from 'vscode';
 import { spawnSync } from 'node:child_process';
@@ -9,12 +11,19 @@ import type { GatewaySupervisor } from './gateway/supervisor';
 import type { Projects } from './projects';
 import type { Settings } from './settings';
 import type { Secrets } from './secrets';
-import type { ConduitTaskProvider } from './tasks/taskProvider';
-import { TASK_TYPE } from './tasks/taskProvider';
+import { TASK_TYPE, type ConduitTaskProvider } from './tasks/taskProvider';
 import { wrapperCommand } from './tasks/agentSession';
 import { exportUsageReportCommand } from './reports/exportCommand';
 import { gatewayWarning } from './ui/gatewayWarning';
 import type { ClaudeFinder } from './claude/claudeFinder';
+import type { GatewayApi } from './gateway/gatewayApi';
+import type { SupabaseSync } from './sync/supabaseCommands';
+import { teamCommands } from './sync/teamCommands';
+import type { Views } from './views/panels';
+import type { AgentCommands } from './agents/agentCommands';
+import type { BudgetUi, SetBudgetTarget } from './budgets/budgetUi';
+import type { Walkthrough } from './walkthrough/walkthrough';
+import type { CommandId } from './commandIds';
 
 export interface CommandDeps {
   context: vscode.ExtensionContext;
@@ -25,35 +34,39 @@ export interface CommandDeps {
   tasks: ConduitTaskProvider;
   claude: ClaudeFinder;
   log: vscode.LogOutputChannel;
+  api: GatewayApi;
+  sync: SupabaseSync;
+  views: Views;
+  agents: AgentCommands;
+  budgets: BudgetUi;
+  walkthrough: Walkthrough;
 }
 
-export function registerCommands(d: CommandDeps): vscode.Disposable[] {
-  const { supervisor, log } = d;
-  const reg = (id: string, fn: (...args: any[]) => unknown) => vscode.commands.registerCommand(id, async (...args) => {
-    try {
-      await fn(...args);
-    } catch (err) {
-      log.error(`${id}: ${(err as Error).message}`);
-      void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`);
-    }
-  });
+/**
+ * A command's action, called with the arguments it was run with (none from the palette;
+ * a SetBudgetTarget when a budget alert runs conduit.setBudget).
+ */
+export type Command = (...args: never[]) => unknown;
 
-  return [
-    reg('conduit.startGateway', async () => {
+/** What each command does. */
+export function createCommands(d: CommandDeps): Record<CommandId, Command> {
+  const { supervisor, log } = d;
+  return {
+    'conduit.startGateway': async () => {
       await supervisor.start();
       report(supervisor);
-    }),
-    reg('conduit.stopGateway', async () => {
+    },
+    'conduit.stopGateway': async () => {
       await supervisor.stop();
       void vscode.window.showInformationMessage('Conduit gateway stopped.');
-    }),
-    reg('conduit.restartGateway', async () => {
+    },
+    'conduit.restartGateway': async () => {
       await supervisor.restart();
       report(supervisor);
-    }),
-    reg('conduit.showStatus', () => report(supervisor)),
-    reg('conduit.showLogs', () => log.show()),
-    reg('conduit.showActions', async () => {
+    },
+    'conduit.showStatus': () => report(supervisor),
+    'conduit.showLogs': () => log.show(),
+    'conduit.showActions': async () => {
       const running = supervisor.state.health === 'running';
       const items: (vscode.QuickPickItem & { command: string })[] = [
         { label: '$(run) Run Agent Session', command: 'conduit.runAgentSession' },
@@ -70,8 +83,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       ];
       const pick = await vscode.window.showQuickPick(items, { placeHolder: 'Conduit' });
       if (pick) await vscode.commands.executeCommand(pick.command);
-    }),
-    reg('conduit.runAgentSession', async () => {
+    },
+    'conduit.runAgentSession': async () => {
       const project = await d.projects.pick('Run an agent session in which project?');
       if (!project) return;
       if ('problem' in await d.claude.forSession()) {
@@ -95,8 +108,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (!prompt) return;
       const task = d.tasks.build({ type: TASK_TYPE, prompt, ...(agentName ? { agent: agentName } : {}) }, project.folder, agentName ? `Run ${agentName}` : 'Run agent session');
       await vscode.tasks.executeTask(task);
-    }),
-    reg('conduit.openClaudeTerminal', async () => {
+    },
+    'conduit.openClaudeTerminal': async () => {
       const project = await d.projects.pick('Open Claude for which project?');
       if (!project) return;
       // Without a claude found, conduit-claude's own search could pick one in an untrusted workspace.
@@ -118,9 +131,9 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
         iconPath: new vscode.ThemeIcon('arrow-swap'),
       });
       terminal.show();
-    }),
-    reg('conduit.setClaudePath', () => d.claude.askForPath()),
-    reg('conduit.installWrapper', () => {
+    },
+    'conduit.setClaudePath': () => d.claude.askForPath(),
+    'conduit.installWrapper': () => {
       const cli = path.join(d.context.extensionPath, 'dist', 'conduit.js');
       const r = spawnSync(process.execPath, [cli, 'install-wrapper'], {
         env: { ...process.env, ELECTRON_RUN_AS_NODE: '1', CONDUIT_HOME: d.settings.home }, encoding: 'utf8',
@@ -128,8 +141,8 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       if (r.status !== 0) throw new Error(r.stderr.trim() || `install-wrapper exited with ${r.status}`);
       log.info(r.stdout.trim());
       void vscode.window.showInformationMessage(r.stdout.trim().split('\n').join(' — '));
-    }),
-    reg('conduit.setApiKey', async () => {
+    },
+    'conduit.setApiKey': async () => {
       const key = await vscode.window.showInputBox({
         prompt: 'Anthropic API key for the gateway (kept in VS Code\'s secret storage)', password: true, ignoreFocusOut: true,
         validateInput: (v) => (v.trim().length < 10 ? 'That does not look like an API key' : undefined),
@@ -138,13 +151,41 @@ export function registerCommands(d: CommandDeps): vscode.Disposable[] {
       await d.secrets.setApiKey('anthropic', key.trim());
       const choice = await vscode.window.showInformationMessage('API key saved. Restart the gateway to use it?', 'Restart');
       if (choice === 'Restart') await supervisor.restart();
-    }),
-    reg('conduit.exportUsageReport', () => exportUsageReportCommand(d)),
-    reg('conduit.clearApiKey', async () => {
+    },
+    'conduit.exportUsageReport': () => exportUsageReportCommand(d),
+    'conduit.clearApiKey': async () => {
       await d.secrets.deleteApiKey('anthropic');
       void vscode.window.showInformationMessage('API key removed from secret storage.');
-    }),
-  ];
+    },
+    'conduit.openWalkthrough': () => d.walkthrough.open(),
+    'conduit.signInSupabase': () => d.sync.signIn(),
+    'conduit.signOutSupabase': () => d.sync.signOut(),
+    'conduit.chooseStorage': () => d.sync.chooseStorage(),
+    'conduit.showSyncStatus': async () => { void vscode.window.showInformationMessage(`Conduit sync: ${await d.sync.status()}`); },
+    ...teamCommands({ api: d.api, projects: d.projects, log }),
+    'conduit.openUsageAnalytics': () => d.views.openAnalytics(),
+    'conduit.configureProjectModel': async () => {
+      const project = await d.projects.pick('Configure the model of which project?');
+      if (project) await d.views.openModelConfig(project);
+    },
+    'conduit.configureAgentModel': () => d.agents.configureModel(),
+    'conduit.createAgent': () => d.agents.create(),
+    'conduit.renameAgent': () => d.agents.rename(),
+    'conduit.deleteAgent': () => d.agents.delete(),
+    'conduit.setBudget': (target?: SetBudgetTarget) => d.budgets.setBudget(target),
+  };
+}
+
+/** Registers the table; a command that fails is logged and said in an error message, never thrown at VS Code. */
+export function registerCommands(commands: Record<CommandId, Command>, log: vscode.LogOutputChannel): vscode.Disposable[] {
+  return (Object.entries(commands) as [CommandId, Command][]).map(([id, run]) => vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+    try {
+      await run(...(args as never[]));
+    } catch (err) {
+      log.error(`${id}: ${(err as Error).message}`);
+      void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`);
+    }
+  }));
 }
 
 function report(supervisor: GatewaySupervisor): void {

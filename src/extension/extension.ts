@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { performance } from 'node:perf_hooks';
-import { registerCommands } from './commands';
+import { createCommands, registerCommands } from './commands';
 import { GatewayApi } from './gateway/gatewayApi';
 import { GatewaySupervisor } from './gateway/supervisor';
 import { Projects } from './projects';
@@ -16,10 +16,9 @@ import { StatusBar } from './ui/statusBar';
 import { ContextKeys } from './ui/contextKeys';
 import { StatusTotals } from './ui/statusTotals';
 import { SupabaseSync } from './sync/supabaseCommands';
-import { registerTeamCommands } from './sync/teamCommands';
 import { Views } from './views/panels';
 import { AgentCommands } from './agents/agentCommands';
-import { BudgetUi, type SetBudgetTarget } from './budgets/budgetUi';
+import { BudgetUi } from './budgets/budgetUi';
 import { ClaudeFinder } from './claude/claudeFinder';
 import { Walkthrough } from './walkthrough/walkthrough';
 import { ProblemNotices } from './gateway/problemNotices';
@@ -45,36 +44,15 @@ export class ConduitExtension implements vscode.Disposable {
     this.statusBar = new StatusBar(this.settings);
     this.projects = new Projects(context.workspaceState, this.api);
     const sync = new SupabaseSync(context.secrets, this.api, this.supervisor, this.log, context.extensionPath);
-    const guarded = (f: () => Promise<unknown>) => async () => {
-      try { await f(); } catch (err) { this.log.error((err as Error).message); void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`); }
-    };
-    this.disposables.push(
-      sync,
-      vscode.commands.registerCommand('conduit.signInSupabase', guarded(() => sync.signIn())),
-      vscode.commands.registerCommand('conduit.signOutSupabase', guarded(() => sync.signOut())),
-      vscode.commands.registerCommand('conduit.chooseStorage', guarded(() => sync.chooseStorage())),
-      vscode.commands.registerCommand('conduit.showSyncStatus', guarded(async () => { void vscode.window.showInformationMessage(`Conduit sync: ${await sync.status()}`); })),
-      ...registerTeamCommands({ api: this.api, projects: this.projects, log: this.log }),
-    );
     const views = new Views(context.extensionUri, this.api, this.supervisor, this.projects);
     const agents = new AgentCommands({ projects: this.projects, openModelConfig: (p, agentId) => views.openModelConfig(p, agentId) });
     const budgets = new BudgetUi(this.api, this.projects, this.log);
-    this.disposables.push(
-      views,
-      budgets,
-      vscode.commands.registerCommand('conduit.openUsageAnalytics', guarded(async () => views.openAnalytics())),
-      vscode.commands.registerCommand('conduit.configureProjectModel', guarded(async () => {
-        const project = await this.projects.pick('Configure the model of which project?');
-        if (project) await views.openModelConfig(project);
-      })),
-      vscode.commands.registerCommand('conduit.configureAgentModel', guarded(() => agents.configureModel())),
-      vscode.commands.registerCommand('conduit.createAgent', guarded(() => agents.create())),
-      vscode.commands.registerCommand('conduit.renameAgent', guarded(() => agents.rename())),
-      vscode.commands.registerCommand('conduit.deleteAgent', guarded(() => agents.delete())),
-      vscode.commands.registerCommand('conduit.setBudget', (target?: SetBudgetTarget) => guarded(() => budgets.setBudget(target))()),
-    );
+    this.disposables.push(sync, views, budgets);
     const claude = new ClaudeFinder(this.settings, context.extensionPath, this.log);
     const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, claude, (m) => this.statusBar.onMetadata(m));
+    // The problem notices subscribe before the walkthrough starts its claude search at startup.
+    const problems = new ProblemNotices({ supervisor: this.supervisor, claude, settings: this.settings, log: this.log });
+    const walkthrough = new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, log: this.log, displayName: context.extension.packageJSON.displayName });
 
     this.disposables.push(
       this.log, this.supervisor, this.api, this.statusBar,
@@ -83,10 +61,13 @@ export class ConduitExtension implements vscode.Disposable {
       this.api.onEvent((e) => this.statusBar.onEvent(e)),
       new StatusTotals(this.api, this.statusBar, this.projects, this.log),
       vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
-      ...registerCommands({ context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, claude, log: this.log }),
       claude,
-      new ProblemNotices({ supervisor: this.supervisor, claude, settings: this.settings, log: this.log }),
-      new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, log: this.log, displayName: context.extension.packageJSON.displayName }),
+      problems,
+      walkthrough,
+      ...registerCommands(createCommands({
+        context, supervisor: this.supervisor, settings: this.settings, projects: this.projects, secrets: this.secrets, tasks, claude, log: this.log,
+        api: this.api, sync, views, agents, budgets, walkthrough,
+      }), this.log),
       vscode.workspace.onDidChangeConfiguration((e) => this.onConfigurationChanged(e)),
       vscode.workspace.onDidGrantWorkspaceTrust(() => { if (this.supervisor.state.owned) void this.supervisor.restart(); }),
     );

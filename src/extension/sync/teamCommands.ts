@@ -28,24 +28,17 @@ function ui(log: vscode.LogOutputChannel): TeamUi {
   };
 }
 
-export function registerTeamCommands(d: TeamCommandDeps): vscode.Disposable[] {
-  const guarded = (f: () => Promise<unknown>) => async () => {
-    try {
-      await f();
-    } catch (err) {
-      d.log.error((err as Error).message);
-      void vscode.window.showErrorMessage(`Conduit: ${(err as Error).message}`);
-    }
-  };
-  return [
-    vscode.commands.registerCommand('conduit.inviteMember', guarded(async () => {
+/** The team commands' entries of the command table (src/extension/commands.ts). */
+export function teamCommands(d: TeamCommandDeps): Record<'conduit.inviteMember' | 'conduit.showProjectMembers' | 'conduit.linkSharedProject', () => Promise<void>> {
+  return {
+    'conduit.inviteMember': async () => {
       const project = await d.projects.pick('Invite a member to which project?');
       if (project) await inviteMember(d.api, ui(d.log), project.key, project.folder.name);
-    })),
-    vscode.commands.registerCommand('conduit.showProjectMembers', guarded(() => showMembers(d.api, ui(d.log)))),
-    vscode.commands.registerCommand('conduit.linkSharedProject', guarded(async () => {
+    },
+    'conduit.showProjectMembers': () => showMembers(d.api, ui(d.log)),
+    'conduit.linkSharedProject': async () => {
       const project = await d.projects.pick('Link which workspace to a shared project?');
       if (project) await linkWorkspace(d.api, ui(d.log), project.key, project.folder.name);
-    })),
-  ];
+    },
+  };
 }

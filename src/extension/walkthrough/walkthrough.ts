@@ -67,15 +67,17 @@ export class Walkthrough implements vscode.Disposable {
       d.api.onEvent((e) => { if (e.type === 'ingested' || e.type === 'usage') this.refresh(); }),
       vscode.window.tabGroups.onDidChangeTabs(() => this.checkTabs()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
-      vscode.commands.registerCommand('conduit.openWalkthrough', async () => {
-        await d.claude.locate(); // installed meanwhile?
-        await vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH_ID, false);
-        this.set(WALKTHROUGH_CONTEXT.shown, true); // it is registered: the page shows it
-      }),
     );
     void d.claude.checkAtStartup(); // also sets its step's context key
     this.checkTabs();
     this.refresh();
+  }
+
+  /** "Conduit: Get Started": the walkthrough's page. */
+  async open(): Promise<void> {
+    await this.d.claude.locate(); // installed meanwhile?
+    await vscode.commands.executeCommand('workbench.action.openWalkthrough', WALKTHROUGH_ID, false);
+    this.set(WALKTHROUGH_CONTEXT.shown, true); // it is registered: the page shows it
   }
 
   /** Reads the gateway's side of the steps again (coalesced). */
