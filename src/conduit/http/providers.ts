@@ -8,6 +8,7 @@ import type { ProviderConfig } from '../core/config';
 
 // undici's connection pool alone (its HTTP/1.1 client and parser), not the whole of undici
 // (fetch, WebSocket, caches...): less to bundle and less to load at start.
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- a file inside undici, which its exports map does not name for import
 const Pool: typeof PoolType = require('undici/lib/dispatcher/pool.js');
 
 export interface Provider {

@@ -6,6 +6,7 @@ import type { PGliteInterface } from '@electric-sql/pglite';
 
 export interface SqlClient {
   /** One statement, with $1.. parameters. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers name their row type; without one a row is read as it comes
   query<T = any>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
   /** Any number of statements, no parameters (simple query protocol). */
   exec(sql: string): Promise<void>;

@@ -254,6 +254,7 @@ export class SseUsageTap {
       const block = buf.toString('utf8', dataAt, end);
       data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
     }
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the provider's JSON, read field by field with typeof checks
     let event: any;
     try {
       event = JSON.parse(data);
@@ -298,6 +299,7 @@ export class JsonUsageTap {
 
   outcome(): ReplyOutcome {
     if (this.overflow) return { usage: null, model: null, complete: true, error: null };
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the provider's JSON, read field by field with typeof checks
     let body: any;
     try {
       body = JSON.parse(Buffer.concat(this.chunks).toString('utf8'));

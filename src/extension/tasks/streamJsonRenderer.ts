@@ -40,11 +40,13 @@ function describeToolInput(input: unknown): string {
 }
 
 /** A line parsed: a message of a type it knows (msg), or text to show as it is. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
 type Parsed = { msg: any; text: string } | { msg: null; text: string };
 
 function parse(raw: string): Parsed | null {
   const text = raw.replace(/\r$/, '');
   if (!text.trim()) return null;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
   let msg: any;
   try {
     msg = JSON.parse(text);
@@ -55,6 +57,7 @@ function parse(raw: string): Parsed | null {
 }
 
 /** A conduit_metadata line's data, when it has the routing decision the renderer needs. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
 function metadataOf(msg: any): ConduitMetadataLine['data'] | null {
   const d = msg.type === 'conduit_metadata' ? msg.data : null;
   return d && typeof d === 'object' && d.routingDecision && typeof d.routingDecision.model === 'string' ? d : null;
@@ -68,6 +71,7 @@ interface ResultFacts {
   claudeEstimateUsd: number | null;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
 function resultFacts(msg: any): ResultFacts {
   return {
     ok: msg.subtype === 'success' && !msg.is_error,
@@ -110,6 +114,7 @@ export function renderLine(raw: string): RenderResult {
   return p.msg ? renderMessage(p.msg, p.text) : { lines: [sanitize(p.text)] };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
 function renderMessage(msg: any, text: string): RenderResult {
   switch (msg.type) {
     case 'conduit_metadata': {
@@ -138,6 +143,7 @@ function renderMessage(msg: any, text: string): RenderResult {
       for (const block of Array.isArray(msg.message?.content) ? msg.message.content : []) {
         if (block?.type !== 'tool_result') continue;
         const content = typeof block.content === 'string' ? block.content
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
           : Array.isArray(block.content) ? block.content.map((c: any) => (typeof c?.text === 'string' ? c.text : '')).join('\n') : '';
         lines.push(`${DIM}  ⎿ ${block.is_error ? `${RED}` : ''}${firstLine(content) || '(no output)'}${RESET}`);
       }
@@ -150,6 +156,7 @@ function renderMessage(msg: any, text: string): RenderResult {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
 function headerOf(msg: any): SessionHeader {
   return { sessionId: asText(msg.session_id), model: asText(msg.model), cwd: asText(msg.cwd) };
 }

@@ -8,6 +8,7 @@
 import { Chart } from 'chart.js';
 
 /** Any chart: Chart.js's generic parameters do not unify across chart types. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Chart.js's generic parameters do not unify across chart types
 export type AnyChart = Chart<any, any, any>;
 
 export interface ThemeColors {

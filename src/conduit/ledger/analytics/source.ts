@@ -12,7 +12,7 @@ import { totalTokens } from '../../../protocol/measures';
 import type { UsageTotals } from '../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import type { Bucket } from './params';
-import { HOUR, NO_ROWS, Params, type ResolvedScope } from './scope';
+import { HOUR, NO_ROWS, type Params, type ResolvedScope } from './scope';
 
 export type { UsageTotals } from '../../../protocol/analytics';
 
