@@ -108,18 +108,30 @@ describe('sql: migrations on PostgreSQL', () => {
       }
     });
 
-    it('rolls inserted usage rows up with one statement-level trigger; updates, deletes and TRUNCATE with one per rollup', async () => {
-      const { rows } = await sql.query<{ name: string; events: string }>(
-        `select t.tgname as name,
+    it('rolls usage rows up with one function: a statement-level trigger per event, two for updates (new rows added, then old ones removed)', async () => {
+      const { rows } = await sql.query<{ name: string; fn: string; events: string; args: string; transition: string }>(
+        `select t.tgname as name, t.tgfoid::regproc::text as fn, encode(t.tgargs, 'escape') as args,
                 concat_ws(',', case when t.tgtype & 4 <> 0 then 'insert' end, case when t.tgtype & 8 <> 0 then 'delete' end,
-                               case when t.tgtype & 16 <> 0 then 'update' end, case when t.tgtype & 32 <> 0 then 'truncate' end) as events
+                               case when t.tgtype & 16 <> 0 then 'update' end, case when t.tgtype & 32 <> 0 then 'truncate' end) as events,
+                concat_ws(',', case when t.tgoldtable is not null then 'old ' || t.tgoldtable end,
+                               case when t.tgnewtable is not null then 'new ' || t.tgnewtable end) as transition
          from pg_trigger t
          where t.tgrelid = 'public.usage_tracking'::regclass and not t.tgisinternal
            and t.tgtype & 1 = 0 -- statement-level
          order by 1`);
-      const byEvent = (event: string) => rows.filter((r) => r.events.split(',').includes(event)).map((r) => r.name);
-      assert.deepEqual(byEvent('insert'), ['usage_tracking_rollups_insert']);
-      for (const event of ['update', 'delete', 'truncate']) assert.equal(byEvent(event).length, 5, `${event}: one trigger per rollup`);
+      // Triggers fire in name order: an update's new rows are added before its old rows are removed.
+      assert.deepEqual(rows.map((r) => [r.name, r.events, r.transition, r.args]), [
+        ['usage_tracking_rollups_delete', 'delete', 'old changed_rows', 'removed\\000'],
+        ['usage_tracking_rollups_insert', 'insert', 'new changed_rows', 'added\\000'],
+        ['usage_tracking_rollups_truncate', 'truncate', '', ''],
+        ['usage_tracking_rollups_update_add', 'update', 'new changed_rows', 'added\\000'],
+        ['usage_tracking_rollups_update_remove', 'update', 'old changed_rows', 'removed\\000'],
+      ]);
+      assert.ok(rows.every((r) => r.fn === 'usage_tracking_apply_rollups'), 'one function');
+      const { rows: others } = await sql.query<{ name: string }>(
+        `select p.proname as name from pg_proc p
+         where p.pronamespace = 'public'::regnamespace and p.prorettype = 'trigger'::regtype and p.proname like 'usage\\_tracking\\_%'`);
+      assert.deepEqual(others.map((r) => r.name), ['usage_tracking_apply_rollups'], 'the rollups\' former trigger functions are gone');
     });
 
     it('enables row-level security on every table, with a policy for every verb', async () => {
