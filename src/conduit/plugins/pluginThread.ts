@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { RUNNING_SLOT, type FromWorker, type PluginContext, type PluginInfo, type WorkerStart } from './protocol';
+import { ChannelClient, ChannelTimeoutError } from '../../protocol/channel';
+import { isFromWorker, isRouteAnswer, RUNNING_SLOT, type PluginContext, type PluginInfo, type PluginWorkerProtocol, type RouteAnswer, type WorkerStart } from './protocol';
 
 export interface PluginThreadOptions {
   timeoutMs: number;
@@ -32,7 +33,7 @@ export type LoadOutcome =
   | { kind: 'failed'; file: string | null; reason: string }
   | { kind: 'stopped' };
 
-export interface RouteAnswer { model: string | null; plugin: string | null }
+export type { RouteAnswer } from './protocol';
 
 function workerFile(): string | URL {
   // Bundled: dist/plugin-worker.js beside dist/conduit.js.
@@ -50,8 +51,8 @@ export class PluginThread {
   readonly loaded: Promise<LoadOutcome>;
   private readonly worker: Worker;
   private readonly running = new Int32Array(new SharedArrayBuffer(4));
-  private readonly pending = new Map<number, (answer: RouteAnswer | 'ended') => void>();
-  private nextId = 1;
+  /** Routing calls; each one's time limit is the caller's. */
+  private readonly channel: ChannelClient<PluginWorkerProtocol>;
   private stopping = false;
 
   constructor(private readonly files: string[], options: PluginThreadOptions, events: PluginThreadEvents) {
@@ -66,12 +67,19 @@ export class PluginThread {
     // process.exit() at load) lets the process exit before the 'exit' event arrives, and
     // the gateway would end silently with code 0 in the middle of its start-up.
     this.worker = new Worker(workerFile(), { workerData: start, env: options.env });
+    this.channel = new ChannelClient<PluginWorkerProtocol>({
+      send: (envelope) => this.worker.postMessage(envelope),
+      timeoutMs: options.timeoutMs,
+      validate: { route: isRouteAnswer },
+    });
 
     this.loaded = new Promise((resolve) => {
       let loadLimit: NodeJS.Timeout | undefined;
       let ready = false;
       let fatal: Error | null = null;
-      this.worker.on('message', (m: FromWorker) => {
+      this.worker.on('message', (m: unknown) => {
+        if (this.channel.receive(m)) return;
+        if (!isFromWorker(m)) return; // plugin code can post too: only the worker's own messages count
         switch (m.kind) {
           case 'loading':
             loadLimit = setTimeout(() => {
@@ -84,11 +92,6 @@ export class PluginThread {
             ready = true;
             this.worker.unref(); // from now on the server keeps the process alive
             resolve({ kind: 'loaded', plugins: m.plugins, errors: m.errors });
-            break;
-          case 'routed':
-            for (const p of m.problems) events.problem(p);
-            this.pending.get(m.id)?.({ model: m.model, plugin: m.plugin });
-            this.pending.delete(m.id);
             break;
           case 'dropped':
             events.dropped(m.file, m.reason);
@@ -121,12 +124,11 @@ export class PluginThread {
    * blocked), 'ended' when the thread ended or was stopped first.
    */
   route(context: PluginContext, limitMs: number): Promise<RouteAnswer | 'timeout' | 'ended'> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.pending.delete(id); resolve('timeout'); }, limitMs);
-      this.pending.set(id, (answer) => { clearTimeout(timer); resolve(answer); });
-      this.worker.postMessage({ kind: 'route', id, context });
-    });
+    return this.channel.request('route', context, limitMs).then(
+      (answer) => answer,
+      // A malformed answer routes without plugins too (the thread's code is not to be trusted).
+      (err: Error) => (err instanceof ChannelTimeoutError ? 'timeout' : 'ended'),
+    );
   }
 
   stop(): void {
@@ -137,7 +139,6 @@ export class PluginThread {
 
   /** Calls in flight route without plugins. */
   private failPending(): void {
-    for (const resolve of this.pending.values()) resolve('ended');
-    this.pending.clear();
+    this.channel.failAll(new Error('the plugin thread ended'));
   }
 }

@@ -1,5 +1,12 @@
-/** Messages between the gateway and its plugin worker thread. */
+/**
+ * Messages between the gateway and its plugin worker thread. Routing calls go through the
+ * typed channel (src/protocol/channel.ts); the rest are one-way messages. The thread runs
+ * plugin code, which can post anything: the gateway checks every message before use.
+ */
+import type { RequestType } from '../../protocol/channel';
 import type { AgentModelConfig, ProjectModelConfig } from '../../protocol/modelConfig';
+import { isModelId } from '../../protocol/modelId';
+import { isPlainObject } from '../../protocol/validate';
 
 /** What a plugin's customRouter(context) receives. */
 export interface PluginContext {
@@ -36,17 +43,41 @@ export interface WorkerStart {
 
 export interface PluginInfo { name: string; version: string | null; file: string }
 
-export type ToWorker = { kind: 'route'; id: number; context: PluginContext };
+/** A routing call's answer: the model the first plugin that answered chose (null: none did), and its name. */
+export interface RouteAnswer { model: string | null; plugin: string | null }
+
+export type PluginWorkerProtocol = {
+  /** Runs the plugins' customRouter in turn; the problems of the call come first as 'problem' messages. */
+  route: RequestType<PluginContext, RouteAnswer>;
+};
 
 export type FromWorker =
   /** Loading begins: the load time limit starts now (the thread's own start-up is not the plugins' doing). */
   | { kind: 'loading' }
   | { kind: 'loaded'; plugins: PluginInfo[]; errors: string[] }
-  | { kind: 'routed'; id: number; model: string | null; plugin: string | null; problems: string[] }
   /** The worker dropped a plugin (it stopped answering); the gateway keeps it disabled. */
   | { kind: 'dropped'; file: string; reason: string }
-  /** Something plugin code threw outside any call (a timer, an unhandled rejection). */
+  /** Something plugin code threw (outside any call, or in one that went on to the next plugin). */
   | { kind: 'problem'; text: string };
+
+const str = (v: unknown): v is string => typeof v === 'string';
+const strOrNull = (v: unknown): v is string | null => v === null || str(v);
+const isPluginInfo = (v: unknown): boolean => isPlainObject(v) && str(v.name) && strOrNull(v.version) && str(v.file);
+
+export function isRouteAnswer(v: unknown): v is RouteAnswer {
+  return isPlainObject(v) && (v.model === null || (str(v.model) && isModelId(v.model))) && strOrNull(v.plugin);
+}
+
+export function isFromWorker(m: unknown): m is FromWorker {
+  if (!isPlainObject(m)) return false;
+  switch (m.kind) {
+    case 'loading': return true;
+    case 'loaded': return Array.isArray(m.plugins) && m.plugins.every(isPluginInfo) && Array.isArray(m.errors) && m.errors.every(str);
+    case 'dropped': return str(m.file) && str(m.reason);
+    case 'problem': return str(m.text);
+    default: return false;
+  }
+}
 
 /**
  * Slot in the shared buffer where the worker writes the index (in WorkerStart.files) of

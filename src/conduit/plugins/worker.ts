@@ -9,7 +9,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { isModelId } from '../../protocol/modelId';
-import { RUNNING_SLOT, type FromWorker, type PluginContext, type ToWorker, type WorkerStart } from './protocol';
+import { channelServer, type ResponseEnvelope } from '../../protocol/channel';
+import { RUNNING_SLOT, type FromWorker, type PluginContext, type PluginWorkerProtocol, type RouteAnswer, type WorkerStart } from './protocol';
 
 interface LoadedPlugin {
   index: number;
@@ -25,7 +26,7 @@ const start = workerData as WorkerStart;
 const running = new Int32Array(start.running);
 let plugins: LoadedPlugin[] = [];
 
-function post(message: FromWorker): void {
+function post(message: FromWorker | ResponseEnvelope): void {
   parentPort!.postMessage(message);
 }
 
@@ -72,8 +73,13 @@ function load(): void {
 
 class TimedOut extends Error {}
 
-async function route(id: number, context: PluginContext): Promise<void> {
+/** The gateway reads the call's problems before its answer (messages keep their order). */
+async function route(context: PluginContext): Promise<RouteAnswer> {
   const problems: string[] = [];
+  const answer = (model: string | null, plugin: string | null): RouteAnswer => {
+    for (const text of problems) post({ kind: 'problem', text });
+    return { model, plugin };
+  };
   for (const p of [...plugins]) {
     if (!plugins.includes(p)) continue; // dropped meanwhile by a concurrent call
     let timer: NodeJS.Timeout | undefined;
@@ -84,10 +90,7 @@ async function route(id: number, context: PluginContext): Promise<void> {
       ]);
       p.timeouts = 0;
       if (result === null || result === undefined) continue;
-      if (typeof result === 'string' && isModelId(result)) {
-        post({ kind: 'routed', id, model: result, plugin: p.name, problems });
-        return;
-      }
+      if (typeof result === 'string' && isModelId(result)) return answer(result, p.name);
       problems.push(`${p.name}: returned ${describeValue(result)}, expected a model id or null`);
     } catch (err) {
       problems.push(`${p.name}: ${(err as Error)?.message ?? String(err)}`);
@@ -97,7 +100,7 @@ async function route(id: number, context: PluginContext): Promise<void> {
       clearTimeout(timer);
     }
   }
-  post({ kind: 'routed', id, model: null, plugin: null, problems });
+  return answer(null, null);
 }
 
 /** A plugin that keeps not answering would add the full time limit to every request. */
@@ -145,5 +148,6 @@ function pluginOnStack(): number {
 process.on('uncaughtException', (err) => post({ kind: 'problem', text: `code threw outside customRouter: ${err?.message ?? String(err)}` }));
 process.on('unhandledRejection', (err) => post({ kind: 'problem', text: `code left a promise rejection unhandled: ${(err as Error)?.message ?? String(err)}` }));
 
-parentPort!.on('message', (m: ToWorker) => { void route(m.id, m.context); });
+const serve = channelServer<PluginWorkerProtocol>({ send: post, handlers: { route } });
+parentPort!.on('message', (m: unknown) => { serve(m); });
 load();
