@@ -252,6 +252,46 @@ describe('ledger: journal ingestion', () => {
     assert.equal(projectNameOf('file:///home/me/work/'), 'work');
   });
 
+  it('checks a batch\'s projects and agents once: one deleted since it was first seen is made again, and no row names a missing one', async () => {
+    const { engine, journalDir } = await store.engine();
+    const [a, b, c] = makeRecords({ count: 3, seed: 9, noProject: 0 });
+    const at = (r: UsageRecord, agentId: string): UsageRecord => ({ ...r, context: { ...r.context, projectId: 'file:///work/kept', agentId } });
+    writeJournal(journalDir, [at(a, 'reviewer')]);
+    await engine.ingester.ingestAvailable();
+    const ids = async () => (await store.pglite.query<{ project: string; agent: string | null }>(
+      `select u.project_id::text as project, u.agent_id::text as agent from public.usage_tracking u order by u.created_at desc limit 1`)).rows[0];
+    const first = await ids();
+
+    // The agent goes (not through the projects API, so the ingester is not told), then the whole project.
+    await store.pglite.query(`delete from public.agents where id = $1`, [first.agent]);
+    writeJournal(journalDir, [at(b, 'reviewer')]);
+    assert.deepEqual(await engine.ingester.ingestAvailable(), { records: 1, inserted: 1, rejected: 0 });
+    const second = await ids();
+    assert.equal(second.project, first.project);
+    assert.ok(second.agent && second.agent !== first.agent, 'the agent is made again');
+
+    await store.pglite.query(`delete from public.projects where id = $1`, [first.project]);
+    writeJournal(journalDir, [at(c, 'reviewer')]);
+    assert.deepEqual(await engine.ingester.ingestAvailable(), { records: 1, inserted: 1, rejected: 0 });
+    const third = await ids();
+    assert.ok(third.project !== first.project && third.agent !== second.agent, 'project and agent are made again');
+    assert.equal(await count(
+      `select count(*) as n from public.usage_tracking u
+       where not exists (select 1 from public.projects p where p.id = u.project_id)
+          or not exists (select 1 from public.agents g where g.id = u.agent_id and g.project_id = u.project_id)`), 0);
+    assert.equal(await count(
+      `select count(*) as n from public.routing_decisions d join public.usage_tracking u using (request_id)
+       where d.project_id is distinct from u.project_id or d.agent_id is distinct from u.agent_id`), 0);
+    // Outbox's change log names every usage row and decision the ingester wrote (its triggers do not fire for these inserts).
+    assert.equal(await count(
+      `select count(*) as n from public.usage_tracking u
+       where not exists (select 1 from conduit_local.sync_log l where l.table_name = 'usage_tracking' and u.id = any(l.ids))`), 0);
+    assert.equal(await count(
+      `select count(*) as n from public.routing_decisions d
+       where not exists (select 1 from conduit_local.sync_log l where l.table_name = 'routing_decisions' and d.id = any(l.ids))`), 0);
+    assert.equal(await count(`select sum(request_count) as n from public.usage_hourly_rollup`), 1, 'the rollups follow the cascades and the inserts');
+  });
+
   it('ingests an announced request promptly, also when its line reaches the disk after the announcement', async () => {
     const { engine, journalDir } = await store.engine({ ingest: { debounceMs: 20 } });
     const records = makeRecords({ count: 2, seed: 9, spanMs: 60_000 });

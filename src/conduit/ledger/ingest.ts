@@ -5,7 +5,8 @@
 // checkpoint (byte offset after the batch's last line) commit in one transaction; after a
 // kill the next pass starts from the last committed offset, and the lines it reads again
 // are skipped by their request ids. Fast: one INSERT of up to `batchSize` records per
-// transaction, their JSON (an array of row arrays) parsed once by Postgres.
+// transaction, their JSON (an array of row arrays) parsed once by Postgres, without the
+// foreign-key checks of every row (see INSERT_SQL).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Logger } from '../core/log';
@@ -69,6 +70,17 @@ const COLUMNS: [name: string, type: string][] = [
 /** Element i of a row array as its column's type (jsonb columns stay jsonb; ->> is text). */
 const SELECT_COLUMNS = COLUMNS.map(([name, type], i) => (type === 'jsonb' ? `r->${i} as ${name}` : type === 'text' ? `r->>${i} as ${name}` : `(r->>${i})::${type} as ${name}`)).join(',\n    ');
 
+/**
+ * Run with session_replication_role = replica (insertRecords), which skips the six
+ * foreign-key checks per record (project, agent, and the agent's project, on both tables):
+ * the batch's projects and agents were resolved (created or found) and checked to exist in
+ * this same transaction (ensureReferences), and the store has one connection, so nothing
+ * can delete them before the commit. Replica mode skips ordinary triggers too: the rollup
+ * trigger is ENABLE ALWAYS (migration 20261204000020), and the outbox's change log
+ * (conduit_local.log_changes, localSchema.ts) is written here, as its triggers would.
+ * A decision row is written only with its usage row, so its references are the ones the
+ * usage row's batch was checked for.
+ */
 const INSERT_SQL = `
 with src as materialized (
   select
@@ -88,20 +100,37 @@ u as (
     status, error, stream, duration_ms, first_byte_ms, device, metadata, started_at, ended_at, ended_at
   from src
   on conflict (request_id) do nothing
-  returning 1
+  returning id, request_id
 ),
 d as (
   insert into public.routing_decisions (
     request_id, project_id, agent_id, session_id, requested_model, selected_model, provider,
     routing_source, rule, token_count, decision_metadata, created_at)
   select
-    request_id, project_id, agent_id, session_id, requested_model, model, provider,
-    routing_source, routing_rule, token_count, decision_metadata, coalesce(decided_at, ended_at)
-  from src
+    s.request_id, s.project_id, s.agent_id, s.session_id, s.requested_model, s.model, s.provider,
+    s.routing_source, s.routing_rule, s.token_count, s.decision_metadata, coalesce(s.decided_at, s.ended_at)
+  from src s join u on u.request_id = s.request_id
   on conflict (request_id) do nothing
-  returning 1
+  returning id
+),
+logged as (
+  insert into conduit_local.sync_log (table_name, ids)
+  select 'usage_tracking', array_agg(id) from u having count(*) > 0
+  union all
+  select 'routing_decisions', array_agg(id) from d having count(*) > 0
 )
 select (select count(*) from u)::int as usage, (select count(*) from d)::int as decisions`;
+
+/**
+ * The projects and agents a batch's rows name that do not exist (any longer): a cached id
+ * of a project or agent deleted since. Checked once per batch instead of per row.
+ */
+const MISSING_REFERENCES_SQL = `
+select
+  array(select p from unnest($1::uuid[]) as w(p)
+        where not exists (select 1 from public.projects x where x.id = w.p))::text[] as projects,
+  array(select a from unnest($2::uuid[], $3::uuid[]) as w(a, p)
+        where not exists (select 1 from public.agents x where x.id = w.a and x.project_id = w.p))::text[] as agents`;
 
 const CHECKPOINT_SQL = `
 insert into conduit_local.journal_checkpoint (file, byte_offset, records, updated_at)
@@ -462,8 +491,7 @@ export class JournalIngester extends EventEmitter {
   }
 
   private async insertRecords(tx: SqlClient, records: LedgerRecord[], resolved = { projects: new Map<string, string>(), agents: new Map<string, string>() }): Promise<number> {
-    await this.resolveProjects(tx, records, resolved.projects);
-    await this.resolveAgents(tx, records, resolved.projects, resolved.agents);
+    await this.ensureReferences(tx, records, resolved);
     const rows = records.map((r) => {
       const projectId = r.projectRef ? (this.projects.get(r.projectRef) ?? resolved.projects.get(r.projectRef) ?? null) : null;
       const agentKey = projectId && r.agentRef ? `${projectId}\n${r.agentRef}` : null;
@@ -482,8 +510,42 @@ export class JournalIngester extends EventEmitter {
         r.tokenCount, r.fallbacks ? { fallbacks: r.fallbacks } : {}, r.decidedAt,
       ];
     });
+    await tx.exec(`set local session_replication_role = replica`);
     const { rows: counts } = await tx.query<{ usage: number }>(INSERT_SQL, [JSON.stringify(rows)]);
+    await tx.exec(`set local session_replication_role = origin`);
     return Number(counts[0].usage);
+  }
+
+  /**
+   * Resolves the batch's projects and agents, and checks that those it names exist: the
+   * foreign keys of its rows, once per batch (INSERT_SQL skips them per row). A cached id
+   * whose project or agent was deleted since is forgotten and resolved again.
+   */
+  private async ensureReferences(tx: SqlClient, records: LedgerRecord[], resolved: { projects: Map<string, string>; agents: Map<string, string> }): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      await this.resolveProjects(tx, records, resolved.projects);
+      await this.resolveAgents(tx, records, resolved.projects, resolved.agents);
+      const projects = new Set<string>();
+      const agents = new Map<string, string>(); // agent id → its project
+      for (const r of records) {
+        const projectId = r.projectRef ? (this.projects.get(r.projectRef) ?? resolved.projects.get(r.projectRef)) : undefined;
+        if (!projectId) continue;
+        projects.add(projectId);
+        const agentId = r.agentRef ? (this.agents.get(`${projectId}\n${r.agentRef}`) ?? resolved.agents.get(`${projectId}\n${r.agentRef}`)) : undefined;
+        if (agentId) agents.set(agentId, projectId);
+      }
+      if (!projects.size) return;
+      const { rows } = await tx.query<{ projects: string[]; agents: string[] }>(MISSING_REFERENCES_SQL, [[...projects], [...agents.keys()], [...agents.values()]]);
+      const missingProjects = new Set(rows[0].projects);
+      const missingAgents = new Set(rows[0].agents);
+      if (!missingProjects.size && !missingAgents.size) return;
+      // Resolved in this very transaction, and still missing: nothing to retry with.
+      if (attempt > 0) throw new Error(`projects or agents vanished while recording a batch: ${[...missingProjects, ...missingAgents].join(', ')}`);
+      for (const map of [this.projects, resolved.projects]) for (const [key, id] of map) if (missingProjects.has(id)) map.delete(key);
+      for (const map of [this.agents, resolved.agents]) {
+        for (const [key, id] of map) if (missingAgents.has(id) || missingProjects.has(key.slice(0, key.indexOf('\n')))) map.delete(key);
+      }
+    }
   }
 
   /**
