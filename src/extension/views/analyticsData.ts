@@ -1,9 +1,15 @@
 /**
- * Assembles the analytics view's data from the gateway's analytics API
- * (GET /v1/conduit/analytics/<query>, each answering {query, scope, result}), and its Team
- * view from the members query (answered from Supabase, src/protocol/team.ts).
+ * Assembles the analytics view's data from the gateway's analytics API: the whole view in
+ * one round trip (GET /v1/conduit/analytics/view, src/protocol/analyticsView.ts), more pages
+ * of sessions from the sessions query, and its Team view from the members query (answered
+ * from Supabase, src/protocol/team.ts). Every call goes through the route table
+ * (src/protocol/routes.ts), so the answers arrive typed.
  */
-import type { TeamUsageResponse, WorkspaceLink } from '../../protocol/team';
+import type { TeamUsageResponse } from '../../protocol/team';
+import type { AnalyticsScope as GatewayScope, DailyAnswer, DailyMeasures, RetiredModel as GatewayRetiredModel, SessionRow } from '../../protocol/analytics';
+import { VIEW_RECENT_LIMIT, VIEW_SESSIONS_PAGE_SIZE } from '../../protocol/analyticsView';
+import { ROUTES } from '../../protocol/routes';
+import type { QueryOf } from '../../protocol/route';
 import {
   ANALYTICS_RANGES, type AnalyticsData, type AnalyticsPeriod, type AnalyticsRange, type AnalyticsScope, type DailyBreakdown, type DailyCell,
   type DailyGroupBy, type RetiredModel, type SessionSort, type SessionUsage, type SessionsPage, type TeamAnalyticsData, type TeamAnalyticsProblem,
@@ -11,25 +17,19 @@ import {
 } from '../../protocol/webviewMessages';
 // Types only: this file is loaded outside VS Code too (tests against a real gateway).
 import type { GatewayApi } from '../gateway/gatewayApi';
+import { call } from '../../conduit/client/call';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
-
-type Json = any; // the gateway's answers, read defensively field by field
-
-const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
-const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
-/** Total tokens of an answer's row (src/protocol/measures.ts), its fields read defensively. */
-const tokensOf = (r: Json): number => totalTokens({ inputTokens: num(r?.inputTokens), outputTokens: num(r?.outputTokens), cacheCreationTokens: num(r?.cacheCreationTokens), cacheReadTokens: num(r?.cacheReadTokens) });
 
 /**
  * The zone of "today" on every surface: the gateway's (config.json's budgetTimeZone, else
  * the system's, as GET /v1/conduit/status says), so the status bar, the sidebar, the
  * analytics and the budgets end the day at the same moment. The extension host's own zone
- * when the gateway does not say (not running, or older).
+ * when the gateway does not say (not running).
  */
 export async function dayTimeZone(api: Pick<GatewayApi, 'call'>): Promise<string> {
   try {
-    const status = await api.call<Json>('GET', '/v1/conduit/status');
-    if (typeof status?.timeZone === 'string' && status.timeZone) return status.timeZone;
+    const { timeZone } = await call(api, ROUTES.status, {});
+    if (typeof timeZone === 'string' && timeZone) return timeZone;
   } catch { /* not running: the host's zone, the gateway's default too */ }
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
@@ -56,194 +56,136 @@ export function isNotRunning(err: unknown): boolean {
     || (typeof e.message === 'string' && /\bECONNREFUSED\b/.test(e.message));
 }
 
-const splitOf = (r: Json): TokenSplit => ({
-  inputTokens: num(r?.inputTokens), outputTokens: num(r?.outputTokens), cacheCreationTokens: num(r?.cacheCreationTokens), cacheReadTokens: num(r?.cacheReadTokens),
+const splitOf = (r: TokenSplit): TokenSplit => ({
+  inputTokens: r.inputTokens, outputTokens: r.outputTokens, cacheCreationTokens: r.cacheCreationTokens, cacheReadTokens: r.cacheReadTokens,
 });
-const hasSplit = (r: Json): boolean => typeof r?.inputTokens === 'number';
 
-/** The query string of a period (custom: its two days). */
-export function periodParams(period: AnalyticsPeriod): Record<string, string> {
+/** The period part of a query (custom: its two days). */
+export function periodParams(period: AnalyticsPeriod): { range: string; from?: string; to?: string } {
   return period.range === 'custom' && period.from && period.to ? { range: 'custom', from: period.from, to: period.to } : { range: period.range };
 }
 
-const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
-
-function scopeOf(raw: Json, period: AnalyticsPeriod): AnalyticsScope | null {
-  if (!raw || typeof raw !== 'object' || typeof raw.from !== 'string' || typeof raw.to !== 'string') return null;
-  const previous = raw.previous && typeof raw.previous.from === 'string' && typeof raw.previous.to === 'string' ? { from: raw.previous.from, to: raw.previous.to } : null;
+function scopeOf(scope: GatewayScope, period: AnalyticsPeriod): AnalyticsScope {
   return {
-    range: typeof raw.range === 'string' && (ANALYTICS_RANGES as readonly string[]).includes(raw.range) ? raw.range : period.range,
-    calendar: raw.calendar === true,
-    label: str(raw.label) ?? RANGE_LABELS[period.range],
-    from: raw.from,
-    to: raw.to,
-    previous,
+    range: (ANALYTICS_RANGES as readonly string[]).includes(scope.range) ? scope.range as AnalyticsRange : period.range,
+    calendar: scope.calendar,
+    label: scope.label,
+    from: scope.from,
+    to: scope.to,
+    previous: { from: scope.previous.from, to: scope.previous.to },
   };
 }
 
-/** What the panel's range picker calls each kind, when an older gateway gives no label. */
-export const RANGE_LABELS: Record<AnalyticsRange, string> = {
-  today: 'Today', 'this-week': 'This week', 'this-month': 'This month', '24h': 'Last 24 hours', '7d': 'Last 7 days', '30d': 'Last 30 days',
-  custom: 'Custom range', day: 'Last 24 hours', week: 'Last 7 days', month: 'Last 30 days',
-};
-
-function sessionOf(s: Json): SessionUsage {
+function sessionOf(s: SessionRow): SessionUsage {
   return {
-    sessionId: String(s.sessionId), agentNames: (s.agents ?? []).map((a: Json) => String(a.name ?? '')).filter(Boolean),
-    models: (Array.isArray(s.models) ? s.models : []).map((m: Json) => ({
-      requestedModel: typeof m?.requestedModel === 'string' ? m.requestedModel : '', model: String(m?.model ?? 'unknown'), requests: num(m?.requests),
-    })),
-    requests: num(s.requests), tokens: num(s.totalTokens), cost: numOrNull(s.cost), firstAt: String(s.firstAt), lastAt: String(s.lastAt),
-    claudeSessionId: str(s.claudeSessionId),
-    durationMs: typeof s.durationMs === 'number' ? s.durationMs : Math.max(0, Date.parse(s.lastAt) - Date.parse(s.firstAt)) || 0,
-    firstPrompt: str(s.firstPrompt),
+    sessionId: s.sessionId, agentNames: s.agents.map((a) => a.name).filter(Boolean),
+    models: s.models.map((m) => ({ requestedModel: m.requestedModel ?? '', model: m.model, requests: m.requests })),
+    requests: s.requests, tokens: s.totalTokens, cost: s.cost, firstAt: s.firstAt, lastAt: s.lastAt,
+    claudeSessionId: s.claudeSessionId, durationMs: s.durationMs, firstPrompt: s.firstPrompt,
   };
 }
 
-function dailyOf(raw: Json, groupBy: DailyGroupBy): DailyBreakdown {
-  const cell = (c: Json): DailyCell => ({
-    cost: numOrNull(c?.cost), requests: num(c?.requests), tokens: num(c?.totalTokens), ...(hasSplit(c) ? { split: splitOf(c) } : {}),
-    ...(c?.cacheSavings !== undefined ? { cacheSavings: numOrNull(c.cacheSavings) } : {}),
+function dailyOf(d: DailyAnswer): DailyBreakdown {
+  const cell = (c: DailyMeasures): DailyCell => ({
+    cost: c.cost, requests: c.requests, tokens: c.totalTokens, split: splitOf(c),
+    ...(c.cacheSavings !== undefined ? { cacheSavings: c.cacheSavings } : {}),
   });
   return {
-    groupBy,
-    days: (Array.isArray(raw?.days) ? raw.days : []).map((d: Json) => ({
-      date: String(d.date), start: String(d.start), cost: numOrNull(d.cost), requests: num(d.requests), tokens: num(d.totalTokens),
-      byKey: Object.fromEntries(Object.entries(d.byKey && typeof d.byKey === 'object' ? d.byKey : {}).map(([k, c]) => [k, cell(c)])),
+    groupBy: d.groupBy,
+    days: d.days.map((day) => ({
+      date: day.date, start: day.start, cost: day.cost, requests: day.requests, tokens: day.totalTokens,
+      byKey: Object.fromEntries(Object.entries(day.byKey).map(([k, c]) => [k, cell(c)])),
     })),
-    keys: (Array.isArray(raw?.keys) ? raw.keys : []).map((k: Json) => ({ key: String(k.key ?? ''), label: String(k.label ?? k.key ?? ''), cost: numOrNull(k.cost), requests: num(k.requests) })),
-    unknownCostRequests: num(raw?.unknownCostRequests),
+    keys: d.keys.map((k) => ({ key: k.key, label: k.label, cost: k.cost, requests: k.requests })),
+    unknownCostRequests: d.unknownCostRequests,
   };
+}
+
+function retiredOf(r: GatewayRetiredModel | null): RetiredModel | null {
+  return r && { since: r.since, replacement: r.replacement, askedBy: { agents: r.askedBy.agents.map((a) => ({ id: a.id, name: a.name })), sessions: r.askedBy.sessions } };
 }
 
 /** Sessions per page of the Sessions table. */
-export const SESSIONS_PAGE_SIZE = 25;
+export const SESSIONS_PAGE_SIZE = VIEW_SESSIONS_PAGE_SIZE;
 /** Recent requests the panel holds (the API's most); the table pages through them. */
-export const RECENT_LIMIT = 200;
+export const RECENT_LIMIT = VIEW_RECENT_LIMIT;
 
 interface Target { projectKey: string | null; sessionId: string | null }
+type TargetQuery = Pick<QueryOf<typeof ROUTES.analyticsView>, 'project' | 'session' | 'range' | 'from' | 'to'>;
 
 /**
  * A session's figures cover its whole life (range=session: its first to its last request),
  * whatever its age and whatever period the panel holds; a project's, the period asked.
  */
-function targetParams(target: Target, period: AnalyticsPeriod): Record<string, string> {
-  const project: Record<string, string> = target.projectKey ? { project: target.projectKey } : {};
+function targetQuery(target: Target, period: AnalyticsPeriod): TargetQuery {
+  const project = target.projectKey ? { project: target.projectKey } : {};
   return target.sessionId ? { range: 'session', ...project, session: target.sessionId } : { ...periodParams(period), ...project };
-}
-
-function queryOf(api: AnalyticsApi, target: Target, period: AnalyticsPeriod, tz: string, maxWaitMs: number) {
-  return (q: string, extra: Record<string, string> = {}, optionalExtra = false): Promise<Json> => {
-    const base = { ...targetParams(target, period), tz };
-    const ask = (params: Record<string, string>) => api.callWhenReady<Json>('GET', `/v1/conduit/analytics/${q}?${new URLSearchParams(params)}`, undefined, maxWaitMs).then((r) => r ?? {});
-    // A gateway from before these parameters refuses them (400): ask it without.
-    return ask({ ...base, ...extra }).catch((err) => {
-      if (optionalExtra && httpStatus(err) === 400) return ask(base);
-      throw err;
-    });
-  };
 }
 
 /** One page of the range's sessions, ranked over the whole range. */
 export async function loadSessionsPage(api: AnalyticsApi, projectKey: string | null, period: AnalyticsPeriod, sort: SessionSort, offset: number, sessionId: string | null = null, limit = SESSIONS_PAGE_SIZE, maxWaitMs = 60_000): Promise<SessionsPage> {
   const tz = await dayTimeZone(api);
-  const r = await queryOf(api, { projectKey, sessionId }, period, tz, maxWaitMs)('sessions', { sort, offset: String(offset), limit: String(limit) }, true);
-  const sessions = (r.sessions ?? []).map(sessionOf);
-  return { sort: r.sort === sort ? sort : 'recent', offset: num(r.offset, 0), total: num(r.total, sessions.length), sessions };
+  const query = { ...targetQuery({ projectKey, sessionId }, period), tz, sort, offset: String(offset), limit: String(limit) };
+  const r = await call(api, ROUTES.analyticsSessions, { query }, { waitForStoreMs: maxWaitMs });
+  return { sort: r.sort === sort ? sort : 'recent', offset: r.offset, total: r.total, sessions: r.sessions.map(sessionOf) };
 }
 
 /**
- * The analytics of a project (null: every project) or one session. Each query waits while
- * the gateway's store is still opening (503, GatewayApi.callWhenReady): the first start of a
- * store takes seconds, and the panel should fill in by itself, not fail.
+ * The analytics of a project (null: every project) or one session, in one call. It waits
+ * while the gateway's store is still opening (503, GatewayApi.callWhenReady): the first
+ * start of a store takes seconds, and the panel should fill in by itself, not fail.
  */
 export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null, rangeOrPeriod: AnalyticsRange | AnalyticsPeriod, maxWaitMs = 60_000, sessionId: string | null = null): Promise<AnalyticsData> {
   const period: AnalyticsPeriod = typeof rangeOrPeriod === 'string' ? { range: rangeOrPeriod } : rangeOrPeriod;
   const { range } = period;
   const tz = await dayTimeZone(api);
-  const query = queryOf(api, { projectKey, sessionId }, period, tz, maxWaitMs);
   const hourly = range === 'day' || range === '24h' || range === 'today';
   // A session's buckets: hours or days as its span needs (the gateway chooses).
-  const bucket: Record<string, string> = sessionId ? {} : { bucket: hourly ? 'hour' : 'day' };
-  // The daily breakdowns are new: an older gateway has no such query, and the rest still shows.
-  const daily = (groupBy: DailyGroupBy) => query('daily', { groupBy }).then((r) => dailyOf(r, groupBy)).catch((err) => {
-    if (httpStatus(err) === 400 || httpStatus(err) === 404) return null;
-    throw err;
-  });
-  const [summary, models, timeseries, sources, recent, agents, sessions, savings, cache, byModel, byAgent, byProject] = await Promise.all([
-    query('summary'), query('models'), query('timeseries', bucket), query('sources'),
-    query('recent', { limit: String(RECENT_LIMIT) }, true), query('agents'),
-    query('sessions', { sort: 'cost', offset: '0', limit: String(SESSIONS_PAGE_SIZE) }, true), query('savings'), query('cache'),
-    daily('model'), daily('agent'), projectKey || sessionId ? Promise.resolve(null) : daily('project'),
-  ]);
-  const sessionRows = (sessions.sessions ?? []).map(sessionOf);
-  const dailyParts: Partial<Record<DailyGroupBy, DailyBreakdown>> = {};
-  if (byModel) dailyParts.model = byModel;
-  if (byAgent) dailyParts.agent = byAgent;
-  if (byProject) dailyParts.project = byProject;
+  const bucket = sessionId ? {} : { bucket: hourly ? 'hour' as const : 'day' as const };
+  const view = await call(api, ROUTES.analyticsView, { query: { ...targetQuery({ projectKey, sessionId }, period), tz, ...bucket } }, { waitForStoreMs: maxWaitMs });
+  const { summary, models, timeseries, sources, recent, agents, sessions, savings, cache } = view;
+  const sessionRows = sessions.sessions.map(sessionOf);
+  const daily: Partial<Record<DailyGroupBy, DailyBreakdown>> = {};
+  for (const d of Object.values(view.daily)) if (d) daily[d.groupBy] = dailyOf(d);
   return {
     range,
     ...(range === 'custom' && period.from && period.to ? { from: period.from, to: period.to } : {}),
     scope: scopeOf(summary.scope, period),
     bucket: timeseries.bucket === 'hour' ? 'hour' : 'day',
     summary: {
-      cost: numOrNull(summary.cost),
-      costUnknownRequests: num(summary.unknownCostRequests),
-      refusedRequests: num(summary.refusedRequests),
-      tokens: num(summary.totalTokens),
-      requests: num(summary.requests),
-      avgCostPerRequest: numOrNull(summary.averageCostPerRequest),
-      ...(hasSplit(summary) ? { split: splitOf(summary) } : {}),
-      ...(typeof summary.failedRequests === 'number' ? {
-        failedRequests: num(summary.failedRequests),
-        errorRate: numOrNull(summary.errorRate),
-        failedByStatus: (Array.isArray(summary.failedByStatus) ? summary.failedByStatus : []).map((f: Json) => ({ status: num(f.status), error: str(f.error), requests: num(f.requests) })),
-      } : {}),
-      ...(typeof summary.unpricedRequests === 'number' ? {
-        unpricedRequests: num(summary.unpricedRequests),
-        unpricedModels: (Array.isArray(summary.unpricedModels) ? summary.unpricedModels : []).map((m: Json) => ({ model: String(m.model ?? ''), requests: num(m.requests), tokens: num(m.totalTokens) })),
-      } : {}),
+      cost: summary.cost,
+      costUnknownRequests: summary.unknownCostRequests,
+      refusedRequests: summary.refusedRequests,
+      tokens: summary.totalTokens,
+      requests: summary.requests,
+      avgCostPerRequest: summary.averageCostPerRequest,
+      split: splitOf(summary),
+      failedRequests: summary.failedRequests,
+      errorRate: summary.errorRate,
+      failedByStatus: summary.failedByStatus.map((f) => ({ status: f.status, error: f.error, requests: f.requests })),
+      unpricedRequests: summary.unpricedRequests,
+      unpricedModels: summary.unpricedModels.map((m) => ({ model: m.model, requests: m.requests, tokens: m.totalTokens })),
       // A session has no previous period to compare with (the span before it means nothing).
-      ...(!sessionId && summary.previous && typeof summary.previous === 'object'
-        ? { previous: { cost: numOrNull(summary.previous.cost), requests: num(summary.previous.requests), tokens: num(summary.previous.totalTokens) } } : {}),
+      ...(!sessionId ? { previous: { cost: summary.previous.cost, requests: summary.previous.requests, tokens: summary.previous.totalTokens } } : {}),
     },
-    models: (models.models ?? []).map((m: Json) => ({
-      model: String(m.model ?? 'unknown'), requests: num(m.requests), tokens: num(m.totalTokens), cost: numOrNull(m.cost),
-      ...(hasSplit(m) ? { split: splitOf(m) } : {}),
-      ...(typeof m.priceKnown === 'boolean' ? { priceKnown: m.priceKnown } : {}),
-      ...(m.retired !== undefined ? { retired: retiredOf(m.retired) } : {}),
-      ...(m.cacheSavings !== undefined ? { cacheSavings: numOrNull(m.cacheSavings) } : {}),
+    models: models.models.map((m) => ({
+      model: m.model, requests: m.requests, tokens: m.totalTokens, cost: m.cost, split: splitOf(m),
+      priceKnown: m.priceKnown, retired: retiredOf(m.retired), cacheSavings: m.cacheSavings,
     })),
-    timeseries: (timeseries.points ?? []).map((p: Json) => ({ bucketStart: String(p.start), cost: num(p.cost), requests: num(p.requests) })),
-    sources: (sources.sources ?? []).map((s: Json) => ({ source: String(s.source ?? 'unknown'), requests: num(s.requests), cost: numOrNull(s.cost), share: num(s.share) })),
-    recent: (recent.requests ?? []).slice(0, RECENT_LIMIT).map((r: Json) => ({
-      requestId: String(r.requestId), sessionId: r.sessionId ?? null, agentName: r.agent?.name ?? null, model: String(r.model),
-      tokens: tokensOf(r), cost: numOrNull(r.cost), createdAt: String(r.at), source: r.source ?? undefined, ...(r.costSource === REFUSED_COST_SOURCE ? { refused: true } : {}),
+    timeseries: timeseries.points.map((p) => ({ bucketStart: p.start, cost: p.cost ?? 0, requests: p.requests })),
+    sources: sources.sources.map((s) => ({ source: s.source ?? 'unknown', requests: s.requests, cost: s.cost, share: s.share })),
+    recent: recent.requests.slice(0, RECENT_LIMIT).map((r) => ({
+      requestId: r.requestId, sessionId: r.sessionId ?? null, agentName: r.agent?.name ?? null, model: r.model,
+      tokens: totalTokens(r), cost: r.cost, createdAt: r.at, source: r.source ?? undefined, ...(r.costSource === REFUSED_COST_SOURCE ? { refused: true } : {}),
     })),
-    agents: (agents.agents ?? []).map((a: Json) => ({
-      agentId: a.agentId ?? a.id ?? null, name: a.name ?? null, requests: num(a.requests), tokens: num(a.totalTokens), cost: numOrNull(a.cost),
-      ...(typeof a.share === 'number' ? { share: a.share } : {}),
-      ...(Array.isArray(a.trend) ? { trend: a.trend.map((x: unknown) => num(x)) } : {}),
-    })),
+    agents: agents.agents.map((a) => ({ agentId: a.agentId, name: a.name, requests: a.requests, tokens: a.totalTokens, cost: a.cost, share: a.share, trend: a.trend })),
     sessions: sessionRows,
-    sessionsPage: { sort: sessions.sort === 'cost' ? 'cost' : 'recent', offset: num(sessions.offset, 0), total: num(sessions.total, sessionRows.length) },
-    daily: dailyParts,
-    savings: num(savings.comparedRequests) > 0
-      ? { actual: num(savings.actualCost), onDefaultModel: num(savings.baselineCost), saved: num(savings.savings), defaultModel: savings.baselineModels?.[0] ?? null }
+    sessionsPage: { sort: sessions.sort === 'cost' ? 'cost' : 'recent', offset: sessions.offset, total: sessions.total },
+    daily,
+    savings: savings.comparedRequests > 0
+      ? { actual: savings.actualCost, onDefaultModel: savings.baselineCost, saved: savings.savings, defaultModel: savings.baselineModels[0] ?? null }
       : null,
-    cache: cache && (cache.hitRate !== undefined) ? { hitRate: numOrNull(cache.hitRate), savedUsd: numOrNull(cache.netSavings) } : null,
-  };
-}
-
-function retiredOf(r: Json): RetiredModel | null {
-  if (!r || typeof r !== 'object' || typeof r.since !== 'string') return null;
-  return {
-    since: r.since,
-    replacement: str(r.replacement),
-    askedBy: {
-      agents: (Array.isArray(r.askedBy?.agents) ? r.askedBy.agents : []).map((a: Json) => ({ id: String(a.id ?? ''), name: String(a.name ?? a.id ?? '') })),
-      sessions: num(r.askedBy?.sessions),
-    },
+    cache: { hitRate: cache.hitRate, savedUsd: cache.netSavings },
   };
 }
 
@@ -262,41 +204,42 @@ export class TeamAnalyticsError extends Error {
 export async function loadTeamAnalytics(api: Pick<GatewayApi, 'call'>, projectKey: string | null, period: AnalyticsPeriod): Promise<TeamAnalyticsData> {
   const { range } = period;
   if (!projectKey) throw new TeamAnalyticsError('noProject', 'Open a single workspace folder to see its team\'s usage.');
-  const links = await api.call<WorkspaceLink[]>('GET', '/v1/conduit/team/links').catch(() => [] as WorkspaceLink[]);
+  const links = await call(api, ROUTES.workspaceLinks, {}).catch(() => []);
   const project = (Array.isArray(links) ? links : []).find((l) => l.workspaceKey === projectKey)?.projectId ?? projectKey;
   const tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   let r: TeamUsageResponse;
   try {
-    r = await api.call<TeamUsageResponse>('GET', `/v1/conduit/analytics/members?${new URLSearchParams({ project, ...periodParams(period), tz, scope: 'team' })}`);
+    r = await call(api, ROUTES.analyticsMembers, { query: { project, ...periodParams(period), tz, scope: 'team' } });
   } catch (err) {
     const status = httpStatus(err);
     if (status === 409) throw new TeamAnalyticsError('signedOut', (err as Error).message);
     if (status === 404) throw new TeamAnalyticsError('noProject', (err as Error).message);
     throw new TeamAnalyticsError('failed', (err as Error).message);
   }
-  const members = (r?.members ?? []).map((m) => ({
-    userId: String(m.userId),
-    name: typeof m.displayName === 'string' ? m.displayName : null,
-    email: typeof m.email === 'string' ? m.email : null,
-    role: m.role === 'owner' || m.role === 'member' ? m.role : null,
-    isYou: m.isYou === true,
-    requests: num(m.requests),
-    tokens: tokensOf(m),
-    cost: num(m.cost),
-    costUnknownRequests: Math.max(0, num(m.requests) - num(m.costedRequests)),
+  // A member's cost leaves out the requests without a price: costedRequests tells how many are unknown.
+  const members = r.members.map((m) => ({
+    userId: m.userId,
+    name: m.displayName,
+    email: m.email,
+    role: m.role,
+    isYou: m.isYou,
+    requests: m.requests,
+    tokens: totalTokens(m),
+    cost: m.cost,
+    costUnknownRequests: Math.max(0, m.requests - m.costedRequests),
   }));
-  const t = r?.totals;
+  const t = r.totals;
   return {
     range,
-    projectName: String(r?.project?.name ?? ''),
-    role: r?.project?.role === 'owner' ? 'owner' : 'member',
-    ownerEmail: typeof r?.project?.ownerEmail === 'string' ? r.project.ownerEmail : null,
+    projectName: r.project.name,
+    role: r.project.role === 'owner' ? 'owner' : 'member',
+    ownerEmail: r.project.ownerEmail ?? null,
     members,
     totals: {
-      requests: num(t?.requests),
-      tokens: tokensOf(t),
-      cost: num(t?.cost),
-      costUnknownRequests: Math.max(0, num(t?.requests) - num(t?.costedRequests)),
+      requests: t.requests,
+      tokens: totalTokens(t),
+      cost: t.cost,
+      costUnknownRequests: Math.max(0, t.requests - t.costedRequests),
     },
   };
 }
