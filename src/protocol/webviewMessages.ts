@@ -22,6 +22,7 @@ import type { RoutingDecision, RoutingSource } from './routing';
 import type { UsageRecord } from './usage';
 import type { SessionModelUse } from './session';
 import { isPlainObject } from './validate';
+import type { RequestType } from './channel';
 
 export type WebviewName = 'modelConfig' | 'analytics' | 'sidebar';
 export const WEBVIEW_NAMES: readonly WebviewName[] = ['modelConfig', 'analytics', 'sidebar'];
@@ -454,6 +455,27 @@ export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | O
   | RequestSessionsMessage | AddPriceMessage | ExportViewMessage;
 export type SidebarWebviewMessage = ReadyMessage | OpenPanelMessage | GatewayActionMessage | RequestSidebarDataMessage;
 export type WebviewToHostMessage = ModelConfigWebviewMessage | AnalyticsWebviewMessage | SidebarWebviewMessage;
+
+/**
+ * Each request a webview sends with an id, and the messages that answer it with the same id
+ * (a webview waits for its newest request of a kind: LatestRequest in channel.ts).
+ */
+export type WebviewRequests = {
+  requestAnalytics: RequestType<RequestAnalyticsMessage, AnalyticsMessage | AnalyticsErrorMessage>;
+  requestSessions: RequestType<RequestSessionsMessage, SessionsPageMessage | AnalyticsErrorMessage>;
+  requestTeamAnalytics: RequestType<RequestTeamAnalyticsMessage, TeamAnalyticsMessage | TeamAnalyticsErrorMessage>;
+  save: RequestType<SaveMessage, SavedMessage | SaveFailedMessage>;
+  requestSidebarData: RequestType<RequestSidebarDataMessage, SidebarDataMessage>;
+};
+/** The answers to a request of this type. */
+export type AnswerTo<T extends keyof WebviewRequests> = WebviewRequests[T]['response'];
+
+/** What the host may post to each view. */
+export interface HostMessageFor {
+  modelConfig: ModelConfigHostMessage;
+  analytics: AnalyticsHostMessage;
+  sidebar: SidebarHostMessage;
+}
 
 // ---------------------------------------------------------------------------------------
 // Guards

@@ -14,7 +14,7 @@ import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type ModelOption,
+  type AnalyticsHostMessage, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
@@ -24,7 +24,7 @@ import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel'
 import { RefreshThrottle } from './refreshThrottle';
 import { loadModelConfigExtras } from './modelConfigData';
 import { loadSidebarData } from './sidebarData';
-import { renderWebview, webviewOptions } from './webviewHost';
+import { postToWebview, renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
 export const MODEL_CONFIG_PANEL = 'conduit.modelConfig';
@@ -98,12 +98,12 @@ export class Views implements vscode.Disposable {
           this.recentRecords.push(e.record);
           if (this.recentRecords.length > 50) this.recentRecords.shift();
         }
-        const message = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
-        if (e.type === 'usage') for (const [p, session] of this.analyticsPanels) if (!session || isOfSession(e.record.context, session)) void p.webview.postMessage(message);
-        void this.sidebar?.webview.postMessage(message);
+        const message: UsageEventMessage | RoutingDecisionMessage = e.type === 'usage' ? { type: 'usageEvent', record: e.record } : { type: 'routingDecision', requestId: e.requestId, decision: e.decision };
+        if (message.type === 'usageEvent') for (const [p, session] of this.analyticsPanels) if (!session || isOfSession(message.record.context, session)) void postToWebview(p.webview, 'analytics', message);
+        if (this.sidebar) void postToWebview(this.sidebar.webview, 'sidebar', message);
       }),
       supervisor.onDidChange((s) => {
-        void this.sidebar?.webview.postMessage({ type: 'health', health: s });
+        if (this.sidebar) void postToWebview(this.sidebar.webview, 'sidebar', { type: 'health', health: s });
         // Started or stopped: what every view shows was read from a gateway that was, or was not, there.
         const running = s.health === 'running';
         if (running !== this.wasRunning) this.refreshAll();
@@ -122,20 +122,20 @@ export class Views implements vscode.Disposable {
     this.modelConfigRefresh.request();
   }
 
-  private postToAnalytics(message: { type: 'refresh' }): void {
-    for (const panel of this.analyticsPanels.keys()) void panel.webview.postMessage(message);
+  private postToAnalytics(message: AnalyticsHostMessage): void {
+    for (const panel of this.analyticsPanels.keys()) void postToWebview(panel.webview, 'analytics', message);
   }
 
   private async pushSidebarData(): Promise<void> {
     const view = this.sidebar;
-    if (view) await view.webview.postMessage({ type: 'sidebarData', data: await this.sidebarData() });
+    if (view) await postToWebview(view.webview, 'sidebar', { type: 'sidebarData', data: await this.sidebarData() });
   }
 
   /** Each model configuration panel gets its project or agent as stored now (the view keeps unsaved edits). */
   private async pushModelConfigs(): Promise<void> {
     await Promise.all([...this.modelConfigPanels].map(async ([panel, { project, agentId }]) => {
       const init = await this.modelConfigInit(project, agentId, 'read').catch(() => null);
-      if (init && this.modelConfigPanels.has(panel)) await panel.webview.postMessage({ type: 'init', ...init });
+      if (init && this.modelConfigPanels.has(panel)) await postToWebview(panel.webview, 'modelConfig', { type: 'init', ...init });
     }));
   }
 
@@ -160,7 +160,7 @@ export class Views implements vscode.Disposable {
     const target: AnalyticsPanelTarget = {
       api: this.api, projectKey: project?.key ?? null, projectName: project?.folder.name ?? null, sessionId,
       recentRecords: () => this.recentRecords,
-      post: (message) => void panel.webview.postMessage(message),
+      post: (message) => void postToWebview(panel.webview, 'analytics', message),
       openSession: (id) => this.openAnalytics(id),
       refreshAll: () => this.analyticsRefresh.request(),
     };
@@ -178,7 +178,7 @@ export class Views implements vscode.Disposable {
     panel.webview.onDidReceiveMessage(async (m: unknown) => {
       if (!isModelConfigWebviewMessage(m)) return;
       if (m.type === 'ready') {
-        void panel.webview.postMessage({ type: 'init', ...(await this.modelConfigInit(project, agentId)) });
+        void postToWebview(panel.webview, 'modelConfig', { type: 'init', ...(await this.modelConfigInit(project, agentId)) });
         return;
       }
       // The budget (when the form changed it) goes in the same PUT: one answer, one stored state.
@@ -187,13 +187,13 @@ export class Views implements vscode.Disposable {
         if (m.kind === 'project') {
           const config = parseProjectModelConfig(m.config, 'modelConfig');
           const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config, ...budget });
-          void panel.webview.postMessage({ type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
+          void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
         } else {
           const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, { ...m.config, ...budget });
-          void panel.webview.postMessage({ type: 'saved', id: m.id, agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) });
+          void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) });
         }
       } catch (err) {
-        void panel.webview.postMessage({ type: 'saveFailed', id: m.id, message: (err as Error).message, field: failedField(err) });
+        void postToWebview(panel.webview, 'modelConfig', { type: 'saveFailed', id: m.id, message: (err as Error).message, field: failedField(err) });
       }
     });
   }
@@ -249,7 +249,7 @@ export class Views implements vscode.Disposable {
     view.webview.onDidReceiveMessage(async (m: unknown) => {
       if (!isSidebarWebviewMessage(m)) return;
       if (m.type === 'requestSidebarData') {
-        void view.webview.postMessage({ type: 'sidebarData', id: m.id, data: await this.sidebarData() });
+        void postToWebview(view.webview, 'sidebar', { type: 'sidebarData', id: m.id, data: await this.sidebarData() });
       } else if (m.type === 'openPanel') {
         void vscode.commands.executeCommand(m.panel === 'analytics' ? 'conduit.openUsageAnalytics' : 'conduit.configureProjectModel');
       } else if (m.type === 'gatewayAction') {

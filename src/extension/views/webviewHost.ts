@@ -4,11 +4,19 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import type { WebviewName } from '../../protocol/webviewMessages';
+import type { HostMessageFor, WebviewName } from '../../protocol/webviewMessages';
 import { webviewHtml } from './webviewHtml';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
   return { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist', 'webview')] };
+}
+
+/**
+ * Posts to a webview of kind `view` only what that view understands (webviewMessages.ts
+ * HostMessageFor): every message the host sends goes through here, typed.
+ */
+export function postToWebview<V extends WebviewName>(webview: vscode.Webview, _view: V, message: HostMessageFor[V]): Thenable<boolean> {
+  return webview.postMessage(message);
 }
 
 export function renderWebview(webview: vscode.Webview, extensionUri: vscode.Uri, name: WebviewName, title: string, initialState: unknown): void {
