@@ -12,7 +12,9 @@ import { conduitPaths, conduitHome } from '../client/paths';
 import { VERSION } from '../version';
 import { runForeground } from './foreground';
 import { clearStaleState, startInBackground, stopGateway } from '../client/daemon';
-import { findRunningGateway, request } from '../client/gatewayClient';
+import { findRunningGateway } from '../client/gatewayClient';
+import { call } from '../client/call';
+import { ROUTES } from '../../protocol/routes';
 import type { UnrecordedUsage } from '../../protocol/usage';
 import { formatUsd } from '../../protocol/format';
 import { credentialsProblem, type GatewayCredentials } from '../../protocol/credentials';
@@ -141,8 +143,7 @@ interface GatewayStatusDetail {
 async function gatewayStatus(port: number, token: string | null): Promise<GatewayStatusDetail | null> {
   if (!token) return null;
   try {
-    const r = await request(port, 'GET', '/v1/conduit/status', { token });
-    return r.status === 200 ? JSON.parse(r.body) as GatewayStatusDetail : null;
+    return await call({ port, token }, ROUTES.status, {}) as GatewayStatusDetail;
   } catch {
     return null;
   }

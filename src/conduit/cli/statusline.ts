@@ -4,8 +4,9 @@
  *   "statusLine": { "type": "command", "command": "conduit statusline" }
  */
 import type { ConduitPaths } from '../client/paths';
-import { findRunningGateway, request } from '../client/gatewayClient';
-import type { SessionSummary } from '../usage/eventHub';
+import { findRunningGateway } from '../client/gatewayClient';
+import { call } from '../client/call';
+import { ROUTES } from '../../protocol/routes';
 import { modelRoute } from '../../protocol/session';
 import { formatUsd, shortModel } from '../../protocol/format';
 
@@ -34,12 +35,11 @@ export async function statusLine(paths: ConduitPaths): Promise<number> {
     console.log(`Conduit: running on :${gw.port}`);
     return 0;
   }
-  const r = await request(gw.port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(sessionId)}`, { token: gw.token, timeoutMs: 500 }).catch(() => null);
-  if (!r || r.status !== 200) {
+  const s = await call(gw, ROUTES.session, { params: { id: sessionId } }, { timeoutMs: 500 }).catch(() => null);
+  if (!s) {
     console.log('Conduit: no requests yet');
     return 0;
   }
-  const s = JSON.parse(r.body) as SessionSummary;
   const cost = `${formatUsd(s.cost)}${s.costIncomplete ? '+?' : ''}`;
   // The last request's model as claude asked for it and as it was routed ("opus-5-5 → sonnet-5-5").
   const asked = s.records[s.records.length - 1]?.decision.requestedModel;

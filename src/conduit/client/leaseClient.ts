@@ -4,10 +4,9 @@
  * outlives the window that started it while anyone still needs it. Every call is
  * best-effort and short: a gateway that does not answer must not hold up its client.
  */
-import {
-  LEASES_PATH, STOP_WHEN_IDLE_PATH, type LeaseClient, type StopWhenIdleAnswer,
-} from '../../protocol/leases';
-import { request } from './gatewayClient';
+import type { LeaseClient, StopWhenIdleAnswer } from '../../protocol/leases';
+import { GatewayHttpError, call } from './call';
+import { ROUTES } from '../../protocol/routes';
 
 const TIMEOUT_MS = 2_000;
 
@@ -18,12 +17,12 @@ export interface GatewayAccess {
 
 /** Takes or renews lease `id` for `ttlSeconds`. False when not held (refused, or a gateway that predates leases). */
 export async function renewLease(gw: GatewayAccess, id: string, client: LeaseClient, ttlSeconds: number): Promise<boolean> {
-  const r = await request(gw.port, 'PUT', `${LEASES_PATH}/${encodeURIComponent(id)}`, { token: gw.token, body: JSON.stringify({ client, ttlSeconds }), timeoutMs: TIMEOUT_MS });
-  return r.status === 200;
+  return call(gw, ROUTES.renewLease, { params: { id }, body: { client, ttlSeconds } }, { timeoutMs: TIMEOUT_MS })
+    .then(() => true, (err: unknown) => { if (err instanceof GatewayHttpError) return false; throw err; });
 }
 
 export async function releaseLease(gw: GatewayAccess, id: string): Promise<void> {
-  await request(gw.port, 'DELETE', `${LEASES_PATH}/${encodeURIComponent(id)}`, { token: gw.token, timeoutMs: TIMEOUT_MS });
+  await call(gw, ROUTES.releaseLease, { params: { id } }, { timeoutMs: TIMEOUT_MS }).catch((err: unknown) => { if (!(err instanceof GatewayHttpError)) throw err; });
 }
 
 /**
@@ -31,10 +30,13 @@ export async function releaseLease(gw: GatewayAccess, id: string): Promise<void>
  * VS Code started it). Null from a gateway that predates leases.
  */
 export async function stopWhenIdle(gw: GatewayAccess, graceSeconds: number): Promise<StopWhenIdleAnswer | null> {
-  const r = await request(gw.port, 'POST', STOP_WHEN_IDLE_PATH, { token: gw.token, body: JSON.stringify({ graceSeconds }), timeoutMs: TIMEOUT_MS });
-  if (r.status === 404) return null;
-  if (r.status !== 200) throw new Error(`the gateway answered ${r.status} to stop-when-idle`);
-  return JSON.parse(r.body) as StopWhenIdleAnswer;
+  try {
+    return await call(gw, ROUTES.stopWhenIdle, { body: { graceSeconds } }, { timeoutMs: TIMEOUT_MS });
+  } catch (err) {
+    if (!(err instanceof GatewayHttpError)) throw err;
+    if (err.status === 404) return null;
+    throw new Error(`the gateway answered ${err.status} to stop-when-idle`);
+  }
 }
 
 /**

@@ -17,11 +17,12 @@ import type { GatewayEvent, UsageRecord } from '../../protocol/usage';
 import { ValidationError } from '../../protocol/validate';
 import { claudeMissingMessage } from '../client/claudeLocator';
 import { conduitPaths } from '../client/paths';
-import { findRunningGateway, request } from '../client/gatewayClient';
+import { findRunningGateway } from '../client/gatewayClient';
+import { GatewayHttpError, call } from '../client/call';
+import { ROUTES, type SessionAnswer } from '../../protocol/routes';
 import { connectSse, type SseConnection } from '../client/sseClient';
 import { holdLease } from '../client/leaseClient';
 import { startInBackground } from '../client/daemon';
-import type { SessionSummary } from '../usage/eventHub';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
 import { claudeLaunch, type ClaudeLaunch } from '../client/claudeLaunch';
 import { LineMerger } from './lineMerger';
@@ -146,12 +147,14 @@ async function main(): Promise<void> {
       });
     }
     // A busy gateway may be slow to answer: a few tries before giving up on the flush.
-    let r: Awaited<ReturnType<typeof request>> | null = null;
-    for (let attempt = 0; attempt < 3 && !r; attempt++) {
-      r = await request(port, 'GET', `/v1/conduit/sessions/${encodeURIComponent(ctx.sessionId!)}`, { token, timeoutMs: 5_000 }).catch(() => null);
+    // undefined: no answer; null: the gateway answered with a refusal (no such session).
+    let session: SessionAnswer | null | undefined;
+    for (let attempt = 0; attempt < 3 && session === undefined; attempt++) {
+      session = await call({ port, token }, ROUTES.session, { params: { id: ctx.sessionId! } }, { timeoutMs: 5_000 })
+        .catch((err: unknown) => (err instanceof GatewayHttpError ? null : undefined));
     }
-    if (r?.status === 200) for (const rec of (JSON.parse(r.body) as SessionSummary).records) emit(rec);
-    else if (!r) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
+    if (session) for (const rec of session.records) emit(rec);
+    else if (session === undefined) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
     // Last: the session's id and Conduit's cost of it, with claude's own estimate beside it.
     claudeResult.end();
     merger.pushExtra(JSON.stringify(report.line(claudeResult.result)));
@@ -170,9 +173,8 @@ async function main(): Promise<void> {
 }
 
 async function gatewayHasKey(port: number, token: string): Promise<boolean> {
-  const r = await request(port, 'GET', '/v1/conduit/status', { token }).catch(() => null);
-  if (!r || r.status !== 200) return false;
-  const status = JSON.parse(r.body) as { providers?: { name: string; hasKey: boolean }[] };
+  const status = await call({ port, token }, ROUTES.status, {}).catch(() => null) as { providers?: { name: string; hasKey: boolean }[] } | null;
+  if (!status) return false;
   return status.providers?.some((p) => p.name === 'anthropic' && p.hasKey) ?? false;
 }
 

@@ -6,7 +6,8 @@
  * claude's output or exit; the wait at the end is bounded.
  */
 import { FIRST_PROMPT_CHARS } from '../../protocol/analytics';
-import { request } from '../client/gatewayClient';
+import { call } from '../client/call';
+import { ROUTES } from '../../protocol/routes';
 
 /** How much of a prompt is sent: the gateway keeps FIRST_PROMPT_CHARS of it, whitespace collapsed. */
 const SENT_CHARS = FIRST_PROMPT_CHARS * 12;
@@ -25,9 +26,9 @@ export class SessionInfoReport {
   /** Sends the report (once) with claude's session id where known; nothing to send without a prompt. */
   send(claudeSessionId: string | null): void {
     if (this.sent || !this.firstPrompt) return;
-    const body = JSON.stringify({ claudeSessionId, firstPrompt: Array.from(this.firstPrompt.slice(0, SENT_CHARS * 2)).slice(0, SENT_CHARS).join('') });
-    this.sent = request(this.gateway.port, 'PUT', `/v1/conduit/sessions/${encodeURIComponent(this.conduitSessionId)}/info`,
-      { token: this.gateway.token, body, timeoutMs: 5_000 }).then(() => undefined, () => undefined);
+    const body = { claudeSessionId, firstPrompt: Array.from(this.firstPrompt.slice(0, SENT_CHARS * 2)).slice(0, SENT_CHARS).join('') };
+    this.sent = call(this.gateway, ROUTES.sessionInfo, { params: { id: this.conduitSessionId }, body }, { timeoutMs: 5_000 })
+      .then(() => undefined, () => undefined);
   }
 
   /** claude exited: sends what is known if nothing was sent, and waits a little for it to arrive. */

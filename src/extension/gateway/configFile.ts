@@ -6,7 +6,8 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { request } from '../../conduit/client/gatewayClient';
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import type { GatewayAccess } from '../../conduit/client/leaseClient';
 import type { ConfigStatus } from '../../protocol/configState';
 
@@ -46,8 +47,7 @@ export class ConfigFileWatch {
 /** Why the running gateway refused config.json, or null when it took it (or cannot say). */
 export async function refusedConfigReason(gw: GatewayAccess): Promise<string | null> {
   try {
-    const r = await request(gw.port, 'GET', '/v1/conduit/status', { token: gw.token });
-    const config = r.status === 200 ? (JSON.parse(r.body) as { config?: ConfigStatus }).config : undefined;
+    const config = (await call(gw, ROUTES.status, {}) as { config?: ConfigStatus }).config;
     return config?.state === 'refused' ? config.error ?? 'config.json was refused (see the Conduit log)' : null;
   } catch {
     return null;

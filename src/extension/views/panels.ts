@@ -4,17 +4,18 @@
  * window reload through their serializers (their state lives in the webview).
  */
 import * as vscode from 'vscode';
-import { MODEL_CATEGORIES, DEFAULT_RULES } from '../../conduit/routing/rules';
-import type { BudgetStatus, BudgetsResponse } from '../../protocol/budgets';
+import { MODEL_CATEGORIES } from '../../conduit/routing/rules';
+import { call } from '../../conduit/client/call';
+import type { BudgetStatus } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
-import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
+import { ROUTES } from '../../protocol/routes';
 import type { ModelConfigViewInit } from '../../protocol/modelConfigView';
 import type { SidebarSpendData } from '../../protocol/spend';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type AnalyticsHostMessage, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
+  type AnalyticsHostMessage, type InheritedRules, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
@@ -186,10 +187,10 @@ export class Views implements vscode.Disposable {
       try {
         if (m.kind === 'project') {
           const config = parseProjectModelConfig(m.config, 'modelConfig');
-          const saved = await this.api.call<ProjectInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}`, { name: project.folder.name, modelConfig: config, ...budget });
+          const saved = await call(this.api, ROUTES.saveProject, { params: { key: project.key }, body: { name: project.folder.name, modelConfig: config, ...budget } });
           void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
         } else {
-          const saved = await this.api.call<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(m.agentId)}`, { ...m.config, ...budget });
+          const saved = await call(this.api, ROUTES.saveAgent, { params: { key: project.key, agentId: m.agentId }, body: { ...m.config, ...budget } });
           void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) });
         }
       } catch (err) {
@@ -201,11 +202,24 @@ export class Views implements vscode.Disposable {
   /** The gateway's catalogue (its price table, config and rules), or the built-in list. */
   private async models(): Promise<ModelOption[]> {
     try {
-      const { models } = await this.api.call<{ models: ModelOption[] }>('GET', '/v1/conduit/models');
+      const { models } = await call(this.api, ROUTES.models, {});
       return models.length ? models : MODEL_OPTIONS;
     } catch {
       return MODEL_OPTIONS;
     }
+  }
+
+  /**
+   * The routing rules a project inherits: the gateway's defaults with config.json's
+   * `routing` merged over them, as the gateway routes with them (GET /v1/conduit/rules).
+   */
+  private async inheritedRules(): Promise<InheritedRules> {
+    const r = await call(this.api, ROUTES.rules, {});
+    return {
+      longContextThreshold: r.longContextThreshold, longContextModel: r.longContextModel, backgroundModel: r.backgroundModel,
+      webSearchModel: r.webSearchModel, reasoningModel: r.reasoningModel, fallbackModels: r.fallbackModels,
+      pluginsEnabled: r.pluginsEnabled, defaultModel: r.defaultModel,
+    };
   }
 
   /**
@@ -214,7 +228,7 @@ export class Views implements vscode.Disposable {
    */
   private async budgetStatuses(project: Project, agentId: string | null): Promise<BudgetStatus[] | undefined> {
     try {
-      const { statuses } = await this.api.call<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(project.key)}`);
+      const { statuses } = await call(this.api, ROUTES.budgets, { query: { project: project.key } });
       if (!Array.isArray(statuses)) return undefined;
       return statuses.filter((s) => isBudgetStatus(s) && s.projectKey === project.key
         && (agentId === null ? s.scope === 'project' : s.scope === 'agent' && s.agentId === agentId));
@@ -230,10 +244,10 @@ export class Views implements vscode.Disposable {
    */
   private async modelConfigInit(project: Project, agentId?: string, how: 'store' | 'read' = 'store'): Promise<ModelConfigViewInit> {
     const info = how === 'read'
-      ? await this.api.call<ProjectInfo>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}`)
+      ? await call(this.api, ROUTES.project, { params: { key: project.key } })
       : await this.projects.info(project);
     const models = await this.models();
-    const inheritedRules = { ...DEFAULT_RULES };
+    const inheritedRules = await this.inheritedRules();
     if (agentId) {
       const agent = (await this.projects.agents(project)).find((a) => a.id === agentId);
       if (agent) return { target: { kind: 'agent', project: info, agent }, models, inheritedRules, budgetStatuses: await this.budgetStatuses(project, agent.id), ...await loadModelConfigExtras(this.api, project.key, agent.id) };
