@@ -9,7 +9,7 @@
  * saveFailed, requestSidebarData → sidebarData); a webview
  * ignores answers whose id it is not waiting for (an older range, a superseded save).
  * Messages the host sends on its own (init, usageEvent, health, routingDecision,
- * sidebarData without id, refresh, models) carry no id.
+ * sidebarData without id, refresh) carry no id.
  *
  * The guards check shape, not trust: the host still validates what it stores (the guard for
  * `save` runs parseProjectModelConfig and, for its budget, parseBudgetPolicy, so a config that
@@ -384,8 +384,6 @@ export interface SavedMessage {
 }
 /** (modelConfig) The save failed; field: the config path at fault (e.g. "rules.longContextThreshold"), when known. */
 export interface SaveFailedMessage { type: 'saveFailed'; id: string; message: string; field?: string | null }
-/** (modelConfig) The model list changed (providers were edited). */
-export interface ModelsMessage { type: 'models'; models: ModelOption[] }
 
 /** (analytics) The answer to requestAnalytics. */
 export interface AnalyticsMessage { type: 'analytics'; id: string; data: AnalyticsData }
@@ -409,7 +407,7 @@ export interface HealthMessage { type: 'health'; health: GatewayHealthView }
 /** (sidebar) The gateway routed a request (event stream "decision"). */
 export interface RoutingDecisionMessage { type: 'routingDecision'; requestId: string; decision: RoutingDecision; agentName?: string | null }
 
-export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage | ModelsMessage;
+export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage;
 export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage
   | TeamAnalyticsMessage | TeamAnalyticsErrorMessage | SessionsPageMessage | ActionResultMessage;
 export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage;
@@ -614,7 +612,6 @@ const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> =
   init: (o) => isModelConfigInit(o),
   saved: (o) => isId(o.id) && optional(o.project, isProjectInfo) && optional(o.agent, isAgentInfo) && optional(o.budgetStatuses, (x) => arrayOf(x, isBudgetStatus)),
   saveFailed: (o) => isId(o.id) && str(o.message) && optional(o.field, strOrNull),
-  models: (o) => arrayOf(o.models, isModelOption),
   analytics: (o) => isId(o.id) && checkAnalyticsData(o.data),
   analyticsError: (o) => isId(o.id) && str(o.message) && optional(o.problem, oneOf(['notRunning', 'failed'] as const)),
   sessionsPage: (o) => isId(o.id) && isSessionsPage(o.page),
@@ -648,7 +645,7 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
 };
 
 const VIEW_HOST_TYPES: Record<WebviewName, readonly HostToWebviewMessage['type'][]> = {
-  modelConfig: ['init', 'saved', 'saveFailed', 'models'],
+  modelConfig: ['init', 'saved', 'saveFailed'],
   analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError', 'sessionsPage', 'actionResult'],
   sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent'],
 };
