@@ -5,13 +5,15 @@
 //   npm run bench:gateway            (ROUNDS=5 by default; BENCH_QUICK=1 for a short run)
 //   npm run bench:gateway -- [a/conduit.js b/conduit.js]   (gateways of other builds, side by side)
 // STORE_OFF=1 adds a row for the first build with its store off (CONDUIT_LEDGER=off).
+// Beside latencies it prints each process's CPU per request (utime+stime from /proc), which
+// other work on a shared machine stretches far less.
 // ADVERSARIAL_ONLY=1 runs only the adversarial request bodies (test/support/adversarialBodies.ts:
 // the request scan's worst shapes), ADVERSARIAL=0 leaves them out.
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { startChild, startGateway, stopChildren } from './processes.mjs';
+import { cpuMicros, startChild, startGateway, stopChildren } from './processes.mjs';
 // Loaded as CommonJS through tsx (npm run bench:gateway), like the tests load it.
 const require = createRequire(import.meta.url);
 const { grownRequest, claudeCodeRequest } = require('../test/support/claudeRequest.ts');
@@ -44,11 +46,12 @@ const storeOff = process.env.STORE_OFF === '1' ? await startGateway(bundles[0], 
 
 // One gateway is "gateway"; several are named by their build's folder (a/dist/conduit.js: "a").
 const gatewayName = (bundle, k) => (bundles.length === 1 ? 'gateway' : path.basename(path.dirname(path.dirname(bundle))) || `gateway${k}`);
+// pid: the process whose CPU a request costs (the upstream's own is left out of every row).
 const targets = {
-  direct: { port: upstream.port, headers: { 'x-api-key': 'bench-key' } },
-  bare: { port: bare.port, headers: { 'x-api-key': 'bench-key' } },
-  ...Object.fromEntries(gateways.map((g, k) => [gatewayName(bundles[k], k), { port: g.port, headers: { 'x-conduit-token': g.token } }])),
-  ...(storeOff ? { 'store off': { port: storeOff.port, headers: { 'x-conduit-token': storeOff.token } } } : {}),
+  direct: { port: upstream.port, headers: { 'x-api-key': 'bench-key' }, pid: null },
+  bare: { port: bare.port, headers: { 'x-api-key': 'bench-key' }, pid: bare.pid },
+  ...Object.fromEntries(gateways.map((g, k) => [gatewayName(bundles[k], k), { port: g.port, headers: { 'x-conduit-token': g.token }, pid: g.pid }])),
+  ...(storeOff ? { 'store off': { port: storeOff.port, headers: { 'x-conduit-token': storeOff.token }, pid: storeOff.pid } } : {}),
 };
 if (storeOff) gateways.push(storeOff);
 const gatewayNames = Object.keys(targets).slice(2);
@@ -110,10 +113,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 for (const t of Object.values(targets)) { await latency(t, 1, 100, smallBody); await latency(t, 4, 8, largeBody); }
 
 const adversarial = withAdversarial ? ADVERSARIAL_SHAPES.map((shape) => ({ name: shape.name, body: shape.build(shape.benchBytes) })) : [];
-const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { p50: [], p99: [], rps: [], large: [], adversarial: adversarial.map(() => []) }]));
+const results = Object.fromEntries(Object.keys(targets).map((k) => [k, {
+  p50: [], p99: [], rps: [], cpu: [], large: [], adversarial: adversarial.map(() => []), adversarialCpu: adversarial.map(() => []),
+}]));
 for (let r = 0; r < ROUNDS; r++) {
   for (const [a, { body }] of adversarial.entries()) {
-    for (const [name, t] of Object.entries(targets)) results[name].adversarial[a].push(pct(await latency(t, 1, N_ADVERSARIAL, body), 50));
+    for (const [name, t] of Object.entries(targets)) {
+      // The process's CPU over the shape's requests: what other work on the machine
+      // stretches far less than the latency (clock ticks of 10 ms over N_ADVERSARIAL requests).
+      const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
+      results[name].adversarial[a].push(pct(await latency(t, 1, N_ADVERSARIAL, body), 50));
+      if (t.pid) results[name].adversarialCpu[a].push((cpuMicros(t.pid) - cpu0) / N_ADVERSARIAL / 1000);
+    }
   }
   if (adversarialOnly) continue;
   for (const [name, t] of Object.entries(targets)) {
@@ -121,7 +132,12 @@ for (let r = 0; r < ROUNDS; r++) {
     results[name].p50.push(pct(lat, 50));
     results[name].p99.push(pct(lat, 99));
   }
-  for (const [name, t] of Object.entries(targets)) results[name].rps.push(await throughput(t, 16, THROUGHPUT_MS, smallBody));
+  for (const [name, t] of Object.entries(targets)) {
+    const cpu0 = t.pid ? cpuMicros(t.pid) : 0;
+    const rps = await throughput(t, 16, THROUGHPUT_MS, smallBody);
+    results[name].rps.push(rps);
+    if (t.pid) results[name].cpu.push((cpuMicros(t.pid) - cpu0) / (rps * THROUGHPUT_MS / 1000));
+  }
   for (const [name, t] of Object.entries(targets)) results[name].large.push(pct(await latency(t, 4, N_LARGE, largeBody), 50));
 }
 
@@ -132,7 +148,8 @@ function rssKb(pid) {
 }
 
 const m = Object.fromEntries(Object.entries(results).map(([k, v]) => [k, {
-  p50: median(v.p50), p99: median(v.p99), rps: median(v.rps), large: median(v.large), adversarial: v.adversarial.map(median),
+  p50: median(v.p50), p99: median(v.p99), rps: median(v.rps), cpu: v.cpu.length ? median(v.cpu) : null, large: median(v.large), adversarial: v.adversarial.map(median),
+  adversarialCpu: v.adversarialCpu.map((xs) => (xs.length ? median(xs) : null)),
 }]));
 const f = (x) => x.toFixed(2);
 
@@ -151,6 +168,18 @@ if (adversarial.length > 0) {
     });
     console.log(`${name.padEnd(42)} ${mb.toFixed(2).padStart(5)} ${f(bareAdded).padStart(10)}  ${cells.join('  ')}`);
   }
+  console.log(`\nCPU per request of each process on the same requests (ms, medians over rounds; the same goal applied to the CPU over bare)`);
+  console.log(`${'body'.padEnd(42)} ${'MB'.padStart(5)} ${'bare CPU'.padStart(10)}  ${gatewayNames.map((g) => `${g} CPU  over bare  goal`.padStart(32)).join('  ')}`);
+  for (const [a, { name, body }] of adversarial.entries()) {
+    const mb = body.length / 1e6;
+    const goal = Math.max(5, 2 * mb);
+    const bareCpu = m.bare.adversarialCpu[a];
+    const cells = gatewayNames.map((g) => {
+      const over = m[g].adversarialCpu[a] - bareCpu;
+      return `${f(m[g].adversarialCpu[a]).padStart(g.length + 4)}  ${f(over).padStart(9)}  ${over <= goal ? 'PASS' : 'MISS'} ≤${goal.toFixed(1)}`;
+    });
+    console.log(`${name.padEnd(42)} ${mb.toFixed(2).padStart(5)} ${f(bareCpu).padStart(10)}  ${cells.join('  ')}`);
+  }
 }
 if (adversarialOnly) {
   await stopChildren();
@@ -168,6 +197,7 @@ for (const [k, g] of gatewayNames.entries()) {
   const rss = rssKb(gateways[k].pid);
   console.log(`\nadded latency at 1 client: ${g} ${f(addedGw)} ms vs bare ${f(addedBare)} ms = ${f(ratio)}x (goal ≤ 1.25x) ${ratio <= 1.25 ? 'PASS' : 'MISS'}`);
   console.log(`requests/s at 16 clients: ${g} ${(rpsShare * 100).toFixed(1)} % of bare (goal ≥ 90 %) ${rpsShare >= 0.9 ? 'PASS' : 'MISS'}`);
+  console.log(`CPU per request at 16 clients: ${g} ${m[g].cpu.toFixed(0)} µs vs bare ${m.bare.cpu.toFixed(0)} µs = ${f(m[g].cpu / m.bare.cpu)}x`);
   console.log(`400 KB p50 at 4 clients: ${g} ${f(largeExtra)} ms over bare (goal ≤ 5 ms) ${largeExtra <= 5 ? 'PASS' : 'MISS'}`);
   console.log(`${g} RSS: ${rss === null ? 'n/a' : `${(rss / 1024).toFixed(1)} MB`}`);
 }
