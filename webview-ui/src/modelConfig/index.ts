@@ -22,7 +22,6 @@ import { formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js'
 import { modelConfigExtrasOf } from '../../../src/protocol/modelConfigView.js';
 import type { PeriodSpend } from '../../../src/protocol/spend.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
-import { LatestRequest } from '../../../src/protocol/channel.js';
 import {
   INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelDescription, modelDisplayName, modelLabel, preferredModel,
   previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
@@ -67,9 +66,7 @@ let hints: BudgetMessages = {};
 /** Fields the person has touched: their errors show while typing; all show on save. */
 const touched = new Set<string>();
 let showAllErrors = false;
-/** The save waited for, and what it sent (shown as stored when the host's answer says nothing). */
-const saveRequest = new LatestRequest(requestId);
-let sentSave: SaveMessage | null = null;
+let pendingSave: { id: string; message: SaveMessage } | null = null;
 let status: { kind: 'none' | 'saved' | 'failed' | 'invalid'; text: string } = { kind: 'none', text: '' };
 /** Whether the host's init has come since the page loaded (what the person edits from then on is this page's). */
 let shownSinceLoad = false;
@@ -121,7 +118,7 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
   errors = {};
   touched.clear();
   showAllErrors = false;
-  saveRequest.cancel();
+  pendingSave = null;
   status = { kind: 'none', text: '' };
   validate();
   render();
@@ -140,7 +137,7 @@ function refreshInit(next: ModelConfigInit): void {
   }
   const storedChanged = baseKey(init) !== baseKey(next);
   const choicesChanged = JSON.stringify([init.models, init.inheritedRules, modelConfigExtrasOf(init).pluginsDir]) !== JSON.stringify([next.models, next.inheritedRules, modelConfigExtrasOf(next).pluginsDir]);
-  const keepEdits = isDirty() || saveRequest.pending;
+  const keepEdits = isDirty() || pendingSave !== null;
   init = next;
   if (storedChanged && !keepEdits) {
     if (next.target.kind === 'project') projectDraft = projectDraftFrom(next.target.project.modelConfig);
@@ -567,7 +564,7 @@ function update(): void {
     field.invalid = Boolean(ui.fieldErrors.get(`fallback.${i}`)?.textContent);
   });
 
-  const saving = saveRequest.pending;
+  const saving = pendingSave !== null;
   setText(ui.save!, saving ? 'Saving...' : 'Save Configuration');
   ui.save!.disabled = saving;
   const dirty = isDirty();
@@ -611,7 +608,7 @@ function updateBudget(): void {
 
 function changed(): void {
   validate();
-  if (status.kind !== 'none' && !saveRequest.pending) status = { kind: 'none', text: '' };
+  if (status.kind !== 'none' && !pendingSave) status = { kind: 'none', text: '' };
   update();
   persist();
 }
@@ -620,7 +617,7 @@ function changed(): void {
 // Saving
 
 function onSave(): void {
-  if (!init || saveRequest.pending) return;
+  if (!init || pendingSave) return;
   validate();
   showAllErrors = true;
   if (Object.keys(errors).length) {
@@ -631,7 +628,7 @@ function onSave(): void {
     document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
     return;
   }
-  const id = saveRequest.start();
+  const id = requestId();
   const t = init.target;
   // The budget goes along only when it changed, so a model-only save leaves it as stored.
   const policy = budgetDirty() ? budgetPolicyFrom(budgetDraft!) : null;
@@ -639,7 +636,7 @@ function onSave(): void {
   const message: SaveMessage = t.kind === 'project'
     ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig), ...budget }
     : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!), ...budget };
-  sentSave = message;
+  pendingSave = { id, message };
   status = { kind: 'none', text: '' };
   update();
   post(message);
@@ -665,9 +662,9 @@ function onHost(message: ModelConfigHostMessage): void {
       shownSinceLoad = true;
       return;
     case 'saved': {
-      if (!sentSave || !saveRequest.waitsFor(message.id) || !init) return;
-      const sent = sentSave;
-      saveRequest.cancel();
+      if (!pendingSave || pendingSave.id !== message.id || !init) return;
+      const sent = pendingSave.message;
+      pendingSave = null;
       const t = init.target;
       // What the host says was stored; what was sent when it says nothing.
       if (t.kind === 'project' && sent.kind === 'project') {
@@ -692,7 +689,8 @@ function onHost(message: ModelConfigHostMessage): void {
       return;
     }
     case 'saveFailed': {
-      if (!saveRequest.settle(message.id)) return;
+      if (!pendingSave || pendingSave.id !== message.id) return;
+      pendingSave = null;
       const field = budgetFieldOf(message.field) ?? fallbackFieldOf(message.field)
         ?? (message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined);
       if (field) {
