@@ -23,6 +23,7 @@ import type { PluginState } from '../plugins/pluginRouter';
 import { installWrapper } from './installWrapper';
 import { printLogs } from './logs';
 import { statusLine } from './statusline';
+import { given, lastValue, readArgs, type ReadArgs } from './args';
 import { usageCommand } from './usage';
 
 const USAGE = `usage: conduit <command>
@@ -39,22 +40,31 @@ State lives in CONDUIT_HOME (now ${conduitHome()}).`;
 
 class UsageError extends Error {}
 
-function parsePort(args: string[]): number | undefined {
-  const i = args.indexOf('--port');
-  if (i < 0) return undefined;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`--port takes a number from 0 to 65535, got ${JSON.stringify(args[i + 1] ?? '')}`);
+/** The options of start, restart and status (others are left alone, as they always were). */
+const OPTIONS = {
+  port: { type: 'string' },
+  foreground: { type: 'boolean' },
+  'notify-parent': { type: 'boolean' },
+  json: { type: 'boolean' },
+} as const;
+
+function parsePort(read: ReadArgs): number | undefined {
+  const text = lastValue(read, 'port');
+  if (text === undefined) return undefined;
+  const v = Number(text ?? undefined);
+  if (!Number.isInteger(v) || v < 0 || v > 65535) throw new UsageError(`--port takes a number from 0 to 65535, got ${JSON.stringify(text ?? '')}`);
   return v;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const read = readArgs(args, OPTIONS);
   const paths = conduitPaths();
   const entry = process.argv[1];
   switch (command) {
     case 'start': {
-      const port = parsePort(args);
-      if (args.includes('--foreground')) return runForeground(paths, port, args.includes('--notify-parent'));
+      const port = parsePort(read);
+      if (given(read, 'foreground')) return runForeground(paths, port, given(read, 'notify-parent'));
       const r = await startInBackground(paths, entry, port);
       if (r.kind === 'failed') { console.error(`conduit: ${r.message}`); return 1; }
       console.log(r.kind === 'already-running'
@@ -69,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'restart': {
-      const port = parsePort(args);
+      const port = parsePort(read);
       const stopped = await stopGateway(paths);
       if (stopped.kind === 'failed') { console.error(`conduit: ${stopped.message}`); return 1; }
       const r = await startInBackground(paths, entry, port);
@@ -92,7 +102,7 @@ async function main(argv: string[]): Promise<number> {
           uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config, plugins,
         }
         : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null, plugins: null };
-      if (args.includes('--json')) console.log(JSON.stringify(status));
+      if (given(read, 'json')) console.log(JSON.stringify(status));
       else if (running) {
         console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
         const journal = running.health.journal;
