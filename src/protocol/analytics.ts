@@ -4,6 +4,7 @@
  * cost is null when no request of the set had a known price (never 0 for "unknown").
  * Plain types and constants only: the webview imports this file.
  */
+import type { TokenMeasures } from './measures';
 
 /** Calendar ranges, counted like budgets in the caller's time zone (DST included): local midnight, Monday, the 1st → now. */
 export const CALENDAR_RANGES = ['today', 'this-week', 'this-month'] as const;
@@ -59,16 +60,12 @@ export interface AnalyticsScope {
   previous: { from: string; to: string };
 }
 
-export interface UsageTotals {
+export interface UsageTotals extends TokenMeasures {
   requests: number;
   /** Requests that failed (an error, or a status of 400 and up), refusals by a budget included. */
   errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
   cacheCreation5mTokens: number;
   cacheCreation1hTokens: number;
-  cacheReadTokens: number;
   /** input + output + cache write + cache read (src/protocol/measures.ts). */
   totalTokens: number;
   cost: number | null;

@@ -17,6 +17,9 @@ export interface TokenMeasures {
   cacheReadTokens: number;
 }
 
+/** The four token measures' names, in the order every table shows them. */
+export const TOKEN_MEASURES = ['inputTokens', 'outputTokens', 'cacheCreationTokens', 'cacheReadTokens'] as const satisfies readonly (keyof TokenMeasures)[];
+
 /** Total tokens: input + output + cache write + cache read. */
 export function totalTokens(t: TokenMeasures): number {
   return t.inputTokens + t.outputTokens + t.cacheCreationTokens + t.cacheReadTokens;

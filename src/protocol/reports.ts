@@ -31,6 +31,7 @@
  * rollups plus usage rows at the edges, so it agrees with the analytics API exactly)
  * and handed out in pages.
  */
+import { TOKEN_MEASURES, type TokenMeasures } from './measures';
 
 export const REPORT_PATH = '/v1/conduit/reports/usage';
 
@@ -40,13 +41,9 @@ export const DEFAULT_GROUP_BY: ReportDimension[] = ['project', 'agent', 'model',
 
 export const REPORT_PARAMS = ['from', 'to', 'tz', 'groupBy', 'project', 'agent'] as const;
 
-export interface ReportMeasures {
+export interface ReportMeasures extends TokenMeasures {
   requests: number;
   errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
   /** input + output + cache creation + cache read. */
   totalTokens: number;
   /** USD; null when no request in the row had a known price. */
@@ -124,7 +121,7 @@ export const DIMENSION_FIELDS: Record<ReportDimension, (keyof UsageReportRow)[]>
 };
 
 export const MEASURE_FIELDS: (keyof ReportMeasures)[] = [
-  'requests', 'errors', 'inputTokens', 'outputTokens', 'cacheCreationTokens', 'cacheReadTokens', 'totalTokens', 'cost', 'unknownCostRequests',
+  'requests', 'errors', ...TOKEN_MEASURES, 'totalTokens', 'cost', 'unknownCostRequests',
 ];
 
 /** Columns of a flat export (CSV): the grouped dimensions' fields, then the measures. */

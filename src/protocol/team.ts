@@ -46,6 +46,7 @@
  * visible to this person, 400 a bad argument, 409 a state that forbids it (expired,
  * withdrawn), 502 (api_error) Supabase did not answer.
  */
+import type { TokenMeasures } from './measures';
 
 export type MemberRole = 'owner' | 'member';
 export type AnalyticsScope = 'own' | 'team';
@@ -154,7 +155,7 @@ export interface TeamMembership {
 }
 
 /** One member's usage of a project over the range (one row of get_team_usage). */
-export interface MemberUsageRow {
+export interface MemberUsageRow extends TokenMeasures {
   userId: string;
   /** null for someone who is no longer a member (their usage stays in the project). */
   email: string | null;
@@ -163,10 +164,6 @@ export interface MemberUsageRow {
   isYou: boolean;
   requests: number;
   errors: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
   /** USD, the sum of the known costs (see costedRequests). */
   cost: number;
   /** Requests with a known price; fewer than requests means some costs are unknown. */
@@ -185,7 +182,7 @@ export interface TeamUsageResponse {
   to: string;
   members: MemberUsageRow[];
   /** The sum of the rows (for scope team: the whole project). */
-  totals: Pick<MemberUsageRow, 'requests' | 'errors' | 'inputTokens' | 'outputTokens' | 'cacheCreationTokens' | 'cacheReadTokens' | 'cost' | 'costedRequests'>;
+  totals: Pick<MemberUsageRow, 'requests' | 'errors' | keyof TokenMeasures | 'cost' | 'costedRequests'>;
 }
 
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;

@@ -1,15 +1,11 @@
 import type { BudgetAlert } from './budgets';
 import type { RoutingDecision } from './routing';
+import type { TokenMeasures } from './measures';
 
 /** Token usage of one reply, as the provider reported it (message_start + message_delta). */
-export interface TokenUsage {
-  inputTokens: number;
-  outputTokens: number;
-  /** Cache writes, all durations. */
-  cacheCreationTokens: number;
+export interface TokenUsage extends TokenMeasures {
   cacheCreation5mTokens: number;
   cacheCreation1hTokens: number;
-  cacheReadTokens: number;
 }
 
 export interface CostBreakdown {

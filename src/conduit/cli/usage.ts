@@ -11,6 +11,7 @@ import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';
 import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../protocol/reports';
 import { formatInteger, formatUsd, shortModel } from '../../protocol/format';
+import { TOKEN_MEASURES } from '../../protocol/measures';
 import { whenStoreOpen } from './storeWait';
 
 export const USAGE_HELP = `usage: conduit usage [daily|monthly|session] [options]
@@ -107,17 +108,8 @@ const GROUP_BY: Record<ReportKind, ReportDimension[]> = {
 // ---------------------------------------------------------------------------------------
 // Shaping the report's rows into periods
 
-interface Sums {
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  cacheCreationTokens: number;
-  cacheReadTokens: number;
-  totalTokens: number;
-  /** USD; null when no request had a known price. */
-  cost: number | null;
-  unknownCostRequests: number;
-}
+/** A report's measures but the failed requests, which the table does not show. */
+type Sums = Omit<ReportMeasures, 'errors'>;
 
 export interface Period extends Sums {
   key: string;
@@ -129,6 +121,7 @@ export interface Period extends Sums {
 
 const usd = (x: number) => Math.round(x * 1e6) / 1e6;
 
+/** The measures of a report's row, without its dimensions. */
 function sumsOf(m: ReportMeasures): Sums {
   return {
     requests: m.requests, inputTokens: m.inputTokens, outputTokens: m.outputTokens, cacheCreationTokens: m.cacheCreationTokens,
@@ -138,10 +131,7 @@ function sumsOf(m: ReportMeasures): Sums {
 
 function add(into: Sums, m: Sums): void {
   into.requests += m.requests;
-  into.inputTokens += m.inputTokens;
-  into.outputTokens += m.outputTokens;
-  into.cacheCreationTokens += m.cacheCreationTokens;
-  into.cacheReadTokens += m.cacheReadTokens;
+  for (const k of TOKEN_MEASURES) into[k] += m[k];
   into.totalTokens += m.totalTokens;
   into.unknownCostRequests += m.unknownCostRequests;
   if (m.cost !== null) into.cost = usd((into.cost ?? 0) + m.cost);

@@ -7,15 +7,15 @@
 // bytes and a whole record behind them. The record is recovered from the first position
 // where a whole record parses; the torn bytes are reported as rejected.
 import { open, readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { UsageRecord } from '../../protocol/usage';
+import type { TokenMeasures } from '../../protocol/measures';
 import { ROUTING_SOURCES } from '../../protocol/routing';
 import { storableText } from '../usage/storableText';
 
 export const JOURNAL_FILE = /^\d{4}-\d{2}-\d{2}\.ndjson$/;
 
 /** One usage record, checked and shaped for usage_tracking and routing_decisions. */
-export interface LedgerRecord {
+export interface LedgerRecord extends TokenMeasures {
   requestId: string;
   projectRef: string | null;
   agentRef: string | null;
@@ -30,14 +30,10 @@ export interface LedgerRecord {
   tokenCount: number | null;
   fallbacks: string[] | null;
   decidedAt: string | null;
-  inputTokens: number;
-  outputTokens: number;
   /** The output tokens are the gateway's estimate (the client left before the provider's final count). */
   outputEstimated: boolean;
-  cacheCreationTokens: number;
   cacheCreation5mTokens: number;
   cacheCreation1hTokens: number;
-  cacheReadTokens: number;
   cost: number | null;
   costSource: string | null;
   priceVersion: string | null;
@@ -305,8 +301,4 @@ export function toLedgerRecord(value: unknown): LedgerRecord {
     startedAt: time(r.startedAt, 'startedAt'),
     endedAt,
   };
-}
-
-export function journalPath(dir: string, file: string): string {
-  return path.join(dir, file);
 }

@@ -76,7 +76,8 @@ interface MeasureRow {
   cache_creation_tokens: number; cache_read_tokens: number; cost: number; costed_requests: number;
 }
 
-function measuresOf(r: MeasureRow): ReportMeasures {
+/** The measures of summed usage rows (also the analytics' totals: src/conduit/ledger/analytics/source.ts). */
+export function measuresOf(r: MeasureRow): ReportMeasures {
   return {
     requests: r.requests,
     errors: r.errors,

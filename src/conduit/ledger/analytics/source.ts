@@ -8,7 +8,7 @@
 // session's usage rows by its id, claude's else Conduit's
 // (usage_tracking_session_key_created_idx), or by Conduit's id of one of its runs
 // (usage_tracking_session_created_idx).
-import { totalTokens } from '../../../protocol/measures';
+import { measuresOf } from '../reports';
 import type { UsageTotals } from '../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import type { Bucket } from './params';
@@ -136,20 +136,13 @@ export interface SumRow {
 
 export const usd = (x: number) => Math.round(x * 1e6) / 1e6;
 
+/** A report's measures of the sums, with the cache write durations and the costed requests the analytics show too. */
 export function totalsOf(r: SumRow): UsageTotals {
   return {
-    requests: r.requests,
-    errors: r.errors,
-    inputTokens: r.input_tokens,
-    outputTokens: r.output_tokens,
-    cacheCreationTokens: r.cache_creation_tokens,
+    ...measuresOf(r),
     cacheCreation5mTokens: r.cache_creation_5m_tokens,
     cacheCreation1hTokens: r.cache_creation_1h_tokens,
-    cacheReadTokens: r.cache_read_tokens,
-    totalTokens: totalTokens({ inputTokens: r.input_tokens, outputTokens: r.output_tokens, cacheCreationTokens: r.cache_creation_tokens, cacheReadTokens: r.cache_read_tokens }),
-    cost: r.costed_requests > 0 ? usd(r.cost) : null,
     costedRequests: r.costed_requests,
-    unknownCostRequests: r.requests - r.costed_requests,
   };
 }
 
