@@ -62,6 +62,21 @@ describe('fallbacks on HTTP errors before the first byte', () => {
     }
   }
 
+  it('the decision published before the first attempt stays as published; the record names the model that answered', async () => {
+    t.fake.enqueue({ kind: 'error', status: 529 });
+    const res = await t.messages(smallRequest({ stream: true }));
+    await res.text();
+    const id = String(res.headers.get('x-conduit-request-id'));
+    const record = await events.usage(id);
+    const published = events.events.find((e) => e.type === 'decision' && e.requestId === id);
+    assert.ok(published && published.type === 'decision', 'the decision event came before the usage');
+    assert.equal(published.decision.model, FIRST);
+    assert.equal(published.decision.fallbacks, undefined);
+    assert.equal(record.decision.model, SECOND);
+    assert.deepEqual(record.decision.fallbacks, [`anthropic/${FIRST}`]);
+    assert.equal(record.decision.timestamp, published.decision.timestamp, 'the same decision, its model replaced');
+  });
+
   it('two failures → the third model; decision.fallbacks lists both', async () => {
     t.fake.enqueue({ kind: 'error', status: 529 }, { kind: 'error', status: 429 });
     const res = await t.messages(smallRequest({ stream: true }));
