@@ -17,6 +17,7 @@ import type {
 } from './team';
 import type { UsageRecord } from './usage';
 import { route, typed } from './route';
+import type { ModelCategory } from './modelCategory';
 
 const text = v.string();
 const optionalText = v.optional(v.string());
@@ -54,7 +55,7 @@ export type MergedRoutingRules = v.InferOutput<typeof routingRulesSchema>;
 export interface CatalogueModel {
   id: string;
   name: string;
-  category: 'fast' | 'balanced' | 'powerful' | null;
+  category: ModelCategory | null;
   /** Input and output USD per million tokens; null when no price is known. */
   price: ModelListPrice | null;
 }

@@ -17,6 +17,7 @@
  */
 import { parseBudgetPolicy, type BudgetPolicy, type BudgetStatus } from './budgets';
 import type { AgentInfo, ProjectInfo } from './projects';
+import { MODEL_CATEGORY_NAMES, type ModelCategory } from './modelCategory';
 import { parseProjectModelConfig, type ProjectModelConfig } from './modelConfig';
 import type { RoutingDecision, RoutingSource } from './routing';
 import type { UsageRecord } from './usage';
@@ -30,8 +31,6 @@ export const WEBVIEW_NAMES: readonly WebviewName[] = ['modelConfig', 'analytics'
 // ---------------------------------------------------------------------------------------
 // Shared data
 
-export type ModelCategory = 'balanced' | 'fast' | 'powerful';
-export const MODEL_CATEGORY_NAMES: readonly ModelCategory[] = ['balanced', 'fast', 'powerful'];
 
 /** One model the default-model select offers (from the configured providers). */
 export interface ModelOption {
@@ -39,7 +38,7 @@ export interface ModelOption {
   id: string;
   /** Display name, e.g. "Claude Sonnet 5.5". */
   name: string;
-  /** The seed's category; null for a model outside the three. */
+  /** Its category (src/protocol/modelCategory.ts); null for a model outside the three. */
   category: ModelCategory | null;
   provider?: string | null;
 }

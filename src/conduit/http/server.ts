@@ -50,6 +50,7 @@ import type { BodyChunks } from '../routing/bodyChunks';
 import { withModelChunks } from '../routing/requestFacts';
 import { safeHeaderValue } from './safeHeader';
 import { sessionIdOf } from '../../protocol/session';
+import { modelCategoryOf } from '../../protocol/modelCategory';
 
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
@@ -248,18 +249,17 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
 
 /**
  * The models a configuration view offers: those the price table knows (current Claude
- * families) and those config.json prices, each with the seed's category, plus the
+ * families) and those config.json prices, each with its category (haiku, sonnet, opus), plus the
  * routing rules' own choices; "provider/model" for models of other configured providers;
  * each with its list price (input/output per million tokens) or null when none is known.
  */
 function modelCatalogue(deps: ServerDeps): CatalogueModel[] {
-  const category = (id: string) => (/haiku/.test(id) ? 'fast' as const : /sonnet/.test(id) ? 'balanced' as const : /opus/.test(id) ? 'powerful' as const : null);
   // Input and output USD per million tokens, as requests are costed (config.json's prices first); null: unknown.
   const price = (id: string) => { const p = deps.prices.lookup(id)?.price; return p ? { input: p.input, output: p.output } : null; };
-  const out = deps.prices.models().map((m) => ({ id: m.id, name: m.name, category: category(m.id), price: price(m.id) }));
+  const out = deps.prices.models().map((m) => ({ id: m.id, name: m.name, category: modelCategoryOf(m.id), price: price(m.id) }));
   const rules = deps.rules();
   for (const ref of [rules.defaultModel, rules.longContextModel, rules.backgroundModel, rules.reasoningModel, rules.webSearchModel, ...rules.fallbackModels]) {
-    if (ref && !out.some((m) => m.id === ref)) out.push({ id: ref, name: ref, category: category(ref), price: price(ref) });
+    if (ref && !out.some((m) => m.id === ref)) out.push({ id: ref, name: ref, category: modelCategoryOf(ref), price: price(ref) });
   }
   return out;
 }

@@ -3,6 +3,7 @@
  * gateway's config.json, overridden by the project's model configuration.
  */
 import type { ProjectModelConfig, RoutingRulesConfig } from '../../protocol/modelConfig';
+import { MODEL_CATEGORIES } from '../../protocol/modelCategory';
 
 export interface RoutingRules {
   longContextThreshold: number;
@@ -19,12 +20,7 @@ export interface RoutingRules {
   defaultModel: string | null;
 }
 
-/** The models of the seed's three categories. */
-export const MODEL_CATEGORIES = {
-  powerful: 'claude-opus-5-5',
-  balanced: 'claude-sonnet-5-5',
-  fast: 'claude-haiku-4-5',
-} as const;
+export { MODEL_CATEGORIES };
 
 export const DEFAULT_RULES: Readonly<RoutingRules> = Object.freeze({
   longContextThreshold: 60_000,

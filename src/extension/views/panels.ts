@@ -4,7 +4,7 @@
  * window reload through their serializers (their state lives in the webview).
  */
 import * as vscode from 'vscode';
-import { MODEL_CATEGORIES } from '../../conduit/routing/rules';
+import { MODEL_CATEGORIES } from '../../protocol/modelCategory';
 import { call } from '../../conduit/client/call';
 import type { BudgetStatus } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
@@ -34,7 +34,7 @@ export const SIDEBAR_VIEW = 'conduit.sidebar';
 /** The longest a view lags behind a change; also the least time between two refreshes of it (a busy gateway ingests several times a second). */
 const REFRESH_INTERVAL_MS = 750;
 
-/** The models offered in the default-model select, with the seed's categories. */
+/** The models offered in the default-model select, with their categories. */
 export const MODEL_OPTIONS: ModelOption[] = [
   { id: MODEL_CATEGORIES.balanced, name: 'Claude Sonnet 5.5', category: 'balanced' },
   { id: MODEL_CATEGORIES.fast, name: 'Claude Haiku 4.5', category: 'fast' },
