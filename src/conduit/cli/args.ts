@@ -8,6 +8,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 export type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
 export interface GivenOption {
+  kind: 'option';
   /** The option's long name ("follow" for -f); an unknown option's name as given. */
   name: string;
   /** As typed: "-f", "--follow". */
@@ -18,9 +19,14 @@ export interface GivenOption {
   known: boolean;
 }
 
+export interface GivenPositional {
+  kind: 'positional';
+  value: string;
+}
+
+/** The command line in the order given. */
 export interface ReadArgs {
-  options: GivenOption[];
-  positionals: string[];
+  items: (GivenOption | GivenPositional)[];
 }
 
 /**
@@ -30,24 +36,24 @@ export interface ReadArgs {
  */
 export function readArgs(args: string[], specs: OptionSpecs): ReadArgs {
   const { tokens } = parseArgs({ args, options: specs, strict: false, allowPositionals: true, tokens: true });
-  const read: ReadArgs = { options: [], positionals: [] };
+  const read: ReadArgs = { items: [] };
   for (const t of tokens) {
-    if (t.kind === 'positional') read.positionals.push(t.value);
+    if (t.kind === 'positional') read.items.push({ kind: 'positional', value: t.value });
     if (t.kind !== 'option') continue;
     const spec = Object.hasOwn(specs, t.name) ? specs[t.name] : undefined;
     const value = spec?.type === 'string' && t.value !== undefined && (t.inlineValue || !t.value.startsWith('-')) ? t.value : undefined;
-    read.options.push({ name: t.name, rawName: t.rawName, value, known: spec !== undefined });
+    read.items.push({ kind: 'option', name: t.name, rawName: t.rawName, value, known: spec !== undefined });
   }
   return read;
 }
 
 /** The last value given to a string option (undefined: not given; null: given without a value). */
 export function lastValue(read: ReadArgs, name: string): string | null | undefined {
-  const given = read.options.filter((o) => o.name === name);
+  const given = read.items.filter((o): o is GivenOption => o.kind === 'option' && o.name === name);
   return given.length ? given[given.length - 1].value ?? null : undefined;
 }
 
 /** Whether a boolean option was given. */
 export function given(read: ReadArgs, name: string): boolean {
-  return read.options.some((o) => o.name === name);
+  return read.items.some((o) => o.kind === 'option' && o.name === name);
 }

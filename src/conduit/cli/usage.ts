@@ -13,6 +13,7 @@ import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../prot
 import { formatInteger, formatUsd, shortModel } from '../../protocol/format';
 import { TOKEN_MEASURES } from '../../protocol/measures';
 import { whenStoreOpen } from './storeWait';
+import { readArgs } from './args';
 
 export const USAGE_HELP = `usage: conduit usage [daily|monthly|session] [options]
   daily                  one row per day (the default)
@@ -56,43 +57,59 @@ export function parseDay(flag: string, text: string | undefined): string {
   return day;
 }
 
+/** The options of `conduit usage`, as node:util's parseArgs reads them. */
+const USAGE_OPTIONS = {
+  since: { type: 'string' },
+  until: { type: 'string' },
+  project: { type: 'string' },
+  agent: { type: 'string' },
+  tz: { type: 'string' },
+  timezone: { type: 'string' },
+  order: { type: 'string' },
+  breakdown: { type: 'boolean', short: 'b' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export function parseUsageArgs(args: string[], localZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'): UsageArgs {
   const out: UsageArgs = { kind: 'daily', tz: localZone, order: 'asc', breakdown: false, json: false, help: false };
   let kindSeen = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+  // In the order given, so that the first mistake is the one named.
+  for (const item of readArgs(args, USAGE_OPTIONS).items) {
+    if (item.kind === 'positional') {
+      const a = item.value;
+      if (a !== 'daily' && a !== 'monthly' && a !== 'session') throw new UsageArgError(`unknown report "${a}" (have: daily, monthly, session)`);
+      if (kindSeen) throw new UsageArgError(`one report at a time (got ${out.kind} and ${a})`);
+      out.kind = a;
+      kindSeen = true;
+      continue;
+    }
+    const a = item.rawName;
+    if (!item.known) throw new UsageArgError(`unknown option ${a}`);
     const value = () => {
-      const v = args[++i];
-      if (v === undefined || v.startsWith('-')) throw new UsageArgError(`${a} needs a value`);
-      return v;
+      if (item.value === undefined) throw new UsageArgError(`${a} needs a value`);
+      return item.value;
     };
-    switch (a) {
-      case 'daily': case 'monthly': case 'session':
-        if (kindSeen) throw new UsageArgError(`one report at a time (got ${out.kind} and ${a})`);
-        out.kind = a;
-        kindSeen = true;
-        break;
-      case '--since': out.since = parseDay(a, value()); break;
-      case '--until': out.until = parseDay(a, value()); break;
-      case '--project': out.project = value(); break;
-      case '--agent': out.agent = value(); break;
-      case '--tz': case '--timezone': {
+    switch (item.name) {
+      case 'since': out.since = parseDay(a, value()); break;
+      case 'until': out.until = parseDay(a, value()); break;
+      case 'project': out.project = value(); break;
+      case 'agent': out.agent = value(); break;
+      case 'tz': case 'timezone': {
         const tz = value();
         if (!isValidTimeZone(tz)) throw new UsageArgError(`${a}: "${tz.slice(0, 64)}" is not an IANA time zone name (such as UTC, Europe/Berlin)`);
         out.tz = tz;
         break;
       }
-      case '--order': {
+      case 'order': {
         const o = value();
         if (o !== 'asc' && o !== 'desc') throw new UsageArgError(`--order takes asc or desc, got ${JSON.stringify(o)}`);
         out.order = o;
         break;
       }
-      case '-b': case '--breakdown': out.breakdown = true; break;
-      case '--json': out.json = true; break;
-      case '-h': case '--help': out.help = true; break;
-      default:
-        throw new UsageArgError(a.startsWith('-') ? `unknown option ${a}` : `unknown report "${a}" (have: daily, monthly, session)`);
+      case 'breakdown': out.breakdown = true; break;
+      case 'json': out.json = true; break;
+      case 'help': out.help = true; break;
     }
   }
   if (out.since && out.until && out.since > out.until) throw new UsageArgError(`--since ${out.since} is after --until ${out.until}`);
