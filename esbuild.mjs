@@ -1,5 +1,5 @@
 // One script builds every bundle: the extension host, the gateway CLI and wrapper, the
-// plugin worker, and (once they exist) the webviews. `--production` minifies and drops
+// plugin worker, and the webviews. `--production` minifies and drops
 // source maps; `--watch` rebuilds on change. Type checking is separate: `npm run typecheck`.
 import * as esbuild from 'esbuild';
 import { spawnSync } from 'node:child_process';

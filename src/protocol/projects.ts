@@ -32,7 +32,7 @@ export interface AgentInput {
   name: string;
   /** The agent's persona type (SYNAPSE_AGENT_TYPE), e.g. "code-reviewer". */
   personaType: string;
-  /** Use the project's model settings (the seed's use_project_model). */
+  /** Use the project's model settings (stored as the agents table's use_project_model). */
   useProjectModel: boolean;
   /** The agent's own model when it does not use the project's (custom_model_id). */
   customModelId: string | null;
@@ -47,7 +47,7 @@ export interface AgentInfo extends AgentInput {
   projectId: string;
 }
 
-/** The model configuration a project has before anyone saved one (the seed's fallback). */
+/** The model configuration a project has before anyone saved one: routing on, Sonnet by default. */
 export const DEFAULT_PROJECT_MODEL_CONFIG: ProjectModelConfig = { enabled: true, defaultModel: 'claude-sonnet-5-5' };
 
 export function agentModelConfig(agent: Pick<AgentInput, 'useProjectModel' | 'customModelId'>): AgentModelConfig {

@@ -86,7 +86,7 @@ export interface ModelConfigInit {
   budgetStatuses?: BudgetStatus[];
 }
 
-/** What an agent's save stores (the seed's use_project_model, custom_model_id). */
+/** What an agent's save stores (the agents table's use_project_model and custom_model_id). */
 export interface AgentModelSelection {
   useProjectModel: boolean;
   /** null when the agent uses the project's defaults. */

@@ -1,5 +1,5 @@
 /**
- * `conduit install-wrapper`: CONDUIT_HOME/bin/conduit-claude (the seed's path) and a
+ * `conduit install-wrapper`: CONDUIT_HOME/bin/conduit-claude (a fixed path that terminals and scripts can name) and a
  * `conduit` beside it, as small launchers of this installation's bundles with this
  * Node (a .cmd on Windows). They name absolute paths, so they work from any PATH.
  */

@@ -1,6 +1,6 @@
 /**
  * The gateway's log: one line per event, to stderr (which the daemon points at
- * CONDUIT_HOME/logs/gateway.log). Debug lines only with LOG=true (the seed's switch) or
+ * CONDUIT_HOME/logs/gateway.log). Debug lines only with LOG=true (the switch existing setups use) or
  * CONDUIT_LOG=debug. Nothing secret is ever passed here; redact() is a second guard for
  * text that came from outside (error messages of providers, plugin output).
  */

@@ -19,7 +19,7 @@ export interface PluginContext {
   lastUserMessage: string;
   sessionId: string | null;
   claudeSessionId: string | null;
-  /** The Synapse session context (the seed's plugins read synapseContext.agentType). */
+  /** The Synapse session context (existing router plugins read synapseContext.agentType). */
   synapseContext: {
     projectId: string | null;
     agentId: string | null;

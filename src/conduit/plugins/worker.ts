@@ -49,7 +49,7 @@ function load(): void {
       const instance = asPlugin(index, () => {
         let exported = createRequire(file)(file);
         if (exported && typeof exported === 'object' && 'default' in exported && !('customRouter' in exported)) exported = exported.default;
-        // The seed's plugins export a class; an object with customRouter works too.
+        // Existing router plugins export a class; an object with customRouter works too.
         return typeof exported === 'function' ? new exported() : exported;
       });
       if (!instance || typeof instance.customRouter !== 'function') {

@@ -171,7 +171,7 @@ export interface PreviewLine {
   model: string;
 }
 
-/** The seed's "Active Routing Rules": one line per rule with a model, in the router's order. */
+/** The "Active Routing Rules" preview: one line per rule with a model, in the router's order. */
 export function previewLines(rules: EffectiveRules, modelName: (id: string) => string, formatThreshold: (n: number) => string): PreviewLine[] {
   const lines: PreviewLine[] = [];
   if (rules.longContextModel) lines.push({ condition: `Long context (>${formatThreshold(rules.threshold)} tokens)`, model: modelName(rules.longContextModel) });
