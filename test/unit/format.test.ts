@@ -1,7 +1,8 @@
-// How the views write money, token counts, changes and durations (webview-ui/src/shared/format.ts).
+// How the extension, the CLI and the views write money and counts (src/protocol/format.ts), and
+// how the views write changes and durations (webview-ui/src/shared/format.ts).
 import assert from 'node:assert/strict';
 import { formatChange, formatDuration, formatTokenSplit } from '../../webview-ui/src/shared/format';
-import { formatCount, formatUsd } from '../../src/protocol/format';
+import { formatCount, formatInteger, formatSpendOfBudget, formatUsd, formatUsdAmount, shortModel } from '../../src/protocol/format';
 
 describe('format: money, counts, changes', () => {
   it('money: two decimals from a cent up with thousands separators, more only below a cent, unknown as a dash', () => {
@@ -19,6 +20,26 @@ describe('format: money, counts, changes', () => {
     assert.equal(formatUsd(-12.5), '-$12.50');
     assert.equal(formatUsd(null), '—');
     assert.equal(formatUsd(Number.NaN), '—');
+  });
+
+  it("money to a fixed number of decimals: 'ledger' (a session's cost in the terminal) and a cost axis", () => {
+    assert.equal(formatUsd(0.0097, 'ledger'), '$0.0097');
+    assert.equal(formatUsd(0.1, 'ledger'), '$0.1000');
+    assert.equal(formatUsd(1234.5, 'ledger'), '$1,234.5000');
+    assert.equal(formatUsd(-0.00001, 'ledger'), '$0.0000', 'a negative amount that rounds to zero has no sign');
+    assert.equal(formatUsd(0.0025, { decimals: 3 }), '$0.003');
+    assert.equal(formatUsd(null, 'ledger'), '—');
+  });
+
+  it('amounts as set, spend against a budget, whole counts and short model ids', () => {
+    assert.equal(formatUsdAmount(40), '$40');
+    assert.equal(formatUsdAmount(1500), '$1,500');
+    assert.equal(formatUsdAmount(0.8), '$0.80');
+    assert.equal(formatSpendOfBudget(7.125, 40), '$7.13 / $40');
+    assert.equal(formatSpendOfBudget(null, null), '$0.00');
+    assert.equal(formatInteger(1234567), '1,234,567');
+    assert.equal(shortModel('claude-sonnet-4-5-20250929'), 'sonnet-4-5');
+    assert.equal(shortModel('gpt-5'), 'gpt-5');
   });
 
   it('token counts: abbreviated with one decimal, the next unit up when rounding reaches 1000', () => {
