@@ -304,6 +304,7 @@ describe('conduit-claude with the real claude CLI', function () {
 
     // What the session terminal prints for this output.
     const terminal = new SessionRenderer();
+    // eslint-disable-next-line no-control-regex -- terminal escape sequences are what it checks
     const printed = [...w.stdout.split('\n').flatMap((l) => terminal.push(l).lines), ...terminal.finish()].map((l) => l.replace(/\x1b\[[0-9;]*m/g, ''));
     assert.ok(printed[0].startsWith(`● session ${claudeSession} · ${asked} → claude-haiku-4-5 · `), printed[0]);
     const last = printed[printed.length - 1];

@@ -11,6 +11,7 @@ import { rng, type Rng } from './prng';
 const FIXTURE = path.join(__dirname, '../fixtures/claude-code-stream-json.ndjson');
 
 /** The renderer's own styling: SGR sequences only (ESC [ digits/; m). */
+// eslint-disable-next-line no-control-regex -- terminal escape sequences are what it checks
 const SGR = /\x1b\[[0-9;]*m/g;
 /** What a terminal would act on: any C0/C1 control but tab and newline (the session terminal prints \n as a line break), and DEL. */
 // eslint-disable-next-line no-control-regex
@@ -61,6 +62,7 @@ describe('streamJsonRenderer.renderLine', () => {
 
     it("result: a blank line, then \"✓ done\" with the duration, turns and claude's cost, labelled as claude's", () => {
       assert.deepEqual(plain(result.lines), ['', "✓ done in 0.4 s · 1 turn · $0.0005 (claude's estimate)"]);
+      // eslint-disable-next-line no-control-regex -- terminal escape sequences are what it checks
       assert.match(result.lines[1], /^\x1b\[32m\x1b\[1m✓ done/, 'green and bold');
     });
 
