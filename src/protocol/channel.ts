@@ -239,6 +239,11 @@ export class LatestRequest {
     return id;
   }
 
+  /** True when `id` is the request waited for (it goes on waiting). */
+  waitsFor(id: string): boolean {
+    return this.current?.id === id;
+  }
+
   /** An answer arrived: true when it answers the request waited for (which then ends). */
   settle(id: string | undefined): boolean {
     if (id === undefined || this.current?.id !== id) return false;

@@ -29,6 +29,7 @@ import { h, setChildren, setText } from '../shared/dom.js';
 import { formatChange, formatPercent, formatTokenSplit, relativeTime, sourceLabel } from '../shared/format.js';
 import { formatCount, formatInteger, formatUsd } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
+import { LatestRequest } from '../../../src/protocol/channel.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
 import { RECENT_PAGE, addRecentRequest, isEmpty, periodLabel, samePeriod } from './model.js';
 import { RangePicker } from './rangePicker.js';
@@ -88,20 +89,29 @@ let tab = 0;
 let data: AnalyticsData | null = null;
 let phase: 'loading' | 'ready' | 'error' | 'notRunning' = 'loading';
 let errorMessage = '';
-let pending: { id: string; timer: number } | null = null;
+/** The range's figures waited for (an older period's answer is ignored). */
+const rangeRequest = new LatestRequest(requestId, { timeoutMs: ANSWER_TIMEOUT_MS, onTimeout: () => {
+  phase = 'error';
+  errorMessage = 'the extension did not answer in time.';
+  renderAll();
+} });
 /** Events that arrive while a fetch is under way: applied to its answer unless it already counts them. */
 let buffered: UsageEventMessage[] = [];
 let view: AnalyticsView = 'mine';
 let team: TeamAnalyticsData | null = null;
 let teamPhase: TeamPhase = 'loading';
 let teamMessage = '';
-let teamPending: { id: string; timer: number } | null = null;
+const teamRequest = new LatestRequest(requestId, { timeoutMs: ANSWER_TIMEOUT_MS, onTimeout: () => {
+  teamPhase = 'failed';
+  teamMessage = 'the extension did not answer in time.';
+  renderTeam();
+} });
 let groupBy: DailyGroupBy = 'model';
 let colors = new SeriesColors();
 /** The sessions page on screen, and the one asked for. */
 let sessions: SessionsPage | null = null;
 let sessionsWanted: { sort: SessionSort; offset: number } = { sort: 'cost', offset: 0 };
-let sessionsPending: string | null = null;
+const sessionsRequest = new LatestRequest(requestId);
 let recentOffset = 0;
 
 function persist(): void {
@@ -271,7 +281,7 @@ function renderView(): void {
   ui.mine.hidden = view !== 'mine';
   ui.team.el.hidden = view !== 'team';
   ui.subtitle.hidden = view !== 'mine' || !data?.scopeLabel;
-  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' || pending !== null : teamPhase === 'loading'));
+  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' || rangeRequest.pending : teamPhase === 'loading'));
 }
 
 function renderTeam(): void {
@@ -290,7 +300,7 @@ function renderState(): void {
   const showContent = data !== null && !isEmpty(data) && (phase === 'ready' || phase === 'loading');
   ui.content.hidden = !showContent;
   // A new period is on its way: the figures shown stay, dimmed, until it replaces them.
-  ui.content.classList.toggle('stale', pending !== null && showContent);
+  ui.content.classList.toggle('stale', rangeRequest.pending && showContent);
   if (phase === 'loading' && !data) {
     setChildren(ui.state, h('div', { class: 'state-message' }, h('vscode-progress-ring', { attrs: { 'aria-hidden': 'true' } }), h('p', null, 'Loading usage data...')));
   } else if (phase === 'notRunning') {
@@ -500,16 +510,7 @@ function showView(next: AnalyticsView): void {
 }
 
 function fetchTeam(keepContent: boolean): void {
-  if (teamPending) clearTimeout(teamPending.timer);
-  const id = requestId();
-  const timer = window.setTimeout(() => {
-    if (teamPending?.id !== id) return;
-    teamPending = null;
-    teamPhase = 'failed';
-    teamMessage = 'the extension did not answer in time.';
-    renderTeam();
-  }, ANSWER_TIMEOUT_MS);
-  teamPending = { id, timer };
+  const id = teamRequest.start();
   if (!keepContent) team = null;
   teamPhase = 'loading';
   renderTeam();
@@ -517,16 +518,7 @@ function fetchTeam(keepContent: boolean): void {
 }
 
 function fetchRange(keepContent: boolean): void {
-  if (pending) clearTimeout(pending.timer);
-  const id = requestId();
-  const timer = window.setTimeout(() => {
-    if (pending?.id !== id) return;
-    pending = null;
-    phase = 'error';
-    errorMessage = 'the extension did not answer in time.';
-    renderAll();
-  }, ANSWER_TIMEOUT_MS);
-  pending = { id, timer };
+  const id = rangeRequest.start();
   buffered = [];
   if (!keepContent) data = null;
   if (!data) phase = 'loading';
@@ -537,8 +529,7 @@ function fetchRange(keepContent: boolean): void {
 
 function requestSessions(sort: SessionSort, offset: number): void {
   sessionsWanted = { sort, offset };
-  const id = requestId();
-  sessionsPending = id;
+  const id = sessionsRequest.start();
   renderSessionsHead();
   post({ type: 'requestSessions', id, ...period, sort, offset });
 }
@@ -546,9 +537,7 @@ function requestSessions(sort: SessionSort, offset: number): void {
 function onHost(message: AnalyticsHostMessage): void {
   switch (message.type) {
     case 'analytics': {
-      if (!pending || pending.id !== message.id) return; // an older period's answer
-      clearTimeout(pending.timer);
-      pending = null;
+      if (!rangeRequest.settle(message.id)) return; // an older period's answer
       data = message.data;
       for (const event of buffered) addRecentRequest(data, event.record, event.agentName);
       buffered = [];
@@ -565,18 +554,15 @@ function onHost(message: AnalyticsHostMessage): void {
       return;
     }
     case 'analyticsError':
-      if (sessionsPending === message.id) { sessionsPending = null; return; }
-      if (!pending || pending.id !== message.id) return;
-      clearTimeout(pending.timer);
-      pending = null;
+      if (sessionsRequest.settle(message.id)) return;
+      if (!rangeRequest.settle(message.id)) return;
       // Not running yet: wait for the host's refresh when it starts (the figures shown before stay hidden meanwhile).
       phase = message.problem === 'notRunning' ? 'notRunning' : 'error';
       errorMessage = message.message;
       renderAll();
       return;
     case 'sessionsPage':
-      if (sessionsPending !== message.id) return;
-      sessionsPending = null;
+      if (!sessionsRequest.settle(message.id)) return;
       sessions = message.page;
       renderSessions();
       return;
@@ -585,7 +571,7 @@ function onHost(message: AnalyticsHostMessage): void {
       ui.action.classList.toggle('error', !message.ok);
       return;
     case 'usageEvent': {
-      if (pending) {
+      if (rangeRequest.pending) {
         buffered.push(message);
         return;
       }
@@ -597,18 +583,14 @@ function onHost(message: AnalyticsHostMessage): void {
       fetchView(true);
       return;
     case 'teamAnalytics':
-      if (!teamPending || teamPending.id !== message.id) return; // an older period's answer
-      clearTimeout(teamPending.timer);
-      teamPending = null;
+      if (!teamRequest.settle(message.id)) return; // an older period's answer
       team = message.data;
       teamPhase = 'ready';
       renderTeam();
       persist();
       return;
     case 'teamAnalyticsError':
-      if (!teamPending || teamPending.id !== message.id) return;
-      clearTimeout(teamPending.timer);
-      teamPending = null;
+      if (!teamRequest.settle(message.id)) return;
       teamPhase = message.problem;
       teamMessage = message.message;
       // Without a session or a project, the numbers shown before are not the team's any more.

@@ -26,6 +26,7 @@ import { h, setChildren, setText } from '../shared/dom.js';
 import { formatAxisHour, formatBucket, relativeTime, sourceLabel } from '../shared/format.js';
 import { formatInteger, formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
+import { LatestRequest } from '../../../src/protocol/channel.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Filler, Tooltip);
 
@@ -47,7 +48,8 @@ function isPersistedState(v: unknown): v is PersistedState {
 }
 
 let data: SidebarSpendData | null = null;
-let pendingId: string | null = null;
+/** The answer to requestSidebarData waited for; the host's own pushes (no id) answer it too. */
+const dataRequest = new LatestRequest(requestId);
 
 function persist(): void {
   saveState<PersistedState>({ v: 1, data });
@@ -263,9 +265,9 @@ function scheduleRender(): void {
 function onHost(message: SidebarHostMessage): void {
   switch (message.type) {
     case 'sidebarData':
-      if (message.id !== undefined && message.id !== pendingId) return;
+      if (message.id !== undefined && !dataRequest.waitsFor(message.id)) return;
       if (!isSidebarSpendData(message.data)) return; // its scope or spend is malformed: nothing of it is shown
-      pendingId = null;
+      dataRequest.cancel();
       data = message.data;
       renderAll();
       persist();
@@ -300,8 +302,7 @@ function onHost(message: SidebarHostMessage): void {
   renderAll();
   onHostMessage(isSidebarHostMessage, onHost);
   post({ type: 'ready', view: 'sidebar' });
-  pendingId = requestId();
-  post({ type: 'requestSidebarData', id: pendingId });
+  post({ type: 'requestSidebarData', id: dataRequest.start() });
   window.setInterval(() => {
     const now = Date.now();
     ui.decisions.querySelectorAll<HTMLElement>('[data-at]').forEach((el) => setText(el, relativeTime(el.dataset.at!, now)));
