@@ -4,7 +4,7 @@
  * an empty answer clears the field.
  */
 import { MAX_BUDGET_USD, MAX_LIMIT_PERCENT, type BudgetPolicy, type BudgetPolicyPatch, type BudgetStatus } from '../../protocol/budgets';
-import { formatUsd } from '../../protocol/format';
+import { formatUsd, formatUsdAmount } from '../../protocol/format';
 
 export type BudgetField = keyof BudgetPolicy;
 
@@ -14,7 +14,7 @@ export function parseUsdInput(text: string): { value: number | null } | { error:
   if (t === '') return { value: null };
   if (!/^\d+(\.\d+)?$/.test(t)) return { error: 'A dollar amount such as 5 or 12.50 (empty: no budget)' };
   const n = Number(t);
-  if (n > MAX_BUDGET_USD) return { error: `At most $${MAX_BUDGET_USD.toLocaleString('en-US')}` };
+  if (n > MAX_BUDGET_USD) return { error: `At most ${formatUsdAmount(MAX_BUDGET_USD)}` };
   return { value: n };
 }
 

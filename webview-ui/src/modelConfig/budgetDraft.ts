@@ -9,7 +9,7 @@ import {
   BUDGET_POLICY_KEYS, EMPTY_BUDGET_POLICY, MAX_BUDGET_USD, MAX_LIMIT_PERCENT,
   type BudgetPeriod, type BudgetPolicy, type BudgetStatus,
 } from '../../../src/protocol/budgets.js';
-import { formatUsd } from '../../../src/protocol/format.js';
+import { formatUsd, formatUsdAmount } from '../../../src/protocol/format.js';
 
 /** The fields as typed; '' = none (amounts), off (limits), or the cheapest configured model. */
 export interface BudgetDraft {
@@ -62,7 +62,7 @@ export function parseUsd(text: string, period: BudgetPeriod): Parsed {
   if (/^-\s*\$?\s*\d/.test(t)) return { error: 'A budget cannot be negative.' };
   if (!plainNumber.test(t)) return { error: `Enter an amount in US dollars, such as 5 or 12.50 (empty: no ${period} budget).` };
   const n = Number(t);
-  if (n > MAX_BUDGET_USD) return { error: `A budget is at most $${MAX_BUDGET_USD.toLocaleString('en-US')}.` };
+  if (n > MAX_BUDGET_USD) return { error: `A budget is at most ${formatUsdAmount(MAX_BUDGET_USD)}.` };
   return { value: n };
 }
 
