@@ -5,7 +5,7 @@
 import { modelIdProblem } from '../../protocol/modelId';
 import { splice, withContiguous, type BodyChunks } from './bodyChunks';
 import type { RangeList } from './rangeList';
-import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ScannedRequest } from './requestScan';
+import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ObjectOutline, type ScannedRequest } from './requestScan';
 
 export interface RequestFacts {
   requestedModel: string;
@@ -145,7 +145,7 @@ function readLatestPrompt(body: Buffer, messages: RangeList): string {
   for (let k = messages.length - 1; k >= 0; k--) {
     const range = messages.at(k);
     if (body[range[0]] !== 0x7b) continue; // not an object: no role
-    const message = scanObjectFields(body, range, 'content');
+    const message = scanObjectFields(body, range, 'content', true);
     if (parseField(body, message.fields.get('role')) !== 'user') continue;
     const content = message.fields.get('content');
     if (!content) continue;
@@ -153,7 +153,7 @@ function readLatestPrompt(body: Buffer, messages: RangeList): string {
     if (body[content[0]] !== 0x5b) continue;
     const texts: string[] = [];
     for (let b = 0; b < message.list.length; b++) {
-      const text = blockText(body, message.list.at(b));
+      const text = blockText(body, message.elements![b]);
       if (text !== null && !text.startsWith('<system-reminder>')) texts.push(text);
     }
     const text = texts.join('\n');
@@ -162,10 +162,10 @@ function readLatestPrompt(body: Buffer, messages: RangeList): string {
   return '';
 }
 
-/** The text of a content block of type "text" (null for any other block). */
-function blockText(body: Buffer, range: ByteRange): string | null {
-  if (body[range[0]] !== 0x7b) return null;
-  const { fields } = scanObjectFields(body, range, '');
+/** The text of a content block of type "text" (null for any other block), from its outline (null: not an object). */
+function blockText(body: Buffer, block: ObjectOutline | null): string | null {
+  if (!block) return null;
+  const { fields } = block;
   if (parseField(body, fields.get('type')) !== 'text') return null;
   const text = fields.get('text');
   return text && body[text[0]] === 0x22 ? parseText(body, text) : null;

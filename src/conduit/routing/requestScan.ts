@@ -89,7 +89,8 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
 
 /**
  * The fields of a JSON object the request scan has already read (a message, a content
- * block) and the elements of its array field `listKey`, without a token estimate: what
+ * block) and the elements of its array field `listKey` (with `outlineElements`, each
+ * object element's own fields too), without a token estimate: what
  * is then read of it (a role, a block's type and text) is parsed alone, not the whole
  * object with its tool results and images.
  *
@@ -99,9 +100,16 @@ export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
  * tool results or nested tool inputs among them; a validating scan of them cost as much
  * again as the request's own scan.)
  */
-export function scanObjectFields(body: Buffer, [start, end]: ByteRange, listKey: string): ObjectOutline {
-  const top = new ObjectOutline(listKey);
-  let i = skipBlank(body, start) + 1; // past the '{'
+export function scanObjectFields(body: Buffer, [start, end]: ByteRange, listKey: string, outlineElements = false): ObjectOutline {
+  const top = new ObjectOutline(listKey, outlineElements);
+  outlineInto(body, skipBlank(body, start), top);
+  work = end - start;
+  return top;
+}
+
+/** Outlines the validated object that opens at `i` into `top`; returns the index after it. */
+function outlineInto(body: Buffer, i: number, top: ObjectOutline): number {
+  i++; // past the '{'
   for (;;) {
     i = skipBlank(body, i);
     if (body[i] === 0x7d) break; // '}' of an empty object
@@ -110,14 +118,13 @@ export function scanObjectFields(body: Buffer, [start, end]: ByteRange, listKey:
     top.keyRead(decodeKey(body, keyStart, i - 1));
     i = skipBlank(body, skipBlank(body, i) + 1); // past the ':'
     const valueStart = i;
-    i = top.isListKey() && body[i] === 0x5b ? endOfList(body, i, top.list) : endOfValue(body, i);
+    i = top.isListKey() && body[i] === 0x5b ? endOfList(body, i, top) : endOfValue(body, i);
     top.fieldEnded(valueStart, i);
     i = skipBlank(body, i);
     if (body[i] !== 0x2c) break; // the object's '}'
     i++;
   }
-  work = end - start;
-  return top;
+  return i + 1;
 }
 
 /** Past whitespace in validated JSON (not counted as the scan's work). */
@@ -195,12 +202,23 @@ SKIP_KIND[0x7b] = SKIP_KIND[0x5b] = SKIP_OPEN;
 SKIP_KIND[0x7d] = SKIP_KIND[0x5d] = SKIP_CLOSE;
 
 /** The index after the validated array that opens at `i`, each of its elements listed. */
-function endOfList(body: Buffer, i: number, list: RangeList): number {
+function endOfList(body: Buffer, i: number, top: ObjectOutline): number {
+  const list = top.list;
+  const elements = top.elements;
   i = skipBlank(body, i + 1);
   if (body[i] === 0x5d) return i + 1;
   for (;;) {
     const start = i;
-    i = endOfValue(body, i);
+    if (elements === null) i = endOfValue(body, i);
+    else if (body[i] !== 0x7b) {
+      i = endOfValue(body, i);
+      elements.push(null);
+    } else {
+      // An object element (a content block) outlined in the same pass: its bytes are read once.
+      const element = new ObjectOutline('', false);
+      i = outlineInto(body, i, element);
+      elements.push(element);
+    }
     list.push(start, i);
     i = skipBlank(body, i);
     if (body[i] !== 0x2c) return i + 1; // the ']'
@@ -339,14 +357,22 @@ export class ObjectOutline {
   readonly list = new RangeList();
   /** Estimated tokens of the object's strings, when asked for. */
   tokens = 0;
+  /** The outline of each element of the list that is an object (null for the others), when asked for. */
+  readonly elements: (ObjectOutline | null)[] | null;
   /** The top-level key whose value is being read. */
   private key: string | null = null;
 
-  constructor(private readonly listKey: string) {}
+  constructor(private readonly listKey: string, outlineElements = false) {
+    this.elements = outlineElements ? [] : null;
+  }
 
   keyRead(key: string): void {
     this.key = key;
-    if (key === this.listKey) this.list.clear(); // a repeated key: the last one counts, as in JSON.parse
+    if (key === this.listKey) {
+      // A repeated key: the last one counts, as in JSON.parse.
+      this.list.clear();
+      if (this.elements) this.elements.length = 0;
+    }
   }
 
   /** Whether the value being read is that of listKey (whose elements, if an array, are listed). */
