@@ -14,19 +14,28 @@ import { GatewayError, errorBody, sendError } from './errors';
  */
 export const REFUSED_BODY_READ_LIMIT = 128 * 1024 * 1024;
 
+/**
+ * A route's body, up to that route's own fixed `limit` (the settings, prices, leases and
+ * team routes). The refusal does not name maxBodyBytes: raising it would not help here.
+ */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return readBodyChunks(req, limit).then((chunks) => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  return readChunks(req, limit, 'for this route').then((chunks) => (chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
 }
 
 /**
- * The body as the chunks it arrived in, not joined: the messages route scans and forwards
- * them as they are (see routing/bodyChunks.ts; joining megabytes costs more than the scan).
- * An empty body is one empty chunk.
+ * A messages request's body, up to maxBodyBytes (`limit`), as the chunks it arrived in, not
+ * joined: the messages route scans and forwards them as they are (see routing/bodyChunks.ts;
+ * joining megabytes costs more than the scan). An empty body is one empty chunk.
  */
 export function readBodyChunks(req: IncomingMessage, limit: number): Promise<Buffer[]> {
+  return readChunks(req, limit, '(maxBodyBytes in config.json)');
+}
+
+/** `limitNote` says which limit it is, so that a refusal says what would lift it. */
+function readChunks(req: IncomingMessage, limit: number, limitNote: string): Promise<Buffer[]> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
-    return Promise.reject(new GatewayError('request_too_large', `request body of ${declared} bytes is over the gateway's limit of ${limit} bytes (maxBodyBytes)`));
+    return Promise.reject(new GatewayError('request_too_large', `request body of ${declared} bytes is over the gateway's limit of ${limit} bytes ${limitNote}`));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -37,7 +46,7 @@ export function readBodyChunks(req: IncomingMessage, limit: number): Promise<Buf
         // The rest is the refusal's to read (refuseUnreadBody); until then the client waits.
         req.removeListener('data', onData);
         req.pause();
-        reject(new GatewayError('request_too_large', `request body is over the gateway's limit of ${limit} bytes (maxBodyBytes)`));
+        reject(new GatewayError('request_too_large', `request body is over the gateway's limit of ${limit} bytes ${limitNote}`));
         return;
       }
       chunks.push(chunk);
