@@ -151,7 +151,8 @@ if (ingested[0].usage !== INGEST || result.inserted !== INGEST) throw new Error(
 const perSec = (n) => fmt(Math.round(n / (ingestMs / 1000)));
 console.log(`ingestion: ${fmt(INGEST)} journal records in ${fmt(Math.round(ingestMs))} ms = ${perSec(INGEST)} records/s ` +
   `(${perSec(ingested[0].usage + ingested[0].decisions)} rows/s: usage_tracking + routing_decisions, batches of 1,000 per transaction); ` +
-  `CPU ${Math.round((ingestCpu.user + ingestCpu.system) / INGEST)} µs per record (this process: reading the journal and the store)`);
+  `CPU ${Math.round((ingestCpu.user + ingestCpu.system) / INGEST)} µs per record (this process: reading the journal and the store), ` +
+  `that is ${fmt(Math.round(INGEST / ((ingestCpu.user + ingestCpu.system) / 1e6)))} records per CPU second (the rate on an idle core)`);
 t0 = performance.now();
 const again = await engine.ingester.ingestAvailable();
 console.log(`replay check: a second pass read ${again.records} new records (checkpoint) in ${Math.round(ms(t0))} ms`);
