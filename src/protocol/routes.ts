@@ -11,7 +11,7 @@ import type { AnalyticsViewAnswer } from './analyticsView';
 import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
 import type { LeasesStatus, StopWhenIdleAnswer } from './leases';
 import type { AgentInfo, ProjectInfo } from './projects';
-import type { ModelListPrice } from './spend';
+import type { ModelListPrice } from './webviewMessages';
 import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
 } from './team';

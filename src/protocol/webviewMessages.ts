@@ -14,6 +14,9 @@
  * The guards check shape, not trust: the host still validates what it stores (the guard for
  * `save` runs parseProjectModelConfig and, for its budget, parseBudgetPolicy, so a config that
  * passes is one the gateway accepts).
+ *
+ * Also the shapes the status bar, the sidebar and the model configuration view share
+ * (CalendarSpend, the model configuration's extras), at the end.
  */
 import { parseBudgetPolicy, type BudgetPolicy, type BudgetStatus } from './budgets';
 import type { AgentInfo, ProjectInfo } from './projects';
@@ -676,4 +679,111 @@ export function isSidebarWebviewMessage(v: unknown): v is SidebarWebviewMessage 
 /** A message of one type, narrowed: `if (isMessageOfType(m, 'save')) m.config`. */
 export function isMessageOfType<T extends WebviewToHostMessage['type']>(v: unknown, type: T): v is Extract<WebviewToHostMessage, { type: T }> {
   return isWebviewToHostMessage(v) && v.type === type;
+}
+
+// ---------------------------------------------------------------------------------------
+// Calendar spend: what the status bar, the sidebar and the model configuration view show
+
+/*
+ * What a project, an agent or every project spent today and this month, counted as budgets
+ * count them: calendar periods in the gateway's time zone (GET /v1/conduit/status
+ * `timeZone`), from local midnight and from the 1st at 00:00 to now. The figures are the
+ * usage store's (the analytics summary), the amounts the budgets'; the status bar, the
+ * sidebar and the model configuration view all show this one shape.
+ */
+
+/** One calendar period's spend, with the budget set for it. */
+export interface PeriodSpend {
+  /** USD of the requests with a known price; null when no request had one. */
+  cost: number | null;
+  requests: number;
+  /** Requests whose price is unknown (not in `cost`). */
+  unknownCostRequests: number;
+  /** The period's budget in USD; null when none is set. */
+  budgetUsd: number | null;
+}
+
+export interface CalendarSpend {
+  today: PeriodSpend;
+  month: PeriodSpend;
+  /** The zone the periods are counted in (IANA name). */
+  timeZone: string;
+}
+
+/** The local dates that bound today and this month in `timeZone` ("2026-12-03", "2026-12-01"). */
+export function calendarDates(timeZone: string, now: Date = new Date()): { today: string; monthStart: string } {
+  const parts = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(now);
+  const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((p) => p.type === type)?.value ?? '';
+  const month = `${part('year')}-${part('month')}`;
+  return { today: `${month}-${part('day')}`, monthStart: `${month}-01` };
+}
+
+const isCount = (v: unknown): v is number => num(v) && v >= 0;
+
+export function isPeriodSpend(v: unknown): v is PeriodSpend {
+  return isPlainObject(v) && numOrNull(v.cost) && isCount(v.requests) && isCount(v.unknownCostRequests) && numOrNull(v.budgetUsd);
+}
+
+export function isCalendarSpend(v: unknown): v is CalendarSpend {
+  return isPlainObject(v) && isPeriodSpend(v.today) && isPeriodSpend(v.month) && str(v.timeZone, 100);
+}
+
+/** A model's list price in USD per million tokens (the gateway's price table, config.json's prices on top). */
+export interface ModelListPrice { input: number; output: number }
+
+export function isModelListPrice(v: unknown): v is ModelListPrice {
+  return isPlainObject(v) && isCount(v.input) && isCount(v.output);
+}
+
+/**
+ * What the sidebar shows besides SidebarData: whose figures they are, and that scope's
+ * calendar spend against its budgets (absent until the store answered).
+ */
+export interface SidebarSpend {
+  /** "project synapse-app" or "all projects". */
+  scopeLabel: string;
+  spend?: CalendarSpend;
+}
+
+export type SidebarSpendData = SidebarData & Partial<SidebarSpend>;
+
+export function isSidebarSpend(v: unknown): v is SidebarSpend {
+  return isPlainObject(v) && str(v.scopeLabel, 300) && (v.spend === undefined || isCalendarSpend(v.spend));
+}
+
+// ---------------------------------------------------------------------------------------
+// Model configuration extras
+
+/**
+ * What the model configuration view gets besides ModelConfigInit: each model's list price
+ * (GET /v1/conduit/models), the gateway's plugins folder (its CONDUIT_HOME's, from GET
+ * /v1/conduit/status), and what the project or agent shown spent today and this month
+ * against its budgets (CalendarSpend).
+ */
+export interface PricedModelOption extends ModelOption {
+  /** USD per million tokens; null when the gateway knows no price; absent from an older gateway. */
+  price?: ModelListPrice | null;
+}
+
+export interface ModelConfigExtras {
+  /** The folder the gateway loads custom router plugins from; null when the gateway does not say. */
+  pluginsDir?: string | null;
+  spend?: CalendarSpend;
+}
+
+export type ModelConfigViewInit = ModelConfigInit & ModelConfigExtras & { models: PricedModelOption[] };
+
+/** The extras of an init as the view reads them: each checked, a malformed one dropped. */
+export function modelConfigExtrasOf(v: unknown): ModelConfigExtras {
+  const o = isPlainObject(v) ? v : {};
+  return {
+    pluginsDir: str(o.pluginsDir, 4096) ? o.pluginsDir : null,
+    ...(isCalendarSpend(o.spend) ? { spend: o.spend } : {}),
+  };
+}
+
+/** A model's price as the view reads it: null when absent or malformed. */
+export function listPriceOf(model: ModelOption): ModelListPrice | null {
+  const price = (model as PricedModelOption).price;
+  return isModelListPrice(price) ? price : null;
 }

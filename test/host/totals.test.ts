@@ -8,7 +8,7 @@
 // its name and keeps model ids on one line.
 import assert from 'node:assert/strict';
 import type { FrameLocator } from 'playwright-core';
-import { calendarDates } from '../../src/protocol/spend';
+import { calendarDates } from '../../src/protocol/webviewMessages';
 import type { AgentInfo } from '../../src/protocol/projects';
 import type { BudgetsResponse } from '../../src/protocol/budgets';
 import { formatUsd } from '../../src/protocol/format';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { DEFAULT_RULES } from '../../src/conduit/routing/rules';
 import { loadModelConfigExtras } from '../../src/extension/views/modelConfigData';
 import type { BudgetsResponse } from '../../src/protocol/budgets';
-import type { ModelConfigViewInit, PricedModelOption } from '../../src/protocol/modelConfigView';
+import type { ModelConfigViewInit, PricedModelOption } from '../../src/protocol/webviewMessages';
 import type { AgentInfo, ProjectInfo } from '../../src/protocol/projects';
 import type { WebviewPage } from '../support/webviewPage';
 import { HOSTILE } from './fixtures';

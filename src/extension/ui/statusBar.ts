@@ -21,7 +21,7 @@ import { sessionIdOf } from '../../protocol/session';
 import { gatewayWarning } from './gatewayWarning';
 import type { GatewayState } from '../gateway/supervisor';
 import type { Settings } from '../settings';
-import type { CalendarSpend, PeriodSpend } from '../../protocol/spend';
+import type { CalendarSpend, PeriodSpend } from '../../protocol/webviewMessages';
 import { formatSpendOfBudget, formatUsd, shortModel } from '../../protocol/format';
 
 const MAX_RECENT = 5;

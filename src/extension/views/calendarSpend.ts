@@ -1,11 +1,11 @@
 /**
- * Reads CalendarSpend (src/protocol/spend.ts) from the gateway: today's and this month's
+ * Reads CalendarSpend (src/protocol/webviewMessages.ts) from the gateway: today's and this month's
  * totals from the usage store (the analytics summary over the calendar days in the gateway's
  * zone, GatewayFacts.timeZone) and the amounts of the budgets that count the same periods. No vscode import: the
  * tests run it against a real gateway.
  */
 import type { BudgetsResponse } from '../../protocol/budgets';
-import { calendarDates, type CalendarSpend, type PeriodSpend } from '../../protocol/spend';
+import { calendarDates, type CalendarSpend, type PeriodSpend } from '../../protocol/webviewMessages';
 import type { GatewayApi } from '../gateway/gatewayApi';
 
 export type SpendApi = Pick<GatewayApi, 'call' | 'callWhenReady'>;

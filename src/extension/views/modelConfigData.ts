@@ -4,7 +4,7 @@
  * project or agent spent today and this month (calendar, in the gateway's zone) against its
  * budgets. No vscode import: the tests run it against a real gateway.
  */
-import type { ModelConfigExtras } from '../../protocol/modelConfigView';
+import type { ModelConfigExtras } from '../../protocol/webviewMessages';
 import { loadCalendarSpend, type SpendApi } from './calendarSpend';
 import { gatewayFacts, pluginsDirOf } from './gatewayFacts';
 

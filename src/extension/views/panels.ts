@@ -9,8 +9,8 @@ import { call } from '../../conduit/client/call';
 import type { BudgetStatus } from '../../protocol/budgets';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import { ROUTES } from '../../protocol/routes';
-import type { ModelConfigViewInit } from '../../protocol/modelConfigView';
-import type { SidebarSpendData } from '../../protocol/spend';
+import type { ModelConfigViewInit } from '../../protocol/webviewMessages';
+import type { SidebarSpendData } from '../../protocol/webviewMessages';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {

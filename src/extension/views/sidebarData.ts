@@ -4,9 +4,9 @@
  * spend today and this month against its budgets. Today is the calendar day in the gateway's
  * zone, as budgets count it. No vscode import: the tests run it against a real gateway.
  */
-import { calendarDates } from '../../protocol/spend';
+import { calendarDates } from '../../protocol/webviewMessages';
 import type { GatewayHealthView, SidebarDecision } from '../../protocol/webviewMessages';
-import type { SidebarSpendData } from '../../protocol/spend';
+import type { SidebarSpendData } from '../../protocol/webviewMessages';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
 import { loadCalendarSpend, type SpendApi } from './calendarSpend';
 import { gatewayFacts } from './gatewayFacts';

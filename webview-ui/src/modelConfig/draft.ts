@@ -5,8 +5,8 @@
  */
 import type { ProjectModelConfig, RoutingRulesConfig } from '../../../src/protocol/modelConfig.js';
 import type { AgentModelSelection, InheritedRules, ModelOption } from '../../../src/protocol/webviewMessages.js';
-import { listPriceOf, type PricedModelOption } from '../../../src/protocol/modelConfigView.js';
-import type { ModelListPrice } from '../../../src/protocol/spend.js';
+import { listPriceOf, type PricedModelOption } from '../../../src/protocol/webviewMessages.js';
+import type { ModelListPrice } from '../../../src/protocol/webviewMessages.js';
 import { formatUsdAmount } from '../../../src/protocol/format.js';
 
 /** A rule's model select: keep the gateway's setting, switch the rule off, or a model. */

@@ -19,9 +19,10 @@ import {
 import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
 import { formatThreshold } from '../shared/format.js';
 import { formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
-import { modelConfigExtrasOf } from '../../../src/protocol/modelConfigView.js';
-import type { PeriodSpend } from '../../../src/protocol/spend.js';
+import { modelConfigExtrasOf } from '../../../src/protocol/webviewMessages.js';
+import type { PeriodSpend } from '../../../src/protocol/webviewMessages.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
+import { LatestRequest } from '../../../src/protocol/channel.js';
 import {
   INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelDescription, modelDisplayName, modelLabel, preferredModel,
   previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
@@ -66,7 +67,9 @@ let hints: BudgetMessages = {};
 /** Fields the person has touched: their errors show while typing; all show on save. */
 const touched = new Set<string>();
 let showAllErrors = false;
-let pendingSave: { id: string; message: SaveMessage } | null = null;
+/** The save waited for, and what it sent (shown as stored when the host's answer says nothing). */
+const saveRequest = new LatestRequest(requestId);
+let sentSave: SaveMessage | null = null;
 let status: { kind: 'none' | 'saved' | 'failed' | 'invalid'; text: string } = { kind: 'none', text: '' };
 /** Whether the host's init has come since the page loaded (what the person edits from then on is this page's). */
 let shownSinceLoad = false;
@@ -118,7 +121,7 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
   errors = {};
   touched.clear();
   showAllErrors = false;
-  pendingSave = null;
+  saveRequest.cancel();
   status = { kind: 'none', text: '' };
   validate();
   render();
@@ -137,7 +140,7 @@ function refreshInit(next: ModelConfigInit): void {
   }
   const storedChanged = baseKey(init) !== baseKey(next);
   const choicesChanged = JSON.stringify([init.models, init.inheritedRules, modelConfigExtrasOf(init).pluginsDir]) !== JSON.stringify([next.models, next.inheritedRules, modelConfigExtrasOf(next).pluginsDir]);
-  const keepEdits = isDirty() || pendingSave !== null;
+  const keepEdits = isDirty() || saveRequest.pending;
   init = next;
   if (storedChanged && !keepEdits) {
     if (next.target.kind === 'project') projectDraft = projectDraftFrom(next.target.project.modelConfig);
@@ -564,7 +567,7 @@ function update(): void {
     field.invalid = Boolean(ui.fieldErrors.get(`fallback.${i}`)?.textContent);
   });
 
-  const saving = pendingSave !== null;
+  const saving = saveRequest.pending;
   setText(ui.save!, saving ? 'Saving...' : 'Save Configuration');
   ui.save!.disabled = saving;
   const dirty = isDirty();
@@ -608,7 +611,7 @@ function updateBudget(): void {
 
 function changed(): void {
   validate();
-  if (status.kind !== 'none' && !pendingSave) status = { kind: 'none', text: '' };
+  if (status.kind !== 'none' && !saveRequest.pending) status = { kind: 'none', text: '' };
   update();
   persist();
 }
@@ -617,7 +620,7 @@ function changed(): void {
 // Saving
 
 function onSave(): void {
-  if (!init || pendingSave) return;
+  if (!init || saveRequest.pending) return;
   validate();
   showAllErrors = true;
   if (Object.keys(errors).length) {
@@ -628,7 +631,7 @@ function onSave(): void {
     document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
     return;
   }
-  const id = requestId();
+  const id = saveRequest.start();
   const t = init.target;
   // The budget goes along only when it changed, so a model-only save leaves it as stored.
   const policy = budgetDirty() ? budgetPolicyFrom(budgetDraft!) : null;
@@ -636,7 +639,7 @@ function onSave(): void {
   const message: SaveMessage = t.kind === 'project'
     ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig), ...budget }
     : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!), ...budget };
-  pendingSave = { id, message };
+  sentSave = message;
   status = { kind: 'none', text: '' };
   update();
   post(message);
@@ -662,9 +665,9 @@ function onHost(message: ModelConfigHostMessage): void {
       shownSinceLoad = true;
       return;
     case 'saved': {
-      if (!pendingSave || pendingSave.id !== message.id || !init) return;
-      const sent = pendingSave.message;
-      pendingSave = null;
+      if (!sentSave || !saveRequest.waitsFor(message.id) || !init) return;
+      const sent = sentSave;
+      saveRequest.cancel();
       const t = init.target;
       // What the host says was stored; what was sent when it says nothing.
       if (t.kind === 'project' && sent.kind === 'project') {
@@ -689,8 +692,7 @@ function onHost(message: ModelConfigHostMessage): void {
       return;
     }
     case 'saveFailed': {
-      if (!pendingSave || pendingSave.id !== message.id) return;
-      pendingSave = null;
+      if (!saveRequest.settle(message.id)) return;
       const field = budgetFieldOf(message.field) ?? fallbackFieldOf(message.field)
         ?? (message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined);
       if (field) {

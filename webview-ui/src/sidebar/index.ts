@@ -15,7 +15,7 @@ import {
 } from 'chart.js';
 import type { UsageRecord } from '../../../src/protocol/usage.js';
 import { isRefused } from '../../../src/protocol/measures.js';
-import { isSidebarSpend, type PeriodSpend, type SidebarSpendData } from '../../../src/protocol/spend.js';
+import { isSidebarSpend, type PeriodSpend, type SidebarSpendData } from '../../../src/protocol/webviewMessages.js';
 import {
   isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarDecision,
   type SidebarHostMessage, type SidebarInitialState,
