@@ -61,41 +61,58 @@
  *   of the period has passed and at least FORECAST_MIN_SPENT_FRACTION of the budget has
  *   been spent (so one early request does not cry wolf); null before that.
  */
-import { expectModelId } from './modelId';
-import {
-  ValidationError, describe, expectObject, optionalNullableString, rejectUnknownKeys,
-} from './validate';
+import * as v from 'valibot';
+import { modelIdProblem } from './modelId';
+import { check, expected } from './route';
+import { isPlainObject } from './validate';
 
 export type BudgetPeriod = 'daily' | 'monthly';
 export type BudgetScope = 'project' | 'agent';
 export type BudgetState = 'ok' | 'soft' | 'hard';
 
-/** A project's or an agent's budget policy as saved (null = not set / off). */
-export interface BudgetPolicy {
-  /** USD per calendar day. */
-  dailyUsd: number | null;
-  /** USD per calendar month. */
-  monthlyUsd: number | null;
-  /** Percent of a budget past which requests go to a cheaper model, e.g. 80. */
-  softLimitPercent: number | null;
-  /** The cheaper model; null = the cheapest model the project's configuration names. */
-  softLimitModel: string | null;
-  /** Percent of a budget past which requests are refused, e.g. 100. */
-  hardLimitPercent: number | null;
-}
+/** Limits are percentages of a budget; above 100 lets a budget overrun by that much. */
+export const MAX_LIMIT_PERCENT = 1000;
+export const MAX_BUDGET_USD = 1_000_000;
 
-/** What a PUT sends: only the fields it names change; null clears one. */
-export type BudgetPolicyPatch = Partial<BudgetPolicy>;
+export const BUDGET_POLICY_KEYS = ['dailyUsd', 'monthlyUsd', 'softLimitPercent', 'softLimitModel', 'hardLimitPercent'] as const;
+
+const usdMessage = expected(`null or a number of US dollars from 0 to ${MAX_BUDGET_USD}`);
+const percentMessage = expected(`null or a percentage above 0 and at most ${MAX_LIMIT_PERCENT}`);
+/** Absent: unchanged; null: cleared. */
+const usdAmount = v.optional(v.nullable(v.pipe(v.number(usdMessage), v.finite(usdMessage), v.minValue(0, usdMessage), v.maxValue(MAX_BUDGET_USD, usdMessage))));
+const limitPercent = v.optional(v.nullable(v.pipe(v.number(percentMessage), v.finite(percentMessage), v.gtValue(0, percentMessage), v.maxValue(MAX_LIMIT_PERCENT, percentMessage))));
+/** A model id; blank is null (the cheapest model the project's configuration names). */
+const cheaperModel = v.optional(v.nullable(v.pipe(
+  v.string(expected('a string')),
+  v.transform((t) => t.trim()),
+  v.check((t) => t === '' || !modelIdProblem(t), (issue) => modelIdProblem(issue.input) ?? 'not a model id'),
+  v.transform((t) => (t === '' ? null : t)),
+)));
+
+/**
+ * What a PUT's `budget` sends: only the fields it names change; null clears one. The
+ * fields, in the order they are checked:
+ * - dailyUsd: USD per calendar day; monthlyUsd: USD per calendar month.
+ * - softLimitPercent: percent of a budget past which requests go to a cheaper model, e.g. 80.
+ * - hardLimitPercent: percent of a budget past which requests are refused, e.g. 100.
+ * - softLimitModel: the cheaper model; null = the cheapest model the project's configuration names.
+ */
+export const budgetPolicyPatchSchema = v.pipe(v.custom<Record<string, unknown>>(isPlainObject, expected('an object')), v.strictObject({
+  dailyUsd: usdAmount,
+  monthlyUsd: usdAmount,
+  softLimitPercent: limitPercent,
+  hardLimitPercent: limitPercent,
+  softLimitModel: cheaperModel,
+}, () => `unknown setting (known: ${BUDGET_POLICY_KEYS.join(', ')})`));
+
+export type BudgetPolicyPatch = v.InferOutput<typeof budgetPolicyPatchSchema>;
+
+/** A project's or an agent's budget policy as saved (null = not set / off). */
+export type BudgetPolicy = { [K in keyof BudgetPolicyPatch]-?: Exclude<BudgetPolicyPatch[K], undefined> };
 
 export const EMPTY_BUDGET_POLICY: BudgetPolicy = {
   dailyUsd: null, monthlyUsd: null, softLimitPercent: null, softLimitModel: null, hardLimitPercent: null,
 };
-
-export const BUDGET_POLICY_KEYS = ['dailyUsd', 'monthlyUsd', 'softLimitPercent', 'softLimitModel', 'hardLimitPercent'] as const;
-
-/** Limits are percentages of a budget; above 100 lets a budget overrun by that much. */
-export const MAX_LIMIT_PERCENT = 1000;
-export const MAX_BUDGET_USD = 1_000_000;
 
 /** The percentages that raise a threshold alert. */
 export const BUDGET_THRESHOLDS = [50, 80, 100] as const;
@@ -190,42 +207,11 @@ export function budgetAlertId(a: {
   return `${who}:${a.period}:${encodeURIComponent(a.periodStart)}:${what}`;
 }
 
-function usd(o: Record<string, unknown>, key: string, path: string): number | null | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return v;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > MAX_BUDGET_USD) {
-    throw new ValidationError(`${path}.${key}`, `expected null or a number of US dollars from 0 to ${MAX_BUDGET_USD}, got ${describe(v)}`);
-  }
-  return v;
-}
-
-function percent(o: Record<string, unknown>, key: string, path: string): number | null | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return v;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > MAX_LIMIT_PERCENT) {
-    throw new ValidationError(`${path}.${key}`, `expected null or a percentage above 0 and at most ${MAX_LIMIT_PERCENT}, got ${describe(v)}`);
-  }
-  return v;
-}
-
 /** Validates a PUT's `budget` object: every field optional, null clears it. */
 export function parseBudgetPolicyPatch(value: unknown, path = 'budget'): BudgetPolicyPatch {
-  const o = expectObject(value, path);
-  rejectUnknownKeys(o, BUDGET_POLICY_KEYS, path);
-  const patch: BudgetPolicyPatch = {};
-  const daily = usd(o, 'dailyUsd', path);
-  if (daily !== undefined) patch.dailyUsd = daily;
-  const monthly = usd(o, 'monthlyUsd', path);
-  if (monthly !== undefined) patch.monthlyUsd = monthly;
-  const soft = percent(o, 'softLimitPercent', path);
-  if (soft !== undefined) patch.softLimitPercent = soft;
-  const hard = percent(o, 'hardLimitPercent', path);
-  if (hard !== undefined) patch.hardLimitPercent = hard;
-  const model = optionalNullableString(o, 'softLimitModel', path);
-  if (model !== undefined) {
-    const t = model === null ? '' : model.trim();
-    patch.softLimitModel = t === '' ? null : expectModelId(t, `${path}.softLimitModel`);
-  }
+  const patch = check(budgetPolicyPatchSchema, value, path);
+  // A field given as undefined (a caller's object, never JSON) leaves it unchanged, as absent does.
+  for (const k of BUDGET_POLICY_KEYS) if (patch[k] === undefined) delete patch[k];
   return patch;
 }
 

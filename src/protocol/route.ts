@@ -102,14 +102,22 @@ export function matchPath(r: AnyRoute, path: string): Record<string, string> | n
 }
 
 /**
+ * A schema's message for a value that is not what it should be: what was expected and what
+ * came ("expected a number ≥ 0, got the string \"x\""), as validate.ts's messages say it.
+ */
+export function expected(what: string): (issue: v.BaseIssue<unknown>) => string {
+  return (issue) => `expected ${what}, got ${describe(issue.input)}`;
+}
+
+/**
  * Checks a value against a schema. A failure is a ValidationError naming the path of the
- * offending value, what was expected and what came ("budget.dailyUsd: expected a number ≥ 0,
- * got the string \"x\""), as validate.ts's are.
+ * offending value and the schema's message for it ("budget.dailyUsd: expected null or a
+ * number of US dollars from 0 to 1000000, got -1").
  */
 export function check<T>(schema: Schema<T>, value: unknown, where: string): T {
   const result = v.safeParse(schema, value);
   if (result.success) return result.output;
   const issue = result.issues[0];
   const dotted = v.getDotPath(issue);
-  throw new ValidationError(dotted ? `${where}.${dotted}` : where, `${issue.message}, got ${describe(issue.input)}`);
+  throw new ValidationError(dotted ? `${where}.${dotted}` : where, issue.message);
 }

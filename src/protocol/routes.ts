@@ -11,12 +11,11 @@ import type { AnalyticsViewAnswer } from './analyticsView';
 import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
 import type { LeasesStatus, StopWhenIdleAnswer } from './leases';
 import type { AgentInfo, ProjectInfo } from './projects';
-import type { ModelListPrice } from './webviewMessages';
 import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
 } from './team';
 import type { UsageRecord } from './usage';
-import { route, typed } from './route';
+import { expected, route, typed } from './route';
 import type { ModelCategory } from './modelCategory';
 
 const text = v.string();
@@ -38,26 +37,26 @@ const analyticsTarget = {
  * configuration overrides them per request): what a model configuration view inherits.
  */
 export const routingRulesSchema = v.object({
-  longContextThreshold: v.pipe(v.number('expected a number'), v.minValue(0, 'expected a number ≥ 0')),
-  longContextModel: v.nullable(v.string('expected a model id or null')),
-  backgroundModel: v.nullable(v.string('expected a model id or null')),
-  webSearchModel: v.nullable(v.string('expected a model id or null')),
-  reasoningModel: v.nullable(v.string('expected a model id or null')),
-  reasoningKeywords: v.array(v.string('expected a string'), 'expected a list of strings'),
-  reasoningBudgetThreshold: v.nullable(v.number('expected a number or null')),
-  reasoningEfforts: v.array(v.string('expected a string'), 'expected a list of strings'),
-  fallbackModels: v.array(v.string('expected a model id'), 'expected a list of model ids'),
-  pluginsEnabled: v.boolean('expected true or false'),
-  defaultModel: v.nullable(v.string('expected a model id or null')),
-}, 'expected an object');
+  longContextThreshold: v.pipe(v.number(expected('a number ≥ 0')), v.minValue(0, expected('a number ≥ 0'))),
+  longContextModel: v.nullable(v.string(expected('a model id or null'))),
+  backgroundModel: v.nullable(v.string(expected('a model id or null'))),
+  webSearchModel: v.nullable(v.string(expected('a model id or null'))),
+  reasoningModel: v.nullable(v.string(expected('a model id or null'))),
+  reasoningKeywords: v.array(v.string(expected('a string')), expected('a list of strings')),
+  reasoningBudgetThreshold: v.nullable(v.number(expected('a number or null'))),
+  reasoningEfforts: v.array(v.string(expected('a string')), expected('a list of strings')),
+  fallbackModels: v.array(v.string(expected('a model id')), expected('a list of model ids')),
+  pluginsEnabled: v.boolean(expected('true or false')),
+  defaultModel: v.nullable(v.string(expected('a model id or null'))),
+}, expected('an object'));
 export type MergedRoutingRules = v.InferOutput<typeof routingRulesSchema>;
 
 export interface CatalogueModel {
   id: string;
   name: string;
   category: ModelCategory | null;
-  /** Input and output USD per million tokens; null when no price is known. */
-  price: ModelListPrice | null;
+  /** Input and output USD per million tokens (a view's ModelListPrice); null when no price is known. */
+  price: { input: number; output: number } | null;
 }
 
 /** A session's requests since the gateway started, by either of its ids. */
@@ -95,7 +94,7 @@ export const ROUTES = {
   price: route('PUT', '/v1/conduit/prices/:model', { params: v.object({ model: text }), body: typed<PriceBody>(), response: typed<Record<string, unknown>>() }),
 
   analyticsView: route('GET', '/v1/conduit/analytics/view', {
-    query: v.object({ ...analyticsTarget, bucket: v.optional(v.picklist(['hour', 'day'], 'expected hour or day')) }),
+    query: v.object({ ...analyticsTarget, bucket: v.optional(v.picklist(['hour', 'day'], expected('hour or day'))) }),
     response: typed<AnalyticsViewAnswer>(),
   }),
   analyticsSummary: route('GET', '/v1/conduit/analytics/summary', { query: v.object(analyticsTarget), response: typed<SummaryAnswer>() }),
