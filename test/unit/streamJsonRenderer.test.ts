@@ -174,6 +174,21 @@ describe('streamJsonRenderer.renderLine', () => {
       assert.deepEqual(run([init]), [`● session ${SESSION} · claude-sonnet-4-5 · /tmp/probe/fake`]);
     });
 
+    it("claude's own message without a request (not logged in, model \"<synthetic>\"): the model asked for alone, no routing arrow", () => {
+      // What claude 2.x prints, not logged in, before it sends anything to the gateway.
+      const notLoggedIn = JSON.stringify({
+        type: 'assistant', parent_tool_use_id: null, session_id: SESSION, uuid: '5b0f2c1e-8d6a-4f3e-9c1b-2a7d4e6f8a90', error: 'authentication_failed',
+        message: {
+          id: '0c4d8f2a-7b1e-4e9a-8f3c-6d2b1a9e7c50', container: null, model: '<synthetic>', role: 'assistant', stop_reason: 'stop_sequence', stop_sequence: '', type: 'message',
+          usage: { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+          content: [{ type: 'text', text: 'Not logged in · Please run /login' }],
+        },
+      });
+      const out = run([init, notLoggedIn]);
+      assert.deepEqual(out.slice(0, 2), [`● session ${SESSION} · claude-sonnet-4-5 · /tmp/probe/fake`, 'Not logged in · Please run /login']);
+      assert.ok(!out.some((l) => l.includes('synthetic')), out.join('\n'));
+    });
+
     it('a run cut before claude\'s result still states what Conduit recorded', () => {
       const out = run([init, meta('req-1', 'claude-sonnet-4-5', 'claude-sonnet-4-5', 0.0012), 'conduit-claude: killed']);
       assert.deepEqual(out.slice(-2), ['conduit-claude: killed', '1 request · $0.0012']);

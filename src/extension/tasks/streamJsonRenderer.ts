@@ -107,6 +107,12 @@ function headerLine(h: SessionHeader, routedModel?: string): string {
 
 const NO_REQUESTS = new SessionTally().totals();
 
+/**
+ * The model claude names on a message it made itself without any request (an error such as
+ * "Not logged in · Please run /login"): no model answered it, so it is no routed model.
+ */
+export const CLAUDE_SYNTHETIC_MODEL = '<synthetic>';
+
 /** One line on its own, without what the lines before it said (see SessionRenderer). */
 export function renderLine(raw: string): RenderResult {
   const p = parse(raw);
@@ -197,8 +203,9 @@ export class SessionRenderer {
     if (metadata) this.tally.addMetadata(metadata);
     const asked = metadata?.routingDecision.requestedModel;
     const routed = metadata ? { requested: typeof asked === 'string' ? asked : undefined, model: metadata.routingDecision.model }
-      : msg.type === 'assistant' && typeof msg.message?.model === 'string' ? { requested: undefined, model: msg.message.model as string }
-      : undefined;
+      : msg.type === 'assistant' && typeof msg.message?.model === 'string' && msg.message.model !== CLAUDE_SYNTHETIC_MODEL
+        ? { requested: undefined, model: msg.message.model as string }
+        : undefined;
     const r = renderMessage(msg, p.text);
     return { ...r, lines: r.lines.length || routed ? [...this.header(routed), ...r.lines] : [] };
   }
