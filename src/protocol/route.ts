@@ -6,7 +6,7 @@
  * them (src/conduit/client/call.ts). The table of routes is routes.ts.
  */
 import * as v from 'valibot';
-import { ValidationError, describe } from './validate';
+import { ValidationError, describe, isPlainObject } from './validate';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
@@ -107,6 +107,17 @@ export function matchPath(r: AnyRoute, path: string): Record<string, string> | n
  */
 export function expected(what: string): (issue: v.BaseIssue<unknown>) => string {
   return (issue) => `expected ${what}, got ${describe(issue.input)}`;
+}
+
+/**
+ * An object with these entries: a list or null is "expected an object" (valibot's object
+ * alone takes a list), a missing entry is named by its path.
+ */
+export function objectOf<E extends v.ObjectEntries>(entries: E) {
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, expected('an object')),
+    v.object(entries, (issue) => `missing, expected ${issue.expected}`),
+  );
 }
 
 /**

@@ -15,7 +15,7 @@ import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
 } from './team';
 import type { UsageRecord } from './usage';
-import { expected, route, typed } from './route';
+import { expected, objectOf, route, typed } from './route';
 import type { ModelCategory } from './modelCategory';
 
 const text = v.string();
@@ -36,7 +36,7 @@ const analyticsTarget = {
  * The routing rules config.json merged over the gateway's defaults (a project's own
  * configuration overrides them per request): what a model configuration view inherits.
  */
-export const routingRulesSchema = v.object({
+export const routingRulesSchema = objectOf({
   longContextThreshold: v.pipe(v.number(expected('a number ≥ 0')), v.minValue(0, expected('a number ≥ 0'))),
   longContextModel: v.nullable(v.string(expected('a model id or null'))),
   backgroundModel: v.nullable(v.string(expected('a model id or null'))),
@@ -48,7 +48,7 @@ export const routingRulesSchema = v.object({
   fallbackModels: v.array(v.string(expected('a model id')), expected('a list of model ids')),
   pluginsEnabled: v.boolean(expected('true or false')),
   defaultModel: v.nullable(v.string(expected('a model id or null'))),
-}, expected('an object'));
+});
 export type MergedRoutingRules = v.InferOutput<typeof routingRulesSchema>;
 
 export interface CatalogueModel {
