@@ -31,7 +31,7 @@ import type { ClientAuth } from './auth';
 import { GatewayError, errorBody, sendError } from './errors';
 import { sendBudgetRefusal } from './budgetsRoute';
 import {
-  downstreamHeaders, headerValue, isRetryableStatus, sendUpstream, upstreamErrorMessage, upstreamHeaders, withBodyHeaders,
+  downstreamHeaders, headerValue, isRetryableStatus, responseSlot, sendUpstream, upstreamErrorMessage, upstreamHeaders, withBodyHeaders,
 } from './forward';
 import { ErrorReplyBody, credentialsRefusal, judgeErrorReply } from './providerError';
 import type { ProviderRegistry, ResolvedModel } from './providers';
@@ -228,7 +228,7 @@ interface ExchangeOptions {
 type ExchangePhase = 'waiting' | 'discarding' | 'piping' | 'holding-error' | 'done';
 
 /** The exchange of each client response, for the response's listeners. */
-const exchanges = new WeakMap<ServerResponse, Exchange>();
+const exchanges = responseSlot<Exchange>('conduit.exchange');
 
 /**
  * One request's way to a provider and back: tries the candidates in turn while nothing
@@ -283,7 +283,7 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
     this.deps = options.deps;
     this.t0 = options.t0;
     this.onDone = options.done;
-    exchanges.set(this.res, this);
+    exchanges.attach(this.res, this);
     this.res.on('close', exchangeClientClosed);
   }
 
@@ -538,11 +538,11 @@ function exchangeUncork(exchange: Exchange): void {
 }
 
 function exchangeClientClosed(this: ServerResponse): void {
-  exchanges.get(this)?.clientClosed();
+  exchanges.of(this)?.clientClosed();
 }
 
 function exchangeClientDrained(this: ServerResponse): void {
-  exchanges.get(this)?.clientDrained();
+  exchanges.of(this)?.clientDrained();
 }
 
 function sseError(type: string, message: string): string {
