@@ -136,11 +136,12 @@ describe('PriceTable', () => {
 
 describe('parsePriceOverrides', () => {
   it('defaults cache prices from the input price', () => {
-    const out = parsePriceOverrides({ m: { input: 4, output: 20 } });
+    // Spread: the map itself has no prototype (a model id can only ever be an entry of it).
+    const out = { ...parsePriceOverrides({ m: { input: 4, output: 20 } }) };
     assert.deepEqual(out, { m: { input: 4, output: 20, cacheWrite5m: 4 * 1.25, cacheWrite1h: 4 * 2, cacheRead: 4 * 0.1 } });
     const given = parsePriceOverrides({ m: { input: 4, output: 20, cacheWrite5m: 1, cacheWrite1h: 2, cacheRead: 0 } });
     assert.deepEqual(given.m, { input: 4, output: 20, cacheWrite5m: 1, cacheWrite1h: 2, cacheRead: 0 });
-    assert.deepEqual(parsePriceOverrides(undefined), {});
+    assert.deepEqual({ ...parsePriceOverrides(undefined) }, {});
   });
 
   it('names the field of a bad price', () => {
@@ -159,6 +160,16 @@ describe('parsePriceOverrides', () => {
       assert.throws(() => parsePriceOverrides(value), (err: Error) => err.message.startsWith(`${field}: `), JSON.stringify(value));
     }
     assert.throws(() => parsePriceOverrides({ m: { output: 1 } }, 'config.prices'), (err: Error) => err.message.startsWith('config.prices.m.input: '));
+  });
+
+  it('bounds prices and refuses model ids that are not ones, or that name an object\'s own machinery', () => {
+    assert.throws(() => parsePriceOverrides({ m: { input: 1e308, output: 1 } }), (err: Error) => err.message.startsWith('prices.m.input: expected a price in USD per million tokens (a number from 0 to 100000)'));
+    assert.deepEqual(parsePriceOverrides({ m: { input: 100_000, output: 1 } }).m.cacheWrite1h, 200_000);
+    for (const model of ['__proto__', 'constructor', 'prototype', 'a b', '']) {
+      const value = JSON.parse(`{ ${JSON.stringify(model)}: { "input": 1, "output": 1 } }`);
+      assert.throws(() => parsePriceOverrides(value), (err: Error) => err.message.startsWith(`prices: ${JSON.stringify(model)}: `), model);
+    }
+    assert.equal(Object.getPrototypeOf(parsePriceOverrides({ m: { input: 1, output: 1 } })), null);
   });
 
   it('refuses a non-object', () => {

@@ -2,20 +2,22 @@
  * PUT /v1/conduit/prices/<model>   { input, output, cacheWrite5m?, cacheWrite1h?, cacheRead? }
  *
  * "Add a price" for a model the price table does not know (a fine-tune, a new id): USD per
- * million tokens, each a finite number >= 0; cache prices left out follow Anthropic's
+ * million tokens, each a number from 0 to MAX_PRICE_PER_MILLION; cache prices left out follow Anthropic's
  * ratios to input (1.25x, 2x, 0.1x: parsePriceOverrides). Written into config.json's
  * `prices` (the rest of the file kept; mode 0600, a temporary file renamed over it), then
  * the configuration is reloaded so the next request and the next analytics answer price
  * that model; the requests already stored for it without a known price are priced too
  * (reprice.ts; `repricedRequests`, null when the store could not be asked). A config.json
- * that is not a JSON object is left alone (409). The token check happens before (server.ts).
+ * that is not a JSON object, or whose prices would not all be valid with the new one, is
+ * left alone (409): nothing is written unless the whole update validates. The model id is
+ * one (src/protocol/modelId.ts) and not a reserved name such as `__proto__`
+ * (priceModelProblem). The token check happens before (server.ts).
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PriceBody } from '../../protocol/analytics';
-import { modelIdProblem } from '../../protocol/modelId';
 import { writeSecretFile } from '../core/secretFile';
-import { parsePriceOverrides, type PriceTable } from '../pricing/priceTable';
+import { parsePriceOverrides, priceModelProblem, priceProblem, type PriceTable } from '../pricing/priceTable';
 import type { Logger } from '../core/log';
 import type { LedgerService } from '../ledger/service';
 import { sendJson } from './analyticsRoute';
@@ -36,7 +38,7 @@ export interface PricesDeps {
   readonly prices: PriceTable;
 }
 
-/** The body's prices, checked: input and output required, every one finite and >= 0, nothing else. */
+/** The body's prices, checked: input and output required, every one from 0 to MAX_PRICE_PER_MILLION, nothing else. */
 export function parsePriceBody(body: Buffer): PriceBody {
   let value: unknown;
   try {
@@ -54,8 +56,9 @@ export function parsePriceBody(body: Buffer): PriceBody {
     const v = o[key];
     if (v === undefined && (key === 'input' || key === 'output')) throw new GatewayError('invalid_request_error', `${key}: required (USD per million tokens)`);
     if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new GatewayError('invalid_request_error', `${key}: expected a price in USD per million tokens (a finite number >= 0), got ${JSON.stringify(v)?.slice(0, 40)}`);
-    out[key] = v;
+    const problem = priceProblem(v);
+    if (problem) throw new GatewayError('invalid_request_error', `${key}: ${problem}`);
+    out[key] = v as number;
   }
   return out as unknown as PriceBody;
 }
@@ -90,7 +93,7 @@ export async function handlePrices(req: IncomingMessage, res: ServerResponse, pa
   } catch {
     return sendError(res, 'invalid_request_error', 'the model id in the path is not valid percent-encoding');
   }
-  const problem = modelIdProblem(model);
+  const problem = priceModelProblem(model);
   if (problem) return sendError(res, 'invalid_request_error', `model: ${problem}`);
   if (req.method === 'GET') {
     const hit = deps.prices.lookup(model);
@@ -98,9 +101,19 @@ export async function handlePrices(req: IncomingMessage, res: ServerResponse, pa
   }
   if (req.method !== 'PUT') return sendError(res, 'invalid_request_error', `${req.method} is not allowed here; use PUT (or GET)`, 405);
   const price = parsePriceBody(await readBody(req, BODY_LIMIT));
-  parsePriceOverrides({ [model]: price }); // the rules config.json's prices are read by, to be sure
   const config = readConfigObject(deps.configFile);
   const prices = { ...(config.prices as Record<string, unknown> | undefined), [model]: price };
+  // The rules config.json's prices are read by, over all of them, before anything is written.
+  try {
+    parsePriceOverrides({ [model]: price }, 'body');
+  } catch (err) {
+    throw new GatewayError('invalid_request_error', (err as Error).message);
+  }
+  try {
+    parsePriceOverrides(prices, `${deps.configFile}: prices`);
+  } catch (err) {
+    throw new GatewayError('invalid_request_error', `${(err as Error).message}; fix it before adding a price`, 409);
+  }
   writeSecretFile(deps.configFile, `${JSON.stringify({ ...config, prices }, null, 2)}\n`);
   deps.reloadConfig();
   const applied = deps.prices.lookup(model);

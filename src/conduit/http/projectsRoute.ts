@@ -19,6 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
+import { expectNoControlCharacters } from '../../protocol/controlCharacters';
 import { expectModelId } from '../../protocol/modelId';
 import type { AgentInput } from '../../protocol/projects';
 import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
@@ -142,7 +143,7 @@ function pathSegment(raw: string, what: string): string {
   }
   if (value.length === 0) throw new ValidationError(what, 'is empty');
   if (value.length > MAX_KEY_LENGTH) throw new ValidationError(what, `longer than ${MAX_KEY_LENGTH} characters`);
-  return value;
+  return expectNoControlCharacters(value, what);
 }
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -163,7 +164,7 @@ function text(o: Record<string, unknown>, key: string, max: number): string | un
   const t = v.trim();
   if (t.length === 0) throw new ValidationError(key, 'must not be empty');
   if (t.length > max) throw new ValidationError(key, `longer than ${max} characters`);
-  return t;
+  return expectNoControlCharacters(t, key);
 }
 
 function budget(o: Record<string, unknown>, key: string): number | null | undefined {
@@ -241,7 +242,7 @@ function previousKeys(o: Record<string, unknown>): string[] | undefined {
     if (typeof k !== 'string' || k.length === 0 || k.length > MAX_KEY_LENGTH) {
       throw new ValidationError(`previousKeys[${i}]`, `expected a project key of 1 to ${MAX_KEY_LENGTH} characters, got ${describe(k)}`);
     }
-    return k;
+    return expectNoControlCharacters(k, `previousKeys[${i}]`);
   });
 }
 

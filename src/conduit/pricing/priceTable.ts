@@ -4,6 +4,7 @@
  * prices on top. A model without a known price costs null, flagged "unknown", never 0.
  */
 import type { CostBreakdown, TokenUsage } from '../../protocol/usage';
+import { modelIdProblem } from '../../protocol/modelId';
 import bundled from './anthropic-prices.json';
 
 /** USD per million tokens. */
@@ -34,7 +35,7 @@ export class PriceTable {
   private readonly cache = new Map<string, Resolved | null>();
 
   constructor(
-    private readonly overrides: Record<string, ModelPrice> = {},
+    private readonly overrides: Record<string, ModelPrice> = Object.create(null) as Record<string, ModelPrice>,
     private readonly data: PriceData = bundled as PriceData,
   ) {}
 
@@ -102,17 +103,52 @@ function matches(rule: MatchRule, model: string): boolean {
   return false;
 }
 
-/** Validates prices given in config.json. */
+/**
+ * The highest price accepted, in USD per million tokens: far above any model's (Opus output
+ * is tens of dollars), low enough that every derived cache price and every cost stays a
+ * finite number (1e308 would make the 2x cache-write price Infinity, which JSON cannot hold).
+ */
+export const MAX_PRICE_PER_MILLION = 100_000;
+
+/**
+ * Model ids that name a property every plain object has: a price map keyed by one would
+ * change the map's prototype (`__proto__`) or shadow its methods, and no provider's model is
+ * called that.
+ */
+const RESERVED_MODEL_IDS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** What is wrong with `model` as the key of a price, or null when it may have one. */
+export function priceModelProblem(model: string): string | null {
+  if (RESERVED_MODEL_IDS.has(model)) return `"${model}" is a reserved name, not a model id`;
+  return modelIdProblem(model);
+}
+
+/** What is wrong with `v` as a price, or null when it is one. */
+export function priceProblem(v: unknown): string | null {
+  if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_PRICE_PER_MILLION) return null;
+  return `expected a price in USD per million tokens (a number from 0 to ${MAX_PRICE_PER_MILLION}), got ${JSON.stringify(v)?.slice(0, 40) ?? String(v)}`;
+}
+
+/**
+ * Validates prices given in config.json. The map has no prototype, so a model id read from
+ * the file can only ever be an entry of it.
+ */
 export function parsePriceOverrides(value: unknown, path = 'prices'): Record<string, ModelPrice> {
-  if (value === undefined) return {};
+  const out: Record<string, ModelPrice> = Object.create(null) as Record<string, ModelPrice>;
+  if (value === undefined) return out;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object of model id → prices`);
-  const out: Record<string, ModelPrice> = {};
   for (const [model, p] of Object.entries(value as Record<string, unknown>)) {
-    const o = p as Record<string, unknown>;
-    const num = (k: string, fallback?: number): number => {
-      const v = o?.[k] ?? fallback;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${path}.${model}.${k}: expected a price in USD per million tokens (a number ≥ 0)`);
-      return v;
+    const modelProblem = priceModelProblem(model);
+    if (modelProblem) throw new Error(`${path}: ${JSON.stringify(model.slice(0, 60))}: ${modelProblem}`);
+    // Not an object: its input is missing, which the first check below names.
+    const o = (typeof p === 'object' && p !== null && !Array.isArray(p) ? p : {}) as Record<string, unknown>;
+    // A cache price left out follows input's: at most twice the bound, so finite too.
+    const num = (k: string, derived?: number): number => {
+      const v = Object.hasOwn(o, k) ? o[k] : undefined;
+      if ((v === undefined || v === null) && derived !== undefined) return derived;
+      const problem = priceProblem(v);
+      if (problem) throw new Error(`${path}.${model}.${k}: ${problem}`);
+      return v as number;
     };
     const input = num('input');
     out[model] = {

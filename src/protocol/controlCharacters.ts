@@ -1,0 +1,24 @@
+/**
+ * Names and keys people give (project keys and names, agent names and ids, persona types)
+ * hold no control characters: Postgres refuses a NUL in text outright (which surfaced as
+ * the store's failure instead of the client's), and the others (line breaks, escapes) would
+ * reach logs, headers and views as they are. Refused where they enter, naming the field.
+ */
+import { ValidationError } from './validate';
+
+/** C0 controls (NUL, tab, line breaks, ESC...), DEL and the C1 controls. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function hasControlCharacter(s: string): boolean {
+  return CONTROL_CHARACTER.test(s);
+}
+
+/** `s` when it has no control character; otherwise a ValidationError naming `path` and the character. */
+export function expectNoControlCharacters(s: string, path: string): string {
+  const hit = CONTROL_CHARACTER.exec(s);
+  if (hit) {
+    const code = `U+${hit[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    throw new ValidationError(path, `must not contain control characters (found ${code} at position ${hit.index})`);
+  }
+  return s;
+}
