@@ -40,6 +40,16 @@ describe('GET /v1/conduit/models (the model configuration view\'s list)', () => 
     assert.equal(byId.get('proxy/claude-sonnet-4-6'), null, 'a model of another provider has no known price');
   });
 
+  it('gives every Claude model its display name, the default model too (not in the price table)', async () => {
+    const { models } = (await (await get(t.token)).json()) as { models: { id: string; name: string }[] };
+    const byId = new Map(models.map((m) => [m.id, m.name]));
+    assert.equal(byId.get('claude-sonnet-5-5'), 'Claude Sonnet 5.5', 'the rules\' default model');
+    assert.equal(byId.get('claude-haiku-4-5'), 'Claude Haiku 4.5');
+    assert.equal(byId.get('claude-opus-5-5'), 'Claude Opus 5.5');
+    for (const m of models.filter((x) => /^claude-(opus|sonnet|haiku)-/.test(x.id))) assert.notEqual(m.name, m.id, `${m.id} has a name`);
+    assert.equal(byId.get('my-own-model'), 'my-own-model', 'a model of config.json\'s own is named by its id');
+  });
+
   it('needs the access token', async () => {
     assert.equal((await get(null)).status, 401);
   });

@@ -51,6 +51,7 @@ import { withModelChunks } from '../routing/requestFacts';
 import { safeHeaderValue } from './safeHeader';
 import { sessionIdOf } from '../../protocol/session';
 import { modelCategoryOf } from '../../protocol/modelCategory';
+import { modelNameOf } from '../../protocol/modelNames';
 
 export interface ServerDeps extends MessagesDeps {
   /** The usage store (analytics, sync); null when the gateway runs without it. */
@@ -256,10 +257,10 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
 function modelCatalogue(deps: ServerDeps): CatalogueModel[] {
   // Input and output USD per million tokens, as requests are costed (config.json's prices first); null: unknown.
   const price = (id: string) => { const p = deps.prices.lookup(id)?.price; return p ? { input: p.input, output: p.output } : null; };
-  const out = deps.prices.models().map((m) => ({ id: m.id, name: m.name, category: modelCategoryOf(m.id), price: price(m.id) }));
+  const out = deps.prices.models().map((m) => ({ id: m.id, name: modelNameOf(m.id, m.name), category: modelCategoryOf(m.id), price: price(m.id) }));
   const rules = deps.rules();
   for (const ref of [rules.defaultModel, rules.longContextModel, rules.backgroundModel, rules.reasoningModel, rules.webSearchModel, ...rules.fallbackModels]) {
-    if (ref && !out.some((m) => m.id === ref)) out.push({ id: ref, name: ref, category: modelCategoryOf(ref), price: price(ref) });
+    if (ref && !out.some((m) => m.id === ref)) out.push({ id: ref, name: modelNameOf(ref), category: modelCategoryOf(ref), price: price(ref) });
   }
   return out;
 }

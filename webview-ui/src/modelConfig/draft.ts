@@ -8,6 +8,7 @@ import type { AgentModelSelection, InheritedRules, ModelOption } from '../../../
 import { listPriceOf, type PricedModelOption } from '../../../src/protocol/webviewMessages.js';
 import type { ModelListPrice } from '../../../src/protocol/webviewMessages.js';
 import { formatUsdAmount } from '../../../src/protocol/format.js';
+import { modelNameOf } from '../../../src/protocol/modelNames.js';
 
 /** A rule's model select: keep the gateway's setting, switch the rule off, or a model. */
 export const INHERIT = '@inherit';
@@ -185,7 +186,8 @@ export function previewLines(rules: EffectiveRules, modelName: (id: string) => s
 
 /** One naming everywhere: the display name with the id beside it ("Claude Sonnet 5.5 · claude-sonnet-5-5"), the id alone when it has no other name. */
 export function modelDisplayName(model: Pick<ModelOption, 'id' | 'name'>): string {
-  return model.name && model.name !== model.id ? `${model.name} · ${model.id}` : model.id;
+  const name = modelNameOf(model.id, model.name);
+  return name !== model.id ? `${name} · ${model.id}` : model.id;
 }
 
 /** "$3 / $15 per M" (input / output USD per million tokens); "price unknown" when the gateway knows none. */

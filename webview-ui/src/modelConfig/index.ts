@@ -213,10 +213,9 @@ const ui: {
   fieldHints: Map<string, HTMLElement>;
 } = { ruleSelects: {}, budgetFields: {}, spend: {}, fieldErrors: new Map(), fieldHints: new Map() };
 
-/** A model as the view names it everywhere: "Claude Sonnet 5.5 · claude-sonnet-5-5", the id alone for a model it does not know. */
+/** A model as the view names it everywhere: "Claude Sonnet 5.5 · claude-sonnet-5-5", the id alone for a model without a name. */
 function modelName(id: string): string {
-  const model = init?.models.find((m) => m.id === id);
-  return model ? modelDisplayName(model) : id;
+  return modelDisplayName(init?.models.find((m) => m.id === id) ?? { id, name: id });
 }
 
 function option(value: string, label: string, selected: boolean, description?: string): HTMLElement {
