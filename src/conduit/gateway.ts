@@ -160,6 +160,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     }),
   };
   const server = createGatewayServer(deps);
+  // Connections beyond it are closed as they arrive (their file descriptors freed at once).
+  server.maxConnections = config.maxConnections;
   const sockets = new Set<import('node:net').Socket>();
   server.on('connection', (s) => { sockets.add(s); s.once('close', () => sockets.delete(s)); });
 
@@ -195,6 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       config = next;
       providers = new ProviderRegistry(next.providers, env);
       prices = new PriceTable(next.prices);
+      server.maxConnections = next.maxConnections;
       setTimeout(() => old.close(), 30_000).unref(); // let requests in flight finish on the old agents
       configRefusal = null;
       log.info('configuration reloaded');

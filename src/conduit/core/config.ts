@@ -6,6 +6,7 @@
  * {
  *   "port": 3460,                       // where the gateway listens (127.0.0.1 only)
  *   "maxBodyBytes": 33554432,           // requests above are refused with 413
+ *   "maxConnections": 1024,             // open connections at once; more are closed as they arrive
  *   "routing": { ...RoutingRulesConfig, "defaultModel": null },
  *   "providers": { "anthropic": { "baseUrl": "https://api.anthropic.com", "apiKeyEnv": "ANTHROPIC_API_KEY" },
  *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "...", "models": ["<model id>", ...] } },
@@ -41,6 +42,8 @@ export interface ProviderConfig {
 export interface GatewayConfig {
   port: number;
   maxBodyBytes: number;
+  /** Open connections the server keeps at once (server.maxConnections): a local process cannot use up its file descriptors. */
+  maxConnections: number;
   rules: RoutingRules;
   providers: Record<string, ProviderConfig>;
   prices: Record<string, ModelPrice>;
@@ -55,6 +58,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConf
   return {
     port: DEFAULT_PORT,
     maxBodyBytes: 32 * 1024 * 1024,
+    maxConnections: 1024,
     rules: { ...DEFAULT_RULES },
     providers: { anthropic: { baseUrl: env.CONDUIT_ANTHROPIC_URL || DEFAULT_ANTHROPIC_URL, apiKeyEnv: 'ANTHROPIC_API_KEY' } },
     prices: {},
@@ -115,9 +119,10 @@ export function checkModelsKnown(config: GatewayConfig): void {
 export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config = defaultConfig(env);
   const o = expectObject(value, 'config');
-  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone'], 'config');
+  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'maxConnections', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone'], 'config');
   config.port = optionalNumber(o, 'port', 'config', { min: 0, max: 65535, integer: true }) ?? config.port;
   config.maxBodyBytes = optionalNumber(o, 'maxBodyBytes', 'config', { min: 1024, integer: true }) ?? config.maxBodyBytes;
+  config.maxConnections = optionalNumber(o, 'maxConnections', 'config', { min: 1, max: 65_536, integer: true }) ?? config.maxConnections;
   config.upstreamTimeoutMs = optionalNumber(o, 'upstreamTimeoutMs', 'config', { min: 1000, integer: true }) ?? config.upstreamTimeoutMs;
 
   if (o.routing !== undefined) {

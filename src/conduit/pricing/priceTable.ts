@@ -134,8 +134,8 @@ export function priceProblem(v: unknown): string | null {
  * the file can only ever be an entry of it.
  */
 export function parsePriceOverrides(value: unknown, path = 'prices'): Record<string, ModelPrice> {
+  if (value === undefined) return {}; // no entry will ever be added to it
   const out: Record<string, ModelPrice> = Object.create(null) as Record<string, ModelPrice>;
-  if (value === undefined) return out;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${path}: expected an object of model id → prices`);
   for (const [model, p] of Object.entries(value as Record<string, unknown>)) {
     const modelProblem = priceModelProblem(model);
