@@ -68,6 +68,10 @@ export interface GatewayHealthView {
   version: string | null;
   /** Why it is stopped or failing, in words. */
   message: string | null;
+  /** While running: the status bar's warning (src/extension/ui/gatewayWarning.ts), so the sidebar says the same; absent or null: none. */
+  warning?: string | null;
+  /** While running: no usable provider credentials, so the view offers the two fixes (set a key, sign in with a Claude subscription). */
+  needsCredentials?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -138,7 +142,7 @@ export interface AnalyticsSummary {
   tokens: number;
   requests: number;
   /** cost / requests with a known cost; null when there are none. */
-  avgCostPerRequest: number | null;
+  averageCostPerRequest: number | null;
   /** The four measures that make up `tokens`. */
   split?: TokenSplit;
   /** Requests that ended with an error (status >= 400; budget refusals apart). */
@@ -251,7 +255,7 @@ export interface CacheSummary {
   /** cache reads / (input + cache writes + cache reads); null without prompt tokens. */
   hitRate: number | null;
   /** USD saved by cache reads (net of the write premium); null when unpriced. */
-  savedUsd: number | null;
+  netSavings: number | null;
 }
 
 /**
@@ -447,7 +451,9 @@ export interface RequestTeamAnalyticsMessage { type: 'requestTeamAnalytics'; id:
 export interface SignInMessage { type: 'signIn' }
 
 export interface OpenPanelMessage { type: 'openPanel'; panel: 'analytics' | 'modelConfig' }
-export interface GatewayActionMessage { type: 'gatewayAction'; action: 'start' | 'restart' | 'showLogs' }
+/** setApiKey: "Conduit: Set Provider API Key"; claudeLogin: claude in a terminal, to sign in with a Claude subscription (/login). */
+export const GATEWAY_ACTIONS = ['start', 'restart', 'showLogs', 'setApiKey', 'claudeLogin'] as const;
+export interface GatewayActionMessage { type: 'gatewayAction'; action: (typeof GATEWAY_ACTIONS)[number] }
 export interface RequestSidebarDataMessage { type: 'requestSidebarData'; id: string }
 
 export type ModelConfigWebviewMessage = ReadyMessage | SaveMessage;
@@ -554,7 +560,7 @@ const isUsageRecord = obj((o) => str(o.id) && isPlainObject(o.context) && isPlai
 
 const isDay = (v: unknown): v is string => typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v);
 const isTokenSplit = obj((t) => num(t.inputTokens) && num(t.outputTokens) && num(t.cacheCreationTokens) && num(t.cacheReadTokens));
-const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.refusedRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.avgCostPerRequest)
+const isSummary = obj((o) => numOrNull(o.cost) && num(o.costUnknownRequests) && num(o.refusedRequests) && num(o.tokens) && num(o.requests) && numOrNull(o.averageCostPerRequest)
   && optional(o.split, isTokenSplit) && optional(o.failedRequests, num) && optional(o.errorRate, numOrNull)
   && optional(o.failedByStatus, (x) => arrayOf(x, obj((f) => num(f.status) && strOrNull(f.error) && num(f.requests))))
   && optional(o.unpricedRequests, num) && optional(o.unpricedModels, (x) => arrayOf(x, obj((m) => str(m.model) && num(m.requests) && num(m.tokens))))
@@ -585,13 +591,13 @@ const checkAnalyticsData = obj((o) => isRange(o.range) && optional(o.bucket, one
     && optional(a.share, num) && optional(a.trend, (t) => arrayOf(t, num))))
   && arrayOf(o.sessions, isSession)
   && (o.savings === null || obj((s) => num(s.actual) && num(s.onDefaultModel) && num(s.saved) && strOrNull(s.defaultModel))(o.savings))
-  && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.savedUsd))(o.cache))
+  && (o.cache === null || obj((c) => numOrNull(c.hitRate) && numOrNull(c.netSavings))(o.cache))
   && optional(o.scope, (sc) => sc === null || isScope(sc)) && optional(o.from, isDay) && optional(o.to, isDay)
   && optional(o.daily, obj((d) => Object.entries(d).every(([k, v]) => oneOf(DAILY_GROUP_BYS)(k) && isDaily(v))))
   && optional(o.sessionsPage, obj((pg) => oneOf(SESSION_SORTS)(pg.sort) && num(pg.offset) && num(pg.total))));
 
 const isHealth = obj((o) => oneOf(['stopped', 'starting', 'running', 'error'] as const)(o.health)
-  && numOrNull(o.port) && strOrNull(o.version) && strOrNull(o.message));
+  && numOrNull(o.port) && strOrNull(o.version) && strOrNull(o.message) && optional(o.warning, strOrNull) && optional(o.needsCredentials, bool));
 const isSidebarDecision = obj((o) => str(o.requestId) && str(o.model) && str(o.source) && str(o.rule) && num(o.tokenCount)
   && str(o.timestamp) && strOrNull(o.agentName) && optional(o.refused, bool));
 const checkSidebarData = obj((o) => isHealth(o.health)
@@ -642,7 +648,7 @@ const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean
   requestTeamAnalytics: (o) => isId(o.id) && isPeriod(o),
   signIn: (o) => Object.keys(o).length === 1,
   openPanel: (o) => o.panel === 'analytics' || o.panel === 'modelConfig',
-  gatewayAction: (o) => o.action === 'start' || o.action === 'restart' || o.action === 'showLogs',
+  gatewayAction: (o) => oneOf(GATEWAY_ACTIONS)(o.action),
   requestSidebarData: (o) => isId(o.id),
 };
 

@@ -118,7 +118,7 @@ export function analyticsData(range: AnalyticsRange = 'this-month', names: { age
     bucket: hourly ? 'hour' : 'day',
     scopeLabel: 'synapse-app',
     summary: {
-      cost: total, costUnknownRequests: 7, refusedRequests: 0, tokens: 32_512_000, requests: 1931, avgCostPerRequest: 0.0308,
+      cost: total, costUnknownRequests: 7, refusedRequests: 0, tokens: 32_512_000, requests: 1931, averageCostPerRequest: 0.0308,
       split: { inputTokens: 1_200_000, outputTokens: 300_000, cacheCreationTokens: 912_000, cacheReadTokens: 30_100_000 },
       failedRequests: 4, errorRate: 4 / 1931, failedByStatus: [{ status: 529, error: 'overloaded_error', requests: 3 }, { status: 500, error: 'api_error', requests: 1 }],
       unpricedRequests: 3, unpricedModels: [{ model: UNPRICED_MODEL, requests: 3, tokens: 9000 }],
@@ -158,7 +158,7 @@ export function analyticsData(range: AnalyticsRange = 'this-month', names: { age
       agent: { groupBy: 'agent', days: byAgent, keys: keys(agentKeys, (k) => sumOf(byAgent, k)), unknownCostRequests: 7 },
     },
     savings: { actual: total, onDefaultModel: total + 1931.2049, saved: 1931.2049, defaultModel: MODEL_CATEGORIES.balanced },
-    cache: { hitRate: 0.62, savedUsd: 72.05 },
+    cache: { hitRate: 0.62, netSavings: 72.05 },
   };
 }
 
@@ -166,7 +166,7 @@ export function emptyAnalytics(range: AnalyticsRange = 'this-month'): AnalyticsD
   return {
     range, bucket: range === 'day' ? 'hour' : 'day', scopeLabel: 'synapse-app',
     scope: { range, calendar: false, label: LABELS[range], from: new Date(now() - 86_400_000).toISOString(), to: new Date(now()).toISOString(), previous: null },
-    summary: { cost: null, costUnknownRequests: 0, refusedRequests: 0, tokens: 0, requests: 0, avgCostPerRequest: null },
+    summary: { cost: null, costUnknownRequests: 0, refusedRequests: 0, tokens: 0, requests: 0, averageCostPerRequest: null },
     models: [], timeseries: [], sources: [], recent: [], agents: [], sessions: [], savings: null, cache: null, daily: {},
   };
 }

@@ -158,7 +158,7 @@ export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null
       refusedRequests: summary.refusedRequests,
       tokens: summary.totalTokens,
       requests: summary.requests,
-      avgCostPerRequest: summary.averageCostPerRequest,
+      averageCostPerRequest: summary.averageCostPerRequest,
       split: splitOf(summary),
       failedRequests: summary.failedRequests,
       errorRate: summary.errorRate,
@@ -185,7 +185,7 @@ export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null
     savings: savings.comparedRequests > 0
       ? { actual: savings.actualCost, onDefaultModel: savings.baselineCost, saved: savings.savings, defaultModel: savings.baselineModels[0] ?? null }
       : null,
-    cache: { hitRate: cache.hitRate, savedUsd: cache.netSavings },
+    cache: { hitRate: cache.hitRate, netSavings: cache.netSavings },
   };
 }
 

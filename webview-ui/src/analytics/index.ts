@@ -333,7 +333,7 @@ function renderSummary(d: AnalyticsData): void {
   setText(ui.tokens.sub, `${plural(s.requests, 'request')} · ${label}`);
   setText(ui.tokens.extra, s.split ? formatTokenSplit(s.split) : '');
   ui.tokens.extra.title = s.split ? `Input ${s.split.inputTokens.toLocaleString()} · output ${s.split.outputTokens.toLocaleString()} · cache write ${s.split.cacheCreationTokens.toLocaleString()} · cache read ${s.split.cacheReadTokens.toLocaleString()}` : '';
-  setText(ui.avg.value, formatUsd(s.avgCostPerRequest));
+  setText(ui.avg.value, formatUsd(s.averageCostPerRequest));
   setText(ui.avg.sub, `per priced request · ${label}`);
   setText(ui.avg.extra, '');
   const sv = d.savings;
@@ -349,7 +349,7 @@ function renderSummary(d: AnalyticsData): void {
   const c = d.cache;
   setText(ui.cache.value, c ? formatPercent(c.hitRate) : '—');
   setText(ui.cache.sub, 'of prompt tokens read from cache');
-  setText(ui.cache.extra, c && c.savedUsd !== null ? `${formatUsd(c.savedUsd)} saved by caching` : 'Savings unknown (no price)');
+  setText(ui.cache.extra, c && c.netSavings !== null ? `${formatUsd(c.netSavings)} saved by caching` : 'Savings unknown (no price)');
   // Failed requests apart from unpriced ones: a different problem each, a different fix.
   const failed = s.failedRequests;
   const unpriced = s.unpricedRequests ?? unpricedModels(d).reduce((n, m) => n + m.requests, 0);
