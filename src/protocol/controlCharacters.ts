@@ -7,6 +7,7 @@
 import { ValidationError } from './validate';
 
 /** C0 controls (NUL, tab, line breaks, ESC...), DEL and the C1 controls. */
+// eslint-disable-next-line no-control-regex -- matching them is the point
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
 
 export function hasControlCharacter(s: string): boolean {
