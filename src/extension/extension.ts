@@ -21,6 +21,7 @@ import { AgentCommands } from './agents/agentCommands';
 import { BudgetUi } from './budgets/budgetUi';
 import { ClaudeFinder } from './claude/claudeFinder';
 import { Walkthrough } from './walkthrough/walkthrough';
+import { ModelChoices } from './walkthrough/modelChoice';
 import { ProblemNotices } from './gateway/problemNotices';
 
 export class ConduitExtension implements vscode.Disposable {
@@ -44,7 +45,8 @@ export class ConduitExtension implements vscode.Disposable {
     this.statusBar = new StatusBar(this.settings);
     this.projects = new Projects(context.workspaceState, this.api);
     const sync = new SupabaseSync(context.secrets, this.api, this.supervisor, this.log, context.extensionPath);
-    const views = new Views(context.extensionUri, this.api, this.supervisor, this.projects);
+    const modelChoices = new ModelChoices(context.workspaceState);
+    const views = new Views(context.extensionUri, this.api, this.supervisor, this.projects, modelChoices);
     const agents = new AgentCommands({ projects: this.projects, openModelConfig: (p, agentId) => views.openModelConfig(p, agentId) });
     const budgets = new BudgetUi(this.api, this.projects, this.log);
     this.disposables.push(sync, views, budgets);
@@ -52,7 +54,7 @@ export class ConduitExtension implements vscode.Disposable {
     const tasks = new ConduitTaskProvider(this.projects, this.settings, context.extensionPath, claude, (m) => this.statusBar.onMetadata(m));
     // The problem notices subscribe before the walkthrough starts its claude search at startup.
     const problems = new ProblemNotices({ supervisor: this.supervisor, claude, settings: this.settings, log: this.log });
-    const walkthrough = new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, log: this.log, displayName: context.extension.packageJSON.displayName });
+    const walkthrough = new Walkthrough({ claude, supervisor: this.supervisor, api: this.api, projects: this.projects, modelChoices, log: this.log, displayName: context.extension.packageJSON.displayName });
 
     this.disposables.push(
       this.log, this.supervisor, this.api, this.statusBar,

@@ -10,6 +10,7 @@ import path from 'node:path';
 import type { Locator } from 'playwright-core';
 import { credentialsStateOf } from '../../src/extension/walkthrough/credentialsState';
 import { CLAUDE, useHostSuite } from '../support/hostSuite';
+import { editorWebview } from '../support/workbenchParts';
 
 /** The key the stand-in accepts; the person types it into "Conduit: Set Provider API Key". */
 const UPSTREAM_KEY = 'sk-test-host-newcomer';
@@ -78,16 +79,29 @@ describe('A newcomer\'s first agent session (code-server + Chromium)', function 
     assert.equal(credentialsStateOf(status.body), 'api-key');
   });
 
-  it('a first session runs through the real claude and the gateway, and checks the model and session steps off', async function () {
+  it('a first session runs through the real claude and the gateway, and checks the session step off (not the model\'s: nobody chose one)', async function () {
     this.timeout(240_000);
     const { posts, text } = await suite.runAgentSession('say hi');
     assert.ok(posts.length > 0, 'the stand-in got no request');
     for (const p of posts) assert.equal(p.headers['x-api-key'], UPSTREAM_KEY, 'the gateway forwarded another key than the one set through the command');
     assert.match(text, /✓ done/, text);
     await openWalkthrough();
-    await stepIs('defaultModel', true, 60_000);
     await stepIs('firstSession', true, 60_000);
+    // The project is stored now, with the gateway's default model: that is no choice of the person's.
+    await stepIs('defaultModel', false);
     await suite.screenshot('2-after-session');
+  });
+
+  it('saving the project\'s model configuration (even with the default model kept) checks the model step off', async function () {
+    this.timeout(120_000);
+    await suite.product.runCommand('Conduit: Configure Project Model');
+    await suite.product.page.locator('.tab', { hasText: 'Project Model Configuration' }).waitFor({ timeout: 30_000 });
+    const view = editorWebview(suite.product.page);
+    await view.locator('h1', { hasText: 'Project Model Configuration' }).waitFor({ timeout: 30_000 });
+    await view.locator('[data-testid="save"]').click();
+    await view.locator('[data-testid="status"]', { hasText: 'Configuration saved.' }).waitFor({ timeout: 30_000 });
+    await openWalkthrough();
+    await stepIs('defaultModel', true, 60_000);
   });
 
   it('opening the usage analytics checks the last step off', async function () {

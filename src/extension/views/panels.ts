@@ -25,6 +25,7 @@ import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel'
 import { RefreshThrottle } from './refreshThrottle';
 import { loadModelConfigExtras } from './modelConfigData';
 import { loadSidebarData } from './sidebarData';
+import type { ModelChoices } from '../walkthrough/modelChoice';
 import { postToWebview, renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
@@ -78,6 +79,8 @@ export class Views implements vscode.Disposable {
     private readonly api: GatewayApi,
     private readonly supervisor: GatewaySupervisor,
     private readonly projects: Projects,
+    /** Where a save of a project's model configuration is recorded (the walkthrough's model step). */
+    private readonly modelChoices: ModelChoices,
   ) {
     this.wasRunning = supervisor.state.health === 'running';
     this.disposables.push(
@@ -188,6 +191,7 @@ export class Views implements vscode.Disposable {
         if (m.kind === 'project') {
           const config = parseProjectModelConfig(m.config, 'modelConfig');
           const saved = await call(this.api, ROUTES.saveProject, { params: { key: project.key }, body: { name: project.folder.name, modelConfig: config, ...budget } });
+          await this.modelChoices.record(project.key);
           void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
         } else {
           const saved = await call(this.api, ROUTES.saveAgent, { params: { key: project.key, agentId: m.agentId }, body: { ...m.config, ...budget } });

@@ -4,7 +4,8 @@
  * (`completionEvents: ["onContext:<key>"]`) set here from real state, never from a click:
  *  - claude found: the locator found a claude to run (ClaudeFinder);
  *  - credentials: the gateway has a provider key or forwards a Claude login (its status);
- *  - default model: the workspace's project is stored with a default model (projects route);
+ *  - default model: a person chose the project's model (modelChoice.ts: the gateway stores
+ *    every project with the default one, so that alone says nothing);
  *  - first session: the store holds a session of the workspace's project (analytics);
  *  - analytics: the usage analytics panel is open in a tab.
  * The state is read again whenever it may have changed: the gateway's state, its events
@@ -23,6 +24,7 @@ import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects } from '../projects';
 import { CLAUDE_FOUND_CONTEXT, type ClaudeFinder } from '../claude/claudeFinder';
 import { credentialsStateOf, type CredentialsState } from './credentialsState';
+import { projectModelChosen, type ModelChoices } from './modelChoice';
 
 export const WALKTHROUGH_ID = 'synapse.synapse-conduit#conduit.firstSession';
 
@@ -49,6 +51,8 @@ export interface WalkthroughDeps {
   supervisor: GatewaySupervisor;
   api: GatewayApi;
   projects: Projects;
+  /** Saves of a project's model configuration, recorded in the workspace's state. */
+  modelChoices: ModelChoices;
   log: vscode.LogOutputChannel;
   /** The extension's display name, as the walkthrough's tab shows it. */
   displayName: string;
@@ -67,6 +71,7 @@ export class Walkthrough implements vscode.Disposable {
       d.api.onEvent((e) => { if (e.type === 'ingested' || e.type === 'usage') this.refresh(); }),
       vscode.window.tabGroups.onDidChangeTabs(() => this.checkTabs()),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
+      d.modelChoices.onDidRecord(() => this.refresh()),
     );
     void d.claude.checkAtStartup(); // also sets its step's context key
     this.checkTabs();
@@ -107,8 +112,9 @@ export class Walkthrough implements vscode.Disposable {
     let modelSet = false;
     let sessionRecorded = false;
     for (const folder of folders) {
-      const key = encodeURIComponent(this.d.projects.forFolder(folder).key);
-      modelSet ||= await this.projectHasDefaultModel(key);
+      const projectKey = this.d.projects.forFolder(folder).key;
+      const key = encodeURIComponent(projectKey);
+      modelSet ||= await this.projectModelChosen(projectKey);
       sessionRecorded ||= await this.projectHasSession(key);
     }
     this.set(WALKTHROUGH_CONTEXT.projectModelSet, modelSet);
@@ -122,10 +128,10 @@ export class Walkthrough implements vscode.Disposable {
     return credentialsStateOf(await this.d.api.call<unknown>('GET', '/v1/conduit/status')) ?? 'none';
   }
 
-  private async projectHasDefaultModel(key: string): Promise<boolean> {
+  private async projectModelChosen(projectKey: string): Promise<boolean> {
+    if (this.d.modelChoices.has(projectKey)) return true;
     try {
-      const info = await this.d.api.call<{ modelConfig?: { defaultModel?: unknown } }>('GET', `/v1/conduit/projects/${key}`);
-      return typeof info?.modelConfig?.defaultModel === 'string' && info.modelConfig.defaultModel !== '';
+      return projectModelChosen(await this.d.api.call<{ modelConfig?: { defaultModel?: unknown } }>('GET', `/v1/conduit/projects/${encodeURIComponent(projectKey)}`), false);
     } catch {
       return false; // 404: not stored yet
     }
