@@ -29,7 +29,9 @@ async function watchInsertedRows(sql: SqlClient): Promise<{ seen(): Promise<stri
       return null;
     end $$;
     create trigger test_probe_inserted after insert on public.usage_tracking
-      referencing new table as probe_rows for each statement execute function test_probe.record();`);
+      referencing new table as probe_rows for each statement execute function test_probe.record();
+    -- Fired as the rollup trigger is: also when the ingester inserts as a replica (20261204000020).
+    alter table public.usage_tracking enable always trigger test_probe_inserted;`);
   return {
     async seen() {
       const { rows } = await sql.query<{ request_ids: string[] }>(`select request_ids from test_probe.inserted order by statement`);
