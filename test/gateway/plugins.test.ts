@@ -56,16 +56,14 @@ describe('gateway plugins', () => {
     await t?.close();
   });
 
-  async function route(agentType: string | null): Promise<{ model: string; source: string; rule: string; ms: number }> {
-    const started = performance.now();
+  async function route(agentType: string | null): Promise<{ model: string; source: string; rule: string }> {
     const headers: Record<string, string> = agentType ? { 'x-conduit-context': encodeSessionContext({ agentType, agentId: `agent-${agentType}` }) } : {};
     const res = await t.messages(smallRequest({ stream: true }), headers);
     assert.equal(res.status, 200, `agent ${agentType}: ${res.status}`);
     await res.arrayBuffer();
-    const ms = performance.now() - started;
     const record = await events.usage(String(res.headers.get('x-conduit-request-id')));
     assert.equal(res.headers.get('x-conduit-model'), record.decision.model);
-    return { model: record.decision.model, source: record.decision.source, rule: record.decision.rule, ms };
+    return { model: record.decision.model, source: record.decision.source, rule: record.decision.rule };
   }
 
   it('loads the plugins that export a class or an object with customRouter, and logs the others', async () => {
@@ -121,9 +119,12 @@ describe('gateway plugins', () => {
   }
 
   it('a hanging plugin costs one time limit, not more', async () => {
+    // One call, one time limit: the plugin is asked once (not retried) and the request then routes.
+    const hangs = () => logText().split(`plugin hang: no answer within ${TIMEOUT_MS} ms`).length - 1;
+    const before = hangs();
     const r = await route('hang');
     assert.equal(r.model, RULES_MODEL);
-    assert.ok(r.ms < TIMEOUT_MS + 900, `took ${Math.round(r.ms)} ms`);
+    assert.equal(hangs() - before, 1, 'the hanging plugin was waited for exactly once');
   });
 
   it('a plugin that blocks its thread (while(true){}) is skipped, the worker replaced and the plugin disabled', async () => {
@@ -138,10 +139,12 @@ describe('gateway plugins', () => {
     assert.deepEqual([r.model, r.source], [RULES_MODEL, 'default']);
     assert.match(logText(), /ERROR .*plugin blocker \(.*40-blocker\.js\) blocked the plugin thread; it is disabled/);
 
-    // Later requests are fast (the blocker no longer runs) and the other plugins still work.
+    // Later requests do not run the blocker again (no new block, no new time limit) and the other plugins still work.
+    const troubles = () => (logText().match(/plugin blocker|blocked the plugin thread|no answer within/g) ?? []).length;
+    const troublesBefore = troubles();
     const again = await route('block');
     assert.deepEqual([again.model, again.source], [RULES_MODEL, 'default']);
-    assert.ok(again.ms < 1_000, `took ${Math.round(again.ms)} ms after the worker was replaced`);
+    assert.equal(troubles(), troublesBefore, `the disabled blocker ran again:\n${logText()}`);
     assert.equal((await route('code-reviewer')).model, 'claude-opus-4-8');
     assert.equal((await route('docs-writer')).model, 'claude-haiku-4-5');
     const thrown = await route('throw');
