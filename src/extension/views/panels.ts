@@ -15,7 +15,7 @@ import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type AnalyticsHostMessage, type InheritedRules, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
+  type AnalyticsHostMessage, type GatewayActionMessage, type InheritedRules, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
@@ -24,13 +24,19 @@ import type { Projects, Project } from '../projects';
 import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
 import { RefreshThrottle } from './refreshThrottle';
 import { loadModelConfigExtras } from './modelConfigData';
-import { loadSidebarData } from './sidebarData';
+import { healthViewOf, loadSidebarData } from './sidebarData';
 import type { ModelChoices } from '../walkthrough/modelChoice';
 import { postToWebview, renderWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
 export const MODEL_CONFIG_PANEL = 'conduit.modelConfig';
 export const SIDEBAR_VIEW = 'conduit.sidebar';
+
+/** The command each of the sidebar's gateway buttons runs (the credential fixes are the walkthrough's and the status bar menu's). */
+const GATEWAY_ACTION_COMMANDS: Record<GatewayActionMessage['action'], string> = {
+  start: 'conduit.startGateway', restart: 'conduit.restartGateway', showLogs: 'conduit.showLogs',
+  setApiKey: 'conduit.setApiKey', claudeLogin: 'conduit.openClaudeTerminal',
+};
 
 /** The longest a view lags behind a change; also the least time between two refreshes of it (a busy gateway ingests several times a second). */
 const REFRESH_INTERVAL_MS = 750;
@@ -107,7 +113,7 @@ export class Views implements vscode.Disposable {
         if (this.sidebar) void postToWebview(this.sidebar.webview, 'sidebar', message);
       }),
       supervisor.onDidChange((s) => {
-        if (this.sidebar) void postToWebview(this.sidebar.webview, 'sidebar', { type: 'health', health: s });
+        if (this.sidebar) void postToWebview(this.sidebar.webview, 'sidebar', { type: 'health', health: healthViewOf(s) });
         // Started or stopped: what every view shows was read from a gateway that was, or was not, there.
         const running = s.health === 'running';
         if (running !== this.wasRunning) this.refreshAll();
@@ -271,7 +277,7 @@ export class Views implements vscode.Disposable {
       } else if (m.type === 'openPanel') {
         void vscode.commands.executeCommand(m.panel === 'analytics' ? 'conduit.openUsageAnalytics' : 'conduit.configureProjectModel');
       } else if (m.type === 'gatewayAction') {
-        void vscode.commands.executeCommand(m.action === 'start' ? 'conduit.startGateway' : m.action === 'restart' ? 'conduit.restartGateway' : 'conduit.showLogs');
+        void vscode.commands.executeCommand(GATEWAY_ACTION_COMMANDS[m.action]);
       }
     });
   }
@@ -281,7 +287,7 @@ export class Views implements vscode.Disposable {
     const s = this.supervisor.state;
     const folders = vscode.workspace.workspaceFolders ?? [];
     const project = folders.length === 1 ? this.projects.forFolder(folders[0]) : null;
-    return loadSidebarData(this.api, { health: s.health, port: s.port, version: s.version, message: s.message }, project && { key: project.key, name: project.folder.name });
+    return loadSidebarData(this.api, healthViewOf(s), project && { key: project.key, name: project.folder.name });
   }
 
   dispose(): void {

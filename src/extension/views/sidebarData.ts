@@ -10,6 +10,9 @@ import type { SidebarSpendData } from '../../protocol/webviewMessages';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
 import { loadCalendarSpend, type SpendApi } from './calendarSpend';
 import { gatewayFacts } from './gatewayFacts';
+import { credentialsProblem } from '../../protocol/credentials';
+import { gatewayWarning } from '../ui/gatewayWarning';
+import type { GatewayState } from '../gateway/supervisor';
 
 /** The project the sidebar covers; null: every project (no single workspace folder). */
 export interface SidebarScope { key: string; name: string }
@@ -22,6 +25,20 @@ const rowsOf = (answer: unknown, key: string): Row[] => {
   const list = typeof answer === 'object' && answer !== null ? (answer as Row)[key] : null;
   return Array.isArray(list) ? list.filter((r): r is Row => typeof r === 'object' && r !== null) : [];
 };
+
+/**
+ * The gateway's health as the sidebar shows it, with the status bar's warning (a journal that
+ * cannot write, a refused config.json, no credentials): "running" alone would say all is well
+ * where the status bar says it is not.
+ */
+export function healthViewOf(s: Pick<GatewayState, 'health' | 'port' | 'version' | 'message' | 'journal' | 'credentials' | 'configProblem'>): GatewayHealthView {
+  const running = s.health === 'running';
+  return {
+    health: s.health, port: s.port, version: s.version, message: s.message,
+    warning: running ? gatewayWarning(s) : null,
+    needsCredentials: running && credentialsProblem(s.credentials) !== null,
+  };
+}
 
 /** "project synapse-app" / "all projects": whose figures the sidebar and the status bar show. */
 export function scopeLabelOf(scope: SidebarScope | null): string {

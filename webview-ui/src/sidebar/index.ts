@@ -73,6 +73,11 @@ const ui = {
   start: button('Start Gateway', 'start', false, () => post({ type: 'gatewayAction', action: 'start' })),
   restart: button('Restart', 'restart', true, () => post({ type: 'gatewayAction', action: 'restart' })),
   logs: button('Show Logs', 'logs', true, () => post({ type: 'gatewayAction', action: 'showLogs' })),
+  healthWarning: h('p', { class: 'health-warning', attrs: { 'data-testid': 'healthWarning', role: 'status' } }),
+  // The status bar's two fixes for missing credentials, under the same names.
+  setApiKey: button('Set Provider API Key', 'setApiKey', false, () => post({ type: 'gatewayAction', action: 'setApiKey' })),
+  claudeLogin: button('Use my Claude subscription', 'claudeLogin', true, () => post({ type: 'gatewayAction', action: 'claudeLogin' })),
+  credentialFixes: h('div', { class: 'button-row', attrs: { 'data-testid': 'credentialFixes' } }),
   scope: h('p', { class: 'scope muted', attrs: { 'data-testid': 'scope' } }),
   cost: h('div', { class: 'stat-value', attrs: { 'data-testid': 'todayCost' } }),
   month: h('p', { class: 'month-line', attrs: { 'data-testid': 'monthCost' } }),
@@ -86,10 +91,13 @@ const ui = {
 };
 
 function buildLayout(): void {
+  setChildren(ui.credentialFixes, ui.setApiKey, ui.claudeLogin);
   setChildren(ui.body,
     h('section', { class: 'health', attrs: { 'aria-label': 'Gateway' } },
       h('div', { class: 'health-line' }, ui.dot, ui.healthText),
       ui.healthMessage,
+      ui.healthWarning,
+      ui.credentialFixes,
       h('div', { class: 'button-row' }, ui.start, ui.restart, ui.logs)),
     h('section', { class: 'today', attrs: { 'aria-label': 'Today' } },
       h('h2', null, 'Today'),
@@ -155,11 +163,17 @@ const HEALTH_TEXT: Record<GatewayHealthView['health'], string> = {
 };
 
 function renderHealth(health: GatewayHealthView): void {
-  ui.dot.className = `dot ${health.health}`;
+  // Running with a warning (no credentials, a journal that cannot write, a refused config.json): as the status bar says it.
+  const warning = health.health === 'running' ? health.warning ?? null : null;
+  ui.dot.className = `dot ${warning ? 'warning' : health.health}`;
+  setText(ui.healthWarning, warning ? `⚠ ${warning}` : '');
+  ui.healthWarning.hidden = !warning;
+  ui.credentialFixes.hidden = !(health.health === 'running' && health.needsCredentials);
   const details = health.health === 'running'
     ? [health.port !== null ? `port ${health.port}` : '', health.version ? `v${health.version}` : ''].filter(Boolean).join(' · ')
     : '';
-  setText(ui.healthText, details ? `${HEALTH_TEXT[health.health]} (${details})` : HEALTH_TEXT[health.health]);
+  const text = warning ? (health.needsCredentials ? 'Gateway running without credentials' : 'Gateway running with a problem') : HEALTH_TEXT[health.health];
+  setText(ui.healthText, details ? `${text} (${details})` : text);
   setText(ui.healthMessage, health.message ?? '');
   ui.healthMessage.hidden = !health.message;
   ui.start.hidden = health.health === 'running' || health.health === 'starting';
