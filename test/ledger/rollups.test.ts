@@ -8,31 +8,11 @@
 // requests by hour and key), all kept by one trigger function since 20261204000001. And
 // agents.external_id (20261128000001) is unique per project.
 import assert from 'node:assert/strict';
-import { PGlite } from '@electric-sql/pglite';
-import { applyMigrations } from '../../src/conduit/ledger/migrations';
-import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
-import { buildDataset, insertDataset, migratedDatabase, usageInsert, type Dataset } from '../sql/ledgerFixtures';
-import { assertRollupsExact, groupedPairs, modelRollup, projectHourly, rollup, uncostedHourly } from './support/rollupChecks';
+import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { buildDataset, insertDataset, usageInsert, type Dataset } from '../sql/ledgerFixtures';
+import { assertRollupsExact, BACKENDS, groupedPairs, modelRollup, projectHourly, rollup, uncostedHourly, type Backend } from './support/rollupChecks';
 
-/** A migrated database and how to let it go. */
-interface Backend {
-  sql: SqlClient;
-  close(): Promise<void>;
-}
-
-async function onPostgres(): Promise<Backend> {
-  const { pgClient, sql } = await migratedDatabase();
-  return { sql, close: () => pgClient.end() };
-}
-
-async function onPglite(): Promise<Backend> {
-  const lite = await PGlite.create();
-  const sql = fromPglite(lite);
-  await applyMigrations(sql, { includeShim: true });
-  return { sql, close: () => lite.close() };
-}
-
-for (const [name, open] of [['PostgreSQL 15', onPostgres], ['PGlite', onPglite]] as const) {
+for (const [name, open] of BACKENDS) {
   describe(`ledger: rollups and agent keys of the ledger migrations (${name})`, () => {
     let backend: Backend | undefined;
     let sql: SqlClient;

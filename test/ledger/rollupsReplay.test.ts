@@ -7,12 +7,10 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
-import { applyMigrations } from '../../src/conduit/ledger/migrations';
 import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
-import { buildDataset, insertDataset, migratedDatabase, usageInsert } from '../sql/ledgerFixtures';
+import { buildDataset, insertDataset, usageInsert } from '../sql/ledgerFixtures';
 import { journalLine, makeRecords, writeJournal } from './support/records';
-import { assertRollupsExact } from './support/rollupChecks';
+import { assertRollupsExact, BACKENDS, type Backend } from './support/rollupChecks';
 import { openTestStore, type TestStore } from './support/store';
 
 /**
@@ -45,21 +43,9 @@ async function watchInsertedRows(sql: SqlClient): Promise<{ seen(): Promise<stri
 
 const count = async (sql: SqlClient, query: string) => Number((await sql.query<{ n: string }>(query)).rows[0].n);
 
-async function onPostgres(): Promise<{ sql: SqlClient; close(): Promise<void> }> {
-  const { pgClient, sql } = await migratedDatabase();
-  return { sql, close: () => pgClient.end() };
-}
-
-async function onPglite(): Promise<{ sql: SqlClient; close(): Promise<void> }> {
-  const lite = await PGlite.create();
-  const sql = fromPglite(lite);
-  await applyMigrations(sql, { includeShim: true });
-  return { sql, close: () => lite.close() };
-}
-
-for (const [name, open] of [['PostgreSQL 15', onPostgres], ['PGlite', onPglite]] as const) {
+for (const [name, open] of BACKENDS) {
   describe(`ledger: a replayed batch counts once in every rollup (${name})`, () => {
-    let backend: { sql: SqlClient; close(): Promise<void> } | undefined;
+    let backend: Backend | undefined;
 
     before(async function () {
       this.timeout(120_000); // a new PGlite instance takes several seconds here

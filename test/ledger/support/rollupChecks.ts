@@ -2,8 +2,30 @@
 // usage_tracking. Shared by the rollup tests on PostgreSQL (rollups.test.ts) and the
 // ingestion tests on PGlite (ingest.test.ts), so both check the same figures.
 import assert from 'node:assert/strict';
-import type { SqlClient } from '../../../src/conduit/ledger/sqlClient';
-import { groupedUsageRows, rollupRows } from '../../sql/ledgerFixtures';
+import { PGlite } from '@electric-sql/pglite';
+import { applyMigrations } from '../../../src/conduit/ledger/migrations';
+import { fromPglite, type SqlClient } from '../../../src/conduit/ledger/sqlClient';
+import { groupedUsageRows, migratedDatabase, rollupRows } from '../../sql/ledgerFixtures';
+
+/** A migrated database and how to let it go. */
+export interface Backend {
+  sql: SqlClient;
+  close(): Promise<void>;
+}
+
+/** The rollup tests run on both: a fresh database of the run's PostgreSQL 15, and PGlite. */
+export const BACKENDS: readonly (readonly [string, () => Promise<Backend>])[] = [
+  ['PostgreSQL 15', async () => {
+    const { pgClient, sql } = await migratedDatabase();
+    return { sql, close: () => pgClient.end() };
+  }],
+  ['PGlite', async () => {
+    const lite = await PGlite.create();
+    const sql = fromPglite(lite);
+    await applyMigrations(sql, { includeShim: true });
+    return { sql, close: () => lite.close() };
+  }],
+];
 
 const COLUMNS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
   first_at::text, last_at::text, request_count::text as requests, error_count::text as errors,
