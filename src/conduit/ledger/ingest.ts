@@ -16,6 +16,7 @@ import { factsOfRecord, fileSize, journalFiles, readJournalChunk, type JournalLi
 import type { UnrecordedUsage } from '../../protocol/usage';
 import { storableText } from '../usage/storableText';
 import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
+import { SingleFlight } from '../core/singleFlight';
 
 export interface IngestOptions {
   log: Logger;
@@ -178,8 +179,8 @@ export class JournalIngester extends EventEmitter {
    * done, and must not keep the ingester looking for it.
    */
   private readonly recent = new Map<string, number>();
-  private running: Promise<IngestPassResult> | null = null;
-  private again = false;
+  /** One pass at a time; asked for during one, another follows it (afterPass). */
+  private readonly passes = new SingleFlight<IngestPassResult>(() => this.countedPass(), () => this.afterPass());
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -234,24 +235,19 @@ export class JournalIngester extends EventEmitter {
   async stop(): Promise<void> {
     this.stopScheduling();
     this.halted = true;
-    await this.running?.catch(() => undefined);
+    await this.passes.current?.catch(() => undefined);
   }
 
   /** Runs passes until the journal holds nothing new (a pass in flight is joined, then run again). */
   async ingestAvailable(): Promise<IngestPassResult> {
     const total: IngestPassResult = { records: 0, inserted: 0, rejected: 0 };
-    for (;;) {
-      if (this.running) {
-        // Another pass is reading: let it finish, then run one that starts after this call.
-        await this.running.catch(() => undefined);
-        continue;
-      }
-      const r = await this.runPass();
+    // A pass already reading is let finish, then one runs that starts after this call.
+    await this.passes.drain((r) => {
       total.records += r.records;
       total.inserted += r.inserted;
       total.rejected += r.rejected;
-      if (!this.again) return total;
-    }
+    });
+    return total;
   }
 
   /** The agent with this id (and external id) was deleted: forget it, and attach no later request naming it to an agent. */
@@ -283,28 +279,21 @@ export class JournalIngester extends EventEmitter {
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
+    if (this.passes.askAgain()) return;
     if (this.timer) {
       if (delayMs > 0) return; // already due soon
       clearTimeout(this.timer);
     }
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.runPass().catch(() => undefined);
+      this.passes.run().catch(() => undefined);
     }, delayMs);
     this.timer.unref?.();
   }
 
-  private runPass(): Promise<IngestPassResult> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.again = false;
-    const pass = this.pass().then(
+  /** One pass, its failures counted and its result announced ('pass'). */
+  private countedPass(): Promise<IngestPassResult> {
+    return this.pass().then(
       (r) => {
         this.failures = 0;
         this.emit('pass', r);
@@ -316,19 +305,15 @@ export class JournalIngester extends EventEmitter {
         throw err;
       },
     );
-    this.running = pass;
-    pass.then(() => this.afterPass(), () => this.afterPass()).catch(() => undefined);
-    return pass;
   }
 
   private afterPass(): void {
-    this.running = null;
     if (this.stopped) return;
     if (this.failures > 0) {
       this.schedule(Math.min(60_000, 1000 * 2 ** (this.failures - 1)));
       return;
     }
-    if (this.again) {
+    if (this.passes.askedAgain) {
       this.schedule(0);
       return;
     }

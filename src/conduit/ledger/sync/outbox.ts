@@ -27,6 +27,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../core/log';
+import { SingleFlight } from '../../core/singleFlight';
 import type { LedgerDb } from '../ledgerDb';
 import { brokenLinkMessage, type BrokenLinkNotice } from '../../../protocol/team';
 import { isRowRefusal } from './syncErrors';
@@ -170,8 +171,10 @@ export class Outbox extends EventEmitter {
   private readonly debounceMs: number;
   private readonly pollMs: number;
   private config: SyncTargetConfig | null = null;
-  private running: Promise<number> | null = null;
-  private again = false;
+  /** One push at a time; asked for during one, another follows it (afterPush). */
+  private readonly pushes = new SingleFlight<number>(() => this.push(), (result) => this.afterPush(result));
+  /** The target the push in flight (or the last one) went to. */
+  private pushingTo: SyncTargetConfig | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poller: NodeJS.Timeout | null = null;
   private failures = 0;
@@ -215,14 +218,8 @@ export class Outbox extends EventEmitter {
   /** Pushes until nothing waits; rejects with the target's error. Returns rows pushed. */
   async pushNow(): Promise<number> {
     let total = 0;
-    for (;;) {
-      if (this.running) {
-        await this.running.catch(() => undefined);
-        continue;
-      }
-      total += await this.run();
-      if (!this.again) return total;
-    }
+    await this.pushes.drain((n) => { total += n; });
+    return total;
   }
 
   async status(): Promise<SyncStatus> {
@@ -267,16 +264,13 @@ export class Outbox extends EventEmitter {
     if (this.poller) clearInterval(this.poller);
     this.timer = this.poller = null;
     // A push in flight ends within its request's time; do not wait longer than a moment.
-    await Promise.race([this.running?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+    await Promise.race([this.pushes.current?.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
     await this.config?.target.close?.().catch(() => undefined);
   }
 
   private schedule(delayMs: number, force = false): void {
     if (this.closed || !this.config) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
+    if (this.pushes.askAgain()) return;
     // While backing off after a failure, new rows wait for the retry (unless a new target).
     if (this.nextRetryAt && !force) return;
     if (this.timer) {
@@ -291,14 +285,15 @@ export class Outbox extends EventEmitter {
   }
 
   private run(): Promise<number> {
-    if (this.running) {
-      this.again = true;
-      return this.running;
-    }
-    this.again = false;
+    return this.pushes.run();
+  }
+
+  /** One push to the target (none without one), its failure recorded. */
+  private push(): Promise<number> {
     this.nextRetryAt = null;
     const config = this.config;
-    const run = (config ? this.drain(config) : Promise.resolve(0)).then(
+    this.pushingTo = config;
+    return (config ? this.drain(config) : Promise.resolve(0)).then(
       (n) => {
         this.failures = 0;
         return n;
@@ -310,31 +305,30 @@ export class Outbox extends EventEmitter {
         throw err;
       },
     );
-    this.running = run;
-    run.then(
-      () => {
-        this.running = null;
-        if (this.again) this.schedule(0);
-        else this.emit('synced');
-      },
-      (err: Error) => {
-        this.running = null;
-        if (this.closed || this.config !== config) return;
-        const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
-        const delay = Math.round(base * (0.8 + Math.random() * 0.4));
-        this.nextRetryAt = Date.now() + delay;
-        this.log.warn(`ledger: sync push to ${config?.label} failed (try ${this.failures}, next in ${Math.round(delay / 1000)} s): ${err.message}`);
-        this.emit('failed', err);
-        if (this.timer) clearTimeout(this.timer);
-        this.timer = setTimeout(() => {
-          this.timer = null;
-          this.nextRetryAt = null;
-          this.run().catch(() => undefined);
-        }, delay);
-        this.timer.unref?.();
-      },
-    ).catch(() => undefined);
-    return run;
+  }
+
+  /** A push ended: another if one was asked for meanwhile, else 'synced'; after a failure, a retry with backoff. */
+  private afterPush(result: PromiseSettledResult<number>): void {
+    const config = this.pushingTo;
+    if (result.status === 'fulfilled') {
+      if (this.pushes.askedAgain) this.schedule(0);
+      else this.emit('synced');
+      return;
+    }
+    const err = result.reason as Error;
+    if (this.closed || this.config !== config) return;
+    const base = Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** (this.failures - 1));
+    const delay = Math.round(base * (0.8 + Math.random() * 0.4));
+    this.nextRetryAt = Date.now() + delay;
+    this.log.warn(`ledger: sync push to ${config?.label} failed (try ${this.failures}, next in ${Math.round(delay / 1000)} s): ${err.message}`);
+    this.emit('failed', err);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.nextRetryAt = null;
+      this.run().catch(() => undefined);
+    }, delay);
+    this.timer.unref?.();
   }
 
   private async recordError(config: SyncTargetConfig, message: string): Promise<void> {
