@@ -245,7 +245,7 @@ const ROLLUP_MEASURES = [
 
 /** The rollup table, as text rows in key order. */
 export async function rollupRows(client: SqlClient): Promise<Record<string, string>[]> {
-  const { rows } = await client.query(
+  const { rows } = await client.query<Record<string, string>>(
     `select coalesce(project_id::text, '-') as project, extract(epoch from bucket)::bigint::text as hour,
             coalesce(agent_id::text, '-') as agent, model, coalesce(routing_source, '-') as source,
             ${ROLLUP_MEASURES.map((m) => (m === 'cost' ? `cost::numeric(20, 6)::text as cost` : `${m}::text as ${m}`)).join(', ')}
@@ -260,7 +260,7 @@ export async function rollupRows(client: SqlClient): Promise<Record<string, stri
  * independently of the schema's bucket function.
  */
 export async function groupedUsageRows(client: SqlClient): Promise<Record<string, string>[]> {
-  const { rows } = await client.query(
+  const { rows } = await client.query<Record<string, string>>(
     `select coalesce(project_id::text, '-') as project,
             extract(epoch from date_trunc('hour', created_at at time zone 'UTC'))::bigint::text as hour,
             coalesce(agent_id::text, '-') as agent, model, coalesce(routing_source, '-') as source,

@@ -19,10 +19,10 @@ import {
 const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
   coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
 async function modelPairRows(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
+  return (await sql.query<Record<string, string>>(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
 }
 async function groupedModelPairs(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
+  return (await sql.query<Record<string, string>>(`
     select ${PAIRS} from (
       select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model, count(*) as request_count
       from public.usage_tracking where coalesce(claude_session_id, session_id) is not null group by 1, 2, 3, 4, 5
@@ -100,7 +100,7 @@ describe('sql: usage_hourly_rollup', () => {
 
   it('matches after an agent is deleted (usage keeps its rows, without agent)', async () => {
     const agent = ds.agents[0];
-    const { rows } = await sql.query(`select count(*)::int as n from public.usage_tracking where agent_id = $1`, [agent.id]);
+    const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from public.usage_tracking where agent_id = $1`, [agent.id]);
     assert.ok(rows[0].n > 0);
     await sql.query(`delete from public.agents where id = $1`, [agent.id]);
     const grouped = await assertRollupExact('after deleting an agent');

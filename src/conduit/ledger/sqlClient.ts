@@ -5,9 +5,11 @@ import type { ClientBase } from 'pg';
 import type { PGliteInterface } from '@electric-sql/pglite';
 
 export interface SqlClient {
-  /** One statement, with $1.. parameters. */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- callers name their row type; without one a row is read as it comes
-  query<T = any>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
+  /**
+   * One statement, with $1.. parameters. Callers name their row type (the columns they
+   * select); without one a row's columns are unknown until checked.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: T[] }>;
   /** Any number of statements, no parameters (simple query protocol). */
   exec(sql: string): Promise<void>;
 }

@@ -34,18 +34,18 @@ const COLUMNS = `coalesce(project_id::text, '-') as project, session_id as sessi
   cost::numeric(20, 6)::text as cost, costed_request_count::text as costed, duration_ms::text as duration`;
 
 export async function rollup(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${COLUMNS} from public.usage_session_rollup order by 1, 2, 3`)).rows;
+  return (await sql.query<Record<string, string>>(`select ${COLUMNS} from public.usage_session_rollup order by 1, 2, 3`)).rows;
 }
 
 const PAIRS = `coalesce(project_id::text, '-') as project, session_id as session, coalesce(agent_id::text, '-') as agent,
   coalesce(requested_model, '-') as requested, model, request_count::text as requests`;
 
 export async function modelRollup(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
+  return (await sql.query<Record<string, string>>(`select ${PAIRS} from public.usage_session_model_rollup order by 1, 2, 3, 4, 5`)).rows;
 }
 
 export async function groupedPairs(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
+  return (await sql.query<Record<string, string>>(`
     select ${PAIRS} from (
       select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, requested_model, model,
         count(*) as request_count
@@ -61,11 +61,11 @@ const HOURLY = `coalesce(project_id::text, '-') as project, bucket::text, reques
   duration_ms::text as duration`;
 
 export async function projectHourly(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${HOURLY} from public.usage_project_hourly order by 1, 2`)).rows;
+  return (await sql.query<Record<string, string>>(`select ${HOURLY} from public.usage_project_hourly order by 1, 2`)).rows;
 }
 
 export async function groupedHourly(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
+  return (await sql.query<Record<string, string>>(`
     select ${HOURLY} from (
       select project_id, public.usage_hour_bucket(created_at) as bucket, count(*) as request_count,
         count(*) filter (where error is not null or coalesce(status, 200) >= 400) as error_count,
@@ -78,7 +78,7 @@ export async function groupedHourly(sql: SqlClient): Promise<Record<string, stri
 }
 
 export async function grouped(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
+  return (await sql.query<Record<string, string>>(`
     select ${COLUMNS} from (
       select project_id, coalesce(claude_session_id, session_id) as session_id, agent_id, min(created_at) as first_at, max(created_at) as last_at,
         count(*) as request_count,
@@ -97,11 +97,11 @@ const UNCOSTED = `coalesce(project_id::text, '-') as project, bucket::text, coal
 
 /** usage_uncosted_hourly (20261203000006): failed, refused and unpriced requests per hour and key. */
 export async function uncostedHourly(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`select ${UNCOSTED} from public.usage_uncosted_hourly order by 1, 2, 3, 4, 5, 6, 7`)).rows;
+  return (await sql.query<Record<string, string>>(`select ${UNCOSTED} from public.usage_uncosted_hourly order by 1, 2, 3, 4, 5, 6, 7`)).rows;
 }
 
 export async function groupedUncosted(sql: SqlClient): Promise<Record<string, string>[]> {
-  return (await sql.query(`
+  return (await sql.query<Record<string, string>>(`
     select ${UNCOSTED} from (
       select project_id, public.usage_hour_bucket(created_at) as bucket, agent_id, model, status, error,
         coalesce(cost_source = 'refused', false) as refused, count(*) as request_count,
