@@ -146,6 +146,15 @@ describe('SseUsageTap', () => {
     const early = 'event: message_delta\ndata: not json\n\n' + STREAM;
     assert.deepEqual(tapChunks([Buffer.from(early)]), EXPECTED);
   });
+
+  it('reads JSON of other shapes than the events it knows as nothing: no throw, no figure, no model', () => {
+    // Valid JSON whose values are not the objects the typed view declares: each read is typeof-checked.
+    const odd = frame('message_start', { message: 'text' }) + frame('message_start', 7) + frame('message_start', null)
+      + frame('message_start', { message: { model: 5, usage: { input_tokens: '12', cache_creation: 'x', output_tokens: [3] } } })
+      + frame('message_delta', { usage: 9 }) + frame('message_delta', { usage: { output_tokens: { n: 1 } } }) + STOP;
+    assert.deepEqual(tapChunks([Buffer.from(odd)]), { usage: emptyUsage(), model: null, complete: true, error: null, outputEstimated: true });
+    assert.deepEqual(tapChunks([Buffer.from(frame('error', { error: 'overloaded' }))]).error, { type: 'api_error', message: 'error event in the stream' });
+  });
 });
 
 describe('JsonUsageTap', () => {
@@ -181,6 +190,17 @@ describe('JsonUsageTap', () => {
     const err = { type: 'error', error: { type: 'rate_limit_error', message: 'Number of request tokens has exceeded your per-minute rate limit' }, request_id: 'req_1' };
     tap.push(Buffer.from(JSON.stringify(err)));
     assert.deepEqual(tap.outcome(), { usage: null, model: null, complete: true, error: err.error });
+  });
+
+  it('reads a body of another shape than a message as nothing, without throwing', () => {
+    for (const odd of ['null', '42', '"text"', '[]', '{"usage":"x","model":7}', '{"usage":{"cache_creation":3,"input_tokens":null}}']) {
+      const tap = new JsonUsageTap();
+      tap.push(Buffer.from(odd));
+      const outcome = tap.outcome();
+      assert.equal(outcome.model, null, odd);
+      assert.deepEqual(outcome.usage ?? emptyUsage(), emptyUsage(), odd);
+      assert.equal(outcome.error, null, odd);
+    }
   });
 
   it('a cut body has no usage and is not complete', () => {

@@ -22,12 +22,39 @@ export interface ReplyOutcome {
   outputEstimated?: true;
 }
 
+/**
+ * The provider's JSON as this module reads it: a view the parsed value is declared as, not
+ * a check of it (that would cost a walk per event on the hot path). Every value read is
+ * still tested with typeof before use, so each leaf is unknown; an object on the way that
+ * turns out to be a number or a string reads as undefined through ?. and typeof.
+ */
 interface RawUsage {
-  input_tokens?: number;
-  output_tokens?: number;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-  cache_creation?: { ephemeral_5m_input_tokens?: number; ephemeral_1h_input_tokens?: number } | null;
+  input_tokens?: unknown;
+  output_tokens?: unknown;
+  cache_creation_input_tokens?: unknown;
+  cache_read_input_tokens?: unknown;
+  cache_creation?: { ephemeral_5m_input_tokens?: unknown; ephemeral_1h_input_tokens?: unknown } | null;
+}
+
+/** An error event's or error reply's error. */
+interface RawError {
+  type?: unknown;
+  message?: unknown;
+}
+
+/** The data of the SSE events read: message_start (message.usage, message.model), message_delta (usage), error (error). */
+interface RawStreamEvent {
+  message?: { usage?: RawUsage | null; model?: unknown } | null;
+  usage?: RawUsage | null;
+  error?: RawError | null;
+}
+
+/** A non-streamed reply: a message (usage, model), or an error (type "error"). */
+interface RawReply {
+  type?: unknown;
+  model?: unknown;
+  usage?: RawUsage | null;
+  error?: RawError | null;
 }
 
 export function emptyUsage(): TokenUsage {
@@ -254,8 +281,7 @@ export class SseUsageTap {
       const block = buf.toString('utf8', dataAt, end);
       data = block.split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
     }
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the provider's JSON, read field by field with typeof checks
-    let event: any;
+    let event: RawStreamEvent | null;
     try {
       event = JSON.parse(data);
     } catch {
@@ -299,8 +325,7 @@ export class JsonUsageTap {
 
   outcome(): ReplyOutcome {
     if (this.overflow) return { usage: null, model: null, complete: true, error: null };
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the provider's JSON, read field by field with typeof checks
-    let body: any;
+    let body: RawReply | null;
     try {
       body = JSON.parse(Buffer.concat(this.chunks).toString('utf8'));
     } catch {
