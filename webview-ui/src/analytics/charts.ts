@@ -52,7 +52,7 @@ export class AnalyticsCharts {
       styleScales(chart, theme);
       if (this.last) this.colorize(theme);
     };
-    this.daily = new Chart(canvases.daily, {
+    this.daily = new Chart<'bar'>(canvases.daily, {
       type: 'bar',
       data: { labels: [], datasets: [] },
       options: {
