@@ -43,16 +43,16 @@ describe('webview: usage analytics', function () {
 
     const data = analyticsData('this-month');
     await v.post({ type: 'analytics', id: request.id, data });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     assert.equal(await textOf(v, 'totalCost-sub'), 'This month');
-    assert.equal(await textOf(v, 'totalCost-extra'), '+12% vs previous period ($1.10)');
+    assert.equal(await textOf(v, 'totalCost-extra'), '+12% vs previous period ($11.17)');
     assert.equal(await textOf(v, 'totalTokens-value'), '32.5M');
     assert.equal(await textOf(v, 'totalTokens-sub'), '1,931 requests · This month');
     assert.equal(await textOf(v, 'totalTokens-extra'), 'in 1.2M · out 300k · cache write 912k · cache read 30.1M', 'the cache split is labelled');
-    assert.equal(await textOf(v, 'avgCost-value'), '$0.03');
-    assert.equal(await textOf(v, 'savings-value'), '$1,931.20');
-    assert.match(await textOf(v, 'savings-extra'), /^\$1,931\.20 saved · routing paid \$1\.23$/);
-    assert.equal(await textOf(v, 'cache-extra'), '$72.05 saved by caching');
+    assert.equal(await textOf(v, 'avgCost-value'), '$0.0065');
+    assert.equal(await textOf(v, 'savings-value'), '$1.19');
+    assert.match(await textOf(v, 'savings-extra'), /^\$1\.19 saved · routing paid \$12\.51$/);
+    assert.equal(await textOf(v, 'cache-extra'), '$52.74 saved by caching');
     assert.equal(await textOf(v, 'scope'), 'synapse-app');
     // Every figure names its period.
     const captions = await v.page.locator('.period-label').allTextContents();
@@ -64,7 +64,7 @@ describe('webview: usage analytics', function () {
   it('the first chart: cost per day stacked by model, switchable to agent; each day\'s stack sums to the day\'s cost, the days to the total', async () => {
     const data = analyticsData('this-month');
     const v = await open(() => data);
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await waitForPaintedCanvas(v, 'canvas[data-chart="daily"]');
     const stackSums = (charts: Charts) => charts.daily.labels.map((_, i) => charts.daily.datasets.reduce((n, d) => n + Number(d.data[i]), 0));
     let charts = await v.charts();
@@ -167,8 +167,8 @@ describe('webview: usage analytics', function () {
 
   it('failed requests apart from unpriced ones; "Add a price" asks the host; price unknown and retired in Cost by Model', async () => {
     const v = await open(() => analyticsData('this-month'));
-    await waitForText(v, 'health-value', '4 / 3');
-    assert.equal(await textOf(v, 'health-sub'), '4 failed requests (0.2% error rate)');
+    await waitForText(v, 'health-value', '12 / 3');
+    assert.equal(await textOf(v, 'health-sub'), '12 failed requests (0.6% error rate)');
     assert.equal(await textOf(v, 'health-extra'), `3 requests to a model without a price`);
     const charts = await v.charts();
     assert.ok(charts.costByModel.labels.includes(`${UNPRICED_MODEL} (price unknown)`), 'the unpriced model is its own entry');
@@ -177,9 +177,9 @@ describe('webview: usage analytics', function () {
     assert.equal(await models.locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="cost"]`).innerText(), 'price unknown Add a price');
     const retired = models.locator(`tr[data-model="${RETIRED_MODEL}"]`);
     assert.equal(await retired.locator('[data-field="retired"]').textContent(), 'retired');
-    assert.equal(await retired.locator('[data-field="retiredBy"]').textContent(), 'Retired 2025-10-22 (replaced by claude-sonnet-4-5) · still asked for by Planner, 2 sessions');
+    assert.equal(await retired.locator('[data-field="retiredBy"]').textContent(), 'Retired 2025-10-22 (replaced by claude-sonnet-5-5) · still asked for by Planner, 2 sessions');
     const sonnet = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] td`).allTextContents();
-    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$49.68', '']);
+    assert.deepEqual(sonnet.slice(1), ['1,200', '800k', '200k', '600k', '18.4M', sonnet[6], '$33.12', '']);
     // Its cost over the period: a line of the daily breakdown's figures for that model.
     const trend = await models.locator(`tr[data-model="${MODEL_CATEGORIES.balanced}"] svg.sparkline`).getAttribute('aria-label');
     const data = analyticsData('this-month');
@@ -187,8 +187,8 @@ describe('webview: usage analytics', function () {
     assert.equal(await models.locator(`tr[data-model="${UNPRICED_MODEL}"] [data-field="trend"]`).textContent(), '—');
 
     await showTab(v, 2);
-    assert.match(await textOf(v, 'failed-summary'), /^4 requests failed \(0\.2% of 1,931\)/);
-    assert.deepEqual(await rowsOf(v, 'failed'), [['529', 'overloaded_error', '3'], ['500', 'api_error', '1']]);
+    assert.match(await textOf(v, 'failed-summary'), /^12 requests failed \(0\.6% of 1,931\)/);
+    assert.deepEqual(await rowsOf(v, 'failed'), [['404', 'not_found_error', '8'], ['529', 'overloaded_error', '3'], ['500', 'api_error', '1']]);
     assert.deepEqual((await rowsOf(v, 'unpriced')).map((r) => r.slice(0, 3)), [[UNPRICED_MODEL, '3', '9k']]);
     await byTestId(v, 'unpriced').locator('[data-action="addPrice"]').click();
     assert.deepEqual(await v.waitForPosted('addPrice'), { type: 'addPrice', model: UNPRICED_MODEL });
@@ -199,23 +199,23 @@ describe('webview: usage analytics', function () {
   it('routing sources: every source a labelled bar with requests, cost and share, none hidden in "Other"', async () => {
     const data = analyticsData('this-month');
     const v = await open(() => data);
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await showTab(v, 1);
     await waitForPaintedCanvas(v, 'canvas[data-chart="sources"]');
     const charts = await v.charts();
     assert.equal(charts.sources.type, 'bar');
     assert.deepEqual(charts.sources.labels, ['Default model', 'Background task', 'Long context', 'Complex reasoning', 'Agent model', 'Web search', 'Custom plugin', 'Requested model']);
     assert.equal(new Set(charts.sources.datasets[0].backgroundColor as string[]).size, 8, 'eight sources, eight colours');
-    assert.deepEqual((await rowsOf(v, 'sources'))[0], ['Default model', '900', '$0.50', '46.6%']);
+    assert.deepEqual((await rowsOf(v, 'sources'))[0], ['Default model', '900', '$6.59', '46.6%']);
   });
 
   it('sessions: ranked by the host over the whole period, sortable by cost, requests, tokens and duration, paged', async () => {
     const v = await open(() => analyticsData('this-month'));
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await showTab(v, 5);
     const rows = await rowsOf(v, 'sessions');
-    assert.deepEqual(rows.map((r) => r[6]), ['$17.14', '$15.56', '$14.39'], 'the most expensive first');
-    assert.deepEqual(rows[0], ['sess-0', 'Reviewer', 'claude-opus-5-5 → claude-sonnet-5-5 +1', 'Refactor the billing module so that invoices are computed from the ledger', '20', '60k', '$17.14', '4h 57m', '3 minutes ago']);
+    assert.deepEqual(rows.map((r) => r[6]), ['$0.64', '$0.32', '$0.22'], 'the most expensive first');
+    assert.deepEqual(rows[0], ['sess-0', 'Reviewer', 'claude-opus-5-5 → claude-sonnet-5-5 +1', 'Refactor the billing module so that invoices are computed from the ledger', '20', '1.2M', '$0.64', '4h 57m', '3 minutes ago']);
     assert.equal(await v.page.locator('button.sort[aria-pressed="true"]').textContent(), 'Cost ▾');
 
     await v.page.locator('button.sort[data-sort="duration"]').click();
@@ -238,7 +238,7 @@ describe('webview: usage analytics', function () {
 
   it('agents by cost with share and a trend line; per model table; recent activity with headers, sources and pages', async () => {
     const v = await open(() => analyticsData('this-month'));
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await showTab(v, 4);
     const agents = await rowsOf(v, 'agents');
     assert.deepEqual(agents.map((r) => r[0]), ['Reviewer', 'Planner', 'No agent'], 'by cost, not by the order answered');
@@ -250,7 +250,7 @@ describe('webview: usage analytics', function () {
     assert.deepEqual(headers, ['Time', 'Agent', 'Model', 'Routing Source', 'Tokens', 'Cost']);
     assert.equal(await byTestId(v, 'recent').locator('tr').count(), 25, 'more than 10 rows');
     const first = await rowsOf(v, 'recent');
-    assert.deepEqual(first[0], ['3 minutes ago', 'Reviewer', MODEL_CATEGORIES.balanced, 'Default model', '1.2k', '$0.01']);
+    assert.deepEqual(first[0], ['3 minutes ago', 'Reviewer', MODEL_CATEGORIES.balanced, 'Default model', '1.2k', '$0.0048']);
     assert.equal(first[5][5], '—', 'an unknown cost is not $0');
     const noAgent = byTestId(v, 'recent').locator('tr').nth(4).locator('[data-field="agent"]');
     assert.equal(await noAgent.textContent(), 'No agent');
@@ -268,7 +268,7 @@ describe('webview: usage analytics', function () {
   it('a live usage event joins the recent activity at once; the figures stay the store\'s until it answers again after a refresh', async () => {
     let data = analyticsData('this-month');
     const v = await open(() => structuredClone(data));
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await showTab(v, 3);
     const requests = v.messagesOfType('requestAnalytics').length;
     const record = usageRecord({ cost: 0.5, input: 3000, output: 1000, model: MODEL_CATEGORIES.powerful, sessionId: 'sess-new', source: 'reasoning' });
@@ -276,7 +276,7 @@ describe('webview: usage analytics', function () {
     const first = byTestId(v, 'recent').locator('tr').first();
     await first.locator('[data-field="agent"]', { hasText: 'Architect' }).waitFor();
     assert.equal(await first.locator('[data-field="source"]').textContent(), 'Complex reasoning');
-    assert.equal(await textOf(v, 'totalCost-value'), '$1.23', 'no second counter');
+    assert.equal(await textOf(v, 'totalCost-value'), '$12.51', 'no second counter');
     assert.equal(v.messagesOfType('requestAnalytics').length, requests, 'a usage event fetches nothing');
     await v.post({ type: 'usageEvent', record, agentName: 'Architect' });
     assert.equal(await byTestId(v, 'recent').locator('tr', { hasText: 'Architect' }).count(), 1, 'a replayed event is listed once');
@@ -307,7 +307,7 @@ describe('webview: usage analytics', function () {
     // The store ingested the backlog: the host says refresh, the figures come.
     state = 'loaded';
     await v.post({ type: 'refresh' });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     assert.equal(await byTestId(v, 'empty').count(), 0);
     assert.equal(v.messagesOfType('requestAnalytics').length, 3);
   });
@@ -321,7 +321,7 @@ describe('webview: usage analytics', function () {
     await byTestId(v, 'retry').click();
     const again = await v.waitForPosted<Request>('requestAnalytics', { from });
     await v.post({ type: 'analytics', id: again.id, data: analyticsData('this-month') });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
   });
 
   it('per model: cache savings per day beside cost per day, from the daily breakdown by model', async () => {
@@ -333,7 +333,7 @@ describe('webview: usage analytics', function () {
       for (const [model, cell] of Object.entries(day.byKey)) cell.cacheSavings = model === UNPRICED_MODEL ? null : 0.5 + i;
     }
     const v = await open(() => data);
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     const row = byTestId(v, 'models').locator(`tr[data-model="${balanced}"]`);
     assert.equal(await row.locator('[data-field="savingsTrend"] svg.sparkline').getAttribute('aria-label'),
       `Cache savings per day: ${byModel.days.map((_, i) => `$${(0.5 + i).toFixed(2)}`).join(', ')}`);
@@ -351,7 +351,7 @@ describe('webview: usage analytics', function () {
 
   it('a session\'s panel has no period or Mine / Team controls', async () => {
     const v = await open(() => analyticsData('30d'), { initialState: { sessionId: 'c120386e-56b1-4b31-b81e-93ceaad00c01' } });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     assert.equal(await byTestId(v, 'range').count(), 0);
     assert.equal(await byTestId(v, 'view').count(), 0);
     assert.equal(await byTestId(v, 'refresh').isVisible(), true);
@@ -385,7 +385,7 @@ describe('webview: usage analytics', function () {
 
   it('reaches every control with Tab, each with a visible focus indicator', async () => {
     const v = await open(() => analyticsData('this-month'));
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     const top = await walkWithTab(v);
     const names = top.expected.map((e) => e.split(':').slice(1).join(':'));
     for (const name of ['button:view-mine', 'button:view-team', 'vscode-single-select:range', 'vscode-button:refresh', 'button:groupBy-model', 'button:groupBy-agent', 'button:export-daily-csv', 'vscode-tab-header:tab-0']) {

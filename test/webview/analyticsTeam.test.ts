@@ -61,7 +61,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('starts on Mine; Team asks for the range\'s team usage and shows each member, their share and the team total; Mine asks again', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     assert.equal(await pressed(v, 'mine'), 'true');
     assert.equal(await pressed(v, 'team'), 'false');
     assert.equal(await byTestId(v, 'view').getAttribute('role'), 'group');
@@ -147,7 +147,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('without a Supabase session: a clear message and a button that asks the host to sign in; never a chart', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await byTestId(v, 'view-team').click();
     const request = await v.waitForPosted<TeamRequest>('requestTeamAnalytics');
     await v.post({ type: 'teamAnalyticsError', id: request.id, problem: 'signedOut', message: 'team sharing needs Supabase: ... sign in' });
@@ -190,7 +190,7 @@ describe('webview: usage analytics, Mine / Team', function () {
 
   it('reaches the switch, range, Refresh and Sign In with Tab, each with a visible focus indicator; Space and Enter switch', async () => {
     const v = await open();
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await byTestId(v, 'view-team').focus();
     const from = v.posted.length;
     await v.page.keyboard.press('Enter');

@@ -52,7 +52,7 @@ describe('webview: chart axes', function () {
       viewport: { width: 1024, height: 700 },
       respond: async (m, page) => { if (m.type === 'requestAnalytics') await page.post({ type: 'analytics', id: m.id, data: cheapMonth() }); },
     });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     await waitForPaintedCanvas(v, 'canvas[data-chart="daily"]');
     const { daily, modelUsage } = await axes(v);
     assert.ok(daily.y.length >= 4, `the cost axis has ticks: ${JSON.stringify(daily.y)}`);

@@ -2,8 +2,13 @@
 import { DEFAULT_RULES, MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import type { AgentInfo, ProjectInfo } from '../../src/protocol/projects';
 import type { UsageRecord } from '../../src/protocol/usage';
+import { finishAnalytics } from '../../src/conduit/ledger/analytics/prices';
+import type { ModelTokens } from '../../src/conduit/ledger/analytics/raw';
+import type { ScopeInfo } from '../../src/conduit/ledger/analytics/scope';
+import { PriceTable, costOf } from '../../src/conduit/pricing/priceTable';
+import { retirementOf } from '../../src/conduit/pricing/retired';
 import type {
-  AnalyticsData, AnalyticsRange, InheritedRules, ModelConfigInit, ModelOption, SidebarData,
+  AnalyticsData, AnalyticsRange, InheritedRules, ModelConfigInit, ModelOption, SidebarData, TokenSplit,
 } from '../../src/protocol/webviewMessages';
 
 export const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -62,55 +67,175 @@ const LABELS: Record<AnalyticsRange, string> = {
 export const UNPRICED_MODEL = 'ft:claude-haiku-4-5:acme:support';
 export const RETIRED_MODEL = 'claude-3-5-sonnet-20241022';
 
+/** The bundled price table (no config.json prices): the list prices of ../shared/PRICES.md. */
+const LIST_PRICES = new PriceTable();
+
 /**
- * A period's data, shaped as the host sends it: daily buckets stacked by model and agent
- * whose sums equal the summary, failed requests apart from unpriced ones, a retired model,
- * newest request 3 minutes ago.
+ * What `split` costs at `model`'s list prices, by the gateway's own costOf; null without a
+ * price. Tokens written to the cache count as 5-minute writes, the default duration.
+ */
+function listCost(model: string, split: TokenSplit): number | null {
+  const hit = LIST_PRICES.lookup(model);
+  return hit ? costOf(hit.price, { ...split, cacheCreation5mTokens: split.cacheCreationTokens, cacheCreation1hTokens: 0 }) : null;
+}
+
+const usd = (x: number) => Math.round(x * 1e6) / 1e6;
+const sum = (xs: readonly number[]) => xs.reduce((n, x) => n + x, 0);
+const tokensOf = (s: TokenSplit) => s.inputTokens + s.outputTokens + s.cacheCreationTokens + s.cacheReadTokens;
+
+/** `total` shared out in proportion to `weights`, each part rounded to 1/perUnit, the last part taking what rounding left. */
+function spread(total: number, weights: readonly number[], perUnit: number): number[] {
+  const w = sum(weights);
+  const parts = weights.map((x) => Math.round((total * x * perUnit) / w) / perUnit);
+  parts[parts.length - 1] = Math.round((total - sum(parts.slice(0, -1))) * perUnit) / perUnit;
+  return parts;
+}
+
+/**
+ * A period's usage per model, the figures everything else is derived from. `priceOf` is the
+ * model whose list price applies: tests may show another name (a hostile one) in its place.
+ * failed: requests that ended in an error before any usage (their cost is unknown); the
+ * retired model's all fail upstream.
+ */
+interface PeriodModel { model: string; priceOf: string; requests: number; failed: number; split: TokenSplit }
+
+function periodModels(balanced: string): PeriodModel[] {
+  return [
+    { model: balanced, priceOf: MODEL_CATEGORIES.balanced, requests: 1200, failed: 3, split: { inputTokens: 800_000, outputTokens: 200_000, cacheCreationTokens: 600_000, cacheReadTokens: 18_400_000 } },
+    { model: MODEL_CATEGORIES.fast, priceOf: MODEL_CATEGORIES.fast, requests: 500, failed: 0, split: { inputTokens: 300_000, outputTokens: 80_000, cacheCreationTokens: 220_000, cacheReadTokens: 8_400_000 } },
+    { model: MODEL_CATEGORIES.powerful, priceOf: MODEL_CATEGORIES.powerful, requests: 220, failed: 1, split: { inputTokens: 99_000, outputTokens: 20_000, cacheCreationTokens: 92_000, cacheReadTokens: 3_292_000 } },
+    { model: UNPRICED_MODEL, priceOf: UNPRICED_MODEL, requests: 3, failed: 0, split: { inputTokens: 1000, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 8000 } },
+    { model: RETIRED_MODEL, priceOf: RETIRED_MODEL, requests: 8, failed: 8, split: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 } },
+  ];
+}
+
+/** A model's row as the gateway's ledger sums it, for the gateway's own pricing of savings and cache (finishAnalytics). */
+function ledgerRow(m: PeriodModel, cost: number | null): ModelTokens {
+  const costed = cost === null ? 0 : m.requests - m.failed;
+  return {
+    model: m.priceOf, projectId: project().id, defaultModel: MODEL_CATEGORIES.balanced,
+    requests: m.requests, errors: m.failed, ...m.split, cacheCreation5mTokens: m.split.cacheCreationTokens, cacheCreation1hTokens: 0,
+    totalTokens: tokensOf(m.split), cost: cost ?? 0, costedRequests: costed, unknownCostRequests: m.requests - costed,
+  };
+}
+
+/** Which models' requests each routing source sent (all of a model's requests share its cost evenly). */
+function sourceRequests(balanced: string): Record<string, Record<string, number>> {
+  return {
+    default: { [balanced]: 900 }, background: { [MODEL_CATEGORIES.fast]: 500 }, 'long-context': { [balanced]: 300 },
+    reasoning: { [MODEL_CATEGORIES.powerful]: 150 }, agent: { [MODEL_CATEGORIES.powerful]: 40 }, 'web-search': { [MODEL_CATEGORIES.powerful]: 20 },
+    plugin: { [MODEL_CATEGORIES.powerful]: 10, [UNPRICED_MODEL]: 3 }, passthrough: { [RETIRED_MODEL]: 8 },
+  };
+}
+
+/** One request's tokens: a quarter of them output, the rest input. */
+const requestSplit = (tokens: number): TokenSplit => ({ inputTokens: tokens - Math.round(tokens / 4), outputTokens: Math.round(tokens / 4), cacheCreationTokens: 0, cacheReadTokens: 0 });
+
+/**
+ * A period's data, shaped as the host sends it, every figure agreeing with the others: each
+ * model's cost is its tokens at the list prices (src/conduit/pricing), the summary their sums,
+ * savings and cache economics priced by the gateway's own finishAnalytics; daily buckets
+ * stacked by model and agent, the routing sources and the timeseries add up to the summary.
+ * Failed requests apart from unpriced ones, a retired model, newest request 3 minutes ago.
+ * The period's totals are the same whatever the range (only the buckets differ).
  */
 export function analyticsData(range: AnalyticsRange = 'this-month', names: { agent?: string; model?: string } = {}): AnalyticsData {
-  const hourly = range === 'day' || range === '24h' || range === 'today';
-  const buckets = hourly ? 24 : DAYS[range];
-  const step = hourly ? 3_600_000 : 86_400_000;
-  const lastStart = Math.floor(now() / step) * step;
-  const timeseries = Array.from({ length: buckets }, (_, i) => ({
-    bucketStart: new Date(lastStart - (buckets - 1 - i) * step).toISOString(),
-    cost: Math.round((0.05 + ((i * 37) % 11) / 20) * 1e4) / 1e4,
-    requests: 3 + ((i * 7) % 5),
-  }));
   const agentName = names.agent ?? 'Reviewer';
   const model = names.model ?? MODEL_CATEGORIES.balanced;
-  const recent = Array.from({ length: 40 }, (_, i) => ({
-    requestId: `req-${i}`,
-    sessionId: i % 4 === 3 ? null : `sess-${i % 3}`,
-    agentName: i % 5 === 4 ? null : i % 2 ? 'Planner' : agentName,
-    model: i % 3 === 2 ? MODEL_CATEGORIES.fast : model,
-    tokens: 1200 + i * 10,
-    cost: i === 5 ? null : 0.0123 + i / 1000,
-    createdAt: minutesAgo(3 + i * 7),
-    source: i % 3 === 2 ? 'background' : 'default',
-  }));
-  // Cost per model and day: the summary's cost is their sum (to the micro-dollar).
+  const scopeStub = {} as ScopeInfo;
+
+  // Per model: tokens at list prices, then what the gateway derives from them.
+  const period = periodModels(model);
+  const costs = period.map((m) => { const c = listCost(m.priceOf, m.split); return c === null ? null : usd(c); });
+  const rows = period.map((m, i) => ledgerRow(m, costs[i]));
+  const priced = finishAnalytics({ query: 'models', scope: scopeStub, result: { models: rows } }, LIST_PRICES, {}).models as { cacheSavings: number | null }[];
+  const savings = finishAnalytics({ query: 'savings', scope: scopeStub, byModel: rows }, LIST_PRICES, {}) as { actualCost: number; baselineCost: number; savings: number };
+  const cache = finishAnalytics({ query: 'cache', scope: scopeStub, byModel: rows }, LIST_PRICES, {}) as { hitRate: number | null; netSavings: number };
+  const total = usd(sum(costs.map((c) => c ?? 0)));
+  const requests = sum(period.map((m) => m.requests));
+  const tokens = sum(period.map((m) => tokensOf(m.split)));
+  const failed = sum(period.map((m) => m.failed));
+  const unpriced = period.filter((_, i) => costs[i] === null);
+  const unpricedRequests = sum(unpriced.map((m) => m.requests));
+  const costUnknown = failed + unpricedRequests;
+  const splitTotal = (k: keyof TokenSplit) => sum(period.map((m) => m.split[k]));
+
+  const hourly = range === 'day' || range === '24h' || range === 'today';
   const days = DAYS[range];
   const dayStart = Math.floor(now() / 86_400_000) * 86_400_000;
-  const modelCost = [[model, 0.3], [MODEL_CATEGORIES.powerful, 0.1], [MODEL_CATEGORIES.fast, 0.01152]] as const;
-  const agentKeys = [[agent().id, agentName, 0.75], ['a2', 'Planner', 0.2], ['', 'No agent', 0.05]] as const;
   const dailyDays = Array.from({ length: days }, (_, i) => {
     const date = new Date(dayStart - (days - 1 - i) * 86_400_000);
     return { date: date.toISOString().slice(0, 10), start: date.toISOString(), weight: 1 + (i % 3) };
   });
-  const weights = dailyDays.reduce((n, d) => n + d.weight, 0);
-  const cell = (cost: number, requests: number) => ({ cost: Math.round(cost * 1e6) / 1e6, requests, tokens: requests * 3000 });
-  const byModel = dailyDays.map((d) => {
-    const byKey = Object.fromEntries(modelCost.map(([m, c]) => [m, cell((c * d.weight) / weights * 3, d.weight * 2)]));
-    const cost = Object.values(byKey).reduce((n, c) => n + c.cost, 0);
-    return { date: d.date, start: d.start, cost: Math.round(cost * 1e6) / 1e6, requests: d.weight * 6, tokens: d.weight * 18000, byKey };
+  const weights = dailyDays.map((d) => d.weight);
+
+  // Cost per model and day: each priced model's cost, requests and tokens shared out over the days.
+  const pricedModels = period.map((m, i) => ({ ...m, cost: costs[i] })).filter((m) => m.cost !== null && m.cost > 0);
+  const modelDays = pricedModels.map((m) => ({ cost: spread(m.cost!, weights, 1e6), requests: spread(m.requests, weights, 1), tokens: spread(tokensOf(m.split), weights, 1) }));
+  const byModel = dailyDays.map((d, i) => {
+    const byKey = Object.fromEntries(pricedModels.map((m, j) => [m.model, { cost: modelDays[j].cost[i], requests: modelDays[j].requests[i], tokens: modelDays[j].tokens[i] }]));
+    const cells = Object.values(byKey);
+    return { date: d.date, start: d.start, cost: usd(sum(cells.map((c) => c.cost))), requests: sum(cells.map((c) => c.requests)), tokens: sum(cells.map((c) => c.tokens)), byKey };
   });
-  const total = Math.round(byModel.reduce((n, d) => n + d.cost, 0) * 1e6) / 1e6;
-  const byAgent = byModel.map((d) => ({
-    ...d, byKey: Object.fromEntries(agentKeys.map(([k, , share]) => [k, cell(d.cost * share, d.requests / 3)])),
+
+  // Agents: shares of the period's cost, tokens and requests alike; per day, a share of the day.
+  const agentShares = [[agent().id, agentName, 0.75], ['a2', 'Planner', 0.2], ['', 'No agent', 0.05]] as const;
+  const agentTotals = agentShares.map(([key, , share], i) => ({
+    key, cost: i === agentShares.length - 1 ? usd(total - sum(agentShares.slice(0, -1).map(([, , s]) => usd(total * s)))) : usd(total * share),
+    requests: spread(requests, agentShares.map(([, , s]) => s), 1)[i], tokens: spread(tokens, agentShares.map(([, , s]) => s), 1)[i],
   }));
-  const keys = (list: readonly (readonly [string, string, number])[], perKey: (k: string) => number) => list.map(([key, label]) => ({ key, label, cost: perKey(key), requests: 10 }));
-  const sumOf = (rows: typeof byModel, key: string) => Math.round(rows.reduce((n, d) => n + (d.byKey[key]?.cost ?? 0), 0) * 1e6) / 1e6;
+  const agentDays = agentTotals.map((a) => ({ cost: spread(a.cost, byModel.map((d) => d.cost), 1e6), requests: spread(a.requests, weights, 1), tokens: spread(a.tokens, weights, 1) }));
+  const byAgent = byModel.map((d, i) => ({
+    ...d, byKey: Object.fromEntries(agentTotals.map((a, j) => [a.key, { cost: agentDays[j].cost[i], requests: agentDays[j].requests[i], tokens: agentDays[j].tokens[i] }])),
+  }));
+  const agentRow = (key: string) => agentTotals.find((a) => a.key === key)!;
+  const sumOf = (rows: typeof byModel, key: string) => usd(sum(rows.map((d) => d.byKey[key]?.cost ?? 0)));
+  const keys = (list: readonly (readonly [string, string])[], perKey: (k: string) => { cost: number; requests: number }) => list.map(([key, label]) => ({ key, label, ...perKey(key) }));
+
+  // The chart's buckets: the days above, or the period's cost and requests shared out over 24 hours.
+  const buckets = hourly ? 24 : days;
+  const step = hourly ? 3_600_000 : 86_400_000;
+  const lastStart = Math.floor(now() / step) * step;
+  const hourWeights = Array.from({ length: 24 }, (_, i) => 1 + ((i * 37) % 11));
+  const hourCost = spread(total, hourWeights, 1e4);
+  const hourRequests = spread(requests, hourWeights, 1);
+  const timeseries = Array.from({ length: buckets }, (_, i) => ({
+    bucketStart: new Date(lastStart - (buckets - 1 - i) * step).toISOString(),
+    cost: hourly ? hourCost[i] : byModel[i].cost,
+    requests: hourly ? hourRequests[i] : byModel[i].requests,
+  }));
+
+  // Routing sources: each model's cost shared by its requests.
+  const perRequest = new Map(period.map((m, i) => [m.model, { requests: m.requests, cost: costs[i] }]));
+  const sources = Object.entries(sourceRequests(model)).map(([source, byModelRequests]) => {
+    const n = sum(Object.values(byModelRequests));
+    const known = Object.entries(byModelRequests).filter(([m]) => perRequest.get(m)!.cost !== null);
+    const cost = known.length ? usd(sum(known.map(([m, r]) => (perRequest.get(m)!.cost! * r) / perRequest.get(m)!.requests))) : null;
+    return { source, requests: n, cost, share: n / requests };
+  });
+
+  const recent = Array.from({ length: 40 }, (_, i) => {
+    const fast = i % 3 === 2;
+    const requestTokens = 1200 + i * 10;
+    return {
+      requestId: `req-${i}`,
+      sessionId: i % 4 === 3 ? null : `sess-${i % 3}`,
+      agentName: i % 5 === 4 ? null : i % 2 ? 'Planner' : agentName,
+      model: fast ? MODEL_CATEGORIES.fast : model,
+      tokens: requestTokens,
+      cost: i === 5 ? null : listCost(fast ? MODEL_CATEGORIES.fast : MODEL_CATEGORIES.balanced, requestSplit(requestTokens)),
+      createdAt: minutesAgo(3 + i * 7),
+      source: fast ? 'background' : 'default',
+    };
+  });
+  // Sessions on the balanced model: their tokens at its list price.
+  const sessionSplits: TokenSplit[] = [
+    { inputTokens: 30_000, outputTokens: 24_000, cacheCreationTokens: 46_000, cacheReadTokens: 1_140_000 },
+    { inputTokens: 14_000, outputTokens: 12_000, cacheCreationTokens: 24_000, cacheReadTokens: 560_000 },
+    { inputTokens: 9456, outputTokens: 8000, cacheCreationTokens: 16_000, cacheReadTokens: 390_000 },
+  ];
+  const session = (i: number) => ({ tokens: tokensOf(sessionSplits[i]), cost: usd(listCost(MODEL_CATEGORIES.balanced, sessionSplits[i])!) });
+
   return {
     range,
     ...(range === 'custom' ? { from: '2026-12-01', to: '2026-12-03' } : {}),
@@ -118,47 +243,42 @@ export function analyticsData(range: AnalyticsRange = 'this-month', names: { age
     bucket: hourly ? 'hour' : 'day',
     scopeLabel: 'synapse-app',
     summary: {
-      cost: total, costUnknownRequests: 7, refusedRequests: 0, tokens: 32_512_000, requests: 1931, averageCostPerRequest: 0.0308,
-      split: { inputTokens: 1_200_000, outputTokens: 300_000, cacheCreationTokens: 912_000, cacheReadTokens: 30_100_000 },
-      failedRequests: 4, errorRate: 4 / 1931, failedByStatus: [{ status: 529, error: 'overloaded_error', requests: 3 }, { status: 500, error: 'api_error', requests: 1 }],
-      unpricedRequests: 3, unpricedModels: [{ model: UNPRICED_MODEL, requests: 3, tokens: 9000 }],
-      previous: { cost: total / 1.12, requests: 1700, tokens: 30_000_000 },
+      cost: total, costUnknownRequests: costUnknown, refusedRequests: 0, tokens, requests, averageCostPerRequest: usd(total / (requests - costUnknown)),
+      split: { inputTokens: splitTotal('inputTokens'), outputTokens: splitTotal('outputTokens'), cacheCreationTokens: splitTotal('cacheCreationTokens'), cacheReadTokens: splitTotal('cacheReadTokens') },
+      failedRequests: failed, errorRate: failed / requests,
+      failedByStatus: [{ status: 404, error: 'not_found_error', requests: 8 }, { status: 529, error: 'overloaded_error', requests: 3 }, { status: 500, error: 'api_error', requests: 1 }],
+      unpricedRequests, unpricedModels: unpriced.map((m) => ({ model: m.model, requests: m.requests, tokens: tokensOf(m.split) })),
+      // A slightly quieter period before, at the same mix of models: 12% less.
+      previous: { cost: usd(total / 1.12), requests: Math.round(requests / 1.12), tokens: Math.round(tokens / 1.12) },
     },
-    models: [
-      { model, requests: 1200, tokens: 20_000_000, cost: sumOf(byModel, model), split: { inputTokens: 800_000, outputTokens: 200_000, cacheCreationTokens: 600_000, cacheReadTokens: 18_400_000 }, priceKnown: true, retired: null, cacheSavings: 49.68 },
-      { model: MODEL_CATEGORIES.fast, requests: 500, tokens: 9_000_000, cost: sumOf(byModel, MODEL_CATEGORIES.fast), split: { inputTokens: 300_000, outputTokens: 80_000, cacheCreationTokens: 220_000, cacheReadTokens: 8_400_000 }, priceKnown: true, retired: null, cacheSavings: 7.56 },
-      { model: MODEL_CATEGORIES.powerful, requests: 220, tokens: 3_503_000, cost: sumOf(byModel, MODEL_CATEGORIES.powerful), split: { inputTokens: 99_000, outputTokens: 20_000, cacheCreationTokens: 92_000, cacheReadTokens: 3_292_000 }, priceKnown: true, retired: null, cacheSavings: 14.81 },
-      { model: UNPRICED_MODEL, requests: 3, tokens: 9000, cost: null, split: { inputTokens: 1000, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 8000 }, priceKnown: false, retired: null, cacheSavings: null },
-      { model: RETIRED_MODEL, requests: 8, tokens: 0, cost: 0, split: { inputTokens: 0, outputTokens: 0, cacheCreationTokens: 0, cacheReadTokens: 0 }, priceKnown: true, retired: { since: '2025-10-22', replacement: 'claude-sonnet-4-5', askedBy: { agents: [{ id: 'a2', name: 'Planner' }], sessions: 2 } }, cacheSavings: 0 },
-    ],
+    models: period.map((m, i) => ({
+      model: m.model, requests: m.requests, tokens: tokensOf(m.split), cost: costs[i], split: m.split, priceKnown: costs[i] !== null,
+      retired: m.model === RETIRED_MODEL ? { ...retirementOf(RETIRED_MODEL, '2026-12-01')!, askedBy: { agents: [{ id: 'a2', name: 'Planner' }], sessions: 2 } } : null,
+      cacheSavings: priced[i].cacheSavings,
+    })),
     timeseries,
-    sources: [
-      { source: 'default', requests: 900, cost: 0.5, share: 900 / 1931 }, { source: 'background', requests: 500, cost: 0.02, share: 500 / 1931 },
-      { source: 'long-context', requests: 300, cost: 0.3, share: 300 / 1931 }, { source: 'reasoning', requests: 150, cost: 0.2, share: 150 / 1931 },
-      { source: 'agent', requests: 40, cost: 0.1, share: 40 / 1931 }, { source: 'web-search', requests: 20, cost: 0.05, share: 20 / 1931 },
-      { source: 'plugin', requests: 12, cost: 0.04, share: 12 / 1931 }, { source: 'passthrough', requests: 9, cost: 0.03, share: 9 / 1931 },
-    ],
+    sources,
     recent,
     agents: [
-      { agentId: 'a2', name: 'Planner', requests: 400, tokens: 7_000_000, cost: sumOf(byAgent, 'a2'), share: 0.2, trend: byAgent.map((d) => d.byKey.a2.cost) },
-      { agentId: null, name: null, requests: 31, tokens: 512_000, cost: sumOf(byAgent, ''), share: 0.05, trend: byAgent.map((d) => d.byKey[''].cost) },
-      { agentId: agent().id, name: agentName, requests: 1500, tokens: 25_000_000, cost: sumOf(byAgent, agent().id), share: 0.75, trend: byAgent.map((d) => d.byKey[agent().id].cost) },
+      { agentId: 'a2', name: 'Planner', requests: agentRow('a2').requests, tokens: agentRow('a2').tokens, cost: sumOf(byAgent, 'a2'), share: sumOf(byAgent, 'a2') / total, trend: byAgent.map((d) => d.byKey.a2.cost) },
+      { agentId: null, name: null, requests: agentRow('').requests, tokens: agentRow('').tokens, cost: sumOf(byAgent, ''), share: sumOf(byAgent, '') / total, trend: byAgent.map((d) => d.byKey[''].cost) },
+      { agentId: agent().id, name: agentName, requests: agentRow(agent().id).requests, tokens: agentRow(agent().id).tokens, cost: sumOf(byAgent, agent().id), share: sumOf(byAgent, agent().id) / total, trend: byAgent.map((d) => d.byKey[agent().id].cost) },
     ],
     sessions: [
       {
-        sessionId: 'sess-0', claudeSessionId: 'sess-0', agentNames: [agentName], requests: 20, tokens: 60000, cost: 17.14, firstAt: minutesAgo(300), lastAt: minutesAgo(3), durationMs: 297 * 60_000,
+        sessionId: 'sess-0', claudeSessionId: 'sess-0', agentNames: [agentName], requests: 20, ...session(0), firstAt: minutesAgo(300), lastAt: minutesAgo(3), durationMs: 297 * 60_000,
         firstPrompt: 'Refactor the billing module so that invoices are computed from the ledger', models: [{ requestedModel: MODEL_CATEGORIES.powerful, model: names.model ?? MODEL_CATEGORIES.balanced, requests: 14 }, { requestedModel: MODEL_CATEGORIES.fast, model: MODEL_CATEGORIES.fast, requests: 6 }],
       },
-      { sessionId: 'sess-1', claudeSessionId: 'sess-1', agentNames: ['Planner'], requests: 12, tokens: 40000, cost: 15.56, firstAt: minutesAgo(500), lastAt: minutesAgo(10), durationMs: 490 * 60_000, firstPrompt: 'Plan the migration' },
-      { sessionId: 'sess-2', claudeSessionId: null, agentNames: [agentName, 'Planner'], requests: 10, tokens: 23456, cost: 14.39, firstAt: minutesAgo(900), lastAt: minutesAgo(17), durationMs: 883 * 60_000, firstPrompt: null },
+      { sessionId: 'sess-1', claudeSessionId: 'sess-1', agentNames: ['Planner'], requests: 12, ...session(1), firstAt: minutesAgo(500), lastAt: minutesAgo(10), durationMs: 490 * 60_000, firstPrompt: 'Plan the migration' },
+      { sessionId: 'sess-2', claudeSessionId: null, agentNames: [agentName, 'Planner'], requests: 10, ...session(2), firstAt: minutesAgo(900), lastAt: minutesAgo(17), durationMs: 883 * 60_000, firstPrompt: null },
     ],
     sessionsPage: { sort: 'cost', offset: 0, total: 3 },
     daily: {
-      model: { groupBy: 'model', days: byModel, keys: keys(modelCost.map(([m, c]) => [m, m, c] as const), (k) => sumOf(byModel, k)), unknownCostRequests: 7 },
-      agent: { groupBy: 'agent', days: byAgent, keys: keys(agentKeys, (k) => sumOf(byAgent, k)), unknownCostRequests: 7 },
+      model: { groupBy: 'model', days: byModel, keys: keys(pricedModels.map((m) => [m.model, m.model] as const), (k) => ({ cost: sumOf(byModel, k), requests: sum(byModel.map((d) => d.byKey[k].requests)) })).sort((a, b) => b.cost - a.cost), unknownCostRequests: costUnknown },
+      agent: { groupBy: 'agent', days: byAgent, keys: keys(agentShares.map(([k, label]) => [k, label] as const), (k) => ({ cost: sumOf(byAgent, k), requests: agentRow(k).requests })), unknownCostRequests: costUnknown },
     },
-    savings: { actual: total, onDefaultModel: total + 1931.2049, saved: 1931.2049, defaultModel: MODEL_CATEGORIES.balanced },
-    cache: { hitRate: 0.62, netSavings: 72.05 },
+    savings: { actual: savings.actualCost, onDefaultModel: savings.baselineCost, saved: savings.savings, defaultModel: MODEL_CATEGORIES.balanced },
+    cache: { hitRate: cache.hitRate, netSavings: cache.netSavings },
   };
 }
 

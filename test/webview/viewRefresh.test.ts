@@ -38,7 +38,7 @@ describe('webview: views refresh themselves', function () {
     await waitForText(v, 'errorMessage', NOT_RUNNING);
     running = true;
     await v.post({ type: 'refresh' });
-    await waitForText(v, 'totalCost-value', '$1.23');
+    await waitForText(v, 'totalCost-value', '$12.51');
     assert.equal(await byTestId(v, 'error').count(), 0);
     assert.equal(v.messagesOfType('requestAnalytics').length, 2);
   });
