@@ -243,6 +243,12 @@ describe('streamJsonRenderer.renderLine', () => {
       assert.deepEqual(renderLine('{"type":"system","subtype":"compact_boundary"}'), { lines: [] });
       assert.deepEqual(renderLine(''), { lines: [] });
       assert.deepEqual(renderLine('   \r'), { lines: [] });
+      // In a session too: such a line does not release the header, which waits for the reply.
+      const [init, assistant] = readFileSync(FIXTURE, 'utf8').split('\n').filter((l) => l);
+      const session = new SessionRenderer();
+      assert.deepEqual(session.push(init), { lines: [] });
+      assert.deepEqual(session.push('{"type":"stream_event","event":{"type":"message_start"}}'), { lines: [] });
+      assert.deepEqual(plain(session.push(assistant).lines), ['● session c120386e-56b1-4b31-b81e-93ceaad00c01 · claude-sonnet-4-5 · /tmp/probe/fake', 'hello']);
     });
   });
 
@@ -271,6 +277,10 @@ describe('streamJsonRenderer.renderLine', () => {
         '{"type":"user","message":{"content":[{"type":"tool_result","content":[null,{"text":3}]}]}}',
         '{"type":"result","total_cost_usd":"lots","duration_ms":null}',
         '{"type":"system","subtype":"init"}',
+        '{"type":"assistant","message":"text, not a message"}',
+        '{"type":"user","message":[{"type":"tool_result"}]}',
+        '{"type":"assistant","message":{"model":7,"content":[{"type":"tool_result","content":"not an assistant block"}]}}',
+        '{"type":"system","subtype":"init","session_id":{"id":1},"model":["m"],"cwd":null}',
       ]) {
         const r = renderLine(line);
         assert.ok(Array.isArray(r.lines), line);

@@ -39,28 +39,72 @@ function describeToolInput(input: unknown): string {
   return typeof main === 'string' ? firstLine(main, 100) : '';
 }
 
-/** A line parsed: a message of a type it knows (msg), or text to show as it is. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-type Parsed = { msg: any; text: string } | { msg: null; text: string };
+/*
+ * The lines of claude's stream-json (and conduit-claude's conduit_metadata) that the
+ * renderer reads, with the fields it reads (see test/fixtures/claude-code-stream-json.ndjson).
+ * A view, not a check: only `type` is checked when a line is parsed; the other fields came
+ * from outside, so they are unknown or optional objects, and each value is tested with
+ * typeof (or Array.isArray) before use. An object on the way that is a string or a number
+ * in fact reads as undefined through ?. .
+ */
 
+/** A block of a message's content: text, tool_use, thinking (assistant); tool_result (user). */
+interface ContentBlockView {
+  type?: unknown;
+  text?: unknown;
+  name?: unknown;
+  input?: unknown;
+  content?: unknown;
+  is_error?: unknown;
+}
+
+/** A message of an assistant or user line (the Messages API's shape). */
+interface MessageView {
+  model?: unknown;
+  content?: unknown;
+}
+
+/** system: claude's init (subtype "init") names the session, the model and the folder. */
+interface SystemLine { type: 'system'; subtype?: unknown; session_id?: unknown; model?: unknown; cwd?: unknown }
+/** A message claude received (assistant) or its tools' results (user). */
+interface MessageLine { type: 'assistant' | 'user'; message?: MessageView | null }
+/** How the run ended. */
+interface ResultLine { type: 'result'; subtype?: unknown; is_error?: unknown; duration_ms?: unknown; num_turns?: unknown; total_cost_usd?: unknown }
+/** conduit-claude's line for each request: checked further by metadataOf. */
+interface MetadataLine { type: 'conduit_metadata'; data?: unknown }
+
+type StreamJsonLine = SystemLine | MessageLine | ResultLine | MetadataLine;
+
+const STREAM_JSON_TYPES: ReadonlySet<string> = new Set<StreamJsonLine['type']>(['system', 'assistant', 'user', 'result', 'conduit_metadata']);
+
+/** A line parsed: a message of a type it knows (msg), or text to show as it is. */
+type Parsed = { msg: StreamJsonLine; text: string } | { msg: null; text: string };
+
+/** null: nothing to show (a blank line, or JSON of a type the renderer does not show). */
 function parse(raw: string): Parsed | null {
   const text = raw.replace(/\r$/, '');
   if (!text.trim()) return null;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-  let msg: any;
+  let msg: { type?: unknown } | null;
   try {
     msg = JSON.parse(text);
   } catch {
     return { msg: null, text };
   }
-  return msg && typeof msg === 'object' && typeof msg.type === 'string' ? { msg, text } : { msg: null, text };
+  if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return { msg: null, text };
+  return STREAM_JSON_TYPES.has(msg.type) ? { msg: msg as StreamJsonLine, text } : null;
 }
 
 /** A conduit_metadata line's data, when it has the routing decision the renderer needs. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-function metadataOf(msg: any): ConduitMetadataLine['data'] | null {
-  const d = msg.type === 'conduit_metadata' ? msg.data : null;
-  return d && typeof d === 'object' && d.routingDecision && typeof d.routingDecision.model === 'string' ? d : null;
+function metadataOf(msg: StreamJsonLine): ConduitMetadataLine['data'] | null {
+  if (msg.type !== 'conduit_metadata') return null;
+  const d = msg.data as { routingDecision?: { model?: unknown } | null } | null | undefined;
+  return d && typeof d === 'object' && d.routingDecision && typeof d.routingDecision.model === 'string' ? d as ConduitMetadataLine['data'] : null;
+}
+
+/** A message's content blocks, when its content is a list (each block is still read with typeof). */
+function contentBlocks(message: MessageView | null | undefined): readonly (ContentBlockView | null)[] {
+  const content = message?.content;
+  return Array.isArray(content) ? content : [];
 }
 
 /** What claude's result line says: how the run ended, and claude's own cost estimate. */
@@ -71,8 +115,7 @@ interface ResultFacts {
   claudeEstimateUsd: number | null;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-function resultFacts(msg: any): ResultFacts {
+function resultFacts(msg: ResultLine): ResultFacts {
   return {
     ok: msg.subtype === 'success' && !msg.is_error,
     durationMs: typeof msg.duration_ms === 'number' ? msg.duration_ms : null,
@@ -120,8 +163,7 @@ export function renderLine(raw: string): RenderResult {
   return p.msg ? renderMessage(p.msg, p.text) : { lines: [sanitize(p.text)] };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-function renderMessage(msg: any, text: string): RenderResult {
+function renderMessage(msg: StreamJsonLine, text: string): RenderResult {
   switch (msg.type) {
     case 'conduit_metadata': {
       const d = metadataOf(msg);
@@ -137,7 +179,7 @@ function renderMessage(msg: any, text: string): RenderResult {
       return { lines: [] };
     case 'assistant': {
       const lines: string[] = [];
-      for (const block of Array.isArray(msg.message?.content) ? msg.message.content : []) {
+      for (const block of contentBlocks(msg.message)) {
         if (block?.type === 'text' && typeof block.text === 'string') lines.push(...sanitize(block.text).split('\n'));
         else if (block?.type === 'tool_use') lines.push(`${CYAN}⏺ ${sanitize(String(block.name))}(${describeToolInput(block.input)})${RESET}`);
         else if (block?.type === 'thinking') lines.push(`${DIM}✻ thinking…${RESET}`);
@@ -146,11 +188,10 @@ function renderMessage(msg: any, text: string): RenderResult {
     }
     case 'user': {
       const lines: string[] = [];
-      for (const block of Array.isArray(msg.message?.content) ? msg.message.content : []) {
+      for (const block of contentBlocks(msg.message)) {
         if (block?.type !== 'tool_result') continue;
         const content = typeof block.content === 'string' ? block.content
-          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-          : Array.isArray(block.content) ? block.content.map((c: any) => (typeof c?.text === 'string' ? c.text : '')).join('\n') : '';
+          : Array.isArray(block.content) ? block.content.map((c: { text?: unknown } | null) => (typeof c?.text === 'string' ? c.text : '')).join('\n') : '';
         lines.push(`${DIM}  ⎿ ${block.is_error ? `${RED}` : ''}${firstLine(content) || '(no output)'}${RESET}`);
       }
       return { lines };
@@ -162,8 +203,7 @@ function renderMessage(msg: any, text: string): RenderResult {
   }
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- claude's stream-json, read field by field with typeof checks
-function headerOf(msg: any): SessionHeader {
+function headerOf(msg: SystemLine): SessionHeader {
   return { sessionId: asText(msg.session_id), model: asText(msg.model), cwd: asText(msg.cwd) };
 }
 
