@@ -13,7 +13,7 @@ describe('analytics view export', () => {
     assert.equal(lines[0], 'session_id,claude_session_id,agents,models,requests,total_tokens,cost_usd,duration_ms,first_at,last_at,first_prompt');
     assert.equal(lines.length, data.sessions.length + 2);
     assert.ok(lines[1].endsWith(`,"'=HYPERLINK(""http://x"",""click""), then ""quote"""`), lines[1]);
-    assert.ok(lines[1].startsWith('sess-0,sess-0,Reviewer,claude-opus-5-5 -> claude-sonnet-5-5; claude-haiku-4-5,20,1240000,0.643,'), lines[1]);
+    assert.ok(lines[1].startsWith('sess-0,sess-0,Reviewer,claude-opus-5-5 -> claude-sonnet-5-5; claude-haiku-4-5,20,1240000,0.589,'), lines[1]);
   });
 
   it('models as JSON: one object per model with its token split, price and retirement', () => {

@@ -214,8 +214,8 @@ describe('webview: usage analytics', function () {
     await waitForText(v, 'totalCost-value', '$12.51');
     await showTab(v, 5);
     const rows = await rowsOf(v, 'sessions');
-    assert.deepEqual(rows.map((r) => r[6]), ['$0.64', '$0.32', '$0.22'], 'the most expensive first');
-    assert.deepEqual(rows[0], ['sess-0', 'Reviewer', 'claude-opus-5-5 → claude-sonnet-5-5 +1', 'Refactor the billing module so that invoices are computed from the ledger', '20', '1.2M', '$0.64', '4h 57m', '3 minutes ago']);
+    assert.deepEqual(rows.map((r) => r[6]), ['$0.59', '$0.32', '$0.22'], 'the most expensive first');
+    assert.deepEqual(rows[0], ['sess-0', 'Reviewer', 'claude-opus-5-5 → claude-sonnet-5-5 +1', 'Refactor the billing module so that invoices are computed from the ledger', '20', '1.2M', '$0.59', '4h 57m', '3 minutes ago']);
     assert.equal(await v.page.locator('button.sort[aria-pressed="true"]').textContent(), 'Cost ▾');
 
     await v.page.locator('button.sort[data-sort="duration"]').click();

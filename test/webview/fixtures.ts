@@ -228,13 +228,17 @@ export function analyticsData(range: AnalyticsRange = 'this-month', names: { age
       source: fast ? 'background' : 'default',
     };
   });
-  // Sessions on the balanced model: their tokens at its list price.
-  const sessionSplits: TokenSplit[] = [
-    { inputTokens: 30_000, outputTokens: 24_000, cacheCreationTokens: 46_000, cacheReadTokens: 1_140_000 },
-    { inputTokens: 14_000, outputTokens: 12_000, cacheCreationTokens: 24_000, cacheReadTokens: 560_000 },
-    { inputTokens: 9456, outputTokens: 8000, cacheCreationTokens: 16_000, cacheReadTokens: 390_000 },
+  // Sessions: their tokens at the list prices of the models they were routed to.
+  const sessionUse: [string, TokenSplit][][] = [
+    [[MODEL_CATEGORIES.balanced, { inputTokens: 24_000, outputTokens: 20_000, cacheCreationTokens: 38_000, cacheReadTokens: 960_000 }],
+      [MODEL_CATEGORIES.fast, { inputTokens: 6000, outputTokens: 4000, cacheCreationTokens: 8000, cacheReadTokens: 180_000 }]],
+    [[MODEL_CATEGORIES.balanced, { inputTokens: 14_000, outputTokens: 12_000, cacheCreationTokens: 24_000, cacheReadTokens: 560_000 }]],
+    [[MODEL_CATEGORIES.balanced, { inputTokens: 9456, outputTokens: 8000, cacheCreationTokens: 16_000, cacheReadTokens: 390_000 }]],
   ];
-  const session = (i: number) => ({ tokens: tokensOf(sessionSplits[i]), cost: usd(listCost(MODEL_CATEGORIES.balanced, sessionSplits[i])!) });
+  const session = (i: number) => ({
+    tokens: sum(sessionUse[i].map(([, s]) => tokensOf(s))),
+    cost: usd(sum(sessionUse[i].map(([m, s]) => listCost(m, s)!))),
+  });
 
   return {
     range,
