@@ -304,9 +304,20 @@ function driveWindow(page: Page): ProductWindow {
       // The palette lists the commands registered when it opened: wait for the extension to
       // be active first (activation()), else the command may not be listed yet.
       const input = page.locator('.quick-input-widget input.input');
-      await page.keyboard.press('F1');
-      await input.waitFor();
-      await input.fill(`>${title}`);
+      // A focus change right after F1 (a webview or the walkthrough taking the keyboard as it
+      // renders) closes the palette again, and F1 inside a webview's frame goes to the webview:
+      // then give the workbench the keyboard and open the palette again.
+      for (let attempt = 1; ; attempt++) {
+        await page.keyboard.press('F1');
+        try {
+          await input.waitFor({ timeout: 10_000 });
+          await input.fill(`>${title}`, { timeout: 5_000 });
+          break;
+        } catch (err) {
+          if (attempt === 3) throw err;
+          await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+        }
+      }
       // The row of exactly this command (fuzzy matching lists others too, maybe first).
       const row = listRow(title);
       try {
