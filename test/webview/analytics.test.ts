@@ -370,7 +370,7 @@ describe('webview: usage analytics', function () {
       return d;
     });
     await waitForText(v, 'scope', HOSTILE);
-    assert.equal(await textOf(v, 'savings-sub'), `vs everything on ${HOSTILE}: ${'$1,932.44'}`);
+    assert.equal(await textOf(v, 'savings-sub'), `vs everything on ${HOSTILE}: ${'$13.70'}`);
     await showTab(v, 5);
     assert.equal(await byTestId(v, 'sessions').locator('[data-field="prompt"]').first().textContent(), '<img src=x onerror=alert(3)>');
     assert.equal(await byTestId(v, 'sessions').locator('[data-field="agent"]').first().textContent(), HOSTILE_SCRIPT);
