@@ -14,7 +14,7 @@ import type { AgentInfo, ProjectInfo } from './projects';
 import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
 } from './team';
-import type { UsageRecord } from './usage';
+import type { SessionSummary } from './usage';
 import { expected, objectOf, route, typed } from './route';
 import type { ModelCategory } from './modelCategory';
 
@@ -60,15 +60,9 @@ export interface CatalogueModel {
 }
 
 /** A session's requests since the gateway started, by either of its ids. */
-export interface SessionAnswer {
+export interface SessionAnswer extends SessionSummary {
   /** The id the session is known by everywhere (claude's, else Conduit's). */
   sessionId: string;
-  records: UsageRecord[];
-  requests: number;
-  cost: number;
-  costIncomplete: boolean;
-  lastModel: string | null;
-  lastSource: string | null;
 }
 
 /** What GET /v1/conduit/sync/status answers. */

@@ -125,3 +125,14 @@ export interface UnrecordedUsage {
   count: number;
   costUsd: number;
 }
+
+/** A session's requests since the gateway started, as the gateway keeps them in memory. */
+export interface SessionSummary {
+  records: UsageRecord[];
+  requests: number;
+  cost: number;
+  /** Some request's cost was unknown (no price for its model). */
+  costIncomplete: boolean;
+  lastModel: string | null;
+  lastSource: string | null;
+}

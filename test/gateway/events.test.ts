@@ -8,7 +8,8 @@ import net from 'node:net';
 import path from 'node:path';
 import { encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import type { GatewayEvent } from '../../src/protocol/usage';
-import { MAX_EVENT_STREAMS, type SessionSummary } from '../../src/conduit/usage/eventHub';
+import { MAX_EVENT_STREAMS } from '../../src/conduit/usage/eventHub';
+import type { SessionSummary } from '../../src/protocol/usage';
 import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
 import { EventSubscriber, assertAnthropicError, closedPort, rawRequest, smallRequest } from './helpers';
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SessionSummary } from '../../src/conduit/usage/eventHub';
+import type { SessionSummary } from '../../src/protocol/usage';
 import type { LeasesStatus } from '../../src/protocol/leases';
 import { messagePosts, readNumber, useHostSuite } from '../support/hostSuite';
 

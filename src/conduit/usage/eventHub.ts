@@ -3,7 +3,7 @@
  * wrapper, the extension), and keeps each session's recent records for the wrapper's
  * final flush and the status line.
  */
-import type { GatewayEvent, RequestContext, UsageRecord } from '../../protocol/usage';
+import type { GatewayEvent, RequestContext, SessionSummary, UsageRecord } from '../../protocol/usage';
 
 export interface EventFilter {
   sessionId?: string;
@@ -55,16 +55,6 @@ export function maxEventStreams(env: NodeJS.ProcessEnv = process.env): number {
 
 const MAX_SESSIONS = 1000;
 const MAX_RECORDS_PER_SESSION = 1000;
-
-export interface SessionSummary {
-  records: UsageRecord[];
-  requests: number;
-  cost: number;
-  /** Some request's cost was unknown (no price for its model). */
-  costIncomplete: boolean;
-  lastModel: string | null;
-  lastSource: string | null;
-}
 
 export class EventHub {
   private readonly listeners = new Set<Listener>();
