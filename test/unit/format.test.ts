@@ -1,8 +1,10 @@
 // How the extension, the CLI and the views write money and counts (src/protocol/format.ts), and
 // how the views write changes and durations (webview-ui/src/shared/format.ts).
 import assert from 'node:assert/strict';
-import { formatChange, formatDuration, formatTokenSplit } from '../../webview-ui/src/shared/format';
 import { formatCount, formatInteger, formatSpendOfBudget, formatUsd, formatUsdAmount, shortModel } from '../../src/protocol/format';
+
+// webview-ui is an ES module package: loaded as test/unit/costAxis.test.ts loads its modules.
+const loadViewFormat = () => import('../../webview-ui/src/shared/format.js');
 
 describe('format: money, counts, changes', () => {
   it('money: two decimals from a cent up with thousands separators, more only below a cent, unknown as a dash', () => {
@@ -54,12 +56,14 @@ describe('format: money, counts, changes', () => {
     assert.equal(formatCount(-2500), '-2.5k');
   });
 
-  it('the token split names each measure', () => {
+  it('the token split names each measure', async () => {
+    const { formatTokenSplit } = await loadViewFormat();
     assert.equal(formatTokenSplit({ inputTokens: 1_200_000, outputTokens: 300_000, cacheCreationTokens: 50_000, cacheReadTokens: 30_100_000 }),
       'in 1.2M · out 300k · cache write 50k · cache read 30.1M');
   });
 
-  it('change against the previous period; nothing to compare with gives null', () => {
+  it('change against the previous period; nothing to compare with gives null', async () => {
+    const { formatChange } = await loadViewFormat();
     assert.equal(formatChange(112, 100), '+12%');
     assert.equal(formatChange(96.6, 100), '-3.4%');
     assert.equal(formatChange(100, 100), 'no change');
@@ -68,7 +72,8 @@ describe('format: money, counts, changes', () => {
     assert.equal(formatChange(4, null), null);
   });
 
-  it('durations', () => {
+  it('durations', async () => {
+    const { formatDuration } = await loadViewFormat();
     assert.equal(formatDuration(45_000), '45s');
     assert.equal(formatDuration(12 * 60_000), '12m');
     assert.equal(formatDuration(3 * 3_600_000 + 5 * 60_000), '3h 05m');
