@@ -5,6 +5,7 @@
 import { parseAgentModelConfig, parseProjectModelConfig, type AgentModelConfig, type ProjectModelConfig } from './modelConfig';
 import { ValidationError, expectObject, optionalString, rejectUnknownKeys } from './validate';
 import { decodeBase64url, encodeBase64url } from './base64url';
+import { parseEndpointUrl } from './endpointUrl';
 
 export const CONTEXT_HEADER = 'x-conduit-context';
 export const TOKEN_HEADER = 'x-conduit-token';
@@ -24,9 +25,11 @@ export interface SessionContext {
   agentType?: string;
   projectModelConfig?: ProjectModelConfig;
   agentModelConfig?: AgentModelConfig;
+  /** The person's own endpoint (their ANTHROPIC_BASE_URL): the Anthropic provider's base URL for this session. */
+  anthropicBaseUrl?: string;
 }
 
-const KEYS = ['sessionId', 'projectId', 'agentId', 'agentType', 'projectModelConfig', 'agentModelConfig'] as const;
+const KEYS = ['sessionId', 'projectId', 'agentId', 'agentType', 'projectModelConfig', 'agentModelConfig', 'anthropicBaseUrl'] as const;
 
 export function parseSessionContext(value: unknown, path = 'context'): SessionContext {
   const o = expectObject(value, path);
@@ -41,6 +44,8 @@ export function parseSessionContext(value: unknown, path = 'context'): SessionCo
   }
   if (o.projectModelConfig !== undefined) ctx.projectModelConfig = parseProjectModelConfig(o.projectModelConfig, `${path}.projectModelConfig`);
   if (o.agentModelConfig !== undefined) ctx.agentModelConfig = parseAgentModelConfig(o.agentModelConfig, `${path}.agentModelConfig`);
+  const baseUrl = optionalString(o, 'anthropicBaseUrl', path);
+  if (baseUrl !== undefined) ctx.anthropicBaseUrl = parseEndpointUrl(baseUrl, `${path}.anthropicBaseUrl`);
   return ctx;
 }
 
