@@ -6,8 +6,11 @@
  * API, forwarded as they are, and the event stream is SSE: neither is here.
  */
 import * as v from 'valibot';
-import type { PriceBody, SessionInfoBody, SessionsAnswer, SummaryAnswer } from './analytics';
-import type { AnalyticsViewAnswer } from './analyticsView';
+import type {
+  AgentsAnswer, DailyAnswer, ModelsAnswer, PriceBody, RecentAnswer, SessionInfoBody, SessionsAnswer, SummaryAnswer,
+} from './analytics';
+import type { AnalyticsViewAnswer, CacheAnswer, SavingsAnswer, SourcesAnswer, TimeseriesAnswer } from './analyticsView';
+import type { ReportLine } from './reports';
 import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
 import type { LeasesStatus, StopWhenIdleAnswer } from './leases';
 import type { AgentInfo, ProjectInfo } from './projects';
@@ -31,6 +34,24 @@ const analyticsTarget = {
   to: optionalText,
   tz: optionalText,
 };
+
+/**
+ * The query of GET /v1/conduit/analytics/<query> for one of the store's queries: every
+ * query takes the target, a page's size (limit) and scope=own (team is refused, see
+ * analyticsRoute.ts); some take more (the gateway's parser refuses, by name, a parameter
+ * that applies to another query only).
+ */
+const storeQuery = { ...analyticsTarget, limit: optionalText, scope: optionalText };
+const bucket = v.optional(v.picklist(['hour', 'day'], expected('hour or day')));
+
+/** A price as the gateway costs a model's requests: USD per million tokens. */
+export interface PriceAnswer {
+  model: string;
+  /** above200k: the prices past 200k prompt tokens, where the model has them. */
+  price: (Required<PriceBody> & { above200k?: Partial<Required<PriceBody>> }) | null;
+  /** Where the price comes from (config.json's prices, the built-in table); null: none known. */
+  source: string | null;
+}
 
 /**
  * The routing rules config.json merged over the gateway's defaults (a project's own
@@ -85,20 +106,40 @@ export const ROUTES = {
   rules: route('GET', '/v1/conduit/rules', { response: routingRulesSchema }),
   session: route('GET', '/v1/conduit/sessions/:id', { params: v.object({ id: text }), response: typed<SessionAnswer>() }),
   sessionInfo: route('PUT', '/v1/conduit/sessions/:id/info', { params: v.object({ id: text }), body: typed<SessionInfoBody>(), response: typed<{ firstPrompt: string | null }>() }),
+  modelPrice: route('GET', '/v1/conduit/prices/:model', { params: v.object({ model: text }), response: typed<PriceAnswer>() }),
   price: route('PUT', '/v1/conduit/prices/:model', { params: v.object({ model: text }), body: typed<PriceBody>(), response: typed<Record<string, unknown>>() }),
 
   analyticsView: route('GET', '/v1/conduit/analytics/view', {
-    query: v.object({ ...analyticsTarget, bucket: v.optional(v.picklist(['hour', 'day'], expected('hour or day'))) }),
+    query: v.object({ ...analyticsTarget, bucket }),
     response: typed<AnalyticsViewAnswer>(),
   }),
-  analyticsSummary: route('GET', '/v1/conduit/analytics/summary', { query: v.object(analyticsTarget), response: typed<SummaryAnswer>() }),
+  analyticsSummary: route('GET', '/v1/conduit/analytics/summary', { query: v.object(storeQuery), response: typed<SummaryAnswer>() }),
+  analyticsModels: route('GET', '/v1/conduit/analytics/models', { query: v.object(storeQuery), response: typed<ModelsAnswer>() }),
+  analyticsTimeseries: route('GET', '/v1/conduit/analytics/timeseries', { query: v.object({ ...storeQuery, bucket }), response: typed<TimeseriesAnswer>() }),
+  analyticsSources: route('GET', '/v1/conduit/analytics/sources', { query: v.object(storeQuery), response: typed<SourcesAnswer>() }),
+  analyticsRecent: route('GET', '/v1/conduit/analytics/recent', { query: v.object({ ...storeQuery, offset: optionalText }), response: typed<RecentAnswer>() }),
+  analyticsAgents: route('GET', '/v1/conduit/analytics/agents', { query: v.object(storeQuery), response: typed<AgentsAnswer>() }),
   analyticsSessions: route('GET', '/v1/conduit/analytics/sessions', {
-    query: v.object({ ...analyticsTarget, sort: optionalText, offset: optionalText, limit: optionalText }),
+    query: v.object({ ...storeQuery, sort: optionalText, offset: optionalText }),
     response: typed<SessionsAnswer>(),
   }),
+  /** baseline: compare against this model instead of the project's default model. */
+  analyticsSavings: route('GET', '/v1/conduit/analytics/savings', { query: v.object({ ...storeQuery, baseline: optionalText }), response: typed<SavingsAnswer>() }),
+  analyticsCache: route('GET', '/v1/conduit/analytics/cache', { query: v.object(storeQuery), response: typed<CacheAnswer>() }),
+  analyticsDaily: route('GET', '/v1/conduit/analytics/daily', { query: v.object({ ...storeQuery, groupBy: optionalText }), response: typed<DailyAnswer>() }),
   analyticsMembers: route('GET', '/v1/conduit/analytics/members', {
     query: v.object({ project: text, range: optionalText, from: optionalText, to: optionalText, tz: optionalText, scope: optionalText }),
     response: typed<TeamUsageResponse>(),
+  }),
+
+  /**
+   * A usage report (src/protocol/reports.ts): the answer is NDJSON, one ReportLine a line,
+   * read line by line as it streams (src/conduit/client/reportClient.ts), not as one JSON
+   * value. groupBy is comma-separated dimensions.
+   */
+  usageReport: route('GET', '/v1/conduit/reports/usage', {
+    query: v.object({ from: optionalText, to: optionalText, tz: optionalText, groupBy: optionalText, project: optionalText, agent: optionalText }),
+    response: typed<ReportLine>(),
   }),
 
   project: route('GET', '/v1/conduit/projects/:key', { params: projectKey, response: typed<ProjectInfo>() }),
