@@ -25,3 +25,25 @@ export function parseEndpointUrl(value: string, path: string): string {
   if (!BASE_URL.test(value)) throw new ValidationError(path, `not a base URL (scheme, host and an optional path; no query or fragment): ${JSON.stringify(value)}`);
   return value.replace(/\/+$/, '');
 }
+
+/**
+ * config.json's "personEndpoint": what a session whose Claude Code environment names its
+ * own endpoint gets. "use" (the default): that endpoint is the Anthropic provider's base
+ * URL for the session. "refuse": conduit-claude refuses to start it, and the gateway
+ * refuses its requests, so they go nowhere rather than elsewhere.
+ */
+export const PERSON_ENDPOINT_SETTINGS = ['use', 'refuse'] as const;
+export type PersonEndpointSetting = (typeof PERSON_ENDPOINT_SETTINGS)[number];
+
+/** The person's endpoints in GET /v1/conduit/status: the setting, and the endpoints sessions sent requests to since the gateway (or its configuration) started. */
+export interface PersonEndpointStatus {
+  setting: PersonEndpointSetting;
+  inUse: { baseUrl: string; lastRoutedAt: string }[];
+}
+
+/** Why a session that names its own endpoint is refused (the wrapper's message and the gateway's). */
+export function personEndpointRefusal(baseUrl: string, where: string): string {
+  return `Claude Code is set to send its requests to ${baseUrl} (${where}), and Conduit's config.json says "personEndpoint": "refuse", so this session is not started: `
+    + 'nothing is sent there or anywhere else. Remove ANTHROPIC_BASE_URL from that place to go through Conduit to its configured provider, '
+    + 'or set "personEndpoint": "use" in config.json to let Conduit route and measure the requests and send them to that endpoint.';
+}

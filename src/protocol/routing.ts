@@ -34,4 +34,6 @@ export interface RoutingDecision {
   timestamp: string;
   /** Models tried after this one failed before its first byte (in order), when any. */
   fallbacks?: string[];
+  /** The base URL the request went to when it was the person's own endpoint (their ANTHROPIC_BASE_URL), not the provider's configured one. */
+  upstream?: string;
 }

@@ -25,6 +25,7 @@ import { printLogs } from './logs';
 import { statusLine } from './statusline';
 import { given, lastValue, readArgs, type ReadArgs } from './args';
 import { usageCommand } from './usage';
+import type { PersonEndpointStatus } from '../../protocol/endpointUrl';
 
 const USAGE = `usage: conduit <command>
   start [--foreground] [--port N]   start the gateway (port 0 picks a free one)
@@ -96,12 +97,13 @@ async function main(argv: string[]): Promise<number> {
       const credentials = detail?.credentials ?? running?.health.credentials ?? null;
       const config = detail?.config ?? null;
       const plugins = detail?.plugins ?? null;
+      const personEndpoint = detail?.personEndpoint ?? null;
       const status = running
         ? {
           running: true, status: running.health.status, pid: running.pid, port: running.port, url: `http://127.0.0.1:${running.port}`, version: running.health.version,
-          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config, plugins,
+          uptimeSeconds: running.health.uptimeSeconds, home: paths.home, journal: running.health.journal ?? null, unrecorded, credentials, config, plugins, personEndpoint,
         }
-        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null, plugins: null };
+        : { running: false, status: null, pid: null, port: null, url: null, version: VERSION, uptimeSeconds: null, home: paths.home, journal: null, unrecorded: null, credentials: null, config: null, plugins: null, personEndpoint: null };
       if (given(read, 'json')) console.log(JSON.stringify(status));
       else if (running) {
         console.log(`Conduit ${status.version} is running on ${status.url} (pid ${status.pid}, up ${formatUptime(running.health.uptimeSeconds)}; home ${paths.home})`);
@@ -112,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
         const credentialsLine = credentialsProblem(credentials);
         if (credentialsLine) console.log(`${credentialsLine.charAt(0).toUpperCase()}${credentialsLine.slice(1)}`);
         if (config?.state === 'refused') console.log(`Configuration: a change was refused, the last good one is in force: ${config.error}`);
+        for (const e of personEndpoint?.inUse ?? []) console.log(`Person's endpoint: sessions whose Claude Code environment names ${e.baseUrl} send their requests there (last at ${e.lastRoutedAt})`);
+        if (personEndpoint?.setting === 'refuse') console.log('Person\'s endpoint: refused (config.json "personEndpoint": "refuse"): sessions naming their own ANTHROPIC_BASE_URL do not start');
         for (const p of plugins ?? []) {
           if (p.state === 'disabled') console.log(`Plugin ${p.name} (${p.file}) is disabled: ${p.reason}`);
         }
@@ -147,6 +151,7 @@ interface GatewayStatusDetail {
   credentials?: GatewayCredentials;
   config?: ConfigStatus;
   plugins?: PluginState[];
+  personEndpoint?: PersonEndpointStatus;
 }
 
 /** The gateway's status (billed requests the store could not record, credentials, config.json); null when it cannot tell. */

@@ -12,7 +12,9 @@
  *                  "<name>": { "baseUrl": "...", "apiKey": "...", "apiKeyEnv": "...", "models": ["<model id>", ...] } },
  *   "prices": { "<model id>": { "input": 3, "output": 15, ... } },   // USD per million tokens
  *   "plugins": { "timeoutMs": 250 },
- *   "budgetTimeZone": "Europe/Berlin"   // IANA zone of budget days and months (default: the gateway's local zone)
+ *   "budgetTimeZone": "Europe/Berlin",  // IANA zone of budget days and months (default: the gateway's local zone)
+ *   "personEndpoint": "use"             // a session whose Claude Code environment names its own ANTHROPIC_BASE_URL:
+ *                                       // "use" it as the Anthropic provider's base URL, or "refuse" the session
  * }
  */
 import { readFileSync } from 'node:fs';
@@ -21,6 +23,7 @@ import { optionalModelIdList, optionalNullableModelId } from '../../protocol/mod
 import {
   ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
 } from '../../protocol/validate';
+import { PERSON_ENDPOINT_SETTINGS, type PersonEndpointSetting } from '../../protocol/endpointUrl';
 import { PriceTable, parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
 import { unknownModelProblem } from './knownModels';
 import { isValidTimeZone } from './timeZone';
@@ -52,6 +55,8 @@ export interface GatewayConfig {
   upstreamTimeoutMs: number;
   /** IANA time zone of budget periods; null: the gateway's local zone. */
   budgetTimeZone: string | null;
+  /** What a session naming the person's own endpoint gets (protocol/endpointUrl.ts). */
+  personEndpoint: PersonEndpointSetting;
 }
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -65,6 +70,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): GatewayConf
     pluginTimeoutMs: 250,
     upstreamTimeoutMs: 10 * 60 * 1000,
     budgetTimeZone: null,
+    personEndpoint: 'use',
   };
 }
 
@@ -119,7 +125,7 @@ export function checkModelsKnown(config: GatewayConfig): void {
 export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config = defaultConfig(env);
   const o = expectObject(value, 'config');
-  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'maxConnections', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone'], 'config');
+  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'maxConnections', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone', 'personEndpoint'], 'config');
   config.port = optionalNumber(o, 'port', 'config', { min: 0, max: 65535, integer: true }) ?? config.port;
   config.maxBodyBytes = optionalNumber(o, 'maxBodyBytes', 'config', { min: 1024, integer: true }) ?? config.maxBodyBytes;
   config.maxConnections = optionalNumber(o, 'maxConnections', 'config', { min: 1, max: 65_536, integer: true }) ?? config.maxConnections;
@@ -165,6 +171,14 @@ export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env
   if (zone) {
     if (!isValidTimeZone(zone)) throw new ValidationError('config.budgetTimeZone', `not a time zone this system knows: ${JSON.stringify(zone)} (an IANA name such as "Europe/Berlin")`);
     config.budgetTimeZone = zone;
+  }
+
+  const personEndpoint = optionalString(o, 'personEndpoint', 'config');
+  if (personEndpoint !== undefined) {
+    if (!(PERSON_ENDPOINT_SETTINGS as readonly string[]).includes(personEndpoint)) {
+      throw new ValidationError('config.personEndpoint', `expected "use" or "refuse", got ${JSON.stringify(personEndpoint)}`);
+    }
+    config.personEndpoint = personEndpoint as PersonEndpointSetting;
   }
 
   config.prices = parsePriceOverrides(o.prices, 'config.prices');

@@ -136,7 +136,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
 
   let target: ResolvedModel;
   try {
-    target = deps.providers.resolve(choice.modelRef);
+    target = deps.providers.resolve(choice.modelRef, ctx.anthropicBaseUrl);
   } catch (err) {
     sendError(res, 'invalid_request_error', (err as Error).message);
     return;
@@ -145,6 +145,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
     model: target.model, provider: target.provider.name, source: choice.source, rule: choice.rule,
     tokenCount: facts.tokenCount, requestedModel: facts.requestedModel, timestamp: startedAt.toISOString(),
   };
+  if (target.provider.personEndpoint) decision.upstream = target.provider.personEndpoint;
   deps.hub.publish({ type: 'decision', requestId, context, decision });
   deps.log.debug(`${requestId} ${facts.requestedModel} → ${target.provider.name}/${target.model} (${choice.source}: ${choice.rule})`);
 
@@ -181,7 +182,7 @@ export async function handleMessages(req: IncomingMessage, res: ServerResponse, 
   const candidates: ResolvedModel[] = [target];
   for (const ref of rules.fallbackModels) {
     try {
-      const alt = deps.providers.resolve(ref);
+      const alt = deps.providers.resolve(ref, ctx.anthropicBaseUrl);
       if (!candidates.some((c) => c.model === alt.model && c.provider === alt.provider)) candidates.push(alt);
     } catch { /* an unresolvable fallback is skipped */ }
   }
