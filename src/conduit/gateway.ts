@@ -82,7 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     state: configRefusal ? 'refused' : 'ok', file: paths.config, error: configRefusal?.error ?? null, refusedAt: configRefusal?.at ?? null,
   });
   const token = ensureAccessToken(paths.token);
-  let providers = new ProviderRegistry(config.providers, env);
+  let providers = new ProviderRegistry(config.providers, env, config.personEndpoint);
   let prices = new PriceTable(config.prices);
   const hub = new EventHub();
   const credentials = new CredentialsTracker(() => ({ name: DEFAULT_PROVIDER, hasKey: providers.hasKey(DEFAULT_PROVIDER) }));
@@ -148,6 +148,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
         const p = providers.resolve(`${name}/x`).provider;
         return { name, baseUrl: p.origin.href.replace(/\/$/, '') + p.basePath, hasKey: p.apiKey !== null };
       }),
+      // Sessions whose Claude Code environment names the person's own endpoint: where their requests went.
+      personEndpoint: providers.personEndpoints(),
       credentials: credentials.current,
       config: configStatus(),
       rules: config.rules,
@@ -195,7 +197,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       const next = loadConfig(paths.config, env);
       const old = providers;
       config = next;
-      providers = new ProviderRegistry(next.providers, env);
+      providers = new ProviderRegistry(next.providers, env, next.personEndpoint);
       prices = new PriceTable(next.prices);
       server.maxConnections = next.maxConnections;
       setTimeout(() => old.close(), 30_000).unref(); // let requests in flight finish on the old agents
