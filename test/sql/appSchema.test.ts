@@ -1,0 +1,305 @@
+// The user's Synapse app against our schema, on PostgreSQL 15 with Supabase's roles and on
+// the embedded store (PGlite): the migrations apply onto an empty database, onto one that
+// has the app's own projects and agents with rows (../shared/fixtures/synapse-app-schema.sql),
+// and onto one where the app's Conduit migration already ran, with rows
+// (../shared/fixtures/seed-conduit-migration.sql); all three end with the same schema and
+// keep the app's rows. Rows written the app's way (its columns only, through row-level
+// security as supabase-js writes them) are accepted, counted by get_usage_statistics and
+// the rollups, and hidden from other users.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { applyMigrations } from '../../src/conduit/ledger/store/migrations';
+import { fromPgClient, fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
+import { assertRollupsExact } from '../ledger/support/rollupChecks';
+import { connectFreshDatabase, schemaDump, usageStatistics, USER_A, USER_B, type StatisticsRow } from './ledgerFixtures';
+
+const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
+const SHIM = path.resolve(__dirname, '../../supabase/local/00_supabase_shim.sql');
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+const APP_TABLES = 'synapse-app-schema.sql';
+const GUIDE_MIGRATION = 'seed-conduit-migration.sql';
+
+/** Where the migrations start from, and which of the app's rows exist before they run. */
+interface Start {
+  name: string;
+  fixtures: string[];
+  /** The app's projects and agents are there before the migrations. */
+  appRowsBefore: boolean;
+  /** So are its usage rows and routing decisions. */
+  usageBefore: boolean;
+}
+
+const STARTS: Start[] = [
+  { name: 'an empty database', fixtures: [], appRowsBefore: false, usageBefore: false },
+  { name: "the app's own projects and agents, with rows", fixtures: [APP_TABLES], appRowsBefore: true, usageBefore: false },
+  { name: "the app's Conduit migration already run, with rows", fixtures: [APP_TABLES, GUIDE_MIGRATION], appRowsBefore: true, usageBefore: true },
+];
+
+// The app's rows: user A's project with an agent, user B's project.
+const SHOP = 'a1a1a1a1-0000-4000-8000-0000000000a1';
+const BLOG = 'b1b1b1b1-0000-4000-8000-0000000000b1';
+const CODER = 'c1c1c1c1-0000-4000-8000-0000000000c1';
+
+/** A usage row as the app writes it: its columns only, created some time ago. */
+interface AppUsage { model: string; input: number; output: number; cost: string; source: string; agent: string | null; ageMs: number }
+
+// Ages keep clear of the 1-, 7- and 30-day edges by far more than a test run takes.
+const APP_USAGE: AppUsage[] = [
+  { model: 'claude-3-5-sonnet-20241022', input: 1200, output: 300, cost: '0.008100', source: 'agent', agent: CODER, ageMs: 2 * HOUR },
+  { model: 'claude-3-5-sonnet-20241022', input: 800, output: 100, cost: '0.003900', source: 'default', agent: null, ageMs: 23 * HOUR },
+  { model: 'claude-3-opus-20240229', input: 5000, output: 900, cost: '0.142500', source: 'agent', agent: CODER, ageMs: 25 * HOUR },
+  { model: 'claude-3-5-haiku-20241022', input: 300, output: 50, cost: '0.000440', source: 'background', agent: null, ageMs: 6 * DAY },
+  { model: 'claude-3-5-haiku-20241022', input: 700, output: 90, cost: '0.000920', source: 'background', agent: CODER, ageMs: 29 * DAY },
+  { model: 'claude-3-opus-20240229', input: 100, output: 10, cost: '0.002250', source: 'default', agent: null, ageMs: 31 * DAY },
+];
+
+/** get_usage_statistics' rows for the app's usage of the last `rangeMs`, computed here. */
+function expectedStatistics(usage: AppUsage[], rangeMs: number): StatisticsRow[] {
+  const byModel = new Map<string, { count: number; tokens: number; micros: number }>();
+  for (const u of usage.filter((x) => x.ageMs < rangeMs)) {
+    const m = byModel.get(u.model) ?? { count: 0, tokens: 0, micros: 0 };
+    m.count++;
+    m.tokens += u.input + u.output;
+    m.micros += Math.round(Number(u.cost) * 1e6);
+    byModel.set(u.model, m);
+  }
+  return [...byModel.entries()]
+    .sort(([ma, a], [mb, b]) => b.count - a.count || (ma < mb ? -1 : 1))
+    .map(([model, m]) => ({
+      model,
+      request_count: String(m.count),
+      total_tokens: String(m.tokens),
+      total_cost: `${Math.floor(m.micros / 1e6)}.${String(m.micros % 1e6).padStart(6, '0')}`,
+      avg_tokens_per_request: (m.tokens / m.count).toFixed(2),
+    }));
+}
+
+async function seedUsers(sql: SqlClient): Promise<void> {
+  for (const user of [USER_A, USER_B]) {
+    await sql.query('insert into auth.users (id, email) values ($1, $2) on conflict (id) do nothing', [user, `${user.slice(0, 2)}@example.test`]);
+  }
+}
+
+/** The app's own projects and agents, with the columns its own schema has. */
+async function seedAppProjects(sql: SqlClient): Promise<void> {
+  await sql.query(`insert into public.projects (id, user_id, name) values ($1, $2, 'Shop'), ($3, $4, 'Blog')`, [SHOP, USER_A, BLOG, USER_B]);
+  await sql.query(`insert into public.agents (id, project_id, name, persona_type) values ($1, $2, 'Coder', 'coding')`, [CODER, SHOP]);
+}
+
+/** The app's usage rows and a routing decision, written with the guide's columns. */
+async function seedAppUsage(sql: SqlClient): Promise<void> {
+  for (const u of APP_USAGE) {
+    await sql.query(
+      `insert into public.usage_tracking (project_id, agent_id, model, input_tokens, output_tokens, cost, routing_source, metadata, created_at)
+       values ($1, $2, $3, $4, $5, $6::numeric, $7, $8::jsonb, now() - $9 * interval '1 millisecond')`,
+      [SHOP, u.agent, u.model, u.input, u.output, u.cost, u.source, JSON.stringify({ sessionId: 'app-session' }), u.ageMs]);
+  }
+  await sql.query(
+    `insert into public.routing_decisions (project_id, agent_id, requested_model, selected_model, routing_source, token_count, decision_metadata)
+     values ($1, $2, 'claude-3-5-sonnet-20241022', 'claude-3-opus-20240229', 'agent', 5000, '{"reason": "research"}')`,
+    [SHOP, CODER]);
+}
+
+/** Builds a database from `start`: the fixtures and the app's rows, then every migration. */
+async function buildFrom(sql: SqlClient, start: Start): Promise<void> {
+  // Supabase's roles and auth schema exist before the app's tables, as on Supabase.
+  await sql.exec(readFileSync(SHIM, 'utf8'));
+  await seedUsers(sql);
+  for (const fixture of start.fixtures) await sql.exec(readFileSync(path.join(FIXTURES, fixture), 'utf8'));
+  if (start.appRowsBefore) await seedAppProjects(sql);
+  if (start.usageBefore) await seedAppUsage(sql);
+  await applyMigrations(sql, { includeShim: true });
+  if (!start.appRowsBefore) await seedAppProjects(sql);
+  if (!start.usageBefore) await seedAppUsage(sql);
+}
+
+/** Runs `work` as PostgREST runs a request of a signed-in user (or anon), then commits or rolls back. */
+async function as<T>(sql: SqlClient, user: string | null, work: () => Promise<T>, keep = false): Promise<T> {
+  const role = user ? 'authenticated' : 'anon';
+  await sql.exec('begin');
+  try {
+    await sql.exec(`set local role ${role}`);
+    await sql.query(`select set_config('request.jwt.claims', $1, true)`, [JSON.stringify(user ? { sub: user, role } : { role })]);
+    const value = await work();
+    await sql.exec(keep ? 'commit' : 'rollback');
+    return value;
+  } catch (err) {
+    await sql.exec('rollback');
+    throw err;
+  }
+}
+
+/** The SQLSTATE of the statement's failure. */
+async function failure(work: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await work;
+    return undefined;
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** The same checks on any database built from a start. */
+/** The schema the first start (the empty database) ended with: what the others must end with. */
+interface SchemaHolder { dump?: string[] }
+
+function checksOn(open: () => Promise<{ sql: SqlClient; close(): Promise<void> }>, start: Start, empty: SchemaHolder) {
+  let sql: SqlClient;
+  let close: () => Promise<void>;
+  before(async function () {
+    this.timeout(120_000);
+    ({ sql, close } = await open());
+    await buildFrom(sql, start);
+  });
+  after(async () => {
+    await close?.();
+  });
+
+  it('ends with the schema the migrations build on an empty database', async () => {
+    const dump = await schemaDump(sql);
+    if (start === STARTS[0]) {
+      empty.dump = dump;
+      assert.ok(dump.length > 100);
+    } else {
+      assert.ok(empty.dump, 'the empty start ran first');
+      assert.deepEqual(dump, empty.dump);
+    }
+  });
+
+  it("keeps the app's rows, with keys derived from their ids", async () => {
+    const { rows: projects } = await sql.query<{ id: string; name: string; user_id: string; workspace_key: string }>(
+      `select id::text, name, user_id::text, workspace_key from public.projects order by name`);
+    assert.deepEqual(projects, [
+      { id: BLOG, name: 'Blog', user_id: USER_B, workspace_key: `project:${BLOG}` },
+      { id: SHOP, name: 'Shop', user_id: USER_A, workspace_key: `project:${SHOP}` },
+    ]);
+    const { rows: agents } = await sql.query<Record<string, unknown>>(
+      `select id::text, project_id::text, name, persona_type, use_project_model, custom_model_id from public.agents`);
+    assert.deepEqual(agents, [{ id: CODER, project_id: SHOP, name: 'Coder', persona_type: 'coding', use_project_model: true, custom_model_id: null }]);
+    const { rows: usage } = await sql.query<{ same: boolean; n: number }>(
+      `select (request_id = id::text) as same, count(*)::int as n from public.usage_tracking group by 1`);
+    assert.deepEqual(usage, [{ same: true, n: APP_USAGE.length }]);
+    const { rows: decisions } = await sql.query<{ n: number }>(`select count(*)::int as n from public.routing_decisions where project_id = $1`, [SHOP]);
+    assert.equal(decisions[0].n, 1);
+  });
+
+  it("counts the app's usage in get_usage_statistics for its ranges (1, 7 and 30 days) and in every rollup", async () => {
+    for (const [range, ms] of [['1 day', DAY], ['7 days', 7 * DAY], ['30 days', 30 * DAY]] as const) {
+      const expected = expectedStatistics(APP_USAGE, ms);
+      assert.ok(expected.length > 0);
+      assert.deepEqual(await usageStatistics(sql, SHOP, range), expected, range);
+    }
+    await assertRollupsExact(sql, `from ${start.name}`);
+    const { rows } = await sql.query<{ n: string }>(`select coalesce(sum(request_count), 0)::text as n from public.usage_hourly_rollup where project_id = $1`, [SHOP]);
+    assert.equal(rows[0].n, String(APP_USAGE.length), 'every row is in the hourly rollup');
+  });
+
+  it('gives per model requests, tokens and cost for the project and the agent from the rollup', async () => {
+    const { rows: [stats] } = await sql.query<{ project: Record<string, { requests: number; tokens: number; cost: number }>; agent: Record<string, { requests: number }> }>(
+      `select public.project_routing_stats($1) as project, public.agent_model_stats($2) as agent`, [SHOP, CODER]);
+    const opus = APP_USAGE.filter((u) => u.model === 'claude-3-opus-20240229');
+    const got = stats.project['claude-3-opus-20240229'];
+    assert.deepEqual(
+      { requests: got.requests, tokens: got.tokens, costMicros: Math.round(got.cost * 1e6) },
+      {
+        requests: opus.length,
+        tokens: opus.reduce((s, u) => s + u.input + u.output, 0),
+        costMicros: opus.reduce((s, u) => s + Math.round(Number(u.cost) * 1e6), 0),
+      });
+    assert.deepEqual(Object.keys(stats.project).sort(), [...new Set(APP_USAGE.map((u) => u.model))].sort());
+    const coderModels = new Map<string, number>();
+    for (const u of APP_USAGE.filter((x) => x.agent === CODER)) coderModels.set(u.model, (coderModels.get(u.model) ?? 0) + 1);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(stats.agent).map(([m, s]) => [m, s.requests])),
+      Object.fromEntries(coderModels));
+  });
+
+  it("accepts the app's writes through row-level security as its owner makes them", async () => {
+    const project = await as(sql, USER_A, async () => {
+      const { rows: [p] } = await sql.query<{ id: string; workspace_key: string }>(
+        `insert into public.projects (id, user_id, name) values (gen_random_uuid(), $1, 'Docs') returning id::text, workspace_key`, [USER_A]);
+      const { rows: [agent] } = await sql.query<{ id: string }>(
+        `insert into public.agents (project_id, name, persona_type) values ($1, 'Researcher', 'research') returning id::text`, [p.id]);
+      // The app's save handler: an agent with its own model, then back to the project's (model_config NULL).
+      await sql.query(`update public.agents set use_project_model = false, custom_model_id = 'claude-3-opus-20240229',
+                         model_config = '{"enabled": true, "defaultModel": "claude-3-opus-20240229"}'::jsonb where id = $1`, [agent.id]);
+      await sql.query(`update public.agents set use_project_model = true, custom_model_id = null, model_config = null where id = $1`, [agent.id]);
+      const { rows: [u] } = await sql.query<{ id: string; request_id: string; user_id: string }>(
+        `insert into public.usage_tracking (project_id, agent_id, model, input_tokens, output_tokens, cost, routing_source, metadata)
+         values ($1, $2, 'claude-3-5-sonnet-20241022', 400, 60, 0.002100, 'agent', '{"taskId": "t-1"}')
+         returning id::text, request_id, user_id::text`, [p.id, agent.id]);
+      assert.equal(u.request_id, u.id);
+      assert.equal(u.user_id, USER_A, 'recorded as its author');
+      await sql.query(
+        `insert into public.routing_decisions (project_id, agent_id, requested_model, selected_model, routing_source, token_count, decision_metadata)
+         values ($1, $2, null, 'claude-3-5-sonnet-20241022', 'agent', 400, '{}')`, [p.id, agent.id]);
+      const { rows: stats } = await sql.query<{ model: string; request_count: string }>(
+        `select model, request_count::text from public.get_usage_statistics($1, '1 day')`, [p.id]);
+      assert.deepEqual(stats, [{ model: 'claude-3-5-sonnet-20241022', request_count: '1' }], 'the owner reads its statistics');
+      return p;
+    }, true);
+    assert.equal(project.workspace_key, `project:${project.id}`);
+    const { rows: [agent] } = await sql.query<{ model_config: unknown }>(`select model_config from public.agents where project_id = $1`, [project.id]);
+    assert.equal(agent.model_config, null, 'NULL as the app wrote it');
+    await assertRollupsExact(sql, 'after the app wrote through the API');
+
+    // Another signed-in user sees none of it and cannot write into the project; anon sees nothing.
+    await as(sql, USER_B, async () => {
+      for (const table of ['usage_tracking', 'routing_decisions', 'usage_hourly_rollup', 'agents']) {
+        const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from public.${table} where project_id = any($1::uuid[])`, [[project.id, SHOP]]);
+        assert.equal(rows[0].n, 0, `${table} of user A's projects, read by user B`);
+      }
+      const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from public.projects where id = any($1::uuid[])`, [[project.id, SHOP]]);
+      assert.equal(rows[0].n, 0);
+      assert.deepEqual(await usageStatistics(sql, project.id, '30 days'), []);
+      assert.deepEqual((await sql.query(`select public.project_routing_stats($1) as s`, [SHOP])).rows[0], { s: {} });
+    });
+    const intruder = await as(sql, USER_B, () => failure(sql.query(
+      `insert into public.usage_tracking (project_id, model, input_tokens, output_tokens, cost, routing_source, metadata)
+       values ($1, 'claude-3-5-sonnet-20241022', 1, 1, 0.000010, 'default', '{}')`, [SHOP])));
+    assert.equal(intruder, '42501', "user B cannot record usage in user A's project");
+    await as(sql, null, async () => {
+      const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from public.usage_tracking`);
+      assert.equal(rows[0].n, 0, 'anon');
+    });
+  });
+
+  it('keeps the rollups exact when rows without a session are changed and deleted', async () => {
+    await sql.query(`update public.usage_tracking set output_tokens = output_tokens + 1 where project_id = $1 and session_id is null`, [SHOP]);
+    await assertRollupsExact(sql, 'after updating rows without a session');
+    await sql.query(`delete from public.usage_tracking where project_id = $1 and model = 'claude-3-opus-20240229'`, [SHOP]);
+    await assertRollupsExact(sql, 'after deleting rows without a session');
+    const { rows } = await sql.query<{ n: number }>(`select count(*)::int as n from public.usage_hourly_rollup where model = 'claude-3-opus-20240229'`);
+    assert.equal(rows[0].n, 0, 'the emptied keys are gone');
+  });
+}
+
+describe("sql: the Synapse app's schema and writes", () => {
+  describe('on PostgreSQL 15', () => {
+    const empty: SchemaHolder = {};
+    for (const start of STARTS) {
+      describe(`from ${start.name}`, () => {
+        checksOn(async () => {
+          const client = await connectFreshDatabase();
+          return { sql: fromPgClient(client), close: () => client.end() };
+        }, start, empty);
+      });
+    }
+  });
+
+  describe('on the embedded store (PGlite)', () => {
+    const empty: SchemaHolder = {};
+    for (const start of STARTS) {
+      describe(`from ${start.name}`, () => {
+        checksOn(async () => {
+          const lite = await PGlite.create();
+          return { sql: fromPglite(lite), close: () => lite.close() };
+        }, start, empty);
+      });
+    }
+  });
+});
