@@ -7,16 +7,23 @@
 // security as supabase-js writes them) are accepted, counted by get_usage_statistics and
 // the rollups, and hidden from other users.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { applyMigrations } from '../../src/conduit/ledger/store/migrations';
 import { fromPgClient, fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { assertRollupsExact } from '../ledger/support/rollupChecks';
-import { connectFreshDatabase, schemaDump, usageStatistics, USER_A, USER_B, type StatisticsRow } from './ledgerFixtures';
+import {
+  buildDataset, connectFreshDatabase, groupedUsageRows, insertDataset, migratedDatabase, schemaDump, usageStatistics, USER_A, USER_B,
+  type StatisticsRow,
+} from './ledgerFixtures';
 
+const SUPABASE = path.resolve(__dirname, '../../supabase');
 const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures');
-const SHIM = path.resolve(__dirname, '../../supabase/local/00_supabase_shim.sql');
+const SHIM = path.join(SUPABASE, 'local/00_supabase_shim.sql');
+// The files this change added: a store migrated before them gets them applied last.
+const ADDED = ['20261127000000_adopt_app_tables.sql', '20261205100001_app_writes_accepted.sql'];
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
@@ -288,6 +295,57 @@ describe("sql: the Synapse app's schema and writes", () => {
           return { sql: fromPgClient(client), close: () => client.end() };
         }, start, empty);
       });
+    }
+  });
+
+  it('upgrades a store migrated before the adoption and the defaults existed, changing nothing else', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'conduit-migrations-'));
+    const client = await connectFreshDatabase();
+    try {
+      cpSync(SUPABASE, dir, { recursive: true });
+      for (const name of ADDED) rmSync(path.join(dir, 'migrations', name));
+      const sql = fromPgClient(client);
+      await applyMigrations(sql, { dir, includeShim: true });
+      await insertDataset(sql, buildDataset(new Date(), 120));
+      const usageBefore = await groupedUsageRows(sql);
+
+      const result = await applyMigrations(sql, { includeShim: true });
+      assert.deepEqual(result.applied, ADDED, 'the older file too, after the others');
+      const fresh = await migratedDatabase();
+      try {
+        assert.deepEqual(await schemaDump(sql), await schemaDump(fresh.sql), 'the same schema as a store built with every file');
+      } finally {
+        await fresh.pgClient.end();
+      }
+      assert.deepEqual(await groupedUsageRows(sql), usageBefore, 'the rows are kept');
+      await assertRollupsExact(sql, 'after the upgrade');
+    } finally {
+      await client.end();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('measures get_usage_statistics ranges in fixed lengths: a day is 24 hours, a month 30 days, in any time zone', async () => {
+    const { pgClient, sql } = await migratedDatabase();
+    try {
+      // Across the end of daylight-saving time's start in Berlin (28 March 2027), and from
+      // the last day of March, PostgreSQL's calendar arithmetic gives 23 hours and 31 days.
+      await sql.exec(`set timezone = 'Europe/Berlin'`);
+      const { rows } = await sql.query<{ range: string; fixed: number; calendar: number }>(
+        `select t.range,
+                extract(epoch from t.at - public.usage_range_start(t.at, t.range::interval)) / 3600 as fixed,
+                extract(epoch from t.at - (t.at - t.range::interval)) / 3600 as calendar
+           from (values ('1 day', timestamptz '2027-03-28 12:00:00+02'), ('7 days', timestamptz '2027-03-30 12:00:00+02'),
+                        ('1 mon', timestamptz '2027-03-31 12:00:00+02'), ('30 days', timestamptz '2027-03-31 12:00:00+02')) t(range, at)
+          order by 1`);
+      assert.deepEqual(rows.map((r) => [r.range, Number(r.fixed), Number(r.calendar)]), [
+        ['1 day', 24, 23],
+        ['1 mon', 720, 743],
+        ['30 days', 720, 719],
+        ['7 days', 168, 167],
+      ]);
+    } finally {
+      await pgClient.end();
     }
   });
 
