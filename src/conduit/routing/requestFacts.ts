@@ -5,7 +5,7 @@
 import { modelIdProblem } from '../../protocol/modelId';
 import { splice, withContiguous, type BodyChunks } from './bodyChunks';
 import type { RangeList } from './rangeList';
-import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ObjectOutline, type ScannedRequest } from './requestScan';
+import { RequestBodyError, scanObjectFields, scanRequestBody, type ByteRange, type ObjectOutline, type RecentRoles, type ScannedRequest } from './requestScan';
 
 export interface RequestFacts {
   requestedModel: string;
@@ -96,7 +96,7 @@ function factsOf(body: Buffer, chunks: BodyChunks): RequestFacts {
     hasWebSearchTool,
     scan,
     // Read when a rule asks, through the contiguous view again (the one of the scan is gone by then).
-    lastUserText: () => (lastUserText ??= withContiguous(chunks, (view) => readLatestPrompt(view, scan.messages))),
+    lastUserText: () => (lastUserText ??= withContiguous(chunks, (view) => readLatestPrompt(view, scan.messages, scan.roles))),
   };
 }
 
@@ -138,13 +138,16 @@ function indexWithin(body: Buffer, needle: Buffer, [start, end]: ByteRange): num
  * the tool results of an agentic turn (so a turn started with "ultrathink" keeps its
  * reasoning model through its tool calls) and Claude Code's <system-reminder> blocks.
  * Read from the end, message by message, only as far back as needed; of each message only
- * its role and its text are parsed, never its tool results, images or tool inputs (a
- * message may hold megabytes of them).
+ * its role (where the request's scan found it) and its text are parsed, never its tool
+ * results, images or tool inputs (a message may hold megabytes of them).
  */
-function readLatestPrompt(body: Buffer, messages: RangeList): string {
+function readLatestPrompt(body: Buffer, messages: RangeList, roles: RecentRoles): string {
   for (let k = messages.length - 1; k >= 0; k--) {
     const range = messages.at(k);
     if (body[range[0]] !== 0x7b) continue; // not an object: no role
+    // Another role's message, as the request's scan found its role, is not outlined.
+    const role = roles.at(k);
+    if (role[0] >= 0 && parseField(body, role) !== 'user') continue;
     const message = scanObjectFields(body, range, 'content', true);
     if (parseField(body, message.fields.get('role')) !== 'user') continue;
     const content = message.fields.get('content');

@@ -29,6 +29,13 @@ export interface ScannedRequest {
   lastMessage: ByteRange | null;
   /** Every element of the top-level "messages" array, in order. */
   messages: RangeList;
+  /**
+   * For each of the last messages, where the value of its "role" key lies (its last one, as
+   * JSON.parse keeps it). (The latest prompt is looked for from the end: a message another
+   * role sent is passed over without being outlined, and an assistant's message may hold
+   * megabytes of tool inputs.)
+   */
+  roles: RecentRoles;
   /** Estimated prompt tokens over every string in the body (system, tools, messages...). */
   tokenEstimate: number;
 }
@@ -84,7 +91,7 @@ const STARTS = new Int32Array(MAX_DEPTH + 1);
 export function scanRequestBody(bytes: Uint8Array): ScannedRequest {
   const body = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const outline = scanObject(body, 0, body.length, 'messages', true);
-  return { fields: outline.fields, lastMessage: outline.list.last(), messages: outline.list, tokenEstimate: outline.tokens };
+  return { fields: outline.fields, lastMessage: outline.list.last(), messages: outline.list, roles: outline.roles, tokenEstimate: outline.tokens };
 }
 
 /**
@@ -247,6 +254,9 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
   let tokens = 0;
   let keyNext = false; // a key comes before the next value (in an object, after '{' or ',')
   let listing = false; // inside the array of the top-level key listKey: its elements are kept
+  // The role of the element being read (an object in that array): where its value lies.
+  let roleStart = -1;
+  let roleEnd = -1;
 
   // One turn per value: its key first when in an object, then the value; a container's
   // opener goes round again for its first element, a scalar (or an empty container)
@@ -257,6 +267,7 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
     if (b <= 0x20) b = body[i = skipWhitespace(body, i)];
     if (i >= len) throw new RequestBodyError('unexpected end of body', i);
     let isData = false; // the value follows a "data" key: base64 of an image or document
+    let isRole = false; // the value follows the "role" key of an element of listKey's array
     if (keyNext) {
       keyNext = false;
       if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
@@ -265,8 +276,11 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       tokens += stringTokens;
       const keyEnd = i - 1;
       if (depth === 1) top.keyRead(decodeKey(body, keyStart, keyEnd));
-      isData = keyEnd - keyStart === 4 && body[keyStart] === 0x64 && body[keyStart + 1] === 0x61
-        && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
+      if (keyEnd - keyStart === 4) {
+        const k0 = body[keyStart];
+        isData = k0 === 0x64 && body[keyStart + 1] === 0x61 && body[keyStart + 2] === 0x74 && body[keyStart + 3] === 0x61;
+        isRole = k0 === 0x72 && depth === 3 && listing && body[keyStart + 1] === 0x6f && body[keyStart + 2] === 0x6c && body[keyStart + 3] === 0x65;
+      }
       if (body[i] !== 0x3a) i = skipWhitespace(body, i);
       if (body[i] !== 0x3a) throw new RequestBodyError("expected ':' after a key", i);
       steps++;
@@ -277,6 +291,7 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
     steps++;
     if (b === 0x7b || b === 0x5b) {
       if (depth >= MAX_DEPTH) throw new RequestBodyError('nesting too deep', i);
+      if (isRole) roleStart = -1; // a role that is not a string: unknown
       depth++;
       kinds[depth] = b === 0x7b ? IN_OBJECT : IN_ARRAY;
       starts[depth] = i;
@@ -307,8 +322,15 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       else if (b === 0x6e) i = expectLiteral(body, i, 'null');
       else throw new RequestBodyError('expected a value', i);
       if (depth === 2) {
-        if (listing) top.list.push(valueStart, i);
+        if (listing) {
+          top.list.push(valueStart, i);
+          top.roles.push(-1, -1);
+        }
       } else if (depth === 1) top.fieldEnded(valueStart, i);
+      else if (isRole) {
+        roleStart = valueStart;
+        roleEnd = i;
+      }
     }
 
     // After a value: ',' (then the next key or value), or the closer of the current
@@ -331,7 +353,11 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       if (depth === 0) break value;
       // The closed container is a value of its parent.
       if (depth === 2) {
-        if (listing) top.list.push(open, i);
+        if (listing) {
+          top.list.push(open, i);
+          top.roles.push(roleStart, roleEnd);
+          roleStart = -1;
+        }
       } else if (depth === 1) {
         top.fieldEnded(open, i);
         listing = false;
@@ -355,6 +381,8 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
 export class ObjectOutline {
   readonly fields = new Map<string, ByteRange>();
   readonly list = new RangeList();
+  /** The role of each of the list's last elements (filled by the request's scan only: see ScannedRequest.roles). */
+  readonly roles = new RecentRoles();
   /** Estimated tokens of the object's strings, when asked for. */
   tokens = 0;
   /** The outline of each element of the list that is an object (null for the others), when asked for. */
@@ -371,6 +399,7 @@ export class ObjectOutline {
     if (key === this.listKey) {
       // A repeated key: the last one counts, as in JSON.parse.
       this.list.clear();
+      this.roles.clear();
       if (this.elements) this.elements.length = 0;
     }
   }
@@ -384,6 +413,45 @@ export class ObjectOutline {
   fieldEnded(start: number, end: number): void {
     if (this.key !== null) this.fields.set(this.key, [start, end]);
     this.key = null;
+  }
+}
+
+/**
+ * Where the role of each of the last RECENT_ROLES elements of a list lies: a ring of
+ * ranges, grown up to that size. Kept for the last ones only, so that a body of 200,000
+ * tiny messages costs two stores per message and no memory per message; the latest
+ * prompt is seldom further back than that, and a message beyond it is outlined instead.
+ */
+const RECENT_ROLES = 1024;
+export class RecentRoles {
+  private slots = new Int32Array(32);
+  /** How many elements were listed. */
+  length = 0;
+
+  push(start: number, end: number): void {
+    let k = (this.length & (RECENT_ROLES - 1)) << 1;
+    if (k >= this.slots.length) {
+      const grown = new Int32Array(this.slots.length * 2);
+      grown.set(this.slots);
+      this.slots = grown;
+    }
+    this.slots[k] = start;
+    this.slots[++k] = end;
+    this.length++;
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+
+  /**
+   * The range of the role of element `index`; start -1 when it has none, one that is not
+   * a string or a literal, or was not kept (too far back).
+   */
+  at(index: number): ByteRange {
+    if (index < this.length - RECENT_ROLES || index >= this.length) return [-1, -1];
+    const k = (index & (RECENT_ROLES - 1)) << 1;
+    return [this.slots[k], this.slots[k + 1]];
   }
 }
 
