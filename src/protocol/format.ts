@@ -50,6 +50,14 @@ export function formatUsd(cost: number | null | undefined, precision: UsdPrecisi
 }
 
 /**
+ * An amount of USD as the usage store and reports keep it: rounded to a millionth of a
+ * dollar, so sums of many float costs compare equal wherever they are added up.
+ */
+export function roundUsd(usd: number): number {
+  return Math.round(usd * 1e6) / 1e6;
+}
+
+/**
  * Spend against a budget, as the status bar, the sidebar and the model configuration say it:
  * "$7.13 / $40" (a budget of whole dollars without cents), the spend alone without a budget.
  * No cost known yet counts as $0.00 here: the caller marks requests of unknown price.
@@ -70,6 +78,11 @@ const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 /** A whole count written out with thousands separators ("12,345 requests"), where every unit matters. */
 export function formatInteger(n: number): string {
   return Number.isFinite(n) ? integer.format(n) : '—';
+}
+
+/** A count and what it counts, written out: "1 request", "12,345 sessions" (English plurals in s only). */
+export function plural(n: number, word: string): string {
+  return `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 }
 
 /** 999 → "999", 12_345 → "12.3k", 32_512_000 → "32.5M", 1.2e9 → "1.2B" (text and axis ticks alike). */

@@ -28,12 +28,12 @@ import type { SessionModelUse } from './session';
 import { isPlainObject } from './validate';
 import type { RequestType } from './channel';
 
-export type WebviewName = 'modelConfig' | 'analytics' | 'sidebar';
-export const WEBVIEW_NAMES: readonly WebviewName[] = ['modelConfig', 'analytics', 'sidebar'];
-
 // ---------------------------------------------------------------------------------------
 // Shared data
 
+/** The three webviews, by the name each page tells the host in its ready message. */
+export const WEBVIEW_NAMES = ['modelConfig', 'analytics', 'sidebar'] as const;
+export type WebviewName = (typeof WEBVIEW_NAMES)[number];
 
 /** One model the default-model select offers (from the configured providers). */
 export interface ModelOption {
@@ -109,8 +109,8 @@ export interface AgentModelSelection {
  * in the gateway's zone), rolling ones (the last 24 hours, 7 or 30 days) and custom dates.
  * 'day' | 'week' | 'month' are the older names of 24h, 7d and 30d, still accepted.
  */
-export type AnalyticsRangeKind = 'today' | 'this-week' | 'this-month' | '24h' | '7d' | '30d' | 'custom';
-export const ANALYTICS_RANGE_KINDS: readonly AnalyticsRangeKind[] = ['today', 'this-week', 'this-month', '24h', '7d', '30d', 'custom'];
+export const ANALYTICS_RANGE_KINDS = ['today', 'this-week', 'this-month', '24h', '7d', '30d', 'custom'] as const;
+export type AnalyticsRangeKind = (typeof ANALYTICS_RANGE_KINDS)[number];
 export type AnalyticsRange = AnalyticsRangeKind | 'day' | 'week' | 'month';
 export const ANALYTICS_RANGES: readonly AnalyticsRange[] = [...ANALYTICS_RANGE_KINDS, 'day', 'week', 'month'];
 /** A range as asked for: custom ones carry their first and last day (YYYY-MM-DD, both included). */
@@ -178,8 +178,8 @@ export interface CostPoint { bucketStart: string; cost: number; requests: number
 export interface SourceUsage { source: RoutingSource | string; requests: number; cost?: number | null; share?: number }
 
 /** What the daily chart stacks by. */
-export type DailyGroupBy = 'model' | 'agent' | 'project';
-export const DAILY_GROUP_BYS: readonly DailyGroupBy[] = ['model', 'agent', 'project'];
+export const DAILY_GROUP_BYS = ['model', 'agent', 'project'] as const;
+export type DailyGroupBy = (typeof DAILY_GROUP_BYS)[number];
 /** cacheSavings: by model only, what the model's cache reads saved that day (null: no price). */
 export interface DailyCell { cost: number | null; requests: number; tokens: number; split?: TokenSplit; cacheSavings?: number | null }
 /** Cost per local calendar day of the range, stacked by model, agent or project (GET …/analytics/daily). */
@@ -191,8 +191,8 @@ export interface DailyBreakdown {
   unknownCostRequests: number;
 }
 
-export type SessionSort = 'recent' | 'cost' | 'requests' | 'tokens' | 'duration';
-export const SESSION_SORTS: readonly SessionSort[] = ['recent', 'cost', 'requests', 'tokens', 'duration'];
+export const SESSION_SORTS = ['recent', 'cost', 'requests', 'tokens', 'duration'] as const;
+export type SessionSort = (typeof SESSION_SORTS)[number];
 /** One page of the range's sessions, ranked over the whole range. */
 export interface SessionsPage { sort: SessionSort; offset: number; total: number; sessions: SessionUsage[] }
 
@@ -291,8 +291,8 @@ export interface AnalyticsData {
 }
 
 /** Whose usage the analytics view shows: this machine's own (mine) or the project's team's. */
-export type AnalyticsView = 'mine' | 'team';
-export const ANALYTICS_VIEWS: readonly AnalyticsView[] = ['mine', 'team'];
+export const ANALYTICS_VIEWS = ['mine', 'team'] as const;
+export type AnalyticsView = (typeof ANALYTICS_VIEWS)[number];
 
 /** One member's usage of the project over the range (a row of GET /v1/conduit/analytics/members). */
 export interface TeamMemberUsage {
@@ -327,8 +327,8 @@ export interface TeamAnalyticsData {
  * Why the Team view has no data: signedOut (no Supabase session: the view offers to sign
  * in), noProject (no workspace folder, or no such project on Supabase yet), failed (anything else).
  */
-export type TeamAnalyticsProblem = 'signedOut' | 'noProject' | 'failed';
-export const TEAM_ANALYTICS_PROBLEMS: readonly TeamAnalyticsProblem[] = ['signedOut', 'noProject', 'failed'];
+export const TEAM_ANALYTICS_PROBLEMS = ['signedOut', 'noProject', 'failed'] as const;
+export type TeamAnalyticsProblem = (typeof TEAM_ANALYTICS_PROBLEMS)[number];
 
 // ---------------------------------------------------------------------------------------
 // Sidebar
@@ -436,8 +436,8 @@ export interface RequestSessionsMessage { type: 'requestSessions'; id: string; r
 /** (analytics) Ask for a price of a model that has none (the host asks for the figures and stores them). */
 export interface AddPriceMessage { type: 'addPrice'; model: string }
 /** What an export writes: one of the tables on screen, for the period on screen. */
-export type ExportViewName = 'sessions' | 'recent' | 'agents' | 'models' | 'daily';
-export const EXPORT_VIEWS: readonly ExportViewName[] = ['sessions', 'recent', 'agents', 'models', 'daily'];
+export const EXPORT_VIEWS = ['sessions', 'recent', 'agents', 'models', 'daily'] as const;
+export type ExportViewName = (typeof EXPORT_VIEWS)[number];
 export interface ExportViewMessage {
   type: 'exportView';
   format: 'csv' | 'json';

@@ -10,7 +10,7 @@ import { isValidTimeZone } from '../core/timeZone';
 import { findRunningGateway } from '../client/gatewayClient';
 import { fetchUsageReport, ReportError } from '../client/reportClient';
 import type { ReportDimension, ReportMeasures, UsageReportRow } from '../../protocol/reports';
-import { formatInteger, formatUsd, shortModel } from '../../protocol/format';
+import { formatInteger, formatUsd, roundUsd, shortModel } from '../../protocol/format';
 import { TOKEN_MEASURES } from '../../protocol/measures';
 import { whenStoreOpen } from './storeWait';
 import { readArgs } from './args';
@@ -136,8 +136,6 @@ export interface Period extends Sums {
   breakdown: (Sums & { model: string })[];
 }
 
-const usd = (x: number) => Math.round(x * 1e6) / 1e6;
-
 /** The measures of a report's row, without its dimensions. */
 function sumsOf(m: ReportMeasures): Sums {
   return {
@@ -151,7 +149,7 @@ function add(into: Sums, m: Sums): void {
   for (const k of TOKEN_MEASURES) into[k] += m[k];
   into.totalTokens += m.totalTokens;
   into.unknownCostRequests += m.unknownCostRequests;
-  if (m.cost !== null) into.cost = usd((into.cost ?? 0) + m.cost);
+  if (m.cost !== null) into.cost = roundUsd((into.cost ?? 0) + m.cost);
 }
 
 /** Rows of (period, model) → one period each with its models, in the order asked. */

@@ -27,7 +27,7 @@ import { currentTheme } from '../charts/chartTheme.js';
 import { SeriesColors, type ColorSlots } from '../charts/seriesColors.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import { formatChange, formatPercent, formatTokenSplit, relativeTime, sourceLabel } from '../shared/format.js';
-import { formatCount, formatInteger, formatUsd } from '../../../src/protocol/format.js';
+import { formatCount, formatInteger, formatUsd, plural } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { LatestRequest } from '../../../src/protocol/channel.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
@@ -317,7 +317,6 @@ function renderState(): void {
 }
 
 /** Counts of requests in full ("1,931 requests"); token counts are the abbreviated ones. */
-const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 function renderSummary(d: AnalyticsData): void {
   const s = d.summary;

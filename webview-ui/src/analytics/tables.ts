@@ -8,7 +8,7 @@ import { modelRoute } from '../../../src/protocol/session.js';
 import type { AgentUsage, ModelUsage, RecentRequest, SessionSort, SessionUsage, SessionsPage } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren } from '../shared/dom.js';
 import { formatDateTime, formatDuration, formatPercent, relativeTime, shortId, sourceLabel } from '../shared/format.js';
-import { formatCount, formatInteger, formatUsd } from '../../../src/protocol/format.js';
+import { formatCount, formatInteger, formatUsd, plural } from '../../../src/protocol/format.js';
 
 export interface Column { label: string; num?: boolean; sort?: SessionSort; title?: string }
 
@@ -32,7 +32,6 @@ function swatch(color: string): HTMLElement {
   return el;
 }
 
-const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 /** "Retired 2025-10-22 (use claude-sonnet-4-5) · asked for by Reviewer, Planner and 3 sessions". */
 export function retiredText(m: ModelUsage): string | null {

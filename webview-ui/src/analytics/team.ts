@@ -5,7 +5,7 @@
 import type { TeamAnalyticsData, TeamAnalyticsProblem, TeamMemberUsage } from '../../../src/protocol/webviewMessages.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import { formatPercent } from '../shared/format.js';
-import { formatInteger, formatUsd } from '../../../src/protocol/format.js';
+import { formatInteger, formatUsd, plural } from '../../../src/protocol/format.js';
 
 export type TeamPhase = 'loading' | 'ready' | TeamAnalyticsProblem;
 
@@ -24,7 +24,6 @@ export function costShare(cost: number, total: number): number | null {
   return total > 0 ? cost / total : null;
 }
 
-const plural = (n: number, word: string) => `${formatInteger(n)} ${word}${n === 1 ? '' : 's'}`;
 
 export class TeamView {
   readonly el: HTMLElement;
@@ -94,23 +93,24 @@ export class TeamView {
             m.isYou ? h('span', { class: 'badge' }, 'you') : null,
             m.role === 'owner' ? h('span', { class: 'badge' }, 'owner') : null),
           m.email && m.email !== name ? h('div', { class: 'muted member-email', attrs: { 'data-field': 'email' } }, m.email) : null),
-        h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(m.requests)),
-        h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatInteger(m.tokens)),
-        h('td', {
-          class: 'num',
-          attrs: { 'data-field': 'cost', title: m.costUnknownRequests > 0 ? `${plural(m.costUnknownRequests, 'request')} without a known price` : undefined },
-        }, formatUsd(m.cost)),
-        h('td', { class: 'num', attrs: { 'data-field': 'share' } }, formatPercent(share)));
+        ...figureCells(m, formatPercent(share)));
     }));
     const t = d.totals;
     setChildren(this.foot, h('tr', null,
       h('th', { attrs: { scope: 'row' } }, 'Team total'),
-      h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(t.requests)),
-      h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatInteger(t.tokens)),
-      h('td', {
-        class: 'num',
-        attrs: { 'data-field': 'cost', title: t.costUnknownRequests > 0 ? `${plural(t.costUnknownRequests, 'request')} without a known price` : undefined },
-      }, formatUsd(t.cost)),
-      h('td', { class: 'num', attrs: { 'data-field': 'share' } }, t.cost > 0 ? formatPercent(1) : '—')));
+      ...figureCells(t, t.cost > 0 ? formatPercent(1) : '—')));
   }
+}
+
+/** A member's or the team's requests, tokens, cost (its title: requests of unknown price) and share. */
+function figureCells(u: TeamAnalyticsData['totals'], share: string): HTMLElement[] {
+  return [
+    h('td', { class: 'num', attrs: { 'data-field': 'requests' } }, formatInteger(u.requests)),
+    h('td', { class: 'num', attrs: { 'data-field': 'tokens' } }, formatInteger(u.tokens)),
+    h('td', {
+      class: 'num',
+      attrs: { 'data-field': 'cost', title: u.costUnknownRequests > 0 ? `${plural(u.costUnknownRequests, 'request')} without a known price` : undefined },
+    }, formatUsd(u.cost)),
+    h('td', { class: 'num', attrs: { 'data-field': 'share' } }, share),
+  ];
 }

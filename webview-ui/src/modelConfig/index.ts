@@ -18,7 +18,7 @@ import {
 } from '../../../src/protocol/webviewMessages.js';
 import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
 import { formatThreshold } from '../shared/format.js';
-import { formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
+import { formatSpendOfBudget, formatUsd, plural } from '../../../src/protocol/format.js';
 import { modelConfigExtrasOf } from '../../../src/protocol/webviewMessages.js';
 import type { PeriodSpend } from '../../../src/protocol/webviewMessages.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
@@ -577,7 +577,7 @@ function update(): void {
 
 /** "$1.23 / $5" (+ what had no known price). */
 function periodText(p: PeriodSpend): string {
-  const unknown = p.unknownCostRequests > 0 ? ` + ${p.unknownCostRequests} request${p.unknownCostRequests === 1 ? '' : 's'} without a known price` : '';
+  const unknown = p.unknownCostRequests > 0 ? ` + ${plural(p.unknownCostRequests, 'request')} without a known price` : '';
   return `${p.budgetUsd === null ? formatUsd(p.cost ?? 0) : formatSpendOfBudget(p.cost, p.budgetUsd)}${unknown}`;
 }
 

@@ -3,8 +3,8 @@
  * typed posting, guarded receiving, request ids, persisted state and the initial state
  * that webviewHtml() embedded.
  */
-import type { WebviewToHostMessage } from '../../../src/protocol/webviewMessages';
-import { INITIAL_STATE_ELEMENT_ID } from '../../../src/protocol/webviewPage';
+import type { WebviewToHostMessage } from '../../../src/protocol/webviewMessages.js';
+import { INITIAL_STATE_ELEMENT_ID } from '../../../src/protocol/webviewPage.js';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

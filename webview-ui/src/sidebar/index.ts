@@ -24,7 +24,7 @@ import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type Any
 import { costTickLabel } from '../charts/costAxis.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import { formatAxisHour, formatBucket, relativeTime, sourceLabel } from '../shared/format.js';
-import { formatInteger, formatSpendOfBudget, formatUsd } from '../../../src/protocol/format.js';
+import { formatInteger, formatSpendOfBudget, formatUsd, plural } from '../../../src/protocol/format.js';
 import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
 import { LatestRequest } from '../../../src/protocol/channel.js';
 
@@ -200,7 +200,7 @@ function renderToday(d: SidebarSpendData): void {
     refused > 0 ? `${refused} refused by a budget` : '',
   ].filter(Boolean).join(' · '));
   setText(ui.tokens, formatInteger(d.today.tokens));
-  setText(ui.requests, `${formatInteger(d.today.requests)} request${d.today.requests === 1 ? '' : 's'}`);
+  setText(ui.requests, plural(d.today.requests, 'request'));
   const month = d.spend?.month;
   const monthPercent = month ? budgetPercent(month) : null;
   setText(ui.month, month
