@@ -7,7 +7,10 @@
  *  - with --output-format stream-json, a conduit_metadata line is added for every API
  *    request of the session; otherwise stdout is claude's alone;
  *  - the prompt given on the command line is reported to the gateway with claude's session
- *    id (sessionInfoReport.ts), for the sessions view.
+ *    id (sessionInfoReport.ts), for the sessions view;
+ *  - with SYNAPSE_TELEMETRY_ENDPOINT, each conduit_metadata line is also POSTed there (telemetry.ts);
+ *  - a gateway that cannot be started or reached: claude runs directly (fallback.ts);
+ *    claude set to Bedrock or Vertex runs as is, with a notice (cloudProviders.ts).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -24,11 +27,17 @@ import { connectSse, type SseConnection } from '../client/sseClient';
 import { holdLease } from '../client/leaseClient';
 import { startInBackground } from '../client/daemon';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
+import { planClaudeEnvironment } from './personEndpoint';
 import { claudeLaunch, type ClaudeLaunch } from '../client/claudeLaunch';
 import { LineMerger } from './lineMerger';
 import { ClaudeResultWatcher, SessionReport } from './sessionSummary';
 import { promptFromArgs } from './firstPrompt';
 import { SessionInfoReport } from './sessionInfoReport';
+import { TelemetrySender } from './telemetry';
+import { fallbackMode, fallbackNotice } from './fallback';
+import { cloudProviderNotice, cloudProviderOf } from './cloudProviders';
+import { runDirect } from './directRun';
+import { childEnd, exitAs, forwardSignals } from './childExit';
 
 /** Renewed every 20 s; a session that ended without releasing it (killed) lets go within a minute. */
 const SESSION_LEASE_SECONDS = 60;
@@ -58,29 +67,56 @@ async function main(): Promise<void> {
     fail(`${(err as Error).message}: ${claude} runs only through cmd.exe, as neither claude.exe nor claude's JavaScript entry was found beside it (set CONDUIT_CLAUDE_PATH to claude.exe)`, 2);
   }
 
+  const streamJson = wantsStreamJson(args);
+  const onSpawnError = (err: Error) => fail(`could not run ${claude}: ${err.message}`, 127);
+  const cloud = cloudProviderOf(env);
+  if (cloud) {
+    process.stderr.write(`conduit-claude: ${cloudProviderNotice(cloud)}\n`);
+    return runDirect({ launch, env, fallback: null, onSpawnError });
+  }
+  const warn = (message: string) => process.stderr.write(`conduit-claude: ${message}\n`);
+  const telemetry = TelemetrySender.fromEnv(env, warn);
+  let mode: ReturnType<typeof fallbackMode> = 'direct';
+  try {
+    mode = fallbackMode(env);
+  } catch (err) {
+    fail((err as Error).message, 2);
+  }
+  const unavailable = (reason: string): Promise<void> => {
+    if (mode === 'fail') fail(reason, 1);
+    warn(fallbackNotice(reason));
+    return runDirect({ launch, env, fallback: { streamJson, context: ctx, telemetry }, onSpawnError });
+  };
+
   const paths = conduitPaths();
   let gw = await findRunningGateway(paths);
   if (!gw) {
-    const started = await startInBackground(paths, path.join(__dirname, 'conduit.js'), undefined, env);
-    if (started.kind === 'failed') fail(`could not start the gateway: ${started.message}`, 1);
+    const started = await startInBackground(paths, path.join(__dirname, 'conduit.js'), undefined, env)
+      .catch((err: unknown) => ({ kind: 'failed' as const, message: (err as Error).message }));
+    if (started.kind === 'failed') return unavailable(`could not start the gateway: ${started.message}`);
     gw = await findRunningGateway(paths);
-    if (!gw) fail('the gateway started but does not answer', 1);
+    if (!gw) return unavailable('the gateway started but does not answer');
   }
-  if (!gw.token) fail(`no access token at ${paths.token}`, 1);
+  if (!gw.token) return unavailable(`no access token at ${paths.token}`);
   const { port, token } = gw as { port: number; token: string };
   // The session holds the gateway while claude runs: closing the VS Code window that started
   // it does not stop it under the session (src/protocol/leases.ts).
   const lease = holdLease({ port, token }, `conduit-claude-${randomUUID()}`, 'conduit-claude', SESSION_LEASE_SECONDS);
   await lease.taken;
 
+  // The person's own endpoint (ANTHROPIC_BASE_URL here or in claude's settings files) becomes the session's upstream, or is refused.
+  const own = await planClaudeEnvironment({ port, token }, env, process.cwd(), ctx).catch((err: unknown) => fail((err as Error).message, 2));
+  if (own.refusal) await lease.release().then(() => fail(own.refusal!, 2));
+  if (own.endpoint) process.stderr.write(`conduit-claude: this session's requests go through Conduit to ${own.endpoint.value} (${own.endpoint.where})\n`);
   const childEnv: NodeJS.ProcessEnv = { ...env, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` };
-  const headers = [env.ANTHROPIC_CUSTOM_HEADERS, `${TOKEN_HEADER}: ${token}`, `${CONTEXT_HEADER}: ${encodeSessionContext(ctx)}`].filter(Boolean);
+  const headers = [own.customHeaders, `${TOKEN_HEADER}: ${token}`, `${CONTEXT_HEADER}: ${encodeSessionContext(ctx)}`].filter(Boolean);
   childEnv.ANTHROPIC_CUSTOM_HEADERS = headers.join('\n');
+  const settingsArgs = own.settingsArgs({ ANTHROPIC_BASE_URL: childEnv.ANTHROPIC_BASE_URL!, ANTHROPIC_CUSTOM_HEADERS: childEnv.ANTHROPIC_CUSTOM_HEADERS });
+  if (settingsArgs.length) launch = claudeLaunch(claude, [...settingsArgs, ...args]);
   // Without credentials of its own, claude uses the access token and the gateway its key;
   // with them (a key, or a Claude subscription), the gateway forwards them instead.
   if (!env.ANTHROPIC_API_KEY && !env.ANTHROPIC_AUTH_TOKEN && (await gatewayHasKey(port, token))) childEnv.ANTHROPIC_AUTH_TOKEN = token;
 
-  const streamJson = wantsStreamJson(args);
   const merger = new LineMerger((t) => process.stdout.write(t));
   const report = new SessionReport(ctx.sessionId!);
   // The first prompt (for the sessions view) goes to the gateway with claude's session id as
@@ -88,15 +124,20 @@ async function main(): Promise<void> {
   const info = new SessionInfoReport({ port, token }, ctx.sessionId!, promptFromArgs(args));
   const claudeResult = new ClaudeResultWatcher((claudeSessionId) => info.send(claudeSessionId));
   const emit = (r: UsageRecord) => {
-    if (report.add(r)) merger.pushExtra(JSON.stringify(metadataLine(r)));
+    if (!report.add(r)) return;
+    const line = metadataLine(r);
+    if (streamJson) merger.pushExtra(JSON.stringify(line));
+    telemetry?.send(line);
   };
+  // The session's records are followed for stream-json's lines and for the telemetry endpoint.
+  const collect = streamJson || telemetry !== null;
 
   let events: SseConnection | null = null;
   // Requests routed but not yet ended. claude can exit on message_stop, a moment before
   // the gateway sees the reply end and records it: the flush waits for those.
   const inFlight = new Set<string>();
   let allSettled: (() => void) | null = null;
-  if (streamJson) {
+  if (collect) {
     events = connectSse(port, `/v1/conduit/events?session=${encodeURIComponent(ctx.sessionId!)}`, token, (e) => {
       try {
         if (e.event === 'decision') {
@@ -126,19 +167,10 @@ async function main(): Promise<void> {
     });
   }
 
-  const forward = (signal: NodeJS.Signals) => () => {
-    // In a terminal, Ctrl-C already reached claude (same process group): don't send it twice.
-    if (signal === 'SIGINT' && process.stdin.isTTY) return;
-    child.kill(signal);
-  };
-  for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, forward(s));
+  forwardSignals(child);
+  const [code, signal] = await childEnd(child, onSpawnError);
 
-  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
-    child.once('error', (err) => fail(`could not run ${claude}: ${err.message}`, 127));
-    child.once('close', (c, s) => resolve([c, s]));
-  });
-
-  if (streamJson) {
+  if (collect) {
     // Records whose events were still on the way when claude exited.
     if (inFlight.size > 0) {
       await new Promise<void>((resolve) => {
@@ -155,21 +187,19 @@ async function main(): Promise<void> {
     }
     if (session) for (const rec of session.records) emit(rec);
     else if (session === undefined) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
+    events?.close();
+  }
+  if (streamJson) {
     // Last: the session's id and Conduit's cost of it, with claude's own estimate beside it.
     claudeResult.end();
     merger.pushExtra(JSON.stringify(report.line(claudeResult.result)));
     merger.end();
-    events?.close();
   }
+  const telemetryFlushed = telemetry?.flush();
   await info.finish(claudeResult.initSessionId ?? claudeResult.result?.sessionId ?? null);
   await lease.release();
-  await new Promise<void>((resolve) => (process.stdout.writableNeedDrain ? process.stdout.once('drain', resolve) : resolve()));
-  if (signal) {
-    process.removeAllListeners(signal);
-    process.kill(process.pid, signal);
-    return;
-  }
-  process.exit(code ?? 1);
+  await telemetryFlushed;
+  await exitAs(code, signal);
 }
 
 async function gatewayHasKey(port: number, token: string): Promise<boolean> {

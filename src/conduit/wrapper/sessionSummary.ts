@@ -15,6 +15,9 @@ const MAX_RESULT_LINE = 16 * 1024 * 1024;
 /** How claude's first stream-json line (its init) says what it is. */
 const INIT_MARK = Buffer.from('"subtype":"init"');
 
+/** How claude's lines of a reply say what they are (one or more per API request). */
+const ASSISTANT_MARK = Buffer.from('"type":"assistant"');
+
 /** What claude's result line says that the summary needs. */
 export interface ClaudeResult {
   totalCostUsd: number | null;
@@ -32,8 +35,14 @@ export class ClaudeResultWatcher {
   /** Claude's session id, from its init line (the first of stream-json), once seen. */
   initSessionId: string | null = null;
 
-  /** `onInit`: called once with claude's session id when its init line goes by. */
-  constructor(private readonly onInit: (sessionId: string) => void = () => undefined) {}
+  /**
+   * `onInit`: called once with claude's session id when its init line goes by;
+   * `onAssistant`: with each of claude's assistant lines (when conduit-claude runs without the gateway, fallback.ts).
+   */
+  constructor(
+    private readonly onInit: (sessionId: string) => void = () => undefined,
+    private readonly onAssistant: ((line: string) => void) | null = null,
+  ) {}
 
   push(chunk: Buffer): void {
     let start = 0;
@@ -65,7 +74,7 @@ export class ClaudeResultWatcher {
           this.initSessionId = id;
           this.onInit(id);
         }
-      }
+      } else if (this.onAssistant && line.includes(ASSISTANT_MARK)) this.onAssistant(line.toString('utf8'));
     }
     this.parts = [];
     this.length = 0;
