@@ -17,7 +17,9 @@ import * as vscode from 'vscode';
 import { randomUUID } from 'node:crypto';
 import { PROJECT_ID_SETTING, projectIdentityOf } from '../conduit/client/projectIdentity';
 import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type AgentInput, type ProjectInfo } from '../protocol/projects';
-import { GatewayHttpError, type GatewayApi } from './gateway/gatewayApi';
+import { GatewayHttpError, WAIT_FOR_STORE, type GatewayApi } from './gateway/gatewayApi';
+import { call } from '../conduit/client/call';
+import { ROUTES } from '../protocol/routes';
 
 export interface Project {
   folder: vscode.WorkspaceFolder;
@@ -127,8 +129,7 @@ export class Projects implements vscode.Disposable {
   private async put(project: Project, wait: boolean): Promise<ProjectInfo> {
     const previousKeys = this.previousKeys(project);
     const body = { name: project.folder.name, ...(previousKeys.length ? { previousKeys } : {}) };
-    const path = `/v1/conduit/projects/${encodeURIComponent(project.key)}`;
-    const info = wait ? await this.api.callWhenReady<ProjectInfo>('PUT', path, body) : await this.api.call<ProjectInfo>('PUT', path, body);
+    const info = await call(this.api, ROUTES.saveProject, { params: { key: project.key }, body }, wait ? WAIT_FOR_STORE : {});
     if (previousKeys.length || (project.folder.uri.scheme === 'file' && this.state.get<string>(confirmedKeyId(project.folder)) !== project.key)) {
       await this.confirmed(project);
     }
@@ -146,7 +147,7 @@ export class Projects implements vscode.Disposable {
   /** The project's agents; none for a project the gateway has not stored yet (404). */
   async agents(project: Project): Promise<AgentInfo[]> {
     try {
-      return await this.api.callWhenReady<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`);
+      return await call(this.api, ROUTES.agents, { params: { key: project.key } }, WAIT_FOR_STORE);
     } catch (err) {
       if (err instanceof GatewayHttpError && err.status === 404) return [];
       throw err;
@@ -154,15 +155,15 @@ export class Projects implements vscode.Disposable {
   }
 
   createAgent(project: Project, input: AgentInput): Promise<AgentInfo> {
-    return this.api.callWhenReady<AgentInfo>('POST', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents`, input);
+    return call(this.api, ROUTES.createAgent, { params: { key: project.key }, body: { ...input } }, WAIT_FOR_STORE);
   }
 
   updateAgent(project: Project, agentId: string, patch: Partial<AgentInput>): Promise<AgentInfo> {
-    return this.api.callWhenReady<AgentInfo>('PUT', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`, patch);
+    return call(this.api, ROUTES.saveAgent, { params: { key: project.key, agentId }, body: patch }, WAIT_FOR_STORE);
   }
 
   async deleteAgent(project: Project, agentId: string): Promise<void> {
-    await this.api.callWhenReady<null>('DELETE', `/v1/conduit/projects/${encodeURIComponent(project.key)}/agents/${encodeURIComponent(agentId)}`);
+    await call(this.api, ROUTES.deleteAgent, { params: { key: project.key, agentId } }, WAIT_FOR_STORE);
   }
 
   /** The SYNAPSE_* environment of a session of this project (and agent). */

@@ -2,6 +2,7 @@
 // gateway API that records calls and a fake UI that answers from a script.
 import assert from 'node:assert/strict';
 import { acceptInvitations, inviteMember, joinedMessage, linkWorkspace, memberItems, memberLabel, showMembers, type PickItem, type TeamApi, type TeamUi } from '../../src/extension/sync/teamFlow';
+import type { AnyRoute } from '../../src/protocol/route';
 import { emailProblem, normaliseEmail, type ProjectInvitation, type TeamMembersResponse, type TeamProject, type WorkspaceLink } from '../../src/protocol/team';
 
 const OWNER = '1a1a1a1a-0000-4000-8000-00000000001a';
@@ -22,16 +23,18 @@ const membersView = (role: 'owner' | 'member'): TeamMembersResponse => ({
 
 interface Call { method: string; path: string; body?: unknown }
 
+/** Answers each route by the method and path its call went to; records the calls. */
 function fakeApi(answers: Record<string, unknown | Error>): TeamApi & { calls: Call[] } {
   const calls: Call[] = [];
   return {
     calls,
-    async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    async send(route: AnyRoute, path: string, body: unknown): Promise<unknown> {
+      const { method } = route;
       calls.push({ method, path, ...(body === undefined ? {} : { body }) });
       const answer = answers[`${method} ${path}`];
       if (answer instanceof Error) throw answer;
       if (answer === undefined) throw new Error(`unexpected ${method} ${path}`);
-      return answer as T;
+      return answer;
     },
   };
 }

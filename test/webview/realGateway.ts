@@ -5,14 +5,18 @@
 import assert from 'node:assert/strict';
 import { CONTEXT_HEADER, encodeSessionContext, type SessionContext } from '../../src/protocol/sessionContext';
 import type { GatewayEvent } from '../../src/protocol/usage';
-import type { SpendApi } from '../../src/extension/views/calendarSpend';
+import type { GatewayAccess } from '../../src/conduit/client/call';
 import { EventSubscriber, smallRequest } from '../gateway/helpers';
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from '../support/gatewayHarness';
 
 export interface RealGateway {
   t: TestGateway;
-  /** The gateway's local API as the extension's GatewayApi calls it (throws on a status >= 400). */
-  api: SpendApi;
+  /**
+   * The gateway's local API: where the host's loaders call it (call() of
+   * src/conduit/client/call.ts, over HTTP), and a test's own call by method and path
+   * (throws on a status >= 400).
+   */
+  api: GatewayAccess & { call<T>(method: string, path: string, body?: unknown): Promise<T> };
   /** Sends `count` requests with this context, each answered with this usage, and waits until the store has them all. */
   send(context: SessionContext, count: number, usage?: { input_tokens: number; output_tokens: number }): Promise<void>;
   close(): Promise<void>;
@@ -34,7 +38,7 @@ export async function startRealGateway(options: TestGatewayOptions = {}): Promis
   const stored = () => events.events.reduce((n, e) => n + (e.type === 'ingested' ? e.inserted : 0), 0);
   return {
     t,
-    api: { call, callWhenReady: (method, path, body) => call(method, path, body) } as SpendApi,
+    api: { port: t.gateway.port, token: t.token, call },
     async send(context, count, usage = { input_tokens: 120_000, output_tokens: 30_000 }) {
       for (let i = 0; i < count; i++) {
         t.fake.enqueue({ kind: 'message', usage });

@@ -21,16 +21,22 @@ export interface GatewayAccess {
   token: string | null;
 }
 
-/** What carries a call by method and path (the extension's GatewayApi; a test's plain HTTP). */
-export interface PathCaller {
-  call<T>(method: string, path: string, body?: unknown): Promise<T>;
-  callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs?: number): Promise<T>;
+/**
+ * What carries a call of a route to its gateway, given the route, the path its input made
+ * and its body: the extension's GatewayApi (the running gateway's port and token, the wait
+ * for the store, the views' refresh after a change); a test's fake. It answers the JSON.
+ */
+export interface RouteCarrier {
+  send(route: AnyRoute, path: string, body: unknown, options: CallOptions): Promise<unknown>;
 }
+
+/** Where a call goes: straight to a gateway over HTTP, or through a RouteCarrier. */
+export type CallVia = GatewayAccess | RouteCarrier;
 
 export interface CallOptions {
   /** A direct call's timeout (default: request()'s). */
   timeoutMs?: number;
-  /** Through a PathCaller: wait up to this long while the usage store opens (503). */
+  /** Through a RouteCarrier that can wait: up to this long while the usage store opens (503). */
   waitForStoreMs?: number;
 }
 
@@ -49,15 +55,11 @@ export function answerOf(r: HttpResult): unknown {
   return parsed;
 }
 
-export async function call<R extends AnyRoute>(
-  via: GatewayAccess | Pick<PathCaller, 'call'> | PathCaller, route: R, input: RouteInput<R>, options: CallOptions = {},
-): Promise<ResponseOf<R>> {
+export async function call<R extends AnyRoute>(via: CallVia, route: R, input: RouteInput<R>, options: CallOptions = {}): Promise<ResponseOf<R>> {
   const path = urlOf(route, input);
   let answer: unknown;
-  if ('call' in via) {
-    answer = options.waitForStoreMs !== undefined && 'callWhenReady' in via
-      ? await via.callWhenReady<unknown>(route.method, path, input.body, options.waitForStoreMs)
-      : await via.call<unknown>(route.method, path, input.body);
+  if ('send' in via) {
+    answer = await via.send(route, path, input.body, options);
   } else {
     const body = input.body === undefined ? undefined : JSON.stringify(input.body);
     answer = answerOf(await request(via.port, route.method, path, { token: via.token, body, timeoutMs: options.timeoutMs }));

@@ -4,9 +4,11 @@
  * gateway's budget alerts, with "Open Usage Analytics" and "Raise Budget" actions.
  */
 import * as vscode from 'vscode';
-import { EMPTY_BUDGET_POLICY, type BudgetAlert, type BudgetAlertsResponse, type BudgetPolicy, type BudgetPolicyPatch, type BudgetsResponse } from '../../protocol/budgets';
-import type { AgentInfo, ProjectInfo } from '../../protocol/projects';
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { call } from '../../conduit/client/call';
+import { EMPTY_BUDGET_POLICY, type BudgetAlert, type BudgetPolicy, type BudgetPolicyPatch, type BudgetsResponse } from '../../protocol/budgets';
+import type { AgentInfo } from '../../protocol/projects';
+import { ROUTES } from '../../protocol/routes';
+import { WAIT_FOR_STORE, type GatewayApi } from '../gateway/gatewayApi';
 import type { Project, Projects } from '../projects';
 import { BudgetAlertDispatcher, alertSeverity, notificationText } from './alertDispatcher';
 import { budgetMenu, formatBudgetUsd, parsePercentInput, parseUsdInput, patchFor, type BudgetField } from './budgetInput';
@@ -31,8 +33,8 @@ export class BudgetUi implements vscode.Disposable {
   constructor(private readonly api: GatewayApi, private readonly projects: Projects, private readonly log: vscode.LogOutputChannel) {
     this.dispatcher = new BudgetAlertDispatcher({
       source: {
-        pending: async () => (await api.callWhenReady<BudgetAlertsResponse>('GET', '/v1/conduit/budgets/alerts')).alerts,
-        acknowledge: async (id) => { await api.call('POST', `/v1/conduit/budgets/alerts/${encodeURIComponent(id)}/ack`); },
+        pending: async () => (await call(api, ROUTES.budgetAlerts, {}, WAIT_FOR_STORE)).alerts,
+        acknowledge: async (id) => { await call(api, ROUTES.ackBudgetAlert, { params: { id } }); },
       },
       ownsProject: (key) => this.openProjects().some((p) => p.key === key),
       show: (alert) => this.notify(alert),
@@ -119,26 +121,25 @@ export class BudgetUi implements vscode.Disposable {
       const agent = (await this.projects.agents(scope.project)).find((a) => a.id === scope.agent!.id);
       policy = agent?.budget ?? EMPTY_BUDGET_POLICY;
     } else {
-      policy = (await this.api.callWhenReady<ProjectInfo>('PUT', this.projectPath(scope), { name: scope.project.folder.name })).budget ?? EMPTY_BUDGET_POLICY;
+      const body = { name: scope.project.folder.name };
+      policy = (await call(this.api, ROUTES.saveProject, { params: { key: scope.project.key }, body }, WAIT_FOR_STORE)).budget ?? EMPTY_BUDGET_POLICY;
     }
-    const all = await this.api.callWhenReady<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(scope.project.key)}`);
+    const all = await call(this.api, ROUTES.budgets, { query: { project: scope.project.key } }, WAIT_FOR_STORE);
     const statuses = all.statuses.filter((s) => (scope.agent ? s.scope === 'agent' && s.agentId === scope.agent.id : s.scope === 'project'));
     return { policy, statuses };
   }
 
-  private projectPath(scope: Scope): string {
-    return `/v1/conduit/projects/${encodeURIComponent(scope.project.key)}`;
-  }
-
   private async save(scope: Scope, patch: BudgetPolicyPatch | null): Promise<void> {
-    const path = scope.agent ? `${this.projectPath(scope)}/agents/${encodeURIComponent(scope.agent.id)}` : this.projectPath(scope);
-    await this.api.callWhenReady('PUT', path, { budget: patch });
+    const key = scope.project.key;
+    const body = { budget: patch };
+    if (scope.agent) await call(this.api, ROUTES.saveAgent, { params: { key, agentId: scope.agent.id }, body }, WAIT_FOR_STORE);
+    else await call(this.api, ROUTES.saveProject, { params: { key }, body }, WAIT_FOR_STORE);
   }
 
   /** Asks for one field; undefined when the person cancels or the answer is refused. */
   private async ask(field: BudgetField, policy: BudgetPolicy, scope: Scope): Promise<BudgetPolicyPatch | undefined> {
     if (field === 'softLimitModel') {
-      const { models } = await this.api.call<{ models: { id: string; name: string; category: string }[] }>('GET', '/v1/conduit/models');
+      const { models } = await call(this.api, ROUTES.models, {});
       const pick = await vscode.window.showQuickPick([
         { label: 'The cheapest configured model', description: 'of the project\'s configuration, by price', id: null as string | null },
         ...models.map((m) => ({ label: m.id, description: `${m.name} · ${m.category}`, id: m.id as string | null })),

@@ -7,7 +7,9 @@ import * as vscode from 'vscode';
 import { readAccessToken } from '../../conduit/client/accessTokenFile';
 import { conduitPaths } from '../../conduit/client/paths';
 import { request } from '../../conduit/client/gatewayClient';
-import { GatewayHttpError, answerOf } from '../../conduit/client/call';
+import { GatewayHttpError, answerOf, type CallOptions, type RouteCarrier } from '../../conduit/client/call';
+import type { AnyRoute } from '../../protocol/route';
+import { changesProjects } from './changesProjects';
 import { ReconnectingEventStream } from './eventStream';
 import type { GatewayEvent } from '../../protocol/usage';
 import type { GatewaySupervisor } from './supervisor';
@@ -15,20 +17,23 @@ import type { Settings } from '../settings';
 
 export { GatewayHttpError };
 
+/** A command's call that may come just as the gateway starts: it waits up to a minute for the usage store to open. */
+export const WAIT_FOR_STORE = { waitForStoreMs: 60_000 } as const;
+
 export class GatewayUnavailableError extends Error {
   constructor(message = 'The Conduit gateway is not running. Start it with "Conduit: Start Gateway".') {
     super(message);
   }
 }
 
-export class GatewayApi implements vscode.Disposable {
+export class GatewayApi implements RouteCarrier, vscode.Disposable {
   private readonly events = new vscode.EventEmitter<GatewayEvent>();
   readonly onEvent = this.events.event;
   private readonly connected = new vscode.EventEmitter<void>();
   /** The event stream is (re)connected: nothing published from now on is missed; catch up on what was before. */
   readonly onConnected = this.connected.event;
   private readonly projectsChanged = new vscode.EventEmitter<void>();
-  /** This window changed a project, agent or budget through the projects API (views showing them refresh). */
+  /** This window changed a project, agent or budget (changesProjects.ts): views showing them refresh. */
   readonly onDidChangeProjects = this.projectsChanged.event;
   private readonly stream: ReconnectingEventStream;
   /** The port the event stream was started for; null while the gateway does not run. */
@@ -68,36 +73,37 @@ export class GatewayApi implements vscode.Disposable {
   }
 
   /**
-   * GET/POST/PUT/DELETE on the gateway's local API; parsed JSON, or a clear error. Callers
-   * name a route of src/protocol/routes.ts through call() of src/conduit/client/call.ts,
-   * which builds its path and checks its answer.
+   * Carries one call of a route to the running gateway (RouteCarrier): callers name the
+   * route through call() of src/conduit/client/call.ts, which builds its path and checks
+   * its answer. With waitForStoreMs, a call waits while the usage store is still opening
+   * (it answers 503 for the few seconds of a first start): a command run just after VS
+   * Code starts should work, not fail. The wait shows in the status bar.
    */
-  async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const { port } = this.supervisor.state;
-    if (this.supervisor.state.health !== 'running' || port === null) throw new GatewayUnavailableError();
-    const r = await request(port, method, path, { token: this.token, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 10_000 });
-    const parsed = answerOf(r);
-    if (method !== 'GET' && path.startsWith('/v1/conduit/projects')) this.projectsChanged.fire();
-    return parsed as T;
+  async send(route: AnyRoute, path: string, body: unknown, options: CallOptions): Promise<unknown> {
+    const answer = options.waitForStoreMs === undefined ? await this.once(route, path, body) : await this.whenStoreOpen(route, path, body, options.waitForStoreMs);
+    if (changesProjects(route)) this.projectsChanged.fire();
+    return answer;
   }
 
-  /**
-   * call(), waiting while the gateway's usage store is still opening (it answers 503 for the
-   * few seconds of a first start): a command run just after VS Code starts should work,
-   * not fail. The wait shows in the status bar.
-   */
-  async callWhenReady<T>(method: string, path: string, body?: unknown, maxWaitMs = 60_000): Promise<T> {
+  /** One HTTP exchange: parsed JSON, or a clear error. */
+  private async once(route: AnyRoute, path: string, body: unknown): Promise<unknown> {
+    const { port } = this.supervisor.state;
+    if (this.supervisor.state.health !== 'running' || port === null) throw new GatewayUnavailableError();
+    return answerOf(await request(port, route.method, path, { token: this.token, body: body === undefined ? undefined : JSON.stringify(body), timeoutMs: 10_000 }));
+  }
+
+  private async whenStoreOpen(route: AnyRoute, path: string, body: unknown, maxWaitMs: number): Promise<unknown> {
     try {
-      return await this.call<T>(method, path, body);
+      return await this.once(route, path, body);
     } catch (err) {
       if (!(err instanceof GatewayHttpError) || err.status !== 503) throw err;
     }
     const deadline = Date.now() + maxWaitMs;
-    const retry = async (): Promise<T> => {
+    const retry = async (): Promise<unknown> => {
       for (;;) {
         await new Promise((resolve) => setTimeout(resolve, 500));
         try {
-          return await this.call<T>(method, path, body);
+          return await this.once(route, path, body);
         } catch (err) {
           if (!(err instanceof GatewayHttpError) || err.status !== 503 || Date.now() > deadline) throw err;
         }

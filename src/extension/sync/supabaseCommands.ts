@@ -16,6 +16,8 @@ function loadAuth(extensionPath: string): SupabaseAuth {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return require(path.join(extensionPath, 'dist', 'supabase-auth.js')) as SupabaseAuth;
 }
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import type { GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import { SessionKeeper } from './sessionKeeper';
@@ -42,7 +44,7 @@ export class SupabaseSync implements vscode.Disposable {
       },
       save: async (s) => { if (s) await this.secrets.store(SUPABASE_SESSION_SECRET, JSON.stringify(s)); else await this.secrets.delete(SUPABASE_SESSION_SECRET); },
       refresh: (s) => this.auth().refreshSession(s, s.refreshToken),
-      handOver: async (s) => { await this.api.call('POST', '/v1/conduit/sync/session', { url: s.url, anonKey: s.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken }); },
+      handOver: async (s) => { await call(this.api, ROUTES.syncSession, { body: { url: s.url, anonKey: s.anonKey, accessToken: s.accessToken, refreshToken: s.refreshToken } }); },
       now: () => Date.now(),
       setTimer: (fn, ms) => { const t = setTimeout(fn, ms); return { cancel: () => clearTimeout(t) }; },
       onProblem: (m) => { this.log.warn(`sync: ${m}`); void vscode.window.showWarningMessage(`Conduit: ${m}`); },
@@ -107,7 +109,7 @@ export class SupabaseSync implements vscode.Disposable {
       }
     }
     await this.secrets.delete(SUPABASE_SESSION_SECRET);
-    await this.api.call('DELETE', '/v1/conduit/sync/session').catch(() => undefined);
+    await call(this.api, ROUTES.endSyncSession, {}).catch(() => undefined);
     await vscode.workspace.getConfiguration('conduit').update('storage', 'local', vscode.ConfigurationTarget.Global);
     void vscode.window.showInformationMessage('Signed out of Supabase: usage stays on this machine.');
   }
@@ -120,7 +122,7 @@ export class SupabaseSync implements vscode.Disposable {
     if (!pick) return;
     if (pick.id === 'local') {
       this.keeper.stop();
-      await this.api.call('DELETE', '/v1/conduit/sync/session').catch(() => undefined);
+      await call(this.api, ROUTES.endSyncSession, {}).catch(() => undefined);
       await vscode.workspace.getConfiguration('conduit').update('storage', 'local', vscode.ConfigurationTarget.Global);
       return;
     }
@@ -132,7 +134,7 @@ export class SupabaseSync implements vscode.Disposable {
   }
 
   async status(): Promise<string> {
-    const s = await this.api.call<{ mode: string; lastSuccessAt: string | null; waiting: number; lastError: string | null; brokenLinks?: { message: string }[] }>('GET', '/v1/conduit/sync/status');
+    const s = await call(this.api, ROUTES.syncStatus, {});
     // A broken workspace link (the shared project refused this person's rows) in its own sentence.
     const broken = (s.brokenLinks ?? []).map((l) => ` ${l.message}`).join('');
     return `storage ${s.mode === 'supabase' ? 'local plus Supabase' : 'local only'}; ${s.waiting} rows waiting; last sync ${s.lastSuccessAt ?? 'never'}${s.lastError ? `; last error: ${s.lastError}` : ''}.${broken}`;

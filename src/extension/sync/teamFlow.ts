@@ -3,14 +3,14 @@
  * call (src/protocol/team.ts), and what to tell the person. teamCommands.ts gives it VS
  * Code's input box, quick pick and messages; tests give it fakes.
  */
+import { call, type CallVia } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import {
   emailProblem, type ProjectInvitation, type ProjectMember, type TeamMembersResponse, type TeamMembership, type TeamProject, type WorkspaceLink,
 } from '../../protocol/team';
 
-/** The gateway's local API (GatewayApi.call): parsed JSON, or an Error with the gateway's message. */
-export interface TeamApi {
-  call<T>(method: string, path: string, body?: unknown): Promise<T>;
-}
+/** The gateway's local API (GatewayApi; a test's fake): its answer, or an Error with the gateway's message. */
+export type TeamApi = CallVia;
 
 export interface PickItem<T> {
   label: string;
@@ -28,9 +28,6 @@ export interface TeamUi {
   info(message: string): void;
   error(message: string): void;
 }
-
-const path = (project: string, ...rest: string[]) =>
-  ['/v1/conduit/team/projects', encodeURIComponent(project), ...rest.map(encodeURIComponent)].join('/');
 
 const day = (iso: string) => iso.slice(0, 10);
 
@@ -74,7 +71,7 @@ export async function inviteMember(api: TeamApi, ui: TeamUi, project: string, pr
     return undefined;
   }
   try {
-    const invitation = await api.call<ProjectInvitation>('POST', path(project, 'invitations'), { email: email.trim() });
+    const invitation = await call(api, ROUTES.invite, { params: { projectId: project }, body: { email: email.trim() } });
     ui.info(invitationMessage(invitation, projectName));
     return invitation;
   } catch (err) {
@@ -121,7 +118,7 @@ export function memberItems(view: TeamMembersResponse): PickItem<MemberAction>[]
 export async function showMembers(api: TeamApi, ui: TeamUi): Promise<void> {
   let projects: TeamProject[];
   try {
-    projects = await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects');
+    projects = await call(api, ROUTES.teamProjects, {});
   } catch (err) {
     ui.error(`Could not list the projects on Supabase: ${(err as Error).message}`);
     return;
@@ -139,7 +136,7 @@ export async function showMembers(api: TeamApi, ui: TeamUi): Promise<void> {
   if (!project) return;
   let view: TeamMembersResponse;
   try {
-    view = await api.call<TeamMembersResponse>('GET', path(project.id, 'members'));
+    view = await call(api, ROUTES.teamMembers, { params: { projectId: project.id } });
   } catch (err) {
     ui.error(`Could not list the members of "${project.name}": ${(err as Error).message}`);
     return;
@@ -161,19 +158,19 @@ async function act(api: TeamApi, ui: TeamUi, view: TeamMembersResponse, action: 
       return;
     case 'leave':
       if (!(await ui.confirm(`Leave "${project.name}"? You will no longer see its usage; its owner can invite you again.`, 'Leave'))) return;
-      await api.call('POST', path(project.id, 'leave'));
+      await call(api, ROUTES.leaveTeamProject, { params: { projectId: project.id } });
       ui.info(`You left "${project.name}".`);
       await unlinkProject(api, project.id);
       return;
     case 'invitation': {
       const { invitation } = action;
       if (invitation.status === 'expired') {
-        const renewed = await api.call<ProjectInvitation>('POST', path(project.id, 'invitations'), { email: invitation.email });
+        const renewed = await call(api, ROUTES.invite, { params: { projectId: project.id }, body: { email: invitation.email } });
         ui.info(invitationMessage(renewed, project.name));
         return;
       }
       if (!(await ui.confirm(`Withdraw the invitation of ${invitation.email} to "${project.name}"?`, 'Withdraw'))) return;
-      await api.call('DELETE', path(project.id, 'invitations', invitation.id));
+      await call(api, ROUTES.revokeInvitation, { params: { projectId: project.id, invitationId: invitation.id } });
       ui.info(`Withdrew the invitation of ${invitation.email}.`);
       return;
     }
@@ -182,7 +179,7 @@ async function act(api: TeamApi, ui: TeamUi, view: TeamMembersResponse, action: 
       if (project.role !== 'owner' || member.isYou || member.role === 'owner') return;
       const who = memberLabel(member);
       if (!(await ui.confirm(`Remove ${who} from "${project.name}"? They lose access to its usage at once; their recorded usage stays in the project.`, 'Remove'))) return;
-      const { removed } = await api.call<{ removed: boolean }>('DELETE', path(project.id, 'members', member.userId));
+      const { removed } = await call(api, ROUTES.removeTeamMember, { params: { projectId: project.id, userId: member.userId } });
       ui.info(removed ? `Removed ${who} from "${project.name}".` : `${who} was no longer a member of "${project.name}".`);
       return;
     }
@@ -192,9 +189,9 @@ async function act(api: TeamApi, ui: TeamUi, view: TeamMembersResponse, action: 
 /** After signing in: joins every project the signed-in address was invited to. Never throws. */
 export async function acceptInvitations(api: TeamApi): Promise<string | null> {
   try {
-    const { joined } = await api.call<{ joined: TeamMembership[] }>('POST', '/v1/conduit/team/invitations/accept');
+    const { joined } = await call(api, ROUTES.acceptInvitations, {});
     if (!joined.length) return null;
-    const projects = await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects').catch(() => [] as TeamProject[]);
+    const projects = await call(api, ROUTES.teamProjects, {}).catch(() => [] as TeamProject[]);
     return joinedMessage(joined, projects);
   } catch {
     // A Supabase without the team migration, or offline: sign-in itself succeeded.
@@ -202,13 +199,11 @@ export async function acceptInvitations(api: TeamApi): Promise<string | null> {
   }
 }
 
-const linksPath = (workspaceKey?: string) => `/v1/conduit/team/links${workspaceKey === undefined ? '' : `/${encodeURIComponent(workspaceKey)}`}`;
-
 /** After leaving a project: workspaces linked to it record into their own projects again. Never throws. */
 async function unlinkProject(api: TeamApi, projectId: string): Promise<void> {
   try {
-    const links = await api.call<WorkspaceLink[]>('GET', linksPath());
-    for (const l of links.filter((x) => x.projectId === projectId)) await api.call('DELETE', linksPath(l.workspaceKey));
+    const links = await call(api, ROUTES.workspaceLinks, {});
+    for (const l of links.filter((x) => x.projectId === projectId)) await call(api, ROUTES.unlinkWorkspace, { params: { workspaceKey: l.workspaceKey } });
   } catch {
     // The gateway's store is not up: when the sync next runs, the project refuses the rows and
     // the link is marked broken (its rows go to the person's own project; the status says so).
@@ -225,14 +220,14 @@ type LinkChoice = { kind: 'link'; project: TeamProject } | { kind: 'unlink' };
 export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: string, folderName: string): Promise<WorkspaceLink | null | undefined> {
   let current: WorkspaceLink | undefined;
   try {
-    current = (await api.call<WorkspaceLink[]>('GET', linksPath())).find((l) => l.workspaceKey === workspaceKey);
+    current = (await call(api, ROUTES.workspaceLinks, {})).find((l) => l.workspaceKey === workspaceKey);
   } catch (err) {
     ui.error(`Could not read the workspace links: ${(err as Error).message}`);
     return undefined;
   }
   let shared: TeamProject[] = [];
   try {
-    shared = (await api.call<TeamProject[]>('GET', '/v1/conduit/team/projects')).filter((p) => p.role === 'member');
+    shared = (await call(api, ROUTES.teamProjects, {})).filter((p) => p.role === 'member');
   } catch (err) {
     // Unlinking needs no Supabase session; linking does.
     if (!current) {
@@ -261,7 +256,7 @@ export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: stri
       : `"${folderName}" records into "${current.projectName}". Link it to another shared project, or unlink?`);
   if (!choice) return undefined;
   if (choice.kind === 'unlink') {
-    await api.call('DELETE', linksPath(workspaceKey));
+    await call(api, ROUTES.unlinkWorkspace, { params: { workspaceKey } });
     ui.info(`"${folderName}" records into your own project again, from the next sync on (requests already synced stay in "${current!.projectName}").`);
     return null;
   }
@@ -271,7 +266,7 @@ export async function linkWorkspace(api: TeamApi, ui: TeamUi, workspaceKey: stri
     return undefined;
   }
   try {
-    const link = await api.call<WorkspaceLink>('PUT', linksPath(workspaceKey), { projectId: project.id });
+    const link = await call(api, ROUTES.linkWorkspace, { params: { workspaceKey }, body: { projectId: project.id } });
     ui.info(`"${folderName}" now records into "${project.name}" (shared by ${project.ownerEmail ?? 'its owner'}): its requests sync there as yours, ` +
       'for every member to see; its model settings and agents stay on this machine (the owner configures the shared project).');
     return link;

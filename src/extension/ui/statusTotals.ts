@@ -11,8 +11,9 @@
  * rules name an agent by its id).
  */
 import * as vscode from 'vscode';
-import type { AgentInfo } from '../../protocol/projects';
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
+import { WAIT_FOR_STORE, type GatewayApi } from '../gateway/gatewayApi';
 import type { Projects } from '../projects';
 import { loadCalendarSpend } from '../views/calendarSpend';
 import { gatewayFacts } from '../views/gatewayFacts';
@@ -70,7 +71,7 @@ export class StatusTotals implements vscode.Disposable {
       const sessionId = this.statusBar.session;
       const { timeZone } = await gatewayFacts(this.api);
       const sessionSummary = sessionId
-        ? this.api.callWhenReady<{ cost?: unknown; unknownCostRequests?: unknown }>('GET', `/v1/conduit/analytics/summary?${new URLSearchParams({ range: 'month', tz: timeZone, session: sessionId })}`)
+        ? call(this.api, ROUTES.analyticsSummary, { query: { range: 'month', tz: timeZone, session: sessionId } }, WAIT_FOR_STORE)
         : Promise.resolve(null);
       const [spend, session] = await Promise.all([loadCalendarSpend(this.api, { projectKey: project?.key }, timeZone), sessionSummary]);
       const totals: StatusTotalsData = {
@@ -78,8 +79,8 @@ export class StatusTotals implements vscode.Disposable {
         scopeLabel: project ? `project ${project.name}` : 'all projects',
         session: sessionId && session ? {
           id: sessionId,
-          cost: typeof session.cost === 'number' ? session.cost : null,
-          unknownCostRequests: typeof session.unknownCostRequests === 'number' ? session.unknownCostRequests : 0,
+          cost: session.cost,
+          unknownCostRequests: session.unknownCostRequests,
         } : null,
       };
       this.statusBar.setTotals(totals);
@@ -94,10 +95,8 @@ export class StatusTotals implements vscode.Disposable {
     if (this.agentsAsked.has(projectKey)) return;
     this.agentsAsked.add(projectKey);
     try {
-      const agents = await this.api.call<AgentInfo[]>('GET', `/v1/conduit/projects/${encodeURIComponent(projectKey)}/agents`);
-      for (const a of Array.isArray(agents) ? agents : []) {
-        if (typeof a?.id === 'string' && typeof a.name === 'string') this.agentNames.set(a.id, a.name);
-      }
+      const agents = await call(this.api, ROUTES.agents, { params: { key: projectKey } });
+      for (const a of agents) this.agentNames.set(a.id, a.name);
       this.statusBar.setAgentNames(new Map(this.agentNames));
     } catch (err) {
       this.agentsAsked.delete(projectKey); // asked again with the next request of an unknown agent

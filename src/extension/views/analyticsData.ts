@@ -15,27 +15,17 @@ import {
   type DailyGroupBy, type RetiredModel, type SessionSort, type SessionUsage, type SessionsPage, type TeamAnalyticsData, type TeamAnalyticsProblem,
   type TokenSplit,
 } from '../../protocol/webviewMessages';
-// Types only: this file is loaded outside VS Code too (tests against a real gateway).
-import type { GatewayApi } from '../gateway/gatewayApi';
-import { call } from '../../conduit/client/call';
+import { call, type CallVia } from '../../conduit/client/call';
+import { gatewayFacts } from './gatewayFacts';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
 
-/**
- * The zone of "today" on every surface: the gateway's (config.json's budgetTimeZone, else
- * the system's, as GET /v1/conduit/status says), so the status bar, the sidebar, the
- * analytics and the budgets end the day at the same moment. The extension host's own zone
- * when the gateway does not say (not running).
- */
-export async function dayTimeZone(api: Pick<GatewayApi, 'call'>): Promise<string> {
-  try {
-    const { timeZone } = await call(api, ROUTES.status, {});
-    if (typeof timeZone === 'string' && timeZone) return timeZone;
-  } catch { /* not running: the host's zone, the gateway's default too */ }
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** The zone of "today" on every surface (gatewayFacts.ts). */
+async function dayTimeZone(api: CallVia): Promise<string> {
+  return (await gatewayFacts(api)).timeZone;
 }
 
-/** The gateway's calls the analytics need (GatewayApi; a test passes plain HTTP). */
-export type AnalyticsApi = Pick<GatewayApi, 'call' | 'callWhenReady'>;
+/** Where the analytics are read: the extension's GatewayApi; a test's gateway over plain HTTP. */
+export type AnalyticsApi = CallVia;
 
 /** The HTTP status of a gateway's refusal (GatewayHttpError), else 0. Read by shape: this file stays free of 'vscode'. */
 export function httpStatus(err: unknown): number {
@@ -132,7 +122,7 @@ export async function loadSessionsPage(api: AnalyticsApi, projectKey: string | n
 
 /**
  * The analytics of a project (null: every project) or one session, in one call. It waits
- * while the gateway's store is still opening (503, GatewayApi.callWhenReady): the first
+ * while the gateway's store is still opening (503, waitForStoreMs): the first
  * start of a store takes seconds, and the panel should fill in by itself, not fail.
  */
 export async function loadAnalytics(api: AnalyticsApi, projectKey: string | null, rangeOrPeriod: AnalyticsRange | AnalyticsPeriod, maxWaitMs = 60_000, sessionId: string | null = null): Promise<AnalyticsData> {
@@ -201,7 +191,7 @@ export class TeamAnalyticsError extends Error {
  * The workspace's team usage for a range: of the shared project the workspace is linked to
  * (GET /v1/conduit/team/links), else of the workspace's own project on Supabase.
  */
-export async function loadTeamAnalytics(api: Pick<GatewayApi, 'call'>, projectKey: string | null, period: AnalyticsPeriod): Promise<TeamAnalyticsData> {
+export async function loadTeamAnalytics(api: CallVia, projectKey: string | null, period: AnalyticsPeriod): Promise<TeamAnalyticsData> {
   const { range } = period;
   if (!projectKey) throw new TeamAnalyticsError('noProject', 'Open a single workspace folder to see its team\'s usage.');
   const links = await call(api, ROUTES.workspaceLinks, {}).catch(() => []);

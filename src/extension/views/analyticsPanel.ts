@@ -11,6 +11,8 @@ import path from 'node:path';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import type { AnalyticsHostMessage, AnalyticsPeriod, AnalyticsWebviewMessage, ExportViewMessage, SessionUsage } from '../../protocol/webviewMessages';
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import type { GatewayApi } from '../gateway/gatewayApi';
 import { viewFile, viewTable } from '../reports/viewExport';
 import { TeamAnalyticsError, isNotRunning, loadAnalytics, loadSessionsPage, loadTeamAnalytics } from './analyticsData';
@@ -111,7 +113,7 @@ async function addPrice(t: AnalyticsPanelTarget, model: string): Promise<void> {
   const inputUsd = Number(input);
   const price = { input: inputUsd, output: Number(output), cacheWrite5m: inputUsd * 1.25, cacheWrite1h: inputUsd * 2, cacheRead: inputUsd * 0.1 };
   try {
-    await t.api.call('PUT', `/v1/conduit/prices/${encodeURIComponent(model)}`, price);
+    await call(t.api, ROUTES.price, { params: { model }, body: price });
     t.post({ type: 'actionResult', action: 'addPrice', ok: true, message: `Price of ${model} saved.` });
     t.refreshAll();
   } catch (err) {

@@ -4,11 +4,13 @@
  * zone, GatewayFacts.timeZone) and the amounts of the budgets that count the same periods. No vscode import: the
  * tests run it against a real gateway.
  */
-import type { BudgetsResponse } from '../../protocol/budgets';
+import type { SummaryAnswer } from '../../protocol/analytics';
+import { ROUTES } from '../../protocol/routes';
 import { calendarDates, type CalendarSpend, type PeriodSpend } from '../../protocol/webviewMessages';
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { call, type CallVia } from '../../conduit/client/call';
 
-export type SpendApi = Pick<GatewayApi, 'call' | 'callWhenReady'>;
+/** Where the spend is read: the extension's GatewayApi; a test's gateway over plain HTTP. */
+export type SpendApi = CallVia;
 
 /** Whose spend: every project (no project), a project (its agents included), or one agent of it. */
 export interface SpendScope {
@@ -16,16 +18,8 @@ export interface SpendScope {
   agentId?: string | null;
 }
 
-/** The summary fields read here, defensively (the gateway's answer is read, not trusted). */
-function periodOf(summary: unknown, budgetUsd: number | null): PeriodSpend {
-  const o = (typeof summary === 'object' && summary !== null ? summary : {}) as Record<string, unknown>;
-  const count = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0);
-  return {
-    cost: typeof o.cost === 'number' && Number.isFinite(o.cost) ? o.cost : null,
-    requests: count(o.requests),
-    unknownCostRequests: count(o.unknownCostRequests),
-    budgetUsd,
-  };
+function periodOf(summary: SummaryAnswer, budgetUsd: number | null): PeriodSpend {
+  return { cost: summary.cost, requests: summary.requests, unknownCostRequests: summary.unknownCostRequests, budgetUsd };
 }
 
 /** The daily and monthly budget amounts of the scope; none for every project (budgets are per project). */
@@ -33,13 +27,10 @@ async function budgetAmounts(api: SpendApi, scope: SpendScope): Promise<{ daily:
   const none = { daily: null, monthly: null };
   if (!scope.projectKey) return none;
   try {
-    const { statuses } = await api.call<BudgetsResponse>('GET', `/v1/conduit/budgets?project=${encodeURIComponent(scope.projectKey)}`);
-    const mine = (Array.isArray(statuses) ? statuses : []).filter((s) => s.projectKey === scope.projectKey
+    const { statuses } = await call(api, ROUTES.budgets, { query: { project: scope.projectKey } });
+    const mine = statuses.filter((s) => s.projectKey === scope.projectKey
       && (scope.agentId ? s.scope === 'agent' && s.agentId === scope.agentId : s.scope === 'project'));
-    const limit = (period: 'daily' | 'monthly') => {
-      const v = mine.find((s) => s.period === period)?.limitUsd;
-      return typeof v === 'number' && Number.isFinite(v) ? v : null;
-    };
+    const limit = (period: 'daily' | 'monthly') => mine.find((s) => s.period === period)?.limitUsd ?? null;
     return { daily: limit('daily'), monthly: limit('monthly') };
   } catch {
     return none; // a gateway without budgets: plain totals
@@ -53,8 +44,8 @@ async function budgetAmounts(api: SpendApi, scope: SpendScope): Promise<{ daily:
 export async function loadCalendarSpend(api: SpendApi, scope: SpendScope, timeZone: string, maxWaitMs = 60_000, now = new Date()): Promise<CalendarSpend> {
   const { today, monthStart } = calendarDates(timeZone, now);
   const filter = { ...(scope.projectKey ? { project: scope.projectKey } : {}), ...(scope.agentId ? { agent: scope.agentId } : {}) };
-  const summary = (from: string) => api.callWhenReady<unknown>('GET',
-    `/v1/conduit/analytics/summary?${new URLSearchParams({ range: 'custom', from, to: today, tz: timeZone, ...filter })}`, undefined, maxWaitMs);
+  const summary = (from: string) =>
+    call(api, ROUTES.analyticsSummary, { query: { range: 'custom', from, to: today, tz: timeZone, ...filter } }, { waitForStoreMs: maxWaitMs });
   const [day, month, budgets] = await Promise.all([summary(today), summary(monthStart), budgetAmounts(api, scope)]);
   return { today: periodOf(day, budgets.daily), month: periodOf(month, budgets.monthly), timeZone };
 }

@@ -1,22 +1,26 @@
 /**
- * What the views need to know of the gateway itself, from GET /v1/conduit/status: the zone
- * its budgets and "today" are counted in, and its home (CONDUIT_HOME), where its plugins
+ * What the views need to know of the gateway itself, from its status (ROUTES.status): the
+ * zone its budgets and "today" are counted in, and its home (CONDUIT_HOME), where its plugins
  * folder is. No vscode import: the tests run it against a real gateway.
  */
-import type { GatewayApi } from '../gateway/gatewayApi';
+import { call, type CallVia } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 
 export interface GatewayFacts {
-  /** config.json's budgetTimeZone, else the gateway's system zone; the host's own when the gateway does not say. */
+  /**
+   * config.json's budgetTimeZone, else the gateway's system zone; the host's own when the
+   * gateway does not say (not running). The status bar, the sidebar, the analytics and the
+   * budgets end the day at the same moment.
+   */
   timeZone: string;
   /** The gateway's CONDUIT_HOME; null when it does not say (not running). */
   home: string | null;
 }
 
-export async function gatewayFacts(api: Pick<GatewayApi, 'call'>): Promise<GatewayFacts> {
+export async function gatewayFacts(api: CallVia): Promise<GatewayFacts> {
   let status: Record<string, unknown> = {};
   try {
-    const answer = await api.call<unknown>('GET', '/v1/conduit/status');
-    if (typeof answer === 'object' && answer !== null) status = answer as Record<string, unknown>;
+    status = await call(api, ROUTES.status, {}) ?? {};
   } catch { /* not running: the host's zone, the gateway's default too */ }
   const text = (v: unknown) => (typeof v === 'string' && v ? v : null);
   return {

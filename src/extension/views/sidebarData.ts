@@ -8,6 +8,8 @@ import { calendarDates } from '../../protocol/webviewMessages';
 import type { GatewayHealthView, SidebarDecision } from '../../protocol/webviewMessages';
 import type { SidebarSpendData } from '../../protocol/webviewMessages';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import { loadCalendarSpend, type SpendApi } from './calendarSpend';
 import { gatewayFacts } from './gatewayFacts';
 import { credentialsProblem } from '../../protocol/credentials';
@@ -19,12 +21,6 @@ export interface SidebarScope { key: string; name: string }
 
 const DECISIONS = 10;
 
-type Row = Record<string, unknown>;
-const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-const rowsOf = (answer: unknown, key: string): Row[] => {
-  const list = typeof answer === 'object' && answer !== null ? (answer as Row)[key] : null;
-  return Array.isArray(list) ? list.filter((r): r is Row => typeof r === 'object' && r !== null) : [];
-};
 
 /**
  * The gateway's health as the sidebar shows it, with the status bar's warning (a journal that
@@ -56,32 +52,27 @@ export async function loadSidebarData(api: SpendApi, health: GatewayHealthView, 
   try {
     const { timeZone } = await gatewayFacts(api);
     const { today } = calendarDates(timeZone);
-    const params = { range: 'custom', from: today, to: today, tz: timeZone, ...(scope ? { project: scope.key } : {}) };
-    const query = (q: string, extra: Record<string, string> = {}) =>
-      api.callWhenReady<unknown>('GET', `/v1/conduit/analytics/${q}?${new URLSearchParams({ ...params, ...extra })}`, undefined, maxWaitMs);
+    const target = { range: 'custom', from: today, to: today, tz: timeZone, ...(scope ? { project: scope.key } : {}) };
+    const wait = { waitForStoreMs: maxWaitMs };
     const [summary, series, recent, spend] = await Promise.all([
-      query('summary'), query('timeseries', { bucket: 'hour' }), query('recent', { limit: String(DECISIONS) }),
+      call(api, ROUTES.analyticsSummary, { query: target }, wait),
+      call(api, ROUTES.analyticsTimeseries, { query: { ...target, bucket: 'hour' } }, wait),
+      call(api, ROUTES.analyticsRecent, { query: { ...target, limit: String(DECISIONS) } }, wait),
       loadCalendarSpend(api, { projectKey: scope?.key }, timeZone, maxWaitMs),
     ]);
-    const s = (typeof summary === 'object' && summary !== null ? summary : {}) as Row;
     data.today = {
-      cost: typeof s.cost === 'number' && Number.isFinite(s.cost) ? s.cost : null,
-      tokens: num(s.totalTokens), requests: num(s.requests), costUnknownRequests: num(s.unknownCostRequests), refusedRequests: num(s.refusedRequests),
+      cost: summary.cost, tokens: summary.totalTokens, requests: summary.requests,
+      costUnknownRequests: summary.unknownCostRequests, refusedRequests: summary.refusedRequests,
     };
     // The day's hours up to now: the store's buckets run to the end of the day.
     const now = Date.now();
-    data.costSeries = rowsOf(series, 'points').map((p) => ({ bucketStart: String(p.start), cost: num(p.cost) }))
+    data.costSeries = series.points.map((p) => ({ bucketStart: p.start, cost: p.cost ?? 0 }))
       .filter((p) => Date.parse(p.bucketStart) <= now);
-    data.decisions = rowsOf(recent, 'requests').slice(0, DECISIONS).map((r): SidebarDecision => {
-      const agent = (typeof r.agent === 'object' && r.agent !== null ? r.agent : null) as Row | null;
-      return {
-        requestId: String(r.requestId), model: String(r.model), source: typeof r.source === 'string' ? r.source : 'unknown',
-        rule: typeof r.rule === 'string' ? r.rule : '',
-        tokenCount: totalTokens({ inputTokens: num(r.inputTokens), outputTokens: num(r.outputTokens), cacheCreationTokens: num(r.cacheCreationTokens), cacheReadTokens: num(r.cacheReadTokens) }),
-        timestamp: String(r.at), agentName: typeof agent?.name === 'string' ? agent.name : null,
-        ...(r.costSource === REFUSED_COST_SOURCE ? { refused: true } : {}),
-      };
-    });
+    data.decisions = recent.requests.slice(0, DECISIONS).map((r): SidebarDecision => ({
+      requestId: r.requestId, model: r.model, source: r.source ?? 'unknown', rule: r.rule ?? '',
+      tokenCount: totalTokens(r), timestamp: r.at, agentName: r.agent?.name ?? null,
+      ...(r.costSource === REFUSED_COST_SOURCE ? { refused: true } : {}),
+    }));
     data.spend = spend;
   } catch { /* the gateway or its store is not up yet: health alone */ }
   return data;

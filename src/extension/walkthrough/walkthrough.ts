@@ -19,6 +19,8 @@
  * is found within milliseconds of activation, so without that key its step stayed unchecked.
  */
 import * as vscode from 'vscode';
+import { call } from '../../conduit/client/call';
+import { ROUTES } from '../../protocol/routes';
 import type { GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects } from '../projects';
@@ -44,7 +46,7 @@ const ANALYTICS_VIEW_TYPE = 'conduit.analytics';
  * The last 30 days (the longest range the analytics take without dates; a step once
  * checked stays checked, VS Code keeps it).
  */
-const RECENT = 'range=month';
+const RECENT = 'month';
 
 export interface WalkthroughDeps {
   claude: ClaudeFinder;
@@ -125,13 +127,13 @@ export class Walkthrough implements vscode.Disposable {
   private async credentials(): Promise<CredentialsState> {
     const fromState = credentialsStateOf(this.d.supervisor.state);
     if (fromState) return fromState;
-    return credentialsStateOf(await this.d.api.call<unknown>('GET', '/v1/conduit/status')) ?? 'none';
+    return credentialsStateOf(await call(this.d.api, ROUTES.status, {})) ?? 'none';
   }
 
   private async projectModelChosen(projectKey: string): Promise<boolean> {
     if (this.d.modelChoices.has(projectKey)) return true;
     try {
-      return projectModelChosen(await this.d.api.call<{ modelConfig?: { defaultModel?: unknown } }>('GET', `/v1/conduit/projects/${encodeURIComponent(projectKey)}`), false);
+      return projectModelChosen(await call(this.d.api, ROUTES.project, { params: { key: projectKey } }), false);
     } catch {
       return false; // 404: not stored yet
     }
@@ -139,8 +141,8 @@ export class Walkthrough implements vscode.Disposable {
 
   private async projectHasSession(key: string): Promise<boolean> {
     try {
-      const r = await this.d.api.call<{ sessions?: unknown[] }>('GET', `/v1/conduit/analytics/sessions?project=${key}&${RECENT}&limit=1`);
-      return (r?.sessions?.length ?? 0) > 0;
+      const r = await call(this.d.api, ROUTES.analyticsSessions, { query: { project: key, range: RECENT, limit: '1' } });
+      return r.sessions.length > 0;
     } catch {
       return false; // the store is still opening: the next event reads again
     }
