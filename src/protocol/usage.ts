@@ -69,7 +69,7 @@ export interface ConduitMetadataLine {
     requestId: string;
     /** The session's id (src/protocol/session.ts sessionIdOf): claude's, else Conduit's. */
     sessionId?: string;
-    routingDecision: Pick<RoutingDecision, 'model' | 'source' | 'tokenCount' | 'timestamp'> & { rule: string; requestedModel: string };
+    routingDecision: Pick<RoutingDecision, 'model' | 'source' | 'tokenCount' | 'timestamp' | 'upstream'> & { rule: string; requestedModel: string };
     projectContext?: { projectId: string; agentId?: string };
     usage?: {
       inputTokens: number;

@@ -99,6 +99,8 @@ export function metadataLine(r: UsageRecord): ConduitMetadataLine {
       routingDecision: {
         model: r.decision.model, source: r.decision.source, tokenCount: r.decision.tokenCount, timestamp: r.decision.timestamp,
         rule: r.decision.rule, requestedModel: r.decision.requestedModel,
+        // The person's own endpoint, when the request went there (personEndpoint.ts).
+        ...(r.decision.upstream ? { upstream: r.decision.upstream } : {}),
       },
     },
   };
