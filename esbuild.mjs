@@ -37,7 +37,7 @@ const builds = [
   // The usage ledger's worker thread: owns the embedded store (PGlite, bundled in). PGlite's
   // ES module finds its .wasm/.data files through import.meta.url: point it at this bundle.
   {
-    ...nodeBundle, entryPoints: { 'ledger-worker': 'src/conduit/ledger/ledgerWorker.ts' }, outdir: 'dist',
+    ...nodeBundle, entryPoints: { 'ledger-worker': 'src/conduit/ledger/process/ledgerWorker.ts' }, outdir: 'dist',
     define: { 'import.meta.url': '__conduitBundleUrl' },
     banner: { js: `const __conduitBundleUrl = require('node:url').pathToFileURL(__filename).href;` },
   },
@@ -81,7 +81,7 @@ function makeBinsExecutable() {
 }
 
 // The ledger's SQL ships next to the bundles, in dist/supabase/{migrations,local}, where
-// src/conduit/ledger/migrations.ts (defaultMigrationsDir) finds it at run time.
+// src/conduit/ledger/store/migrations.ts (defaultMigrationsDir) finds it at run time.
 function copySqlAssets() {
   const target = path.join(root, 'dist/supabase');
   rmSync(target, { recursive: true, force: true }); // no stale migration survives a rename
@@ -103,12 +103,12 @@ function copyPgliteAssets() {
 }
 
 // The store snapshot a first start unpacks instead of running initdb and the migrations
-// (src/conduit/ledger/storeSnapshot.ts), made by the bundled ledger process itself. It
+// (src/conduit/ledger/store/storeSnapshot.ts), made by the bundled ledger process itself. It
 // takes seconds, so it is made again only when what goes into it changed.
 function makeStoreSnapshot() {
   const sql = ['migrations', 'local'].flatMap((f) => readdirSync(path.join(root, 'dist/supabase', f)).sort().map((n) => `dist/supabase/${f}/${n}`));
   const hash = createHash('sha256');
-  for (const file of [...sql, 'src/conduit/ledger/localSchema.ts', 'src/conduit/ledger/storeSnapshot.ts', 'node_modules/@electric-sql/pglite/package.json']) {
+  for (const file of [...sql, 'src/conduit/ledger/store/localSchema.ts', 'src/conduit/ledger/store/storeSnapshot.ts', 'node_modules/@electric-sql/pglite/package.json']) {
     hash.update(file).update(readFileSync(path.join(root, file)));
   }
   const key = hash.digest('hex').slice(0, 16);

@@ -15,8 +15,8 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const { LedgerEngine } = require('../src/conduit/ledger/engine.ts');
-const { finishAnalytics } = require('../src/conduit/ledger/analytics/index.ts');
+const { LedgerEngine } = require('../src/conduit/ledger/store/engine.ts');
+const { finishAnalytics } = require('../src/conduit/ledger/store/analytics/index.ts');
 const { PriceTable } = require('../src/conduit/pricing/priceTable.ts');
 const { silentLogger } = require('../src/conduit/core/log.ts');
 const { makeRecords, writeJournal } = require('../test/ledger/support/records.ts');

@@ -12,8 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { LedgerEngine } = require('../src/conduit/ledger/engine.ts');
-const { EngineLedger } = require('../src/conduit/ledger/engineLedger.ts');
+const { LedgerEngine } = require('../src/conduit/ledger/store/engine.ts');
+const { EngineLedger } = require('../src/conduit/ledger/process/engineLedger.ts');
 const { startGateway } = require('../src/conduit/gateway.ts');
 const { exportUsageReport } = require('../src/conduit/client/reportExport.ts');
 const { silentLogger } = require('../src/conduit/core/log.ts');

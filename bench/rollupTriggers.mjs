@@ -15,7 +15,7 @@ import path from 'node:path';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
-const { LedgerEngine } = require('../src/conduit/ledger/engine.ts');
+const { LedgerEngine } = require('../src/conduit/ledger/store/engine.ts');
 const { silentLogger } = require('../src/conduit/core/log.ts');
 const { makeRecords, writeJournal } = require('../test/ledger/support/records.ts');
 

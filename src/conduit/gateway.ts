@@ -17,7 +17,7 @@ import { PriceTable } from './pricing/priceTable';
 import { EventHub } from './usage/eventHub';
 import { Journal } from './usage/journal';
 import type { LedgerService } from './ledger/service';
-import { storeIdleSeconds, WorkerLedger } from './ledger/workerLedger';
+import { storeIdleSeconds, WorkerLedger } from './ledger/process/workerLedger';
 import { VERSION } from './version';
 import { BudgetTracker } from './budgets/budgetTracker';
 import { localTimeZone } from './core/timeZone';

@@ -1,6 +1,6 @@
 /**
  * The analytics API's parameters and answers (GET /v1/conduit/analytics/<query>), shared by
- * the gateway (src/conduit/ledger/analytics/) and the views that read it. Money is USD; a
+ * the gateway (src/conduit/ledger/store/analytics/) and the views that read it. Money is USD; a
  * cost is null when no request of the set had a known price (never 0 for "unknown").
  * Plain types and constants only: the webview imports this file.
  */

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { rmSync, writeFileSync } from 'node:fs';
 import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
-import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
+import { EngineLedger } from '../../src/conduit/ledger/process/engineLedger';
 import { shortModel } from '../../src/protocol/format';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { makeRecords, writeJournal } from '../ledger/support/records';

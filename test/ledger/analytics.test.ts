@@ -14,9 +14,9 @@ import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import {
   AnalyticsParamError, finishAnalytics, parseAnalyticsParams, runAnalytics, type AnalyticsParams, type AnalyticsQuery,
-} from '../../src/conduit/ledger/analytics';
-import type { LedgerEngine } from '../../src/conduit/ledger/engine';
-import { EngineLedger } from '../../src/conduit/ledger/engineLedger';
+} from '../../src/conduit/ledger/store/analytics';
+import type { LedgerEngine } from '../../src/conduit/ledger/store/engine';
+import { EngineLedger } from '../../src/conduit/ledger/process/engineLedger';
 import { costOf, PriceTable } from '../../src/conduit/pricing/priceTable';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import type { UsageRecord } from '../../src/protocol/usage';

@@ -5,8 +5,8 @@
 // cheap ones; a previous period to compare with. Every figure is computed here from the
 // records and compared with the answer.
 import assert from 'node:assert/strict';
-import type { LedgerEngine } from '../../src/conduit/ledger/engine';
-import { AnalyticsParamError, finishAnalytics, parseAnalyticsParams, type AnalyticsParams, type AnalyticsQuery } from '../../src/conduit/ledger/analytics';
+import type { LedgerEngine } from '../../src/conduit/ledger/store/engine';
+import { AnalyticsParamError, finishAnalytics, parseAnalyticsParams, type AnalyticsParams, type AnalyticsQuery } from '../../src/conduit/ledger/store/analytics';
 import { PriceTable } from '../../src/conduit/pricing/priceTable';
 import { retirementOf } from '../../src/conduit/pricing/retired';
 import { totalTokens } from '../../src/protocol/measures';

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/conduit/core/log';
-import { ANNOUNCE_MAX_DELAY_MS, ANNOUNCE_QUIET_MS, WorkerLedger } from '../../src/conduit/ledger/workerLedger';
+import { ANNOUNCE_MAX_DELAY_MS, ANNOUNCE_QUIET_MS, WorkerLedger } from '../../src/conduit/ledger/process/workerLedger';
 import { makeRecords, writeJournal } from './support/records';
 
 interface Ingested { records: number; inserted: number }

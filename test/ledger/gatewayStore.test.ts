@@ -9,8 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
-import { READY_MARKER } from '../../src/conduit/ledger/engine';
-import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
+import { READY_MARKER } from '../../src/conduit/ledger/store/engine';
+import { WorkerLedger } from '../../src/conduit/ledger/process/workerLedger';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 

@@ -7,13 +7,13 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { projectNameOf } from '../../src/conduit/ledger/ingest';
-import { parseLine } from '../../src/conduit/ledger/journalReader';
+import { projectNameOf } from '../../src/conduit/ledger/store/ingest';
+import { parseLine } from '../../src/conduit/ledger/store/journalReader';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { AGENT_KEYS, journalLine, makeRecords, PROJECT_KEYS, writeJournal } from './support/records';
 import { openTestStore, type TestStore } from './support/store';
 import { assertRollupsExact } from './support/rollupChecks';
-import { fromPglite } from '../../src/conduit/ledger/sqlClient';
+import { fromPglite } from '../../src/conduit/ledger/store/sqlClient';
 
 const repoRoot = path.resolve(__dirname, '../..');
 

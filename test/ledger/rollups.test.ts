@@ -8,7 +8,7 @@
 // requests by hour and key), all kept by one trigger function since 20261204000001. And
 // agents.external_id (20261128000001) is unique per project.
 import assert from 'node:assert/strict';
-import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
+import type { SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { buildDataset, insertDataset, usageInsert, type Dataset } from '../sql/ledgerFixtures';
 import { assertRollupsExact, BACKENDS, groupedPairs, modelRollup, projectHourly, rollup, uncostedHourly, type Backend } from './support/rollupChecks';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { buildDataset, insertDataset, usageInsert } from '../sql/ledgerFixtures';
 import { journalLine, makeRecords, writeJournal } from './support/records';
 import { assertRollupsExact, BACKENDS, type Backend } from './support/rollupChecks';

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
 import type { LedgerState } from '../../src/conduit/ledger/service';
-import { STORE_IDLE_SECONDS, storeIdleSeconds, WorkerLedger } from '../../src/conduit/ledger/workerLedger';
+import { STORE_IDLE_SECONDS, storeIdleSeconds, WorkerLedger } from '../../src/conduit/ledger/process/workerLedger';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 

@@ -7,8 +7,8 @@ import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../../src/conduit/core/log';
-import { LedgerEngine, READY_MARKER } from '../../src/conduit/ledger/engine';
-import { defaultSnapshotPath } from '../../src/conduit/ledger/storeSnapshot';
+import { LedgerEngine, READY_MARKER } from '../../src/conduit/ledger/store/engine';
+import { defaultSnapshotPath } from '../../src/conduit/ledger/store/storeSnapshot';
 
 const SUPABASE = path.resolve(__dirname, '../../supabase');
 

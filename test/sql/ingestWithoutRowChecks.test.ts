@@ -5,9 +5,9 @@ import path from 'node:path';
 import os from 'node:os';
 import type pg from 'pg';
 import { PGlite } from '@electric-sql/pglite';
-import { LedgerEngine } from '../../src/conduit/ledger/engine';
+import { LedgerEngine } from '../../src/conduit/ledger/store/engine';
 import { silentLogger } from '../../src/conduit/core/log';
-import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { migratedDatabase } from './ledgerFixtures';
 
 /** Inserts one usage row with the replication role of a replica, and returns what the hourly rollup counts. */

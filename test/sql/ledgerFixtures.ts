@@ -2,8 +2,8 @@
 // anchor), its insertion, a schema dump, and text-normalised queries whose results can be
 // compared across node-postgres and PGlite (which return bigint and numeric differently).
 import pg from 'pg';
-import { applyMigrations } from '../../src/conduit/ledger/migrations';
-import { fromPgClient, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { applyMigrations } from '../../src/conduit/ledger/store/migrations';
+import { fromPgClient, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { getTestPostgres } from '../support/postgres';
 
 export const USER_A = '0a0a0a0a-0000-4000-8000-00000000000a';

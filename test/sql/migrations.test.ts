@@ -10,8 +10,8 @@ import {
   applyMigrations,
   appliedChecksums,
   defaultMigrationsDir,
-} from '../../src/conduit/ledger/migrations';
-import { fromPgClient, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+} from '../../src/conduit/ledger/store/migrations';
+import { fromPgClient, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { getTestPostgres } from '../support/postgres';
 import { buildDataset, connectFreshDatabase, groupedUsageRows, insertDataset, rollupRows, schemaDump } from './ledgerFixtures';
 

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
-import { applyMigrations } from '../../src/conduit/ledger/migrations';
-import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { applyMigrations } from '../../src/conduit/ledger/store/migrations';
+import { fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import {
   buildDataset,
   groupedUsageRows,

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import type pg from 'pg';
 import { buildDataset, insertDataset, migratedDatabase, usageStatistics, USER_A, USER_B, USER_C, type Dataset } from './ledgerFixtures';
-import { fromPgClient } from '../../src/conduit/ledger/sqlClient';
+import { fromPgClient } from '../../src/conduit/ledger/store/sqlClient';
 
 type Role = 'authenticated' | 'anon' | 'service_role';
 

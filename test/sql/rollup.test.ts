@@ -4,7 +4,7 @@
 // TRUNCATE.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
+import type { SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import {
   buildDataset,
   groupedUsageRows,

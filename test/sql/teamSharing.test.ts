@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
-import { applyMigrations } from '../../src/conduit/ledger/migrations';
-import { fromPglite, type SqlClient } from '../../src/conduit/ledger/sqlClient';
+import { applyMigrations } from '../../src/conduit/ledger/store/migrations';
+import { fromPglite, type SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { buildDataset, insertDataset, migratedDatabase, usageStatistics, USER_A, USER_B, USER_C, type Dataset } from './ledgerFixtures';
 
 /** Invited by A and accepted; removed near the end. */

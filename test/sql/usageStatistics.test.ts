@@ -2,7 +2,7 @@
 // that were inserted, not written down.
 import assert from 'node:assert/strict';
 import type pg from 'pg';
-import type { SqlClient } from '../../src/conduit/ledger/sqlClient';
+import type { SqlClient } from '../../src/conduit/ledger/store/sqlClient';
 import { buildDataset, expectedStatistics, insertDataset, migratedDatabase, usageStatistics, type Dataset } from './ledgerFixtures';
 
 const DAY = 86_400_000;

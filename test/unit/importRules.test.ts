@@ -82,7 +82,7 @@ describe('import rules between the parts', () => {
 
   it('finds a violating import in every form it can be written', () => {
     const cases: Array<[file: string, text: string]> = [
-      ['src/extension/a.ts', `import { x } from '../conduit/ledger/engine';`],
+      ['src/extension/a.ts', `import { x } from '../conduit/ledger/store/engine';`],
       ['src/extension/a.ts', `import type { X } from '../conduit/routing/rules';`],
       ['src/extension/a.ts', `export { x } from '../conduit/core/paths';`],
       ['src/extension/a.ts', `const m = require('../conduit/cli/daemon');`],
@@ -92,7 +92,7 @@ describe('import rules between the parts', () => {
       ['src/protocol/a.ts', `import { readFileSync } from 'fs';`],
       ['src/protocol/a.ts', `import { x } from '../conduit/client/paths';`],
       ['src/conduit/client/a.ts', `import { x } from '../core/config';`],
-      ['src/conduit/routing/a.ts', `import { x } from '../ledger/engine';`],
+      ['src/conduit/routing/a.ts', `import { x } from '../ledger/store/engine';`],
       ['src/conduit/routing/a.ts', `import { readFileSync } from 'node:fs';`],
       ['src/conduit/http/a.ts', `import * as vscode from 'vscode';`],
       ['src/conduit/http/a.ts', `import { x } from '../../extension/settings';`],
@@ -106,7 +106,7 @@ describe('import rules between the parts', () => {
   it('lets each part import what the rule allows', () => {
     const cases: Array<[file: string, text: string]> = [
       ['src/extension/a.ts', `import * as vscode from 'vscode';\nimport path from 'node:path';\nimport { x } from '../conduit/client/paths';\nimport { y } from '../protocol/usage';`],
-      ['src/conduit/http/a.ts', `import { x } from '../client/paths';\nimport { y } from '../ledger/engine';\nimport { r } from '../routing/rules';\nimport { z } from '../../protocol/usage';\nimport pg from 'pg';`],
+      ['src/conduit/http/a.ts', `import { x } from '../client/paths';\nimport { y } from '../ledger/store/engine';\nimport { r } from '../routing/rules';\nimport { z } from '../../protocol/usage';\nimport pg from 'pg';`],
       ['src/conduit/routing/a.ts', `import { x } from './rules';\nimport { y } from '../../protocol/routing';`],
       ['src/protocol/a.ts', `import { x } from './usage';\nimport * as v from 'valibot';`],
       ['webview-ui/src/shared/a.ts', `import { x } from '../../../src/protocol/usage.js';\nimport { Chart } from 'chart.js';`],

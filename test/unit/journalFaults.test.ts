@@ -8,7 +8,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Journal } from '../../src/conduit/usage/journal';
-import { readJournalChunk } from '../../src/conduit/ledger/journalReader';
+import { readJournalChunk } from '../../src/conduit/ledger/store/journalReader';
 import type { JournalHealth, UsageRecord } from '../../src/protocol/usage';
 import { mountTmpfs, type Tmpfs } from '../support/tmpfs';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { silentLogger } from '../../src/conduit/core/log';
 import { startGateway, type RunningGateway } from '../../src/conduit/gateway';
-import { WorkerLedger } from '../../src/conduit/ledger/workerLedger';
+import { WorkerLedger } from '../../src/conduit/ledger/process/workerLedger';
 import type { AnalyticsPeriod } from '../../src/protocol/webviewMessages';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { totalTokens } from '../../src/protocol/measures';

@@ -2,9 +2,9 @@
 import { DEFAULT_RULES, MODEL_CATEGORIES } from '../../src/conduit/routing/rules';
 import type { AgentInfo, ProjectInfo } from '../../src/protocol/projects';
 import type { UsageRecord } from '../../src/protocol/usage';
-import { finishAnalytics } from '../../src/conduit/ledger/analytics/prices';
-import type { ModelTokens } from '../../src/conduit/ledger/analytics/raw';
-import type { ScopeInfo } from '../../src/conduit/ledger/analytics/scope';
+import { finishAnalytics } from '../../src/conduit/ledger/store/analytics/prices';
+import type { ModelTokens } from '../../src/conduit/ledger/store/analytics/raw';
+import type { ScopeInfo } from '../../src/conduit/ledger/store/analytics/scope';
 import { PriceTable, costOf } from '../../src/conduit/pricing/priceTable';
 import { retirementOf } from '../../src/conduit/pricing/retired';
 import type {

@@ -1,5 +1,5 @@
 // What the gateway's budget tracker asks of the usage store (carried to the ledger's
-// worker thread as plain data; run by src/conduit/ledger/budgetStore.ts). No PGlite here.
+// worker thread as plain data; run by src/conduit/ledger/store/budgetStore.ts). No PGlite here.
 import type { BudgetAlert, BudgetPolicy } from '../../protocol/budgets';
 
 export interface AgentBudgetEntry {

@@ -2,7 +2,7 @@
  * One run of a piece of work at a time, and "run again when asked during a run": a request
  * that comes while a run is in flight joins it and marks it to be followed by another (the
  * run in flight may have started before what the request is about). The journal ingester
- * (ledger/ingest.ts) and the sync outbox (ledger/sync/outbox.ts) schedule their passes with it.
+ * (ledger/store/ingest.ts) and the sync outbox (ledger/sync/outbox.ts) schedule their passes with it.
  */
 export class SingleFlight<T> {
   private running: Promise<T> | null = null;

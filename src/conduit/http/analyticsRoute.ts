@@ -2,7 +2,7 @@
  * GET /v1/conduit/analytics/<query>?project=&agent=&session=&range=today|this-week|this-month|24h|7d|30d|custom&from=&to=&tz=&bucket=hour|day&limit=&offset=&sort=&groupBy=&baseline=
  *
  * Queries: summary, models, timeseries, daily, sources, recent, agents, sessions, savings, cache
- * (see src/conduit/ledger/analytics/, answers in src/protocol/analytics.ts). Answers 400 for a bad parameter, 404 for an
+ * (see src/conduit/ledger/store/analytics/, answers in src/protocol/analytics.ts). Answers 400 for a bad parameter, 404 for an
  * unknown query, and 503 with Retry-After while the usage store is opening (or if it
  * failed to open). The token check happens before (server.ts).
  *
@@ -15,7 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import {
   ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type AnalyticsQuery, type PriceLookup,
-} from '../ledger/analytics';
+} from '../ledger/store/analytics';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import type { TeamAccess } from '../team/teamService';
 import { VIEW_RECENT_LIMIT, VIEW_SESSIONS_PAGE_SIZE, type AnalyticsViewAnswer } from '../../protocol/analyticsView';

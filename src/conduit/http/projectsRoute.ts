@@ -24,7 +24,7 @@ import { expectModelId } from '../../protocol/modelId';
 import type { AgentInput } from '../../protocol/projects';
 import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
 import type { Logger } from '../core/log';
-import { ProjectStoreError, type BudgetLimitsPatch, type ProjectOp, type ProjectUpdate } from '../ledger/modelSettings';
+import { ProjectStoreError, type BudgetLimitsPatch, type ProjectOp, type ProjectUpdate } from '../ledger/store/modelSettings';
 import { parseBudgetPolicyPatch, type BudgetPolicyPatch } from '../../protocol/budgets';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { readBody } from './body';

@@ -8,8 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
-import { AnalyticsParamError } from '../ledger/analytics';
-import { parseReportParams } from '../ledger/reports';
+import { AnalyticsParamError } from '../ledger/store/analytics';
+import { parseReportParams } from '../ledger/store/reports';
 import { LedgerUnavailableError, type LedgerService, type UsageReportHandle } from '../ledger/service';
 import { REPORT_PATH } from '../../protocol/reports';
 import { sendUnavailable } from './analyticsRoute';

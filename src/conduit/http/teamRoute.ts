@@ -17,7 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
-import { AnalyticsParamError, strictQuery, timeZoneParam } from '../ledger/queryParams';
+import { AnalyticsParamError, strictQuery, timeZoneParam } from '../ledger/store/queryParams';
 import { remoteProjectId } from '../ledger/sync/outbox';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';

@@ -2,11 +2,11 @@
 // session. Implemented by WorkerLedger (the gateway: the store in a child process) and
 // EngineLedger (tests: a LedgerEngine in this thread). No PGlite here.
 import type { SyncStatus } from './sync/outbox';
-import type { ProjectOp, ProjectOpValues } from './modelSettings';
+import type { ProjectOp, ProjectOpValues } from './store/modelSettings';
 import type { SessionContext } from '../../protocol/sessionContext';
 import type { ReportMeasures, ReportMeta, UsageReportRow } from '../../protocol/reports';
-import type { ReportParams } from './reports';
-import type { StoreOps } from './workerProtocol';
+import type { ReportParams } from './store/reports';
+import type { StoreOps } from './process/workerProtocol';
 import type { UnrecordedUsage } from '../../protocol/usage';
 
 /**

@@ -1,9 +1,9 @@
 // The instants of an analytics range for the team query, which runs on Supabase rather than
-// in the local store: the same meaning as the local analytics (src/conduit/ledger/analytics.ts),
+// in the local store: the same meaning as the local analytics (src/conduit/ledger/store/analytics/),
 // computed here without SQL. day, week, month: whole local days of the time zone ending
 // with today (1, 7, 30 days), up to now. custom: from and to as a date (to: through the end
 // of that day), a local date-time, or a date-time with an offset.
-import { AnalyticsParamError } from '../ledger/analytics';
+import { AnalyticsParamError } from '../ledger/store/analytics';
 
 export type TeamRangeKind = 'day' | 'week' | 'month' | 'custom';
 

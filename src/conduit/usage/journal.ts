@@ -20,7 +20,7 @@ import { closeSync, fdatasync, fstatSync, ftruncateSync, mkdirSync, openSync, re
 import path from 'node:path';
 import type { JournalHealth, UsageRecord } from '../../protocol/usage';
 import { silentLogger, type Logger } from '../core/log';
-import { JOURNAL_FILE } from '../ledger/journalReader';
+import { JOURNAL_FILE } from '../ledger/store/journalReader';
 import { storableJson } from './storableText';
 
 const SYNC_DELAY_MS = 5;

@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { silentLogger } from '../../../src/conduit/core/log';
-import { LedgerEngine } from '../../../src/conduit/ledger/engine';
+import { LedgerEngine } from '../../../src/conduit/ledger/store/engine';
 
 async function main(): Promise<void> {
   const [mode, dataDir, journalDir] = process.argv.slice(2);

@@ -3,8 +3,8 @@
 // ingestion tests on PGlite (ingest.test.ts), so both check the same figures.
 import assert from 'node:assert/strict';
 import { PGlite } from '@electric-sql/pglite';
-import { applyMigrations } from '../../../src/conduit/ledger/migrations';
-import { fromPglite, type SqlClient } from '../../../src/conduit/ledger/sqlClient';
+import { applyMigrations } from '../../../src/conduit/ledger/store/migrations';
+import { fromPglite, type SqlClient } from '../../../src/conduit/ledger/store/sqlClient';
 import { groupedUsageRows, migratedDatabase, rollupRows } from '../../sql/ledgerFixtures';
 
 /** A migrated database and how to let it go. */

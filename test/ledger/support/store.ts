@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { silentLogger, type Logger } from '../../../src/conduit/core/log';
-import { LedgerEngine, type LedgerEngineOptions } from '../../../src/conduit/ledger/engine';
+import { LedgerEngine, type LedgerEngineOptions } from '../../../src/conduit/ledger/store/engine';
 
 export interface TestStore {
   pglite: PGlite;

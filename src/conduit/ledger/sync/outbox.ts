@@ -28,10 +28,10 @@ import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../core/log';
 import { SingleFlight } from '../../core/singleFlight';
-import type { LedgerDb } from '../ledgerDb';
+import type { LedgerDb } from '../store/ledgerDb';
 import { brokenLinkMessage, type BrokenLinkNotice } from '../../../protocol/team';
 import { isRowRefusal } from './syncErrors';
-import { brokenLinks, linkedProjects, markLinksBroken } from '../workspaceLinks';
+import { brokenLinks, linkedProjects, markLinksBroken } from '../store/workspaceLinks';
 
 export type SyncTable = 'projects' | 'agents' | 'usage_tracking' | 'routing_decisions';
 

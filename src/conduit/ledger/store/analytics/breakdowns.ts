@@ -1,8 +1,8 @@
 // Totals split by model, routing source or agent. Models keep the ones without a price
 // (cost null) and mark retired ones with who still asks for them; agents come by cost with
 // their share of it and a small trend.
-import type { RetiredModel } from '../../../protocol/analytics';
-import { retirementOf } from '../../pricing/retired';
+import type { RetiredModel } from '../../../../protocol/analytics';
+import { retirementOf } from '../../../pricing/retired';
 import type { SqlClient } from '../sqlClient';
 import { Params, type ResolvedScope } from './scope';
 import { cutHours, scopeFilters, SUMS, totalsOf, usageSource, usd, type SumRow } from './source';

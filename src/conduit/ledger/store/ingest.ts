@@ -9,14 +9,14 @@
 // foreign-key checks of every row (see INSERT_SQL).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
-import type { Logger } from '../core/log';
+import type { Logger } from '../../core/log';
 import type { LedgerDb } from './ledgerDb';
 import type { SqlClient } from './sqlClient';
 import { factsOfRecord, fileSize, journalFiles, readJournalChunk, type JournalLine, type LedgerRecord } from './journalReader';
-import type { UnrecordedUsage } from '../../protocol/usage';
-import { storableText } from '../usage/storableText';
+import type { UnrecordedUsage } from '../../../protocol/usage';
+import { storableText } from '../../usage/storableText';
 import { NO_UNRECORDED, unrecordedUsage } from './unrecorded';
-import { SingleFlight } from '../core/singleFlight';
+import { SingleFlight } from '../../core/singleFlight';
 
 export interface IngestOptions {
   log: Logger;

@@ -2,7 +2,7 @@
 // conduit_local.ingest_rejects (not a usable record, or refused by the store) whose
 // request was not stored since. Counted with their known cost, so reports and budgets
 // that miss them say so instead of dropping them silently.
-import type { UnrecordedUsage } from '../../protocol/usage';
+import type { UnrecordedUsage } from '../../../protocol/usage';
 import type { SqlClient } from './sqlClient';
 
 export interface UnrecordedFilter {

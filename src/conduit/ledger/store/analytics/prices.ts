@@ -1,8 +1,8 @@
 // The parts of answers that need prices (the gateway's thread, where the price table
 // lives): whether each model has a price and what its cache reads saved, savings against a
 // baseline model, and cache economics.
-import type { DailyAnswer } from '../../../protocol/analytics';
-import { costOf, type ModelPrice } from '../../pricing/priceTable';
+import type { DailyAnswer } from '../../../../protocol/analytics';
+import { costOf, type ModelPrice } from '../../../pricing/priceTable';
 import type { AnalyticsParams } from './params';
 import type { ModelTokens, RawAnalytics } from './raw';
 import { usd, type UsageTotals } from './source';

@@ -6,15 +6,15 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { PGliteInterface } from '@electric-sql/pglite';
-import type { Logger } from '../core/log';
+import type { Logger } from '../../core/log';
 import { runAnalytics, type AnalyticsParams, type AnalyticsQuery, type RawAnalytics } from './analytics';
 import { JournalIngester, type IngestOptions } from './ingest';
 import { ledgerDbFromPglite, type LedgerDb } from './ledgerDb';
 import { applyLocalSchema, ensureLocalUser } from './localSchema';
 import { applyMigrations, defaultMigrationsDir } from './migrations';
 import { checkSnapshot, defaultSnapshotPath, unpackSnapshot } from './storeSnapshot';
-import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from './sync/outbox';
-import type { SyncSessionInput } from './service';
+import { Outbox, type OutboxOptions, type SyncStatus, type SyncTargetConfig } from '../sync/outbox';
+import type { SyncSessionInput } from '../service';
 import { runUsageReport, type ReportParams, type ReportResult } from './reports';
 import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
 import { loadModelSettings, runProjectOp } from './projectStore';
@@ -22,11 +22,11 @@ import { runBudgetOp } from './budgetStore';
 import { runLinkOp, type LinkOp, type LinkOpValues } from './workspaceLinks';
 import { saveSessionInfo, type SessionInfoInput } from './sessionInfo';
 import { repriceModel } from './reprice';
-import type { ModelPrice } from '../pricing/priceTable';
-import type { BudgetOp, BudgetOpValues } from '../budgets/budgetOps';
+import type { ModelPrice } from '../../pricing/priceTable';
+import type { BudgetOp, BudgetOpValues } from '../../budgets/budgetOps';
 import { fromPglite } from './sqlClient';
-import { accessTokenClaims } from '../../protocol/accessToken';
-import { SupabaseSyncTarget } from './sync/supabaseSyncTarget';
+import { accessTokenClaims } from '../../../protocol/accessToken';
+import { SupabaseSyncTarget } from '../sync/supabaseSyncTarget';
 
 /**
  * PGlite's server settings. shared_buffers: Postgres' default 128 MB is sized for a server;

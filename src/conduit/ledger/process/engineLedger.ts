@@ -1,12 +1,12 @@
 // A LedgerService over a LedgerEngine in this thread: for tests (one shared PGlite per
 // test file) and tools. The gateway itself uses WorkerLedger.
-import type { LedgerEngine } from './engine';
-import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from './modelSettings';
-import type { SessionContext } from '../../protocol/sessionContext';
+import type { LedgerEngine } from '../store/engine';
+import { ModelSettingsCache, type ProjectOp, type ProjectOpReply, type ProjectOpValues } from '../store/modelSettings';
+import type { SessionContext } from '../../../protocol/sessionContext';
 import { storeOpMethods, type StoreOps } from './workerProtocol';
-import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from './service';
-import { ReportCursors, type ReportParams } from './reports';
-import type { UnrecordedUsage } from '../../protocol/usage';
+import { LedgerUnavailableError, statusWithoutStore, type LedgerService, type LedgerState, type SyncSessionInput, type SyncStatusReport, type UsageReportHandle } from '../service';
+import { ReportCursors, type ReportParams } from '../store/reports';
+import type { UnrecordedUsage } from '../../../protocol/usage';
 
 // The store operations (workerProtocol.ts STORE_OPS) are methods set up in the constructor.
 export interface EngineLedger extends StoreOps {}

@@ -1,8 +1,8 @@
 // The summary: totals of the range, the requests without a known cost told apart (failed
 // ones by the status they ended with, and those to a model without a price), and the same
 // totals over the previous period.
-import { REFUSED_COST_SOURCE } from '../../../protocol/measures';
-import type { FailedStatus, UnpricedModel } from '../../../protocol/analytics';
+import { REFUSED_COST_SOURCE } from '../../../../protocol/measures';
+import type { FailedStatus, UnpricedModel } from '../../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import { NO_UNRECORDED, unrecordedUsage } from '../unrecorded';
 import type { AnalyticsParams } from './params';

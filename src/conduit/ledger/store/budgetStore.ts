@@ -1,8 +1,8 @@
 // Budgets in the store (run by LedgerEngine in the ledger's worker thread): the policies
 // of the local user's projects and agents, the spend that seeds the gateway's counters,
 // and the alerts raised (public.budget_alerts, supabase/migrations/20261129000001_budgets.sql).
-import { EMPTY_BUDGET_POLICY, hasBudget, type BudgetAlert, type BudgetPolicy } from '../../protocol/budgets';
-import type { BudgetOp, BudgetOpValues, BudgetPolicies, ProjectBudgetEntry, SpendRow } from '../budgets/budgetOps';
+import { EMPTY_BUDGET_POLICY, hasBudget, type BudgetAlert, type BudgetPolicy } from '../../../protocol/budgets';
+import type { BudgetOp, BudgetOpValues, BudgetPolicies, ProjectBudgetEntry, SpendRow } from '../../budgets/budgetOps';
 import type { JournalIngester } from './ingest';
 import type { SqlClient } from './sqlClient';
 

@@ -1,7 +1,7 @@
 // The period and filters of a query: the range resolved to instants in the caller's time
 // zone (calendar ranges counted like budgets, from local midnight, Monday or the 1st; rolling
 // ones back from now), the period just before it, and the project and agents named.
-import { CALENDAR_RANGES, RANGE_LABELS, SESSION_RANGE, SESSION_RANGE_LABEL, type AnalyticsScope, type CalendarRange } from '../../../protocol/analytics';
+import { CALENDAR_RANGES, RANGE_LABELS, SESSION_RANGE, SESSION_RANGE_LABEL, type AnalyticsScope, type CalendarRange } from '../../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import { AnalyticsParamError } from '../queryParams';
 import { sessionRows } from './source';

@@ -4,7 +4,7 @@
 // checking the project with Supabase (teamRoute.ts). A link the shared project stopped
 // accepting rows through (the person was removed, or left from another machine) is marked
 // broken by the outbox (markLinksBroken) and no longer applies; linking again clears it.
-import type { WorkspaceLink } from '../../protocol/team';
+import type { WorkspaceLink } from '../../../protocol/team';
 import type { SqlClient } from './sqlClient';
 
 export type LinkOp =

@@ -16,10 +16,10 @@ import {
 } from './analytics';
 import type { SqlClient } from './sqlClient';
 import { strictQuery, timeZoneParam } from './queryParams';
-import { totalTokens } from '../../protocol/measures';
+import { totalTokens } from '../../../protocol/measures';
 import {
   DEFAULT_GROUP_BY, REPORT_DIMENSIONS, REPORT_PARAMS, type ReportDimension, type ReportMeasures, type ReportMeta, type UsageReportRow,
-} from '../../protocol/reports';
+} from '../../../protocol/reports';
 
 export interface ReportParams {
   from?: string;
@@ -76,7 +76,7 @@ interface MeasureRow {
   cache_creation_tokens: number; cache_read_tokens: number; cost: number; costed_requests: number;
 }
 
-/** The measures of summed usage rows (also the analytics' totals: src/conduit/ledger/analytics/source.ts). */
+/** The measures of summed usage rows (also the analytics' totals: src/conduit/ledger/store/analytics/source.ts). */
 export function measuresOf(r: MeasureRow): ReportMeasures {
   return {
     requests: r.requests,

@@ -2,8 +2,8 @@
 // requests or tokens, longest) a page at a time, from the session rollup; each with its
 // models (usage_session_model_rollup), claude's session id and its first prompt as
 // conduit-claude reported it (usage_session_info, migration 20261203000003).
-import type { SessionSort } from '../../../protocol/analytics';
-import { totalTokens } from '../../../protocol/measures';
+import type { SessionSort } from '../../../../protocol/analytics';
+import { totalTokens } from '../../../../protocol/measures';
 import type { SqlClient } from '../sqlClient';
 import { NO_ROWS, Params, type ResolvedScope } from './scope';
 import { sessionKey, usd } from './source';

@@ -2,7 +2,7 @@
 import {
   ANALYTICS_RANGES, DAILY_GROUPS, MAX_PAGE_LIMIT, RANGE_ALIASES, SESSION_RANGE, SESSION_SORTS,
   type DailyGroupBy, type ScopeRange, type SessionSort,
-} from '../../../protocol/analytics';
+} from '../../../../protocol/analytics';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from '../queryParams';
 
 export const ANALYTICS_QUERIES = ['summary', 'models', 'timeseries', 'sources', 'recent', 'agents', 'sessions', 'savings', 'cache', 'daily'] as const;

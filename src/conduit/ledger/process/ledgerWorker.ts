@@ -7,15 +7,15 @@
 //
 //   node ledger-worker.js '<LedgerWorkerData as JSON>'      (forked by the gateway)
 //   node ledger-worker.js --make-snapshot <folder>          (the build: storeSnapshot.ts)
-import type { Logger } from '../core/log';
-import { LedgerEngine } from './engine';
-import type { ModelSettingsSnapshot } from './modelSettings';
+import type { Logger } from '../../core/log';
+import { LedgerEngine } from '../store/engine';
+import type { ModelSettingsSnapshot } from '../store/modelSettings';
 import { isToLedgerWorker, STORE_OPS, type FromLedgerWorker, type LedgerWorkerData, type LedgerWorkerProtocol, type StoreOp, type ToLedgerWorker } from './workerProtocol';
-import { channelServer, type ChannelHandlers, type ResponseEnvelope } from '../../protocol/channel';
-import { ReportCursors } from './reports';
-import { defaultMigrationsDir } from './migrations';
-import { writeStoreSnapshot } from './storeSnapshot';
-import type { UnrecordedUsage } from '../../protocol/usage';
+import { channelServer, type ChannelHandlers, type ResponseEnvelope } from '../../../protocol/channel';
+import { ReportCursors } from '../store/reports';
+import { defaultMigrationsDir } from '../store/migrations';
+import { writeStoreSnapshot } from '../store/storeSnapshot';
+import type { UnrecordedUsage } from '../../../protocol/usage';
 
 const post = (m: FromLedgerWorker | ResponseEnvelope) => {
   if (process.connected) process.send!(m, undefined, {}, () => undefined); // a gateway gone: nobody to tell

@@ -29,7 +29,7 @@ export interface SnapshotManifest {
 
 /** The snapshot shipped with the code: beside the bundle, or the repository's dist/ from source; null when there is none. */
 export function defaultSnapshotPath(): string | null {
-  const candidates = [path.join(__dirname, SNAPSHOT_FILE), path.resolve(__dirname, '../../../dist', SNAPSHOT_FILE)];
+  const candidates = [path.join(__dirname, SNAPSHOT_FILE), path.resolve(__dirname, '../../../../dist', SNAPSHOT_FILE)];
   return candidates.find((f) => existsSync(f) && existsSync(manifestPathOf(f))) ?? null;
 }
 

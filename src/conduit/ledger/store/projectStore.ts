@@ -3,8 +3,8 @@
 // settings saved through the API (conduit_local.saved_project_config / saved_agent_model,
 // see localSchema.ts). Every change is one transaction, which also reads the project's
 // stored settings for the gateway's routing cache (modelSettings.ts).
-import { parseProjectModelConfig, type ProjectModelConfig } from '../../protocol/modelConfig';
-import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type ProjectInfo } from '../../protocol/projects';
+import { parseProjectModelConfig, type ProjectModelConfig } from '../../../protocol/modelConfig';
+import { DEFAULT_PROJECT_MODEL_CONFIG, agentModelConfig, type AgentInfo, type ProjectInfo } from '../../../protocol/projects';
 import { projectNameOf } from './ingest';
 import type { LedgerDb } from './ledgerDb';
 import {
@@ -14,7 +14,7 @@ import {
 import type { SqlClient } from './sqlClient';
 import { policyOf } from './budgetStore';
 import { moveLink } from './workspaceLinks';
-import { EMPTY_BUDGET_POLICY } from '../../protocol/budgets';
+import { EMPTY_BUDGET_POLICY } from '../../../protocol/budgets';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

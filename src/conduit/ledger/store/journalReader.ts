@@ -7,10 +7,10 @@
 // bytes and a whole record behind them. The record is recovered from the first position
 // where a whole record parses; the torn bytes are reported as rejected.
 import { open, readdir, stat } from 'node:fs/promises';
-import type { UsageRecord } from '../../protocol/usage';
-import type { TokenMeasures } from '../../protocol/measures';
-import { ROUTING_SOURCES } from '../../protocol/routing';
-import { storableText } from '../usage/storableText';
+import type { UsageRecord } from '../../../protocol/usage';
+import type { TokenMeasures } from '../../../protocol/measures';
+import { ROUTING_SOURCES } from '../../../protocol/routing';
+import { storableText } from '../../usage/storableText';
 
 export const JOURNAL_FILE = /^\d{4}-\d{2}-\d{2}\.ndjson$/;
 

@@ -2,15 +2,15 @@
 // over the child process's IPC channel ('advanced' serialization: structured clone).
 // Requests and their answers go through the typed channel (src/protocol/channel.ts); the
 // rest are one-way messages.
-import type { RequestType } from '../../protocol/channel';
-import { isPlainObject } from '../../protocol/validate';
-import type { LedgerEngine } from './engine';
-import type { SyncSessionInput } from './service';
-import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from './modelSettings';
-import type { ReportOpened, ReportParams } from './reports';
-import type { SyncStatus } from './sync/outbox';
-import type { UsageReportRow } from '../../protocol/reports';
-import type { UnrecordedUsage } from '../../protocol/usage';
+import type { RequestType } from '../../../protocol/channel';
+import { isPlainObject } from '../../../protocol/validate';
+import type { LedgerEngine } from '../store/engine';
+import type { SyncSessionInput } from '../service';
+import type { ModelSettingsSnapshot, ProjectOp, ProjectOpReply } from '../store/modelSettings';
+import type { ReportOpened, ReportParams } from '../store/reports';
+import type { SyncStatus } from '../sync/outbox';
+import type { UsageReportRow } from '../../../protocol/reports';
+import type { UnrecordedUsage } from '../../../protocol/usage';
 
 export interface LedgerWorkerData {
   dataDir: string | null;

@@ -7,10 +7,10 @@
 // agent was created through the API or its useProjectModel/customModelId were saved.
 // Projects and agents that ingestion made from a request's context carry only the
 // columns' defaults: for them the session header's configuration stays in force.
-import type { AgentModelConfig, ProjectModelConfig } from '../../protocol/modelConfig';
-import type { AgentInfo, AgentInput, ProjectInfo } from '../../protocol/projects';
-import type { BudgetPolicy } from '../../protocol/budgets';
-import type { SessionContext } from '../../protocol/sessionContext';
+import type { AgentModelConfig, ProjectModelConfig } from '../../../protocol/modelConfig';
+import type { AgentInfo, AgentInput, ProjectInfo } from '../../../protocol/projects';
+import type { BudgetPolicy } from '../../../protocol/budgets';
+import type { SessionContext } from '../../../protocol/sessionContext';
 
 export interface ProjectUpdate {
   name?: string;

@@ -5,7 +5,7 @@
 // split by duration counts as a 5-minute one), marked cost_source 'config'. Failed requests
 // without usage stay unknown. The rollups follow through their update triggers, and the
 // outbox pushes the updated rows.
-import type { ModelPrice } from '../pricing/priceTable';
+import type { ModelPrice } from '../../pricing/priceTable';
 import type { SqlClient } from './sqlClient';
 
 /** Prices the stored requests of `model` that had no known price; returns how many. */

@@ -2,8 +2,8 @@
 // the stacked bars of the analytics page. Every day of the range has its entry (a range
 // that starts or ends within a day counts that day's part in range), so the days add up to
 // the summary of the same parameters.
-import { totalTokens } from '../../../protocol/measures';
-import type { DailyDay, DailyGroupBy, DailyKey, DailyMeasures } from '../../../protocol/analytics';
+import { totalTokens } from '../../../../protocol/measures';
+import type { DailyDay, DailyGroupBy, DailyKey, DailyMeasures } from '../../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import { Params, type ResolvedScope } from './scope';
 import { cutHours, usageSource, usd } from './source';

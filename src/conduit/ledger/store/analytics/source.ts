@@ -9,12 +9,12 @@
 // (usage_tracking_session_key_created_idx), or by Conduit's id of one of its runs
 // (usage_tracking_session_created_idx).
 import { measuresOf } from '../reports';
-import type { UsageTotals } from '../../../protocol/analytics';
+import type { UsageTotals } from '../../../../protocol/analytics';
 import type { SqlClient } from '../sqlClient';
 import type { Bucket } from './params';
 import { HOUR, NO_ROWS, type Params, type ResolvedScope } from './scope';
 
-export type { UsageTotals } from '../../../protocol/analytics';
+export type { UsageTotals } from '../../../../protocol/analytics';
 
 export interface Source {
   /** A FROM item aliased s: project_id, agent_id, model, routing_source, at, n, errors, input, output, cache_write(_5m, _1h), cache_read, cost, costed, duration_ms. */

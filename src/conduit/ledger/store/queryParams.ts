@@ -1,5 +1,5 @@
 /** The query strings of the gateway's read APIs (analytics, reports, team members). */
-import { isValidTimeZone } from '../core/timeZone';
+import { isValidTimeZone } from '../../core/timeZone';
 
 /** A query string's parameter is refused; the message says which and why (answered with 400). */
 export class AnalyticsParamError extends Error {

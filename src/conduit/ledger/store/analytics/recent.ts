@@ -1,5 +1,5 @@
 // The latest requests of the range, newest first, a page at a time (usage rows by index).
-import { sessionIdOf } from '../../../protocol/session';
+import { sessionIdOf } from '../../../../protocol/session';
 import type { SqlClient } from '../sqlClient';
 import { Params, type ResolvedScope } from './scope';
 import { rowFilters } from './source';

@@ -59,7 +59,7 @@ const LOCK = `select pg_advisory_xact_lock(hashtext('${MIGRATIONS_TABLE}'))`;
  * copies it there), or the repository's supabase/ when running from source.
  */
 export function defaultMigrationsDir(): string {
-  const candidates = [path.join(__dirname, 'supabase'), path.resolve(__dirname, '../../../supabase')];
+  const candidates = [path.join(__dirname, 'supabase'), path.resolve(__dirname, '../../../../supabase')];
   for (const dir of candidates) {
     if (existsSync(path.join(dir, 'migrations'))) return dir;
   }
