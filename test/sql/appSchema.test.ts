@@ -22,7 +22,7 @@ import {
 } from './ledgerFixtures';
 
 // The files this change added: a store migrated before them gets them applied last.
-const ADDED = ['20261127000000_adopt_app_tables.sql', '20261205100001_app_writes_accepted.sql'];
+const ADDED = ['20261127000000_adopt_app_tables.sql', '20261205100001_app_writes_accepted.sql', '20261205100002_request_id_default_always.sql'];
 
 /** The schema the first start (the empty database) ended with: what the others must end with. */
 interface SchemaHolder { dump?: string[] }
