@@ -32,6 +32,8 @@
  * and handed out in pages.
  */
 import { TOKEN_MEASURES, type TokenMeasures } from './measures';
+import { urlOf } from './route';
+import { ROUTES } from './routes';
 
 export const REPORT_PATH = '/v1/conduit/reports/usage';
 
@@ -98,16 +100,14 @@ export interface ReportQuery {
   agent?: string;
 }
 
+/** The path of a report's request (ROUTES.usageReport): the parameters given, groupBy comma-separated. */
 export function reportQueryString(q: ReportQuery): string {
-  const s = new URLSearchParams();
-  if (q.from) s.set('from', q.from);
-  if (q.to) s.set('to', q.to);
-  if (q.tz) s.set('tz', q.tz);
-  if (q.groupBy) s.set('groupBy', q.groupBy.join(','));
-  if (q.project) s.set('project', q.project);
-  if (q.agent) s.set('agent', q.agent);
-  const text = s.toString();
-  return text ? `${REPORT_PATH}?${text}` : REPORT_PATH;
+  const given = (value: string | undefined) => value || undefined;
+  return urlOf(ROUTES.usageReport, {
+    query: {
+      from: given(q.from), to: given(q.to), tz: given(q.tz), groupBy: q.groupBy?.join(','), project: given(q.project), agent: given(q.agent),
+    },
+  });
 }
 
 /** The fields each dimension contributes to a row, in column order. */

@@ -5,15 +5,10 @@
  * best-effort and short: a gateway that does not answer must not hold up its client.
  */
 import type { LeaseClient, StopWhenIdleAnswer } from '../../protocol/leases';
-import { GatewayHttpError, call } from './call';
+import { GatewayHttpError, call, type GatewayAccess } from './call';
 import { ROUTES } from '../../protocol/routes';
 
 const TIMEOUT_MS = 2_000;
-
-export interface GatewayAccess {
-  port: number;
-  token: string;
-}
 
 /** Takes or renews lease `id` for `ttlSeconds`. False when not held (refused, or a gateway that predates leases). */
 export async function renewLease(gw: GatewayAccess, id: string, client: LeaseClient, ttlSeconds: number): Promise<boolean> {

@@ -1,19 +1,15 @@
 /**
- * Reads a usage report from the local gateway (GET /v1/conduit/reports/usage, NDJSON:
+ * Reads a usage report from the local gateway (ROUTES.usageReport, NDJSON:
  * src/protocol/reports.ts) as it streams: meta first, then rows, then totals. Used by
  * `conduit usage` and the report export (reportExport.ts). Checks every line, and that
  * the stream holds as many rows as meta announced and ends with totals.
  */
 import http from 'node:http';
 import { TOKEN_HEADER } from '../../protocol/sessionContext';
+import type { GatewayAccess } from './call';
 import {
   checkReportLine, reportQueryString, type ReportMeasures, type ReportMeta, type ReportQuery, type UsageReportRow,
 } from '../../protocol/reports';
-
-export interface GatewayEndpoint {
-  port: number;
-  token: string | null;
-}
 
 /** Why a report could not be read; `status` is the gateway's HTTP status when it answered with an error. */
 export class ReportError extends Error {
@@ -41,7 +37,7 @@ function strip<T extends { type: string }>(value: T): Omit<T, 'type'> {
 }
 
 /** The report's lines as they arrive. Breaking out of the loop closes the connection. */
-export async function* readUsageReport(gateway: GatewayEndpoint, query: ReportQuery, options: ReadReportOptions = {}): AsyncGenerator<ReportEvent> {
+export async function* readUsageReport(gateway: GatewayAccess, query: ReportQuery, options: ReadReportOptions = {}): AsyncGenerator<ReportEvent> {
   const { signal } = options;
   signal?.throwIfAborted();
   const headers: Record<string, string> = { host: `127.0.0.1:${gateway.port}`, accept: 'application/x-ndjson' };
@@ -126,7 +122,7 @@ export async function* readUsageReport(gateway: GatewayEndpoint, query: ReportQu
 }
 
 /** The whole report in memory (for reports of aggregated rows, such as the CLI's). */
-export async function fetchUsageReport(gateway: GatewayEndpoint, query: ReportQuery, options: ReadReportOptions = {}): Promise<{ meta: ReportMeta; rows: UsageReportRow[]; totals: ReportMeasures }> {
+export async function fetchUsageReport(gateway: GatewayAccess, query: ReportQuery, options: ReadReportOptions = {}): Promise<{ meta: ReportMeta; rows: UsageReportRow[]; totals: ReportMeasures }> {
   let meta: ReportMeta | null = null;
   let totals: ReportMeasures | null = null;
   const rows: UsageReportRow[] = [];

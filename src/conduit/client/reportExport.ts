@@ -19,7 +19,8 @@ import path from 'node:path';
 import {
   MEASURE_FIELDS, reportColumns, type ReportMeasures, type ReportMeta, type ReportQuery, type UsageReportRow,
 } from '../../protocol/reports';
-import { readUsageReport, type GatewayEndpoint, type ReportEvent } from './reportClient';
+import type { GatewayAccess } from './call';
+import { readUsageReport, type ReportEvent } from './reportClient';
 
 export type ReportFormat = 'csv' | 'json';
 
@@ -29,7 +30,7 @@ export interface ReportProgress {
 }
 
 export interface ExportReportOptions {
-  gateway: GatewayEndpoint;
+  gateway: GatewayAccess;
   query: ReportQuery;
   format: ReportFormat;
   /** The file to write (replaced when it exists). */
@@ -37,7 +38,7 @@ export interface ExportReportOptions {
   signal?: AbortSignal;
   onProgress?: (progress: ReportProgress) => void;
   /** Where the report's lines come from (default: the gateway); tests pass their own. */
-  read?: (gateway: GatewayEndpoint, query: ReportQuery, options: { signal?: AbortSignal }) => AsyncIterable<ReportEvent>;
+  read?: (gateway: GatewayAccess, query: ReportQuery, options: { signal?: AbortSignal }) => AsyncIterable<ReportEvent>;
 }
 
 export interface ExportResult {

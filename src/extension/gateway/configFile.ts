@@ -6,9 +6,8 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { call } from '../../conduit/client/call';
+import { call, type GatewayAccess } from '../../conduit/client/call';
 import { ROUTES } from '../../protocol/routes';
-import type { GatewayAccess } from '../../conduit/client/leaseClient';
 import type { ConfigStatus } from '../../protocol/configState';
 
 /** Saves come as bursts of events (truncate, write, rename): one call after the burst. */
