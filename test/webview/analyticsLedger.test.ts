@@ -14,6 +14,8 @@ import { WorkerLedger } from '../../src/conduit/ledger/process/workerLedger';
 import type { AnalyticsPeriod } from '../../src/protocol/webviewMessages';
 import type { UsageRecord } from '../../src/protocol/usage';
 import { loadAnalytics, loadSessionsPage, type AnalyticsApi } from '../../src/extension/views/analyticsData';
+import { call } from '../../src/conduit/client/call';
+import { ROUTES } from '../../src/protocol/routes';
 import { makeRecords, writeJournal } from '../ledger/support/records';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import type { WebviewPage } from '../support/webviewPage';
@@ -22,17 +24,9 @@ import { byTestId, chooseOption, textOf, waitForPaintedCanvas, waitForText, useW
 const DAY = 86_400_000;
 const COUNT = 3000;
 
-/** The extension's GatewayApi calls, over plain HTTP with the gateway's token. */
+/** The gateway the analytics are read from, over plain HTTP with its token (as call() reaches it). */
 function httpApi(gateway: RunningGateway): AnalyticsApi {
-  const call = async <T>(method: string, route: string, body?: unknown): Promise<T> => {
-    const res = await fetch(`${gateway.url}${route}`, {
-      method, headers: { 'x-conduit-token': gateway.token, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const parsed = await res.json() as T & { error?: { message?: string } };
-    if (res.status >= 400) throw Object.assign(new Error(parsed.error?.message ?? `HTTP ${res.status}`), { status: res.status });
-    return parsed;
-  };
-  return { call, callWhenReady: (method, route, body) => call(method, route, body) } as AnalyticsApi;
+  return { port: gateway.port, token: gateway.token };
 }
 
 describe('webview: usage analytics on a real store (a seeded month)', function () {
@@ -83,19 +77,22 @@ describe('webview: usage analytics on a real store (a seeded month)', function (
     });
   }
 
-  const raw = (query: string, params: Record<string, string>) => api.call<Record<string, any>>('GET', `/v1/conduit/analytics/${query}?${new URLSearchParams({ tz: 'UTC', ...params })}`);
 
   it('the stacked daily bars add up to the API\'s daily and summary, day by day and in total', async () => {
     const v = await open();
     await chooseOption(v, 'range', 'Last 30 days');
     await waitForText(v, 'totalCost-sub', 'Last 30 days');
     await waitForPaintedCanvas(v, 'canvas[data-chart="daily"]');
-    const [daily, summary] = await Promise.all([raw('daily', { range: '30d', groupBy: 'model' }), raw('summary', { range: '30d' })]);
+    const [daily, summary] = await Promise.all([
+      call(api, ROUTES.analyticsDaily, { query: { tz: 'UTC', range: '30d', groupBy: 'model' } }),
+      call(api, ROUTES.analyticsSummary, { query: { tz: 'UTC', range: '30d' } }),
+    ]);
     const charts = await v.charts();
     const sums = charts.daily.labels.map((_, i) => charts.daily.datasets.reduce((n, d) => n + Number(d.data[i]), 0));
     assert.equal(sums.length, daily.days.length);
-    daily.days.forEach((d: { date: string; cost: number | null }, i: number) => assert.ok(Math.abs(sums[i] - (d.cost ?? 0)) < 1e-6, `${d.date}: bars ${sums[i]}, API ${d.cost}`));
+    daily.days.forEach((d, i) => assert.ok(Math.abs(sums[i] - (d.cost ?? 0)) < 1e-6, `${d.date}: bars ${sums[i]}, API ${d.cost}`));
     const total = sums.reduce((a, b) => a + b, 0);
+    assert.ok(summary.cost !== null, 'the month\'s requests have prices');
     assert.ok(Math.abs(total - summary.cost) < 1e-5, `bars ${total}, summary ${summary.cost}`);
     assert.ok(summary.requests > 2500, `the month is in range: ${summary.requests}`);
     assert.equal(await textOf(v, 'totalCost-value'), `$${summary.cost.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`);
@@ -105,7 +102,7 @@ describe('webview: usage analytics on a real store (a seeded month)', function (
     const v = await open();
     await chooseOption(v, 'range', 'Last 30 days');
     await waitForText(v, 'totalCost-sub', 'Last 30 days');
-    const summary = await raw('summary', { range: '30d' });
+    const summary = await call(api, ROUTES.analyticsSummary, { query: { tz: 'UTC', range: '30d' } });
     const from = Date.parse(summary.scope.from);
     const inRange = records.filter((r) => Date.parse(r.endedAt) >= from);
     const failed = inRange.filter((r) => r.status >= 400).length;

@@ -21,15 +21,9 @@ import { byTestId, textOf, waitForText, useWebviewHarness } from './helpers';
 const DAY = 86_400_000;
 const OLD = 'claude-old-session';
 
-/** The extension's GatewayApi calls, over plain HTTP with the gateway's token. */
+/** The gateway the analytics are read from, over plain HTTP with its token (as call() reaches it). */
 function httpApi(gateway: RunningGateway): AnalyticsApi {
-  const call = async <T>(method: string, route: string): Promise<T> => {
-    const res = await fetch(`${gateway.url}${route}`, { method, headers: { 'x-conduit-token': gateway.token } });
-    const parsed = await res.json() as T & { error?: { message?: string } };
-    if (res.status >= 400) throw Object.assign(new Error(parsed.error?.message ?? `HTTP ${res.status}`), { status: res.status });
-    return parsed;
-  };
-  return { call, callWhenReady: (method, route) => call(method, route) } as AnalyticsApi;
+  return { port: gateway.port, token: gateway.token };
 }
 
 describe('webview: a session\'s analytics panel covers the session\'s whole life', function () {
