@@ -4,6 +4,17 @@ import { TOKEN_HEADER } from '../../protocol/sessionContext';
 
 export interface SseEvent { event: string; data: string }
 
+/**
+ * Where the gateway's event stream is (Server-Sent Events, so not a route of
+ * src/protocol/routes.ts, whose answers are one JSON value).
+ */
+export const EVENTS_PATH = '/v1/conduit/events';
+
+/** The event stream: every event, or only those of one session (by either of its ids). */
+export function eventsPath(session?: string): string {
+  return session === undefined ? EVENTS_PATH : `${EVENTS_PATH}?${new URLSearchParams({ session })}`;
+}
+
 export interface SseConnection {
   /** Resolves when the gateway confirms the subscription (its "ready" event). */
   ready: Promise<void>;

@@ -23,7 +23,7 @@ import { conduitPaths } from '../client/paths';
 import { findRunningGateway } from '../client/gatewayClient';
 import { GatewayHttpError, call } from '../client/call';
 import { ROUTES, type SessionAnswer } from '../../protocol/routes';
-import { connectSse, type SseConnection } from '../client/sseClient';
+import { connectSse, eventsPath, type SseConnection } from '../client/sseClient';
 import { holdLease } from '../client/leaseClient';
 import { startInBackground } from '../client/daemon';
 import { findClaude, metadataLine, sessionContextFromEnv, wantsStreamJson } from './context';
@@ -138,7 +138,7 @@ async function main(): Promise<void> {
   const inFlight = new Set<string>();
   let allSettled: (() => void) | null = null;
   if (collect) {
-    events = connectSse(port, `/v1/conduit/events?session=${encodeURIComponent(ctx.sessionId!)}`, token, (e) => {
+    events = connectSse(port, eventsPath(ctx.sessionId!), token, (e) => {
       try {
         if (e.event === 'decision') {
           inFlight.add((JSON.parse(e.data) as Extract<GatewayEvent, { type: 'decision' }>).requestId);

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { readAccessToken } from '../../conduit/client/accessTokenFile';
 import { conduitPaths } from '../../conduit/client/paths';
 import { request } from '../../conduit/client/gatewayClient';
+import { eventsPath } from '../../conduit/client/sseClient';
 import { GatewayHttpError, answerOf, type CallOptions, type RouteCarrier } from '../../conduit/client/call';
 import type { AnyRoute } from '../../protocol/route';
 import { changesProjects } from './changesProjects';
@@ -44,7 +45,7 @@ export class GatewayApi implements RouteCarrier, vscode.Disposable {
 
   constructor(private readonly supervisor: GatewaySupervisor, private readonly settings: Settings, private readonly log: vscode.LogOutputChannel) {
     this.stream = new ReconnectingEventStream({
-      path: '/v1/conduit/events',
+      path: eventsPath(),
       target: () => {
         const { port } = this.supervisor.state;
         const token = this.token;
