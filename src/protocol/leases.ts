@@ -10,7 +10,8 @@
  *   DELETE /v1/conduit/leases/:id            → { released: boolean }
  *   POST   /v1/conduit/stop-when-idle        StopWhenIdleRequest → StopWhenIdleAnswer
  */
-import { ValidationError, expectObject, optionalNumber } from './validate';
+import * as v from 'valibot';
+import { ValidationError, numberSchema, parseWith, looseObjectOf } from './validate';
 
 export const LEASES_PATH = '/v1/conduit/leases';
 export const STOP_WHEN_IDLE_PATH = '/v1/conduit/stop-when-idle';
@@ -30,11 +31,12 @@ export const LEASE_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 export const MAX_LEASE_SECONDS = 3600;
 export const MAX_GRACE_SECONDS = 600;
 
-export interface LeaseRenewal {
-  client: LeaseClient;
+export const leaseRenewalSchema = looseObjectOf({
+  client: v.picklist(LEASE_CLIENTS, `expected one of ${LEASE_CLIENTS.join(', ')}`),
   /** How long the lease holds without a renewal. */
-  ttlSeconds: number;
-}
+  ttlSeconds: numberSchema({ min: 1, max: MAX_LEASE_SECONDS }),
+}, { ttlSeconds: 'is required', client: `expected one of ${LEASE_CLIENTS.join(', ')}` });
+export type LeaseRenewal = v.InferOutput<typeof leaseRenewalSchema>;
 
 export interface LeaseInfo {
   id: string;
@@ -50,10 +52,11 @@ export interface LeasesStatus {
   stopsInSeconds: number | null;
 }
 
-export interface StopWhenIdleRequest {
+export const stopWhenIdleSchema = looseObjectOf({
   /** How long the gateway waits, once no lease is left, for a client to come back (a window reloading). */
-  graceSeconds: number;
-}
+  graceSeconds: numberSchema({ min: 0, max: MAX_GRACE_SECONDS }),
+}, { graceSeconds: 'is required' });
+export type StopWhenIdleRequest = v.InferOutput<typeof stopWhenIdleSchema>;
 
 export interface StopWhenIdleAnswer {
   /** Whether the gateway will stop once no client holds a lease (false: the person started it). */
@@ -67,18 +70,9 @@ export function parseLeaseId(raw: string): string {
 }
 
 export function parseLeaseRenewal(value: unknown): LeaseRenewal {
-  const o = expectObject(value, 'body');
-  if (!LEASE_CLIENTS.includes(o.client as LeaseClient)) {
-    throw new ValidationError('body.client', `expected one of ${LEASE_CLIENTS.join(', ')}`);
-  }
-  const ttlSeconds = optionalNumber(o, 'ttlSeconds', 'body', { min: 1, max: MAX_LEASE_SECONDS });
-  if (ttlSeconds === undefined) throw new ValidationError('body.ttlSeconds', 'is required');
-  return { client: o.client as LeaseClient, ttlSeconds };
+  return parseWith(leaseRenewalSchema, value, 'body');
 }
 
 export function parseStopWhenIdle(value: unknown): StopWhenIdleRequest {
-  const o = expectObject(value, 'body');
-  const graceSeconds = optionalNumber(o, 'graceSeconds', 'body', { min: 0, max: MAX_GRACE_SECONDS });
-  if (graceSeconds === undefined) throw new ValidationError('body.graceSeconds', 'is required');
-  return { graceSeconds };
+  return parseWith(stopWhenIdleSchema, value, 'body');
 }

@@ -7,7 +7,8 @@
  * "claude-sonnet-4-5-20250929", "us.anthropic.claude-3-5-sonnet-20241022-v2:0",
  * "claude-3-5-sonnet-v2@20241022", "openrouter/anthropic/claude-3.5-sonnet:beta".
  */
-import { ValidationError, describe } from './validate';
+import * as v from 'valibot';
+import { ValidationError, describe, expecting } from './validate';
 
 export const MAX_MODEL_ID_LENGTH = 256;
 
@@ -15,32 +16,24 @@ const MODEL_ID = /^[\x21-\x7e]{1,256}$/;
 
 export const MODEL_ID_RULE = `a model id: 1 to ${MAX_MODEL_ID_LENGTH} visible ASCII characters, no spaces or control characters`;
 
-export function isModelId(v: unknown): v is string {
-  return typeof v === 'string' && v.length <= MAX_MODEL_ID_LENGTH && MODEL_ID.test(v);
+export function isModelId(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_MODEL_ID_LENGTH && MODEL_ID.test(value);
 }
 
-/** What is wrong with `v` as a model id, or null when it is one. */
-export function modelIdProblem(v: unknown): string | null {
-  return isModelId(v) ? null : `expected ${MODEL_ID_RULE}, got ${describe(v)}`;
+/** What is wrong with `value` as a model id, or null when it is one. */
+export function modelIdProblem(value: unknown): string | null {
+  return isModelId(value) ? null : `expected ${MODEL_ID_RULE}, got ${describe(value)}`;
 }
 
-/** `v` when it is a model id; otherwise a ValidationError naming `path`. */
-export function expectModelId(v: unknown, path: string): string {
-  const problem = modelIdProblem(v);
+/** `value` when it is a model id; otherwise a ValidationError naming `path`. */
+export function expectModelId(value: unknown, path: string): string {
+  const problem = modelIdProblem(value);
   if (problem) throw new ValidationError(path, problem);
-  return v as string;
+  return value as string;
 }
 
-/** o[key] as a model id, null, or undefined when absent. */
-export function optionalNullableModelId(o: Record<string, unknown>, key: string, path: string): string | null | undefined {
-  const v = o[key];
-  return v === undefined || v === null ? v : expectModelId(v, `${path}.${key}`);
-}
+/** A model id; anything else is refused with what a model id is. */
+export const modelIdSchema = v.custom<string>(isModelId, (issue) => modelIdProblem(issue.input) ?? 'not a model id');
 
-/** o[key] as a list of model ids, or undefined when absent; an error names the bad entry. */
-export function optionalModelIdList(o: Record<string, unknown>, key: string, path: string): string[] | undefined {
-  const v = o[key];
-  if (v === undefined) return undefined;
-  if (!Array.isArray(v)) throw new ValidationError(`${path}.${key}`, `expected a list of model ids, got ${describe(v)}`);
-  return v.map((id, i) => expectModelId(id, `${path}.${key}[${i}]`));
-}
+/** A list of model ids; a bad entry is named by its index. */
+export const modelIdListSchema = v.array(modelIdSchema, expecting('a list of model ids'));

@@ -2,8 +2,9 @@
  * The context of an agent session, carried on every request from the wrapper to the
  * gateway in one header, so the gateway stays stateless across restarts.
  */
-import { parseAgentModelConfig, parseProjectModelConfig, type AgentModelConfig, type ProjectModelConfig } from './modelConfig';
-import { ValidationError, expectObject, optionalString, rejectUnknownKeys } from './validate';
+import * as v from 'valibot';
+import { agentModelConfigSchema, projectModelConfigSchema } from './modelConfig';
+import { ValidationError, parseWith, stringSchema, strictObjectOf } from './validate';
 import { decodeBase64url, encodeBase64url } from './base64url';
 import { parseEndpointUrl } from './endpointUrl';
 
@@ -17,35 +18,25 @@ export const TOKEN_HEADER = 'x-conduit-token';
  */
 export const MAX_CONTEXT_HEADER_BYTES = 12 * 1024;
 
-export interface SessionContext {
-  /** Conduit's id for one wrapper run; the event stream can be filtered by it. */
-  sessionId?: string;
-  projectId?: string;
-  agentId?: string;
-  agentType?: string;
-  projectModelConfig?: ProjectModelConfig;
-  agentModelConfig?: AgentModelConfig;
-  /** The person's own endpoint (their ANTHROPIC_BASE_URL): the Anthropic provider's base URL for this session. */
-  anthropicBaseUrl?: string;
-}
+/** An id a client made up: at most 200 characters, as the header's budget allows. */
+const contextId = v.optional(v.pipe(stringSchema, v.maxLength(200, 'longer than 200 characters')));
 
-const KEYS = ['sessionId', 'projectId', 'agentId', 'agentType', 'projectModelConfig', 'agentModelConfig', 'anthropicBaseUrl'] as const;
+export const sessionContextSchema = strictObjectOf({
+  /** Conduit's id for one wrapper run; the event stream can be filtered by it. */
+  sessionId: contextId,
+  projectId: contextId,
+  agentId: contextId,
+  agentType: contextId,
+  projectModelConfig: v.optional(projectModelConfigSchema),
+  agentModelConfig: v.optional(agentModelConfigSchema),
+  /** The person's own endpoint (their ANTHROPIC_BASE_URL): the Anthropic provider's base URL for this session (parseSessionContext checks it as one). */
+  anthropicBaseUrl: v.optional(stringSchema),
+});
+export type SessionContext = v.InferOutput<typeof sessionContextSchema>;
 
 export function parseSessionContext(value: unknown, path = 'context'): SessionContext {
-  const o = expectObject(value, path);
-  rejectUnknownKeys(o, KEYS, path);
-  const ctx: SessionContext = {};
-  for (const k of ['sessionId', 'projectId', 'agentId', 'agentType'] as const) {
-    const v = optionalString(o, k, path);
-    if (v !== undefined) {
-      if (v.length > 200) throw new ValidationError(`${path}.${k}`, 'longer than 200 characters');
-      ctx[k] = v;
-    }
-  }
-  if (o.projectModelConfig !== undefined) ctx.projectModelConfig = parseProjectModelConfig(o.projectModelConfig, `${path}.projectModelConfig`);
-  if (o.agentModelConfig !== undefined) ctx.agentModelConfig = parseAgentModelConfig(o.agentModelConfig, `${path}.agentModelConfig`);
-  const baseUrl = optionalString(o, 'anthropicBaseUrl', path);
-  if (baseUrl !== undefined) ctx.anthropicBaseUrl = parseEndpointUrl(baseUrl, `${path}.anthropicBaseUrl`);
+  const ctx = parseWith(sessionContextSchema, value, path);
+  if (ctx.anthropicBaseUrl !== undefined) ctx.anthropicBaseUrl = parseEndpointUrl(ctx.anthropicBaseUrl, `${path}.anthropicBaseUrl`);
   return ctx;
 }
 

@@ -18,10 +18,11 @@
  * }
  */
 import { readFileSync } from 'node:fs';
-import { parseRoutingRules } from '../../protocol/modelConfig';
-import { optionalModelIdList, optionalNullableModelId } from '../../protocol/modelId';
+import * as v from 'valibot';
+import { routingRulesEntries } from '../../protocol/modelConfig';
+import { modelIdListSchema, modelIdSchema } from '../../protocol/modelId';
 import {
-  ValidationError, expectObject, optionalNullableString, optionalNumber, optionalString, rejectUnknownKeys,
+  ValidationError, numberSchema, parseWith, plainObjectSchema, strictObjectOf, stringSchema,
 } from '../../protocol/validate';
 import { PERSON_ENDPOINT_SETTINGS, type PersonEndpointSetting } from '../../protocol/endpointUrl';
 import { PriceTable, parsePriceOverrides, type ModelPrice } from '../pricing/priceTable';
@@ -122,70 +123,80 @@ export function checkModelsKnown(config: GatewayConfig): void {
   config.rules.fallbackModels.forEach((ref, i) => check(ref, `config.routing.fallbackModels[${i}]`));
 }
 
+const PROVIDER_NAME = /^[a-z][a-z0-9_-]{0,39}$/;
+
+/** One entry of config.json's providers; baseUrl is required except for anthropic (checked with the environment in parseConfig). */
+const providerSchema = strictObjectOf({
+  baseUrl: v.optional(stringSchema),
+  apiKey: v.optional(stringSchema),
+  apiKeyEnv: v.optional(stringSchema),
+  models: v.optional(modelIdListSchema),
+});
+
+/** config.json as written: every field optional (defaultConfig fills in the rest). */
+export const configFileSchema = strictObjectOf({
+  $schema: v.optional(v.unknown()),
+  port: v.optional(numberSchema({ min: 0, max: 65535, integer: true })),
+  maxBodyBytes: v.optional(numberSchema({ min: 1024, integer: true })),
+  maxConnections: v.optional(numberSchema({ min: 1, max: 65_536, integer: true })),
+  routing: v.optional(strictObjectOf({ ...routingRulesEntries, defaultModel: v.optional(v.nullable(modelIdSchema)) })),
+  providers: v.optional(v.pipe(
+    plainObjectSchema,
+    v.record(v.pipe(v.string(), v.regex(PROVIDER_NAME, 'a provider name is lower-case letters, digits, - or _')), providerSchema),
+  )),
+  /** USD per million tokens per model: checked by parsePriceOverrides (the price table's own rules). */
+  prices: v.optional(v.unknown()),
+  plugins: v.optional(strictObjectOf({ timeoutMs: v.optional(numberSchema({ min: 10, max: 10_000, integer: true })) })),
+  upstreamTimeoutMs: v.optional(numberSchema({ min: 1000, integer: true })),
+  budgetTimeZone: v.optional(v.nullable(v.pipe(
+    stringSchema,
+    v.check((zone) => zone === '' || isValidTimeZone(zone),
+      (issue) => `not a time zone this system knows: ${JSON.stringify(issue.input)} (an IANA name such as "Europe/Berlin")`),
+  ))),
+  personEndpoint: v.optional(v.pipe(
+    stringSchema,
+    v.picklist(PERSON_ENDPOINT_SETTINGS, (issue) => `expected "use" or "refuse", got ${JSON.stringify(issue.input)}`),
+  )),
+});
+export type ConfigFile = v.InferOutput<typeof configFileSchema>;
+
 export function parseConfig(value: unknown, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const config = defaultConfig(env);
-  const o = expectObject(value, 'config');
-  rejectUnknownKeys(o, ['$schema', 'port', 'maxBodyBytes', 'maxConnections', 'routing', 'providers', 'prices', 'plugins', 'upstreamTimeoutMs', 'budgetTimeZone', 'personEndpoint'], 'config');
-  config.port = optionalNumber(o, 'port', 'config', { min: 0, max: 65535, integer: true }) ?? config.port;
-  config.maxBodyBytes = optionalNumber(o, 'maxBodyBytes', 'config', { min: 1024, integer: true }) ?? config.maxBodyBytes;
-  config.maxConnections = optionalNumber(o, 'maxConnections', 'config', { min: 1, max: 65_536, integer: true }) ?? config.maxConnections;
-  config.upstreamTimeoutMs = optionalNumber(o, 'upstreamTimeoutMs', 'config', { min: 1000, integer: true }) ?? config.upstreamTimeoutMs;
+  const file = parseWith(configFileSchema, value, 'config');
+  config.port = file.port ?? config.port;
+  config.maxBodyBytes = file.maxBodyBytes ?? config.maxBodyBytes;
+  config.maxConnections = file.maxConnections ?? config.maxConnections;
+  config.upstreamTimeoutMs = file.upstreamTimeoutMs ?? config.upstreamTimeoutMs;
 
-  if (o.routing !== undefined) {
-    const r = expectObject(o.routing, 'config.routing');
-    const { defaultModel, ...rest } = r;
-    const defaultRef = optionalNullableModelId({ defaultModel }, 'defaultModel', 'config.routing');
-    config.rules = mergeRules(config.rules, parseRoutingRules(rest, 'config.routing'));
-    if (defaultRef !== undefined) config.rules.defaultModel = defaultRef;
+  if (file.routing) {
+    const { defaultModel, ...rules } = file.routing;
+    config.rules = mergeRules(config.rules, rules);
+    if (defaultModel !== undefined) config.rules.defaultModel = defaultModel;
   }
 
-  if (o.providers !== undefined) {
-    const providers = expectObject(o.providers, 'config.providers');
-    for (const [name, p] of Object.entries(providers)) {
-      const path = `config.providers.${name}`;
-      if (!/^[a-z][a-z0-9_-]{0,39}$/.test(name)) throw new ValidationError(path, 'a provider name is lower-case letters, digits, - or _');
-      const po = expectObject(p, path);
-      rejectUnknownKeys(po, ['baseUrl', 'apiKey', 'apiKeyEnv', 'models'], path);
-      const baseUrl = optionalString(po, 'baseUrl', path) ?? (name === 'anthropic' ? config.providers.anthropic.baseUrl : undefined);
-      if (!baseUrl) throw new ValidationError(`${path}.baseUrl`, 'required');
-      // The test and development override wins over the file for the default provider.
-      const effectiveUrl = name === 'anthropic' && env.CONDUIT_ANTHROPIC_URL ? env.CONDUIT_ANTHROPIC_URL : baseUrl;
-      try {
-        const u = new URL(effectiveUrl);
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
-      } catch {
-        throw new ValidationError(`${path}.baseUrl`, `not an http(s) URL: ${JSON.stringify(effectiveUrl)}`);
-      }
-      const provider: ProviderConfig = { baseUrl: effectiveUrl };
-      const apiKey = optionalString(po, 'apiKey', path);
-      const apiKeyEnv = optionalString(po, 'apiKeyEnv', path) ?? (name === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
-      if (apiKey) provider.apiKey = apiKey;
-      if (apiKeyEnv) provider.apiKeyEnv = apiKeyEnv;
-      const models = optionalModelIdList(po, 'models', path);
-      if (models) provider.models = models;
-      config.providers[name] = provider;
+  for (const [name, p] of Object.entries(file.providers ?? {})) {
+    const path = `config.providers.${name}`;
+    const baseUrl = p.baseUrl ?? (name === 'anthropic' ? config.providers.anthropic.baseUrl : undefined);
+    if (!baseUrl) throw new ValidationError(`${path}.baseUrl`, 'required');
+    // The test and development override wins over the file for the default provider.
+    const effectiveUrl = name === 'anthropic' && env.CONDUIT_ANTHROPIC_URL ? env.CONDUIT_ANTHROPIC_URL : baseUrl;
+    try {
+      const u = new URL(effectiveUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('not http(s)');
+    } catch {
+      throw new ValidationError(`${path}.baseUrl`, `not an http(s) URL: ${JSON.stringify(effectiveUrl)}`);
     }
+    const provider: ProviderConfig = { baseUrl: effectiveUrl };
+    const apiKeyEnv = p.apiKeyEnv ?? (name === 'anthropic' ? 'ANTHROPIC_API_KEY' : undefined);
+    if (p.apiKey) provider.apiKey = p.apiKey;
+    if (apiKeyEnv) provider.apiKeyEnv = apiKeyEnv;
+    if (p.models) provider.models = p.models;
+    config.providers[name] = provider;
   }
 
-  const zone = optionalNullableString(o, 'budgetTimeZone', 'config');
-  if (zone) {
-    if (!isValidTimeZone(zone)) throw new ValidationError('config.budgetTimeZone', `not a time zone this system knows: ${JSON.stringify(zone)} (an IANA name such as "Europe/Berlin")`);
-    config.budgetTimeZone = zone;
-  }
-
-  const personEndpoint = optionalString(o, 'personEndpoint', 'config');
-  if (personEndpoint !== undefined) {
-    if (!(PERSON_ENDPOINT_SETTINGS as readonly string[]).includes(personEndpoint)) {
-      throw new ValidationError('config.personEndpoint', `expected "use" or "refuse", got ${JSON.stringify(personEndpoint)}`);
-    }
-    config.personEndpoint = personEndpoint as PersonEndpointSetting;
-  }
-
-  config.prices = parsePriceOverrides(o.prices, 'config.prices');
-  if (o.plugins !== undefined) {
-    const p = expectObject(o.plugins, 'config.plugins');
-    rejectUnknownKeys(p, ['timeoutMs'], 'config.plugins');
-    config.pluginTimeoutMs = optionalNumber(p, 'timeoutMs', 'config.plugins', { min: 10, max: 10_000, integer: true }) ?? config.pluginTimeoutMs;
-  }
+  if (file.budgetTimeZone) config.budgetTimeZone = file.budgetTimeZone;
+  if (file.personEndpoint !== undefined) config.personEndpoint = file.personEndpoint;
+  config.prices = parsePriceOverrides(file.prices, 'config.prices');
+  config.pluginTimeoutMs = file.plugins?.timeoutMs ?? config.pluginTimeoutMs;
   return config;
 }
