@@ -10,7 +10,7 @@
  * Older versions gave each folder a random key kept in the workspace's state: while one is
  * there (or the folder's derived key changed since the last start: a remote renamed, the
  * setting committed), the gateway is asked to give that key's project, history included,
- * to the derived key (previousKeys of PUT /v1/conduit/projects/:key), and the old key is
+ * to the derived key (previousKeys of ROUTES.saveProject), and the old key is
  * forgotten once it did.
  */
 import * as vscode from 'vscode';

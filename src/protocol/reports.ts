@@ -1,6 +1,6 @@
 /**
- * Usage reports: GET /v1/conduit/reports/usage (local access token in x-conduit-token,
- * as every /v1/conduit route).
+ * Usage reports: ROUTES.usageReport (the local access token in x-conduit-token, as every
+ * route of the table).
  *
  * Query parameters (each at most once; unknown ones are refused with 400):
  *   from      start: a date (2026-11-01, the local midnight in tz), a local date-time

@@ -145,7 +145,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** What `status` reads of the gateway's GET /v1/conduit/status. */
+/** What `status` reads of the gateway's status (ROUTES.status). */
 interface GatewayStatusDetail {
   ledger?: { unrecorded?: UnrecordedUsage | null };
   credentials?: GatewayCredentials;

@@ -1,6 +1,6 @@
 /**
  * `conduit usage daily|monthly|session`: token and cost reports in the terminal, from the
- * running gateway's usage report (GET /v1/conduit/reports/usage), in the shape people
+ * running gateway's usage report (ROUTES.usageReport), in the shape people
  * know from ccusage: one row per day, month or session with its models, input, output,
  * cache creation and cache read tokens, total tokens and cost; per-model rows with
  * --breakdown; --json for scripts.

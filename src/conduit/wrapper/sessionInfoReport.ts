@@ -1,7 +1,7 @@
 /**
  * conduit-claude tells the gateway what it knows of its run that the requests do not carry:
  * the first prompt it passed to claude (a short excerpt, for the sessions view) and claude's
- * session id once claude names it (PUT /v1/conduit/sessions/<id>/info, sessionInfoRoute.ts).
+ * session id once claude names it (ROUTES.sessionInfo, sessionInfoRoute.ts).
  * Sent once, in the background: a gateway that is slow, gone or refusing never touches
  * claude's output or exit; the wait at the end is bounded.
  */

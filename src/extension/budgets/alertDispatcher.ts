@@ -9,9 +9,9 @@
 import type { BudgetAlert } from '../../protocol/budgets';
 
 export interface AlertSource {
-  /** The alerts not yet acknowledged (GET /v1/conduit/budgets/alerts). */
+  /** The alerts not yet acknowledged (ROUTES.budgetAlerts). */
   pending(): Promise<BudgetAlert[]>;
-  /** POST /v1/conduit/budgets/alerts/:id/ack. */
+  /** ROUTES.ackBudgetAlert. */
   acknowledge(id: string): Promise<void>;
 }
 

@@ -11,7 +11,7 @@ export interface SessionKeeperDeps {
   load(): Promise<SupabaseSession | null>;
   save(session: SupabaseSession | null): Promise<void>;
   refresh(session: SupabaseSession): Promise<SupabaseSession>;
-  /** Posts the session to the gateway (POST /v1/conduit/sync/session). */
+  /** Posts the session to the gateway (ROUTES.syncSession). */
   handOver(session: SupabaseSession): Promise<void>;
   now(): number;
   setTimer(fn: () => void, ms: number): { cancel(): void };

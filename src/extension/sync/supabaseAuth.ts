@@ -1,7 +1,7 @@
 // Sign-in to Supabase for the extension (email and password, or a magic-link / one-time
 // code sent by email), and what the gateway needs to check a handed-over session. No
 // 'vscode' import: the extension keeps the session in SecretStorage and posts it to the
-// gateway (POST /v1/conduit/sync/session). The session is never persisted here.
+// gateway (ROUTES.syncSession). The session is never persisted here.
 //
 // Refresh: the extension owns it. Call refreshSession() before the access token expires
 // (expiresAt) and post the result to the gateway again; the gateway never refreshes, since

@@ -1,6 +1,6 @@
 /**
  * Assembles the analytics view's data from the gateway's analytics API: the whole view in
- * one round trip (GET /v1/conduit/analytics/view, src/protocol/analyticsView.ts), more pages
+ * one round trip (ROUTES.analyticsView, src/protocol/analyticsView.ts), more pages
  * of sessions from the sessions query, and its Team view from the members query (answered
  * from Supabase, src/protocol/team.ts). Every call goes through the route table
  * (src/protocol/routes.ts), so the answers arrive typed.
@@ -189,7 +189,7 @@ export class TeamAnalyticsError extends Error {
 
 /**
  * The workspace's team usage for a range: of the shared project the workspace is linked to
- * (GET /v1/conduit/team/links), else of the workspace's own project on Supabase.
+ * (ROUTES.workspaceLinks), else of the workspace's own project on Supabase.
  */
 export async function loadTeamAnalytics(api: CallVia, projectKey: string | null, period: AnalyticsPeriod): Promise<TeamAnalyticsData> {
   const { range } = period;

@@ -221,7 +221,7 @@ export class Views implements vscode.Disposable {
 
   /**
    * The routing rules a project inherits: the gateway's defaults with config.json's
-   * `routing` merged over them, as the gateway routes with them (GET /v1/conduit/rules).
+   * `routing` merged over them, as the gateway routes with them (ROUTES.rules).
    */
   private async inheritedRules(): Promise<InheritedRules> {
     const r = await call(this.api, ROUTES.rules, {});
