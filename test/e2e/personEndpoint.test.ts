@@ -120,6 +120,22 @@ describe("conduit-claude with the person's own endpoint (real claude CLI)", func
     assert.equal(provider.requests.length, 0, 'not even a probe reached the other URLs');
   });
 
+  it("a settings file that empties ANTHROPIC_BASE_URL still leaves claude pointed at the gateway (no endpoint of the person's: the configured provider)", async () => {
+    sb = new Sandbox();
+    await startGateway();
+    writeSettings(path.join(sb.work, '.claude', 'settings.local.json'), { ANTHROPIC_BASE_URL: '' });
+    const w = await wrapper({});
+    assert.equal(w.code, 0, w.stderr);
+    const got = posts(provider);
+    assert.ok(got.length >= 1, "the gateway's provider got the requests");
+    for (const p of got) assert.equal(p.headers['x-api-key'], UPSTREAM_KEY);
+    assert.equal(person.requests.length, 0);
+    const metadata = metadataOf(w);
+    assert.equal(metadata.length, got.length);
+    for (const m of metadata) assert.equal(m.data.routingDecision.upstream, undefined);
+    assert.doesNotMatch(w.stderr, /requests go through Conduit to/);
+  });
+
   it('config.json "personEndpoint": "refuse": a clear message, exit 2, and no request anywhere', async () => {
     sb = new Sandbox({ config: { port: 0, personEndpoint: 'refuse' } });
     await startGateway();

@@ -50,7 +50,11 @@ function settingsEnv(file: string): Record<string, string> {
   return out;
 }
 
-/** What claude would see for each of `names`: the last settings file that sets it, else the process environment. */
+/**
+ * What claude would see for each of `names`: the last settings file that sets it, else the
+ * process environment. A settings file's empty value is kept ('' unsets the variable for
+ * claude, and still overrides what conduit-claude sets).
+ */
 export function claudeEnvironment<K extends string>(env: NodeJS.ProcessEnv, cwd: string, names: readonly K[]): Partial<Record<K, ClaudeEnvValue & { fromSettings: boolean }>> {
   const out: Partial<Record<K, ClaudeEnvValue & { fromSettings: boolean }>> = {};
   for (const name of names) {
@@ -60,8 +64,7 @@ export function claudeEnvironment<K extends string>(env: NodeJS.ProcessEnv, cwd:
   for (const file of claudeSettingsFiles(env, cwd)) {
     const block = settingsEnv(file);
     for (const name of names) {
-      // An empty value unsets the variable for claude, as it does in the environment.
-      if (block[name] !== undefined) out[name] = block[name] ? { value: block[name], where: `env.${name} in ${file}`, fromSettings: true } : undefined;
+      if (block[name] !== undefined) out[name] = { value: block[name], where: `env.${name} in ${file}`, fromSettings: true };
     }
   }
   return out;
@@ -100,10 +103,10 @@ const NAMES = ['ANTHROPIC_BASE_URL', 'ANTHROPIC_CUSTOM_HEADERS'] as const;
  */
 export async function planClaudeEnvironment(gw: GatewayAccess & { port: number }, env: NodeJS.ProcessEnv, cwd: string, ctx: SessionContext): Promise<ClaudeEnvironmentPlan> {
   const found = claudeEnvironment(env, cwd, NAMES);
-  const base = found.ANTHROPIC_BASE_URL;
-  const overridden = Boolean(base?.fromSettings || found.ANTHROPIC_CUSTOM_HEADERS?.fromSettings);
+  const base = found.ANTHROPIC_BASE_URL?.value ? found.ANTHROPIC_BASE_URL : undefined;
+  const overridden = Boolean(found.ANTHROPIC_BASE_URL?.fromSettings || found.ANTHROPIC_CUSTOM_HEADERS?.fromSettings);
   const plan: ClaudeEnvironmentPlan = {
-    customHeaders: found.ANTHROPIC_CUSTOM_HEADERS?.value,
+    customHeaders: found.ANTHROPIC_CUSTOM_HEADERS?.value || undefined,
     settingsArgs: (gatewayEnv) => (overridden ? settingsFileArgs(gatewayEnv) : []),
   };
   if (!base || isGatewayAddress(base.value, gw.port)) return plan;
