@@ -19,6 +19,7 @@ import type { ConduitMetadataLine, GatewayEvent, UsageRecord } from '../../proto
 import { MEASURE_LABELS, ROUTING_ESTIMATE_LABEL, isRefused, totalTokens } from '../../protocol/measures';
 import { sessionIdOf } from '../../protocol/session';
 import { gatewayWarning } from './gatewayWarning';
+import { fallbackExplanation, fallbackOf, fallbackText, type FallbackSeen } from './fallbackStatus';
 import type { GatewayState } from '../gateway/supervisor';
 import type { Settings } from '../settings';
 import type { CalendarSpend, PeriodSpend } from '../../protocol/webviewMessages';
@@ -87,6 +88,8 @@ export class StatusBar implements vscode.Disposable {
   private totals: StatusTotalsData | null = null;
   private agentNames: AgentNames = new Map();
   private lastSession: string | null = null;
+  /** The last session ran without Conduit (its metadata said "fallback"); null once a request is routed again. */
+  private fallback: FallbackSeen | null = null;
   private readonly sessionChanged = new vscode.EventEmitter<string>();
   /** The session the item shows changed: its cost is to be read from the store. */
   readonly onDidChangeSession = this.sessionChanged.event;
@@ -102,6 +105,8 @@ export class StatusBar implements vscode.Disposable {
   }
 
   setState(state: GatewayState): void {
+    // A gateway that comes up again will route the next session.
+    if (state.health === 'running' && this.state?.health !== 'running') this.fallback = null;
     this.state = state;
     this.render();
   }
@@ -122,6 +127,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   onEvent(e: GatewayEvent): void {
+    if (e.type === 'decision' || e.type === 'usage') this.fallback = null;
     if (e.type === 'decision') {
       this.last = e.decision;
       this.showSession(sessionIdOf(e.context));
@@ -135,6 +141,9 @@ export class StatusBar implements vscode.Disposable {
 
   /** A conduit_metadata line of a session the extension runs, as it arrives. */
   onMetadata(m: ConduitMetadataLine['data']): void {
+    // A session without Conduit: nothing routed or priced to list, only that it happened.
+    this.fallback = fallbackOf(m);
+    if (this.fallback) return this.render();
     // The line was parsed from a process's output: each field is checked, not trusted to its type.
     const d = m.routingDecision;
     const routing = { model: text(d.model), source: text(d.source), rule: text(d.rule) };
@@ -197,8 +206,10 @@ export class StatusBar implements vscode.Disposable {
     // One warning with its reason: the journal, a refused config.json, or no credentials.
     const warning = health === 'running' ? gatewayWarning(s) : null;
     this.item.backgroundColor = health === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground')
-      : health === 'stopped' || warning ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
-    if (health === 'starting') {
+      : health === 'stopped' || warning || this.fallback ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    if (this.fallback) {
+      this.item.text = fallbackText(this.fallback);
+    } else if (health === 'starting') {
       this.item.text = '$(loading~spin) Conduit';
     } else if (health === 'stopped') {
       this.item.text = '$(circle-slash) Conduit';
@@ -214,7 +225,7 @@ export class StatusBar implements vscode.Disposable {
     }
     this.item.tooltip = this.tooltip(health, warning);
     this.item.accessibilityInformation = {
-      label: `Conduit gateway ${health}${warning ? `, ${warning}` : ''}${this.last ? `, last routed to ${this.last.model}` : ''}`,
+      label: `Conduit gateway ${health}${warning ? `, ${warning}` : ''}${this.fallback ? ', last session ran without Conduit' : this.last ? `, last routed to ${this.last.model}` : ''}`,
     };
   }
 
@@ -226,6 +237,7 @@ export class StatusBar implements vscode.Disposable {
     if (s?.port) md.appendMarkdown(` on 127.0.0.1:${s.port}${s.owned ? '' : ' (started elsewhere)'}`);
     if (s?.message && health !== 'running') md.appendMarkdown(`\n\n${escapeMarkdown(s.message)}`);
     if (warning) md.appendMarkdown(`\n\n$(warning) ${escapeMarkdown(warning)}`);
+    if (this.fallback) md.appendMarkdown(`\n\n$(debug-disconnect) ${escapeMarkdown(fallbackExplanation(this.fallback))}`);
     if (this.totals) {
       const { spend, scopeLabel } = this.totals;
       md.appendMarkdown(`\n\nSpent by ${escapeMarkdown(scopeLabel)}: ${escapeMarkdown(spendFigure(spend.today))} today, ${escapeMarkdown(spendFigure(spend.month))} this month (calendar, ${escapeMarkdown(spend.timeZone)})`);
