@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { GatewayCredentials } from '../../src/protocol/credentials';
-import { request } from '../../src/conduit/client/gatewayClient';
+import { request } from '../../src/conduit/client/request';
 import { startFakeAnthropic, type FakeAnthropic } from '../support/fakeAnthropic';
 import { ROOT, Sandbox, WRAPPER, ensureBuilt, run, type RunResult } from '../cli/support';
 

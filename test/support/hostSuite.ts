@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { request } from '../../src/conduit/client/gatewayClient';
+import { request } from '../../src/conduit/client/request';
 import { startFakeAnthropic, type FakeAnthropic, type FakeAnthropicOptions, type RecordedRequest } from './fakeAnthropic';
 import { ensureCodeServer, openProductInBrowser, screenshotDir, type ProductInBrowser, type ProductOptions } from './codeServer';
 

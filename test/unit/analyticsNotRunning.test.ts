@@ -3,7 +3,7 @@
 // "not running yet" instead of "connect ECONNREFUSED 127.0.0.1:…" (src/extension/views/analyticsData.ts).
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { request } from '../../src/conduit/client/gatewayClient';
+import { request } from '../../src/conduit/client/request';
 import { isNotRunning } from '../../src/extension/views/analyticsData';
 
 /** A loopback port with nothing listening on it (taken, then freed). */

@@ -6,7 +6,7 @@
  * the store, the views' refresh after a change).
  */
 import { check, urlOf, type AnyRoute, type ResponseOf, type RouteInput } from '../../protocol/route';
-import { request, type HttpResult } from './gatewayClient';
+import { request, type HttpResult } from './request';
 
 /** An error answer of the gateway's API, with its status (503: not ready yet, try again). */
 export class GatewayHttpError extends Error {

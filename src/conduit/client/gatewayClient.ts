@@ -1,13 +1,12 @@
 /**
- * Finds the local gateway (CONDUIT_HOME's pid and port files) and talks to it. Used by
- * the CLI, the wrapper and the status line; the extension has its own copy of the idea
- * over the same files.
+ * Finds the local gateway (CONDUIT_HOME's pid and port files and its health). Used by the
+ * CLI, the wrapper, the status line and the extension's supervisor.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import type { ConduitPaths } from './paths';
 import { readAccessToken } from './accessTokenFile';
-import { TOKEN_HEADER } from '../../protocol/sessionContext';
+import { call } from './call';
+import { ROUTES } from '../../protocol/routes';
 import type { CredentialsHealth } from '../../protocol/credentials';
 import type { ConfigHealth } from '../../protocol/configState';
 import type { JournalHealth } from '../../protocol/usage';
@@ -53,30 +52,6 @@ function isZombie(pid: number): boolean {
   }
 }
 
-export interface HttpResult { status: number; body: string }
-
-export function request(
-  port: number, method: string, path: string, options: { token?: string | null; body?: string; timeoutMs?: number } = {},
-): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string | number> = { host: `127.0.0.1:${port}` };
-    if (options.token) headers[TOKEN_HEADER] = options.token;
-    if (options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      headers['content-length'] = Buffer.byteLength(options.body);
-    }
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.setTimeout(options.timeoutMs ?? 2_000, () => req.destroy(new Error(`no answer from 127.0.0.1:${port} within ${options.timeoutMs ?? 2_000} ms`)));
-    req.on('error', reject);
-    req.end(options.body);
-  });
-}
-
 /** status: "ok", or "degraded" while the journal keeps records the disk refused (journal says why). */
 export interface HealthInfo {
   status: string; service: string; version: string; pid: number; uptimeSeconds: number; journal?: JournalHealth;
@@ -89,9 +64,8 @@ export interface HealthInfo {
 /** The gateway's /health on a port, or null when nothing (or something else) answers there. */
 export async function probeHealth(port: number, timeoutMs = 1_000): Promise<HealthInfo | null> {
   try {
-    const r = await request(port, 'GET', '/health', { timeoutMs });
-    const h = JSON.parse(r.body) as HealthInfo;
-    return r.status === 200 && h.service === 'conduit' ? h : null;
+    const h = await call({ port, token: null }, ROUTES.health, {}, { timeoutMs }) as Partial<HealthInfo> | null;
+    return h?.service === 'conduit' ? h as HealthInfo : null;
   } catch {
     return null;
   }

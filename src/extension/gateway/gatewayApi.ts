@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import { readAccessToken } from '../../conduit/client/accessTokenFile';
 import { conduitPaths } from '../../conduit/client/paths';
-import { request } from '../../conduit/client/gatewayClient';
+import { request } from '../../conduit/client/request';
 import { eventsPath } from '../../conduit/client/sseClient';
 import { GatewayHttpError, answerOf, type CallOptions, type RouteCarrier } from '../../conduit/client/call';
 import type { AnyRoute } from '../../protocol/route';
