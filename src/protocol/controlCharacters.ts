@@ -14,12 +14,17 @@ export function hasControlCharacter(s: string): boolean {
   return CONTROL_CHARACTER.test(s);
 }
 
+/** What is wrong with `s` ("must not contain control characters (found U+0000 at position 3)"), or null. */
+export function controlCharacterProblem(s: string): string | null {
+  const hit = CONTROL_CHARACTER.exec(s);
+  if (!hit) return null;
+  const code = `U+${hit[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return `must not contain control characters (found ${code} at position ${hit.index})`;
+}
+
 /** `s` when it has no control character; otherwise a ValidationError naming `path` and the character. */
 export function expectNoControlCharacters(s: string, path: string): string {
-  const hit = CONTROL_CHARACTER.exec(s);
-  if (hit) {
-    const code = `U+${hit[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
-    throw new ValidationError(path, `must not contain control characters (found ${code} at position ${hit.index})`);
-  }
+  const problem = controlCharacterProblem(s);
+  if (problem) throw new ValidationError(path, problem);
   return s;
 }

@@ -6,6 +6,7 @@
  * them (src/conduit/client/call.ts). The table of routes is routes.ts.
  */
 import * as v from 'valibot';
+import { controlCharacterProblem } from './controlCharacters';
 import { ValidationError, describe, isPlainObject } from './validate';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -80,11 +81,8 @@ function queryString(query: Record<string, unknown> | undefined): string {
 
 const compiled = new WeakMap<AnyRoute, { pattern: RegExp; names: string[] }>();
 
-/**
- * The route's path parameters in a request's path (percent-decoded), or null when the path
- * is not the route's. A parameter that is not valid percent-encoding is kept as it came.
- */
-export function matchPath(r: AnyRoute, path: string): Record<string, string> | null {
+/** The route's path parameters in a request's path as they came (percent-encoded), or null when the path is not the route's. */
+export function matchRawPath(r: AnyRoute, path: string): Record<string, string> | null {
   let c = compiled.get(r);
   if (!c) {
     const names: string[] = [];
@@ -95,10 +93,21 @@ export function matchPath(r: AnyRoute, path: string): Record<string, string> | n
   const m = c.pattern.exec(path);
   if (!m) return null;
   const params: Record<string, string> = {};
-  c.names.forEach((name, i) => {
-    try { params[name] = decodeURIComponent(m[i + 1]); } catch { params[name] = m[i + 1]; }
-  });
+  c.names.forEach((name, i) => { params[name] = m[i + 1]; });
   return params;
+}
+
+/**
+ * The route's path parameters in a request's path (percent-decoded), or null when the path
+ * is not the route's. A parameter that is not valid percent-encoding is kept as it came.
+ */
+export function matchPath(r: AnyRoute, path: string): Record<string, string> | null {
+  const raw = matchRawPath(r, path);
+  if (!raw) return null;
+  for (const [name, value] of Object.entries(raw)) {
+    try { raw[name] = decodeURIComponent(value); } catch { /* kept as it came */ }
+  }
+  return raw;
 }
 
 /**
@@ -119,6 +128,21 @@ export function objectOf<E extends v.ObjectEntries>(entries: E) {
     v.object(entries, (issue) => `missing, expected ${issue.expected}`),
   );
 }
+
+/**
+ * An object with these entries and no others (a request body): a missing entry is
+ * "required", another one "unknown field" with the entries there are.
+ */
+export function closedObjectOf<E extends v.ObjectEntries>(entries: E) {
+  const allowed = Object.keys(entries).join(', ');
+  return v.pipe(
+    v.custom<Record<string, unknown>>(isPlainObject, expected(`an object with ${allowed}`)),
+    v.strictObject(entries, (issue) => (issue.expected === 'never' ? `unknown field ${issue.received} (allowed: ${allowed})` : 'required')),
+  );
+}
+
+/** A string without control characters (src/protocol/controlCharacters.ts), the message naming the first. */
+export const withoutControlCharacters = v.check((s: string) => controlCharacterProblem(s) === null, (issue) => controlCharacterProblem(issue.input) ?? '');
 
 /**
  * Checks a value against a schema. A failure is a ValidationError naming the path of the

@@ -12,17 +12,24 @@ import type {
 import type { AnalyticsViewAnswer, CacheAnswer, SavingsAnswer, SourcesAnswer, TimeseriesAnswer } from './analyticsView';
 import type { ReportLine } from './reports';
 import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
-import type { LeasesStatus, StopWhenIdleAnswer } from './leases';
+import type { LeaseInfo, LeasesStatus, StopWhenIdleAnswer } from './leases';
 import type { AgentInfo, ProjectInfo } from './projects';
 import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
 } from './team';
 import type { SessionSummary } from './usage';
-import { expected, objectOf, route, typed } from './route';
+import { closedObjectOf, expected, objectOf, route, typed, withoutControlCharacters, type Schema } from './route';
 import type { ModelCategory } from './modelCategory';
 
 const text = v.string();
 const optionalText = v.optional(v.string());
+
+/** Session ids are plain: an id that needs percent-encoding names no session. */
+export const SESSION_ID = /^[A-Za-z0-9._-]{1,200}$/;
+const sessionId = v.pipe(v.string(), v.regex(SESSION_ID, expected('1 to 200 letters, digits, dots, dashes or underscores')));
+
+/** A key or id in a path (a team project, member, invitation, workspace): 1 to 200 characters, no control characters. */
+const pathSegment = v.pipe(v.string(), v.minLength(1), v.maxLength(200), withoutControlCharacters);
 
 /** The parameters every analytics query takes: whose usage, and over which period. */
 const analyticsTarget = {
@@ -90,22 +97,39 @@ export interface SessionAnswer extends SessionSummary {
 export interface SyncStatusAnswer {
   mode: string;
   lastSuccessAt: string | null;
-  waiting: number;
+  /** Rows recorded and not yet pushed (null in local mode). */
+  waiting: number | null;
   lastError: string | null;
   brokenLinks?: { message: string }[];
 }
 
+/** A field of a Supabase session: a non-empty string, which a refusal never echoes. */
+const secretText = v.pipe(
+  v.string('required, a non-empty string'),
+  v.check((s) => s.trim() !== '', 'required, a non-empty string'),
+  v.maxLength(16_384, 'longer than 16384 characters'),
+);
+
 const projectKey = v.object({ key: text });
 const agentPath = v.object({ key: text, agentId: text });
-const teamProject = v.object({ projectId: text });
+const teamProject = v.object({ projectId: pathSegment });
 
 export const ROUTES = {
   health: route('GET', '/health', { response: typed<Record<string, unknown>>() }),
   status: route('GET', '/v1/conduit/status', { response: typed<Record<string, unknown>>() }),
   models: route('GET', '/v1/conduit/models', { response: typed<{ models: CatalogueModel[] }>() }),
   rules: route('GET', '/v1/conduit/rules', { response: routingRulesSchema }),
-  session: route('GET', '/v1/conduit/sessions/:id', { params: v.object({ id: text }), response: typed<SessionAnswer>() }),
-  sessionInfo: route('PUT', '/v1/conduit/sessions/:id/info', { params: v.object({ id: text }), body: typed<SessionInfoBody>(), response: typed<{ firstPrompt: string | null }>() }),
+  session: route('GET', '/v1/conduit/sessions/:id', { params: v.object({ id: sessionId }), response: typed<SessionAnswer>() }),
+  sessionInfo: route('PUT', '/v1/conduit/sessions/:id/info', {
+    params: v.object({ id: sessionId }),
+    body: closedObjectOf({
+      claudeSessionId: v.optional(v.nullable(sessionId)),
+      firstPrompt: v.optional(v.nullable(v.string(expected('a string')))),
+      /** Older wrappers sent the session's id in the body too (it is the path's). */
+      conduitSessionId: v.optional(v.unknown()),
+    }) satisfies Schema<SessionInfoBody>,
+    response: typed<{ sessionId: string; claudeSessionId: string | null; firstPrompt: string | null }>(),
+  }),
   modelPrice: route('GET', '/v1/conduit/prices/:model', { params: v.object({ model: text }), response: typed<PriceAnswer>() }),
   price: route('PUT', '/v1/conduit/prices/:model', { params: v.object({ model: text }), body: typed<PriceBody>(), response: typed<Record<string, unknown>>() }),
 
@@ -128,7 +152,10 @@ export const ROUTES = {
   analyticsCache: route('GET', '/v1/conduit/analytics/cache', { query: v.object(storeQuery), response: typed<CacheAnswer>() }),
   analyticsDaily: route('GET', '/v1/conduit/analytics/daily', { query: v.object({ ...storeQuery, groupBy: optionalText }), response: typed<DailyAnswer>() }),
   analyticsMembers: route('GET', '/v1/conduit/analytics/members', {
-    query: v.object({ project: text, range: optionalText, from: optionalText, to: optionalText, tz: optionalText, scope: optionalText }),
+    query: v.object(
+      { project: text, range: optionalText, from: optionalText, to: optionalText, tz: optionalText, scope: optionalText },
+      'required (a workspace key of your own project, or a Supabase project id from GET /v1/conduit/team/projects)',
+    ),
     response: typed<TeamUsageResponse>(),
   }),
 
@@ -153,27 +180,31 @@ export const ROUTES = {
   budgetAlerts: route('GET', '/v1/conduit/budgets/alerts', { query: v.object({ project: optionalText }), response: typed<BudgetAlertsResponse>() }),
   ackBudgetAlert: route('POST', '/v1/conduit/budgets/alerts/:id/ack', { params: v.object({ id: text }), response: typed<BudgetAlert>() }),
 
+  /** The session's fields are secrets: a refusal names the field, never what came. */
   syncSession: route('POST', '/v1/conduit/sync/session', {
-    body: typed<{ url: string; anonKey: string; accessToken: string; refreshToken: string }>(),
+    body: closedObjectOf({ url: secretText, anonKey: secretText, accessToken: secretText, refreshToken: secretText }),
+    response: typed<SyncStatusAnswer>(),
   }),
-  endSyncSession: route('DELETE', '/v1/conduit/sync/session'),
+  endSyncSession: route('DELETE', '/v1/conduit/sync/session', { response: typed<SyncStatusAnswer>() }),
   syncStatus: route('GET', '/v1/conduit/sync/status', { response: typed<SyncStatusAnswer>() }),
 
   teamProjects: route('GET', '/v1/conduit/team/projects', { response: typed<TeamProject[]>() }),
   teamMembers: route('GET', '/v1/conduit/team/projects/:projectId/members', { params: teamProject, response: typed<TeamMembersResponse>() }),
   removeTeamMember: route('DELETE', '/v1/conduit/team/projects/:projectId/members/:userId', {
-    params: v.object({ projectId: text, userId: text }), response: typed<{ removed: boolean }>(),
+    params: v.object({ projectId: pathSegment, userId: pathSegment }), response: typed<{ removed: boolean }>(),
   }),
-  invite: route('POST', '/v1/conduit/team/projects/:projectId/invitations', { params: teamProject, body: typed<{ email: string }>(), response: typed<ProjectInvitation>() }),
-  revokeInvitation: route('DELETE', '/v1/conduit/team/projects/:projectId/invitations/:invitationId', { params: v.object({ projectId: text, invitationId: text }) }),
-  leaveTeamProject: route('POST', '/v1/conduit/team/projects/:projectId/leave', { params: teamProject }),
+  invite: route('POST', '/v1/conduit/team/projects/:projectId/invitations', { params: teamProject, body: closedObjectOf({ email: v.string(expected('a string')) }), response: typed<ProjectInvitation>() }),
+  revokeInvitation: route('DELETE', '/v1/conduit/team/projects/:projectId/invitations/:invitationId', { params: v.object({ projectId: pathSegment, invitationId: pathSegment }), response: typed<ProjectInvitation>() }),
+  leaveTeamProject: route('POST', '/v1/conduit/team/projects/:projectId/leave', { params: teamProject, response: typed<{ left: boolean }>() }),
   acceptInvitations: route('POST', '/v1/conduit/team/invitations/accept', { response: typed<{ joined: TeamMembership[] }>() }),
   workspaceLinks: route('GET', '/v1/conduit/team/links', { response: typed<WorkspaceLink[]>() }),
-  linkWorkspace: route('PUT', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: text }), body: typed<{ projectId: string }>(), response: typed<WorkspaceLink>() }),
-  unlinkWorkspace: route('DELETE', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: text }) }),
+  linkWorkspace: route('PUT', '/v1/conduit/team/links/:workspaceKey', {
+    params: v.object({ workspaceKey: pathSegment }), body: closedObjectOf({ projectId: v.string(expected('a string')) }), response: typed<WorkspaceLink>(),
+  }),
+  unlinkWorkspace: route('DELETE', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: pathSegment }), response: typed<{ unlinked: boolean }>() }),
 
   leases: route('GET', '/v1/conduit/leases', { response: typed<LeasesStatus>() }),
-  renewLease: route('PUT', '/v1/conduit/leases/:id', { params: v.object({ id: text }), body: typed<{ client: string; ttlSeconds: number }>(), response: typed<Record<string, unknown>>() }),
-  releaseLease: route('DELETE', '/v1/conduit/leases/:id', { params: v.object({ id: text }) }),
+  renewLease: route('PUT', '/v1/conduit/leases/:id', { params: v.object({ id: text }), body: typed<{ client: string; ttlSeconds: number }>(), response: typed<LeaseInfo>() }),
+  releaseLease: route('DELETE', '/v1/conduit/leases/:id', { params: v.object({ id: text }), response: typed<{ released: boolean }>() }),
   stopWhenIdle: route('POST', '/v1/conduit/stop-when-idle', { body: typed<{ graceSeconds: number }>(), response: typed<StopWhenIdleAnswer>() }),
 } as const;

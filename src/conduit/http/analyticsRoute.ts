@@ -11,17 +11,20 @@
  * is the members query, answered from Supabase with the signed-in session (teamRoute.ts,
  * src/protocol/team.ts): GET /v1/conduit/analytics/members?project=&range=&scope=team|own.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as v from 'valibot';
 import type { Logger } from '../core/log';
 import {
-  ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, isAnalyticsQuery, parseAnalyticsParams, type AnalyticsQuery, type PriceLookup,
+  ANALYTICS_QUERIES, AnalyticsParamError, finishAnalytics, parseAnalyticsParams, type AnalyticsQuery, type PriceLookup,
 } from '../ledger/store/analytics';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
 import type { TeamAccess } from '../team/teamService';
 import { VIEW_RECENT_LIMIT, VIEW_SESSIONS_PAGE_SIZE, type AnalyticsViewAnswer } from '../../protocol/analyticsView';
 import type { DailyAnswer, DailyGroupBy } from '../../protocol/analytics';
-import { GatewayError, sendError } from './errors';
-import { handleTeamUsage } from './teamRoute';
+import { route } from '../../protocol/route';
+import { ROUTES } from '../../protocol/routes';
+import { GatewayError } from './errors';
+import { serve, storeOf, type ServedRoute } from './routeTable';
+import { teamUsage } from './teamRoute';
 
 export interface AnalyticsRouteDeps {
   ledger?: LedgerService | null;
@@ -31,58 +34,61 @@ export interface AnalyticsRouteDeps {
   team?: TeamAccess | null;
 }
 
-export const ANALYTICS_PREFIX = '/v1/conduit/analytics/';
+/** Each query of the store as its route of the table, by the query's name. */
+const QUERY_ROUTES = {
+  summary: ROUTES.analyticsSummary,
+  models: ROUTES.analyticsModels,
+  timeseries: ROUTES.analyticsTimeseries,
+  sources: ROUTES.analyticsSources,
+  recent: ROUTES.analyticsRecent,
+  agents: ROUTES.analyticsAgents,
+  sessions: ROUTES.analyticsSessions,
+  savings: ROUTES.analyticsSavings,
+  cache: ROUTES.analyticsCache,
+  daily: ROUTES.analyticsDaily,
+} as const satisfies Record<AnalyticsQuery, unknown>;
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
+/**
+ * Any other name under /v1/conduit/analytics/: not a route of the table (no client calls
+ * it), served last so that its 404 lists the queries there are.
+ */
+const UNKNOWN_QUERY = route('GET', '/v1/conduit/analytics/:query', { params: v.object({ query: v.string() }) });
+
+export function analyticsRoutes(deps: AnalyticsRouteDeps): ServedRoute[] {
+  return [
+    serve(ROUTES.analyticsView, ({ search }) => analyticsView(search, deps)),
+    serve(ROUTES.analyticsMembers, ({ search }) => teamUsage(search, deps)),
+    ...ANALYTICS_QUERIES.map((name) => serve(QUERY_ROUTES[name], ({ search }) => storeQuery(name, search, deps))),
+    serve(UNKNOWN_QUERY, ({ params }) => {
+      throw new GatewayError('not_found_error', `no analytics query "${params.query.slice(0, 60)}" (have: ${ANALYTICS_QUERIES.join(', ')}, members)`);
+    }),
+  ];
 }
 
-/** Answers 503 for a store that is not ready, with Retry-After while it opens. */
-export function sendUnavailable(res: ServerResponse, err: LedgerUnavailableError): void {
-  res.setHeader('retry-after', err.state === 'opening' ? '5' : '60');
-  sendError(res, 'api_error', err.message, 503);
-}
-
-export async function handleAnalytics(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<void> {
-  const name = path.slice(ANALYTICS_PREFIX.length);
-  if (req.method !== 'GET') return sendError(res, 'invalid_request_error', `${req.method} is not allowed on ${path}; use GET`, 405);
-  if (name === 'members') return handleTeamUsage(res, search, deps);
-  if (!isAnalyticsQuery(name)) {
-    return sendError(res, 'not_found_error', `no analytics query "${name.slice(0, 60)}" (have: ${ANALYTICS_QUERIES.join(', ')}, members)`);
-  }
+/** One query of this machine's store, answered as { query, ...its answer }. */
+async function storeQuery(name: AnalyticsQuery, search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<never> {
   const scopes = search.getAll('scope');
   if (scopes.length) {
-    if (scopes.length > 1) return sendError(res, 'invalid_request_error', 'parameter "scope" is given more than once');
+    if (scopes.length > 1) throw new AnalyticsParamError('parameter "scope" is given more than once');
     if (scopes[0] === 'team') {
-      return sendError(res, 'invalid_request_error',
+      throw new AnalyticsParamError(
         `scope=team: the ${name} query reads this machine's store, which holds only your own usage; ` +
         'the team\'s usage per member is GET /v1/conduit/analytics/members?project=<project>&scope=team (needs the Supabase sign-in)');
     }
-    if (scopes[0] !== 'own' && scopes[0] !== '') return sendError(res, 'invalid_request_error', `scope: expected own or team, got "${scopes[0].slice(0, 40)}"`);
+    if (scopes[0] !== 'own' && scopes[0] !== '') throw new AnalyticsParamError(`scope: expected own or team, got "${scopes[0].slice(0, 40)}"`);
     search = new URLSearchParams(search);
     search.delete('scope');
   }
-  let params;
-  try {
-    params = parseAnalyticsParams(search, name);
-  } catch (err) {
-    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
-    throw err;
-  }
-  const ledger = deps.ledger;
-  if (!ledger) {
-    return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
-  }
+  const params = parseAnalyticsParams(search, name);
+  const ledger = storeOf(deps.ledger);
   try {
     const raw = await ledger.analytics(name, params);
-    sendJson(res, 200, { query: name, ...finishAnalytics(raw, deps.prices, params) });
+    // Each answer's type is its route's (src/protocol/analytics.ts); the store's finishing is untyped.
+    return { query: name, ...finishAnalytics(raw, deps.prices, params) } as never;
   } catch (err) {
-    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
-    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    if (err instanceof AnalyticsParamError || err instanceof LedgerUnavailableError) throw err;
     deps.log.error(`analytics ${name}: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, 'api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
+    throw new GatewayError('api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 
@@ -93,8 +99,7 @@ export async function handleAnalytics(req: IncomingMessage, res: ServerResponse,
  * route does); bucket goes to the time series only.
  */
 export async function analyticsView(search: URLSearchParams, deps: AnalyticsRouteDeps): Promise<AnalyticsViewAnswer> {
-  const ledger = deps.ledger;
-  if (!ledger) throw new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway');
+  const ledger = storeOf(deps.ledger);
   const base = new URLSearchParams(search);
   const bucket = base.get('bucket');
   base.delete('bucket');
@@ -125,8 +130,7 @@ export async function analyticsView(search: URLSearchParams, deps: AnalyticsRout
       daily: { model: byModel, agent: byAgent, ...(byProject ? { project: byProject } : {}) },
     };
   } catch (err) {
-    if (err instanceof AnalyticsParamError) throw new GatewayError('invalid_request_error', err.message);
-    if (err instanceof LedgerUnavailableError) throw err;
+    if (err instanceof AnalyticsParamError || err instanceof LedgerUnavailableError) throw err;
     deps.log.error(`analytics view: ${(err as Error)?.stack ?? String(err)}`);
     throw new GatewayError('api_error', `the analytics query failed: ${(err as Error)?.message ?? String(err)}`);
   }

@@ -8,57 +8,39 @@
  * Budgets are set through the projects API (projectsRoute.ts). The token check happens
  * before (server.ts). Also the refusal a hard limit answers a request with.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BUDGET_REFUSAL, type BudgetAlertsResponse } from '../../protocol/budgets';
+import type { ServerResponse } from 'node:http';
+import { BUDGET_REFUSAL } from '../../protocol/budgets';
+import { ROUTES } from '../../protocol/routes';
 import type { Logger } from '../core/log';
 import type { BudgetTracker } from '../budgets/budgetTracker';
 import { LedgerUnavailableError } from '../ledger/service';
-import { sendJson, sendUnavailable } from './analyticsRoute';
-import { sendError } from './errors';
-
-export const BUDGETS_PATH = '/v1/conduit/budgets';
+import { GatewayError } from './errors';
+import { serve, storeOf, type ServedRoute } from './routeTable';
 
 export interface BudgetsRouteDeps {
   budgets?: BudgetTracker | null;
   log: Logger;
 }
 
-const ACK = /^\/v1\/conduit\/budgets\/alerts\/([^/]{1,1000})\/ack$/;
-
-export async function handleBudgets(req: IncomingMessage, res: ServerResponse, path: string, query: URLSearchParams, deps: BudgetsRouteDeps): Promise<void> {
-  const method = req.method ?? 'GET';
-  const ack = ACK.exec(path);
-  const allowed = path === BUDGETS_PATH || path === `${BUDGETS_PATH}/alerts` ? 'GET' : ack ? 'POST' : null;
-  if (!allowed) return sendError(res, 'not_found_error', `no route ${method} ${path.slice(0, 300)}`);
-  if (method !== allowed) {
-    res.setHeader('allow', allowed);
-    return sendError(res, 'invalid_request_error', `${method} is not allowed on ${path.slice(0, 300)}; use ${allowed}`, 405);
-  }
-  const project = query.get('project');
-  const tracker = deps.budgets;
-  if (!tracker) return sendUnavailable(res, new LedgerUnavailableError('failed', 'budgets are off in this gateway'));
-
-  if (path === BUDGETS_PATH) return sendJson(res, 200, tracker.statuses(project));
-  if (!ack) {
-    const body: BudgetAlertsResponse = { alerts: tracker.alerts(project) };
-    return sendJson(res, 200, body);
-  }
-  req.resume(); // no body is read
-  let id: string;
-  try {
-    id = decodeURIComponent(ack[1]);
-  } catch {
-    return sendError(res, 'invalid_request_error', 'alert id: not valid percent-encoding in the path');
-  }
-  try {
-    const alert = await tracker.ack(id);
-    if (!alert) return sendError(res, 'not_found_error', `no budget alert ${JSON.stringify(id.slice(0, 300))}`);
-    sendJson(res, 200, alert);
-  } catch (err) {
-    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
-    deps.log.error(`budgets: acknowledging ${id}: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, 'api_error', `the usage store could not save it: ${(err as Error)?.message ?? String(err)}`);
-  }
+export function budgetsRoutes(deps: BudgetsRouteDeps): ServedRoute[] {
+  const tracker = () => storeOf(deps.budgets, 'budgets are off in this gateway');
+  return [
+    serve(ROUTES.budgets, ({ query }) => tracker().statuses(query.project ?? null)),
+    serve(ROUTES.budgetAlerts, ({ query }) => ({ alerts: tracker().alerts(query.project ?? null) })),
+    serve(ROUTES.ackBudgetAlert, async ({ params }) => {
+      const { id } = params;
+      let alert;
+      try {
+        alert = await tracker().ack(id);
+      } catch (err) {
+        if (err instanceof LedgerUnavailableError) throw err;
+        deps.log.error(`budgets: acknowledging ${id}: ${(err as Error)?.stack ?? String(err)}`);
+        throw new GatewayError('api_error', `the usage store could not save it: ${(err as Error)?.message ?? String(err)}`);
+      }
+      if (!alert) throw new GatewayError('not_found_error', `no budget alert ${JSON.stringify(id.slice(0, 300))}`);
+      return alert;
+    }),
+  ];
 }
 
 /**

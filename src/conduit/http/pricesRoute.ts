@@ -14,17 +14,15 @@
  * (priceModelProblem). The token check happens before (server.ts).
  */
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PriceBody } from '../../protocol/analytics';
+import { ROUTES } from '../../protocol/routes';
 import { writeSecretFile } from '../core/secretFile';
 import { parsePriceOverrides, priceModelProblem, priceProblem, type PriceTable } from '../pricing/priceTable';
 import type { Logger } from '../core/log';
 import type { LedgerService } from '../ledger/service';
-import { sendJson } from './analyticsRoute';
-import { readBody } from './body';
-import { GatewayError, sendError } from './errors';
+import { GatewayError } from './errors';
+import { serve, type ServedRoute } from './routeTable';
 
-export const PRICES_PREFIX = '/v1/conduit/prices/';
 const BODY_LIMIT = 4 * 1024;
 const FIELDS = ['input', 'output', 'cacheWrite5m', 'cacheWrite1h', 'cacheRead'] as const;
 
@@ -39,13 +37,7 @@ export interface PricesDeps {
 }
 
 /** The body's prices, checked: input and output required, every one from 0 to MAX_PRICE_PER_MILLION, nothing else. */
-export function parsePriceBody(body: Buffer): PriceBody {
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new GatewayError('invalid_request_error', `body is not valid JSON: ${(err as Error).message}`);
-  }
+export function parsePriceBody(value: unknown): PriceBody {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new GatewayError('invalid_request_error', `body: expected an object { ${FIELDS.join(', ')} } in USD per million tokens`);
   const o = value as Record<string, unknown>;
   for (const key of Object.keys(o)) {
@@ -86,21 +78,32 @@ function readConfigObject(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-export async function handlePrices(req: IncomingMessage, res: ServerResponse, path: string, deps: PricesDeps): Promise<void> {
-  let model: string;
-  try {
-    model = decodeURIComponent(path.slice(PRICES_PREFIX.length));
-  } catch {
-    return sendError(res, 'invalid_request_error', 'the model id in the path is not valid percent-encoding');
-  }
+export function pricesRoutes(deps: ServerPricesDeps): ServedRoute[] {
+  if (!deps.configFile || !deps.reloadConfig) return [];
+  const { configFile, reloadConfig } = deps;
+  // The gateway's prices and store change (a reload, the store opening): read when asked.
+  const prices: PricesDeps = { configFile, reloadConfig, log: deps.log, get prices() { return deps.prices; }, get ledger() { return deps.ledger; } };
+  return [
+    serve(ROUTES.modelPrice, ({ params }) => {
+      const model = modelOf(params.model);
+      const hit = prices.prices.lookup(model);
+      return { model, price: hit?.price ?? null, source: hit?.costSource ?? null };
+    }),
+    serve(ROUTES.price, ({ params, body }) => putPrice(modelOf(params.model), body, prices), { maxBodyBytes: BODY_LIMIT }),
+  ];
+}
+
+/** What the server has for this route: config.json and its reload may be absent (the route is then not served). */
+export type ServerPricesDeps = Omit<PricesDeps, 'configFile' | 'reloadConfig'> & { configFile?: string; reloadConfig?: () => void };
+
+function modelOf(model: string): string {
   const problem = priceModelProblem(model);
-  if (problem) return sendError(res, 'invalid_request_error', `model: ${problem}`);
-  if (req.method === 'GET') {
-    const hit = deps.prices.lookup(model);
-    return sendJson(res, 200, { model, price: hit?.price ?? null, source: hit?.costSource ?? null });
-  }
-  if (req.method !== 'PUT') return sendError(res, 'invalid_request_error', `${req.method} is not allowed here; use PUT (or GET)`, 405);
-  const price = parsePriceBody(await readBody(req, BODY_LIMIT));
+  if (problem) throw new GatewayError('invalid_request_error', `model: ${problem}`);
+  return model;
+}
+
+async function putPrice(model: string, body: unknown, deps: PricesDeps): Promise<Record<string, unknown>> {
+  const price = parsePriceBody(body);
   const config = readConfigObject(deps.configFile);
   const prices = { ...(config.prices as Record<string, unknown> | undefined), [model]: price };
   // The rules config.json's prices are read by, over all of them, before anything is written.
@@ -118,7 +121,7 @@ export async function handlePrices(req: IncomingMessage, res: ServerResponse, pa
   deps.reloadConfig();
   const applied = deps.prices.lookup(model);
   if (applied?.costSource !== 'config') {
-    return sendError(res, 'api_error', `the price was written to ${deps.configFile}, but the configuration was not reloaded (see the gateway's status for why); the last good one stays in force`, 500);
+    throw new GatewayError('api_error', `the price was written to ${deps.configFile}, but the configuration was not reloaded (see the gateway's status for why); the last good one stays in force`, 500);
   }
   let repricedRequests: number | null = null;
   try {
@@ -127,5 +130,5 @@ export async function handlePrices(req: IncomingMessage, res: ServerResponse, pa
     // The price is in force for new requests; stored ones wait for the next price change.
     deps.log.warn(`prices: the stored requests of ${model} were not priced: ${(err as Error)?.message ?? String(err)}`);
   }
-  sendJson(res, 200, { model, price: applied.price, source: 'config', repricedRequests });
+  return { model, price: applied.price, source: 'config', repricedRequests };
 }

@@ -17,19 +17,20 @@
  * the field for a bad body, 405 for other verbs, and 503 with Retry-After while the usage
  * store opens. The token check happens before (server.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as v from 'valibot';
 import { parseProjectModelConfig } from '../../protocol/modelConfig';
 import { expectNoControlCharacters } from '../../protocol/controlCharacters';
 import { expectModelId } from '../../protocol/modelId';
 import type { AgentInput } from '../../protocol/projects';
+import { check, withoutControlCharacters } from '../../protocol/route';
+import { ROUTES } from '../../protocol/routes';
 import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
 import type { Logger } from '../core/log';
 import { ProjectStoreError, type BudgetLimitsPatch, type ProjectOp, type ProjectUpdate } from '../ledger/store/modelSettings';
 import { parseBudgetPolicyPatch, type BudgetPolicyPatch } from '../../protocol/budgets';
 import { LedgerUnavailableError, type LedgerService } from '../ledger/service';
-import { readBody } from './body';
-import { sendJson, sendUnavailable } from './analyticsRoute';
-import { GatewayError, sendError } from './errors';
+import { GatewayError } from './errors';
+import { serve, storeOf, type ServedRoute } from './routeTable';
 
 export interface ProjectsRouteDeps {
   ledger?: LedgerService | null;
@@ -40,8 +41,6 @@ export interface ProjectsRouteDeps {
   modelProblem?: (ref: string) => string | null;
 }
 
-export const PROJECTS_PREFIX = '/v1/conduit/projects/';
-
 const MAX_BODY_BYTES = 256 * 1024;
 /** As long as a session context's projectId / agentId may be. */
 const MAX_KEY_LENGTH = 200;
@@ -50,63 +49,65 @@ const PROJECT_KEYS = ['name', 'modelConfig', 'dailyBudgetUsd', 'monthlyBudgetUsd
 const MAX_PREVIOUS_KEYS = 10;
 const AGENT_KEYS = ['name', 'personaType', 'useProjectModel', 'customModelId', 'dailyBudgetUsd', 'monthlyBudgetUsd', 'budget'] as const;
 
-export async function handleProjects(req: IncomingMessage, res: ServerResponse, path: string, deps: ProjectsRouteDeps): Promise<void> {
-  const parts = path.slice(PROJECTS_PREFIX.length).split('/');
-  const method = req.method ?? 'GET';
-  const shape = parts.length === 1 ? 'project' : parts.length === 2 && parts[1] === 'agents' ? 'agents' : parts.length === 3 && parts[1] === 'agents' ? 'agent' : null;
-  if (!shape) return sendError(res, 'not_found_error', `no route ${method} ${path.slice(0, 300)}`);
-  const allowed = shape === 'project' ? ['GET', 'PUT'] : shape === 'agents' ? ['GET', 'POST'] : ['PUT', 'DELETE'];
-  if (!allowed.includes(method)) {
-    res.setHeader('allow', allowed.join(', '));
-    return sendError(res, 'invalid_request_error', `${method} is not allowed on ${path.slice(0, 300)}; use ${allowed.join(' or ')}`, 405);
-  }
+/**
+ * A project key or agent id in the path: refused with a 400 naming it (a key the store
+ * cannot hold is the client's mistake to be told, not an unknown route).
+ */
+const pathKey = v.pipe(
+  v.string(),
+  v.minLength(1, 'is empty'),
+  v.maxLength(MAX_KEY_LENGTH, `longer than ${MAX_KEY_LENGTH} characters`),
+  withoutControlCharacters,
+);
+const keyOf = (value: string) => check(pathKey, value, 'project key');
+const agentIdOf = (value: string) => check(pathKey, value, 'agent id');
 
-  let op: ProjectOp;
-  try {
-    const key = pathSegment(parts[0], 'project key');
-    if (shape === 'project') {
-      op = method === 'GET' ? { op: 'getProject', key } : { op: 'putProject', key, update: parseProjectUpdate(await readJson(req)) };
-    } else if (shape === 'agents') {
-      if (method === 'GET') op = { op: 'listAgents', key };
-      else {
-        const body = await readJson(req);
-        op = { op: 'createAgent', key, input: parseAgentInput(body), ...budgetLimitsOf(body) };
-      }
-    } else {
-      const agentId = pathSegment(parts[2], 'agent id');
-      if (method === 'DELETE') op = { op: 'deleteAgent', key, agentId };
-      else {
-        const body = await readJson(req);
-        op = { op: 'updateAgent', key, agentId, patch: parseAgentPatch(body), ...budgetLimitsOf(body) };
-      }
-    }
-    if (deps.modelProblem) checkModelsKnown(op, deps.modelProblem);
-  } catch (err) {
-    if (err instanceof ValidationError) return sendError(res, 'invalid_request_error', err.message);
-    throw err;
-  }
+/** The request's body as an object (the route table parsed its JSON). */
+const bodyOf = (body: unknown) => expectObject(body, 'body');
 
-  const ledger = deps.ledger;
-  if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
+export function projectsRoutes(deps: ProjectsRouteDeps): ServedRoute[] {
+  const run = (op: ProjectOp) => runOp(op, deps);
+  const write = { maxBodyBytes: MAX_BODY_BYTES };
+  return [
+    serve(ROUTES.project, ({ params }) => run({ op: 'getProject', key: keyOf(params.key) })),
+    serve(ROUTES.saveProject, ({ params, body }) => run({ op: 'putProject', key: keyOf(params.key), update: parseProjectUpdate(bodyOf(body)) }), write),
+    serve(ROUTES.agents, ({ params }) => run({ op: 'listAgents', key: keyOf(params.key) })),
+    serve(ROUTES.createAgent, ({ params, body }) => {
+      const key = keyOf(params.key);
+      const o = bodyOf(body);
+      return run({ op: 'createAgent', key, input: parseAgentInput(o), ...budgetLimitsOf(o) });
+    }, { ...write, status: 201 }),
+    serve(ROUTES.saveAgent, ({ params, body }) => {
+      const key = keyOf(params.key);
+      const agentId = agentIdOf(params.agentId);
+      const o = bodyOf(body);
+      return run({ op: 'updateAgent', key, agentId, patch: parseAgentPatch(o), ...budgetLimitsOf(o) });
+    }, write),
+    serve(ROUTES.deleteAgent, async ({ params }) => {
+      await run({ op: 'deleteAgent', key: keyOf(params.key), agentId: agentIdOf(params.agentId) });
+      return null;
+    }, { status: 204 }),
+  ];
+}
+
+/** An operation on the store, once its models are known to be served; its answer typed by its route. */
+async function runOp(op: ProjectOp, deps: ProjectsRouteDeps): Promise<never> {
+  if (deps.modelProblem) checkModelsKnown(op, deps.modelProblem);
+  const ledger = storeOf(deps.ledger);
   try {
     const value = await ledger.projects(op);
     if (op.op !== 'getProject' && op.op !== 'listAgents' && deps.budgets) {
       await deps.budgets.reloadPolicies().catch((err: Error) => deps.log.warn(`budgets: the policies could not be read again: ${err.message}`));
     }
-    if (op.op === 'deleteAgent') {
-      res.writeHead(204, { 'cache-control': 'no-store' });
-      res.end();
-      return;
-    }
-    sendJson(res, op.op === 'createAgent' ? 201 : 200, value);
+    return value as never;
   } catch (err) {
-    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    if (err instanceof LedgerUnavailableError) throw err;
     if (err instanceof ProjectStoreError) {
-      if (err.kind === 'not_found') return sendError(res, 'not_found_error', err.message);
-      return sendError(res, 'invalid_request_error', err.message, err.kind === 'conflict' ? 409 : 400);
+      if (err.kind === 'not_found') throw new GatewayError('not_found_error', err.message);
+      throw new GatewayError('invalid_request_error', err.message, err.kind === 'conflict' ? 409 : 400);
     }
     deps.log.error(`projects ${op.op}: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, 'api_error', `the usage store could not ${op.op === 'getProject' || op.op === 'listAgents' ? 'read' : 'save'} it: ${(err as Error)?.message ?? String(err)}`);
+    throw new GatewayError('api_error', `the usage store could not ${op.op === 'getProject' || op.op === 'listAgents' ? 'read' : 'save'} it: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 
@@ -132,29 +133,6 @@ function checkModelsKnown(op: ProjectOp, problemOf: (ref: string) => string | nu
     check(op.patch.customModelId, 'customModelId');
     check(op.budgetLimits?.softLimitModel, 'budget.softLimitModel');
   }
-}
-
-function pathSegment(raw: string, what: string): string {
-  let value: string;
-  try {
-    value = decodeURIComponent(raw);
-  } catch {
-    throw new ValidationError(what, 'is not valid percent-encoding in the path');
-  }
-  if (value.length === 0) throw new ValidationError(what, 'is empty');
-  if (value.length > MAX_KEY_LENGTH) throw new ValidationError(what, `longer than ${MAX_KEY_LENGTH} characters`);
-  return expectNoControlCharacters(value, what);
-}
-
-async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const body = await readBody(req, MAX_BODY_BYTES);
-  let value: unknown;
-  try {
-    value = JSON.parse(body.toString('utf8'));
-  } catch (err) {
-    throw new GatewayError('invalid_request_error', `request body is not valid JSON: ${(err as Error).message}`);
-  }
-  return expectObject(value, 'body');
 }
 
 function text(o: Record<string, unknown>, key: string, max: number): string | undefined {

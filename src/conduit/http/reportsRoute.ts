@@ -6,44 +6,41 @@
  * socket to drain between pages, and stops (dropping the report) when the client goes.
  * The token check happens before (server.ts).
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { AnalyticsParamError } from '../ledger/store/analytics';
 import { parseReportParams } from '../ledger/store/reports';
 import { LedgerUnavailableError, type LedgerService, type UsageReportHandle } from '../ledger/service';
-import { REPORT_PATH } from '../../protocol/reports';
-import { sendUnavailable } from './analyticsRoute';
-import { sendError } from './errors';
+import { ROUTES } from '../../protocol/routes';
+import { GatewayError } from './errors';
+import { serve, storeOf, type ServedRoute } from './routeTable';
 
 export interface ReportsRouteDeps {
   ledger?: LedgerService | null;
   log: Logger;
 }
 
-export const REPORTS_PREFIX = '/v1/conduit/reports/';
 /** Rows per page read from the worker (and per write to the socket). */
 export const REPORT_PAGE_ROWS = 2_000;
 
-export async function handleReports(req: IncomingMessage, res: ServerResponse, path: string, search: URLSearchParams, deps: ReportsRouteDeps): Promise<void> {
-  if (path !== REPORT_PATH) return sendError(res, 'not_found_error', `no report "${path.slice(REPORTS_PREFIX.length, REPORTS_PREFIX.length + 60)}" (have: usage)`);
-  if (req.method !== 'GET') return sendError(res, 'invalid_request_error', `${req.method} is not allowed on ${path}; use GET`, 405);
-  let params;
-  try {
-    params = parseReportParams(search);
-  } catch (err) {
-    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
-    throw err;
-  }
-  const ledger = deps.ledger;
-  if (!ledger) return sendUnavailable(res, new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway'));
+export function reportsRoutes(deps: ReportsRouteDeps): ServedRoute[] {
+  return [serve(ROUTES.usageReport, async ({ search, res }) => {
+    await streamReport(res, search, deps);
+    // The answer is the stream written; nothing else is sent.
+    return undefined as never;
+  }, { writesItsAnswer: true })];
+}
+
+async function streamReport(res: ServerResponse, search: URLSearchParams, deps: ReportsRouteDeps): Promise<void> {
+  const params = parseReportParams(search);
+  const ledger = storeOf(deps.ledger);
   let report: UsageReportHandle;
   try {
     report = await ledger.report(params);
   } catch (err) {
-    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
-    if (err instanceof LedgerUnavailableError) return sendUnavailable(res, err);
+    if (err instanceof AnalyticsParamError || err instanceof LedgerUnavailableError) throw err;
     deps.log.error(`report: ${(err as Error)?.stack ?? String(err)}`);
-    return sendError(res, 'api_error', `the report failed: ${(err as Error)?.message ?? String(err)}`);
+    throw new GatewayError('api_error', `the report failed: ${(err as Error)?.message ?? String(err)}`);
   }
 
   let gone = false;

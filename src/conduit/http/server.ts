@@ -19,9 +19,9 @@
  *   *    /v1/conduit/team/...            team sharing on Supabase: projects, members, invitations (teamRoute.ts)
  *   *    /v1/conduit/leases[/:id], POST /v1/conduit/stop-when-idle  the clients holding the gateway (leasesRoute.ts)
  *
- * Every route but Anthropic's and the event stream is a route of src/protocol/routes.ts;
- * those of servedRoutes() are dispatched from that table (routeTable.ts), the others still
- * by their prefix to their handlers.
+ * Every route but the open ones, Anthropic's and the event stream is a route of
+ * src/protocol/routes.ts, dispatched from that table (routeTable.ts, servedRoutes() below)
+ * to the handlers each *Route.ts module serves.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
@@ -31,17 +31,17 @@ import { readBodyChunks, refuseUnreadBody } from './body';
 import { GatewayError, sendError } from './errors';
 import { handleEvents } from './eventsRoute';
 import { headerOverflowResponse } from './headerOverflow';
-import { ANALYTICS_PREFIX, analyticsView, handleAnalytics } from './analyticsRoute';
-import { dispatchRoute, serve, type ServedRoute } from './routeTable';
+import { analyticsRoutes } from './analyticsRoute';
+import { dispatchRoute, sendJson, serve, type ServedRoute } from './routeTable';
 import { ROUTES, type CatalogueModel } from '../../protocol/routes';
-import { SESSION_INFO_PATH, handleSessionInfo } from './sessionInfoRoute';
-import { PRICES_PREFIX, handlePrices } from './pricesRoute';
-import { REPORTS_PREFIX, handleReports } from './reportsRoute';
-import { SYNC_PREFIX, handleSync } from './syncRoute';
-import { PROJECTS_PREFIX, handleProjects } from './projectsRoute';
-import { BUDGETS_PATH, handleBudgets } from './budgetsRoute';
-import { TEAM_PREFIX, handleTeam } from './teamRoute';
-import { handleLeases, isLeasesPath, type GatewayClients } from './leasesRoute';
+import { sessionInfoRoutes } from './sessionInfoRoute';
+import { pricesRoutes } from './pricesRoute';
+import { reportsRoutes } from './reportsRoute';
+import { syncRoutes } from './syncRoute';
+import { projectsRoutes } from './projectsRoute';
+import { budgetsRoutes } from './budgetsRoute';
+import { teamRoutes } from './teamRoute';
+import { leasesRoutes, type GatewayClients } from './leasesRoute';
 import { TeamAccess } from '../team/teamService';
 import type { LedgerService } from '../ledger/service';
 import { chooseRoute, handleMessages, parseRouted, sessionContextOf, type MessagesDeps } from './messagesRoute';
@@ -117,34 +117,31 @@ export function createGatewayServer(deps: ServerDeps): http.Server {
   return server;
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-/** The routes of the API table this server dispatches from it. */
+/** The routes of the API table, each with its handler. */
 function servedRoutes(deps: ServerDeps): ServedRoute[] {
   return [
     serve(ROUTES.models, () => ({ models: modelCatalogue(deps) })),
     serve(ROUTES.status, () => deps.status()),
     serve(ROUTES.rules, () => deps.rules()),
-    serve(ROUTES.session, ({ params, req }) => {
+    serve(ROUTES.session, ({ params }) => {
       const { id } = params;
-      // Session ids are plain: one that needed percent-encoding names no route.
-      const path = (req.url ?? '').split('?')[0];
-      if (!SESSION_ID.test(path.slice(path.lastIndexOf('/') + 1))) throw new GatewayError('not_found_error', `no route ${req.method} ${path}`);
       const s = deps.hub.session(id);
       if (!s) throw new GatewayError('not_found_error', `no requests recorded for session ${id} since the gateway started`);
       // The id the session is known by everywhere (claude's, else Conduit's), whichever was asked.
       const last = s.records[s.records.length - 1];
       return { sessionId: last ? sessionIdOf(last.context) ?? id : id, ...s };
     }),
-    serve(ROUTES.analyticsView, ({ search }) => analyticsView(search, deps)),
+    ...sessionInfoRoutes(deps),
+    ...pricesRoutes(deps),
+    ...analyticsRoutes(deps),
+    ...reportsRoutes(deps),
+    ...projectsRoutes(deps),
+    ...budgetsRoutes(deps),
+    ...syncRoutes(deps),
+    ...teamRoutes(deps),
+    ...leasesRoutes(deps),
   ];
 }
-
-const SESSION_ID = /^[A-Za-z0-9._-]{1,200}$/;
 
 async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDeps, table: readonly ServedRoute[]): Promise<void> {
   if (!isLoopbackHost(req.headers.host)) {
@@ -188,44 +185,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, deps: ServerDep
     handleEvents(req, res, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps.hub);
     return;
   }
-  if (await dispatchRoute(table, req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)))) return;
-  const info = SESSION_INFO_PATH.exec(path);
-  if (info) {
-    await handleSessionInfo(req, res, info[1], deps);
-    return;
-  }
-  if (path.startsWith(PRICES_PREFIX) && deps.configFile && deps.reloadConfig) {
-    await handlePrices(req, res, path, { configFile: deps.configFile, reloadConfig: deps.reloadConfig, get prices() { return deps.prices; }, ledger: deps.ledger ?? null, log: deps.log });
-    return;
-  }
-  if (path.startsWith(ANALYTICS_PREFIX)) {
-    await handleAnalytics(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
-    return;
-  }
-  if (path.startsWith(REPORTS_PREFIX)) {
-    await handleReports(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
-    return;
-  }
-  if (path.startsWith(PROJECTS_PREFIX)) {
-    await handleProjects(req, res, path, deps);
-    return;
-  }
-  if (path === BUDGETS_PATH || path.startsWith(`${BUDGETS_PATH}/`)) {
-    await handleBudgets(req, res, path, new URLSearchParams(q < 0 ? '' : rawUrl.slice(q + 1)), deps);
-    return;
-  }
-  if (path.startsWith(SYNC_PREFIX)) {
-    await handleSync(req, res, path, deps);
-    return;
-  }
-  if (isLeasesPath(path)) {
-    await handleLeases(req, res, path, deps);
-    return;
-  }
-  if (path.startsWith(TEAM_PREFIX)) {
-    await handleTeam(req, res, path, deps);
-    return;
-  }
+  if (await dispatchRoute(table, req, res, path, q < 0 ? '' : rawUrl.slice(q + 1))) return;
   sendError(res, 'not_found_error', `no route ${method} ${path}`);
 }
 

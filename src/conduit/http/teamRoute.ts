@@ -15,7 +15,6 @@
  *   DELETE /v1/conduit/team/links/:workspaceKey                  (no session needed)
  *   GET    /v1/conduit/analytics/members?project=&range=&from=&to=&tz=&scope=   (from analyticsRoute.ts)
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/log';
 import { AnalyticsParamError, strictQuery, timeZoneParam } from '../ledger/store/queryParams';
 import { remoteProjectId } from '../ledger/sync/outbox';
@@ -24,8 +23,10 @@ import { resolveTeamRange, type TeamRangeKind } from '../team/teamRange';
 import { TeamError, type TeamErrorKind } from '../team/teamBackend';
 import type { TeamAccess, TeamService } from '../team/teamService';
 import { isAnalyticsScope, type AnalyticsScope } from '../../protocol/team';
-import { readBody } from './body';
-import { sendError, type AnthropicErrorType } from './errors';
+import { hasControlCharacter } from '../../protocol/controlCharacters';
+import { ROUTES } from '../../protocol/routes';
+import { GatewayError, type AnthropicErrorType } from './errors';
+import { serve, storeOf, type ServedRoute } from './routeTable';
 
 export interface TeamRouteDeps {
   team?: TeamAccess | null;
@@ -34,7 +35,7 @@ export interface TeamRouteDeps {
   log: Logger;
 }
 
-export const TEAM_PREFIX = '/v1/conduit/team/';
+/** Team bodies are one short field. */
 const MAX_BODY = 4 * 1024;
 
 const ERROR: Record<TeamErrorKind, [AnthropicErrorType, number]> = {
@@ -46,29 +47,19 @@ const ERROR: Record<TeamErrorKind, [AnthropicErrorType, number]> = {
   unavailable: ['api_error', 502],
 };
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
-  res.end(body);
-}
-
-async function answer(res: ServerResponse, deps: TeamRouteDeps, what: string, work: () => Promise<unknown>): Promise<void> {
+/** What the work answers; Supabase's refusals keep their meaning (ERROR), anything else is logged. */
+async function teamAnswer<T>(deps: TeamRouteDeps, what: string, work: () => Promise<T>): Promise<T> {
   try {
-    sendJson(res, 200, await work());
+    return await work();
   } catch (err) {
     if (err instanceof TeamError) {
       const [type, status] = ERROR[err.kind];
       if (err.kind === 'unavailable') deps.log.warn(`team ${what}: ${err.message}`);
-      return sendError(res, type, err.message, status);
+      throw new GatewayError(type, err.message, status);
     }
-    if (err instanceof AnalyticsParamError) return sendError(res, 'invalid_request_error', err.message);
-    if (err instanceof LedgerUnavailableError) {
-      // As analyticsRoute's sendUnavailable (not imported: that module imports this one).
-      res.setHeader('retry-after', err.state === 'opening' ? '5' : '60');
-      return sendError(res, 'api_error', err.message, 503);
-    }
+    if (err instanceof AnalyticsParamError || err instanceof LedgerUnavailableError || err instanceof GatewayError) throw err;
     deps.log.error(`team ${what}: ${(err as Error)?.stack ?? String(err)}`);
-    sendError(res, 'api_error', `team ${what} failed: ${(err as Error)?.message ?? String(err)}`);
+    throw new GatewayError('api_error', `team ${what} failed: ${(err as Error)?.message ?? String(err)}`);
   }
 }
 
@@ -77,51 +68,16 @@ function access(deps: TeamRouteDeps): TeamService {
   return deps.team.service();
 }
 
-function segment(value: string, name: string): string {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(value);
-  } catch {
-    throw new TeamError('invalid', `${name}: not a valid percent-encoded path segment`);
-  }
-  // eslint-disable-next-line no-control-regex
-  if (!decoded || decoded.length > 200 || /[\u0000-\u001f\u007f]/.test(decoded)) throw new TeamError('invalid', `${name}: 1 to 200 characters, no control characters`);
-  return decoded;
-}
-
-/** The one string field of a small JSON body ({"email": ...}, {"projectId": ...}). */
-async function fieldOf(req: IncomingMessage, field: string, example: string): Promise<string> {
-  const raw = await readBody(req, MAX_BODY);
-  let body: unknown;
-  try {
-    body = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new TeamError('invalid', `the body must be JSON: {"${field}": "${example}"}`);
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new TeamError('invalid', `the body must be a JSON object: {"${field}": "${example}"}`);
-  const keys = Object.keys(body);
-  const extra = keys.find((k) => k !== field);
-  if (extra) throw new TeamError('invalid', `unknown field "${extra.slice(0, 40)}" (allowed: ${field})`);
-  const value = (body as Record<string, unknown>)[field];
-  if (typeof value !== 'string') throw new TeamError('invalid', `${field}: required, a string`);
-  return value;
-}
-
-const emailOf = (req: IncomingMessage) => fieldOf(req, 'email', 'name@example.com');
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-function links(deps: TeamRouteDeps): Pick<LedgerService, 'workspaceLinks'> {
-  if (!deps.ledger) throw new LedgerUnavailableError('failed', 'the usage store is turned off in this gateway');
-  return deps.ledger;
-}
+const links = (deps: TeamRouteDeps) => storeOf(deps.ledger);
 
 /**
  * PUT /v1/conduit/team/links/:workspaceKey {projectId}: the project must be one the signed-in
  * person is a member of (Supabase says so), and not the workspace's own project.
  */
-async function link(req: IncomingMessage, deps: TeamRouteDeps, workspaceKey: string) {
-  const projectId = (await fieldOf(req, 'projectId', '<a project id from GET /v1/conduit/team/projects>')).trim();
+async function link(deps: TeamRouteDeps, workspaceKey: string, projectIdGiven: string) {
+  const projectId = projectIdGiven.trim();
   if (!UUID.test(projectId)) throw new TeamError('invalid', 'projectId: expected a Supabase project id (a UUID) from GET /v1/conduit/team/projects');
   const team = access(deps);
   const project = await team.project(projectId);
@@ -134,55 +90,20 @@ async function link(req: IncomingMessage, deps: TeamRouteDeps, workspaceKey: str
   });
 }
 
-export async function handleTeam(req: IncomingMessage, res: ServerResponse, path: string, deps: TeamRouteDeps): Promise<void> {
-  const method = req.method ?? 'GET';
-  const parts = path.slice(TEAM_PREFIX.length).split('/');
-  const notAllowed = (allowed: string) => sendError(res, 'invalid_request_error', `${method} is not allowed on ${path}; use ${allowed}`, 405);
-
-  if (parts.length === 2 && parts[0] === 'invitations' && parts[1] === 'accept') {
-    if (method !== 'POST') return notAllowed('POST');
-    return answer(res, deps, 'accept', () => access(deps).acceptPending());
-  }
-  if (parts[0] === 'links') {
-    if (parts.length === 1) {
-      if (method !== 'GET') return notAllowed('GET');
-      return answer(res, deps, 'links', () => links(deps).workspaceLinks({ op: 'list' }));
-    }
-    if (parts.length !== 2) return sendError(res, 'not_found_error', `no route ${method} ${path}`);
-    if (method === 'PUT') return answer(res, deps, 'link', () => link(req, deps, segment(parts[1], 'workspace')));
-    if (method === 'DELETE') {
-      return answer(res, deps, 'unlink', async () => links(deps).workspaceLinks({ op: 'remove', workspaceKey: segment(parts[1], 'workspace') }));
-    }
-    return notAllowed('PUT or DELETE');
-  }
-  if (parts[0] !== 'projects') return sendError(res, 'not_found_error', `no route ${method} ${path}`);
-  if (parts.length === 1) {
-    if (method !== 'GET') return notAllowed('GET');
-    return answer(res, deps, 'projects', () => access(deps).projects());
-  }
-  const rest = parts.slice(2);
-  let allowed: string;
-  let run: (team: TeamService, project: string) => Promise<unknown>;
-  if (rest.length === 1 && rest[0] === 'members') {
-    allowed = 'GET';
-    run = (team, project) => team.members(project);
-  } else if (rest.length === 1 && rest[0] === 'invitations') {
-    allowed = 'POST';
-    run = async (team, project) => team.invite(project, await emailOf(req));
-  } else if (rest.length === 2 && rest[0] === 'invitations') {
-    allowed = 'DELETE';
-    run = (team, project) => team.revoke(project, segment(rest[1], 'invitation'));
-  } else if (rest.length === 2 && rest[0] === 'members') {
-    allowed = 'DELETE';
-    run = (team, project) => team.remove(project, segment(rest[1], 'member'));
-  } else if (rest.length === 1 && rest[0] === 'leave') {
-    allowed = 'POST';
-    run = (team, project) => team.leave(project);
-  } else {
-    return sendError(res, 'not_found_error', `no route ${method} ${path}`);
-  }
-  if (method !== allowed) return notAllowed(allowed);
-  return answer(res, deps, rest[0], () => run(access(deps), segment(parts[1], 'project')));
+export function teamRoutes(deps: TeamRouteDeps): ServedRoute[] {
+  const team = <T>(what: string, work: (service: TeamService) => Promise<T>) => teamAnswer(deps, what, () => work(access(deps)));
+  return [
+    serve(ROUTES.acceptInvitations, () => team('accept', (s) => s.acceptPending())),
+    serve(ROUTES.workspaceLinks, () => teamAnswer(deps, 'links', () => links(deps).workspaceLinks({ op: 'list' }))),
+    serve(ROUTES.linkWorkspace, ({ params, body }) => teamAnswer(deps, 'link', () => link(deps, params.workspaceKey, body.projectId)), { maxBodyBytes: MAX_BODY }),
+    serve(ROUTES.unlinkWorkspace, ({ params }) => teamAnswer(deps, 'unlink', () => links(deps).workspaceLinks({ op: 'remove', workspaceKey: params.workspaceKey }))),
+    serve(ROUTES.teamProjects, () => team('projects', (s) => s.projects())),
+    serve(ROUTES.teamMembers, ({ params }) => team('members', (s) => s.members(params.projectId))),
+    serve(ROUTES.invite, ({ params, body }) => team('invitations', (s) => s.invite(params.projectId, body.email)), { maxBodyBytes: MAX_BODY }),
+    serve(ROUTES.revokeInvitation, ({ params }) => team('invitations', (s) => s.revoke(params.projectId, params.invitationId))),
+    serve(ROUTES.removeTeamMember, ({ params }) => team('members', (s) => s.remove(params.projectId, params.userId))),
+    serve(ROUTES.leaveTeamProject, ({ params }) => team('leave', (s) => s.leave(params.projectId))),
+  ];
 }
 
 const MEMBERS_PARAMS = ['project', 'range', 'from', 'to', 'tz', 'scope'] as const;
@@ -199,8 +120,7 @@ export function parseMembersQuery(search: URLSearchParams, now = new Date()): Me
   const get = strictQuery(search, MEMBERS_PARAMS, 'the members query');
   const project = get('project');
   if (!project) throw new AnalyticsParamError('project: required (a workspace key of your own project, or a Supabase project id from GET /v1/conduit/team/projects)');
-  // eslint-disable-next-line no-control-regex
-  if (project.length > 200 || /[\u0000-\u001f\u007f]/.test(project)) throw new AnalyticsParamError('project: 1 to 200 characters, no control characters');
+  if (project.length > 200 || hasControlCharacter(project)) throw new AnalyticsParamError('project: 1 to 200 characters, no control characters');
   const scope = get('scope') ?? 'team';
   if (!isAnalyticsScope(scope)) throw new AnalyticsParamError(`scope: expected own or team, got "${scope.slice(0, 40)}"`);
   const from = get('from');
@@ -212,8 +132,9 @@ export function parseMembersQuery(search: URLSearchParams, now = new Date()): Me
   return { project, scope, range: resolveTeamRange({ range: range as TeamRangeKind, from, to, tz }, now) };
 }
 
-export async function handleTeamUsage(res: ServerResponse, search: URLSearchParams, deps: TeamRouteDeps): Promise<void> {
-  await answer(res, deps, 'members', async () => {
+/** GET /v1/conduit/analytics/members (served with the analytics routes). */
+export function teamUsage(search: URLSearchParams, deps: TeamRouteDeps) {
+  return teamAnswer(deps, 'members', async () => {
     const query = parseMembersQuery(search);
     return access(deps).usage(query.project, query.range, query.scope);
   });
