@@ -5,16 +5,14 @@
  * has held a lease for a grace period; a gateway the person started (`conduit start`, or a
  * conduit-claude in a terminal) runs until the person stops it.
  *
- *   GET    /v1/conduit/leases                → LeasesStatus
- *   PUT    /v1/conduit/leases/:id            LeaseRenewal → LeaseInfo (takes or renews the lease)
- *   DELETE /v1/conduit/leases/:id            → { released: boolean }
- *   POST   /v1/conduit/stop-when-idle        StopWhenIdleRequest → StopWhenIdleAnswer
+ * Routes (src/protocol/routes.ts):
+ *   ROUTES.leases         → LeasesStatus
+ *   ROUTES.renewLease     LeaseRenewal → LeaseInfo (takes or renews the lease)
+ *   ROUTES.releaseLease   → { released: boolean }
+ *   ROUTES.stopWhenIdle   StopWhenIdleRequest → StopWhenIdleAnswer
  */
 import * as v from 'valibot';
 import { ValidationError, numberSchema, parseWith, looseObjectOf } from './validate';
-
-export const LEASES_PATH = '/v1/conduit/leases';
-export const STOP_WHEN_IDLE_PATH = '/v1/conduit/stop-when-idle';
 
 /**
  * Set to "vscode" in the environment of a gateway the extension starts. Any other value, or

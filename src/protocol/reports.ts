@@ -35,8 +35,6 @@ import { TOKEN_MEASURES, type TokenMeasures } from './measures';
 import { urlOf } from './route';
 import { ROUTES } from './routes';
 
-export const REPORT_PATH = '/v1/conduit/reports/usage';
-
 export const REPORT_DIMENSIONS = ['project', 'agent', 'model', 'day', 'month', 'session'] as const;
 export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 export const DEFAULT_GROUP_BY: ReportDimension[] = ['project', 'agent', 'model', 'day'];
