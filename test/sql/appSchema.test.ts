@@ -24,10 +24,23 @@ import {
 // The files this change added: a store migrated before them gets them applied last.
 const ADDED = ['20261127000000_adopt_app_tables.sql', '20261205100001_app_writes_accepted.sql', '20261205100002_request_id_default_always.sql'];
 
+/** A fresh database of each engine the migrations build. */
+interface Db { sql: SqlClient; close(): Promise<void> }
+const ENGINES: [string, () => Promise<Db>][] = [
+  ['PostgreSQL 15', async () => {
+    const client = await connectFreshDatabase();
+    return { sql: fromPgClient(client), close: () => client.end() };
+  }],
+  ['the embedded store (PGlite)', async () => {
+    const lite = await PGlite.create();
+    return { sql: fromPglite(lite), close: () => lite.close() };
+  }],
+];
+
 /** The schema the first start (the empty database) ended with: what the others must end with. */
 interface SchemaHolder { dump?: string[] }
 
-function checksOn(open: () => Promise<{ sql: SqlClient; close(): Promise<void> }>, start: Start, empty: SchemaHolder) {
+function checksOn(open: () => Promise<Db>, start: Start, empty: SchemaHolder) {
   let sql: SqlClient;
   let close: () => Promise<void>;
   before(async function () {
@@ -159,50 +172,44 @@ function checksOn(open: () => Promise<{ sql: SqlClient; close(): Promise<void> }
 }
 
 describe("sql: the Synapse app's schema and writes", () => {
-  describe('on PostgreSQL 15', () => {
-    const empty: SchemaHolder = {};
-    for (const start of STARTS) {
-      describe(`from ${start.name}`, () => {
-        checksOn(async () => {
-          const client = await connectFreshDatabase();
-          return { sql: fromPgClient(client), close: () => client.end() };
-        }, start, empty);
-      });
-    }
-  });
-
-  it('upgrades a store migrated before the adoption and the defaults existed, changing nothing else', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'conduit-migrations-'));
-    const client = await connectFreshDatabase();
-    try {
-      cpSync(SUPABASE, dir, { recursive: true });
-      for (const name of ADDED) rmSync(path.join(dir, 'migrations', name));
-      const sql = fromPgClient(client);
-      await applyMigrations(sql, { dir, includeShim: true });
-      await insertDataset(sql, buildDataset(new Date(), 120));
-      const usageBefore = await groupedUsageRows(sql);
-
-      const result = await applyMigrations(sql, { includeShim: true });
-      assert.deepEqual(result.applied, ADDED, 'the older file too, after the others');
-      const fresh = await migratedDatabase();
-      try {
-        assert.deepEqual(await schemaDump(sql), await schemaDump(fresh.sql), 'the same schema as a store built with every file');
-      } finally {
-        await fresh.pgClient.end();
+  for (const [engine, open] of ENGINES) {
+    describe(`on ${engine}`, () => {
+      const empty: SchemaHolder = {};
+      for (const start of STARTS) {
+        describe(`from ${start.name}`, () => checksOn(open, start, empty));
       }
-      assert.deepEqual(await groupedUsageRows(sql), usageBefore, 'the rows are kept');
-      await assertRollupsExact(sql, 'after the upgrade');
-    } finally {
-      await client.end();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+
+      it('upgrades a store migrated before these files existed: they are applied (the older one after the others), nothing else changes', async function () {
+        this.timeout(120_000);
+        const dir = mkdtempSync(path.join(os.tmpdir(), 'conduit-migrations-'));
+        const [old, fresh] = [await open(), await open()];
+        try {
+          cpSync(SUPABASE, dir, { recursive: true });
+          for (const name of ADDED) rmSync(path.join(dir, 'migrations', name));
+          await applyMigrations(old.sql, { dir, includeShim: true });
+          await insertDataset(old.sql, buildDataset(new Date(), 120));
+          const usageBefore = await groupedUsageRows(old.sql);
+
+          const result = await applyMigrations(old.sql, { includeShim: true });
+          assert.deepEqual(result.applied, ADDED);
+          await applyMigrations(fresh.sql, { includeShim: true });
+          assert.deepEqual(await schemaDump(old.sql), await schemaDump(fresh.sql), 'the schema of a store built with every file');
+          assert.deepEqual(await groupedUsageRows(old.sql), usageBefore, 'the rows are kept');
+          await assertRollupsExact(old.sql, 'after the upgrade');
+        } finally {
+          await old.close();
+          await fresh.close();
+          rmSync(dir, { recursive: true, force: true });
+        }
+      });
+    });
+  }
 
   it('measures get_usage_statistics ranges in fixed lengths: a day is 24 hours, a month 30 days, in any time zone', async () => {
     const { pgClient, sql } = await migratedDatabase();
     try {
-      // Across the end of daylight-saving time's start in Berlin (28 March 2027), and from
-      // the last day of March, PostgreSQL's calendar arithmetic gives 23 hours and 31 days.
+      // Across the start of daylight-saving time in Berlin (28 March 2027), and from the last
+      // day of March, PostgreSQL's calendar arithmetic gives 23 hours and 31 days.
       await sql.exec(`set timezone = 'Europe/Berlin'`);
       const { rows } = await sql.query<{ range: string; fixed: number; calendar: number }>(
         `select t.range,
@@ -219,18 +226,6 @@ describe("sql: the Synapse app's schema and writes", () => {
       ]);
     } finally {
       await pgClient.end();
-    }
-  });
-
-  describe('on the embedded store (PGlite)', () => {
-    const empty: SchemaHolder = {};
-    for (const start of STARTS) {
-      describe(`from ${start.name}`, () => {
-        checksOn(async () => {
-          const lite = await PGlite.create();
-          return { sql: fromPglite(lite), close: () => lite.close() };
-        }, start, empty);
-      });
     }
   });
 });
