@@ -39,7 +39,7 @@ export class GatewayApi implements RouteCarrier, vscode.Disposable {
   private readonly stream: ReconnectingEventStream;
   /** The port the event stream was started for; null while the gateway does not run. */
   private streamPort: number | null = null;
-  /** Calls waiting for the store to open (callWhenReady). */
+  /** Calls waiting for the store to open (send with waitForStoreMs). */
   private storeWaiters = 0;
   private readonly subscription: vscode.Disposable;
 

@@ -15,7 +15,7 @@ import {
   type DailyGroupBy, type RetiredModel, type SessionSort, type SessionUsage, type SessionsPage, type TeamAnalyticsData, type TeamAnalyticsProblem,
   type TokenSplit,
 } from '../../protocol/webviewMessages';
-import { call, type CallVia } from '../../conduit/client/call';
+import { GatewayHttpError, call, type CallVia } from '../../conduit/client/call';
 import { gatewayFacts } from './gatewayFacts';
 import { REFUSED_COST_SOURCE, totalTokens } from '../../protocol/measures';
 
@@ -26,12 +26,6 @@ async function dayTimeZone(api: CallVia): Promise<string> {
 
 /** Where the analytics are read: the extension's GatewayApi; a test's gateway over plain HTTP. */
 export type AnalyticsApi = CallVia;
-
-/** The HTTP status of a gateway's refusal (GatewayHttpError), else 0. Read by shape: this file stays free of 'vscode'. */
-export function httpStatus(err: unknown): number {
-  const status = (err as { status?: unknown } | null)?.status;
-  return typeof status === 'number' ? status : 0;
-}
 
 /**
  * The gateway is not up (yet): GatewayApi's "not running" (GatewayUnavailableError), or its
@@ -201,7 +195,7 @@ export async function loadTeamAnalytics(api: CallVia, projectKey: string | null,
   try {
     r = await call(api, ROUTES.analyticsMembers, { query: { project, ...periodParams(period), tz, scope: 'team' } });
   } catch (err) {
-    const status = httpStatus(err);
+    const status = err instanceof GatewayHttpError ? err.status : 0;
     if (status === 409) throw new TeamAnalyticsError('signedOut', (err as Error).message);
     if (status === 404) throw new TeamAnalyticsError('noProject', (err as Error).message);
     throw new TeamAnalyticsError('failed', (err as Error).message);
