@@ -23,7 +23,14 @@ import { silentLogger, type Logger } from '../core/log';
 import { JOURNAL_FILE } from '../ledger/store/journalReader';
 import { storableJson } from './storableText';
 
-const SYNC_DELAY_MS = 5;
+/**
+ * How long the lines written after a sync wait for the next one. A sync costs this kind
+ * of machine (a VM, where each system call and disk flush is dear) about 600 µs of CPU
+ * whatever it carries; every 5 ms under load it was about 10 µs of CPU per request (a
+ * benchmark of the journal alone). 50 ms: a machine that goes down may lose the records
+ * of its last 50 ms instead of 5 ms; a killed gateway still loses none (see above).
+ */
+const SYNC_DELAY_MS = 50;
 /** How often lines the disk refused are tried again when no append comes to try them. */
 const RETRY_MS = 1_000;
 /** Lines kept in memory while the disk refuses them; beyond this a record is lost (and counted). */
@@ -234,7 +241,7 @@ export class Journal extends EventEmitter {
   private async syncLoop(): Promise<void> {
     try {
       while (this.batch) {
-        // Let the appends of the next few milliseconds join the sync: one fdatasync then
+        // Let the appends of the next SYNC_DELAY_MS join the sync: one fdatasync then
         // serves every request that ended meanwhile. (A killed gateway loses nothing:
         // the lines are already written; the sync is for a machine that goes down.)
         await new Promise<void>((resolve) => setTimeout(resolve, SYNC_DELAY_MS));
