@@ -78,6 +78,26 @@ describe("gateway: the person's own endpoint from the session context", () => {
     assert.equal(s.providers.find((p) => p.name === 'anthropic')?.baseUrl, t.fake.url, 'the configured provider is unchanged');
   });
 
+  it("count_tokens of such a session goes to the person's endpoint too; refused, it is estimated locally and sent nowhere", async () => {
+    const count = (gw: TestGateway) => rawRequest(gw.url, {
+      method: 'POST', path: '/v1/messages/count_tokens', body: JSON.stringify(smallRequest()),
+      headers: {
+        'content-type': 'application/json', 'anthropic-version': '2023-06-01', 'x-conduit-token': gw.token,
+        'x-conduit-context': encodeSessionContext({ anthropicBaseUrl: person.url }), authorization: `Bearer ${PERSON_TOKEN}`,
+      },
+    });
+    const res = await count(t);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(person.requests.filter((r) => r.url.startsWith('/v1/messages/count_tokens')).length, 1);
+    assert.equal(t.fake.requests.length, 0);
+
+    const refused = await count(refusing);
+    assert.equal(refused.status, 200, refused.text);
+    assert.equal((JSON.parse(refused.text) as { conduit_estimate?: boolean }).conduit_estimate, true);
+    assert.equal(person.requests.length, 1, 'nothing more reached the person');
+    assert.equal(refusing.fake.requests.length, 0);
+  });
+
   it('a session without it still goes to the configured provider with the gateway key', async () => {
     const res = await post(t, { sessionId: 'sess-plain' });
     assert.equal(res.status, 200, res.text);

@@ -198,7 +198,7 @@ async function handleCountTokens(req: IncomingMessage, res: ServerResponse, body
   const estimate = () => sendJson(res, 200, { input_tokens: facts.tokenCount, conduit_estimate: true });
   let target;
   try {
-    target = deps.providers.resolve(choice.modelRef);
+    target = deps.providers.resolve(choice.modelRef, ctx.anthropicBaseUrl);
   } catch {
     return estimate();
   }
