@@ -7,12 +7,11 @@
  */
 import * as v from 'valibot';
 import { controlCharacterProblem } from './controlCharacters';
-import { ValidationError, describe, isPlainObject } from './validate';
+import { ValidationError, expecting, plainObjectSchema, type Schema } from './validate';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
-/** A schema whose input is anything (what arrives over the wire) and whose output is T. */
-export type Schema<T> = v.GenericSchema<unknown, T>;
+export type { Schema } from './validate';
 
 export interface Route<Params, Query, Body, Response> {
   readonly method: HttpMethod;
@@ -114,9 +113,7 @@ export function matchPath(r: AnyRoute, path: string): Record<string, string> | n
  * A schema's message for a value that is not what it should be: what was expected and what
  * came ("expected a number ≥ 0, got the string \"x\""), as validate.ts's messages say it.
  */
-export function expected(what: string): (issue: v.BaseIssue<unknown>) => string {
-  return (issue) => `expected ${what}, got ${describe(issue.input)}`;
-}
+export const expected = expecting;
 
 /**
  * An object with these entries: a list or null is "expected an object" (valibot's object
@@ -124,19 +121,19 @@ export function expected(what: string): (issue: v.BaseIssue<unknown>) => string 
  */
 export function objectOf<E extends v.ObjectEntries>(entries: E) {
   return v.pipe(
-    v.custom<Record<string, unknown>>(isPlainObject, expected('an object')),
+    plainObjectSchema,
     v.object(entries, (issue) => `missing, expected ${issue.expected}`),
   );
 }
 
 /**
  * An object with these entries and no others (a request body): a missing entry is
- * "required", another one "unknown field" with the entries there are.
+ * "required", another one an "unknown field" naming the entries there are.
  */
 export function closedObjectOf<E extends v.ObjectEntries>(entries: E) {
   const allowed = Object.keys(entries).join(', ');
   return v.pipe(
-    v.custom<Record<string, unknown>>(isPlainObject, expected(`an object with ${allowed}`)),
+    plainObjectSchema,
     v.strictObject(entries, (issue) => (issue.expected === 'never' ? `unknown field ${issue.received} (allowed: ${allowed})` : 'required')),
   );
 }

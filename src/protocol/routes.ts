@@ -12,7 +12,7 @@ import type {
 import type { AnalyticsViewAnswer, CacheAnswer, SavingsAnswer, SourcesAnswer, TimeseriesAnswer } from './analyticsView';
 import type { ReportLine } from './reports';
 import type { BudgetAlert, BudgetAlertsResponse, BudgetsResponse } from './budgets';
-import type { LeaseInfo, LeasesStatus, StopWhenIdleAnswer } from './leases';
+import { leaseRenewalSchema, stopWhenIdleSchema, type LeaseInfo, type LeasesStatus, type StopWhenIdleAnswer } from './leases';
 import type { AgentInfo, ProjectInfo } from './projects';
 import type {
   ProjectInvitation, TeamMembersResponse, TeamMembership, TeamProject, TeamUsageResponse, WorkspaceLink,
@@ -204,7 +204,7 @@ export const ROUTES = {
   unlinkWorkspace: route('DELETE', '/v1/conduit/team/links/:workspaceKey', { params: v.object({ workspaceKey: pathSegment }), response: typed<{ unlinked: boolean }>() }),
 
   leases: route('GET', '/v1/conduit/leases', { response: typed<LeasesStatus>() }),
-  renewLease: route('PUT', '/v1/conduit/leases/:id', { params: v.object({ id: text }), body: typed<{ client: string; ttlSeconds: number }>(), response: typed<LeaseInfo>() }),
+  renewLease: route('PUT', '/v1/conduit/leases/:id', { params: v.object({ id: text }), body: leaseRenewalSchema, response: typed<LeaseInfo>() }),
   releaseLease: route('DELETE', '/v1/conduit/leases/:id', { params: v.object({ id: text }), response: typed<{ released: boolean }>() }),
-  stopWhenIdle: route('POST', '/v1/conduit/stop-when-idle', { body: typed<{ graceSeconds: number }>(), response: typed<StopWhenIdleAnswer>() }),
+  stopWhenIdle: route('POST', '/v1/conduit/stop-when-idle', { body: stopWhenIdleSchema, response: typed<StopWhenIdleAnswer>() }),
 } as const;

@@ -7,7 +7,7 @@ import { GatewayHttpError, call } from '../../src/conduit/client/call';
 import { ROUTES } from '../../src/protocol/routes';
 import { CONTEXT_HEADER, encodeSessionContext } from '../../src/protocol/sessionContext';
 import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
-import { EventSubscriber, smallRequest } from './helpers';
+import { EventSubscriber, assertAnthropicError, rawRequest, smallRequest } from './helpers';
 
 describe('gateway: routes dispatched from the typed route table', function () {
   this.timeout(120_000);
@@ -74,6 +74,67 @@ describe('gateway: routes dispatched from the typed route table', function () {
       assert.match(err.message, /^query\.bucket: expected hour or day, got the string "week"/);
       return true;
     });
+  });
+
+  const send = (method: string, path: string, body?: unknown) => rawRequest(t.url, {
+    method, path, timeoutMs: 20_000,
+    headers: { 'x-conduit-token': t.token, 'content-type': 'application/json' },
+    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  const refusal = async (method: string, path: string, body: unknown, status: number, type: string) =>
+    assertAnthropicError(await send(method, path, body), status, type).message.replace(/^\[conduit\] /, '');
+
+  it('a path whose parameters do not pass its route\'s params schema is no route (404), whatever its method', async () => {
+    for (const [method, path] of [
+      ['GET', '/v1/conduit/sessions/a%20b'], // session ids are plain
+      ['GET', `/v1/conduit/sessions/${'s'.repeat(201)}`],
+      ['PUT', '/v1/conduit/sessions/a%2Fb/info'],
+      ['POST', '/v1/conduit/sessions/a%20b'],
+      ['GET', '/v1/conduit/team/projects/a%00b/members'], // no control characters in a team path
+      ['DELETE', '/v1/conduit/team/links/a%0Ab'],
+      ['DELETE', `/v1/conduit/team/projects/p/members/${'u'.repeat(201)}`],
+    ] as const) {
+      assert.equal(await refusal(method, path, method === 'PUT' ? { firstPrompt: 'x' } : undefined, 404, 'not_found_error'), `no route ${method} ${path}`);
+    }
+  });
+
+  it('a path of the table with another method answers 405 naming the methods it has', async () => {
+    const rules = await send('POST', '/v1/conduit/rules', {});
+    assert.equal(assertAnthropicError(rules, 405, 'invalid_request_error').message, '[conduit] POST is not allowed on /v1/conduit/rules; use GET');
+    assert.equal(rules.headers.allow, 'GET');
+    const agents = await send('DELETE', '/v1/conduit/projects/p/agents');
+    assert.equal(assertAnthropicError(agents, 405).message, '[conduit] DELETE is not allowed on /v1/conduit/projects/p/agents; use GET or POST');
+    assert.equal(agents.headers.allow, 'GET, POST');
+    // Not a route at all: 404.
+    assert.match(await refusal('GET', '/v1/conduit/nothing-here', undefined, 404, 'not_found_error'), /^no route GET \/v1\/conduit\/nothing-here$/);
+  });
+
+  it('a parameter that is not valid percent-encoding is a 400 naming it', async () => {
+    assert.equal(await refusal('DELETE', '/v1/conduit/team/links/%E0%A4%A', undefined, 400, 'invalid_request_error'), 'workspaceKey: not valid percent-encoding in the path');
+  });
+
+  it('refuses a body its route\'s schema does not take, naming the offending field (400)', async () => {
+    const info = '/v1/conduit/sessions/run-schema/info';
+    const invite = '/v1/conduit/team/projects/p/invitations';
+    for (const [method, path, body, expected] of [
+      ['PUT', info, { claudeSessionId: 'a b' }, 'body.claudeSessionId: expected 1 to 200 letters, digits, dots, dashes or underscores, got the string "a b"'],
+      ['PUT', info, { firstPrompt: 42 }, 'body.firstPrompt: expected a string, got number 42'],
+      ['PUT', info, { prompt: 'x' }, 'body.prompt: unknown field "prompt" (allowed: claudeSessionId, firstPrompt, conduitSessionId)'],
+      ['PUT', info, '[1]', 'body: expected an object, got a list'],
+      ['PUT', info, '{"firstPrompt": ', /^request body is not valid JSON: /],
+      ['POST', invite, {}, 'body.email: required'],
+      ['POST', invite, { email: 7 }, 'body.email: expected a string, got number 7'],
+      ['POST', invite, { email: 'a@b.test', extra: 1 }, 'body.extra: unknown field "extra" (allowed: email)'],
+      ['PUT', '/v1/conduit/team/links/w', { projectId: null }, 'body.projectId: expected a string, got null'],
+      ['POST', '/v1/conduit/sync/session', { url: 'https://x.supabase.co', anonKey: 'k', accessToken: '  ' }, 'body.accessToken: required, a non-empty string'],
+      ['POST', '/v1/conduit/sync/session', { url: 'https://x.supabase.co', anonKey: 'k', accessToken: 'a.b.c' }, 'body.refreshToken: required'],
+      ['GET', '/v1/conduit/analytics/members', undefined, /^query\.project: required/],
+    ] as const) {
+      const said = await refusal(method, path, body, 400, 'invalid_request_error');
+      if (typeof expected === 'string') assert.equal(said, expected, `${method} ${path}`);
+      else assert.match(said, expected, `${method} ${path}`);
+      assert.ok(!said.includes('a.b.c'), 'a session\'s field is never echoed');
+    }
   });
 
   it('an unknown session is a 404 with its reason', async () => {

@@ -3,7 +3,7 @@
  * and released, and a closing window's "stop once no client is left". The token check
  * happens before (server.ts).
  */
-import { parseLeaseId, parseLeaseRenewal, parseStopWhenIdle, type LeasesStatus, type StopWhenIdleAnswer } from '../../protocol/leases';
+import { parseLeaseId, type LeasesStatus, type StopWhenIdleAnswer } from '../../protocol/leases';
 import { ROUTES } from '../../protocol/routes';
 import type { IdleStop } from '../core/idleStop';
 import { TooManyLeasesError, type LeaseRegistry } from '../core/leases';
@@ -42,8 +42,7 @@ export function leasesRoutes(deps: LeasesRouteDeps): ServedRoute[] {
   return [
     serve(ROUTES.leases, () => leasesStatus(clients)),
     serve(ROUTES.stopWhenIdle, ({ body }) => {
-      // The body's checks are the protocol's validator's (src/protocol/leases.ts).
-      const { graceSeconds } = parseStopWhenIdle(body);
+      const { graceSeconds } = body;
       const answer: StopWhenIdleAnswer = { willStop: idleStop.request(graceSeconds * 1000), leases: leases.live().length };
       deps.log.info(answer.willStop
         ? `asked to stop once no client holds a lease (for ${graceSeconds} s); ${answer.leases} held now`
@@ -58,7 +57,7 @@ export function leasesRoutes(deps: LeasesRouteDeps): ServedRoute[] {
     }),
     serve(ROUTES.renewLease, ({ params, body }) => {
       const id = parseLeaseId(params.id);
-      const { client, ttlSeconds } = parseLeaseRenewal(body);
+      const { client, ttlSeconds } = body;
       try {
         return leases.renew(id, client, ttlSeconds * 1000);
       } catch (err) {
