@@ -12,6 +12,8 @@ import { startTestGateway, type TestGateway } from '../support/gatewayHarness';
 import { assertAnthropicError, rawRequest, smallRequest } from './helpers';
 
 const PERSON_TOKEN = 'person-proxy-token-1';
+
+const posts = (fake: FakeAnthropic) => fake.requests.filter((r) => r.method === 'POST' && r.url.startsWith('/v1/messages'));
 const GATEWAY_KEY = 'sk-test-gateway-key';
 
 describe("gateway: the person's own endpoint from the session context", () => {
@@ -96,6 +98,32 @@ describe("gateway: the person's own endpoint from the session context", () => {
     assert.equal((JSON.parse(refused.text) as { conduit_estimate?: boolean }).conduit_estimate, true);
     assert.equal(person.requests.length, 1, 'nothing more reached the person');
     assert.equal(refusing.fake.requests.length, 0);
+  });
+
+  it("a fallback to another configured provider: the record names that provider and no longer the person's endpoint", async () => {
+    const other = await startFakeAnthropic();
+    const withFallback = await startTestGateway({
+      apiKey: GATEWAY_KEY,
+      config: { routing: { fallbackModels: ['other/their-model'] }, providers: { other: { baseUrl: other.url, apiKey: 'other-key', models: ['their-model'] } } },
+    });
+    const records: GatewayEvent[] = [];
+    withFallback.gateway.hub.subscribe((e) => { records.push(e); });
+    try {
+      person.enqueue({ kind: 'stream-error', afterEvents: 0 });
+      const res = await post(withFallback, { anthropicBaseUrl: person.url }, { authorization: `Bearer ${PERSON_TOKEN}` });
+      assert.equal(res.status, 200, res.text);
+      assert.equal(posts(person).length, 1, 'the person\'s endpoint was tried first');
+      assert.equal(posts(other).length, 1);
+      const decision = records.find((e): e is Extract<GatewayEvent, { type: 'decision' }> => e.type === 'decision')?.decision;
+      assert.equal(decision?.upstream, person.url, 'the decision as made');
+      const record = records.find((e): e is Extract<GatewayEvent, { type: 'usage' }> => e.type === 'usage')?.record;
+      assert.equal(record?.decision.provider, 'other');
+      assert.deepEqual(record?.decision.fallbacks, ['anthropic/claude-sonnet-4-5']);
+      assert.equal(record && 'upstream' in record.decision, false, 'the answer did not come from the person\'s endpoint');
+    } finally {
+      await withFallback.close();
+      await other.close();
+    }
   });
 
   it('a session without it still goes to the configured provider with the gateway key', async () => {

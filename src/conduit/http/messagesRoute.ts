@@ -328,7 +328,9 @@ class Exchange implements Dispatcher.DispatchHandler, DecodedListener {
   private recordCandidate(): void {
     if (this.i === 0) return;
     const { provider, model } = this.candidates[this.i];
-    this.decision = { ...this.decision, model, provider: provider.name, fallbacks: this.failed ?? [] };
+    // The upstream is the person's endpoint only when the answering provider is theirs (a fallback may be another provider).
+    const { upstream: _first, ...decision } = this.decision;
+    this.decision = { ...decision, model, provider: provider.name, fallbacks: this.failed ?? [], ...(provider.personEndpoint ? { upstream: provider.personEndpoint } : {}) };
   }
 
   onConnect(abort: (err?: Error) => void): void {
