@@ -28,7 +28,7 @@ async function watchInsertedRows(sql: SqlClient): Promise<{ seen(): Promise<stri
     end $$;
     create trigger test_probe_inserted after insert on public.usage_tracking
       referencing new table as probe_rows for each statement execute function test_probe.record();
-    -- Fired as the rollup trigger is: also when the ingester inserts as a replica (20261204000020).
+    -- Fired also when the ingester inserts as a replica (ingest.ts).
     alter table public.usage_tracking enable always trigger test_probe_inserted;`);
   return {
     async seen() {

@@ -6,7 +6,8 @@
 // kill the next pass starts from the last committed offset, and the lines it reads again
 // are skipped by their request ids. Fast: one INSERT of up to `batchSize` records per
 // transaction, their JSON (an array of row arrays) parsed once by Postgres, without the
-// foreign-key checks of every row (see INSERT_SQL).
+// foreign-key checks of every row and with the triggers' work done by the batch itself
+// (see WORK_OF_SKIPPED_TRIGGERS).
 import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import type { Logger } from '../../core/log';
@@ -72,16 +73,23 @@ const COLUMNS: [name: string, type: string][] = [
 const SELECT_COLUMNS = COLUMNS.map(([name, type], i) => (type === 'jsonb' ? `r->${i} as ${name}` : type === 'text' ? `r->>${i} as ${name}` : `(r->>${i})::${type} as ${name}`)).join(',\n    ');
 
 /**
- * Run with session_replication_role = replica (insertRecords), which skips the six
- * foreign-key checks per record (project, agent, and the agent's project, on both tables):
- * the batch's projects and agents were resolved (created or found) and checked to exist in
- * this same transaction (ensureReferences), and the store has one connection, so nothing
- * can delete them before the commit. Replica mode skips ordinary triggers too: the rollup
- * trigger is ENABLE ALWAYS (migration 20261204000020), and the outbox's change log
- * (conduit_local.log_changes, localSchema.ts) is written here, as its triggers would.
- * A decision row is written only with its usage row, so its references are the ones the
- * usage row's batch was checked for.
+ * The batch path (INSERT_SQL) runs with session_replication_role = replica, where no
+ * ordinary trigger fires, and does each skipped trigger's work itself; this list is the one
+ * place that says how. Its keys are every insert trigger of the two tables (`table.trigger`),
+ * and test/ledger/ingestTriggers.test.ts fails when a migration adds one that is not here.
+ * Replica mode also skips the foreign-key checks of every row (a usage row and its decision
+ * each check their project, agent and the agent's project): ensureReferences() makes them
+ * once per batch, in the same transaction, on a store with one connection, so nothing can
+ * delete a checked project or agent before the commit. A decision row is written only with
+ * its usage row, so its references are the ones the usage row's batch was checked for.
  */
+export const WORK_OF_SKIPPED_TRIGGERS: Readonly<Record<string, string>> = {
+  'usage_tracking.usage_tracking_rollups_insert': 'INSERT_SQL calls public.usage_rollups_apply() over the rows it inserted (the function the trigger calls)',
+  'usage_tracking.conduit_sync_log_insert': 'INSERT_SQL writes the change log (conduit_local.sync_log) of the rows it inserted',
+  'routing_decisions.conduit_sync_log_insert': 'INSERT_SQL writes the change log (conduit_local.sync_log) of the rows it inserted',
+  'usage_tracking.usage_tracking_fill_request_id': 'fires (ENABLE ALWAYS) and does nothing: every journal record has its request id',
+};
+
 const INSERT_SQL = `
 with src as materialized (
   select
@@ -101,7 +109,7 @@ u as (
     status, error, stream, duration_ms, first_byte_ms, device, metadata, started_at, ended_at, ended_at
   from src
   on conflict (request_id) do nothing
-  returning id, request_id
+  returning id, request_id, usage_tracking as row
 ),
 d as (
   insert into public.routing_decisions (
@@ -120,7 +128,8 @@ logged as (
   union all
   select 'routing_decisions', array_agg(id) from d having count(*) > 0
 )
-select (select count(*) from u)::int as usage, (select count(*) from d)::int as decisions`;
+select (select count(*) from u)::int as usage, (select count(*) from d)::int as decisions,
+  (select public.usage_rollups_apply(array_agg(u.row), 1) from u) is null as rolled_up`;
 
 /**
  * The projects and agents a batch's rows name that do not exist (any longer): a cached id
