@@ -272,8 +272,15 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
       keyNext = false;
       if (b !== 0x22) throw new RequestBodyError('expected a string key', i);
       const keyStart = i + 1;
-      i = scanString(body, i, estimate);
-      tokens += stringTokens;
+      const word = estimate ? letterStringEnd(body, i) : -1;
+      if (word >= 0) {
+        tokens += letterTokens(word - keyStart);
+        steps += word - i;
+        i = word + 1;
+      } else {
+        i = scanString(body, i, estimate);
+        tokens += stringTokens;
+      }
       const keyEnd = i - 1;
       if (depth === 1) top.keyRead(decodeKey(body, keyStart, keyEnd));
       if (keyEnd - keyStart === 4) {
@@ -312,8 +319,15 @@ function scanObject(body: Buffer, start: number, len: number, listKey: string, e
         i = skipString(body, i);
         tokens += Math.max(1600, Math.ceil((i - valueStart) * 0.75 / 100));
       } else if (b === 0x22) {
-        i = scanString(body, i, estimate);
-        tokens += stringTokens;
+        const word = estimate ? letterStringEnd(body, i) : -1;
+        if (word >= 0) {
+          tokens += letterTokens(word - i - 1);
+          steps += word - i;
+          i = word + 1;
+        } else {
+          i = scanString(body, i, estimate);
+          tokens += stringTokens;
+        }
       } else if (b === 0x2d || (b >= 0x30 && b <= 0x39)) {
         i = scanNumber(body, i);
         tokens += 1;
@@ -465,6 +479,27 @@ function skipWhitespace(body: Uint8Array, i: number): number {
   }
   work += i + 1 - start; // and the byte that ended the run
   return i;
+}
+
+/**
+ * Short strings of letters alone ("role", "user", "content", "type", "text", the keys of
+ * tool inputs) are most of the strings of a body of many tiny messages or of deep
+ * nesting: read in the scan's own loop, with no call into scanString and its searches.
+ * Returns the index of the closing quote of the string that opens at `at`, or -1 when it
+ * is anything else, or longer than WORD_MAX (left to scanString, which reads those bytes
+ * again: hence a bound well under SHORT_STRING).
+ */
+const WORD_MAX = 24;
+function letterStringEnd(body: Buffer, at: number): number {
+  const stop = at + 1 + WORD_MAX;
+  let k = at + 1;
+  while (k < stop && BYTE_CLASS[body[k]] === CLS_LETTER) k++;
+  return body[k] === QUOTE ? k : -1;
+}
+
+/** The estimate of a run of `n` letters, as classifyUpTo counts it: a token, and one per six further letters. */
+function letterTokens(n: number): number {
+  return n === 0 ? 0 : 1 + (((n - 1) / RUN_PER_TOKEN[CLS_LETTER]) | 0);
 }
 
 /** Skips a string whose contents need no estimate (base64); returns the index after it. */
