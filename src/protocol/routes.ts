@@ -19,6 +19,7 @@ import type {
 } from './team';
 import type { SessionSummary } from './usage';
 import { closedObjectOf, expected, objectOf, route, typed, withoutControlCharacters, type Schema } from './route';
+import { plainObjectSchema } from './validate';
 import type { ModelCategory } from './modelCategory';
 
 const text = v.string();
@@ -111,6 +112,8 @@ const secretText = v.pipe(
 );
 
 const projectKey = v.object({ key: text });
+/** A project's or agent's settings: an object here, each field checked by the gateway's projects route (projectsRoute.ts). */
+const projectBody = plainObjectSchema;
 const agentPath = v.object({ key: text, agentId: text });
 const teamProject = v.object({ projectId: pathSegment });
 
@@ -170,10 +173,10 @@ export const ROUTES = {
   }),
 
   project: route('GET', '/v1/conduit/projects/:key', { params: projectKey, response: typed<ProjectInfo>() }),
-  saveProject: route('PUT', '/v1/conduit/projects/:key', { params: projectKey, body: typed<Record<string, unknown>>(), response: typed<ProjectInfo>() }),
+  saveProject: route('PUT', '/v1/conduit/projects/:key', { params: projectKey, body: projectBody, response: typed<ProjectInfo>() }),
   agents: route('GET', '/v1/conduit/projects/:key/agents', { params: projectKey, response: typed<AgentInfo[]>() }),
-  createAgent: route('POST', '/v1/conduit/projects/:key/agents', { params: projectKey, body: typed<Record<string, unknown>>(), response: typed<AgentInfo>() }),
-  saveAgent: route('PUT', '/v1/conduit/projects/:key/agents/:agentId', { params: agentPath, body: typed<Record<string, unknown>>(), response: typed<AgentInfo>() }),
+  createAgent: route('POST', '/v1/conduit/projects/:key/agents', { params: projectKey, body: projectBody, response: typed<AgentInfo>() }),
+  saveAgent: route('PUT', '/v1/conduit/projects/:key/agents/:agentId', { params: agentPath, body: projectBody, response: typed<AgentInfo>() }),
   deleteAgent: route('DELETE', '/v1/conduit/projects/:key/agents/:agentId', { params: agentPath }),
 
   budgets: route('GET', '/v1/conduit/budgets', { query: v.object({ project: optionalText }), response: typed<BudgetsResponse>() }),

@@ -24,7 +24,7 @@ import { expectModelId } from '../../protocol/modelId';
 import type { AgentInput } from '../../protocol/projects';
 import { check, withoutControlCharacters } from '../../protocol/route';
 import { ROUTES } from '../../protocol/routes';
-import { ValidationError, describe, expectObject, rejectUnknownKeys } from '../../protocol/validate';
+import { ValidationError, describe, rejectUnknownKeys } from '../../protocol/validate';
 import type { Logger } from '../core/log';
 import { ProjectStoreError, type BudgetLimitsPatch, type ProjectOp, type ProjectUpdate } from '../ledger/store/modelSettings';
 import { parseBudgetPolicyPatch, type BudgetPolicyPatch } from '../../protocol/budgets';
@@ -62,26 +62,21 @@ const pathKey = v.pipe(
 const keyOf = (value: string) => check(pathKey, value, 'project key');
 const agentIdOf = (value: string) => check(pathKey, value, 'agent id');
 
-/** The request's body as an object (the route table parsed its JSON). */
-const bodyOf = (body: unknown) => expectObject(body, 'body');
-
 export function projectsRoutes(deps: ProjectsRouteDeps): ServedRoute[] {
   const run = (op: ProjectOp) => runOp(op, deps);
   const write = { maxBodyBytes: MAX_BODY_BYTES };
   return [
     serve(ROUTES.project, ({ params }) => run({ op: 'getProject', key: keyOf(params.key) })),
-    serve(ROUTES.saveProject, ({ params, body }) => run({ op: 'putProject', key: keyOf(params.key), update: parseProjectUpdate(bodyOf(body)) }), write),
+    serve(ROUTES.saveProject, ({ params, body }) => run({ op: 'putProject', key: keyOf(params.key), update: parseProjectUpdate(body) }), write),
     serve(ROUTES.agents, ({ params }) => run({ op: 'listAgents', key: keyOf(params.key) })),
     serve(ROUTES.createAgent, ({ params, body }) => {
       const key = keyOf(params.key);
-      const o = bodyOf(body);
-      return run({ op: 'createAgent', key, input: parseAgentInput(o), ...budgetLimitsOf(o) });
+      return run({ op: 'createAgent', key, input: parseAgentInput(body), ...budgetLimitsOf(body) });
     }, { ...write, status: 201 }),
     serve(ROUTES.saveAgent, ({ params, body }) => {
       const key = keyOf(params.key);
       const agentId = agentIdOf(params.agentId);
-      const o = bodyOf(body);
-      return run({ op: 'updateAgent', key, agentId, patch: parseAgentPatch(o), ...budgetLimitsOf(o) });
+      return run({ op: 'updateAgent', key, agentId, patch: parseAgentPatch(body), ...budgetLimitsOf(body) });
     }, write),
     serve(ROUTES.deleteAgent, async ({ params }) => {
       await run({ op: 'deleteAgent', key: keyOf(params.key), agentId: agentIdOf(params.agentId) });
