@@ -2,7 +2,8 @@
 // its parameters (percent-encoded, the query after), paths matched back to parameters,
 // and checks that name the offending value's path.
 import assert from 'node:assert/strict';
-import { check, matchPath, urlOf } from '../../src/protocol/route';
+import * as v from 'valibot';
+import { check, closedObjectOf, matchPath, matchRawPath, urlOf, withoutControlCharacters } from '../../src/protocol/route';
 import { ROUTES, routingRulesSchema } from '../../src/protocol/routes';
 import { ValidationError } from '../../src/protocol/validate';
 
@@ -20,6 +21,18 @@ describe('route table', () => {
     assert.equal(matchPath(ROUTES.session, '/v1/conduit/sessions/s1/info'), null);
     assert.deepEqual(matchPath(ROUTES.session, '/v1/conduit/sessions/%E0%A4%A'), { id: '%E0%A4%A' }, 'bad percent-encoding is kept as it came');
     assert.deepEqual(matchPath(ROUTES.rules, '/v1/conduit/rules'), {});
+    assert.deepEqual(matchRawPath(ROUTES.saveAgent, '/v1/conduit/projects/a%2Fb/agents/%E0%A4%A'), { key: 'a%2Fb', agentId: '%E0%A4%A' }, 'as it came');
+  });
+
+  it('a closed object names a missing field and an unknown one; control characters are refused naming the first', () => {
+    const body = closedObjectOf({ name: v.pipe(v.string(), withoutControlCharacters), note: v.optional(v.string()) });
+    assert.deepEqual(check(body, { name: 'a' }, 'body'), { name: 'a' });
+    const refused = (value: unknown, message: string) => assert.throws(() => check(body, value, 'body'),
+      (err: unknown) => err instanceof ValidationError && err.message === message);
+    refused({}, 'body.name: required');
+    refused({ name: 'a', colour: 'red' }, 'body.colour: unknown field "colour" (allowed: name, note)');
+    refused({ name: 'a\u0000b' }, 'body.name: must not contain control characters (found U+0000 at position 1)');
+    refused(null, 'body: expected an object, got null');
   });
 
   it('a failed check names the offending value\'s path, what was expected and what came', () => {
