@@ -5,8 +5,11 @@
  * request's name.
  *
  * Used between the gateway and its ledger process (workerLedger.ts, ledgerWorker.ts), the
- * gateway and its plugin thread (plugins/pluginThread.ts, plugins/worker.ts); the webviews
- * keep their own message shapes and match answers with LatestRequest (below).
+ * gateway and its plugin thread (plugins/pluginThread.ts, plugins/worker.ts), and the
+ * extension host and its webviews (webviewMessages.ts WEBVIEW_WIRE, webview-ui/src/shared/
+ * vscode.ts): there the envelopes take the webview messages' own shape ({type, id, ...}),
+ * through the `wire` options, and a view waits only for its newest request of a kind
+ * (`supersede`).
  *
  * Imports nothing that needs Node or a browser: the webviews bundle it too.
  */
@@ -34,15 +37,17 @@ export interface WireError {
 
 export interface RequestEnvelope {
   channel: 'request';
-  id: number;
+  /** A number on the standard wire; a `wire` may carry another id (a webview's page-unique string). */
+  id: number | string;
   method: string;
   params: unknown;
 }
 
 export type ResponseEnvelope =
-  | { channel: 'response'; id: number; ok: true; value: unknown }
-  | { channel: 'response'; id: number; ok: false; error: WireError };
+  | { channel: 'response'; id: number | string; ok: true; value: unknown }
+  | { channel: 'response'; id: number | string; ok: false; error: WireError };
 
+/** The standard wire's ids are the client's counter. */
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 export function isRequestEnvelope(v: unknown): v is RequestEnvelope {
@@ -76,6 +81,14 @@ export class ChannelTimeoutError extends Error {
   }
 }
 
+/** A newer request of the same kind was sent (`supersede`): this one's answer no longer matters. */
+export class ChannelSupersededError extends Error {
+  constructor(method: string) {
+    super(`a newer ${method} superseded this one`);
+    this.name = 'ChannelSupersededError';
+  }
+}
+
 /** The other side went away (or the channel was closed) before answering. */
 export class ChannelClosedError extends Error {
   constructor(message: string) {
@@ -94,10 +107,23 @@ export class ChannelAnswerError extends Error {
 
 type Timer = ReturnType<typeof setTimeout>;
 
-export interface ChannelClientOptions<P extends ProtocolMap> {
-  /** Sends an envelope to the other side; a side gone meanwhile is noticed by close(). */
-  send(envelope: RequestEnvelope): void;
-  timeoutMs: number;
+/** How envelopes look on a wire other than the standard one (a webview's messages). */
+export interface ClientWire<Out> {
+  /** The message that carries a request (its id is the channel's own number). */
+  request(envelope: RequestEnvelope & { id: number }): Out;
+  /** The answer a message carries, with the channel's id; null when it is not an answer. */
+  response(message: unknown): ResponseEnvelope | null;
+}
+
+export interface ChannelClientOptions<P extends ProtocolMap, Out = RequestEnvelope> {
+  /** Sends a message to the other side; a side gone meanwhile is noticed by close(). */
+  send(message: Out): void;
+  /** Time limit of a request that names none; absent: requests wait as long as it takes. */
+  timeoutMs?: number;
+  /** Requests of which only the newest is waited for: sending one rejects the one before with ChannelSupersededError. */
+  supersede?: readonly (keyof P & string)[];
+  /** Envelopes in another shape than the standard {channel, id, ...}. */
+  wire?: ClientWire<Out>;
   /** The error a request rejects with when no answer came in time. */
   timeoutMessage?: (method: string) => string;
   /** Checks each answer's value where the other side is not trusted; an answer that fails rejects with ChannelAnswerError. */
@@ -110,42 +136,56 @@ interface Pending {
   method: string;
   resolve(value: unknown): void;
   reject(error: Error): void;
-  timer: Timer;
+  timer: Timer | null;
 }
 
 /** The asking side: request() sends, receive() is given every message that arrives. */
-export class ChannelClient<P extends ProtocolMap> {
+export class ChannelClient<P extends ProtocolMap, Out = RequestEnvelope> {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
 
-  constructor(private readonly options: ChannelClientOptions<P>) {}
+  constructor(private readonly options: ChannelClientOptions<P, Out>) {}
 
   /** Requests sent and not answered yet. */
   get waiting(): number {
     return this.pending.size;
   }
 
+  /** True while a request of this kind waits for its answer. */
+  waitingFor(method: keyof P & string): boolean {
+    for (const p of this.pending.values()) if (p.method === method) return true;
+    return false;
+  }
+
   request<M extends keyof P & string>(method: M, params: ParamsOf<P, M>, timeoutMs = this.options.timeoutMs): Promise<ResponseOf<P, M>> {
+    if (this.options.supersede?.includes(method)) this.abandon(method);
     const id = this.nextId++;
     return new Promise<ResponseOf<P, M>>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = timeoutMs === undefined ? null : setTimeout(() => {
         this.pending.delete(id);
         reject(new ChannelTimeoutError(this.options.timeoutMessage?.(method) ?? `no answer to ${method} within ${timeoutMs} ms`));
       }, timeoutMs);
       // An unanswered request must not keep a Node process alive (the browser has no unref).
-      (timer as { unref?: () => void }).unref?.();
+      (timer as { unref?: () => void } | null)?.unref?.();
       this.pending.set(id, { method, resolve: resolve as (value: unknown) => void, reject, timer });
-      this.options.send({ channel: 'request', id, method, params });
+      const envelope = { channel: 'request', id, method, params } as const;
+      // Without a wire, Out is the standard RequestEnvelope.
+      this.options.send(this.options.wire ? this.options.wire.request(envelope) : envelope as Out);
     });
   }
 
   /** Takes a message that arrived; false when it is not an answer (the caller handles it). */
   receive(message: unknown): boolean {
-    if (!isResponseEnvelope(message)) return false;
-    const p = this.pending.get(message.id);
-    if (!p) return true; // answered too late: its request already timed out or was failed
-    this.pending.delete(message.id);
-    clearTimeout(p.timer);
+    const answer = this.options.wire ? this.options.wire.response(message) : isResponseEnvelope(message) ? message : null;
+    if (!answer) return false;
+    const p = this.pending.get(answer.id as number);
+    if (!p) return true; // answered too late: its request already timed out, was superseded or failed
+    this.pending.delete(answer.id as number);
+    if (p.timer) clearTimeout(p.timer);
+    return this.settle(p, answer);
+  }
+
+  private settle(p: Pending, message: ResponseEnvelope): true {
     if (!message.ok) {
       p.reject(this.options.reviveError?.(message.error) ?? Object.assign(new Error(message.error.message), { name: message.error.name }));
       return true;
@@ -156,10 +196,20 @@ export class ChannelClient<P extends ProtocolMap> {
     return true;
   }
 
+  /** Stops waiting for the requests of this kind: each rejects with ChannelSupersededError, and its answer is dropped. */
+  abandon(method: keyof P & string): void {
+    for (const [id, p] of this.pending) {
+      if (p.method !== method) continue;
+      this.pending.delete(id);
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(new ChannelSupersededError(method));
+    }
+  }
+
   /** The other side is gone: every request waiting rejects with this error. */
   failAll(error: Error): void {
     for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
+      if (p.timer) clearTimeout(p.timer);
       p.reject(error);
     }
     this.pending.clear();
@@ -171,8 +221,18 @@ export type ChannelHandlers<P extends ProtocolMap> = {
   [M in keyof P]: (params: ParamsOf<P, M>) => ResponseOf<P, M> | Promise<ResponseOf<P, M>>;
 };
 
-export interface ChannelServerOptions<P extends ProtocolMap> {
-  send(envelope: ResponseEnvelope): void;
+/** How envelopes look on a wire other than the standard one (a webview's messages). */
+export interface ServerWire<Out> {
+  /** The request a message carries; null when it is not one. */
+  request(message: unknown): RequestEnvelope | null;
+  /** The message that carries an answer. */
+  response(envelope: ResponseEnvelope): Out;
+}
+
+export interface ChannelServerOptions<P extends ProtocolMap, Out = ResponseEnvelope> {
+  send(message: Out): void;
+  /** Envelopes in another shape than the standard {channel, id, ...}. */
+  wire?: ServerWire<Out>;
   handlers: ChannelHandlers<P>;
   /**
    * Checks each request's parameters where the asking side is not trusted; a request that
@@ -185,10 +245,13 @@ export interface ChannelServerOptions<P extends ProtocolMap> {
  * Answers requests: serve(message) is given every message that arrives, and returns false
  * for one that is not a request (the caller handles it).
  */
-export function channelServer<P extends ProtocolMap>(options: ChannelServerOptions<P>): (message: unknown) => boolean {
-  const { handlers, validate, send } = options;
-  return (message) => {
-    if (!isRequestEnvelope(message)) return false;
+export function channelServer<P extends ProtocolMap, Out = ResponseEnvelope>(options: ChannelServerOptions<P, Out>): (message: unknown) => boolean {
+  const { handlers, validate, wire } = options;
+  // Without a wire, Out is the standard ResponseEnvelope.
+  const send = (envelope: ResponseEnvelope) => options.send(wire ? wire.response(envelope) : envelope as Out);
+  return (arrived) => {
+    const message = wire ? wire.request(arrived) : isRequestEnvelope(arrived) ? arrived : null;
+    if (!message) return false;
     const { id, method } = message;
     const fail = (err: unknown) => send({ channel: 'response', id, ok: false, error: toWireError(err) });
     if (!Object.prototype.hasOwnProperty.call(handlers, method)) {
@@ -206,54 +269,4 @@ export function channelServer<P extends ProtocolMap>(options: ChannelServerOptio
       .then((value) => send({ channel: 'response', id, ok: true, value }), fail);
     return true;
   };
-}
-
-/**
- * The one request of a kind a webview waits for: a new one supersedes the one before (an
- * answer to an older period or a superseded save is ignored), and one that gets no answer
- * within `timeoutMs` ends with onTimeout.
- */
-export class LatestRequest {
-  private current: { id: string; timer: Timer | null } | null = null;
-
-  constructor(
-    private readonly newId: () => string,
-    private readonly options: { timeoutMs?: number; onTimeout?: () => void } = {},
-  ) {}
-
-  get pending(): boolean {
-    return this.current !== null;
-  }
-
-  /** The request now waited for: its id, to send with it. */
-  start(): string {
-    this.cancel();
-    const id = this.newId();
-    const { timeoutMs, onTimeout } = this.options;
-    const timer = timeoutMs === undefined ? null : setTimeout(() => {
-      if (this.current?.id !== id) return;
-      this.current = null;
-      onTimeout?.();
-    }, timeoutMs);
-    this.current = { id, timer };
-    return id;
-  }
-
-  /** True when `id` is the request waited for (it goes on waiting). */
-  waitsFor(id: string): boolean {
-    return this.current?.id === id;
-  }
-
-  /** An answer arrived: true when it answers the request waited for (which then ends). */
-  settle(id: string | undefined): boolean {
-    if (id === undefined || this.current?.id !== id) return false;
-    this.cancel();
-    return true;
-  }
-
-  /** Waits for no answer any more. */
-  cancel(): void {
-    if (this.current?.timer) clearTimeout(this.current.timer);
-    this.current = null;
-  }
 }

@@ -18,15 +18,16 @@
  * Also the shapes the status bar, the sidebar and the model configuration view share
  * (CalendarSpend, the model configuration's extras), at the end.
  */
-import { parseBudgetPolicy, type BudgetPolicy, type BudgetStatus } from './budgets';
+import * as v from 'valibot';
+import { budgetPolicyPatchSchema, type BudgetPolicy, type BudgetStatus } from './budgets';
 import type { AgentInfo, ProjectInfo } from './projects';
 import { MODEL_CATEGORY_NAMES, type ModelCategory } from './modelCategory';
-import { parseProjectModelConfig, type ProjectModelConfig } from './modelConfig';
+import { projectModelConfigSchema, type ProjectModelConfig } from './modelConfig';
 import type { RoutingDecision, RoutingSource } from './routing';
 import type { UsageRecord } from './usage';
 import type { SessionModelUse } from './session';
-import { isPlainObject } from './validate';
-import type { RequestType } from './channel';
+import { isPlainObject, passes } from './validate';
+import type { ClientWire, RequestEnvelope, RequestType, ResponseEnvelope, ServerWire } from './channel';
 
 // ---------------------------------------------------------------------------------------
 // Shared data
@@ -407,17 +408,20 @@ export interface SessionsPageMessage { type: 'sessionsPage'; id: string; page: S
 /** (analytics) The answer to addPrice or exportView: done (saved: the price was stored) or why not. */
 export interface ActionResultMessage { type: 'actionResult'; action: 'addPrice' | 'exportView'; ok: boolean; message: string }
 
+/** (every view) The host could not answer the request with this id (it was malformed, or answering it failed). */
+export interface RequestFailedMessage { type: 'requestFailed'; id: string; message: string }
+
 /** (sidebar) Everything the sidebar shows; id set when it answers requestSidebarData, absent when the host refreshes it. */
 export interface SidebarDataMessage { type: 'sidebarData'; id?: string; data: SidebarData }
 export interface HealthMessage { type: 'health'; health: GatewayHealthView }
 /** (sidebar) The gateway routed a request (event stream "decision"). */
 export interface RoutingDecisionMessage { type: 'routingDecision'; requestId: string; decision: RoutingDecision; agentName?: string | null }
 
-export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage;
+export type ModelConfigHostMessage = InitMessage | SavedMessage | SaveFailedMessage | RequestFailedMessage;
 export type AnalyticsHostMessage = AnalyticsMessage | AnalyticsErrorMessage | UsageEventMessage | RefreshMessage
-  | TeamAnalyticsMessage | TeamAnalyticsErrorMessage | SessionsPageMessage | ActionResultMessage;
-export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage;
-export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage | SidebarHostMessage;
+  | TeamAnalyticsMessage | TeamAnalyticsErrorMessage | SessionsPageMessage | ActionResultMessage | RequestFailedMessage;
+export type SidebarHostMessage = SidebarDataMessage | HealthMessage | RoutingDecisionMessage | UsageEventMessage | RequestFailedMessage;
+export type HostToWebviewMessage = ModelConfigHostMessage | AnalyticsHostMessage | SidebarHostMessage | RequestFailedMessage;
 
 // ---------------------------------------------------------------------------------------
 // Webview → host
@@ -462,17 +466,27 @@ export type AnalyticsWebviewMessage = ReadyMessage | RequestAnalyticsMessage | O
 export type SidebarWebviewMessage = ReadyMessage | OpenPanelMessage | GatewayActionMessage | RequestSidebarDataMessage;
 export type WebviewToHostMessage = ModelConfigWebviewMessage | AnalyticsWebviewMessage | SidebarWebviewMessage;
 
+/** A message without what the channel's wire adds to it (its type and id): a request's parameters. */
+type ParamsPart<T> = T extends unknown ? Omit<T, 'type' | 'id'> : never;
+/** An answer without its id (the wire adds the request's). */
+type AnswerPart<T> = T extends unknown ? Omit<T, 'id'> : never;
+
 /**
- * Each request a webview sends with an id, and the messages that answer it with the same id
- * (a webview waits for its newest request of a kind: LatestRequest in channel.ts).
+ * Each request a webview sends, by its type: its parameters (the message without type and
+ * id) and the messages that answer it (with the same id). They travel on the typed channel
+ * (channel.ts) through WEBVIEW_WIRE below; a view waits only for its newest request of a
+ * kind (the channel's `supersede`).
  */
 export type WebviewRequests = {
-  requestAnalytics: RequestType<RequestAnalyticsMessage, AnalyticsMessage | AnalyticsErrorMessage>;
-  requestSessions: RequestType<RequestSessionsMessage, SessionsPageMessage | AnalyticsErrorMessage>;
-  requestTeamAnalytics: RequestType<RequestTeamAnalyticsMessage, TeamAnalyticsMessage | TeamAnalyticsErrorMessage>;
-  save: RequestType<SaveMessage, SavedMessage | SaveFailedMessage>;
-  requestSidebarData: RequestType<RequestSidebarDataMessage, SidebarDataMessage>;
+  requestAnalytics: RequestType<ParamsPart<RequestAnalyticsMessage>, AnswerPart<AnalyticsMessage | AnalyticsErrorMessage>>;
+  requestSessions: RequestType<ParamsPart<RequestSessionsMessage>, AnswerPart<SessionsPageMessage | AnalyticsErrorMessage>>;
+  requestTeamAnalytics: RequestType<ParamsPart<RequestTeamAnalyticsMessage>, AnswerPart<TeamAnalyticsMessage | TeamAnalyticsErrorMessage>>;
+  save: RequestType<ParamsPart<SaveMessage>, AnswerPart<SavedMessage | SaveFailedMessage>>;
+  requestSidebarData: RequestType<ParamsPart<RequestSidebarDataMessage>, AnswerPart<SidebarDataMessage>>;
 };
+export type ModelConfigRequests = Pick<WebviewRequests, 'save'>;
+export type AnalyticsRequests = Pick<WebviewRequests, 'requestAnalytics' | 'requestSessions' | 'requestTeamAnalytics'>;
+export type SidebarRequests = Pick<WebviewRequests, 'requestSidebarData'>;
 /** The answers to a request of this type. */
 export type AnswerTo<T extends keyof WebviewRequests> = WebviewRequests[T]['response'];
 
@@ -499,9 +513,6 @@ const oneOf = <T extends string>(values: readonly T[]) => (v: unknown): v is T =
 const obj = (check: (o: Obj) => boolean) => (v: unknown): boolean => isPlainObject(v) && check(v);
 
 const isRange = oneOf(ANALYTICS_RANGES);
-/** A range, with its two days when (and only when) it is custom. */
-const isPeriod = (o: Obj): boolean => isRange(o.range)
-  && (o.range === 'custom' ? isDay(o.from) && isDay(o.to) && (o.from as string) <= (o.to as string) : o.from === undefined && o.to === undefined);
 const isId = (v: unknown): v is string => nonEmpty(v, 200);
 
 const isModelOption = obj((o) => nonEmpty(o.id) && str(o.name, 500)
@@ -511,23 +522,7 @@ const isInheritedRules = obj((o) => num(o.longContextThreshold) && strOrNull(o.l
   && strOrNull(o.webSearchModel) && strOrNull(o.reasoningModel) && arrayOf(o.fallbackModels, str) && typeof o.pluginsEnabled === 'boolean'
   && optional(o.defaultModel, strOrNull));
 
-function isProjectModelConfig(v: unknown): v is ProjectModelConfig {
-  try {
-    parseProjectModelConfig(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function isBudgetPolicy(v: unknown): v is BudgetPolicy {
-  try {
-    parseBudgetPolicy(v);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const isProjectModelConfig = (x: unknown): x is ProjectModelConfig => passes(projectModelConfigSchema, x);
 
 const isBudgetStatusObject = obj((o) => oneOf(['project', 'agent'] as const)(o.scope) && str(o.projectKey) && strOrNull(o.agentId)
   && str(o.name) && oneOf(['daily', 'monthly'] as const)(o.period) && num(o.limitUsd) && num(o.spentUsd) && num(o.percent)
@@ -549,8 +544,6 @@ export function isModelConfigInit(v: unknown): v is ModelConfigInit {
     && optional(v.budgetStatuses, (x) => arrayOf(x, isBudgetStatus));
 }
 
-const isAgentSelection = obj((o) => typeof o.useProjectModel === 'boolean'
-  && (o.useProjectModel ? o.customModelId === null : nonEmpty(o.customModelId)));
 
 const isTokenUsage = obj((o) => num(o.inputTokens) && num(o.outputTokens) && num(o.cacheCreationTokens) && num(o.cacheReadTokens));
 const isUsageRecord = obj((o) => str(o.id) && isPlainObject(o.context) && isPlainObject(o.decision)
@@ -630,39 +623,16 @@ const HOST_MESSAGES: Record<HostToWebviewMessage['type'], (o: Obj) => boolean> =
   teamAnalyticsError: (o) => isId(o.id) && oneOf(TEAM_ANALYTICS_PROBLEMS)(o.problem) && str(o.message),
   sidebarData: (o) => optional(o.id, isId) && checkSidebarData(o.data),
   health: (o) => isHealth(o.health),
+  requestFailed: (o) => isId(o.id) && str(o.message),
   routingDecision: (o) => isId(o.requestId) && obj((d) => str(d.model) && str(d.source) && str(d.rule) && num(d.tokenCount) && str(d.timestamp))(o.decision)
     && optional(o.agentName, strOrNull),
 };
 
-const WEBVIEW_MESSAGES: Record<WebviewToHostMessage['type'], (o: Obj) => boolean> = {
-  ready: (o) => oneOf(WEBVIEW_NAMES)(o.view),
-  save: (o) => isId(o.id) && nonEmpty(o.projectKey) && optional(o.budget, isBudgetPolicy)
-    && ((o.kind === 'project' && o.agentId === undefined && isProjectModelConfig(o.config))
-      || (o.kind === 'agent' && isId(o.agentId) && isAgentSelection(o.config))),
-  requestAnalytics: (o) => isId(o.id) && isPeriod(o),
-  requestSessions: (o) => isId(o.id) && isPeriod(o) && oneOf(SESSION_SORTS)(o.sort) && num(o.offset) && o.offset >= 0,
-  addPrice: (o) => nonEmpty(o.model, 200),
-  exportView: (o) => oneOf(['csv', 'json'] as const)(o.format) && oneOf(EXPORT_VIEWS)(o.view)
-    && obj((p) => isPeriod(p) && optional(p.sort, oneOf(SESSION_SORTS)) && optional(p.groupBy, oneOf(DAILY_GROUP_BYS)))(o.params),
-  openSession: (o) => isId(o.sessionId),
-  requestTeamAnalytics: (o) => isId(o.id) && isPeriod(o),
-  signIn: (o) => Object.keys(o).length === 1,
-  openPanel: (o) => o.panel === 'analytics' || o.panel === 'modelConfig',
-  gatewayAction: (o) => oneOf(GATEWAY_ACTIONS)(o.action),
-  requestSidebarData: (o) => isId(o.id),
-};
-
 const VIEW_HOST_TYPES: Record<WebviewName, readonly HostToWebviewMessage['type'][]> = {
-  modelConfig: ['init', 'saved', 'saveFailed'],
-  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError', 'sessionsPage', 'actionResult'],
-  sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent'],
+  modelConfig: ['init', 'saved', 'saveFailed', 'requestFailed'],
+  analytics: ['analytics', 'analyticsError', 'usageEvent', 'refresh', 'teamAnalytics', 'teamAnalyticsError', 'sessionsPage', 'actionResult', 'requestFailed'],
+  sidebar: ['sidebarData', 'health', 'routingDecision', 'usageEvent', 'requestFailed'],
 };
-const VIEW_WEBVIEW_TYPES: Record<WebviewName, readonly WebviewToHostMessage['type'][]> = {
-  modelConfig: ['ready', 'save'],
-  analytics: ['ready', 'requestAnalytics', 'openSession', 'requestTeamAnalytics', 'signIn', 'requestSessions', 'addPrice', 'exportView'],
-  sidebar: ['ready', 'openPanel', 'gatewayAction', 'requestSidebarData'],
-};
-
 function check<T extends string>(table: Record<T, (o: Obj) => boolean>, allowed: readonly T[] | null, v: unknown): boolean {
   if (!isPlainObject(v) || typeof v.type !== 'string') return false;
   const type = v.type as T;
@@ -672,19 +642,135 @@ function check<T extends string>(table: Record<T, (o: Obj) => boolean>, allowed:
 }
 
 export function isHostToWebviewMessage(v: unknown): v is HostToWebviewMessage { return check(HOST_MESSAGES, null, v); }
-export function isWebviewToHostMessage(v: unknown): v is WebviewToHostMessage { return check(WEBVIEW_MESSAGES, null, v); }
 
 export function isModelConfigHostMessage(v: unknown): v is ModelConfigHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.modelConfig, v); }
 export function isAnalyticsHostMessage(v: unknown): v is AnalyticsHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.analytics, v); }
 export function isSidebarHostMessage(v: unknown): v is SidebarHostMessage { return check(HOST_MESSAGES, VIEW_HOST_TYPES.sidebar, v); }
 
-export function isModelConfigWebviewMessage(v: unknown): v is ModelConfigWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.modelConfig, v); }
-export function isAnalyticsWebviewMessage(v: unknown): v is AnalyticsWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.analytics, v); }
-export function isSidebarWebviewMessage(v: unknown): v is SidebarWebviewMessage { return check(WEBVIEW_MESSAGES, VIEW_WEBVIEW_TYPES.sidebar, v); }
+// ---------------------------------------------------------------------------------------
+// Webview → host: what a webview sends, checked by the host (a webview is not trusted with
+// anything it stores or runs), as valibot schemas. The guards check shape; the host still
+// validates what it stores (a save's config passes parseProjectModelConfig's schema, its
+// budget the budget policy's, so a save that passes is one the gateway accepts).
+
+const idSchema = v.pipe(v.string(), v.minLength(1), v.maxLength(200));
+const nonEmptySchema = v.pipe(v.string(), v.minLength(1), v.maxLength(500));
+const daySchema = v.pipe(v.string(), v.regex(/^\d{4}-\d{2}-\d{2}$/));
+const periodEntries = { range: v.picklist(ANALYTICS_RANGES), from: v.optional(daySchema), to: v.optional(daySchema) };
+/** A range, with its two days when (and only when) it is custom. */
+const periodCheck = <T extends { range: AnalyticsRange; from?: string; to?: string }>() => v.check<T>((p) => (p.range === 'custom'
+  ? p.from !== undefined && p.to !== undefined && p.from <= p.to
+  : p.from === undefined && p.to === undefined));
+const agentSelectionSchema = v.pipe(
+  v.object({ useProjectModel: v.boolean(), customModelId: v.nullable(nonEmptySchema) }),
+  v.check((c) => (c.useProjectModel ? c.customModelId === null : c.customModelId !== null)),
+);
+
+/** Each request's parameters (the message without type and id). */
+const REQUEST_PARAMS = {
+  requestAnalytics: v.pipe(v.object(periodEntries), periodCheck()),
+  requestSessions: v.pipe(v.object({ ...periodEntries, sort: v.picklist(SESSION_SORTS), offset: v.pipe(v.number(), v.finite(), v.minValue(0)) }), periodCheck()),
+  requestTeamAnalytics: v.pipe(v.object(periodEntries), periodCheck()),
+  save: v.variant('kind', [
+    v.object({ kind: v.literal('project'), projectKey: nonEmptySchema, agentId: v.optional(v.undefined()), config: projectModelConfigSchema, budget: v.optional(budgetPolicyPatchSchema) }),
+    v.object({ kind: v.literal('agent'), projectKey: nonEmptySchema, agentId: idSchema, config: agentSelectionSchema, budget: v.optional(budgetPolicyPatchSchema) }),
+  ]),
+  requestSidebarData: v.object({}),
+} satisfies Record<keyof WebviewRequests, v.GenericSchema>;
+
+/** The messages that are not requests, by type; signIn carries nothing (no command to run). */
+const NOTICE_SCHEMAS = {
+  ready: v.object({ view: v.picklist(WEBVIEW_NAMES) }),
+  addPrice: v.object({ model: v.pipe(v.string(), v.minLength(1), v.maxLength(200)) }),
+  exportView: v.object({
+    format: v.picklist(['csv', 'json']),
+    view: v.picklist(EXPORT_VIEWS),
+    params: v.pipe(v.object({ ...periodEntries, sort: v.optional(v.picklist(SESSION_SORTS)), groupBy: v.optional(v.picklist(DAILY_GROUP_BYS)) }), periodCheck()),
+  }),
+  openSession: v.object({ sessionId: idSchema }),
+  signIn: v.strictObject({}),
+  openPanel: v.object({ panel: v.picklist(['analytics', 'modelConfig']) }),
+  gatewayAction: v.object({ action: v.picklist(GATEWAY_ACTIONS) }),
+} satisfies Record<Exclude<WebviewToHostMessage['type'], keyof WebviewRequests>, v.GenericSchema>;
+
+const VIEW_WEBVIEW_TYPES: Record<WebviewName, readonly WebviewToHostMessage['type'][]> = {
+  modelConfig: ['ready', 'save'],
+  analytics: ['ready', 'requestAnalytics', 'openSession', 'requestTeamAnalytics', 'signIn', 'requestSessions', 'addPrice', 'exportView'],
+  sidebar: ['ready', 'openPanel', 'gatewayAction', 'requestSidebarData'],
+};
+
+const isRequestType = (type: unknown): type is keyof WebviewRequests => typeof type === 'string' && Object.prototype.hasOwnProperty.call(REQUEST_PARAMS, type);
+const isNoticeType = (type: unknown): type is keyof typeof NOTICE_SCHEMAS => typeof type === 'string' && Object.prototype.hasOwnProperty.call(NOTICE_SCHEMAS, type);
+
+/** The parameters of a request of this type pass its schema (what the host's channel checks before answering). */
+export function requestParamsPass<M extends keyof WebviewRequests>(method: M, params: unknown): params is WebviewRequests[M]['params'] {
+  return passes(REQUEST_PARAMS[method] as v.GenericSchema, params);
+}
+
+/** For channelServer's `validate`: each request's parameters checked against its schema. */
+export const WEBVIEW_REQUEST_CHECKS: { [M in keyof WebviewRequests]: (params: unknown) => params is WebviewRequests[M]['params'] } = {
+  requestAnalytics: (p): p is WebviewRequests['requestAnalytics']['params'] => requestParamsPass('requestAnalytics', p),
+  requestSessions: (p): p is WebviewRequests['requestSessions']['params'] => requestParamsPass('requestSessions', p),
+  requestTeamAnalytics: (p): p is WebviewRequests['requestTeamAnalytics']['params'] => requestParamsPass('requestTeamAnalytics', p),
+  save: (p): p is WebviewRequests['save']['params'] => requestParamsPass('save', p),
+  requestSidebarData: (p): p is WebviewRequests['requestSidebarData']['params'] => requestParamsPass('requestSidebarData', p),
+};
+
+function checkWebviewMessage(allowed: readonly WebviewToHostMessage['type'][] | null, m: unknown): boolean {
+  if (!isPlainObject(m)) return false;
+  const { type, id, ...rest } = m;
+  if (allowed && !allowed.includes(type as WebviewToHostMessage['type'])) return false;
+  if (isRequestType(type)) return passes(idSchema, id) && passes(REQUEST_PARAMS[type] as v.GenericSchema, rest);
+  return isNoticeType(type) && id === undefined && passes(NOTICE_SCHEMAS[type] as v.GenericSchema, rest);
+}
+
+export function isWebviewToHostMessage(m: unknown): m is WebviewToHostMessage { return checkWebviewMessage(null, m); }
+export function isModelConfigWebviewMessage(m: unknown): m is ModelConfigWebviewMessage { return checkWebviewMessage(VIEW_WEBVIEW_TYPES.modelConfig, m); }
+export function isAnalyticsWebviewMessage(m: unknown): m is AnalyticsWebviewMessage { return checkWebviewMessage(VIEW_WEBVIEW_TYPES.analytics, m); }
+export function isSidebarWebviewMessage(m: unknown): m is SidebarWebviewMessage { return checkWebviewMessage(VIEW_WEBVIEW_TYPES.sidebar, m); }
 
 /** A message of one type, narrowed: `if (isMessageOfType(m, 'save')) m.config`. */
-export function isMessageOfType<T extends WebviewToHostMessage['type']>(v: unknown, type: T): v is Extract<WebviewToHostMessage, { type: T }> {
-  return isWebviewToHostMessage(v) && v.type === type;
+export function isMessageOfType<T extends WebviewToHostMessage['type']>(m: unknown, type: T): m is Extract<WebviewToHostMessage, { type: T }> {
+  return isWebviewToHostMessage(m) && m.type === type;
+}
+
+// ---------------------------------------------------------------------------------------
+// The webview wire: the typed channel's envelopes as the views' own messages. A request is
+// {type: <request>, id, ...params}; its answer is one of the messages WebviewRequests names,
+// with the same id; requestFailed when the host could not answer. Messages without an id
+// are not the channel's (notices both ways).
+
+/** The host's side: which message is a request, and the message an answer travels in. */
+export const HOST_WIRE: ServerWire<HostToWebviewMessage> = {
+  request(message): RequestEnvelope | null {
+    if (!isPlainObject(message) || !isRequestType(message.type) || typeof message.id !== 'string') return null;
+    const { type, id, ...params } = message;
+    return { channel: 'request', id, method: type as string, params };
+  },
+  response(envelope: ResponseEnvelope): HostToWebviewMessage {
+    const id = String(envelope.id);
+    return envelope.ok ? { ...(envelope.value as HostToWebviewMessage), id } as HostToWebviewMessage : { type: 'requestFailed', id, message: envelope.error.message };
+  },
+};
+
+/**
+ * A view's side. Its ids are unique to the page (`pageId`), so an answer meant for the page
+ * before a reload is not taken for one to this page's request.
+ */
+export function webviewWire(pageId: string): ClientWire<WebviewToHostMessage> {
+  const prefix = `${pageId}-`;
+  return {
+    request: (envelope) => ({ type: envelope.method, id: `${prefix}${envelope.id}`, ...(envelope.params as object) }) as WebviewToHostMessage,
+    response(message): ResponseEnvelope | null {
+      if (!isPlainObject(message) || typeof message.id !== 'string') return null;
+      // 0 is no request's id: an answer to another page is consumed and dropped.
+      const n = message.id.startsWith(prefix) ? Number(message.id.slice(prefix.length)) : 0;
+      const id = Number.isSafeInteger(n) && n > 0 ? n : 0;
+      return message.type === 'requestFailed'
+        ? { channel: 'response', id, ok: false, error: { name: 'Error', message: String(message.message) } }
+        : { channel: 'response', id, ok: true, value: message };
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------

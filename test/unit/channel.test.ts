@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
-  ChannelAnswerError, ChannelClient, ChannelClosedError, ChannelTimeoutError, LatestRequest, channelServer,
+  ChannelAnswerError, ChannelClient, ChannelClosedError, ChannelSupersededError, ChannelTimeoutError, channelServer,
   type ChannelHandlers, type RequestType, type WireError,
 } from '../../src/protocol/channel';
 
@@ -120,33 +120,79 @@ describe('typed channel', () => {
   });
 });
 
-describe('LatestRequest (a webview waits for its newest request only)', () => {
-  let n = 0;
-  const newId = () => `r${++n}`;
+describe('typed channel: a newest request of a kind supersedes the one before (a webview\'s period, its save)', () => {
+  type Views = { load: RequestType<{ period: string }, string>; save: RequestType<{ text: string }, boolean> };
 
-  it('settles only the newest request; an older answer is ignored', () => {
-    const latest = new LatestRequest(newId);
-    const older = latest.start();
-    const newer = latest.start();
-    assert.equal(latest.settle(older), false);
-    assert.equal(latest.pending, true);
-    assert.equal(latest.settle(newer), true);
-    assert.equal(latest.pending, false);
-    assert.equal(latest.settle(newer), false, 'answered once');
-    assert.equal(latest.settle(undefined), false);
+  /** A client whose sent requests are kept, answered by hand; only `load` is superseded. */
+  function client(timeoutMs?: number) {
+    const sent: { id: number; method: string; params: unknown }[] = [];
+    const c = new ChannelClient<Views>({ send: (e) => { sent.push({ id: e.id as number, method: e.method, params: e.params }); }, supersede: ['load'], timeoutMs });
+    const answer = (i: number, value: unknown) => c.receive({ channel: 'response', id: sent[i].id, ok: true, value });
+    return { c, sent, answer };
+  }
+
+  it('rejects the older request as superseded and ignores its late answer; another kind is not touched', async () => {
+    const { c, answer } = client();
+    const older = c.request('load', { period: 'week' });
+    const save = c.request('save', { text: 'x' });
+    const newer = c.request('load', { period: 'month' });
+    await assert.rejects(older, ChannelSupersededError);
+    assert.equal(c.waitingFor('load'), true);
+    assert.equal(answer(0, 'week data'), true, 'the late answer is consumed');
+    assert.equal(c.waitingFor('load'), true, 'and does not settle the newer one');
+    answer(2, 'month data');
+    assert.equal(await newer, 'month data');
+    assert.equal(c.waitingFor('load'), false);
+    answer(1, true);
+    assert.equal(await save, true);
   });
 
-  it('ends a request with no answer by its time limit, and not one that was answered or superseded', async () => {
-    let timeouts = 0;
-    let timedOut = () => {};
-    const latest = new LatestRequest(newId, { timeoutMs: 5, onTimeout: () => { timeouts++; timedOut(); } });
-    const answered = latest.start();
-    assert.ok(latest.settle(answered));
-    latest.start(); // superseded by the next
-    const waited = new Promise<void>((resolve) => { timedOut = resolve; });
-    latest.start();
-    await waited;
-    assert.equal(timeouts, 1);
-    assert.equal(latest.pending, false);
+  it('waits without a time limit unless one is given, per request', async () => {
+    const { c, answer } = client();
+    const unlimited = c.request('save', { text: 'a' });
+    await assert.rejects(c.request('load', { period: 'day' }, 5), ChannelTimeoutError);
+    answer(0, false);
+    assert.equal(await unlimited, false);
+  });
+});
+
+describe('typed channel on another wire (the webviews\' {type, id} messages)', () => {
+  type Views = { requestThing: RequestType<{ range: string }, { type: 'thing'; id: string; value: number }> };
+
+  it('carries requests and answers in the wire\'s shape, both ways, with the wire\'s ids', async () => {
+    const toServer: unknown[] = [];
+    const toClient: unknown[] = [];
+    let answered = () => {};
+    const served = new Promise<void>((resolve) => { answered = resolve; });
+    const c = new ChannelClient<Views, Record<string, unknown>>({
+      send: (m) => toServer.push(m),
+      wire: {
+        request: (e) => ({ type: e.method, id: `page-${e.id}`, ...(e.params as object) }),
+        response: (m) => {
+          const o = m as { id?: unknown };
+          return typeof o.id === 'string' && o.id.startsWith('page-') ? { channel: 'response', id: Number(o.id.slice(5)), ok: true, value: m } : null;
+        },
+      },
+    });
+    const serve = channelServer<Views, unknown>({
+      send: (m) => { toClient.push(m); answered(); },
+      handlers: { requestThing: ({ range }) => ({ type: 'thing', id: '', value: range.length }) },
+      wire: {
+        request: (m) => {
+          const { type, id, ...params } = m as Record<string, unknown>;
+          return type === 'requestThing' && typeof id === 'string' ? { channel: 'request', id, method: type, params } : null;
+        },
+        response: (e) => (e.ok ? { ...(e.value as object), id: e.id } : { type: 'failed', id: e.id, message: e.error.message }),
+      },
+    });
+    const answer = c.request('requestThing', { range: 'month' });
+    assert.deepEqual(toServer, [{ type: 'requestThing', id: 'page-1', range: 'month' }]);
+    assert.equal(serve(toServer[0]), true);
+    assert.equal(serve({ type: 'ready' }), false, 'not a request: the caller handles it');
+    await served;
+    assert.deepEqual(toClient, [{ type: 'thing', id: 'page-1', value: 5 }]);
+    assert.equal(c.receive({ type: 'refresh' }), false);
+    assert.equal(c.receive(toClient[0]), true);
+    assert.deepEqual(await answer, { type: 'thing', id: 'page-1', value: 5 });
   });
 });

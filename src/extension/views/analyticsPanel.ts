@@ -10,7 +10,10 @@ import os from 'node:os';
 import path from 'node:path';
 import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
-import type { AnalyticsHostMessage, AnalyticsPeriod, AnalyticsWebviewMessage, ExportViewMessage, SessionUsage } from '../../protocol/webviewMessages';
+import type {
+  AnalyticsHostMessage, AnalyticsPeriod, AnalyticsRequests, AnalyticsWebviewMessage, ExportViewMessage, SessionUsage,
+} from '../../protocol/webviewMessages';
+import type { ChannelHandlers } from '../../protocol/channel';
 import { call } from '../../conduit/client/call';
 import { ROUTES } from '../../protocol/routes';
 import type { GatewayApi } from '../gateway/gatewayApi';
@@ -34,41 +37,49 @@ export interface AnalyticsPanelTarget {
 
 const periodOf = (m: { range: AnalyticsPeriod['range']; from?: string; to?: string }): AnalyticsPeriod => ({ range: m.range, ...(m.range === 'custom' ? { from: m.from, to: m.to } : {}) });
 
-export async function onAnalyticsMessage(t: AnalyticsPanelTarget, m: AnalyticsWebviewMessage): Promise<void> {
-  switch (m.type) {
-    case 'requestAnalytics':
+/** The panel's requests: a range's analytics, a page of sessions, the Team view; each answered with its figures or why not. */
+export function analyticsRequests(t: AnalyticsPanelTarget): ChannelHandlers<AnalyticsRequests> {
+  return {
+    async requestAnalytics(m) {
       try {
         // A session's panel: the session's whole life, whatever the period asked (analyticsData asks range=session).
         const data = await loadAnalytics(t.api, t.projectKey, periodOf(m), 60_000, t.sessionId);
         const scope = t.sessionId ? `session ${t.sessionId}` : t.projectName ?? 'All projects';
-        t.post({ type: 'analytics', id: m.id, data: { ...data, scopeLabel: scope } });
-        // The store ingests a moment after a reply ends: records seen live that the
-        // fetch did not include yet are folded in (the view skips ones it already has).
+        // The store ingests a moment after a reply ends: records seen live that the fetch did
+        // not include yet are folded in (the view, waiting for this answer, keeps them for it
+        // and skips ones it already has).
         for (const record of t.recentRecords()) {
           const inScope = (!t.projectKey || record.context.projectId === t.projectKey) && (!t.sessionId || isOfSession(record.context, t.sessionId));
           if (inScope) t.post({ type: 'usageEvent', record });
         }
+        return { type: 'analytics', data: { ...data, scopeLabel: scope } };
       } catch (err) {
-        t.post(isNotRunning(err)
-          ? { type: 'analyticsError', id: m.id, problem: 'notRunning', message: 'The Conduit gateway is not running yet.' }
-          : { type: 'analyticsError', id: m.id, problem: 'failed', message: (err as Error).message });
+        return isNotRunning(err)
+          ? { type: 'analyticsError', problem: 'notRunning', message: 'The Conduit gateway is not running yet.' }
+          : { type: 'analyticsError', problem: 'failed', message: (err as Error).message };
       }
-      return;
-    case 'requestSessions':
+    },
+    async requestSessions(m) {
       try {
-        t.post({ type: 'sessionsPage', id: m.id, page: await loadSessionsPage(t.api, t.projectKey, periodOf(m), m.sort, m.offset, t.sessionId) });
+        return { type: 'sessionsPage', page: await loadSessionsPage(t.api, t.projectKey, periodOf(m), m.sort, m.offset, t.sessionId) };
       } catch (err) {
-        t.post({ type: 'analyticsError', id: m.id, problem: isNotRunning(err) ? 'notRunning' : 'failed', message: (err as Error).message });
+        return { type: 'analyticsError', problem: isNotRunning(err) ? 'notRunning' : 'failed', message: (err as Error).message };
       }
-      return;
-    case 'requestTeamAnalytics':
+    },
+    async requestTeamAnalytics(m) {
       try {
-        t.post({ type: 'teamAnalytics', id: m.id, data: await loadTeamAnalytics(t.api, t.projectKey, periodOf(m)) });
+        return { type: 'teamAnalytics', data: await loadTeamAnalytics(t.api, t.projectKey, periodOf(m)) };
       } catch (err) {
         const problem = err instanceof TeamAnalyticsError ? err.problem : 'failed';
-        t.post({ type: 'teamAnalyticsError', id: m.id, problem, message: (err as Error).message });
+        return { type: 'teamAnalyticsError', problem, message: (err as Error).message };
       }
-      return;
+    },
+  };
+}
+
+/** What the panel sends besides its requests. */
+export async function onAnalyticsMessage(t: AnalyticsPanelTarget, m: AnalyticsWebviewMessage): Promise<void> {
+  switch (m.type) {
     case 'signIn':
       // The command asks for what it needs; afterwards the view asks again (signed in or not).
       try {
@@ -87,7 +98,10 @@ export async function onAnalyticsMessage(t: AnalyticsPanelTarget, m: AnalyticsWe
       await exportView(t, m);
       return;
     case 'ready':
-      return;
+    case 'requestAnalytics':
+    case 'requestSessions':
+    case 'requestTeamAnalytics':
+      return; // requests are answered by analyticsRequests
   }
 }
 

@@ -15,18 +15,19 @@ import type { UsageRecord } from '../../protocol/usage';
 import { isOfSession } from '../../protocol/session';
 import {
   isAnalyticsWebviewMessage, isBudgetStatus, isModelConfigWebviewMessage, isSidebarWebviewMessage,
-  type AnalyticsHostMessage, type GatewayActionMessage, type InheritedRules, type ModelOption, type RoutingDecisionMessage, type UsageEventMessage,
+  type AnalyticsHostMessage, type AnswerTo, type GatewayActionMessage, type InheritedRules, type ModelOption, type RoutingDecisionMessage,
+  type UsageEventMessage, type WebviewRequests,
 } from '../../protocol/webviewMessages';
 import { ValidationError } from '../../protocol/validate';
 import { GatewayHttpError, type GatewayApi } from '../gateway/gatewayApi';
 import type { GatewaySupervisor } from '../gateway/supervisor';
 import type { Projects, Project } from '../projects';
-import { onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
+import { analyticsRequests, onAnalyticsMessage, type AnalyticsPanelTarget } from './analyticsPanel';
 import { RefreshThrottle } from './refreshThrottle';
 import { loadModelConfigExtras } from './modelConfigData';
 import { healthViewOf, loadSidebarData } from './sidebarData';
 import type { ModelChoices } from '../walkthrough/modelChoice';
-import { postToWebview, renderWebview, webviewOptions } from './webviewHost';
+import { postToWebview, renderWebview, serveWebview, webviewOptions } from './webviewHost';
 
 export const ANALYTICS_PANEL = 'conduit.analytics';
 export const MODEL_CONFIG_PANEL = 'conduit.modelConfig';
@@ -174,9 +175,7 @@ export class Views implements vscode.Disposable {
       openSession: (id) => this.openAnalytics(id),
       refreshAll: () => this.analyticsRefresh.request(),
     };
-    panel.webview.onDidReceiveMessage(async (m: unknown) => {
-      if (isAnalyticsWebviewMessage(m)) await onAnalyticsMessage(target, m);
-    });
+    serveWebview(panel.webview, 'analytics', analyticsRequests(target), isAnalyticsWebviewMessage, (m) => onAnalyticsMessage(target, m));
   }
 
   private async wireModelConfig(panel: vscode.WebviewPanel, project: Project, agentId?: string): Promise<void> {
@@ -185,28 +184,27 @@ export class Views implements vscode.Disposable {
     renderWebview(panel.webview, this.extensionUri, 'modelConfig', panel.title, init);
     this.modelConfigPanels.set(panel, { project, agentId });
     panel.onDidDispose(() => this.modelConfigPanels.delete(panel));
-    panel.webview.onDidReceiveMessage(async (m: unknown) => {
-      if (!isModelConfigWebviewMessage(m)) return;
-      if (m.type === 'ready') {
-        void postToWebview(panel.webview, 'modelConfig', { type: 'init', ...(await this.modelConfigInit(project, agentId)) });
-        return;
-      }
-      // The budget (when the form changed it) goes in the same PUT: one answer, one stored state.
-      const budget = m.budget === undefined ? {} : { budget: m.budget };
-      try {
-        if (m.kind === 'project') {
-          const config = parseProjectModelConfig(m.config, 'modelConfig');
-          const saved = await call(this.api, ROUTES.saveProject, { params: { key: project.key }, body: { name: project.folder.name, modelConfig: config, ...budget } });
-          await this.modelChoices.record(project.key);
-          void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, project: saved, budgetStatuses: await this.budgetStatuses(project, null) });
-        } else {
-          const saved = await call(this.api, ROUTES.saveAgent, { params: { key: project.key, agentId: m.agentId }, body: { ...m.config, ...budget } });
-          void postToWebview(panel.webview, 'modelConfig', { type: 'saved', id: m.id, agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) });
-        }
-      } catch (err) {
-        void postToWebview(panel.webview, 'modelConfig', { type: 'saveFailed', id: m.id, message: (err as Error).message, field: failedField(err) });
-      }
+    serveWebview(panel.webview, 'modelConfig', { save: (m) => this.save(project, m) }, isModelConfigWebviewMessage, async (m) => {
+      if (m.type === 'ready') void postToWebview(panel.webview, 'modelConfig', { type: 'init', ...(await this.modelConfigInit(project, agentId)) });
     });
+  }
+
+  /** Stores a model configuration panel's save; the answer says what was stored, or why not. */
+  private async save(project: Project, m: WebviewRequests['save']['params']): Promise<AnswerTo<'save'>> {
+    // The budget (when the form changed it) goes in the same PUT: one answer, one stored state.
+    const budget = m.budget === undefined ? {} : { budget: m.budget };
+    try {
+      if (m.kind === 'project') {
+        const config = parseProjectModelConfig(m.config, 'modelConfig');
+        const saved = await call(this.api, ROUTES.saveProject, { params: { key: project.key }, body: { name: project.folder.name, modelConfig: config, ...budget } });
+        await this.modelChoices.record(project.key);
+        return { type: 'saved', project: saved, budgetStatuses: await this.budgetStatuses(project, null) };
+      }
+      const saved = await call(this.api, ROUTES.saveAgent, { params: { key: project.key, agentId: m.agentId }, body: { ...m.config, ...budget } });
+      return { type: 'saved', agent: saved, budgetStatuses: await this.budgetStatuses(project, m.agentId) };
+    } catch (err) {
+      return { type: 'saveFailed', message: (err as Error).message, field: failedField(err) };
+    }
   }
 
   /** The gateway's catalogue (its price table, config and rules), or the built-in list. */
@@ -270,11 +268,10 @@ export class Views implements vscode.Disposable {
     view.webview.options = webviewOptions(this.extensionUri);
     renderWebview(view.webview, this.extensionUri, 'sidebar', 'Conduit', {});
     view.onDidDispose(() => { if (this.sidebar === view) this.sidebar = null; });
-    view.webview.onDidReceiveMessage(async (m: unknown) => {
-      if (!isSidebarWebviewMessage(m)) return;
-      if (m.type === 'requestSidebarData') {
-        void postToWebview(view.webview, 'sidebar', { type: 'sidebarData', id: m.id, data: await this.sidebarData() });
-      } else if (m.type === 'openPanel') {
+    serveWebview(view.webview, 'sidebar', {
+      requestSidebarData: async () => ({ type: 'sidebarData', data: await this.sidebarData() }),
+    }, isSidebarWebviewMessage, (m) => {
+      if (m.type === 'openPanel') {
         void vscode.commands.executeCommand(m.panel === 'analytics' ? 'conduit.openUsageAnalytics' : 'conduit.configureProjectModel');
       } else if (m.type === 'gatewayAction') {
         void vscode.commands.executeCommand(GATEWAY_ACTION_COMMANDS[m.action]);

@@ -4,7 +4,10 @@
  */
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import type { HostMessageFor, WebviewName } from '../../protocol/webviewMessages';
+import { channelServer, type ChannelHandlers } from '../../protocol/channel';
+import {
+  HOST_WIRE, WEBVIEW_REQUEST_CHECKS, type HostMessageFor, type HostToWebviewMessage, type WebviewName, type WebviewRequests,
+} from '../../protocol/webviewMessages';
 import { webviewHtml } from './webviewHtml';
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
@@ -28,5 +31,30 @@ export function renderWebview(webview: vscode.Webview, extensionUri: vscode.Uri,
     cspSource: webview.cspSource,
     title,
     initialState,
+  });
+}
+
+/**
+ * Listens to a webview of kind `view`: its requests (the view's part of WebviewRequests) are
+ * answered by `handlers` through the typed channel over the webview wire, their parameters
+ * checked against the protocol's schemas first (a webview is not trusted: a malformed or
+ * another view's request is answered with requestFailed, its handler not called); every
+ * other message that passes `guard` goes to onNotice, others are dropped.
+ */
+export function serveWebview<V extends WebviewName, R extends keyof WebviewRequests, N>(
+  webview: vscode.Webview,
+  _view: V,
+  handlers: ChannelHandlers<Pick<WebviewRequests, R>>,
+  guard: (message: unknown) => message is N,
+  onNotice: (message: N) => unknown,
+): vscode.Disposable {
+  const serve = channelServer<Pick<WebviewRequests, R>, HostToWebviewMessage>({
+    send: (message) => void webview.postMessage(message),
+    wire: HOST_WIRE,
+    handlers,
+    validate: WEBVIEW_REQUEST_CHECKS,
+  });
+  return webview.onDidReceiveMessage((message: unknown) => {
+    if (!serve(message) && guard(message)) void onNotice(message);
   });
 }

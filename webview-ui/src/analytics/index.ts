@@ -20,7 +20,7 @@ import '../shared/base.css';
 import './style.css';
 import {
   ANALYTICS_RANGES, ANALYTICS_VIEWS, DAILY_GROUP_BYS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData,
-  type AnalyticsData, type AnalyticsHostMessage, type AnalyticsPeriod, type AnalyticsView, type DailyGroupBy,
+  type AnalyticsData, type AnalyticsHostMessage, type AnalyticsPeriod, type AnalyticsRequests, type AnalyticsView, type AnswerTo, type DailyGroupBy,
   type ExportViewName, type SessionSort, type SessionsPage, type TeamAnalyticsData, type UsageEventMessage,
 } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme } from '../charts/chartTheme.js';
@@ -28,8 +28,8 @@ import { SeriesColors, type ColorSlots } from '../charts/seriesColors.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import { formatChange, formatPercent, formatTokenSplit, relativeTime, sourceLabel } from '../shared/format.js';
 import { formatCount, formatInteger, formatUsd, plural } from '../../../src/protocol/format.js';
-import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
-import { LatestRequest } from '../../../src/protocol/channel.js';
+import { connectHost, loadState, post, readInitialState, saveState } from '../shared/vscode.js';
+import { ChannelSupersededError, ChannelTimeoutError } from '../../../src/protocol/channel.js';
 import { AnalyticsCharts, type ChartName } from './charts.js';
 import { RECENT_PAGE, addRecentRequest, isEmpty, periodLabel, samePeriod } from './model.js';
 import { RangePicker } from './rangePicker.js';
@@ -89,29 +89,24 @@ let tab = 0;
 let data: AnalyticsData | null = null;
 let phase: 'loading' | 'ready' | 'error' | 'notRunning' = 'loading';
 let errorMessage = '';
-/** The range's figures waited for (an older period's answer is ignored). */
-const rangeRequest = new LatestRequest(requestId, { timeoutMs: ANSWER_TIMEOUT_MS, onTimeout: () => {
-  phase = 'error';
-  errorMessage = 'the extension did not answer in time.';
-  renderAll();
-} });
+/**
+ * The host: a range's figures, a page of sessions and the Team view are requests, each of
+ * which only the newest is waited for (an older period's answer is ignored); usage events,
+ * refreshes and action results come on their own.
+ */
+const host = connectHost<AnalyticsRequests, AnalyticsHostMessage>(isAnalyticsHostMessage, onHost, ['requestAnalytics', 'requestSessions', 'requestTeamAnalytics']);
+const NO_ANSWER = 'the extension did not answer in time.';
 /** Events that arrive while a fetch is under way: applied to its answer unless it already counts them. */
 let buffered: UsageEventMessage[] = [];
 let view: AnalyticsView = 'mine';
 let team: TeamAnalyticsData | null = null;
 let teamPhase: TeamPhase = 'loading';
 let teamMessage = '';
-const teamRequest = new LatestRequest(requestId, { timeoutMs: ANSWER_TIMEOUT_MS, onTimeout: () => {
-  teamPhase = 'failed';
-  teamMessage = 'the extension did not answer in time.';
-  renderTeam();
-} });
 let groupBy: DailyGroupBy = 'model';
 let colors = new SeriesColors();
 /** The sessions page on screen, and the one asked for. */
 let sessions: SessionsPage | null = null;
 let sessionsWanted: { sort: SessionSort; offset: number } = { sort: 'cost', offset: 0 };
-const sessionsRequest = new LatestRequest(requestId);
 let recentOffset = 0;
 
 function persist(): void {
@@ -281,7 +276,7 @@ function renderView(): void {
   ui.mine.hidden = view !== 'mine';
   ui.team.el.hidden = view !== 'team';
   ui.subtitle.hidden = view !== 'mine' || !data?.scopeLabel;
-  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' || rangeRequest.pending : teamPhase === 'loading'));
+  app.setAttribute('aria-busy', String(view === 'mine' ? phase === 'loading' || host.waitingFor('requestAnalytics') : teamPhase === 'loading'));
 }
 
 function renderTeam(): void {
@@ -300,7 +295,7 @@ function renderState(): void {
   const showContent = data !== null && !isEmpty(data) && (phase === 'ready' || phase === 'loading');
   ui.content.hidden = !showContent;
   // A new period is on its way: the figures shown stay, dimmed, until it replaces them.
-  ui.content.classList.toggle('stale', rangeRequest.pending && showContent);
+  ui.content.classList.toggle('stale', host.waitingFor('requestAnalytics') && showContent);
   if (phase === 'loading' && !data) {
     setChildren(ui.state, h('div', { class: 'state-message' }, h('vscode-progress-ring', { attrs: { 'aria-hidden': 'true' } }), h('p', null, 'Loading usage data...')));
   } else if (phase === 'notRunning') {
@@ -508,35 +503,50 @@ function showView(next: AnalyticsView): void {
   fetchView(true);
 }
 
+/** A request's failure other than being superseded: the host failed it, or did not answer in time. */
+function failureOf(err: Error): string | null {
+  if (err instanceof ChannelSupersededError) return null; // a newer request is waited for
+  return err instanceof ChannelTimeoutError ? NO_ANSWER : err.message;
+}
+
 function fetchTeam(keepContent: boolean): void {
-  const id = teamRequest.start();
+  const answer = host.request('requestTeamAnalytics', { ...period }, ANSWER_TIMEOUT_MS);
   if (!keepContent) team = null;
   teamPhase = 'loading';
   renderTeam();
-  post({ type: 'requestTeamAnalytics', id, ...period });
+  answer.then(onTeam, (err: Error) => {
+    const failure = failureOf(err);
+    if (failure !== null) onTeam({ type: 'teamAnalyticsError', problem: 'failed', message: failure });
+  });
 }
 
 function fetchRange(keepContent: boolean): void {
-  const id = rangeRequest.start();
+  const answer = host.request('requestAnalytics', { ...period }, ANSWER_TIMEOUT_MS);
   buffered = [];
   if (!keepContent) data = null;
   if (!data) phase = 'loading';
   else if (phase !== 'ready') phase = 'loading';
   renderState();
-  post({ type: 'requestAnalytics', id, ...period });
+  answer.then(onRange, (err: Error) => {
+    const failure = failureOf(err);
+    if (failure !== null) onRange({ type: 'analyticsError', problem: 'failed', message: failure });
+  });
 }
 
 function requestSessions(sort: SessionSort, offset: number): void {
   sessionsWanted = { sort, offset };
-  const id = sessionsRequest.start();
+  const answer = host.request('requestSessions', { ...period, sort, offset });
   renderSessionsHead();
-  post({ type: 'requestSessions', id, ...period, sort, offset });
+  answer.then((message) => {
+    if (message.type !== 'sessionsPage') return; // the page asked for failed: the one shown stays
+    sessions = message.page;
+    renderSessions();
+  }, () => {}); // superseded, or failed: the page shown stays
 }
 
-function onHost(message: AnalyticsHostMessage): void {
+function onRange(message: AnswerTo<'requestAnalytics'>): void {
   switch (message.type) {
     case 'analytics': {
-      if (!rangeRequest.settle(message.id)) return; // an older period's answer
       data = message.data;
       for (const event of buffered) addRecentRequest(data, event.record, event.agentName);
       buffered = [];
@@ -553,24 +563,42 @@ function onHost(message: AnalyticsHostMessage): void {
       return;
     }
     case 'analyticsError':
-      if (sessionsRequest.settle(message.id)) return;
-      if (!rangeRequest.settle(message.id)) return;
       // Not running yet: wait for the host's refresh when it starts (the figures shown before stay hidden meanwhile).
       phase = message.problem === 'notRunning' ? 'notRunning' : 'error';
       errorMessage = message.message;
       renderAll();
       return;
-    case 'sessionsPage':
-      if (!sessionsRequest.settle(message.id)) return;
-      sessions = message.page;
-      renderSessions();
+  }
+}
+
+function onTeam(message: AnswerTo<'requestTeamAnalytics'>): void {
+  switch (message.type) {
+    case 'teamAnalytics':
+      team = message.data;
+      teamPhase = 'ready';
+      renderTeam();
+      persist();
       return;
+    case 'teamAnalyticsError':
+      teamPhase = message.problem;
+      teamMessage = message.message;
+      // Without a session or a project, the numbers shown before are not the team's any more.
+      if (message.problem !== 'failed') team = null;
+      renderTeam();
+      persist();
+      return;
+  }
+}
+
+/** What the host sends on its own (answers come through the channel). */
+function onHost(message: AnalyticsHostMessage): void {
+  switch (message.type) {
     case 'actionResult':
       setText(ui.action, message.message);
       ui.action.classList.toggle('error', !message.ok);
       return;
     case 'usageEvent': {
-      if (rangeRequest.pending) {
+      if (host.waitingFor('requestAnalytics')) {
         buffered.push(message);
         return;
       }
@@ -580,22 +608,6 @@ function onHost(message: AnalyticsHostMessage): void {
     }
     case 'refresh':
       fetchView(true);
-      return;
-    case 'teamAnalytics':
-      if (!teamRequest.settle(message.id)) return; // an older period's answer
-      team = message.data;
-      teamPhase = 'ready';
-      renderTeam();
-      persist();
-      return;
-    case 'teamAnalyticsError':
-      if (!teamRequest.settle(message.id)) return;
-      teamPhase = message.problem;
-      teamMessage = message.message;
-      // Without a session or a project, the numbers shown before are not the team's any more.
-      if (message.problem !== 'failed') team = null;
-      renderTeam();
-      persist();
       return;
   }
 }
@@ -621,7 +633,6 @@ function onHost(message: AnalyticsHostMessage): void {
   if (team && team.range !== period.range) team = null;
   ui.range.set(period);
   buildLayout();
-  onHostMessage(isAnalyticsHostMessage, onHost);
   if (data) {
     phase = 'ready';
     sessions = { ...(data.sessionsPage ?? { sort: 'recent', offset: 0, total: data.sessions.length }), sessions: data.sessions };

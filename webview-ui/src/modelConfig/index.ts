@@ -14,15 +14,15 @@ import type { BudgetPolicy } from '../../../src/protocol/budgets.js';
 import type { ProjectModelConfig } from '../../../src/protocol/modelConfig.js';
 import {
   isModelConfigHostMessage, isModelConfigInit, type ModelConfigHostMessage, type ModelConfigInit,
-  type ModelConfigPersistedTarget, type ModelOption, type SaveMessage,
+  type AnswerTo, type ModelConfigPersistedTarget, type ModelConfigRequests, type ModelOption,
 } from '../../../src/protocol/webviewMessages.js';
 import { focusKeyOf, h, restoreFocus, setChildren, setText } from '../shared/dom.js';
 import { formatThreshold } from '../shared/format.js';
 import { formatSpendOfBudget, formatUsd, plural } from '../../../src/protocol/format.js';
 import { modelConfigExtrasOf } from '../../../src/protocol/webviewMessages.js';
 import type { PeriodSpend } from '../../../src/protocol/webviewMessages.js';
-import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
-import { LatestRequest } from '../../../src/protocol/channel.js';
+import { connectHost, loadState, post, readInitialState, saveState } from '../shared/vscode.js';
+import { ChannelSupersededError } from '../../../src/protocol/channel.js';
 import {
   INHERIT, MAX_FALLBACKS, OFF, agentDraftFrom, agentSelectionFrom, effectiveRules, modelDescription, modelDisplayName, modelLabel, preferredModel,
   previewLines, projectConfigFrom, projectDraftFrom, validateAgentDraft, validateProjectDraft,
@@ -67,9 +67,11 @@ let hints: BudgetMessages = {};
 /** Fields the person has touched: their errors show while typing; all show on save. */
 const touched = new Set<string>();
 let showAllErrors = false;
-/** The save waited for, and what it sent (shown as stored when the host's answer says nothing). */
-const saveRequest = new LatestRequest(requestId);
-let sentSave: SaveMessage | null = null;
+/** The host: the save is the one request; init comes on its own. */
+const host = connectHost<ModelConfigRequests, ModelConfigHostMessage>(isModelConfigHostMessage, onHost);
+const saving = () => host.waitingFor('save');
+/** What the save under way sent (shown as stored when the host's answer says nothing). */
+let sentSave: ModelConfigRequests['save']['params'] | null = null;
 let status: { kind: 'none' | 'saved' | 'failed' | 'invalid'; text: string } = { kind: 'none', text: '' };
 /** Whether the host's init has come since the page loaded (what the person edits from then on is this page's). */
 let shownSinceLoad = false;
@@ -121,7 +123,7 @@ function applyInit(next: ModelConfigInit, saved: PersistedState | null): void {
   errors = {};
   touched.clear();
   showAllErrors = false;
-  saveRequest.cancel();
+  host.abandon('save');
   status = { kind: 'none', text: '' };
   validate();
   render();
@@ -140,7 +142,7 @@ function refreshInit(next: ModelConfigInit): void {
   }
   const storedChanged = baseKey(init) !== baseKey(next);
   const choicesChanged = JSON.stringify([init.models, init.inheritedRules, modelConfigExtrasOf(init).pluginsDir]) !== JSON.stringify([next.models, next.inheritedRules, modelConfigExtrasOf(next).pluginsDir]);
-  const keepEdits = isDirty() || saveRequest.pending;
+  const keepEdits = isDirty() || saving();
   init = next;
   if (storedChanged && !keepEdits) {
     if (next.target.kind === 'project') projectDraft = projectDraftFrom(next.target.project.modelConfig);
@@ -566,9 +568,9 @@ function update(): void {
     field.invalid = Boolean(ui.fieldErrors.get(`fallback.${i}`)?.textContent);
   });
 
-  const saving = saveRequest.pending;
-  setText(ui.save!, saving ? 'Saving...' : 'Save Configuration');
-  ui.save!.disabled = saving;
+  const busy = saving();
+  setText(ui.save!, busy ? 'Saving...' : 'Save Configuration');
+  ui.save!.disabled = busy;
   const dirty = isDirty();
   const text = status.kind !== 'none' ? status.text : dirty ? 'Unsaved changes' : '';
   setText(ui.status!, text);
@@ -610,7 +612,7 @@ function updateBudget(): void {
 
 function changed(): void {
   validate();
-  if (status.kind !== 'none' && !saveRequest.pending) status = { kind: 'none', text: '' };
+  if (status.kind !== 'none' && !saving()) status = { kind: 'none', text: '' };
   update();
   persist();
 }
@@ -619,7 +621,7 @@ function changed(): void {
 // Saving
 
 function onSave(): void {
-  if (!init || saveRequest.pending) return;
+  if (!init || saving()) return;
   validate();
   showAllErrors = true;
   if (Object.keys(errors).length) {
@@ -630,18 +632,21 @@ function onSave(): void {
     document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
     return;
   }
-  const id = saveRequest.start();
   const t = init.target;
   // The budget goes along only when it changed, so a model-only save leaves it as stored.
   const policy = budgetDirty() ? budgetPolicyFrom(budgetDraft!) : null;
   const budget = policy ? { budget: policy } : {};
-  const message: SaveMessage = t.kind === 'project'
-    ? { type: 'save', id, kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig), ...budget }
-    : { type: 'save', id, kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!), ...budget };
-  sentSave = message;
+  const params: ModelConfigRequests['save']['params'] = t.kind === 'project'
+    ? { kind: 'project', projectKey: t.project.workspaceKey, config: projectConfigFrom(projectDraft!, t.project.modelConfig), ...budget }
+    : { kind: 'agent', projectKey: t.project.workspaceKey, agentId: t.agent.id, config: agentSelectionFrom(agentDraft!), ...budget };
+  sentSave = params;
+  const answer = host.request('save', params);
   status = { kind: 'none', text: '' };
   update();
-  post(message);
+  answer.then(onSaveAnswer, (err: Error) => {
+    if (err instanceof ChannelSupersededError) return; // another target was shown meanwhile
+    onSaveAnswer({ type: 'saveFailed', message: err.message, field: null });
+  });
 }
 
 const FIELD_SUFFIXES: [string, string][] = [
@@ -655,18 +660,19 @@ function fallbackFieldOf(path: string | null | undefined): string | undefined {
 }
 
 function onHost(message: ModelConfigHostMessage): void {
+  if (message.type !== 'init') return; // answers come through the channel
+  // The first init since the page loaded answers ready: a draft restored from a reload is kept
+  // only if nothing was stored meanwhile (applyInit). Later ones refresh what is on screen.
+  if (shownSinceLoad) refreshInit(message);
+  else applyInit(message, loadState(isPersistedState));
+  shownSinceLoad = true;
+}
+
+function onSaveAnswer(message: AnswerTo<'save'>): void {
   switch (message.type) {
-    case 'init':
-      // The first init since the page loaded answers ready: a draft restored from a reload is kept
-      // only if nothing was stored meanwhile (applyInit). Later ones refresh what is on screen.
-      if (shownSinceLoad) refreshInit(message);
-      else applyInit(message, loadState(isPersistedState));
-      shownSinceLoad = true;
-      return;
     case 'saved': {
-      if (!sentSave || !saveRequest.waitsFor(message.id) || !init) return;
+      if (!sentSave || !init) return;
       const sent = sentSave;
-      saveRequest.cancel();
       const t = init.target;
       // What the host says was stored; what was sent when it says nothing.
       if (t.kind === 'project' && sent.kind === 'project') {
@@ -691,7 +697,6 @@ function onHost(message: ModelConfigHostMessage): void {
       return;
     }
     case 'saveFailed': {
-      if (!saveRequest.settle(message.id)) return;
       const field = budgetFieldOf(message.field) ?? fallbackFieldOf(message.field)
         ?? (message.field ? FIELD_SUFFIXES.find(([suffix]) => message.field!.includes(suffix))?.[1] : undefined);
       if (field) {
@@ -710,7 +715,6 @@ function onHost(message: ModelConfigHostMessage): void {
 // ---------------------------------------------------------------------------------------
 // Start
 
-onHostMessage(isModelConfigHostMessage, onHost);
 {
   const saved = loadState(isPersistedState);
   const initial = readInitialState();

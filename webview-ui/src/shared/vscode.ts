@@ -1,9 +1,10 @@
 /**
  * The webview's side of the host connection: acquireVsCodeApi() (callable once per page),
- * typed posting, guarded receiving, request ids, persisted state and the initial state
- * that webviewHtml() embedded.
+ * typed posting, the typed request channel to the host (guarded receiving), persisted state
+ * and the initial state that webviewHtml() embedded.
  */
-import type { WebviewToHostMessage } from '../../../src/protocol/webviewMessages.js';
+import { ChannelClient, type ProtocolMap } from '../../../src/protocol/channel.js';
+import { webviewWire, type WebviewToHostMessage } from '../../../src/protocol/webviewMessages.js';
 import { INITIAL_STATE_ELEMENT_ID } from '../../../src/protocol/webviewPage.js';
 
 interface VsCodeApi {
@@ -27,21 +28,28 @@ export function post(message: WebviewToHostMessage): void {
   vscode().postMessage(message);
 }
 
-/** Calls handler for every host message that passes guard; others are dropped with a warning. */
-export function onHostMessage<T>(guard: (value: unknown) => value is T, handler: (message: T) => void): void {
-  window.addEventListener('message', (event: MessageEvent) => {
-    if (guard(event.data)) handler(event.data);
-    else console.warn('conduit webview: ignored a message it does not understand', typeof event.data === 'object' && event.data ? (event.data as { type?: unknown }).type : typeof event.data);
-  });
-}
-
-let counter = 0;
 const pageId = Math.random().toString(36).slice(2, 8);
 
-/** An id that pairs a request with its answer. */
-export function requestId(): string {
-  counter += 1;
-  return `${pageId}-${Date.now().toString(36)}-${counter}`;
+/**
+ * The view's channel to the host (channel.ts over the webview wire): requests of the protocol
+ * map P get their answers; every other host message that passes guard goes to onNotice,
+ * others are dropped with a warning. supersede: the requests of which only the newest is
+ * waited for (a period's figures, a save).
+ */
+export function connectHost<P extends ProtocolMap, M>(
+  guard: (value: unknown) => value is M,
+  onNotice: (message: M) => void,
+  supersede: readonly (keyof P & string)[] = [],
+): ChannelClient<P, WebviewToHostMessage> {
+  const channel = new ChannelClient<P, WebviewToHostMessage>({ send: post, wire: webviewWire(pageId), supersede });
+  window.addEventListener('message', (event: MessageEvent) => {
+    if (!guard(event.data)) {
+      console.warn('conduit webview: ignored a message it does not understand', typeof event.data === 'object' && event.data ? (event.data as { type?: unknown }).type : typeof event.data);
+      return;
+    }
+    if (!channel.receive(event.data)) onNotice(event.data);
+  });
+  return channel;
 }
 
 /** The state saved by setState, when it passes check (an older shape is dropped). */

@@ -17,16 +17,16 @@ import type { UsageRecord } from '../../../src/protocol/usage.js';
 import { isRefused } from '../../../src/protocol/measures.js';
 import { isSidebarSpend, type PeriodSpend, type SidebarSpendData } from '../../../src/protocol/webviewMessages.js';
 import {
-  isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarDecision,
-  type SidebarHostMessage, type SidebarInitialState,
+  isSidebarData, isSidebarHostMessage, type GatewayHealthView, type SidebarDataMessage, type SidebarDecision,
+  type SidebarHostMessage, type SidebarInitialState, type SidebarRequests,
 } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme, seriesColor, styleScales, trackChart, withAlpha, type AnyChart, type ThemeColors } from '../charts/chartTheme.js';
 import { costTickLabel } from '../charts/costAxis.js';
 import { h, setChildren, setText } from '../shared/dom.js';
 import { formatAxisHour, formatBucket, relativeTime, sourceLabel } from '../shared/format.js';
 import { formatInteger, formatSpendOfBudget, formatUsd, plural } from '../../../src/protocol/format.js';
-import { loadState, onHostMessage, post, readInitialState, requestId, saveState } from '../shared/vscode.js';
-import { LatestRequest } from '../../../src/protocol/channel.js';
+import { connectHost, loadState, post, readInitialState, saveState } from '../shared/vscode.js';
+import { ChannelSupersededError } from '../../../src/protocol/channel.js';
 
 Chart.register(LineController, LineElement, PointElement, CategoryScale, LinearScale, Filler, Tooltip);
 
@@ -48,8 +48,8 @@ function isPersistedState(v: unknown): v is PersistedState {
 }
 
 let data: SidebarSpendData | null = null;
-/** The answer to requestSidebarData waited for; the host's own pushes (no id) answer it too. */
-const dataRequest = new LatestRequest(requestId);
+/** The host: the sidebar's data is the one request; health, decisions and usage come on their own. */
+const host = connectHost<SidebarRequests, SidebarHostMessage>(isSidebarHostMessage, onHost);
 
 function persist(): void {
   saveState<PersistedState>({ v: 1, data });
@@ -276,15 +276,19 @@ function scheduleRender(): void {
   });
 }
 
+/** The sidebar's data, as asked for or as the host pushes it: a push answers a request under way too. */
+function showData(message: SidebarDataMessage): void {
+  if (!isSidebarSpendData(message.data)) return; // its scope or spend is malformed: nothing of it is shown
+  host.abandon('requestSidebarData');
+  data = message.data;
+  renderAll();
+  persist();
+}
+
 function onHost(message: SidebarHostMessage): void {
   switch (message.type) {
     case 'sidebarData':
-      if (message.id !== undefined && !dataRequest.waitsFor(message.id)) return;
-      if (!isSidebarSpendData(message.data)) return; // its scope or spend is malformed: nothing of it is shown
-      dataRequest.cancel();
-      data = message.data;
-      renderAll();
-      persist();
+      showData(message);
       return;
     case 'health':
       if (!data) return;
@@ -314,9 +318,10 @@ function onHost(message: SidebarHostMessage): void {
   data = initial && isSidebarSpendData(initial.data) ? initial.data : saved?.data ?? null;
   buildLayout();
   renderAll();
-  onHostMessage(isSidebarHostMessage, onHost);
   post({ type: 'ready', view: 'sidebar' });
-  post({ type: 'requestSidebarData', id: dataRequest.start() });
+  host.request('requestSidebarData', {}).then(showData, (err: Error) => {
+    if (!(err instanceof ChannelSupersededError)) console.warn('conduit sidebar: no data from the host', err.message);
+  });
   window.setInterval(() => {
     const now = Date.now();
     ui.decisions.querySelectorAll<HTMLElement>('[data-at]').forEach((el) => setText(el, relativeTime(el.dataset.at!, now)));
