@@ -423,6 +423,16 @@ describe('scanRequestBody', () => {
       assert.equal(scan('{"a":"caf\\u00e9 \\u4e2d"}').tokenEstimate, scan('{"a":"café 中"}').tokenEstimate);
     });
 
+    it('counts a word of letters alike as a key or a value, short or long: a token, and one per six further letters', () => {
+      // Short words are read in the scan's own loop, longer ones by scanString: the counts agree.
+      const letters = (n: number) => 'abcdefghijklmnopqrstuvwxyz'.repeat(3).slice(0, n);
+      for (let n = 0; n <= 60; n++) {
+        const expected = n === 0 ? 0 : 1 + Math.floor((n - 1) / 6);
+        assert.equal(scan(`{"a":"${letters(n)}"}`).tokenEstimate - scan('{"a":""}').tokenEstimate, expected, `value of ${n} letters`);
+        assert.equal(scan(`{"a":{"${letters(n)}":1}}`).tokenEstimate - scan('{"a":{"":1}}').tokenEstimate, expected, `key of ${n} letters`);
+      }
+    });
+
     it('grows with the text: more words, more tokens', () => {
       const words = (n: number) => ({ messages: [{ role: 'user', content: 'word '.repeat(n) }] });
       const e100 = estimate(words(100));
