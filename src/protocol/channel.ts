@@ -6,7 +6,7 @@
  *
  * Used between the gateway and its ledger process (workerLedger.ts, ledgerWorker.ts), the
  * gateway and its plugin thread (plugins/pluginThread.ts, plugins/worker.ts), and the
- * extension host and its webviews (webviewMessages.ts WEBVIEW_WIRE, webview-ui/src/shared/
+ * extension host and its webviews (webviewMessages.ts HOST_WIRE and webviewWire(), webview-ui/src/shared/
  * vscode.ts): there the envelopes take the webview messages' own shape ({type, id, ...}),
  * through the `wire` options, and a view waits only for its newest request of a kind
  * (`supersede`).

@@ -32,10 +32,6 @@ import type { ClientWire, RequestEnvelope, RequestType, ResponseEnvelope, Server
 // ---------------------------------------------------------------------------------------
 // Shared data
 
-/** The three webviews, by the name each page tells the host in its ready message. */
-export const WEBVIEW_NAMES = ['modelConfig', 'analytics', 'sidebar'] as const;
-export type WebviewName = (typeof WEBVIEW_NAMES)[number];
-
 /** One model the default-model select offers (from the configured providers). */
 export interface ModelOption {
   /** Model reference as the gateway takes it: "model" or "provider/model". */
@@ -74,6 +70,10 @@ export interface GatewayHealthView {
   /** While running: no usable provider credentials, so the view offers the two fixes (set a key, sign in with a Claude subscription). */
   needsCredentials?: boolean;
 }
+
+/** The three webviews, by the name each page tells the host in its ready message. */
+export const WEBVIEW_NAMES = ['modelConfig', 'analytics', 'sidebar'] as const;
+export type WebviewName = (typeof WEBVIEW_NAMES)[number];
 
 // ---------------------------------------------------------------------------------------
 // Model configuration
