@@ -362,10 +362,15 @@ export interface SidebarData {
 // ---------------------------------------------------------------------------------------
 // Initial state: what the host passes to webviewHtml({initialState}) for each view.
 
-export type ModelConfigInitialState = ModelConfigInit | null;
 /** sessionId: the panel shows that one session (no period or Mine / Team to choose). */
 export interface AnalyticsInitialState { period?: AnalyticsPeriod; view?: AnalyticsView; sessionId?: string | null }
 export interface SidebarInitialState { data?: SidebarData | null }
+/** What each view's page carries (webviewHost.ts renderWebview); a view checks it before use, as anything from outside. */
+export interface InitialStateFor {
+  modelConfig: ModelConfigInit | null;
+  analytics: AnalyticsInitialState;
+  sidebar: SidebarInitialState;
+}
 
 /**
  * The part of a model configuration webview's persisted state (vscode.getState) that the

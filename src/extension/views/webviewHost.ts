@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
 import { channelServer, type ChannelHandlers } from '../../protocol/channel';
 import {
-  HOST_WIRE, WEBVIEW_REQUEST_CHECKS, type HostMessageFor, type HostToWebviewMessage, type WebviewName, type WebviewRequests,
+  HOST_WIRE, WEBVIEW_REQUEST_CHECKS, type HostMessageFor, type HostToWebviewMessage, type InitialStateFor, type WebviewName, type WebviewRequests,
 } from '../../protocol/webviewMessages';
 import { webviewHtml } from './webviewHtml';
 
@@ -22,7 +22,7 @@ export function postToWebview<V extends WebviewName>(webview: vscode.Webview, _v
   return webview.postMessage(message);
 }
 
-export function renderWebview(webview: vscode.Webview, extensionUri: vscode.Uri, name: WebviewName, title: string, initialState: unknown): void {
+export function renderWebview<V extends WebviewName>(webview: vscode.Webview, extensionUri: vscode.Uri, name: V, title: string, initialState: InitialStateFor[V]): void {
   const asset = (file: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', file)).toString();
   webview.html = webviewHtml({
     scriptUri: asset(`${name}.js`),

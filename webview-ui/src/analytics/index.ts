@@ -20,7 +20,7 @@ import '../shared/base.css';
 import './style.css';
 import {
   ANALYTICS_RANGES, ANALYTICS_VIEWS, DAILY_GROUP_BYS, isAnalyticsData, isAnalyticsHostMessage, isTeamAnalyticsData,
-  type AnalyticsData, type AnalyticsHostMessage, type AnalyticsPeriod, type AnalyticsRequests, type AnalyticsView, type AnswerTo, type DailyGroupBy,
+  type AnalyticsData, type AnalyticsHostMessage, type AnalyticsInitialState, type AnalyticsPeriod, type AnalyticsRequests, type AnalyticsView, type AnswerTo, type DailyGroupBy,
   type ExportViewName, type SessionSort, type SessionsPage, type TeamAnalyticsData, type UsageEventMessage,
 } from '../../../src/protocol/webviewMessages.js';
 import { currentTheme } from '../charts/chartTheme.js';
@@ -78,7 +78,7 @@ function isPersistedState(v: unknown): v is PersistedState {
 // ---------------------------------------------------------------------------------------
 // State
 
-const initial = (readInitialState() ?? {}) as { sessionId?: string | null; period?: AnalyticsPeriod; view?: AnalyticsView };
+const initial = (readInitialState() ?? {}) as AnalyticsInitialState; // each field checked before use
 /** The panel shows one session: no period or Mine / Team to choose. */
 const sessionMode = typeof initial.sessionId === 'string' && initial.sessionId.length > 0;
 
