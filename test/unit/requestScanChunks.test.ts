@@ -115,4 +115,18 @@ describe('request scan over chunks', () => {
     });
     assert.equal(inner, '12345678');
   });
+
+  it('withContiguous: the same chunks read again give their bytes, also after other chunks used the view between', () => {
+    const first = [Buffer.from('abc'), Buffer.from('def')];
+    const second = [Buffer.from('uv'), Buffer.from('wxyz!')];
+    const read = (chunks: Buffer[]) => withContiguous(chunks, (v) => v.toString());
+    assert.equal(read(first), 'abcdef');
+    assert.equal(read(first), 'abcdef');
+    assert.equal(read(second), 'uvwxyz!');
+    assert.equal(read(first), 'abcdef');
+    // A view that spans more than the scratch held (it grows): the bytes are still the chunks'.
+    const large = [Buffer.alloc(300 * 1024, 0x61), Buffer.from('end')];
+    assert.equal(withContiguous(large, (v) => v.subarray(v.length - 4).toString()), 'aend');
+    assert.equal(read(second), 'uvwxyz!');
+  });
 });

@@ -55,6 +55,12 @@ let scratch: Buffer | null = null;
 let scratchUsed = 0;
 let scratchTimer: NodeJS.Timeout | null = null;
 let scratchBusy = false;
+/**
+ * The chunks whose bytes the scratch buffer holds: the latest prompt is read through the
+ * same view as the request's scan just before it, and copying megabytes again cost as
+ * much as a fifth of that scan (chunks are never written to once read).
+ */
+let scratchHolds: BodyChunks | null = null;
 
 /**
  * Calls `use` with the chunks' bytes as one Buffer: the only chunk itself, or a copy in
@@ -66,12 +72,20 @@ export function withContiguous<T>(chunks: BodyChunks, use: (view: Buffer) => T):
   if (chunks.length === 1) return use(chunks[0]);
   const length = bodyLength(chunks);
   if (scratchBusy || length > SCRATCH_MAX) return use(copyInto(Buffer.allocUnsafeSlow(length), chunks));
-  if (!scratch || scratch.length < length) scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(length, 2 * (scratch?.length ?? 0), 256 * 1024)));
+  if (!scratch || scratch.length < length) {
+    scratch = Buffer.allocUnsafeSlow(Math.min(SCRATCH_MAX, Math.max(length, 2 * (scratch?.length ?? 0), 256 * 1024)));
+    scratchHolds = null;
+  }
   scratchUsed = Date.now();
   if (!scratchTimer) scratchTimer = setTimeout(dropIdleScratch, SCRATCH_IDLE_MS).unref();
   scratchBusy = true;
   try {
-    return use(copyInto(scratch, chunks).subarray(0, length));
+    if (scratchHolds !== chunks) {
+      scratchHolds = null; // (a copy that throws leaves it unknown)
+      copyInto(scratch, chunks);
+      scratchHolds = chunks;
+    }
+    return use(scratch.subarray(0, length));
   } finally {
     scratchBusy = false;
   }
@@ -86,5 +100,8 @@ function copyInto(target: Buffer, chunks: BodyChunks): Buffer {
 function dropIdleScratch(): void {
   const idle = Date.now() - scratchUsed;
   scratchTimer = idle >= SCRATCH_IDLE_MS ? null : setTimeout(dropIdleScratch, SCRATCH_IDLE_MS - idle).unref();
-  if (!scratchTimer) scratch = null;
+  if (!scratchTimer) {
+    scratch = null;
+    scratchHolds = null;
+  }
 }
