@@ -4,7 +4,7 @@
 //   2. every analytics query, for day / week / month and with agent, session and time zone
 //      variants: p50 / p95 / max in ms over --runs runs (after warm-up).
 //
-//   node --import tsx bench/ledger.mjs [--rows 1000000] [--span-days 365] [--ingest 20000] [--runs 40] [--memory] [--keep] [--only <name part or query>]
+//   node --import tsx bench/ledger.mjs [--rows 1000000] [--span-days 365] [--ingest 20000] [--batch <records per transaction>] [--runs 40] [--memory] [--keep] [--only <name part or query>]
 //
 // The million rows are generated inside PGlite (INSERT ... SELECT generate_series, in
 // chunks, through the real rollup triggers), not row by row from JavaScript.
@@ -30,6 +30,8 @@ function arg(name, fallback) {
 const ROWS = Number(arg('rows', 1_000_000));
 const INGEST = Number(arg('ingest', 20_000));
 const RUNS = Number(arg('runs', 40));
+// The ingester's own batch size unless given.
+const BATCH = arg('batch', undefined) === undefined ? undefined : Number(arg('batch'));
 const MEMORY = arg('memory', false) === true;
 const KEEP = arg('keep', false) === true;
 const CHUNK = 100_000;
@@ -45,7 +47,7 @@ console.log(`ledger benchmark: ${fmt(ROWS)} usage rows, ingestion of ${fmt(INGES
 console.log(`store: ${dataDir ?? 'in memory'} (node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')})`);
 
 let t0 = performance.now();
-const engine = await LedgerEngine.open({ dataDir, journalDir, log: silentLogger, migrationsDir: path.join(root, 'supabase') });
+const engine = await LedgerEngine.open({ dataDir, journalDir, log: silentLogger, migrationsDir: path.join(root, 'supabase'), ingest: BATCH ? { batchSize: BATCH } : undefined });
 console.log(`open (create + migrate): ${fmt(Math.round(ms(t0)))} ms`);
 const db = engine.db;
 const now = new Date();
@@ -150,7 +152,7 @@ const { rows: ingested } = await db.query(
 if (ingested[0].usage !== INGEST || result.inserted !== INGEST) throw new Error(`ingested ${ingested[0].usage} of ${INGEST}`);
 const perSec = (n) => fmt(Math.round(n / (ingestMs / 1000)));
 console.log(`ingestion: ${fmt(INGEST)} journal records in ${fmt(Math.round(ingestMs))} ms = ${perSec(INGEST)} records/s ` +
-  `(${perSec(ingested[0].usage + ingested[0].decisions)} rows/s: usage_tracking + routing_decisions, batches of 1,000 per transaction); ` +
+  `(${perSec(ingested[0].usage + ingested[0].decisions)} rows/s: usage_tracking + routing_decisions, batches of ${BATCH ? fmt(BATCH) : 'the ingester\'s default size'} per transaction); ` +
   `CPU ${Math.round((ingestCpu.user + ingestCpu.system) / INGEST)} µs per record (this process: reading the journal and the store), ` +
   `that is ${fmt(Math.round(INGEST / ((ingestCpu.user + ingestCpu.system) / 1e6)))} records per CPU second (the rate on an idle core)`);
 t0 = performance.now();
