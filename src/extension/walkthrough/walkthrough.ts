@@ -115,9 +115,8 @@ export class Walkthrough implements vscode.Disposable {
     let sessionRecorded = false;
     for (const folder of folders) {
       const projectKey = this.d.projects.forFolder(folder).key;
-      const key = encodeURIComponent(projectKey);
       modelSet ||= await this.projectModelChosen(projectKey);
-      sessionRecorded ||= await this.projectHasSession(key);
+      sessionRecorded ||= await this.projectHasSession(projectKey);
     }
     this.set(WALKTHROUGH_CONTEXT.projectModelSet, modelSet);
     this.set(WALKTHROUGH_CONTEXT.sessionRecorded, sessionRecorded);
@@ -139,9 +138,9 @@ export class Walkthrough implements vscode.Disposable {
     }
   }
 
-  private async projectHasSession(key: string): Promise<boolean> {
+  private async projectHasSession(projectKey: string): Promise<boolean> {
     try {
-      const r = await call(this.d.api, ROUTES.analyticsSessions, { query: { project: key, range: RECENT, limit: '1' } });
+      const r = await call(this.d.api, ROUTES.analyticsSessions, { query: { project: projectKey, range: RECENT, limit: '1' } });
       return r.sessions.length > 0;
     } catch {
       return false; // the store is still opening: the next event reads again
