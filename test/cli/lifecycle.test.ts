@@ -289,7 +289,8 @@ describe('conduit CLI lifecycle (built dist/conduit.js)', function () {
       '',
     ].join('\n'));
     chmodSync(fakeClaude, 0o755);
-    const w = await run(wrapper, ['-p', 'two words', '--model', 'x'], { env: sb.env({ CONDUIT_CLAUDE_PATH: fakeClaude }), cwd: sb.work, shell: isWin });
+    // CONDUIT_FALLBACK=fail: claude is pointed at the gateway itself, not at conduit-claude's failover relay.
+    const w = await run(wrapper, ['-p', 'two words', '--model', 'x'], { env: sb.env({ CONDUIT_CLAUDE_PATH: fakeClaude, CONDUIT_FALLBACK: 'fail' }), cwd: sb.work, shell: isWin });
     assert.equal(w.code, 7, `the exit code of claude passes through: ${w.stderr}`);
     assert.equal(w.stdout, `arg:-p\narg:two words\narg:--model\narg:x\nbase:http://127.0.0.1:${port}\n`);
 

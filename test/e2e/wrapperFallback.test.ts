@@ -2,7 +2,10 @@
 // home unwritable), with the REAL claude CLI: with CONDUIT_FALLBACK=direct (the default)
 // claude still answers, straight from the Anthropic stand-in as the person's own endpoint,
 // stderr has one line saying so, and the metadata lines say "fallback" with no usage or
-// cost; CONDUIT_FALLBACK=fail keeps the exit 1. With CLAUDE_CODE_USE_BEDROCK or
+// cost; CONDUIT_FALLBACK=fail keeps the exit 1. A gateway killed during the session (by
+// claude's own Bash tool, between two requests): the next request goes to the provider
+// directly with the person's key, or, when the session used the gateway's key, is refused
+// without the access token going anywhere. With CLAUDE_CODE_USE_BEDROCK or
 // CLAUDE_CODE_USE_VERTEX, claude (a script standing in for it, since it would call the cloud)
 // runs with its environment untouched, a notice, and no metadata.
 import assert from 'node:assert/strict';
@@ -11,7 +14,7 @@ import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startFakeAnthropic, type FakeAnthropic, type FakeUsage, type RecordedRequest } from '../support/fakeAnthropic';
-import { ROOT, Sandbox, WRAPPER, ensureBuilt, run, type RunResult } from '../cli/support';
+import { ROOT, Sandbox, WRAPPER, ensureBuilt, processAlive, run, type RunResult } from '../cli/support';
 
 const CLAUDE = path.join(ROOT, 'node_modules', '.bin', process.platform === 'win32' ? 'claude.cmd' : 'claude');
 /** The person's own key: the only one the stand-in takes. */
@@ -186,4 +189,65 @@ describe('conduit-claude without a gateway: graceful fallback, Bedrock and Verte
       assert.equal(messagePosts(fake.requests).length, 0);
     });
   }
+
+  describe('the gateway dies during the session', () => {
+    /** A gateway whose provider is the stand-in, holding the stand-in's key. */
+    async function startGateway(): Promise<number> {
+      const r = await sb.conduit(['start', '--port', '0'], sb.env({ CONDUIT_ANTHROPIC_URL: fake.url, ANTHROPIC_API_KEY: PERSON_KEY }));
+      assert.equal(r.code, 0, r.stderr);
+      const pid = sb.pid();
+      assert.ok(pid);
+      return pid;
+    }
+
+    /** The first reply has claude kill the gateway (its Bash tool, allowed); the second is claude's answer. */
+    function killingTurn(pid: number, answer: string): void {
+      fake.enqueue(
+        { kind: 'message', usage: { input_tokens: 700, output_tokens: 20 }, toolUse: { name: 'Bash', input: { command: `kill -9 ${pid}`, description: 'stop the gateway' } } },
+        { kind: 'message', text: answer, usage: { input_tokens: 90, output_tokens: 6 } },
+      );
+    }
+
+    const ARGS = [...STREAM_JSON, '--allowedTools', 'Bash'];
+
+    it("with the person's own key: the next request goes to the provider directly, said once on stderr, its metadata says fallback", async () => {
+      sb = new Sandbox();
+      const pid = await startGateway();
+      killingTurn(pid, 'answered after the gateway died');
+      const w = await wrapper(ARGS);
+      assert.equal(w.code, 0, w.stderr);
+      assert.equal(processAlive(pid), false, 'the gateway was killed');
+      const notices = w.stderr.split('\n').filter((l) => l.startsWith('conduit-claude:') && l.includes('stopped during the session'));
+      assert.equal(notices.length, 1, w.stderr);
+      assert.ok(notices[0].includes(`go directly to ${new URL(fake.url).origin}`), notices[0]);
+      const out = lines(w);
+      assert.equal(out.find((l) => l.type === 'result')?.result, 'answered after the gateway died');
+      const requests = messagePosts(fake.requests);
+      assert.equal(requests.length, 2);
+      for (const r of requests) {
+        assert.equal(r.headers['x-api-key'], PERSON_KEY);
+        assert.equal(r.headers['x-conduit-token'], undefined);
+        assert.equal(r.headers['x-conduit-context'], undefined);
+      }
+      const metadata = out.filter((l) => l.type === 'conduit_metadata') as unknown as FallbackLine[];
+      assert.deepEqual(metadata.map((m) => m.data.routingDecision.source === 'fallback'), [false, true], 'the first request routed by the gateway, the second one not');
+      assert.equal(metadata[1].data.usage, undefined);
+    });
+
+    it("on the gateway's key: the next request is refused by conduit-claude itself, and the access token reaches no provider", async () => {
+      sb = new Sandbox();
+      const pid = await startGateway();
+      killingTurn(pid, 'never sent');
+      const env = sb.env({ CONDUIT_CLAUDE_PATH: CLAUDE, CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' });
+      const w = await run(process.execPath, [WRAPPER, ...ARGS], { env, cwd: sb.work, timeoutMs: 90_000 });
+      assert.equal(processAlive(pid), false, 'the gateway was killed');
+      assert.match(w.stderr, /used its provider key: claude's next requests are refused/);
+      const result = lines(w).find((l) => l.type === 'result');
+      assert.equal(result?.is_error, true, 'claude reports the refusal');
+      assert.ok(String(result?.result).includes("Conduit's gateway stopped during this session"), String(result?.result));
+      assert.equal(messagePosts(fake.requests).length, 1, 'only the request made through the gateway reached the provider');
+      const token = sb.token();
+      for (const r of fake.requests) assert.ok(!JSON.stringify(r.headers).includes(token), 'no access token upstream');
+    });
+  });
 });

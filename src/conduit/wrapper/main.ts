@@ -34,10 +34,11 @@ import { ClaudeResultWatcher, SessionReport } from './sessionSummary';
 import { promptFromArgs } from './firstPrompt';
 import { SessionInfoReport } from './sessionInfoReport';
 import { TelemetrySender } from './telemetry';
-import { fallbackMode, fallbackNotice } from './fallback';
+import { FallbackRecorder, fallbackMode, fallbackNotice } from './fallback';
 import { cloudProviderNotice, cloudProviderOf } from './cloudProviders';
 import { runDirect } from './directRun';
 import { childEnd, exitAs, forwardSignals } from './childExit';
+import { startRelay } from './failoverRelay';
 
 /** Renewed every 20 s; a session that ended without releasing it (killed) lets go within a minute. */
 const SESSION_LEASE_SECONDS = 60;
@@ -108,7 +109,9 @@ async function main(): Promise<void> {
   const own = await planClaudeEnvironment({ port, token }, env, process.cwd(), ctx).catch((err: unknown) => fail((err as Error).message, 2));
   if (own.refusal) await lease.release().then(() => fail(own.refusal!, 2));
   if (own.endpoint) process.stderr.write(`conduit-claude: this session's requests go through Conduit to ${own.endpoint.value} (${own.endpoint.where})\n`);
-  const childEnv: NodeJS.ProcessEnv = { ...env, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}` };
+  // With CONDUIT_FALLBACK=direct, claude reaches the gateway through a relay that goes to the provider if the gateway dies.
+  const relay = mode === 'direct' ? await startRelay(port, token, own.endpoint?.value, () => childEnv.ANTHROPIC_AUTH_TOKEN === token) : null;
+  const childEnv: NodeJS.ProcessEnv = { ...env, ANTHROPIC_BASE_URL: relay?.url ?? `http://127.0.0.1:${port}` };
   const headers = [own.customHeaders, `${TOKEN_HEADER}: ${token}`, `${CONTEXT_HEADER}: ${encodeSessionContext(ctx)}`].filter(Boolean);
   childEnv.ANTHROPIC_CUSTOM_HEADERS = headers.join('\n');
   const settingsArgs = own.settingsArgs({ ANTHROPIC_BASE_URL: childEnv.ANTHROPIC_BASE_URL!, ANTHROPIC_CUSTOM_HEADERS: childEnv.ANTHROPIC_CUSTOM_HEADERS });
@@ -122,7 +125,12 @@ async function main(): Promise<void> {
   // The first prompt (for the sessions view) goes to the gateway with claude's session id as
   // soon as claude's init line names it; without stream-json, as claude starts.
   const info = new SessionInfoReport({ port, token }, ctx.sessionId!, promptFromArgs(args));
-  const claudeResult = new ClaudeResultWatcher((claudeSessionId) => info.send(claudeSessionId));
+  // Replies that came from the provider directly once the gateway was gone (failoverRelay.ts).
+  const recorder = new FallbackRecorder(ctx, (line) => {
+    if (streamJson) merger.pushExtra(JSON.stringify(line));
+    telemetry?.send(line);
+  });
+  const claudeResult = new ClaudeResultWatcher((claudeSessionId) => info.send(claudeSessionId), (line) => relay?.failedOver && recorder.assistantLine(line));
   const emit = (r: UsageRecord) => {
     if (!report.add(r)) return;
     const line = metadataLine(r);
@@ -172,7 +180,7 @@ async function main(): Promise<void> {
 
   if (collect) {
     // Records whose events were still on the way when claude exited.
-    if (inFlight.size > 0) {
+    if (inFlight.size > 0 && !relay?.failedOver) {
       await new Promise<void>((resolve) => {
         allSettled = resolve;
         setTimeout(resolve, 10_000); // at most: a gateway gone silent must not hold the exit
@@ -181,12 +189,12 @@ async function main(): Promise<void> {
     // A busy gateway may be slow to answer: a few tries before giving up on the flush.
     // undefined: no answer; null: the gateway answered with a refusal (no such session).
     let session: SessionAnswer | null | undefined;
-    for (let attempt = 0; attempt < 3 && session === undefined; attempt++) {
+    for (let attempt = 0; attempt < 3 && session === undefined && !relay?.failedOver; attempt++) {
       session = await call({ port, token }, ROUTES.session, { params: { id: ctx.sessionId! } }, { timeoutMs: 5_000 })
         .catch((err: unknown) => (err instanceof GatewayHttpError ? null : undefined));
     }
     if (session) for (const rec of session.records) emit(rec);
-    else if (session === undefined) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
+    else if (session === undefined && !relay?.failedOver) process.stderr.write('conduit-claude: the gateway did not answer; some conduit_metadata lines may be missing\n');
     events?.close();
   }
   if (streamJson) {
@@ -199,6 +207,7 @@ async function main(): Promise<void> {
   await info.finish(claudeResult.initSessionId ?? claudeResult.result?.sessionId ?? null);
   await lease.release();
   await telemetryFlushed;
+  relay?.close();
   await exitAs(code, signal);
 }
 
