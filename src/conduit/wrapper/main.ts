@@ -2,8 +2,8 @@
  * `conduit-claude`: runs the real claude through the gateway.
  *  - every argument goes to claude unchanged; its exit code and signals come back;
  *  - the gateway is started if it is not running;
- *  - claude is pointed at it (ANTHROPIC_BASE_URL) with the access token and the session
- *    context (SYNAPSE_*) in custom headers;
+ *  - claude is pointed at it (ANTHROPIC_BASE_URL; through failoverRelay.ts unless
+ *    CONDUIT_FALLBACK=fail) with the access token and the session context (SYNAPSE_*) in custom headers;
  *  - with --output-format stream-json, a conduit_metadata line is added for every API
  *    request of the session; otherwise stdout is claude's alone;
  *  - the prompt given on the command line is reported to the gateway with claude's session
